@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""SAST-Live command line. Each subcommand is a small handler that builds configs and calls library code;
+heavy modules (numba kernels, torch, Qt) are imported inside the handlers so ``--help`` stays instant."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def cmd_info(args) -> int:
+    from sast_live.formats.registry import file_info
+
+    info = file_info(args.file, args.format)
+    if args.json:
+        print(json.dumps(info))
+    else:
+        for key, value in info.items():
+            print(f"{key:>12}: {value}")
+    return 0
+
+
+def cmd_convert(args) -> int:
+    from sast_live.convert import convert_file
+
+    n, size = convert_file(args.input, args.output, in_format=args.in_format, out_format=args.format,
+                           sensor_size=args.sensor_size)
+    print(f"wrote {n} events ({size} bytes) to {args.output}")
+    return 0
+
+
+def cmd_data_synth(args) -> int:
+    from training.data.synth_cli import synth_dataset
+
+    out = synth_dataset(args.dataset, args.out, n_per_class=args.n_per_class, seed=args.seed,
+                        split=args.split, progress=not args.quiet)
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_overview(_args) -> int:
+    print("SAST-Live — spiking networks from training to a live event sensor.\n")
+    print("The GUI is not built yet; these subcommands are available now:")
+    for name, helptext in SUBCOMMANDS:
+        print(f"  python main.py {name:<12} {helptext}")
+    print("\nRun  python main.py COMMAND --help  for the options of each.")
+    return 0
+
+
+SUBCOMMANDS = [
+    ("info", "format, sensor size and event statistics of a recording"),
+    ("convert", "convert a recording between EVT2, EVT3, DAT, N-MNIST .bin and .npy"),
+    ("data synth", "generate synthetic N-MNIST or DVS-Gesture-like datasets"),
+]
+
+
+def sensor_size_arg(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"sensor size must look like 640x480, got {text!r}") from exc
+    return (w, h)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="main.py", description=__doc__.splitlines()[0])
+    parser.set_defaults(func=cmd_overview)
+    sub = parser.add_subparsers(title="subcommands", metavar="COMMAND")
+
+    p = sub.add_parser("info", help=SUBCOMMANDS[0][1])
+    p.add_argument("file")
+    p.add_argument("--format", help="force the input format (evt2, evt3, dat, nmnist, npy, aedat3, aedat4)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("convert", help=SUBCOMMANDS[1][1])
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--format", help="output format (evt2, evt3, dat, nmnist, npy); default from the extension")
+    p.add_argument("--in-format", help="force the input format")
+    p.add_argument("--sensor-size", type=sensor_size_arg, help="WxH, when the input file does not say")
+    p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("data", help="datasets")
+    data_sub = p.add_subparsers(title="data commands", metavar="ACTION", required=True)
+    s = data_sub.add_parser("synth", help=SUBCOMMANDS[2][1])
+    s.add_argument("--dataset", choices=["nmnist", "gestures"], required=True)
+    s.add_argument("--out", required=True, help="output directory")
+    s.add_argument("--n-per-class", type=int, default=100, help="samples per class and split (default 100)")
+    s.add_argument("--split", choices=["train", "test", "both"], default="both")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_data_synth)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from sast_live.errors import SastLiveError
+
+    try:
+        return args.func(args)
+    except SastLiveError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""Prophesee RAW EVT 2.0 and DAT files through expelliarmus (where it is right), with our own checks.
+
+expelliarmus' C decoders trust their input and report failures only on stderr, so before handing a file to
+them we scan it ourselves (cheap NumPy passes over fixed-size blocks): EVT2 word types must be ones the
+format defines and DAT records must be whole 8-byte records. After decoding, the number of events must equal
+the number of event words we counted. Anything else raises :class:`EventFormatError` with the byte offset.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from sast_live.errors import EventFormatError
+from sast_live.events import SensorSize, as_sensor_size, check_events
+from sast_live.formats.base import EventReader, read_prefix
+from sast_live.formats.header import MAX_HEADER_BYTES, format_header, parse_header, read_header_bytes
+
+SCAN_BLOCK = 1 << 20  # words or records per NumPy scan block
+EVT2_TYPES = (0x0, 0x1, 0x8, 0xA, 0xE, 0xF)  # CD_OFF, CD_ON, TIME_HIGH, EXT_TRIGGER, OTHERS, CONTINUED
+EVT2_MAX_T = (1 << 34) - 1  # 28-bit TIME_HIGH << 6 | 6-bit low
+DAT_MAX_T = (1 << 32) - 1
+
+
+def _wizard(encoding: str, path: Path, chunk_events: int):
+    from expelliarmus import Wizard  # the optional C library is imported where it is used
+
+    return Wizard(encoding=encoding, fpath=str(path), chunk_size=int(chunk_events))
+
+
+class _ExpelliarmusReader(EventReader):
+    encoding = ""
+    record_bytes = 4
+
+    def _body_start(self) -> int:
+        raise NotImplementedError
+
+    def _count_events(self) -> int:
+        """Scan the body; raise on bad records; return how many events it holds."""
+        raise NotImplementedError
+
+    def _raw_chunks(self) -> Iterator[tuple[int, np.ndarray]]:
+        expected = self._count_events()
+        got = 0
+        for chunk in _wizard(self.encoding, self.path, self.chunk_events).read_chunk():
+            yield None, chunk  # offsets inside expelliarmus chunks are not exposed
+            got += len(chunk)
+        if got != expected:
+            raise EventFormatError(
+                self.path, None, f"expelliarmus decoded {got} events where the file holds {expected}"
+            )
+
+
+class EVT2Reader(_ExpelliarmusReader):
+    format = "EVT2"
+    encoding = "evt2"
+
+    def __init__(self, path, sensor_size=None, chunk_events=1 << 16):
+        super().__init__(path, sensor_size, chunk_events)
+        header = parse_header(read_prefix(self.path, MAX_HEADER_BYTES))
+        if header.format is not None and header.format != "EVT2":
+            raise EventFormatError(self.path, 0, f"header declares {header.format}, not EVT2")
+        self.header, self.header_size, self._sensor_size = header.fields, header.size, header.sensor_size
+
+    def _count_events(self) -> int:
+        body = self.file_size - self.header_size
+        if body % 4:
+            raise EventFormatError(self.path, self.file_size - body % 4, "file ends inside a 32-bit EVT2 word")
+        n_words = body // 4
+        count = 0
+        for start in range(0, n_words, SCAN_BLOCK):
+            words = np.fromfile(self.path, dtype="<u4", count=min(SCAN_BLOCK, n_words - start),
+                                offset=self.header_size + 4 * start)
+            kinds = words >> 28
+            bad = np.flatnonzero(~np.isin(kinds, EVT2_TYPES))
+            if bad.size:
+                at = self.header_size + 4 * (start + int(bad[0]))
+                raise EventFormatError(self.path, at, f"reserved EVT2 word type {int(kinds[bad[0]]):#x}")
+            count += int(np.count_nonzero(kinds <= 1))
+        return count
+
+
+class DATReader(_ExpelliarmusReader):
+    format = "DAT"
+    encoding = "dat"
+
+    def __init__(self, path, sensor_size=None, chunk_events=1 << 16):
+        super().__init__(path, sensor_size, chunk_events)
+        prefix = read_prefix(self.path, MAX_HEADER_BYTES)
+        header = parse_header(prefix)
+        self.header, self.header_size, self._sensor_size = header.fields, header.size, header.sensor_size
+        if len(prefix) < header.size + 2:
+            raise EventFormatError(self.path, header.size, "DAT file ends before its event-type bytes")
+        ev_type, ev_size = prefix[header.size], prefix[header.size + 1]
+        if ev_size != 8 or ev_type not in (0, 12):  # 0: TD events, 12: CD events (both 8-byte)
+            raise EventFormatError(self.path, header.size,
+                                   f"unsupported DAT event type {ev_type} / size {ev_size} (need TD, 8 bytes)")
+
+    def _count_events(self) -> int:
+        body = self.file_size - self.header_size - 2
+        if body % 8:
+            raise EventFormatError(self.path, self.file_size - body % 8, "file ends inside an 8-byte DAT record")
+        return body // 8
+
+
+def _replace_header(tmp: Path, out: Path, header: bytes) -> int:
+    """Copy expelliarmus' output to ``out`` with our geometry header in place of its own."""
+    with open(tmp, "rb") as src:
+        size, _ = read_header_bytes(src.read(MAX_HEADER_BYTES))
+        src.seek(size)
+        with open(out, "wb") as dst:
+            dst.write(header)
+            shutil.copyfileobj(src, dst)
+    return os.path.getsize(out)
+
+
+def _save(encoding: str, path, events, header: bytes) -> int:
+    from expelliarmus import Wizard
+
+    out = Path(path)
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir) / ("body" + out.suffix)
+        if len(events):
+            Wizard(encoding=encoding).save(str(tmp), np.ascontiguousarray(events))
+        else:
+            tmp.write_bytes(b"% empty\n" + (b"\x00\x08" if encoding == "dat" else b""))
+        return _replace_header(tmp, out, header)
+
+
+def write_evt2(path, events: np.ndarray, sensor_size: SensorSize | None = None) -> int:
+    """Write ``events`` as EVT 2.0 (expelliarmus encoder, our header with geometry); returns bytes."""
+    sensor_size = as_sensor_size(sensor_size)
+    check_events(events, sensor_size)
+    if len(events) and (events["t"][0] < 0 or events["t"][-1] > EVT2_MAX_T):
+        raise EventFormatError(path, None, f"EVT2 timestamps must lie in [0, {EVT2_MAX_T}] µs")
+    if len(events) and max(events["x"].max(), events["y"].max()) > 2047:
+        raise EventFormatError(path, None, "EVT2 addresses are 11-bit: x and y must be below 2048")
+    return _save("evt2", path, events, format_header("EVT2", sensor_size))
+
+
+def write_dat(path, events: np.ndarray, sensor_size: SensorSize | None = None) -> int:
+    """Write ``events`` as a Prophesee DAT (TD, 8-byte records) file; returns bytes."""
+    sensor_size = as_sensor_size(sensor_size)
+    check_events(events, sensor_size)
+    if len(events) and (events["t"][0] < 0 or events["t"][-1] > DAT_MAX_T):
+        raise EventFormatError(path, None, f"DAT timestamps must lie in [0, {DAT_MAX_T}] µs")
+    if len(events) and max(events["x"].max(), events["y"].max()) >= 1 << 14:
+        raise EventFormatError(path, None, "DAT addresses are 14-bit")
+    lines = ["% Data file containing Event2D events.", "% Version 2"]
+    if sensor_size is not None:
+        lines += [f"% Height {sensor_size.height}", f"% Width {sensor_size.width}"]
+    header = ("\n".join(lines) + "\n").encode("ascii")
+    return _save("dat", path, events, header)
