@@ -83,7 +83,8 @@ def write_aedat31(path: str | os.PathLike, events: np.ndarray, sensor_size=DVS12
               b"#Start-Time: written by SAST-Live\r\n" + END_HEADER)
     with open(path, "wb") as fh:
         fh.write(header)
-        for start in range(0, len(events), packet_events):
+        start = 0
+        while start < len(events):
             ev = events[start : start + packet_events]
             t = ev["t"].astype(np.int64)
             overflow = int(t[0] >> 31)
@@ -99,6 +100,7 @@ def write_aedat31(path: str | os.PathLike, events: np.ndarray, sensor_size=DVS12
             rec["ts"] = (t & 0x7FFFFFFF).astype(np.int32)
             fh.write(h.tobytes())
             fh.write(rec.tobytes())
+            start += len(ev)
     return os.path.getsize(path)
 
 

@@ -30,7 +30,10 @@ class EVT3Reader(EventReader):
         self.header = header.fields
         self.header_size = header.size
         self._sensor_size = header.sensor_size
-        self.t_offset = int(header.fields.get(OFFSET_KEY, "0") or 0)
+        offset_text = header.fields.get(OFFSET_KEY, "0").strip()
+        if not offset_text.isdigit():
+            raise EventFormatError(self.path, 0, f"bad '% {OFFSET_KEY}' header value {offset_text!r}")
+        self.t_offset = int(offset_text)
         self.skipped = 0  # events before the first TIME_HIGH (no defined time)
 
     def _raw_chunks(self) -> Iterator[tuple[int, np.ndarray]]:

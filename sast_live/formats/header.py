@@ -55,6 +55,12 @@ def read_header_bytes(data: bytes) -> tuple[int, list[str]]:
     return pos, lines
 
 
+def _int_or_none(text: str) -> int | None:
+    """A header number, or None when the text is not one (a damaged header must not crash the reader)."""
+    text = text.strip()
+    return int(text) if text.isdigit() and len(text) < 10 else None
+
+
 def parse_header(data: bytes) -> Header:
     """Parse the ``%`` header at the start of ``data`` (the first bytes of a file)."""
     size, lines = read_header_bytes(data)
@@ -70,9 +76,9 @@ def parse_header(data: bytes) -> Header:
         for part in parts[1:]:
             k, _, v = part.partition("=")
             if k.strip() == "width":
-                width = int(v)
+                width = _int_or_none(v)
             elif k.strip() == "height":
-                height = int(v)
+                height = _int_or_none(v)
     if fmt is None and "evt" in fields:  # "% evt 3.0"
         fmt = {"2.0": "EVT2", "2.1": "EVT21", "3.0": "EVT3"}.get(fields["evt"], "EVT" + fields["evt"])
     if width is None and "geometry" in fields:
@@ -80,11 +86,9 @@ def parse_header(data: bytes) -> Header:
         if m:
             width, height = int(m.group(1)), int(m.group(2))
     if width is None and "width" in fields and "height" in fields:
-        try:
-            width, height = int(fields["width"]), int(fields["height"])
-        except ValueError:
-            width = height = None
-    sensor = SensorSize(width, height) if width and height else None
+        width, height = _int_or_none(fields["width"]), _int_or_none(fields["height"])
+    ok = width is not None and height is not None and 0 < width < 32768 and 0 < height < 32768
+    sensor = SensorSize(width, height) if ok else None
     if sensor is None and "plugin_name" in fields:
         m = re.search(r"hal_plugin_([a-z]+\d*)", fields["plugin_name"].lower())
         if m and m.group(1) in PLUGIN_GEOMETRY:

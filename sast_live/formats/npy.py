@@ -27,7 +27,7 @@ class NpyReader(EventReader):
         super().__init__(path, sensor_size, chunk_events)
         try:
             self._array = np.load(self.path, mmap_mode="r", allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
+        except Exception as exc:  # numpy raises ValueError, OSError, EOFError, TokenError... on bad headers
             raise EventFormatError(self.path, None, f"not a readable .npy file ({exc})") from exc
         arr = self._array
         self.layout = "events"

@@ -12,12 +12,13 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from sast_live.errors import EventFormatError
-from sast_live.events import SensorSize, as_sensor_size, check_events
+from sast_live.events import EVENT_DTYPE, SensorSize, as_sensor_size, check_events
 from sast_live.formats.base import EventReader, read_prefix
 from sast_live.formats.header import MAX_HEADER_BYTES, format_header, parse_header, read_header_bytes
 
@@ -46,8 +47,14 @@ class _ExpelliarmusReader(EventReader):
 
     def _raw_chunks(self) -> Iterator[tuple[int, np.ndarray]]:
         expected = self._count_events()
+        if expected == 0:
+            return  # an empty body: nothing for expelliarmus to do (it can hang on header-only files)
+        wizard = _wizard(self.encoding, self.path, self.chunk_events)
+        # Start expelliarmus at the body we located ourselves: its own header skipper loops forever on a
+        # header cut short and misreads a body whose first byte happens to be '%' (0x25) as a header line.
+        wizard.cargo.events_info.start_byte = self._body_start()
         got = 0
-        for chunk in _wizard(self.encoding, self.path, self.chunk_events).read_chunk():
+        for chunk in wizard.read_chunk():
             yield None, chunk  # offsets inside expelliarmus chunks are not exposed
             got += len(chunk)
         if got != expected:
@@ -66,6 +73,9 @@ class EVT2Reader(_ExpelliarmusReader):
         if header.format is not None and header.format != "EVT2":
             raise EventFormatError(self.path, 0, f"header declares {header.format}, not EVT2")
         self.header, self.header_size, self._sensor_size = header.fields, header.size, header.sensor_size
+
+    def _body_start(self) -> int:
+        return self.header_size
 
     def _count_events(self) -> int:
         body = self.file_size - self.header_size
@@ -101,6 +111,9 @@ class DATReader(_ExpelliarmusReader):
             raise EventFormatError(self.path, header.size,
                                    f"unsupported DAT event type {ev_type} / size {ev_size} (need TD, 8 bytes)")
 
+    def _body_start(self) -> int:
+        return self.header_size + 2  # past the event-type and event-size bytes
+
     def _count_events(self) -> int:
         body = self.file_size - self.header_size - 2
         if body % 8:
@@ -108,11 +121,24 @@ class DATReader(_ExpelliarmusReader):
         return body // 8
 
 
-def _replace_header(tmp: Path, out: Path, header: bytes) -> int:
+@lru_cache(maxsize=4)
+def _expelliarmus_header_size(encoding: str) -> int:
+    """Length of the fixed text header expelliarmus writes, measured on a probe file whose body cannot be
+    mistaken for header text (a body byte of '%' would otherwise be read as one more header line)."""
+    from expelliarmus import Wizard
+
+    probe = np.zeros(1, dtype=EVENT_DTYPE)  # t = 0: the first body byte is 0x00
+    with tempfile.TemporaryDirectory() as tmpdir:
+        path = Path(tmpdir) / ("probe.dat" if encoding == "dat" else "probe.raw")
+        Wizard(encoding=encoding).save(str(path), probe)
+        size, _ = read_header_bytes(path.read_bytes()[:MAX_HEADER_BYTES])
+    return size
+
+
+def _replace_header(tmp: Path, out: Path, header: bytes, encoding: str) -> int:
     """Copy expelliarmus' output to ``out`` with our geometry header in place of its own."""
     with open(tmp, "rb") as src:
-        size, _ = read_header_bytes(src.read(MAX_HEADER_BYTES))
-        src.seek(size)
+        src.seek(_expelliarmus_header_size(encoding))
         with open(out, "wb") as dst:
             dst.write(header)
             shutil.copyfileobj(src, dst)
@@ -124,12 +150,12 @@ def _save(encoding: str, path, events, header: bytes) -> int:
 
     out = Path(path)
     with tempfile.TemporaryDirectory() as tmpdir:
-        tmp = Path(tmpdir) / ("body" + out.suffix)
+        tmp = Path(tmpdir) / ("body.dat" if encoding == "dat" else "body.raw")
         if len(events):
             Wizard(encoding=encoding).save(str(tmp), np.ascontiguousarray(events))
-        else:
-            tmp.write_bytes(b"% empty\n" + (b"\x00\x08" if encoding == "dat" else b""))
-        return _replace_header(tmp, out, header)
+            return _replace_header(tmp, out, header, encoding)
+        out.write_bytes(header + (b"\x00\x08" if encoding == "dat" else b""))
+        return os.path.getsize(out)
 
 
 def write_evt2(path, events: np.ndarray, sensor_size: SensorSize | None = None) -> int:

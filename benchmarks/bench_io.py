@@ -1,0 +1,91 @@
+"""Reader and binning throughput, as ratios against named peers measured in the same run.
+
+    python benchmarks/bench_io.py [--repeat 5]
+
+* EVT3: our numba codec vs expelliarmus' EVT3 decoder (whose timestamps are wrong, see the tests) on the
+  real Prophesee samples.
+* EVT2: our reader (expelliarmus + our pre-scan and checks) vs bare expelliarmus.
+* Binning: ``bin_window`` vs tonic's ``ToFrame(time_window=…)`` on the same events (N-MNIST 34×34 and the
+  128×128 demo gesture recording pooled to 32×32 vs tonic ``Downsample`` + ``ToFrame``).
+Prints events/s of each and the ratio; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+REAL = REPO.parent / "shared" / "data" / "real"
+
+
+def best_of(fn, repeat):
+    fn()  # warm-up (numba compile, file cache)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def to_tonic(ev):
+    out = np.zeros(len(ev), dtype=[("x", "<i8"), ("y", "<i8"), ("t", "<i8"), ("p", "<i8")])
+    for k in "xytp":
+        out[k] = ev[k]
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    from expelliarmus import Wizard
+
+    from sast_live.formats.registry import open_events, read_events
+    from sast_live.transforms.binning import bin_window
+    from sast_live.transforms.config import BinConfig
+
+    rows = []
+    for name, enc in [("expelliarmus/evt3_sample.raw", "evt3"), ("expelliarmus/sparklers.raw", "evt2"),
+                      ("expelliarmus/evt2_sample.raw", "evt2")]:
+        path = REAL / name
+        n = len(read_events(path))
+        ours = best_of(lambda p=path: open_events(p, chunk_events=1 << 18).read(), args.repeat)
+        theirs = best_of(lambda p=path, e=enc: Wizard(encoding=e).read(str(p)), args.repeat)
+        rows.append((f"read {name} ({enc.upper()}, {n} ev)", n / ours, n / theirs, "expelliarmus"))
+
+    ev = read_events(REAL / "tonic" / "sample_nmnist.bin")
+    cfg = BinConfig((34, 34), 1000)
+    import tonic.transforms as T
+
+    te = to_tonic(ev)
+    ours = best_of(lambda: bin_window(ev, cfg, 0, 320), args.repeat)
+    theirs = best_of(lambda: T.ToFrame(sensor_size=(34, 34, 2), time_window=1000, start_time=0,
+                                        end_time=320_000)(te), args.repeat)
+    rows.append((f"bin N-MNIST 1 ms ({len(ev)} ev)", len(ev) / ours, len(ev) / theirs, "tonic ToFrame"))
+
+    demo = read_events(REPO / "sast_live" / "assets" / "demo_gestures.raw")
+    cfg = BinConfig((128, 128), 10_000, (32, 32))
+    te = to_tonic(demo)
+    n_bins = int(demo["t"][-1]) // 10_000 + 1
+    ours = best_of(lambda: bin_window(demo, cfg, 0, n_bins), args.repeat)
+
+    def tonic_pool():
+        small = T.Downsample(spatial_factor=0.25)(te.copy())
+        return T.ToFrame(sensor_size=(32, 32, 2), time_window=10_000, start_time=0, end_time=n_bins * 10_000)(small)
+
+    theirs = best_of(tonic_pool, args.repeat)
+    rows.append((f"bin demo 128→32, 10 ms ({len(demo)} ev)", len(demo) / ours, len(demo) / theirs,
+                 "tonic Downsample+ToFrame"))
+
+    print(f"{'task':<48} {'ours Mev/s':>11} {'peer Mev/s':>11} {'ratio':>7}  peer")
+    for task, a, b, peer in rows:
+        print(f"{task:<48} {a / 1e6:>11.2f} {b / 1e6:>11.2f} {a / b:>6.2f}×  {peer}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""Event datasets on disk, all read through one class, :class:`EventDataset` (items: ``(events, label)``).
+
+Layouts understood (nothing is ever downloaded):
+
+* **SAST-Live synthetic** (written by ``python main.py data synth``)::
+
+      DIR/meta.json                         {"dataset", "classes", "sensor_size", "splits": {split: n}, ...}
+      DIR/<split>/<label:02d>_<class>/<index:05d>.raw   one EVT3 recording per sample (t from 0 µs)
+
+* **slayer NMNISTsmall** (shared/data/real): ``<id>.bs2`` files with ``train1K.txt`` / ``test100.txt``
+  (columns ``#sample #class``).
+* **tonic N-MNIST**: ``ROOT/[NMNIST/]{Train,Test}/<label>/<id>.bin``.
+* **tonic DVS Gesture**: ``ROOT/[DVSGesture/]ibmGesture{Train,Test}/<user_lighting>/<label>.npy``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sast_live.errors import SastLiveError
+from sast_live.events import SensorSize
+from sast_live.formats.dvs_gesture import GESTURE_CLASSES
+from sast_live.formats.registry import read_events
+
+META = "meta.json"
+NMNIST_CLASSES = tuple(str(d) for d in range(10))
+
+
+@dataclass(frozen=True)
+class EventDataset:
+    """A list of labelled event files. ``dataset[i]`` reads file i → ``(events EVENT_DTYPE, label int)``."""
+
+    name: str
+    files: tuple[Path, ...]
+    labels: tuple[int, ...]
+    classes: tuple[str, ...]
+    sensor_size: SensorSize
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, int]:
+        return read_events(self.files[i], sensor_size=self.sensor_size), self.labels[i]
+
+    def class_counts(self) -> np.ndarray:
+        return np.bincount(np.asarray(self.labels, np.int64), minlength=len(self.classes))
+
+
+def sample_path(root: Path, split: str, label: int, class_name: str, index: int) -> Path:
+    """Where the synthetic writer puts sample ``index`` of class ``label``."""
+    return Path(root) / split / f"{label:02d}_{class_name}" / f"{index:05d}.raw"
+
+
+def load_synthetic(root: str | os.PathLike, split: str) -> EventDataset:
+    """A split of a dataset written by ``data synth``."""
+    root = Path(root)
+    meta_path = root / META
+    if not meta_path.is_file():
+        raise SastLiveError(f"{root} is not a SAST-Live dataset (no {META}); make one with `main.py data synth`")
+    meta = json.loads(meta_path.read_text())
+    if split not in meta.get("splits", {}):
+        raise SastLiveError(f"{root} has no split {split!r}; it has {sorted(meta.get('splits', {}))}")
+    classes = tuple(meta["classes"])
+    files, labels = [], []
+    for label, name in enumerate(classes):
+        found = sorted((root / split / f"{label:02d}_{name}").glob("*.raw"))
+        files += found
+        labels += [label] * len(found)
+    if len(files) != meta["splits"][split]:
+        raise SastLiveError(f"{root}/{split}: {len(files)} files on disk, {meta['splits'][split]} in {META} "
+                            "(interrupted generation? run `data synth` again)")
+    return EventDataset(meta["dataset"], tuple(files), tuple(labels), classes, SensorSize(*meta["sensor_size"]))
+
+
+def load_nmnist_small(folder: str | os.PathLike, split: str) -> EventDataset:
+    """The 1,000 train / 100 test real N-MNIST digits of slayerPytorch's NMNISTsmall."""
+    folder = Path(folder)
+    listing = folder / {"train": "train1K.txt", "test": "test100.txt"}[split]
+    if not listing.is_file():
+        raise SastLiveError(f"{listing} not found (expected slayer's NMNISTsmall layout)")
+    files, labels = [], []
+    for line in listing.read_text().splitlines():
+        parts = line.split()
+        if len(parts) < 2 or not parts[0].isdigit():
+            continue  # the '#sample #class' header
+        files.append(folder / f"{parts[0]}.bs2")
+        labels.append(int(parts[1]))
+    return EventDataset("nmnist-real", tuple(files), tuple(labels), NMNIST_CLASSES, SensorSize(34, 34))
+
+
+def load_nmnist_tonic(root: str | os.PathLike, split: str) -> EventDataset:
+    """Full N-MNIST in tonic's folder layout (``Train``/``Test``, one folder per digit)."""
+    root = Path(root)
+    base = root / "NMNIST" if (root / "NMNIST").is_dir() else root
+    split_dir = base / {"train": "Train", "test": "Test"}[split]
+    if not split_dir.is_dir():
+        raise SastLiveError(f"{split_dir} not found (expected tonic's N-MNIST layout)")
+    files, labels = [], []
+    for label in range(10):
+        found = sorted((split_dir / str(label)).glob("*.bin"))
+        files += found
+        labels += [label] * len(found)
+    return EventDataset("nmnist", tuple(files), tuple(labels), NMNIST_CLASSES, SensorSize(34, 34))
+
+
+def load_dvsgesture_tonic(root: str | os.PathLike, split: str) -> EventDataset:
+    """Full DVS Gesture in tonic's layout: ``ibmGestureTrain/<user>/<label>.npy`` (x, y, p, t[ms])."""
+    root = Path(root)
+    base = root / "DVSGesture" if (root / "DVSGesture").is_dir() else root
+    split_dir = base / {"train": "ibmGestureTrain", "test": "ibmGestureTest"}[split]
+    if not split_dir.is_dir():
+        raise SastLiveError(f"{split_dir} not found (expected tonic's DVSGesture layout)")
+    found = sorted(split_dir.rglob("*.npy"))
+    labels = [int(f.stem) for f in found]
+    return EventDataset("dvsgesture", tuple(found), tuple(labels), GESTURE_CLASSES, SensorSize(128, 128))
+
+
+def open_dataset(spec: str | os.PathLike, split: str) -> EventDataset:
+    """Resolve a dataset from a folder by its layout (see the module docstring)."""
+    root = Path(spec)
+    if (root / META).is_file():
+        return load_synthetic(root, split)
+    if (root / "train1K.txt").is_file():
+        return load_nmnist_small(root, split)
+    if any((root / d).is_dir() for d in ("NMNIST", "Train")):
+        return load_nmnist_tonic(root, split)
+    if any((root / d).is_dir() for d in ("DVSGesture", "ibmGestureTrain")):
+        return load_dvsgesture_tonic(root, split)
+    raise SastLiveError(f"{root}: not a dataset folder this tool knows (synthetic meta.json, NMNISTsmall, "
+                        "tonic N-MNIST or DVS Gesture layout)")
