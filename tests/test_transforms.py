@@ -21,6 +21,14 @@ def random_stream(seed, n=20_000, size=(128, 128), span=2_000_000):
     return make_events(t, rng.integers(0, size[0], n), rng.integers(0, size[1], n), rng.integers(0, 2, n))
 
 
+def to_tonic(ev):
+    """The same events in tonic's layout (int64 x, y, t, p)."""
+    out = np.zeros(len(ev), dtype=[("x", "<i8"), ("y", "<i8"), ("t", "<i8"), ("p", "<i8")])
+    for k in "xytp":
+        out[k] = ev[k]
+    return out
+
+
 def random_split(events, rng):
     cuts = np.sort(rng.integers(0, len(events), rng.integers(1, 30)))
     return np.split(events, cuts)
@@ -79,9 +87,7 @@ def test_binning_equals_tonic_toframe(real_dir, name):
     t0, w, n = 1000, 5000, 50
     cfg = BinConfig((34, 34), w)
     ours = binning.bin_window(ev, cfg, t0, n)
-    tonic_ev = np.zeros(len(ev), dtype=[("x", "<i8"), ("y", "<i8"), ("t", "<i8"), ("p", "<i8")])
-    for k in "xytp":
-        tonic_ev[k] = ev[k]
+    tonic_ev = to_tonic(ev)
     theirs = T.ToFrame(sensor_size=(34, 34, 2), time_window=w, start_time=t0, end_time=t0 + n * w)(tonic_ev)
     assert theirs.shape == ours.shape
     assert np.array_equal(theirs, ours)
@@ -95,9 +101,7 @@ def test_binning_downsample_equals_tonic(real_dir):
     ev["t"] = np.sort(rng.integers(0, 100_000, len(ev)))
     cfg = BinConfig((128, 128), 10_000, (32, 32))
     ours = binning.bin_window(ev, cfg, 0, 10)
-    te = np.zeros(len(ev), dtype=[("x", "<i8"), ("y", "<i8"), ("t", "<i8"), ("p", "<i8")])
-    for k in "xytp":
-        te[k] = ev[k]
+    te = to_tonic(ev)
     te = T.Downsample(spatial_factor=0.25)(te)
     theirs = T.ToFrame(sensor_size=(32, 32, 2), time_window=10_000, start_time=0, end_time=100_000)(te)
     assert np.array_equal(theirs, ours)
@@ -136,9 +140,7 @@ def test_denoise_equals_tonic_where_defined(real_dir):
 
     ev = read_events(real_dir / "tonic" / "sample_nmnist.bin")
     ev["t"] += 10_000  # every event later than filter_time
-    te = np.zeros(len(ev), dtype=[("x", "<i8"), ("y", "<i8"), ("t", "<i8"), ("p", "<i8")])
-    for k in "xytp":
-        te[k] = ev[k]
+    te = to_tonic(ev)
     theirs = denoise_numpy(te, filter_time=5_000)
     ours, _ = filters.denoise(ev, None, DenoiseConfig((int(ev["x"].max()) + 1, int(ev["y"].max()) + 1), 5_000))
     assert np.array_equal(theirs["t"], ours["t"]) and np.array_equal(theirs["x"], ours["x"])
