@@ -15,6 +15,7 @@ from sast_live.errors import SastLiveError
 
 EVENT_DTYPE = np.dtype([("t", "<i8"), ("x", "<i2"), ("y", "<i2"), ("p", "u1")], align=True)
 EVENT_FIELDS = ("t", "x", "y", "p")
+RECORD_BYTES = np.dtype(("V", EVENT_DTYPE.itemsize))  # one event as opaque bytes, for fast copies
 
 
 class SensorSize(NamedTuple):
@@ -106,11 +107,18 @@ def check_events(events: np.ndarray, sensor_size: SensorSize | None = None, *, s
 
 
 def concat(chunks) -> np.ndarray:
-    """Concatenate an iterable of event chunks into one EVENT_DTYPE array (empty input -> empty array)."""
-    chunks = [c for c in chunks if len(c)]
+    """Concatenate an iterable of event chunks into one EVENT_DTYPE array (empty input -> empty array).
+
+    Copies the 16-byte records as raw bytes: NumPy copies aligned structured arrays field by field, which
+    is several times slower.
+    """
+    chunks = [np.ascontiguousarray(c, dtype=EVENT_DTYPE) for c in chunks if len(c)]
     if not chunks:
         return empty_events(0)
-    return np.concatenate(chunks).astype(EVENT_DTYPE, copy=False)
+    if len(chunks) == 1:
+        return chunks[0]
+    raw = np.concatenate([c.view(RECORD_BYTES) for c in chunks])
+    return raw.view(EVENT_DTYPE)
 
 
 def as_sensor_size(size) -> SensorSize | None:

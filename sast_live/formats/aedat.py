@@ -45,7 +45,7 @@ class AEDAT31Reader(EventReader):
         # DVS128 Gesture was recorded with a DVS128; other sources may name their size in the header
         self._sensor_size = DVS128 if "DVS128" in text or "dvs128" in text.lower() else None
 
-    def _raw_chunks(self) -> Iterator[tuple[int, np.ndarray]]:
+    def _raw_chunks(self, n: int) -> Iterator[tuple[int, np.ndarray]]:
         pos = self.header_size
         with open(self.path, "rb") as fh:
             fh.seek(pos)
@@ -121,7 +121,7 @@ class AEDAT4Reader(EventReader):
         w, h = self._recording.getEventResolution()
         self._sensor_size = SensorSize(int(w), int(h))
 
-    def _raw_chunks(self) -> Iterator[tuple[int, np.ndarray]]:
+    def _raw_chunks(self, n: int) -> Iterator[tuple[int, np.ndarray]]:
         dv = import_dv()
         rec = dv.io.MonoCameraRecording(str(self.path))  # a fresh cursor for every pass
         while True:

@@ -17,9 +17,11 @@ import numpy as np
 
 from sast_live.errors import EventFormatError
 from sast_live.events import EVENT_DTYPE, SensorSize, as_sensor_size, concat
+from sast_live.formats.checks import CHECK_TEXT, OUTSIDE_SENSOR, check_chunk
 from sast_live.streams import iter_time_windows
 
 DEFAULT_CHUNK_EVENTS = 1 << 16
+READ_ALL_CHUNK = 1 << 22  # read() returns everything anyway: fewer, larger blocks
 
 
 class EventReader:
@@ -45,33 +47,31 @@ class EventReader:
         return self._override_size or self._sensor_size
 
     # -- iteration ------------------------------------------------------------------------------------
-    def _raw_chunks(self) -> Iterator[tuple[int, np.ndarray]]:
+    def _raw_chunks(self, n: int) -> Iterator[tuple[int | None, np.ndarray]]:
+        """Yield ``(byte offset or None, events)`` blocks of about ``n`` events, straight from the decoder."""
         raise NotImplementedError
 
-    def chunks(self) -> Iterator[np.ndarray]:
-        """Validated EVENT_DTYPE chunks of at most ``chunk_events`` events, in file order."""
-        last_t = None
+    def chunks(self, chunk_events: int | None = None) -> Iterator[np.ndarray]:
+        """Validated EVENT_DTYPE chunks of at most ``chunk_events`` (default: the reader's) events, in order."""
+        n = int(chunk_events or self.chunk_events)
+        last_t = np.iinfo(np.int64).min
         size = self.sensor_size
-        for offset, ev in self._raw_chunks():
+        width, height = (size.width, size.height) if size is not None else (0, 0)
+        for offset, ev in self._raw_chunks(n):
             if len(ev) == 0:
                 continue
             if ev.dtype != EVENT_DTYPE:
                 ev = ev.astype(EVENT_DTYPE)
-            t = ev["t"]
-            if (last_t is not None and t[0] < last_t) or (len(t) > 1 and np.any(t[1:] < t[:-1])):
-                raise EventFormatError(self.path, offset, "timestamps decrease inside this block")
-            if ev["p"].max() > 1 or ev["x"].min() < 0 or ev["y"].min() < 0:
-                raise EventFormatError(self.path, offset, "negative coordinate or polarity other than 0/1")
-            if size is not None and (ev["x"].max() >= size.width or ev["y"].max() >= size.height):
-                raise EventFormatError(
-                    self.path, offset,
-                    f"event at x={int(ev['x'].max())}, y={int(ev['y'].max())} outside the "
-                    f"{size.width}x{size.height} sensor",
-                )
-            last_t = int(t[-1])
+            code, i = check_chunk(ev["t"], ev["x"], ev["y"], ev["p"], last_t, width, height)
+            if code:
+                what = CHECK_TEXT[code]
+                if code == OUTSIDE_SENSOR:
+                    what += f" at x={int(ev['x'][i])}, y={int(ev['y'][i])} (sensor {width}x{height})"
+                raise EventFormatError(self.path, offset, f"{what} (event {i} of the block read there)")
+            last_t = int(ev["t"][-1])
             # some back ends (dv-processing batches, expelliarmus) choose their own sizes: keep the bound
-            for start in range(0, len(ev), self.chunk_events):
-                yield ev[start : start + self.chunk_events]
+            for start in range(0, len(ev), n):
+                yield ev[start : start + n]
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return self.chunks()
@@ -81,8 +81,8 @@ class EventReader:
         return iter_time_windows(self.chunks(), window_us, t_start, t_end)
 
     def read(self) -> np.ndarray:
-        """The whole file as one array (same code as streaming: the chunks, concatenated)."""
-        return concat(self.chunks())
+        """The whole file as one array: the same chunks as streaming, in blocks of up to 4 Mi events."""
+        return concat(self.chunks(max(self.chunk_events, READ_ALL_CHUNK)))
 
     # -- context manager, for symmetry with live sources ----------------------------------------------
     def __enter__(self):

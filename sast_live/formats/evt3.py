@@ -8,12 +8,12 @@ from collections.abc import Iterator
 import numpy as np
 
 from sast_live.errors import EventFormatError
-from sast_live.events import EVENT_DTYPE, SensorSize, as_sensor_size, check_events, empty_events
+from sast_live.events import EVENT_DTYPE, SensorSize, as_sensor_size, check_events
 from sast_live.formats import evt3_codec as codec
 from sast_live.formats.base import EventReader, read_prefix
 from sast_live.formats.header import MAX_HEADER_BYTES, format_header, parse_header
 
-WORDS_PER_READ = 1 << 16
+WORDS_PER_READ = 1 << 20
 # EVT3 carries 24-bit time plus wraps counted from the start of the file; a file written by us whose first
 # event lies beyond the first wrap records the whole number of wraps it starts at, so round trips are exact.
 OFFSET_KEY = "sast_time_offset_us"
@@ -36,9 +36,9 @@ class EVT3Reader(EventReader):
         self.t_offset = int(offset_text)
         self.skipped = 0  # events before the first TIME_HIGH (no defined time)
 
-    def _raw_chunks(self) -> Iterator[tuple[int, np.ndarray]]:
+    def _raw_chunks(self, n: int) -> Iterator[tuple[int, np.ndarray]]:
         state = codec.initial_state()
-        cap = max(self.chunk_events, 12)
+        cap = max(n, 12)
         with open(self.path, "rb") as fh:
             fh.seek(self.header_size)
             offset = self.header_size
@@ -50,13 +50,14 @@ class EVT3Reader(EventReader):
                 words = np.frombuffer(raw[:usable], dtype="<u2")
                 pos = 0
                 while pos < len(words):
-                    out = empty_events(cap)
-                    n, used, err, _ = codec.decode_words(words[pos:], state, out)
+                    # at most 12 events per word; every slot used is written, so no zero-fill
+                    out = np.empty(min(cap, 12 * (len(words) - pos) + 12), dtype=EVENT_DTYPE)
+                    n_ev, used, err, _ = codec.decode_words(words[pos:], state, out)
                     if err:
                         at = offset + 2 * (pos + used)
                         raise EventFormatError(self.path, at, codec.ERROR_TEXT[err])
-                    if n:
-                        ev = out[:n]
+                    if n_ev:
+                        ev = out[:n_ev]
                         if self.t_offset:
                             ev["t"] += self.t_offset
                         yield offset + 2 * pos, ev

@@ -31,14 +31,14 @@ class NMNISTReader(EventReader):
             raise EventFormatError(self.path, self.file_size - self.file_size % 5,
                                    "file ends inside a 5-byte N-MNIST event")
 
-    def _raw_chunks(self) -> Iterator[tuple[int, np.ndarray]]:
+    def _raw_chunks(self, n: int) -> Iterator[tuple[int, np.ndarray]]:
         import tonic.io
 
         tonic_dtype = np.dtype([("x", np.int64), ("y", np.int64), ("t", np.int64), ("p", np.int64)])
         raw = tonic.io.read_mnist_file(str(self.path), dtype=tonic_dtype)
         events = from_fields(raw)
-        for start in range(0, len(events), self.chunk_events):
-            yield 5 * start, events[start : start + self.chunk_events]
+        for start in range(0, len(events), n):
+            yield 5 * start, events[start : start + n]
 
 
 def write_nmnist(path: str | os.PathLike, events: np.ndarray, sensor_size=None) -> int:

@@ -60,11 +60,11 @@ class NpyReader(EventReader):
             return np.array(block)
         return from_fields(np.array(block))
 
-    def _raw_chunks(self) -> Iterator[tuple[int, np.ndarray]]:
-        n = len(self._array)
-        for start in range(0, n, self.chunk_events):
+    def _raw_chunks(self, n: int) -> Iterator[tuple[int, np.ndarray]]:
+        total = len(self._array)
+        for start in range(0, total, n):
             try:
-                yield None, self._convert(self._array[start : start + self.chunk_events])
+                yield None, self._convert(self._array[start : start + n])
             except EventFormatError:
                 raise
             except Exception as exc:  # out-of-range values etc.

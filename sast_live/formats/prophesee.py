@@ -20,10 +20,12 @@ import numpy as np
 from sast_live.errors import EventFormatError
 from sast_live.events import EVENT_DTYPE, SensorSize, as_sensor_size, check_events
 from sast_live.formats.base import EventReader, read_prefix
+from sast_live.formats.checks import allowed_table, scan_evt2
 from sast_live.formats.header import MAX_HEADER_BYTES, format_header, parse_header, read_header_bytes
 
 SCAN_BLOCK = 1 << 20  # words or records per NumPy scan block
 EVT2_TYPES = (0x0, 0x1, 0x8, 0xA, 0xE, 0xF)  # CD_OFF, CD_ON, TIME_HIGH, EXT_TRIGGER, OTHERS, CONTINUED
+EVT2_ALLOWED = allowed_table(EVT2_TYPES)
 EVT2_MAX_T = (1 << 34) - 1  # 28-bit TIME_HIGH << 6 | 6-bit low
 DAT_MAX_T = (1 << 32) - 1
 
@@ -45,11 +47,11 @@ class _ExpelliarmusReader(EventReader):
         """Scan the body; raise on bad records; return how many events it holds."""
         raise NotImplementedError
 
-    def _raw_chunks(self) -> Iterator[tuple[int, np.ndarray]]:
+    def _raw_chunks(self, n: int) -> Iterator[tuple[int, np.ndarray]]:
         expected = self._count_events()
         if expected == 0:
             return  # an empty body: nothing for expelliarmus to do (it can hang on header-only files)
-        wizard = _wizard(self.encoding, self.path, self.chunk_events)
+        wizard = _wizard(self.encoding, self.path, n)
         # Start expelliarmus at the body we located ourselves: its own header skipper loops forever on a
         # header cut short and misreads a body whose first byte happens to be '%' (0x25) as a header line.
         wizard.cargo.events_info.start_byte = self._body_start()
@@ -86,12 +88,11 @@ class EVT2Reader(_ExpelliarmusReader):
         for start in range(0, n_words, SCAN_BLOCK):
             words = np.fromfile(self.path, dtype="<u4", count=min(SCAN_BLOCK, n_words - start),
                                 offset=self.header_size + 4 * start)
-            kinds = words >> 28
-            bad = np.flatnonzero(~np.isin(kinds, EVT2_TYPES))
-            if bad.size:
-                at = self.header_size + 4 * (start + int(bad[0]))
-                raise EventFormatError(self.path, at, f"reserved EVT2 word type {int(kinds[bad[0]]):#x}")
-            count += int(np.count_nonzero(kinds <= 1))
+            n, bad = scan_evt2(words, EVT2_ALLOWED)
+            if bad >= 0:
+                at = self.header_size + 4 * (start + int(bad))
+                raise EventFormatError(self.path, at, f"reserved EVT2 word type {int(words[bad] >> 28):#x}")
+            count += int(n)
         return count
 
 
