@@ -39,6 +39,19 @@ def cmd_data_synth(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    from training.train import TrainConfig, train
+
+    cfg = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, method=args.method, rho=args.rho,
+                      adaptive=args.adaptive, second_batch=args.second_batch, epochs=args.epochs,
+                      batch_size=args.batch_size, lr=args.lr, seed=args.seed, out=args.out, resume=args.resume,
+                      beta=args.beta, n_bins=args.n_bins, limit_train=args.limit_train,
+                      limit_test=args.limit_test, device=args.device, progress=not args.quiet)
+    final = train(cfg)
+    print(json.dumps(final))
+    return 0
+
+
 def cmd_overview(_args) -> int:
     print("SAST-Live — spiking networks from training to a live event sensor.\n")
     print("The GUI is not built yet; these subcommands are available now:")
@@ -52,6 +65,7 @@ SUBCOMMANDS = [
     ("info", "format, sensor size and event statistics of a recording"),
     ("convert", "convert a recording between EVT2, EVT3, DAT, N-MNIST .bin and .npy"),
     ("data synth", "generate synthetic N-MNIST or DVS-Gesture-like datasets"),
+    ("train", "train a spiking network: SAST (surrogate forward + SAM) or a baseline"),
 ]
 
 
@@ -92,6 +106,29 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_data_synth)
+
+    p = sub.add_parser("train", help=SUBCOMMANDS[3][1])
+    p.add_argument("--dataset", default="nmnist-real", help="nmnist | nmnist-real | gestures | dataset folder")
+    p.add_argument("--data-dir", help="folder of the synthetic dataset (generated on first use)")
+    p.add_argument("--method", choices=["sast", "surrogate", "sg"], default="sast")
+    p.add_argument("--rho", type=float, default=0.3, help="SAM neighbourhood radius (sast)")
+    p.add_argument("--adaptive", action=argparse.BooleanOptionalAction, default=False, help="adaptive SAM")
+    p.add_argument("--second-batch", action=argparse.BooleanOptionalAction, default=False,
+                   help="stochastic SAST: descent gradient from an independent minibatch")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--beta", type=float, help="sigmoid slope of the surrogate (default: the model's, 5)")
+    p.add_argument("--n-bins", type=int, help="time bins per window (default: the model's)")
+    p.add_argument("--limit-train", type=int, help="use only N training samples")
+    p.add_argument("--limit-test", type=int, help="use only N test samples")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="runs/train", help="output folder (metrics.jsonl, last.*, model.*)")
+    p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=False,
+                   help="continue from OUT/last after an interruption")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_train)
     return parser
 
 

@@ -59,3 +59,14 @@ def test_data_synth_cli(tmp_path):
     assert r.returncode == 0, r.stderr
     meta = json.loads((tmp_path / "g" / "meta.json").read_text())
     assert len(meta["classes"]) == 11 and meta["splits"] == {"test": 11}
+
+
+def test_train_cli_tiny(tmp_path, real_dir):
+    r = run("train", "--dataset", "nmnist-real", "--method", "sast", "--epochs", "1", "--limit-train", "32",
+            "--limit-test", "16", "--n-bins", "5", "--batch-size", "16", "--out", tmp_path / "t", "--quiet")
+    assert r.returncode == 0, r.stderr
+    final = json.loads(r.stdout.strip().splitlines()[-1])
+    assert final["epoch"] == 1 and final["gradient_passes"] == 4
+    assert (tmp_path / "t" / "model.safetensors").is_file() and (tmp_path / "t" / "model.json").is_file()
+    r = run("train", "--dataset", "no-such-thing", "--out", tmp_path / "u", "--quiet")
+    assert r.returncode == 2 and "--dataset" in r.stderr

@@ -1,0 +1,87 @@
+"""Training on tiny models and a few batches: methods, second minibatch, checkpoints, exact resume."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from models.networks import build_model
+from sast_live.errors import SastLiveError
+from training.checkpoint import load_checkpoint, restore
+from training.train import TrainConfig, train
+
+
+def tiny(tmp_path, **kw):
+    base = dict(dataset="nmnist-real", epochs=2, batch_size=16, limit_train=48, limit_test=20, n_bins=6,
+                out=str(tmp_path / "run"), progress=False, seed=3)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def weights(path):
+    meta, tensors = load_checkpoint(path)
+    model = build_model(meta["model_cfg"])
+    restore(model, tensors)
+    return meta, model
+
+
+@pytest.mark.parametrize("method", ["sast", "surrogate", "sg"])
+def test_methods_run_and_write_logs_and_checkpoints(tmp_path, real_dir, method):
+    final = train(tiny(tmp_path, method=method))
+    lines = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [line["epoch"] for line in lines] == [1, 2] and lines[-1] == final
+    assert 0.0 <= final["test_acc_hard"] <= 1.0
+    # SAST takes two gradient passes per batch, the baselines one
+    assert final["gradient_passes"] == (6 if method == "sast" else 3)
+    meta, model = weights(tmp_path / "run" / "model")
+    assert meta["train_cfg"]["method"] == method and meta["model_cfg"]["n_bins"] == 6
+    assert not any(f.suffix == ".pt" for f in (tmp_path / "run").iterdir())  # no pickles anywhere
+
+
+def test_resume_after_interruption_gives_the_same_weights(tmp_path, real_dir):
+    full = tiny(tmp_path, out=str(tmp_path / "a"), method="sast", epochs=3)
+    train(full)
+    part = tiny(tmp_path, out=str(tmp_path / "b"), method="sast", epochs=1)
+    train(part)  # "killed" after epoch 1 (its last checkpoint is what a killed run leaves)
+    train(tiny(tmp_path, out=str(tmp_path / "b"), method="sast", epochs=3, resume=True))
+    _, a = weights(tmp_path / "a" / "model")
+    _, b = weights(tmp_path / "b" / "model")
+    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert ka == kb and torch.equal(va, vb)
+    hist_a = [json.loads(x) for x in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    hist_b = [json.loads(x) for x in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert [h["loss"] for h in hist_a] == [h["loss"] for h in hist_b]
+
+
+def test_second_minibatch_changes_the_update(tmp_path, real_dir):
+    train(tiny(tmp_path, out=str(tmp_path / "one"), method="sast", epochs=1))
+    train(tiny(tmp_path, out=str(tmp_path / "two"), method="sast", epochs=1, second_batch=True))
+    _, a = weights(tmp_path / "one" / "model")
+    _, b = weights(tmp_path / "two" / "model")
+    assert not torch.equal(a.readout.weight, b.readout.weight)
+
+
+def test_resume_refuses_other_settings(tmp_path, real_dir):
+    train(tiny(tmp_path, method="surrogate", epochs=1))
+    with pytest.raises(SastLiveError, match="other settings"):
+        train(tiny(tmp_path, method="sast", epochs=2, resume=True))
+
+
+def test_bad_checkpoint_files_are_clear_errors(tmp_path):
+    (tmp_path / "x.json").write_text("{}")
+    (tmp_path / "x.safetensors").write_bytes(b"garbage")
+    with pytest.raises(SastLiveError, match="unreadable|not a SAST-Live"):
+        load_checkpoint(tmp_path / "x")
+    with pytest.raises(SastLiveError, match="need both"):
+        load_checkpoint(tmp_path / "missing")
+
+
+def test_bad_options():
+    with pytest.raises(SastLiveError):
+        TrainConfig(method="adam")
+    with pytest.raises(SastLiveError):
+        TrainConfig(rho=-1)
+    assert np.isfinite(TrainConfig().lr)

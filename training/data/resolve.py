@@ -1,0 +1,33 @@
+"""``--dataset`` names → (train, test) EventDatasets; synthetic datasets are generated on first use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sast_live.errors import SastLiveError
+from training.data.datasets import open_dataset
+
+REPO = Path(__file__).resolve().parents[2]
+REAL_NMNIST = REPO.parent / "shared" / "data" / "real" / "slayer-nmnist" / "NMNISTsmall"
+SYNTH_DEFAULT = {"nmnist": REPO / "data" / "synth-nmnist", "gestures": REPO / "data" / "synth-gestures"}
+SYNTH_SIZE = {"nmnist": 100, "gestures": 40}  # samples per class and split when generated on first use
+
+
+def resolve_datasets(name: str, data_dir: str | None = None, progress: bool = True):
+    """(train, test) for ``nmnist`` (synthetic), ``nmnist-real`` (the 1,000/100 real digits),
+    ``gestures`` (synthetic) or a path to any dataset folder ``open_dataset`` understands."""
+    if name == "nmnist-real":
+        folder = Path(data_dir) if data_dir else REAL_NMNIST
+        return open_dataset(folder, "train"), open_dataset(folder, "test")
+    if name in SYNTH_DEFAULT:
+        folder = Path(data_dir) if data_dir else SYNTH_DEFAULT[name]
+        if not (folder / "meta.json").is_file():
+            from training.data.synth_cli import synth_dataset
+
+            print(f"{folder}: generating the synthetic {name} dataset once ({SYNTH_SIZE[name]} per class)")
+            synth_dataset(name, folder, n_per_class=SYNTH_SIZE[name], progress=progress)
+        return open_dataset(folder, "train"), open_dataset(folder, "test")
+    folder = Path(name)
+    if folder.is_dir():
+        return open_dataset(folder, "train"), open_dataset(folder, "test")
+    raise SastLiveError(f"--dataset must be nmnist, nmnist-real, gestures or a dataset folder; got {name!r}")

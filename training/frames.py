@@ -1,0 +1,58 @@
+"""Event samples → time-first frame tensors for the networks, with the same binning as the live pipeline.
+
+A sample is binned once over its whole length (``bin_us`` bins from t = 0, pooled to the model's input
+size, uint8 saturating counts) and cached; a model window of ``n_bins`` is then cut from it: at a seeded
+random offset for training, centred for evaluation (N-MNIST samples are exactly one window long).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from models.networks import SNNConfig
+from sast_live.transforms.binning import bin_window
+from sast_live.transforms.config import BinConfig
+
+
+def bin_config(cfg: SNNConfig) -> BinConfig:
+    """The BinConfig that turns the sensor's events into this network's input frames."""
+    h, w = cfg.in_size
+    return BinConfig(tuple(cfg.sensor_size), cfg.bin_us, (w, h), "uint8")
+
+
+def full_frames(events: np.ndarray, cfg: SNNConfig) -> np.ndarray:
+    """All bins of one sample from t = 0: ``(max(n_bins, ⌈t_last / bin_us⌉), 2, H, W)`` uint8."""
+    t_last = int(events["t"][-1]) if len(events) else 0
+    n = max(cfg.n_bins, t_last // cfg.bin_us + 1)
+    return bin_window(events, bin_config(cfg), 0, n)
+
+
+class FrameCache:
+    """Binned samples of a dataset, computed once (progress shown by the caller)."""
+
+    def __init__(self, dataset, cfg: SNNConfig, progress: bool = False):
+        from tqdm import tqdm
+
+        self.cfg = cfg
+        self.labels = torch.tensor(dataset.labels, dtype=torch.long)
+        self.frames = [full_frames(dataset[i][0], cfg)
+                       for i in tqdm(range(len(dataset)), desc=f"binning {dataset.name}", disable=not progress)]
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def batch(self, indices, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(x (T, B, 2, H, W) float32, labels (B,))``; random windows when a generator is given."""
+        T = self.cfg.n_bins
+        out = np.empty((len(indices), T, *self.frames[0].shape[1:]), dtype=np.float32)
+        for j, i in enumerate(indices):
+            f = self.frames[int(i)]
+            span = len(f) - T
+            if generator is not None and span > 0:
+                off = int(torch.randint(0, span + 1, (1,), generator=generator))
+            else:
+                off = span // 2
+            out[j] = f[off : off + T]
+        x = torch.from_numpy(out).transpose(0, 1).contiguous()
+        return x, self.labels[torch.as_tensor(np.asarray(indices, dtype=np.int64))]

@@ -1,0 +1,179 @@
+"""Training, readable top to bottom: SAST (surrogate forward + SAM) and the baselines.
+
+Methods (``TrainConfig.method``):
+* ``sast``      — surrogate-forward network, SAM (``rho``, optional ``adaptive``, optional independent second
+                  minibatch for the descent gradient: ``second_batch=True``);
+* ``surrogate`` — surrogate-forward network, plain optimizer (the baseline the SAST paper compares with);
+* ``sg``        — hard forward, surrogate-gradient backward (the conventional baseline).
+
+Every epoch appends a line to ``metrics.jsonl`` and writes ``last.{safetensors,json}`` (weights, optimizer,
+RNG, history); ``resume=True`` continues from it and ends with the same weights as an uninterrupted run.
+Data order and random windows come from generators seeded by (seed, epoch), so they do not depend on
+where a run was resumed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from models.networks import SNNConfig, build_model, gesture_config, nmnist_config
+from sast_live.errors import SastLiveError
+from training.checkpoint import load_checkpoint, restore, save_checkpoint
+from training.frames import FrameCache
+from training.sam import SAM
+
+METHODS = ("sast", "surrogate", "sg")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    dataset: str = "nmnist-real"  # nmnist | nmnist-real | gestures | PATH to a dataset folder
+    data_dir: str | None = None  # where the synthetic datasets live (made on first use)
+    method: str = "sast"
+    rho: float = 0.3
+    adaptive: bool = False
+    second_batch: bool = False  # stochastic SAST: ascent and descent gradients from independent batches
+    epochs: int = 20
+    batch_size: int = 32
+    lr: float = 2e-3
+    seed: int = 0
+    out: str = "runs/train"
+    resume: bool = False
+    beta: float | None = None  # override the model's sigmoid slope
+    n_bins: int | None = None  # override the model's window length (bins)
+    limit_train: int | None = None  # use only the first N training samples (quick runs, tests)
+    limit_test: int | None = None
+    device: str = "auto"
+    progress: bool = True
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise SastLiveError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.rho < 0 or self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
+            raise SastLiveError("need rho ≥ 0, epochs ≥ 1, batch size ≥ 1 and lr > 0")
+
+
+def model_config_for(cfg: TrainConfig, classes) -> SNNConfig:
+    base = gesture_config() if len(classes) == 11 else nmnist_config()
+    changes = {"classes": tuple(classes), "n_classes": len(classes)}
+    if cfg.beta is not None:
+        changes["beta"] = cfg.beta
+    if cfg.n_bins is not None:
+        changes["n_bins"] = cfg.n_bins
+    return replace(base, **changes)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _limit(ds, n):
+    if n is None or n >= len(ds):
+        return ds
+    # keep classes balanced when cutting: take every k-th sample
+    idx = torch.linspace(0, len(ds) - 1, n).round().long().tolist()
+    return replace(ds, files=tuple(ds.files[i] for i in idx), labels=tuple(ds.labels[i] for i in idx))
+
+
+def loss_and_acc(model, x, y, mode):
+    logits = model(x, mode)
+    return F.cross_entropy(logits, y), (logits.argmax(1) == y).float().mean().item()
+
+
+@torch.no_grad()
+def evaluate_accuracy(model, cache: FrameCache, mode: str, device, batch_size: int = 64) -> float:
+    """Accuracy over a cached split (centred windows) with spike function ``mode``."""
+    model.eval()
+    correct = 0
+    for start in range(0, len(cache), batch_size):
+        x, y = cache.batch(range(start, min(start + batch_size, len(cache))))
+        correct += (model(x.to(device), mode).argmax(1).cpu() == y).sum().item()
+    return correct / max(len(cache), 1)
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Run training; returns the final metrics line. Writes into ``cfg.out``."""
+    from training.data.resolve import resolve_datasets
+
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(cfg.device)
+    train_ds, test_ds = resolve_datasets(cfg.dataset, cfg.data_dir, progress=cfg.progress)
+    train_ds, test_ds = _limit(train_ds, cfg.limit_train), _limit(test_ds, cfg.limit_test)
+    mcfg = model_config_for(cfg, train_ds.classes)
+    torch.manual_seed(cfg.seed)
+    model = build_model(mcfg).to(device)
+    base_kwargs = {"lr": cfg.lr}
+    if cfg.method == "sast":
+        optimizer = SAM(model.parameters(), torch.optim.Adam, rho=cfg.rho, adaptive=cfg.adaptive, **base_kwargs)
+        base = optimizer.base_optimizer
+    else:
+        optimizer = base = torch.optim.Adam(model.parameters(), **base_kwargs)
+    start_epoch, history = 0, []
+    last = out / "last"
+    if cfg.resume and last.with_suffix(".json").is_file():
+        meta, tensors = load_checkpoint(last)
+        if meta["train_cfg"]["method"] != cfg.method or meta["model_cfg"] != json.loads(json.dumps(mcfg.to_dict())):
+            raise SastLiveError(f"{last}: the checkpoint was trained with other settings; refusing to resume")
+        restore(model, tensors, base, meta)
+        start_epoch, history = meta["epoch"], meta["history"]
+    train_cache = FrameCache(train_ds, mcfg, cfg.progress)
+    test_cache = FrameCache(test_ds, mcfg, cfg.progress)
+    train_mode = "sg" if cfg.method == "sg" else "surrogate"
+    n = len(train_cache)
+    for epoch in range(start_epoch, cfg.epochs):
+        gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+        order = torch.randperm(n, generator=gen)
+        second = torch.randperm(n, generator=gen)  # the independent minibatches of stochastic SAST
+        model.train()
+        t0 = time.perf_counter()
+        losses, accs, passes = [], [], 0
+        batches = range(0, n, cfg.batch_size)
+        for b in tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not cfg.progress, leave=False):
+            x, y = train_cache.batch(order[b : b + cfg.batch_size].tolist(), gen)
+            x, y = x.to(device), y.to(device)
+            loss, acc = loss_and_acc(model, x, y, train_mode)
+            loss.backward()
+            passes += 1
+            if cfg.method == "sast":
+                optimizer.first_step()
+                if cfg.second_batch:
+                    x, y = train_cache.batch(second[b : b + cfg.batch_size].tolist(), gen)
+                    x, y = x.to(device), y.to(device)
+                loss2, _ = loss_and_acc(model, x, y, train_mode)  # fresh neuron state inside forward
+                loss2.backward()
+                passes += 1
+                optimizer.second_step()
+            else:
+                optimizer.step()
+                optimizer.zero_grad()
+            losses.append(loss.item())
+            accs.append(acc)
+        seconds = time.perf_counter() - t0
+        line = {
+            "epoch": epoch + 1,
+            "loss": sum(losses) / len(losses),
+            "train_acc": sum(accs) / len(accs),
+            "test_acc_surrogate": evaluate_accuracy(model, test_cache, "surrogate", device),
+            "test_acc_hard": evaluate_accuracy(model, test_cache, "hard", device),
+            "epoch_seconds": seconds,
+            "gradient_passes": passes,
+        }
+        history.append(line)
+        with open(out / "metrics.jsonl", "a") as fh:
+            fh.write(json.dumps(line) + "\n")
+        info = {"model_cfg": mcfg.to_dict(), "train_cfg": asdict(cfg), "epoch": epoch + 1, "history": history}
+        save_checkpoint(last, model, info, base)
+    final = history[-1] if history else {}
+    info = {"model_cfg": mcfg.to_dict(), "train_cfg": asdict(cfg), "epoch": len(history), "history": history}
+    save_checkpoint(out / "model", model, info)
+    return final
