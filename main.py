@@ -52,6 +52,20 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_evaluate(args) -> int:
+    from sast_live.transforms.corruptions import CORRUPTIONS
+    from training.evaluate import EvalConfig, evaluate
+
+    corruptions = () if not args.corruptions else tuple(args.only or CORRUPTIONS)
+    cfg = EvalConfig(args.checkpoint, dataset=args.dataset, data_dir=args.data_dir, out=args.out,
+                     corruptions=corruptions, severities=tuple(args.severities), limit_test=args.limit_test,
+                     seed=args.seed, progress=not args.quiet)
+    report = evaluate(cfg)
+    print(json.dumps({"accuracy": report["accuracy"], "ece_hard": report["calibration"]["hard"]["ece"],
+                      "synops_per_sample": report["spikes_hard"]["synops_per_sample"]}))
+    return 0
+
+
 def cmd_overview(_args) -> int:
     print("SAST-Live — spiking networks from training to a live event sensor.\n")
     print("The GUI is not built yet; these subcommands are available now:")
@@ -66,6 +80,7 @@ SUBCOMMANDS = [
     ("convert", "convert a recording between EVT2, EVT3, DAT, N-MNIST .bin and .npy"),
     ("data synth", "generate synthetic N-MNIST or DVS-Gesture-like datasets"),
     ("train", "train a spiking network: SAST (surrogate forward + SAM) or a baseline"),
+    ("evaluate", "report of a checkpoint: swap-only hard-spike transfer, robustness, calibration, SynOps"),
 ]
 
 
@@ -129,6 +144,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help=SUBCOMMANDS[4][1])
+    p.add_argument("checkpoint", help="OUT/model of a training run (the .json/.safetensors pair)")
+    p.add_argument("--dataset", help="default: the one the checkpoint was trained on")
+    p.add_argument("--data-dir")
+    p.add_argument("--out", help="report folder (default: next to the checkpoint, eval/)")
+    p.add_argument("--corruptions", action=argparse.BooleanOptionalAction, default=True,
+                   help="run the corruption-robustness sweep")
+    p.add_argument("--only", nargs="+", metavar="KIND", help="only these corruptions")
+    p.add_argument("--severities", nargs="+", type=int, default=[1, 2, 3, 4, 5])
+    p.add_argument("--limit-test", type=int)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
     return parser
 
 

@@ -1,0 +1,170 @@
+"""The evaluation report of a checkpoint: swap-only transfer, robustness, calibration, spikes and SynOps.
+
+Writes ``report.md``, ``report.json`` and PNG plots (``reliability.png``, ``robustness.png``) into the
+output folder. "Swap-only" means the same weights, tau, theta and reset, with only the spike function ``f``
+changed from the training sigmoid to the Heaviside step.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from models.networks import build_model
+from sast_live.errors import SastLiveError
+from sast_live.transforms.corruptions import CORRUPTIONS, corrupt
+from training.checkpoint import load_checkpoint, restore
+from training.frames import FrameCache, full_frames
+from training.metrics import expected_calibration_error, spike_stats
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    checkpoint: str
+    dataset: str | None = None  # default: the dataset the checkpoint was trained on
+    data_dir: str | None = None
+    out: str | None = None  # default: <checkpoint folder>/eval
+    corruptions: tuple[str, ...] = CORRUPTIONS
+    severities: tuple[int, ...] = (1, 2, 3, 4, 5)
+    limit_test: int | None = None
+    seed: int = 0
+    progress: bool = True
+
+    def __post_init__(self):
+        unknown = [c for c in self.corruptions if c not in CORRUPTIONS]
+        if unknown:
+            raise SastLiveError(f"unknown corruption(s) {unknown}; choose from {', '.join(CORRUPTIONS)}")
+        if any(not 1 <= int(s) <= 5 for s in self.severities):
+            raise SastLiveError(f"severities must be 1..5, got {list(self.severities)}")
+
+
+@torch.no_grad()
+def predict(model, cache: FrameCache, mode: str, batch_size: int = 64) -> np.ndarray:
+    """Softmax probabilities (N, classes) over a cached split."""
+    model.eval()
+    out = []
+    for start in range(0, len(cache), batch_size):
+        x, _ = cache.batch(range(start, min(start + batch_size, len(cache))))
+        out.append(torch.softmax(model(x, mode), 1).numpy())
+    return np.concatenate(out)
+
+
+class _CorruptedCache(FrameCache):
+    def __init__(self, dataset, cfg, kind, severity, seed):  # noqa: D107 - same fields as FrameCache
+        self.cfg = cfg
+        self.labels = torch.tensor(dataset.labels, dtype=torch.long)
+        self.frames = [full_frames(corrupt(dataset[i][0], kind, severity, cfg.sensor_size, seed + i), cfg)
+                       for i in range(len(dataset))]
+
+
+def evaluate(cfg: EvalConfig) -> dict:
+    from training.data.resolve import resolve_datasets
+    from training.train import _limit
+
+    meta, tensors = load_checkpoint(cfg.checkpoint)
+    model = build_model(meta["model_cfg"])
+    restore(model, tensors)
+    mcfg = model.cfg
+    train_cfg = meta.get("train_cfg", {})
+    dataset = cfg.dataset or train_cfg.get("dataset", "nmnist-real")
+    _, test_ds = resolve_datasets(dataset, cfg.data_dir or train_cfg.get("data_dir"), progress=cfg.progress)
+    test_ds = _limit(test_ds, cfg.limit_test)
+    labels = np.asarray(test_ds.labels)
+    cache = FrameCache(test_ds, mcfg, cfg.progress)
+    report = {"checkpoint": str(cfg.checkpoint), "dataset": dataset, "n_test": len(test_ds),
+              "method": train_cfg.get("method"), "rho": train_cfg.get("rho"), "beta": mcfg.beta}
+    probs = {mode: predict(model, cache, mode) for mode in ("surrogate", "hard")}
+    acc = {mode: float((p.argmax(1) == labels).mean()) for mode, p in probs.items()}
+    report["accuracy"] = {"surrogate": acc["surrogate"], "hard": acc["hard"],
+                          "transfer_gap": acc["surrogate"] - acc["hard"]}
+    report["calibration"] = {}
+    for mode, p in probs.items():
+        ece, table = expected_calibration_error(p, labels)
+        report["calibration"][mode] = {"ece": ece, "reliability": table}
+    xs = [cache.batch(range(s, min(s + 64, len(cache))))[0] for s in range(0, len(cache), 64)]
+    stats = [spike_stats(model, x, "hard") for x in xs]
+    weights = [x.shape[1] for x in xs]
+    report["spikes_hard"] = {
+        "spike_rate": np.average([s["spike_rate"] for s in stats], axis=0, weights=weights).tolist(),
+        "synops_per_layer": np.average([s["synops_per_layer"] for s in stats], axis=0, weights=weights).tolist(),
+        "synops_per_sample": float(np.average([s["synops_per_sample"] for s in stats], weights=weights)),
+    }
+    robustness = {}
+    jobs = [(k, s) for k in cfg.corruptions for s in cfg.severities]
+    for kind, sev in tqdm(jobs, desc="corruptions", disable=not cfg.progress):
+        ccache = _CorruptedCache(test_ds, mcfg, kind, sev, cfg.seed)
+        robustness.setdefault(kind, {})[str(sev)] = {
+            mode: float((predict(model, ccache, mode).argmax(1) == labels).mean()) for mode in ("surrogate", "hard")
+        }
+    report["robustness"] = robustness
+    out = Path(cfg.out) if cfg.out else Path(cfg.checkpoint).with_suffix("").parent / "eval"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=2))
+    _plots(report, out)
+    (out / "report.md").write_text(render_markdown(report))
+    return report
+
+
+def _plots(report: dict, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect")
+    for mode, colour in (("surrogate", "tab:blue"), ("hard", "tab:red")):
+        t = report["calibration"][mode]["reliability"]
+        pts = [(c, a) for c, a in zip(t["confidence"], t["accuracy"], strict=True) if c is not None]
+        if pts:
+            ax.plot(*zip(*pts, strict=True), "o-", color=colour,
+                    label=f"{mode} (ECE {report['calibration'][mode]['ece']:.3f})")
+    ax.set(xlabel="confidence", ylabel="accuracy", title="reliability", xlim=(0, 1), ylim=(0, 1))
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "reliability.png", dpi=100)
+    plt.close(fig)
+    if report["robustness"]:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+        for ax, mode in zip(axes, ("surrogate", "hard"), strict=True):
+            for kind, per_sev in report["robustness"].items():
+                sev = sorted(per_sev, key=int)
+                ax.plot([0] + [int(s) for s in sev], [report["accuracy"][mode]] + [per_sev[s][mode] for s in sev],
+                        "o-", label=kind)
+            ax.set(title=f"{mode} spikes", xlabel="severity", ylabel="accuracy", ylim=(0, 1))
+        axes[0].legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out / "robustness.png", dpi=100)
+        plt.close(fig)
+
+
+def render_markdown(r: dict) -> str:
+    a = r["accuracy"]
+    lines = [f"# Evaluation of `{r['checkpoint']}`", "",
+             f"Dataset `{r['dataset']}` ({r['n_test']} test samples); method `{r['method']}`, rho {r['rho']}, "
+             f"beta {r['beta']}.", "",
+             "| surrogate accuracy | hard-spike accuracy (swap only) | transfer gap |", "|---|---|---|",
+             f"| {a['surrogate']:.3f} | {a['hard']:.3f} | {a['transfer_gap']:+.3f} |", "",
+             "## Calibration", "", "| spikes | ECE |", "|---|---|"]
+    lines += [f"| {m} | {r['calibration'][m]['ece']:.4f} |" for m in ("surrogate", "hard")]
+    lines += ["", "![reliability](reliability.png)", "", "## Spikes (hard) and SynOps (float model)", "",
+              "| layer | spike rate (per neuron per step) |", "|---|---|"]
+    lines += [f"| {k + 1} | {v:.4f} |" for k, v in enumerate(r["spikes_hard"]["spike_rate"])]
+    per_layer = ", ".join(f"{v:,.0f}" for v in r["spikes_hard"]["synops_per_layer"])
+    lines += ["", f"SynOps per sample: {r['spikes_hard']['synops_per_sample']:,.0f} "
+              f"(per layer, input events first: {per_layer})", ""]
+    if r["robustness"]:
+        sevs = sorted({s for per in r["robustness"].values() for s in per}, key=int)
+        lines += ["## Corruption robustness (accuracy: surrogate / hard)", "",
+                  "| corruption | " + " | ".join(f"sev {s}" for s in sevs) + " |",
+                  "|---|" + "---|" * len(sevs)]
+        for kind, per in r["robustness"].items():
+            lines.append(f"| {kind} | " + " | ".join(
+                f"{per[s]['surrogate']:.2f} / {per[s]['hard']:.2f}" if s in per else "" for s in sevs) + " |")
+        lines += ["", "![robustness](robustness.png)", ""]
+    return "\n".join(lines)
