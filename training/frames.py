@@ -42,17 +42,21 @@ class FrameCache:
     def __len__(self) -> int:
         return len(self.frames)
 
-    def batch(self, indices, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(x (T, B, 2, H, W) float32, labels (B,))``; random windows when a generator is given."""
+    def draw_offsets(self, indices, generator: torch.Generator) -> list[int]:
+        """Random window starts for ``indices`` (one draw per sample, in order, from ``generator``)."""
+        out = []
+        for i in indices:
+            span = len(self.frames[int(i)]) - self.cfg.n_bins
+            out.append(int(torch.randint(0, span + 1, (1,), generator=generator)) if span > 0 else 0)
+        return out
+
+    def batch(self, indices, offsets=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(x (T, B, 2, H, W) float32, labels (B,))``; windows start at ``offsets`` (default: centred)."""
         T = self.cfg.n_bins
         out = np.empty((len(indices), T, *self.frames[0].shape[1:]), dtype=np.float32)
         for j, i in enumerate(indices):
             f = self.frames[int(i)]
-            span = len(f) - T
-            if generator is not None and span > 0:
-                off = int(torch.randint(0, span + 1, (1,), generator=generator))
-            else:
-                off = span // 2
+            off = (len(f) - T) // 2 if offsets is None else int(offsets[j])
             out[j] = f[off : off + T]
         x = torch.from_numpy(out).transpose(0, 1).contiguous()
         return x, self.labels[torch.as_tensor(np.asarray(indices, dtype=np.int64))]

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from models.networks import SNNConfig, build_model, gesture_config, nmnist_config
 from sast_live.errors import SastLiveError
+from training import distributed
 from training.checkpoint import load_checkpoint, restore, save_checkpoint
 from training.frames import FrameCache
 from training.sam import SAM
@@ -100,18 +101,32 @@ def evaluate_accuracy(model, cache: FrameCache, mode: str, device, batch_size: i
     return correct / max(len(cache), 1)
 
 
+def _global_batch(cache: FrameCache, indices: list[int], gen: torch.Generator, d) -> tuple:
+    """This rank's share of a global batch; random windows are drawn for the whole global batch first, so
+    the data do not depend on the number of processes."""
+    offsets = cache.draw_offsets(indices, gen)
+    mine = distributed.shard(list(range(len(indices))), d)
+    return cache.batch([indices[j] for j in mine], [offsets[j] for j in mine])
+
+
 def train(cfg: TrainConfig) -> dict:
     """Run training; returns the final metrics line. Writes into ``cfg.out``."""
     from training.data.resolve import resolve_datasets
 
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    device = resolve_device(cfg.device)
-    train_ds, test_ds = resolve_datasets(cfg.dataset, cfg.data_dir, progress=cfg.progress)
+    d = distributed.setup(resolve_device(cfg.device))
+    device = d.device
+    if d.world > 1 and cfg.batch_size % d.world:
+        raise SastLiveError(f"batch size {cfg.batch_size} must divide by the {d.world} processes")
+    if d.main:
+        out.mkdir(parents=True, exist_ok=True)
+    progress = cfg.progress and d.main
+    train_ds, test_ds = resolve_datasets(cfg.dataset, cfg.data_dir, progress=progress)
     train_ds, test_ds = _limit(train_ds, cfg.limit_train), _limit(test_ds, cfg.limit_test)
     mcfg = model_config_for(cfg, train_ds.classes)
     torch.manual_seed(cfg.seed)
-    model = build_model(mcfg).to(device)
+    net = build_model(mcfg).to(device)  # the weights (saved, evaluated)
+    model = distributed.wrap(net, d)  # what the training passes run through (DDP on several processes)
     base_kwargs = {"lr": cfg.lr}
     if cfg.method == "sast":
         optimizer = SAM(model.parameters(), torch.optim.Adam, rho=cfg.rho, adaptive=cfg.adaptive, **base_kwargs)
@@ -124,10 +139,10 @@ def train(cfg: TrainConfig) -> dict:
         meta, tensors = load_checkpoint(last)
         if meta["train_cfg"]["method"] != cfg.method or meta["model_cfg"] != json.loads(json.dumps(mcfg.to_dict())):
             raise SastLiveError(f"{last}: the checkpoint was trained with other settings; refusing to resume")
-        restore(model, tensors, base, meta)
+        restore(net, tensors, base, meta)
         start_epoch, history = meta["epoch"], meta["history"]
-    train_cache = FrameCache(train_ds, mcfg, cfg.progress)
-    test_cache = FrameCache(test_ds, mcfg, cfg.progress)
+    train_cache = FrameCache(train_ds, mcfg, progress)
+    test_cache = FrameCache(test_ds, mcfg, progress)
     train_mode = "sg" if cfg.method == "sg" else "surrogate"
     n = len(train_cache)
     for epoch in range(start_epoch, cfg.epochs):
@@ -138,8 +153,8 @@ def train(cfg: TrainConfig) -> dict:
         t0 = time.perf_counter()
         losses, accs, passes = [], [], 0
         batches = range(0, n, cfg.batch_size)
-        for b in tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not cfg.progress, leave=False):
-            x, y = train_cache.batch(order[b : b + cfg.batch_size].tolist(), gen)
+        for b in tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False):
+            x, y = _global_batch(train_cache, order[b : b + cfg.batch_size].tolist(), gen, d)
             x, y = x.to(device), y.to(device)
             loss, acc = loss_and_acc(model, x, y, train_mode)
             loss.backward()
@@ -147,7 +162,7 @@ def train(cfg: TrainConfig) -> dict:
             if cfg.method == "sast":
                 optimizer.first_step()
                 if cfg.second_batch:
-                    x, y = train_cache.batch(second[b : b + cfg.batch_size].tolist(), gen)
+                    x, y = _global_batch(train_cache, second[b : b + cfg.batch_size].tolist(), gen, d)
                     x, y = x.to(device), y.to(device)
                 loss2, _ = loss_and_acc(model, x, y, train_mode)  # fresh neuron state inside forward
                 loss2.backward()
@@ -163,17 +178,21 @@ def train(cfg: TrainConfig) -> dict:
             "epoch": epoch + 1,
             "loss": sum(losses) / len(losses),
             "train_acc": sum(accs) / len(accs),
-            "test_acc_surrogate": evaluate_accuracy(model, test_cache, "surrogate", device),
-            "test_acc_hard": evaluate_accuracy(model, test_cache, "hard", device),
+            "test_acc_surrogate": evaluate_accuracy(net, test_cache, "surrogate", device),
+            "test_acc_hard": evaluate_accuracy(net, test_cache, "hard", device),
             "epoch_seconds": seconds,
             "gradient_passes": passes,
         }
         history.append(line)
-        with open(out / "metrics.jsonl", "a") as fh:
-            fh.write(json.dumps(line) + "\n")
-        info = {"model_cfg": mcfg.to_dict(), "train_cfg": asdict(cfg), "epoch": epoch + 1, "history": history}
-        save_checkpoint(last, model, info, base)
+        if d.main:  # one writer; the weights are identical on every rank
+            with open(out / "metrics.jsonl", "a") as fh:
+                fh.write(json.dumps(line) + "\n")
+            info = {"model_cfg": mcfg.to_dict(), "train_cfg": asdict(cfg), "epoch": epoch + 1, "history": history}
+            save_checkpoint(last, net, info, base)
+        distributed.barrier(d)
     final = history[-1] if history else {}
-    info = {"model_cfg": mcfg.to_dict(), "train_cfg": asdict(cfg), "epoch": len(history), "history": history}
-    save_checkpoint(out / "model", model, info)
+    if d.main:
+        info = {"model_cfg": mcfg.to_dict(), "train_cfg": asdict(cfg), "epoch": len(history), "history": history}
+        save_checkpoint(out / "model", net, info)
+    distributed.teardown(d)
     return final
