@@ -66,6 +66,18 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    from training.sweep import run_sweep
+    from training.train import TrainConfig
+
+    base = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs, batch_size=args.batch_size,
+                       lr=args.lr, seed=args.seed, beta=args.beta, n_bins=args.n_bins, limit_train=args.limit_train,
+                       limit_test=args.limit_test, device=args.device, progress=not args.quiet)
+    rows = run_sweep(base, args.rho, args.out, compute_matched=args.compute_matched)
+    print(json.dumps(rows))
+    return 0
+
+
 def cmd_overview(_args) -> int:
     print("SAST-Live — spiking networks from training to a live event sensor.\n")
     print("The GUI is not built yet; these subcommands are available now:")
@@ -81,6 +93,7 @@ SUBCOMMANDS = [
     ("data synth", "generate synthetic N-MNIST or DVS-Gesture-like datasets"),
     ("train", "train a spiking network: SAST (surrogate forward + SAM) or a baseline"),
     ("evaluate", "report of a checkpoint: swap-only hard-spike transfer, robustness, calibration, SynOps"),
+    ("sweep", "train and evaluate SAST over several rho, the baseline and a compute-matched baseline"),
 ]
 
 
@@ -158,6 +171,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("sweep", help=SUBCOMMANDS[5][1])
+    p.add_argument("--dataset", default="nmnist-real")
+    p.add_argument("--data-dir")
+    p.add_argument("--rho", type=float, nargs="+", default=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--beta", type=float)
+    p.add_argument("--n-bins", type=int)
+    p.add_argument("--limit-train", type=int)
+    p.add_argument("--limit-test", type=int)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--compute-matched", action=argparse.BooleanOptionalAction, default=True,
+                   help="also train the baseline for 2x epochs (SAST's gradient budget)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", default="runs/sweep")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_sweep)
     return parser
 
 

@@ -70,3 +70,15 @@ def test_train_cli_tiny(tmp_path, real_dir):
     assert (tmp_path / "t" / "model.safetensors").is_file() and (tmp_path / "t" / "model.json").is_file()
     r = run("train", "--dataset", "no-such-thing", "--out", tmp_path / "u", "--quiet")
     assert r.returncode == 2 and "--dataset" in r.stderr
+
+
+def test_sweep_cli_tiny(tmp_path, real_dir):
+    r = run("sweep", "--dataset", "nmnist-real", "--rho", "0", "0.2", "--epochs", "1", "--limit-train", "32",
+            "--limit-test", "16", "--n-bins", "4", "--batch-size", "16", "--out", tmp_path / "s", "--quiet")
+    assert r.returncode == 0, r.stderr
+    rows = json.loads((tmp_path / "s" / "sweep.json").read_text())
+    assert [row["run"] for row in rows] == ["baseline", "sast rho=0.2", "baseline 2x epochs (compute-matched)"]
+    assert rows[0]["time_ratio"] == 1.0 and rows[2]["epochs"] == 2
+    assert rows[1]["gradient_passes"] == rows[2]["gradient_passes"]  # the control gets SAST's gradient budget
+    assert (tmp_path / "s" / "sweep.png").stat().st_size > 1000
+    assert "| sast rho=0.2 |" in (tmp_path / "s" / "sweep.md").read_text()
