@@ -85,3 +85,11 @@ def test_bad_options():
     with pytest.raises(SastLiveError):
         TrainConfig(rho=-1)
     assert np.isfinite(TrainConfig().lr)
+
+
+def test_a_finished_run_is_never_overwritten(tmp_path, real_dir):
+    train(tiny(tmp_path, method="surrogate", epochs=1))
+    before = (tmp_path / "run" / "model.safetensors").read_bytes()
+    with pytest.raises(SastLiveError, match="--resume"):
+        train(tiny(tmp_path, method="surrogate", epochs=1))
+    assert (tmp_path / "run" / "model.safetensors").read_bytes() == before

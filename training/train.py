@@ -61,8 +61,13 @@ class TrainConfig:
             raise SastLiveError("need rho ≥ 0, epochs ≥ 1, batch size ≥ 1 and lr > 0")
 
 
-def model_config_for(cfg: TrainConfig, classes) -> SNNConfig:
-    base = gesture_config() if len(classes) == 11 else nmnist_config()
+def model_config_for(cfg: TrainConfig, classes, sensor_size) -> SNNConfig:
+    """The network for a dataset: by sensor geometry (34×34 → N-MNIST net, 128×128 → gesture net)."""
+    by_sensor = {(34, 34): nmnist_config, (128, 128): gesture_config}
+    if tuple(sensor_size) not in by_sensor:
+        raise SastLiveError(f"no network defined for a {sensor_size[0]}x{sensor_size[1]} sensor "
+                            "(models exist for 34x34 and 128x128)")
+    base = by_sensor[tuple(sensor_size)]()
     changes = {"classes": tuple(classes), "n_classes": len(classes)}
     if cfg.beta is not None:
         changes["beta"] = cfg.beta
@@ -123,7 +128,7 @@ def train(cfg: TrainConfig) -> dict:
     progress = cfg.progress and d.main
     train_ds, test_ds = resolve_datasets(cfg.dataset, cfg.data_dir, progress=progress)
     train_ds, test_ds = _limit(train_ds, cfg.limit_train), _limit(test_ds, cfg.limit_test)
-    mcfg = model_config_for(cfg, train_ds.classes)
+    mcfg = model_config_for(cfg, train_ds.classes, train_ds.sensor_size)
     torch.manual_seed(cfg.seed)
     net = build_model(mcfg).to(device)  # the weights (saved, evaluated)
     model = distributed.wrap(net, d)  # what the training passes run through (DDP on several processes)
@@ -135,6 +140,8 @@ def train(cfg: TrainConfig) -> dict:
         optimizer = base = torch.optim.Adam(model.parameters(), **base_kwargs)
     start_epoch, history = 0, []
     last = out / "last"
+    if not cfg.resume and last.with_suffix(".json").is_file():
+        raise SastLiveError(f"{out} already holds a training run; continue it with --resume or choose another --out")
     if cfg.resume and last.with_suffix(".json").is_file():
         meta, tensors = load_checkpoint(last)
         if meta["train_cfg"]["method"] != cfg.method or meta["model_cfg"] != json.loads(json.dumps(mcfg.to_dict())):
