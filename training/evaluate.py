@@ -64,7 +64,7 @@ class _CorruptedCache(FrameCache):
 
 def evaluate(cfg: EvalConfig) -> dict:
     from training.data.resolve import resolve_datasets
-    from training.train import _limit
+    from training.train import limit_dataset
 
     meta, tensors = load_checkpoint(cfg.checkpoint)
     model = build_model(meta["model_cfg"])
@@ -73,7 +73,7 @@ def evaluate(cfg: EvalConfig) -> dict:
     train_cfg = meta.get("train_cfg", {})
     dataset = cfg.dataset or train_cfg.get("dataset", "nmnist-real")
     _, test_ds = resolve_datasets(dataset, cfg.data_dir or train_cfg.get("data_dir"), progress=cfg.progress)
-    test_ds = _limit(test_ds, cfg.limit_test)
+    test_ds = limit_dataset(test_ds, cfg.limit_test)
     labels = np.asarray(test_ds.labels)
     cache = FrameCache(test_ds, mcfg, cfg.progress)
     report = {"checkpoint": str(cfg.checkpoint), "dataset": dataset, "n_test": len(test_ds),

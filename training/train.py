@@ -82,7 +82,7 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _limit(ds, n):
+def limit_dataset(ds, n):
     if n is None or n >= len(ds):
         return ds
     # keep classes balanced when cutting: take every k-th sample
@@ -127,7 +127,7 @@ def train(cfg: TrainConfig) -> dict:
         out.mkdir(parents=True, exist_ok=True)
     progress = cfg.progress and d.main
     train_ds, test_ds = resolve_datasets(cfg.dataset, cfg.data_dir, progress=progress)
-    train_ds, test_ds = _limit(train_ds, cfg.limit_train), _limit(test_ds, cfg.limit_test)
+    train_ds, test_ds = limit_dataset(train_ds, cfg.limit_train), limit_dataset(test_ds, cfg.limit_test)
     mcfg = model_config_for(cfg, train_ds.classes, train_ds.sensor_size)
     torch.manual_seed(cfg.seed)
     net = build_model(mcfg).to(device)  # the weights (saved, evaluated)
