@@ -3,7 +3,7 @@
 rho = 0 is the plain surrogate-forward baseline (``method="surrogate"``: SAM with rho 0 would only cost a
 second pass). SAST computes two gradients per step, so the compute-matched control is the same baseline
 trained for twice the epochs (the same number of gradient passes). The table reports surrogate and swap-only
-hard-spike test accuracy, the transfer gap and each run's training time per epoch relative to the baseline's
+hard-spike test accuracy, the transfer gap and each run's median training time per epoch relative to the baseline's
 (the SAST paper reports 2.08×).
 """
 
@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 from training.train import TrainConfig, train
 
@@ -33,7 +35,8 @@ def run_sweep(base: TrainConfig, rhos: list[float], out: str, compute_matched: b
         rows.append({"run": name, "method": cfg.method, "rho": cfg.rho, "epochs": cfg.epochs,
                      "surrogate": final["test_acc_surrogate"], "hard": final["test_acc_hard"],
                      "gap": final["test_acc_surrogate"] - final["test_acc_hard"],
-                     "epoch_seconds": sum(h["epoch_seconds"] for h in hist) / len(hist),
+                     # the median resists an epoch slowed by other work on the machine
+                     "epoch_seconds": float(np.median([h["epoch_seconds"] for h in hist])),
                      "gradient_passes": sum(h["gradient_passes"] for h in hist),
                      "checkpoint": str(Path(cfg.out) / "model")})
     base_sec = rows[0]["epoch_seconds"]
