@@ -128,6 +128,8 @@ def train(cfg: TrainConfig) -> dict:
     progress = cfg.progress and d.main
     train_ds, test_ds = resolve_datasets(cfg.dataset, cfg.data_dir, progress=progress)
     train_ds, test_ds = limit_dataset(train_ds, cfg.limit_train), limit_dataset(test_ds, cfg.limit_test)
+    if len(train_ds) == 0 or len(test_ds) == 0:
+        raise SastLiveError(f"dataset {cfg.dataset!r} has {len(train_ds)} training and {len(test_ds)} test samples")
     mcfg = model_config_for(cfg, train_ds.classes, train_ds.sensor_size)
     torch.manual_seed(cfg.seed)
     net = build_model(mcfg).to(device)  # the weights (saved, evaluated)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sast_live.errors import EventFormatError
+from sast_live.errors import EventFormatError, SastLiveError
 from sast_live.events import EVENT_DTYPE, SensorSize, as_sensor_size, concat
 from sast_live.formats.checks import CHECK_TEXT, OUTSIDE_SENSOR, check_chunk
 from sast_live.streams import iter_time_windows
@@ -36,6 +36,8 @@ class EventReader:
             raise EventFormatError(self.path, None, "no such file")
         self.file_size = self.path.stat().st_size
         self.chunk_events = int(chunk_events)
+        if self.chunk_events < 1:
+            raise SastLiveError(f"chunk size must be at least 1 event, got {chunk_events}")
         self._override_size = as_sensor_size(sensor_size)
         self.header: dict = {}
         self._sensor_size: SensorSize | None = None

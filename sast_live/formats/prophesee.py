@@ -38,7 +38,6 @@ def _wizard(encoding: str, path: Path, chunk_events: int):
 
 class _ExpelliarmusReader(EventReader):
     encoding = ""
-    record_bytes = 4
 
     def _body_start(self) -> int:
         raise NotImplementedError
