@@ -34,7 +34,7 @@ def cmd_data_synth(args) -> int:
     from training.data.synth_cli import synth_dataset
 
     out = synth_dataset(args.dataset, args.out, n_per_class=args.n_per_class, seed=args.seed,
-                        split=args.split, progress=not args.quiet)
+                        split=args.split, progress=not args.quiet, workers=args.workers)
     print(f"wrote {out}")
     return 0
 
@@ -132,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n-per-class", type=int, default=100, help="samples per class and split (default 100)")
     s.add_argument("--split", choices=["train", "test", "both"], default="both")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--workers", type=int, default=1, help="processes generating samples in parallel")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_data_synth)
 

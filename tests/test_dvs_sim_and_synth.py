@@ -138,3 +138,12 @@ def test_demo_recording_is_committed_and_small():
     assert DEMO.stat().st_size < 5 * 2**20
     assert (info["width"], info["height"]) == (128, 128) and info["events"] > 50_000
     assert 5_000_000 < info["duration_us"] < 15_000_000
+
+
+def test_parallel_generation_writes_identical_files(tmp_path):
+    synth_dataset("nmnist", tmp_path / "a", n_per_class=1, split="test", progress=False, workers=1)
+    synth_dataset("nmnist", tmp_path / "b", n_per_class=1, split="test", progress=False, workers=2)
+    a = sorted((tmp_path / "a").rglob("*.raw"))
+    b = sorted((tmp_path / "b").rglob("*.raw"))
+    assert len(a) == len(b) == 10
+    assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b, strict=True))

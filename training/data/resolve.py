@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from sast_live.errors import SastLiveError
@@ -11,6 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 REAL_NMNIST = REPO.parent / "shared" / "data" / "real" / "slayer-nmnist" / "NMNISTsmall"
 SYNTH_DEFAULT = {"nmnist": REPO / "data" / "synth-nmnist", "gestures": REPO / "data" / "synth-gestures"}
 SYNTH_SIZE = {"nmnist": 100, "gestures": 40}  # samples per class and split when generated on first use
+SYNTH_WORKERS = max(1, (os.cpu_count() or 1))
 
 
 def resolve_datasets(name: str, data_dir: str | None = None, progress: bool = True):
@@ -25,7 +27,7 @@ def resolve_datasets(name: str, data_dir: str | None = None, progress: bool = Tr
             from training.data.synth_cli import synth_dataset
 
             print(f"{folder}: generating the synthetic {name} dataset once ({SYNTH_SIZE[name]} per class)")
-            synth_dataset(name, folder, n_per_class=SYNTH_SIZE[name], progress=progress)
+            synth_dataset(name, folder, n_per_class=SYNTH_SIZE[name], progress=progress, workers=SYNTH_WORKERS)
         return open_dataset(folder, "train"), open_dataset(folder, "test")
     folder = Path(name)
     if folder.is_dir():

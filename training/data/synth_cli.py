@@ -33,8 +33,21 @@ def _generate(kind: str, split: str, label: int, index: int, seed: int):
     return synth_gestures.make_sample(label, s)
 
 
+def _write_sample(job) -> None:
+    """Generate one sample and write it atomically (a killed run never leaves a half-written file)."""
+    kind, out, s, c, i, seed = job
+    module = GENERATORS[kind][1]
+    path = sample_path(out, s, c, module.CLASSES[c], i)
+    if path.is_file():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".part{os.getpid()}")
+    write_evt3(tmp, _generate(kind, s, c, i, seed), module.SENSOR)
+    tmp.replace(path)
+
+
 def synth_dataset(kind: str, out: str | os.PathLike, n_per_class: int = 100, seed: int = 0,
-                  split: str = "both", progress: bool = True) -> Path:
+                  split: str = "both", progress: bool = True, workers: int = 1) -> Path:
     """Write ``n_per_class`` samples per class (and split) of the synthetic ``kind`` dataset into ``out``.
 
     Existing sample files are kept (an interrupted run resumes where it stopped); ``meta.json`` is written
@@ -54,16 +67,20 @@ def synth_dataset(kind: str, out: str | os.PathLike, n_per_class: int = 100, see
             raise SastLiveError(f"{out} already holds {old.get('dataset')} (seed {old.get('seed')}); "
                                 "choose another --out")
         meta_path.unlink()  # rewritten when complete
-    jobs = [(s, c, i) for s in splits for c in range(len(module.CLASSES)) for i in range(n_per_class)]
-    for s, c, i in tqdm(jobs, desc=f"{kind} samples", unit="sample", disable=not progress):
-        path = sample_path(out, s, c, module.CLASSES[c], i)
-        if path.is_file():
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        events = _generate(kind, s, c, i, seed)
-        tmp = path.with_suffix(".part")
-        write_evt3(tmp, events, module.SENSOR)
-        tmp.replace(path)  # atomic: a killed run never leaves a half-written sample
+    jobs = [(kind, out, s, c, i, seed) for s in splits for c in range(len(module.CLASSES)) for i in range(n_per_class)]
+    bar = tqdm(total=len(jobs), desc=f"{kind} samples", unit="sample", disable=not progress)
+    if workers > 1:
+        import multiprocessing
+
+        # samples are independent and seeded individually, so any worker count gives identical files
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            for _ in pool.imap_unordered(_write_sample, jobs, chunksize=4):
+                bar.update()
+    else:
+        for job in jobs:
+            _write_sample(job)
+            bar.update()
+    bar.close()
     meta = {
         "dataset": name,
         "classes": list(module.CLASSES),
