@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 
 from sast_live.errors import SastLiveError
 
@@ -76,8 +77,48 @@ def from_fields(arr: np.ndarray, *, t_scale: int = 1) -> np.ndarray:
     return make_events(t, arr["x"], arr["y"], p)
 
 
-def check_events(events: np.ndarray, sensor_size: SensorSize | None = None, *, sorted_t: bool = True) -> None:
-    """The single validation helper: dtype, polarity, coordinates inside the sensor, t non-decreasing.
+# codes returned by first_problem
+OK, T_DECREASES, BAD_POLARITY, NEGATIVE_COORD, OUTSIDE_SENSOR = 0, 1, 2, 3, 4
+
+
+@njit(cache=True, nogil=True)
+def first_problem(t, x, y, p, last_t, width, height, check_order):  # pragma: no cover - compiled
+    """One pass over an event array: ``(code, index)`` of the first invalid event, ``(OK, -1)`` if none.
+
+    ``last_t`` is the time the array must not start before (the previous chunk's last time, or a very small
+    number); ``width``/``height`` ≤ 0 skip the sensor bound; ``check_order`` False skips the time order.
+    """
+    prev = last_t
+    for i in range(t.shape[0]):
+        if check_order:
+            if t[i] < prev:
+                return 1, i
+            prev = t[i]
+        if p[i] > 1:
+            return 2, i
+        if x[i] < 0 or y[i] < 0:
+            return 3, i
+        if width > 0 and (x[i] >= width or y[i] >= height):
+            return 4, i
+    return 0, -1
+
+
+def describe_problem(events: np.ndarray, code: int, i: int, width: int, height: int) -> str:
+    """Words for a ``first_problem`` result."""
+    if code == T_DECREASES:
+        before = f"{events['t'][i - 1]} -> " if i > 0 else ""
+        return f"timestamps decrease at index {i}: {before}{events['t'][i]}"
+    if code == BAD_POLARITY:
+        return f"polarity must be 0 (OFF) or 1 (ON), got {events['p'][i]} at index {i}"
+    if code == NEGATIVE_COORD:
+        return f"negative pixel coordinate at index {i}"
+    return f"event at x={events['x'][i]}, y={events['y'][i]} outside the {width}x{height} sensor (index {i})"
+
+
+def check_events(events: np.ndarray, sensor_size: SensorSize | None = None, *, sorted_t: bool = True,
+                 last_t: int | None = None) -> None:
+    """The single validation helper: dtype, polarity, coordinates inside the sensor, t non-decreasing
+    (and not before ``last_t``, for a chunk that continues a stream).
 
     Raises :class:`SastLiveError` naming the first problem found. Checks every field name, unlike
     tonic's ``assert "x" and "t" and "p" in names`` which checks only the last one.
@@ -87,23 +128,11 @@ def check_events(events: np.ndarray, sensor_size: SensorSize | None = None, *, s
         raise SastLiveError(f"events must be a NumPy array of EVENT_DTYPE, got {got}")
     if events.ndim != 1:
         raise SastLiveError(f"events must be 1-D, got shape {events.shape}")
-    if len(events) == 0:
-        return
-    if events["p"].max() > 1:
-        raise SastLiveError("polarity must be 0 (OFF) or 1 (ON)")
-    if events["x"].min() < 0 or events["y"].min() < 0:
-        raise SastLiveError("negative pixel coordinate")
-    if sensor_size is not None:
-        w, h = int(sensor_size[0]), int(sensor_size[1])
-        if events["x"].max() >= w or events["y"].max() >= h:
-            raise SastLiveError(
-                f"event at x={events['x'].max()}, y={events['y'].max()} outside the {w}x{h} sensor"
-            )
-    if sorted_t and len(events) > 1:
-        bad = np.flatnonzero(np.diff(events["t"]) < 0)
-        if bad.size:
-            i = int(bad[0])
-            raise SastLiveError(f"timestamps decrease at index {i + 1}: {events['t'][i]} -> {events['t'][i + 1]}")
+    w, h = (int(sensor_size[0]), int(sensor_size[1])) if sensor_size is not None else (0, 0)
+    start = np.iinfo(np.int64).min if last_t is None else int(last_t)
+    code, i = first_problem(events["t"], events["x"], events["y"], events["p"], start, w, h, sorted_t)
+    if code:
+        raise SastLiveError(describe_problem(events, code, i, w, h))
 
 
 def concat(chunks) -> np.ndarray:

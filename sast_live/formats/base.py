@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from sast_live.errors import EventFormatError, SastLiveError
-from sast_live.events import EVENT_DTYPE, SensorSize, as_sensor_size, concat
-from sast_live.formats.checks import CHECK_TEXT, OUTSIDE_SENSOR, check_chunk
+from sast_live.events import EVENT_DTYPE, SensorSize, as_sensor_size, check_events, concat
 from sast_live.streams import iter_time_windows
 
 DEFAULT_CHUNK_EVENTS = 1 << 16
@@ -56,20 +55,17 @@ class EventReader:
     def chunks(self, chunk_events: int | None = None) -> Iterator[np.ndarray]:
         """Validated EVENT_DTYPE chunks of at most ``chunk_events`` (default: the reader's) events, in order."""
         n = int(chunk_events or self.chunk_events)
-        last_t = np.iinfo(np.int64).min
+        last_t = None
         size = self.sensor_size
-        width, height = (size.width, size.height) if size is not None else (0, 0)
         for offset, ev in self._raw_chunks(n):
             if len(ev) == 0:
                 continue
             if ev.dtype != EVENT_DTYPE:
                 ev = ev.astype(EVENT_DTYPE)
-            code, i = check_chunk(ev["t"], ev["x"], ev["y"], ev["p"], last_t, width, height)
-            if code:
-                what = CHECK_TEXT[code]
-                if code == OUTSIDE_SENSOR:
-                    what += f" at x={int(ev['x'][i])}, y={int(ev['y'][i])} (sensor {width}x{height})"
-                raise EventFormatError(self.path, offset, f"{what} (event {i} of the block read there)")
+            try:
+                check_events(ev, size, last_t=last_t)
+            except SastLiveError as exc:
+                raise EventFormatError(self.path, offset, f"{exc} (in the block read there)") from None
             last_t = int(ev["t"][-1])
             # some back ends (dv-processing batches, expelliarmus) choose their own sizes: keep the bound
             for start in range(0, len(ev), n):

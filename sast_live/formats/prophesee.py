@@ -16,18 +16,31 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 
 from sast_live.errors import EventFormatError
 from sast_live.events import EVENT_DTYPE, SensorSize, as_sensor_size, check_events
 from sast_live.formats.base import EventReader, read_prefix
-from sast_live.formats.checks import allowed_table, scan_evt2
 from sast_live.formats.header import MAX_HEADER_BYTES, format_header, parse_header, read_header_bytes
 
 SCAN_BLOCK = 1 << 20  # words or records per NumPy scan block
 EVT2_TYPES = (0x0, 0x1, 0x8, 0xA, 0xE, 0xF)  # CD_OFF, CD_ON, TIME_HIGH, EXT_TRIGGER, OTHERS, CONTINUED
-EVT2_ALLOWED = allowed_table(EVT2_TYPES)
+EVT2_ALLOWED = np.isin(np.arange(16), EVT2_TYPES)  # lookup table over the 4-bit word type
 EVT2_MAX_T = (1 << 34) - 1  # 28-bit TIME_HIGH << 6 | 6-bit low
 DAT_MAX_T = (1 << 32) - 1
+
+
+@njit(cache=True, nogil=True)
+def scan_evt2(words, allowed):  # pragma: no cover - compiled
+    """Count EVT2 CD words (types 0, 1); ``(count, index of the first word whose type is not allowed or -1)``."""
+    n = 0
+    for i in range(words.shape[0]):
+        kind = words[i] >> 28
+        if not allowed[kind]:
+            return n, i
+        if kind <= 1:
+            n += 1
+    return n, -1
 
 
 def _wizard(encoding: str, path: Path, chunk_events: int):
