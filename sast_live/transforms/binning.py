@@ -70,6 +70,13 @@ def accumulate_reference(t, x, y, p, t0, bin_us, fx, fy, frames) -> int:
     return int(np.count_nonzero(~ok))
 
 
+def _add_events(events: np.ndarray, cfg: BinConfig, t0: int, frames: np.ndarray, kernel) -> int:
+    """Accumulate ``events`` into ``frames`` whose bin 0 starts at ``t0``; returns the skipped count."""
+    fx, fy = cfg.factors
+    return kernel(events["t"], events["x"], events["y"], events["p"], np.int64(t0), np.int64(cfg.bin_us),
+                  np.int64(fx), np.int64(fy), frames)
+
+
 def bin_events(events: np.ndarray, carry: BinCarry, cfg: BinConfig, t_until: int | None = None,
                kernel=accumulate) -> tuple[np.ndarray, BinCarry]:
     """Stream binning: returns the frames of every bin completed by this chunk, and the new carry.
@@ -93,9 +100,7 @@ def bin_events(events: np.ndarray, carry: BinCarry, cfg: BinConfig, t_until: int
     # the open bin (index n_done) is computed too, then carried
     frames = np.zeros((n_done + 1, *cfg.frame_shape), dtype=cfg.dtype)
     frames[0] = partial
-    fx, fy = cfg.factors
-    kernel(events["t"], events["x"], events["y"], events["p"], np.int64(t_open), np.int64(cfg.bin_us),
-           np.int64(fx), np.int64(fy), frames)
+    _add_events(events, cfg, t_open, frames, kernel)
     new_carry = BinCarry(t_open + n_done * cfg.bin_us, frames[n_done].copy())
     return frames[:n_done], new_carry
 
@@ -110,9 +115,7 @@ def flush(carry: BinCarry, cfg: BinConfig) -> np.ndarray:
 def bin_window(events: np.ndarray, cfg: BinConfig, t_start: int, n_bins: int, kernel=accumulate) -> np.ndarray:
     """``n_bins`` frames from ``t_start`` (events outside are ignored): the whole-sample training input."""
     frames = np.zeros((int(n_bins), *cfg.frame_shape), dtype=cfg.dtype)
-    fx, fy = cfg.factors
-    kernel(events["t"], events["x"], events["y"], events["p"], np.int64(t_start), np.int64(cfg.bin_us),
-           np.int64(fx), np.int64(fy), frames)
+    _add_events(events, cfg, t_start, frames, kernel)
     return frames
 
 

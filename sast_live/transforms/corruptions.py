@@ -34,9 +34,12 @@ HOT_PIXEL_RATE_HZ = 1_000.0
 CORRUPTIONS = tuple(SEVERITY)
 
 
+def _sort_by_t(events: np.ndarray) -> np.ndarray:
+    return events[np.argsort(events["t"], kind="stable")]
+
+
 def _merge(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    out = np.concatenate([a, b])
-    return out[np.argsort(out["t"], kind="stable")]
+    return _sort_by_t(np.concatenate([a, b]))
 
 
 def _span(events):
@@ -70,7 +73,7 @@ def corrupt(events: np.ndarray, kind: str, severity: int, sensor_size, seed: int
     if kind == "time_jitter":
         out = events.copy()
         out["t"] = np.maximum(out["t"] + np.rint(rng.normal(0, level, len(out))).astype(np.int64), t0)
-        return out[np.argsort(out["t"], kind="stable")]
+        return _sort_by_t(out)
     if kind == "hot_pixels":
         n_hot = max(1, int(round(level * size.width * size.height)))
         px = rng.choice(size.width * size.height, n_hot, replace=False)

@@ -23,8 +23,7 @@ from numba import njit
 
 from sast_live.errors import SastLiveError
 from sast_live.events import EVENT_DTYPE, concat, empty_events, make_events
-
-NEVER = np.iinfo(np.int64).min // 4
+from sast_live.transforms.filters import NEVER
 
 
 @dataclass(frozen=True)
