@@ -39,16 +39,21 @@ def cmd_data_synth(args) -> int:
     return 0
 
 
-def cmd_train(args) -> int:
-    from training.train import TrainConfig, train
+def train_config(args, **fields):
+    """The TrainConfig fields every training command shares (see ``add_training_args``), plus ``fields``."""
+    from training.train import TrainConfig
 
-    cfg = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, method=args.method, rho=args.rho,
-                      adaptive=args.adaptive, second_batch=args.second_batch, epochs=args.epochs,
-                      batch_size=args.batch_size, lr=args.lr, seed=args.seed, out=args.out, resume=args.resume,
-                      beta=args.beta, n_bins=args.n_bins, limit_train=args.limit_train,
-                      limit_test=args.limit_test, device=args.device, progress=not args.quiet)
-    final = train(cfg)
-    print(json.dumps(final))
+    return TrainConfig(dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs, batch_size=args.batch_size,
+                       lr=args.lr, seed=args.seed, beta=args.beta, n_bins=args.n_bins, limit_train=args.limit_train,
+                       limit_test=args.limit_test, device=args.device, progress=not args.quiet, **fields)
+
+
+def cmd_train(args) -> int:
+    from training.train import train
+
+    cfg = train_config(args, method=args.method, rho=args.rho, adaptive=args.adaptive,
+                       second_batch=args.second_batch, out=args.out, resume=args.resume)
+    print(json.dumps(train(cfg)))
     return 0
 
 
@@ -68,12 +73,8 @@ def cmd_evaluate(args) -> int:
 
 def cmd_sweep(args) -> int:
     from training.sweep import run_sweep
-    from training.train import TrainConfig
 
-    base = TrainConfig(dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs, batch_size=args.batch_size,
-                       lr=args.lr, seed=args.seed, beta=args.beta, n_bins=args.n_bins, limit_train=args.limit_train,
-                       limit_test=args.limit_test, device=args.device, progress=not args.quiet)
-    rows = run_sweep(base, args.rho, args.out, compute_matched=args.compute_matched)
+    rows = run_sweep(train_config(args), args.rho, args.out, compute_matched=args.compute_matched)
     print(json.dumps(rows))
     return 0
 
@@ -103,6 +104,22 @@ def sensor_size_arg(text: str) -> tuple[int, int]:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"sensor size must look like 640x480, got {text!r}") from exc
     return (w, h)
+
+
+def add_training_args(p: argparse.ArgumentParser) -> None:
+    """Options shared by ``train`` and ``sweep``."""
+    p.add_argument("--dataset", default="nmnist-real", help="nmnist | nmnist-real | gestures | dataset folder")
+    p.add_argument("--data-dir", help="folder of the synthetic dataset (generated on first use)")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--beta", type=float, help="sigmoid slope of the surrogate (default: the model's, 5)")
+    p.add_argument("--n-bins", type=int, help="time bins per window (default: the model's)")
+    p.add_argument("--limit-train", type=int, help="use only N training samples")
+    p.add_argument("--limit-test", type=int, help="use only N test samples")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -137,26 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_data_synth)
 
     p = sub.add_parser("train", help=SUBCOMMANDS[3][1])
-    p.add_argument("--dataset", default="nmnist-real", help="nmnist | nmnist-real | gestures | dataset folder")
-    p.add_argument("--data-dir", help="folder of the synthetic dataset (generated on first use)")
+    add_training_args(p)
     p.add_argument("--method", choices=["sast", "surrogate", "sg"], default="sast")
     p.add_argument("--rho", type=float, default=0.3, help="SAM neighbourhood radius (sast)")
     p.add_argument("--adaptive", action=argparse.BooleanOptionalAction, default=False, help="adaptive SAM")
     p.add_argument("--second-batch", action=argparse.BooleanOptionalAction, default=False,
                    help="stochastic SAST: descent gradient from an independent minibatch")
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--beta", type=float, help="sigmoid slope of the surrogate (default: the model's, 5)")
-    p.add_argument("--n-bins", type=int, help="time bins per window (default: the model's)")
-    p.add_argument("--limit-train", type=int, help="use only N training samples")
-    p.add_argument("--limit-test", type=int, help="use only N test samples")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/train", help="output folder (metrics.jsonl, last.*, model.*)")
     p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=False,
                    help="continue from OUT/last after an interruption")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help=SUBCOMMANDS[4][1])
@@ -174,22 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("sweep", help=SUBCOMMANDS[5][1])
-    p.add_argument("--dataset", default="nmnist-real")
-    p.add_argument("--data-dir")
+    add_training_args(p)
     p.add_argument("--rho", type=float, nargs="+", default=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--beta", type=float)
-    p.add_argument("--n-bins", type=int)
-    p.add_argument("--limit-train", type=int)
-    p.add_argument("--limit-test", type=int)
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--compute-matched", action=argparse.BooleanOptionalAction, default=True,
                    help="also train the baseline for 2x epochs (SAST's gradient budget)")
-    p.add_argument("--device", default="auto")
     p.add_argument("--out", default="runs/sweep")
-    p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_sweep)
     return parser
 
