@@ -56,6 +56,25 @@ def sample_path(root: Path, split: str, label: int, class_name: str, index: int)
     return Path(root) / split / f"{label:02d}_{class_name}" / f"{index:05d}.raw"
 
 
+def _per_class(folders, pattern: str) -> tuple[list[Path], list[int]]:
+    """Sorted files matching ``pattern`` in each class folder; the label is the folder's position."""
+    files, labels = [], []
+    for label, folder in enumerate(folders):
+        found = sorted(Path(folder).glob(pattern))
+        files += found
+        labels += [label] * len(found)
+    return files, labels
+
+
+def _tonic_split_dir(root: str | os.PathLike, wrapper: str, split_name: str, layout: str) -> Path:
+    """``root[/wrapper]/split_name`` of a dataset in tonic's layout, checked to exist."""
+    root = Path(root)
+    split_dir = (root / wrapper if (root / wrapper).is_dir() else root) / split_name
+    if not split_dir.is_dir():
+        raise SastLiveError(f"{split_dir} not found (expected tonic's {layout} layout)")
+    return split_dir
+
+
 def load_synthetic(root: str | os.PathLike, split: str) -> EventDataset:
     """A split of a dataset written by ``data synth``."""
     root = Path(root)
@@ -66,11 +85,8 @@ def load_synthetic(root: str | os.PathLike, split: str) -> EventDataset:
     if split not in meta.get("splits", {}):
         raise SastLiveError(f"{root} has no split {split!r}; it has {sorted(meta.get('splits', {}))}")
     classes = tuple(meta["classes"])
-    files, labels = [], []
-    for label, name in enumerate(classes):
-        found = sorted((root / split / f"{label:02d}_{name}").glob("*.raw"))
-        files += found
-        labels += [label] * len(found)
+    files, labels = _per_class([sample_path(root, split, c, name, 0).parent for c, name in enumerate(classes)],
+                               "*.raw")
     if len(files) != meta["splits"][split]:
         raise SastLiveError(f"{root}/{split}: {len(files)} files on disk, {meta['splits'][split]} in {META} "
                             "(interrupted generation? run `data synth` again)")
@@ -95,26 +111,15 @@ def load_nmnist_small(folder: str | os.PathLike, split: str) -> EventDataset:
 
 def load_nmnist_tonic(root: str | os.PathLike, split: str) -> EventDataset:
     """Full N-MNIST in tonic's folder layout (``Train``/``Test``, one folder per digit)."""
-    root = Path(root)
-    base = root / "NMNIST" if (root / "NMNIST").is_dir() else root
-    split_dir = base / {"train": "Train", "test": "Test"}[split]
-    if not split_dir.is_dir():
-        raise SastLiveError(f"{split_dir} not found (expected tonic's N-MNIST layout)")
-    files, labels = [], []
-    for label in range(10):
-        found = sorted((split_dir / str(label)).glob("*.bin"))
-        files += found
-        labels += [label] * len(found)
+    split_dir = _tonic_split_dir(root, "NMNIST", {"train": "Train", "test": "Test"}[split], "N-MNIST")
+    files, labels = _per_class([split_dir / str(label) for label in range(10)], "*.bin")
     return EventDataset("nmnist", tuple(files), tuple(labels), NMNIST_CLASSES, SensorSize(34, 34))
 
 
 def load_dvsgesture_tonic(root: str | os.PathLike, split: str) -> EventDataset:
     """Full DVS Gesture in tonic's layout: ``ibmGestureTrain/<user>/<label>.npy`` (x, y, p, t[ms])."""
-    root = Path(root)
-    base = root / "DVSGesture" if (root / "DVSGesture").is_dir() else root
-    split_dir = base / {"train": "ibmGestureTrain", "test": "ibmGestureTest"}[split]
-    if not split_dir.is_dir():
-        raise SastLiveError(f"{split_dir} not found (expected tonic's DVSGesture layout)")
+    split_dir = _tonic_split_dir(root, "DVSGesture", {"train": "ibmGestureTrain", "test": "ibmGestureTest"}[split],
+                                 "DVSGesture")
     found = sorted(split_dir.rglob("*.npy"))
     labels = [int(f.stem) for f in found]
     return EventDataset("dvsgesture", tuple(found), tuple(labels), GESTURE_CLASSES, SensorSize(128, 128))
