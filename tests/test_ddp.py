@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from models.networks import build_model
-from training.checkpoint import load_checkpoint, restore
+from training.checkpoint import load_model
 from training.train import TrainConfig, train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -19,10 +19,7 @@ ARGS = ["--dataset", "nmnist-real", "--method", "sast", "--rho", "0.3", "--epoch
 
 
 def load(path):
-    meta, tensors = load_checkpoint(path)
-    model = build_model(meta["model_cfg"])
-    restore(model, tensors)
-    return model
+    return load_model(path)[0]
 
 
 def test_two_gloo_processes_equal_one_process(tmp_path, real_dir):

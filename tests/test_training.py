@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from models.networks import build_model
 from sast_live.errors import SastLiveError
-from training.checkpoint import load_checkpoint, restore
+from training.checkpoint import load_checkpoint, load_model
 from training.train import TrainConfig, train
 
 
@@ -22,9 +21,7 @@ def tiny(tmp_path, **kw):
 
 
 def weights(path):
-    meta, tensors = load_checkpoint(path)
-    model = build_model(meta["model_cfg"])
-    restore(model, tensors)
+    model, meta = load_model(path)
     return meta, model
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from models.networks import build_model, model_summary
-from training.checkpoint import load_checkpoint, restore
+from models.networks import model_summary
+from training.checkpoint import load_model
 from training.data.resolve import resolve_datasets
 from training.frames import FrameCache
 from training.train import evaluate_accuracy
@@ -19,9 +19,7 @@ NAMES = ["nmnist-real-baseline", "nmnist-real-sast", "gestures-baseline", "gestu
 
 @pytest.mark.parametrize("name", NAMES)
 def test_zoo_checkpoint_is_complete(name):
-    meta, tensors = load_checkpoint(ZOO / name / "model")
-    model = build_model(meta["model_cfg"])
-    restore(model, tensors)
+    model, meta = load_model(ZOO / name / "model")
     assert model_summary(model)["int8_bytes"] < 40_000
     report = json.loads((ZOO / name / "eval" / "report.json").read_text())
     assert set(report["accuracy"]) == {"surrogate", "hard", "transfer_gap"}
@@ -30,9 +28,7 @@ def test_zoo_checkpoint_is_complete(name):
 
 @pytest.mark.parametrize("name", ["nmnist-real-baseline", "nmnist-real-sast"])
 def test_nmnist_zoo_reproduces_its_report(real_dir, name):
-    meta, tensors = load_checkpoint(ZOO / name / "model")
-    model = build_model(meta["model_cfg"])
-    restore(model, tensors)
+    model, _ = load_model(ZOO / name / "model")
     report = json.loads((ZOO / name / "eval" / "report.json").read_text())
     _, test = resolve_datasets("nmnist-real", progress=False)
     cache = FrameCache(test, model.cfg)

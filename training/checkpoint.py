@@ -85,6 +85,16 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict, dict]:
     return meta, tensors
 
 
+def load_model(path: str | os.PathLike):
+    """``(model, meta)``: the network rebuilt from a checkpoint's config, with its weights."""
+    from models.networks import build_model
+
+    meta, tensors = load_checkpoint(path)
+    model = build_model(meta["model_cfg"])
+    restore(model, tensors)
+    return model, meta
+
+
 def restore(model: torch.nn.Module, tensors: dict, optimizer: torch.optim.Optimizer | None = None,
             meta: dict | None = None) -> None:
     """Load weights (and optimizer state) into existing objects, with clear errors on mismatch."""

@@ -12,14 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
-from models.networks import build_model
 from sast_live.errors import SastLiveError
 from sast_live.transforms.corruptions import CORRUPTIONS, corrupt
-from training.checkpoint import load_checkpoint, restore
-from training.frames import FrameCache, full_frames
+from training.checkpoint import load_model
+from training.frames import FrameCache
 from training.metrics import expected_calibration_error, spike_stats
 
 
@@ -43,32 +41,11 @@ class EvalConfig:
             raise SastLiveError(f"severities must be 1..5, got {list(self.severities)}")
 
 
-@torch.no_grad()
-def predict(model, cache: FrameCache, mode: str, batch_size: int = 64) -> np.ndarray:
-    """Softmax probabilities (N, classes) over a cached split."""
-    model.eval()
-    out = []
-    for start in range(0, len(cache), batch_size):
-        x, _ = cache.batch(range(start, min(start + batch_size, len(cache))))
-        out.append(torch.softmax(model(x, mode), 1).numpy())
-    return np.concatenate(out)
-
-
-class _CorruptedCache(FrameCache):
-    def __init__(self, dataset, cfg, kind, severity, seed):  # noqa: D107 - same fields as FrameCache
-        self.cfg = cfg
-        self.labels = torch.tensor(dataset.labels, dtype=torch.long)
-        self.frames = [full_frames(corrupt(dataset[i][0], kind, severity, cfg.sensor_size, seed + i), cfg)
-                       for i in range(len(dataset))]
-
-
 def evaluate(cfg: EvalConfig) -> dict:
     from training.data.resolve import resolve_datasets
-    from training.train import limit_dataset
+    from training.train import limit_dataset, predict
 
-    meta, tensors = load_checkpoint(cfg.checkpoint)
-    model = build_model(meta["model_cfg"])
-    restore(model, tensors)
+    model, meta = load_model(cfg.checkpoint)
     mcfg = model.cfg
     train_cfg = meta.get("train_cfg", {})
     dataset = cfg.dataset or train_cfg.get("dataset", "nmnist-real")
@@ -86,7 +63,7 @@ def evaluate(cfg: EvalConfig) -> dict:
     for mode, p in probs.items():
         ece, table = expected_calibration_error(p, labels)
         report["calibration"][mode] = {"ece": ece, "reliability": table}
-    xs = [cache.batch(range(s, min(s + 64, len(cache))))[0] for s in range(0, len(cache), 64)]
+    xs = [x for x, _ in cache.batches()]
     stats = [spike_stats(model, x, "hard") for x in xs]
     weights = [x.shape[1] for x in xs]
     report["spikes_hard"] = {
@@ -97,7 +74,8 @@ def evaluate(cfg: EvalConfig) -> dict:
     robustness = {}
     jobs = [(k, s) for k in cfg.corruptions for s in cfg.severities]
     for kind, sev in tqdm(jobs, desc="corruptions", disable=not cfg.progress):
-        ccache = _CorruptedCache(test_ds, mcfg, kind, sev, cfg.seed)
+        ccache = FrameCache(test_ds, mcfg, transform=lambda ev, i, kind=kind, sev=sev: corrupt(
+            ev, kind, sev, mcfg.sensor_size, cfg.seed + i))
         robustness.setdefault(kind, {})[str(sev)] = {
             mode: float((predict(model, ccache, mode).argmax(1) == labels).mean()) for mode in ("surrogate", "hard")
         }

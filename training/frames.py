@@ -31,16 +31,24 @@ def full_frames(events: np.ndarray, cfg: SNNConfig) -> np.ndarray:
 class FrameCache:
     """Binned samples of a dataset, computed once (progress shown by the caller)."""
 
-    def __init__(self, dataset, cfg: SNNConfig, progress: bool = False):
+    def __init__(self, dataset, cfg: SNNConfig, progress: bool = False, transform=None):
+        """``transform(events, index) -> events`` (e.g. a seeded corruption) is applied before binning."""
         from tqdm import tqdm
 
         self.cfg = cfg
         self.labels = torch.tensor(dataset.labels, dtype=torch.long)
-        self.frames = [full_frames(dataset[i][0], cfg)
-                       for i in tqdm(range(len(dataset)), desc=f"binning {dataset.name}", disable=not progress)]
+        self.frames = []
+        for i in tqdm(range(len(dataset)), desc=f"binning {dataset.name}", disable=not progress):
+            events = dataset[i][0]
+            self.frames.append(full_frames(events if transform is None else transform(events, i), cfg))
 
     def __len__(self) -> int:
         return len(self.frames)
+
+    def batches(self, batch_size: int = 64):
+        """Consecutive centred-window batches ``(x, labels)`` covering the whole split, in order."""
+        for start in range(0, len(self), batch_size):
+            yield self.batch(range(start, min(start + batch_size, len(self))))
 
     def draw_offsets(self, indices, generator: torch.Generator) -> list[int]:
         """Random window starts for ``indices`` (one draw per sample, in order, from ``generator``)."""

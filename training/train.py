@@ -19,6 +19,7 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
@@ -96,14 +97,18 @@ def loss_and_acc(model, x, y, mode):
 
 
 @torch.no_grad()
-def evaluate_accuracy(model, cache: FrameCache, mode: str, device, batch_size: int = 64) -> float:
-    """Accuracy over a cached split (centred windows) with spike function ``mode``."""
+def predict(model, cache: FrameCache, mode: str, device="cpu", batch_size: int = 64) -> np.ndarray:
+    """Softmax probabilities (N, classes) over a cached split (centred windows), spike function ``mode``."""
     model.eval()
-    correct = 0
-    for start in range(0, len(cache), batch_size):
-        x, y = cache.batch(range(start, min(start + batch_size, len(cache))))
-        correct += (model(x.to(device), mode).argmax(1).cpu() == y).sum().item()
-    return correct / max(len(cache), 1)
+    return np.concatenate([torch.softmax(model(x.to(device), mode), 1).cpu().numpy()
+                           for x, _ in cache.batches(batch_size)])
+
+
+def evaluate_accuracy(model, cache: FrameCache, mode: str, device="cpu", batch_size: int = 64) -> float:
+    """Accuracy over a cached split (centred windows) with spike function ``mode``."""
+    if len(cache) == 0:
+        return 0.0
+    return float((predict(model, cache, mode, device, batch_size).argmax(1) == cache.labels.numpy()).mean())
 
 
 def _global_batch(cache: FrameCache, indices: list[int], gen: torch.Generator, d) -> tuple:
