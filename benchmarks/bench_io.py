@@ -16,8 +16,6 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 REAL = REPO.parent / "shared" / "data" / "real"
 
@@ -32,19 +30,13 @@ def best_of(fn, repeat):
     return min(times)
 
 
-def to_tonic(ev):
-    out = np.zeros(len(ev), dtype=[("x", "<i8"), ("y", "<i8"), ("t", "<i8"), ("p", "<i8")])
-    for k in "xytp":
-        out[k] = ev[k]
-    return out
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     from expelliarmus import Wizard
 
+    from sast_live.events import to_tonic
     from sast_live.formats.registry import open_events, read_events
     from sast_live.transforms.binning import bin_window
     from sast_live.transforms.config import BinConfig

@@ -115,6 +115,18 @@ def describe_problem(events: np.ndarray, code: int, i: int, width: int, height: 
     return f"event at x={events['x'][i]}, y={events['y'][i]} outside the {width}x{height} sensor (index {i})"
 
 
+TONIC_DTYPE = np.dtype([("x", "<i8"), ("y", "<i8"), ("t", "<i8"), ("p", "<i8")])  # what tonic's readers fill
+
+
+def to_tonic(events: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`from_fields` for tonic: the same events as tonic's int64 x, y, t, p records
+    (for handing our events to tonic's transforms, e.g. to compare with them)."""
+    out = np.zeros(len(events), dtype=TONIC_DTYPE)
+    for k in EVENT_FIELDS:
+        out[k] = events[k]
+    return out
+
+
 def check_events(events: np.ndarray, sensor_size: SensorSize | None = None, *, sorted_t: bool = True,
                  last_t: int | None = None) -> None:
     """The single validation helper: dtype, polarity, coordinates inside the sensor, t non-decreasing

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sast_live.events import make_events
+from sast_live.events import make_events, to_tonic
 from sast_live.formats.registry import read_events
 from sast_live.transforms import binning, filters
 from sast_live.transforms.config import BinConfig, DenoiseConfig, RefractoryConfig
@@ -19,14 +19,6 @@ def random_stream(seed, n=20_000, size=(128, 128), span=2_000_000):
     t = np.sort(t)
     t[7000:] += 300_000  # a silent gap: empty bins must appear
     return make_events(t, rng.integers(0, size[0], n), rng.integers(0, size[1], n), rng.integers(0, 2, n))
-
-
-def to_tonic(ev):
-    """The same events in tonic's layout (int64 x, y, t, p)."""
-    out = np.zeros(len(ev), dtype=[("x", "<i8"), ("y", "<i8"), ("t", "<i8"), ("p", "<i8")])
-    for k in "xytp":
-        out[k] = ev[k]
-    return out
 
 
 def random_split(events, rng):

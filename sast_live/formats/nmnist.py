@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from sast_live.errors import EventFormatError
-from sast_live.events import SensorSize, as_sensor_size, check_events, from_fields
+from sast_live.events import TONIC_DTYPE, SensorSize, as_sensor_size, check_events, from_fields
 from sast_live.formats.base import EventReader
 
 NMNIST_SENSOR = SensorSize(34, 34)
@@ -34,8 +34,7 @@ class NMNISTReader(EventReader):
     def _raw_chunks(self, n: int) -> Iterator[tuple[int, np.ndarray]]:
         import tonic.io
 
-        tonic_dtype = np.dtype([("x", np.int64), ("y", np.int64), ("t", np.int64), ("p", np.int64)])
-        raw = tonic.io.read_mnist_file(str(self.path), dtype=tonic_dtype)
+        raw = tonic.io.read_mnist_file(str(self.path), dtype=TONIC_DTYPE)
         events = from_fields(raw)
         for start in range(0, len(events), n):
             yield 5 * start, events[start : start + n]
