@@ -139,22 +139,25 @@ def train(cfg: TrainConfig) -> dict:
     torch.manual_seed(cfg.seed)
     net = build_model(mcfg).to(device)  # the weights (saved, evaluated)
     model = distributed.wrap(net, d)  # what the training passes run through (DDP on several processes)
-    base_kwargs = {"lr": cfg.lr}
     if cfg.method == "sast":
-        optimizer = SAM(model.parameters(), torch.optim.Adam, rho=cfg.rho, adaptive=cfg.adaptive, **base_kwargs)
+        optimizer = SAM(model.parameters(), torch.optim.Adam, rho=cfg.rho, adaptive=cfg.adaptive, lr=cfg.lr)
         base = optimizer.base_optimizer
     else:
-        optimizer = base = torch.optim.Adam(model.parameters(), **base_kwargs)
+        optimizer = base = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     start_epoch, history = 0, []
     last = out / "last"
-    if not cfg.resume and last.with_suffix(".json").is_file():
+    earlier_run = last.with_suffix(".json").is_file()
+    if earlier_run and not cfg.resume:
         raise SastLiveError(f"{out} already holds a training run; continue it with --resume or choose another --out")
-    if cfg.resume and last.with_suffix(".json").is_file():
+    if earlier_run:
         meta, tensors = load_checkpoint(last)
         if meta["train_cfg"]["method"] != cfg.method or meta["model_cfg"] != json.loads(json.dumps(mcfg.to_dict())):
             raise SastLiveError(f"{last}: the checkpoint was trained with other settings; refusing to resume")
         restore(net, tensors, base, meta)
         start_epoch, history = meta["epoch"], meta["history"]
+    def run_info() -> dict:  # what a checkpoint says about this run, after the epochs done so far
+        return {"model_cfg": mcfg.to_dict(), "train_cfg": asdict(cfg), "epoch": len(history), "history": history}
+
     train_cache = FrameCache(train_ds, mcfg, progress)
     test_cache = FrameCache(test_ds, mcfg, progress)
     train_mode = "sg" if cfg.method == "sg" else "surrogate"
@@ -201,12 +204,10 @@ def train(cfg: TrainConfig) -> dict:
         if d.main:  # one writer; the weights are identical on every rank
             with open(out / "metrics.jsonl", "a") as fh:
                 fh.write(json.dumps(line) + "\n")
-            info = {"model_cfg": mcfg.to_dict(), "train_cfg": asdict(cfg), "epoch": epoch + 1, "history": history}
-            save_checkpoint(last, net, info, base)
+            save_checkpoint(last, net, run_info(), base)
         distributed.barrier(d)
     final = history[-1] if history else {}
     if d.main:
-        info = {"model_cfg": mcfg.to_dict(), "train_cfg": asdict(cfg), "epoch": len(history), "history": history}
-        save_checkpoint(out / "model", net, info)
+        save_checkpoint(out / "model", net, run_info())
     distributed.teardown(d)
     return final
