@@ -1,0 +1,239 @@
+"""The firmware model: integer weights, thresholds, leak and geometry — and its file (safetensors + JSON).
+
+``save_firmware(model, DIR)`` writes ``DIR/firmware.safetensors`` (integer tensors only) and
+``DIR/firmware.json`` (bit widths, scales, leak, geometry, class names, where it came from).
+``load_firmware(DIR)`` reads them back with no pickle and checks every field against every other, so a
+hand-edited or truncated file fails with a message naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from firmware_sim.fixed_point import MEMBRANE_BITS, READOUT_BITS, WEIGHT_QMAX, Leak, int_range
+from sast_live.errors import SastLiveError
+
+FORMAT = "sast-live-firmware/1"
+JSON_NAME, TENSOR_NAME = "firmware.json", "firmware.safetensors"
+
+
+def conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
+    """Output length of a convolution along one axis."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+@dataclass(frozen=True)
+class ConvLayer:
+    """One quantized LIF convolution layer.
+
+    Attributes:
+        in_shape / out_shape: ``(C, H, W)`` of its input and of its neurons.
+        kernel, stride, padding: square convolution geometry.
+        weights: int16 ``(C_out, C_in, k, k)`` (PyTorch's layout), ``|w| ≤ WEIGHT_QMAX[weight_bits]``.
+        scale: float64 ``(C_out,)``; float weight ≈ ``weights · scale`` (per channel, or one value repeated).
+        theta: int64 ``(C_out,)`` threshold in membrane units (``theta_float · 2^frac_bits / scale``).
+    """
+
+    in_shape: tuple[int, int, int]
+    out_shape: tuple[int, int, int]
+    kernel: int
+    stride: int
+    padding: int
+    weights: np.ndarray
+    scale: np.ndarray
+    theta: np.ndarray
+
+    @property
+    def n_neurons(self) -> int:
+        return int(np.prod(self.out_shape))
+
+
+@dataclass(frozen=True)
+class FirmwareModel:
+    """A network as the sensor runs it. Input: ``(2, H, W)`` uint8 event counts per bin (OFF, ON).
+
+    The readout is one integer layer ``readout (n_classes, F)`` over the last layer's spikes flattened in
+    ``(C, H, W)`` order, with one scale shared by all classes so that the class decision is an integer argmax.
+    """
+
+    name: str
+    classes: tuple[str, ...]
+    weight_bits: int
+    per_channel: bool
+    membrane_bits: int
+    frac_bits: int
+    leak: Leak
+    layers: tuple[ConvLayer, ...]
+    readout: np.ndarray
+    readout_scale: float
+    sensor_size: tuple[int, int]
+    bin_us: int
+    n_bins: int
+    tau: float
+    theta: float
+    source: dict
+
+    @property
+    def in_shape(self) -> tuple[int, int, int]:
+        return self.layers[0].in_shape
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.readout.shape[0])
+
+    @property
+    def n_weights(self) -> int:
+        return int(sum(layer.weights.size for layer in self.layers) + self.readout.size)
+
+    def memory_report(self) -> dict:
+        """Bytes a sensor needs: weights at ``weight_bits``, membranes at ``membrane_bits``, 1 bit per spike."""
+        neurons = sum(layer.n_neurons for layer in self.layers)
+        weight_bytes = (self.n_weights * self.weight_bits + 7) // 8
+        state_bytes = (neurons * self.membrane_bits + 7) // 8 + (neurons + 7) // 8 + self.n_classes * READOUT_BITS // 8
+        return {"weights": self.n_weights, "neurons": neurons, "weight_bytes": weight_bytes,
+                "state_bytes": state_bytes, "total_bytes": weight_bytes + state_bytes}
+
+
+def _storage_dtype(bits: int):
+    return np.int8 if bits <= 8 else np.int16
+
+
+def save_firmware(model: FirmwareModel, out: str | os.PathLike) -> Path:
+    """Write ``firmware.safetensors`` + ``firmware.json`` into folder ``out`` (created); returns the folder."""
+    from safetensors.numpy import save_file
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    dt = _storage_dtype(model.weight_bits)
+    tensors = {"readout": model.readout.astype(dt)}
+    layers = []
+    for i, layer in enumerate(model.layers):
+        tensors[f"conv{i}.weight"] = layer.weights.astype(dt)
+        tensors[f"conv{i}.theta"] = layer.theta.astype(np.int64)
+        layers.append({"in_shape": list(layer.in_shape), "out_shape": list(layer.out_shape), "kernel": layer.kernel,
+                       "stride": layer.stride, "padding": layer.padding, "scale": layer.scale.tolist()})
+    meta = {"format": FORMAT, "name": model.name, "classes": list(model.classes), "weight_bits": model.weight_bits,
+            "per_channel": model.per_channel, "membrane_bits": model.membrane_bits, "frac_bits": model.frac_bits,
+            "leak": {"form": model.leak.form, "param": model.leak.param, "shift": model.leak.shift,
+                     "factor": model.leak.factor},
+            "layers": layers, "readout_scale": model.readout_scale, "sensor_size": list(model.sensor_size),
+            "bin_us": model.bin_us, "n_bins": model.n_bins, "tau": model.tau, "theta": model.theta,
+            "source": model.source, "memory": model.memory_report()}
+    # tensors first, JSON last: a folder whose JSON exists is complete
+    save_file(tensors, str(out / TENSOR_NAME))
+    tmp = out / (JSON_NAME + ".tmp")
+    tmp.write_text(json.dumps(meta, indent=2))
+    tmp.replace(out / JSON_NAME)
+    return out
+
+
+def _need(meta: dict, key: str, kind, where: str):
+    if key not in meta:
+        raise SastLiveError(f"{where}: missing field {key!r}")
+    value = meta[key]
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise SastLiveError(f"{where}: field {key!r} must be an integer, got {value!r}")
+    if kind is not int and not isinstance(value, kind):
+        raise SastLiveError(f"{where}: field {key!r} must be {getattr(kind, '__name__', kind)}, got {value!r}")
+    return value
+
+
+def load_firmware(path: str | os.PathLike) -> FirmwareModel:
+    """Read and validate a firmware model folder (or its ``firmware.json``)."""
+    from safetensors.numpy import load_file
+
+    path = Path(path)
+    folder = path.parent if path.suffix in (".json", ".safetensors") else path
+    jpath, tpath = folder / JSON_NAME, folder / TENSOR_NAME
+    if not jpath.is_file() or not tpath.is_file():
+        raise SastLiveError(f"firmware model {folder}: need {JSON_NAME} and {TENSOR_NAME}")
+    try:
+        meta = json.loads(jpath.read_text())
+    except (OSError, ValueError) as exc:
+        raise SastLiveError(f"{jpath}: not valid JSON ({exc})") from exc
+    try:
+        tensors = load_file(str(tpath))
+    except Exception as exc:  # safetensors raises its own error types for truncated or foreign files
+        raise SastLiveError(f"{tpath}: unreadable safetensors file ({exc})") from exc
+    where = str(jpath)
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise SastLiveError(f"{where}: not a SAST-Live firmware model (format {meta.get('format')!r}, "
+                            f"expected {FORMAT!r}); a training checkpoint is turned into one by `main.py export`")
+    wbits = _need(meta, "weight_bits", int, where)
+    if wbits not in WEIGHT_QMAX:
+        raise SastLiveError(f"{where}: weight_bits must be one of {sorted(WEIGHT_QMAX)}, got {wbits}")
+    mbits = _need(meta, "membrane_bits", int, where)
+    if mbits not in MEMBRANE_BITS:
+        raise SastLiveError(f"{where}: membrane_bits must be one of {MEMBRANE_BITS}, got {mbits}")
+    frac = _need(meta, "frac_bits", int, where)
+    if not 0 <= frac < mbits - 1:
+        raise SastLiveError(f"{where}: frac_bits must be 0..{mbits - 2}, got {frac}")
+    lk = _need(meta, "leak", dict, where)
+    try:
+        leak = Leak(str(lk.get("form")), int(lk.get("param", -1)), int(lk.get("shift", 8)))
+    except (TypeError, ValueError) as exc:
+        raise SastLiveError(f"{where}: bad leak {lk!r}") from exc
+    classes = tuple(str(c) for c in _need(meta, "classes", list, where))
+    qmax = WEIGHT_QMAX[wbits]
+    vmin, vmax = int_range(mbits)
+    layers = []
+    prev_shape = None
+    for i, spec in enumerate(_need(meta, "layers", list, where)):
+        lw = f"{where} layer {i}"
+        in_shape = tuple(_need(spec, "in_shape", list, lw))
+        out_shape = tuple(_need(spec, "out_shape", list, lw))
+        k, s, p = (_need(spec, key, int, lw) for key in ("kernel", "stride", "padding"))
+        if len(in_shape) != 3 or len(out_shape) != 3 or min(in_shape + out_shape) <= 0 or k <= 0 or s <= 0 or p < 0:
+            raise SastLiveError(f"{lw}: impossible geometry in {in_shape} out {out_shape} k{k} s{s} p{p}")
+        if prev_shape is not None and in_shape != prev_shape:
+            raise SastLiveError(f"{lw}: input shape {in_shape} does not match the previous layer's {prev_shape}")
+        if out_shape[1:] != (conv_out(in_shape[1], k, s, p), conv_out(in_shape[2], k, s, p)):
+            raise SastLiveError(f"{lw}: output size {out_shape[1:]} does not follow from the geometry")
+        w = _tensor(tensors, f"conv{i}.weight", (out_shape[0], in_shape[0], k, k), qmax, tpath)
+        theta = _tensor(tensors, f"conv{i}.theta", (out_shape[0],), None, tpath).astype(np.int64)
+        if theta.min() <= 0 or theta.max() > vmax:
+            raise SastLiveError(f"{lw}: thresholds must be 1..{vmax} (membrane_bits {mbits}, frac_bits {frac}), "
+                                f"got {theta.min()}..{theta.max()}; use more membrane bits or fewer frac bits")
+        scale = np.asarray(_need(spec, "scale", list, lw), dtype=np.float64)
+        if scale.shape != (out_shape[0],) or not np.all(scale > 0):
+            raise SastLiveError(f"{lw}: scale must be {out_shape[0]} positive numbers")
+        layers.append(ConvLayer(in_shape, out_shape, k, s, p, w, scale, theta))
+        prev_shape = out_shape
+    if not layers:
+        raise SastLiveError(f"{where}: no layers")
+    if layers[0].in_shape[0] != 2:
+        raise SastLiveError(f"{where}: the first layer must take 2 polarity channels, got {layers[0].in_shape[0]}")
+    n_feat = int(np.prod(prev_shape))
+    readout = _tensor(tensors, "readout", (len(classes), n_feat), qmax, tpath)
+    sensor = tuple(_need(meta, "sensor_size", list, where))
+    in_h, in_w = layers[0].in_shape[1:]
+    if len(sensor) != 2 or sensor[0] % in_w or sensor[1] % in_h:
+        raise SastLiveError(f"{where}: sensor size {sensor} is not a multiple of the input {in_w}x{in_h}")
+    extra = set(tensors) - {"readout"} - {f"conv{i}.{n}" for i in range(len(layers)) for n in ("weight", "theta")}
+    if extra:
+        raise SastLiveError(f"{tpath}: unexpected tensors {sorted(extra)}")
+    return FirmwareModel(
+        name=str(meta.get("name", "")), classes=classes, weight_bits=wbits, per_channel=bool(meta.get("per_channel")),
+        membrane_bits=mbits, frac_bits=frac, leak=leak, layers=tuple(layers), readout=readout,
+        readout_scale=float(_need(meta, "readout_scale", (int, float), where)), sensor_size=(sensor[0], sensor[1]),
+        bin_us=_need(meta, "bin_us", int, where), n_bins=_need(meta, "n_bins", int, where),
+        tau=float(meta.get("tau", leak.factor)), theta=float(meta.get("theta", 1.0)),
+        source=dict(meta.get("source", {})))
+
+
+def _tensor(tensors: dict, key: str, shape: tuple, qmax: int | None, where) -> np.ndarray:
+    if key not in tensors:
+        raise SastLiveError(f"{where}: missing tensor {key!r}")
+    t = tensors[key]
+    if t.dtype.kind != "i":
+        raise SastLiveError(f"{where}: tensor {key!r} must hold integers, got {t.dtype}")
+    if tuple(t.shape) != tuple(shape):
+        raise SastLiveError(f"{where}: tensor {key!r} has shape {tuple(t.shape)}, expected {tuple(shape)}")
+    if qmax is not None and t.size and int(np.abs(t.astype(np.int64)).max()) > qmax:
+        raise SastLiveError(f"{where}: tensor {key!r} exceeds ±{qmax}")
+    return t.astype(np.int16) if qmax is not None else t

@@ -1,0 +1,123 @@
+"""Training checkpoint → :class:`FirmwareModel` (no torch: the checkpoint is read with safetensors.numpy).
+
+Weights: symmetric round-to-nearest per output channel (or per layer). The membrane of channel ``c`` counts
+in units of that channel's weight step ``scale_c / 2^frac_bits``, so a spike adds its integer weight shifted
+by ``frac_bits`` and the float threshold ``theta`` becomes ``round(theta · 2^frac_bits / scale_c)``. The leak
+is the discrete factor nearest the trained ``tau``; the readout shares one scale over all classes so the
+decision is an integer argmax.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from firmware_sim.fixed_point import LEAK_FORMS, MEMBRANE_BITS, WEIGHT_QMAX, nearest_leak, quantize_symmetric
+from firmware_sim.model_file import ConvLayer, FirmwareModel, conv_out
+from sast_live.errors import SastLiveError
+
+CHECKPOINT_FORMAT = "sast-live-checkpoint/1"
+
+
+@dataclass(frozen=True)
+class QuantConfig:
+    """How a checkpoint is quantized.
+
+    Attributes:
+        weight_bits: 8 (INT8, ±127), 4 (INT4, ±7) or 16 (wide, for agreement checks).
+        per_channel: one scale per output channel (default) or one per layer.
+        membrane_bits: membrane width (saturating), one of ``MEMBRANE_BITS``.
+        frac_bits: extra fractional bits of the membrane below one weight step (finer leak rounding).
+        leak_form: ``"multiply"`` (``m / 2^leak_shift``) or ``"shift"`` (``1 − 2^−k``).
+        leak_shift: bits of the multiply form's denominator (8 = a byte multiplier, as on chip).
+    """
+
+    weight_bits: int = 8
+    per_channel: bool = True
+    membrane_bits: int = 16
+    frac_bits: int = 0
+    leak_form: str = "multiply"
+    leak_shift: int = 8
+
+    def __post_init__(self):
+        if self.weight_bits not in WEIGHT_QMAX:
+            raise SastLiveError(f"weight bits must be one of {sorted(WEIGHT_QMAX)}, got {self.weight_bits}")
+        if self.membrane_bits not in MEMBRANE_BITS:
+            raise SastLiveError(f"membrane bits must be one of {MEMBRANE_BITS}, got {self.membrane_bits}")
+        if not 0 <= self.frac_bits < self.membrane_bits - 1:
+            raise SastLiveError(f"frac bits must be 0..{self.membrane_bits - 2}, got {self.frac_bits}")
+        if self.leak_form not in LEAK_FORMS:
+            raise SastLiveError(f"leak form must be one of {LEAK_FORMS}, got {self.leak_form!r}")
+
+
+def read_checkpoint(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
+    """``(meta, float weights)`` of a training checkpoint ``X`` (``X.json`` + ``X.safetensors``), torch-free."""
+    from safetensors.numpy import load_file
+
+    path = Path(path)
+    if path.is_dir() and (path / "model.json").is_file():
+        path = path / "model"
+    if path.suffix in (".json", ".safetensors"):
+        path = path.with_suffix("")
+    jpath, wpath = path.with_suffix(".json"), path.with_suffix(".safetensors")
+    if not jpath.is_file() or not wpath.is_file():
+        raise SastLiveError(f"checkpoint {path}: need both {jpath.name} and {wpath.name}")
+    try:
+        meta = json.loads(jpath.read_text())
+        tensors = load_file(str(wpath))
+    except Exception as exc:
+        raise SastLiveError(f"checkpoint {path} is unreadable: {exc}") from exc
+    if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT or "model_cfg" not in meta:
+        raise SastLiveError(f"{jpath} is not a SAST-Live training checkpoint")
+    return meta, {k: v.astype(np.float64) for k, v in tensors.items()}
+
+
+def quantize(meta: dict, weights: dict[str, np.ndarray], qcfg: QuantConfig) -> FirmwareModel:
+    """Quantize a checkpoint's float weights (``model.convs.{i}.weight``, ``model.readout.weight``)."""
+    cfg = meta["model_cfg"]
+    theta, tau = float(cfg["theta"]), float(cfg["tau"])
+    leak = nearest_leak(tau, qcfg.leak_form, qcfg.leak_shift)
+    c, (h, w) = int(cfg["in_channels"]), tuple(cfg["in_size"])
+    layers = []
+    for i, spec in enumerate(cfg["layers"]):
+        key = f"model.convs.{i}.weight"
+        if key not in weights:
+            raise SastLiveError(f"checkpoint has no {key}")
+        k, s, p, co = (int(spec[n]) for n in ("kernel", "stride", "padding", "out_channels"))
+        if weights[key].shape != (co, c, k, k):
+            raise SastLiveError(f"{key} has shape {weights[key].shape}, config says {(co, c, k, k)}")
+        q, scale = quantize_symmetric(weights[key], qcfg.weight_bits, qcfg.per_channel)
+        th = np.rint(theta * (1 << qcfg.frac_bits) / scale).astype(np.int64)
+        out_shape = (co, conv_out(h, k, s, p), conv_out(w, k, s, p))
+        layers.append(ConvLayer((c, h, w), out_shape, k, s, p, q, scale, np.maximum(th, 1)))
+        c, h, w = out_shape
+    ro = weights.get("model.readout.weight")
+    if ro is None or ro.shape != (int(cfg["n_classes"]), c * h * w):
+        raise SastLiveError(f"checkpoint readout must be ({cfg['n_classes']}, {c * h * w})")
+    q_ro, ro_scale = quantize_symmetric(ro, qcfg.weight_bits, per_channel=False)
+    classes = tuple(cfg.get("classes") or [str(i) for i in range(int(cfg["n_classes"]))])
+    train = meta.get("train_cfg", {})
+    source = {"name": cfg.get("name"), "dataset": train.get("dataset"), "method": train.get("method"),
+              "rho": train.get("rho"), "epoch": meta.get("epoch"), "leak_requested_tau": tau}
+    return FirmwareModel(
+        name=str(cfg.get("name", "")), classes=classes, weight_bits=qcfg.weight_bits, per_channel=qcfg.per_channel,
+        membrane_bits=qcfg.membrane_bits, frac_bits=qcfg.frac_bits, leak=leak, layers=tuple(layers),
+        readout=q_ro, readout_scale=float(ro_scale[0]), sensor_size=tuple(cfg["sensor_size"]),
+        bin_us=int(cfg["bin_us"]), n_bins=int(cfg["n_bins"]), tau=tau, theta=theta, source=source)
+
+
+def quantize_checkpoint(path: str | os.PathLike, qcfg: QuantConfig | None = None) -> FirmwareModel:
+    """Read a training checkpoint and quantize it; thresholds that do not fit the membrane are an error."""
+    meta, weights = read_checkpoint(path)
+    model = quantize(meta, weights, qcfg or QuantConfig())
+    vmax = (1 << (model.membrane_bits - 1)) - 1
+    for i, layer in enumerate(model.layers):
+        if layer.theta.max() > vmax:
+            raise SastLiveError(f"{path}: layer {i} threshold {int(layer.theta.max())} exceeds the "
+                                f"{model.membrane_bits}-bit membrane (max {vmax}); use more membrane bits "
+                                f"or fewer frac bits")
+    return model
