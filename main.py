@@ -58,16 +58,65 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
+    from sast_live.errors import SastLiveError
     from sast_live.transforms.corruptions import CORRUPTIONS
     from training.evaluate import EvalConfig, evaluate
 
+    from pathlib import Path
+
+    names = [Path(c).with_suffix("").parent.name or Path(c).stem for c in args.checkpoint]
+    if len(args.checkpoint) > 1 and args.out and len(set(names)) < len(names):
+        raise SastLiveError(f"with several checkpoints, --out DIR holds one report per checkpoint folder name, "
+                            f"but the names repeat: {names}")
     corruptions = () if not args.corruptions else tuple(args.only or CORRUPTIONS)
-    cfg = EvalConfig(args.checkpoint, dataset=args.dataset, data_dir=args.data_dir, out=args.out,
-                     corruptions=corruptions, severities=tuple(args.severities), limit_test=args.limit_test,
-                     seed=args.seed, progress=not args.quiet)
-    report = evaluate(cfg)
-    print(json.dumps({"accuracy": report["accuracy"], "ece_hard": report["calibration"]["hard"]["ece"],
-                      "synops_per_sample": report["spikes_hard"]["synops_per_sample"]}))
+    reports = []
+    for checkpoint, name in zip(args.checkpoint, names, strict=True):
+        out = str(Path(args.out) / name) if args.out and len(args.checkpoint) > 1 else args.out
+        cfg = EvalConfig(checkpoint, dataset=args.dataset, data_dir=args.data_dir, out=out,
+                         corruptions=corruptions, severities=tuple(args.severities), limit_test=args.limit_test,
+                         seed=args.seed, progress=not args.quiet, hardware=tuple(args.hardware or ()),
+                         pj_per_synop=args.pj_per_synop)
+        report = evaluate(cfg)
+        reports.append(report)
+        summary = {"checkpoint": checkpoint, "accuracy": report["accuracy"],
+                   "ece_hard": report["calibration"]["hard"]["ece"],
+                   "synops_per_sample": report["spikes_hard"]["synops_per_sample"]}
+        if "hardware" in report:
+            summary["hardware"] = {k: {"accuracy": v["accuracy"], "synops_per_sample": v["synops_per_sample"]}
+                                   for k, v in report["hardware"].items()}
+        print(json.dumps(summary))
+    if args.table:
+        from firmware_sim.hardware_eval import render_comparison
+
+        Path(args.table).write_text(render_comparison(reports))
+        print(f"wrote {args.table}", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from firmware_sim.c_export import write_c
+    from firmware_sim.model_file import save_firmware
+    from firmware_sim.quantize import QuantConfig, quantize_checkpoint
+
+    qcfg = QuantConfig(weight_bits=args.bits, per_channel=not args.per_layer, membrane_bits=args.membrane_bits,
+                       frac_bits=args.frac_bits, leak_form=args.leak, leak_shift=args.leak_shift)
+    model = quantize_checkpoint(args.checkpoint, qcfg)
+    out = save_firmware(model, args.out)
+    files = [str(out / "firmware.json"), str(out / "firmware.safetensors")]
+    if args.c:
+        files += [str(p) for p in write_c(model, out)]
+    summary = {"files": files, "weight_bits": model.weight_bits, "membrane_bits": model.membrane_bits,
+               "leak": {"form": model.leak.form, "param": model.leak.param, "factor": model.leak.factor,
+                        "trained_tau": model.tau}, "memory": model.memory_report()}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        m = summary["memory"]
+        print(f"wrote {', '.join(files)}")
+        print(f"INT{model.weight_bits} weights: {m['weights']:,} ({m['weight_bytes']:,} bytes); "
+              f"state {m['state_bytes']:,} bytes ({m['neurons']:,} neurons at {model.membrane_bits} bits)")
+        print(f"leak: {model.leak.form} {model.leak.param} = {model.leak.factor:.5f} per step "
+              f"(trained tau {model.tau})")
     return 0
 
 
@@ -95,6 +144,7 @@ SUBCOMMANDS = [
     ("train", "train a spiking network: SAST (surrogate forward + SAM) or a baseline"),
     ("evaluate", "report of a checkpoint: swap-only hard-spike transfer, robustness, calibration, SynOps"),
     ("sweep", "train and evaluate SAST over several rho, the baseline and a compute-matched baseline"),
+    ("export", "quantize a checkpoint into a firmware model (INT8/INT4) and, with --c, portable C99"),
 ]
 
 
@@ -166,16 +216,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help=SUBCOMMANDS[4][1])
-    p.add_argument("checkpoint", help="OUT/model of a training run (the .json/.safetensors pair)")
+    p.add_argument("checkpoint", nargs="+", help="OUT/model of a training run (the .json/.safetensors pair); "
+                   "several give one report each and, with --table, a side-by-side table")
     p.add_argument("--dataset", help="default: the one the checkpoint was trained on")
     p.add_argument("--data-dir")
-    p.add_argument("--out", help="report folder (default: next to the checkpoint, eval/)")
+    p.add_argument("--out", help="report folder (default: next to the checkpoint, eval/); with several "
+                   "checkpoints, one subfolder per checkpoint folder name")
     p.add_argument("--corruptions", action=argparse.BooleanOptionalAction, default=True,
                    help="run the corruption-robustness sweep")
     p.add_argument("--only", nargs="+", metavar="KIND", help="only these corruptions")
     p.add_argument("--severities", nargs="+", type=int, default=[1, 2, 3, 4, 5])
     p.add_argument("--limit-test", type=int)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hardware", nargs="+", metavar="PRECISION",
+                   help="also run the integer on-sensor simulator at these precisions: int8 int4 wide")
+    p.add_argument("--pj-per-synop", type=float, default=23.6,
+                   help="energy per synaptic operation for the estimate (default 23.6 pJ, Loihi)")
+    p.add_argument("--table", help="write a markdown table comparing the checkpoints (float vs integer)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 
@@ -186,6 +243,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also train the baseline for 2x epochs (SAST's gradient budget)")
     p.add_argument("--out", default="runs/sweep")
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("export", help=SUBCOMMANDS[6][1])
+    p.add_argument("checkpoint", help="OUT/model of a training run")
+    p.add_argument("--bits", type=int, choices=[8, 4, 16], default=8, help="weight bits (16: wide, for checks)")
+    p.add_argument("--out", required=True, help="output folder (firmware.json, firmware.safetensors, C files)")
+    p.add_argument("--c", action="store_true", help="also write portable C99 (sast_model.[ch], sast_demo.c)")
+    p.add_argument("--per-layer", action="store_true", help="one weight scale per layer instead of per channel")
+    p.add_argument("--membrane-bits", type=int, default=16, help="saturating membrane width (8 12 16 24 32)")
+    p.add_argument("--frac-bits", type=int, default=0, help="membrane bits below one weight step")
+    p.add_argument("--leak", choices=["multiply", "shift"], default="multiply",
+                   help="leak as (v*m)>>shift or v - v>>k, both rounded toward zero")
+    p.add_argument("--leak-shift", type=int, default=8, help="denominator bits of the multiply leak")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_export)
     return parser
 
 

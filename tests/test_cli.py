@@ -82,3 +82,34 @@ def test_sweep_cli_tiny(tmp_path, real_dir):
     assert rows[1]["gradient_passes"] == rows[2]["gradient_passes"]  # the control gets SAST's gradient budget
     assert (tmp_path / "s" / "sweep.png").stat().st_size > 1000
     assert "| sast rho=0.2 |" in (tmp_path / "s" / "sweep.md").read_text()
+
+
+def test_export_cli(tmp_path):
+    from firmware_sim.model_file import load_firmware
+
+    ckpt = REPO / "models" / "zoo" / "gestures-sast" / "model"
+    r = run("export", ckpt, "--bits", "4", "--out", tmp_path / "fw", "--c", "--json")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["weight_bits"] == 4 and summary["leak"]["param"] == 205
+    assert summary["memory"]["weight_bytes"] == (19_744 * 4 + 7) // 8
+    assert load_firmware(tmp_path / "fw").weight_bits == 4
+    assert (tmp_path / "fw" / "sast_model.c").stat().st_size > 10_000
+    r = run("export", ckpt, "--out", tmp_path / "bad", "--membrane-bits", "8")
+    assert r.returncode == 2 and "exceeds the 8-bit membrane" in r.stderr
+    r = run("export", tmp_path / "fw" / "firmware", "--out", tmp_path / "bad2")
+    assert r.returncode == 2 and r.stderr.startswith("error:")
+
+
+def test_evaluate_hardware_cli(tmp_path, real_dir):
+    zoo = REPO / "models" / "zoo"
+    r = run("evaluate", zoo / "nmnist-real-baseline" / "model", "--limit-test", "12", "--no-corruptions",
+            "--hardware", "int8", "int4", "--out", tmp_path / "ev", "--table", tmp_path / "table.md", "--quiet")
+    assert r.returncode == 0, r.stderr
+    report = json.loads((tmp_path / "ev" / "report.json").read_text())
+    assert set(report["hardware"]) == {"int8", "int4"}
+    assert report["hardware"]["int4"]["memory"]["weight_bytes"] == (29_976 * 4 + 7) // 8
+    assert "On-sensor simulation" in (tmp_path / "ev" / "report.md").read_text()
+    assert "int4 hard" in (tmp_path / "table.md").read_text()
+    r = run("evaluate", zoo / "nmnist-real-baseline" / "model", "--hardware", "int3", "--out", tmp_path / "x")
+    assert r.returncode == 2 and "unknown precision 'int3'" in r.stderr

@@ -84,8 +84,7 @@ def test_wide_integers_agree_with_the_float_hard_model(real_dir):
     model, _ = load_model(NMNIST_SAST)
     _, test = resolve_datasets("nmnist-real", progress=False)
     cache = FrameCache(test, model.cfg)
-    T = model.cfg.n_bins
-    windows = np.stack([f[(len(f) - T) // 2:(len(f) - T) // 2 + T] for f in cache.frames])
+    windows = cache.windows()
     float_hard = predict(model, cache, "hard").argmax(1)
     sim = Simulator(quantize_checkpoint(NMNIST_SAST, QuantConfig(16, membrane_bits=32, leak_shift=24)))
     result = sim.classify(windows)

@@ -32,6 +32,8 @@ class EvalConfig:
     limit_test: int | None = None
     seed: int = 0
     progress: bool = True
+    hardware: tuple[str, ...] = ()  # integer precisions to simulate (firmware_sim.hardware_eval.PRECISIONS)
+    pj_per_synop: float = 23.6
 
     def __post_init__(self):
         unknown = [c for c in self.corruptions if c not in CORRUPTIONS]
@@ -39,6 +41,10 @@ class EvalConfig:
             raise SastLiveError(f"unknown corruption(s) {unknown}; choose from {', '.join(CORRUPTIONS)}")
         if any(not 1 <= int(s) <= 5 for s in self.severities):
             raise SastLiveError(f"severities must be 1..5, got {list(self.severities)}")
+        from firmware_sim.hardware_eval import precision_config
+
+        for name in self.hardware:
+            precision_config(name)
 
 
 def evaluate(cfg: EvalConfig) -> dict:
@@ -54,7 +60,8 @@ def evaluate(cfg: EvalConfig) -> dict:
     labels = np.asarray(test_ds.labels)
     cache = FrameCache(test_ds, mcfg, cfg.progress)
     report = {"checkpoint": str(cfg.checkpoint), "dataset": dataset, "n_test": len(test_ds),
-              "method": train_cfg.get("method"), "rho": train_cfg.get("rho"), "beta": mcfg.beta}
+              "method": train_cfg.get("method"),
+              "rho": train_cfg.get("rho") if train_cfg.get("method") == "sast" else None, "beta": mcfg.beta}
     probs = {mode: predict(model, cache, mode) for mode in ("surrogate", "hard")}
     acc = {mode: float((p.argmax(1) == labels).mean()) for mode, p in probs.items()}
     report["accuracy"] = {"surrogate": acc["surrogate"], "hard": acc["hard"],
@@ -71,6 +78,11 @@ def evaluate(cfg: EvalConfig) -> dict:
         "synops_per_layer": np.average([s["synops_per_layer"] for s in stats], axis=0, weights=weights).tolist(),
         "synops_per_sample": float(np.average([s["synops_per_sample"] for s in stats], weights=weights)),
     }
+    if cfg.hardware:
+        from firmware_sim.hardware_eval import evaluate_hardware
+
+        report["hardware"] = evaluate_hardware(cfg.checkpoint, cache.windows(), labels, cfg.hardware,
+                                               probs["hard"].argmax(1), cfg.pj_per_synop, cfg.progress)
     robustness = {}
     jobs = [(k, s) for k in cfg.corruptions for s in cfg.severities]
     for kind, sev in tqdm(jobs, desc="corruptions", disable=not cfg.progress):
@@ -136,6 +148,10 @@ def render_markdown(r: dict) -> str:
     per_layer = ", ".join(f"{v:,.0f}" for v in r["spikes_hard"]["synops_per_layer"])
     lines += ["", f"SynOps per sample: {r['spikes_hard']['synops_per_sample']:,.0f} "
               f"(per layer, input events first: {per_layer})", ""]
+    if r.get("hardware"):
+        from firmware_sim.hardware_eval import render_hardware_markdown
+
+        lines += render_hardware_markdown(r["hardware"])
     if r["robustness"]:
         sevs = sorted({s for per in r["robustness"].values() for s in per}, key=int)
         lines += ["## Corruption robustness (accuracy: surrogate / hard)", "",

@@ -58,6 +58,11 @@ class FrameCache:
             out.append(int(torch.randint(0, span + 1, (1,), generator=generator)) if span > 0 else 0)
         return out
 
+    def windows(self) -> np.ndarray:
+        """All centred evaluation windows as ``(N, T, 2, H, W)`` uint8 (the integer simulator's input)."""
+        T = self.cfg.n_bins
+        return np.stack([f[(len(f) - T) // 2:(len(f) - T) // 2 + T] for f in self.frames])
+
     def batch(self, indices, offsets=None) -> tuple[torch.Tensor, torch.Tensor]:
         """``(x (T, B, 2, H, W) float32, labels (B,))``; windows start at ``offsets`` (default: centred)."""
         T = self.cfg.n_bins
