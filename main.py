@@ -58,11 +58,11 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
+    from pathlib import Path
+
     from sast_live.errors import SastLiveError
     from sast_live.transforms.corruptions import CORRUPTIONS
     from training.evaluate import EvalConfig, evaluate
-
-    from pathlib import Path
 
     names = [Path(c).with_suffix("").parent.name or Path(c).stem for c in args.checkpoint]
     if len(args.checkpoint) > 1 and args.out and len(set(names)) < len(names):
