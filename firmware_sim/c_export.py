@@ -260,9 +260,9 @@ def write_c(model: FirmwareModel, out: str | os.PathLike) -> list[Path]:
     parts.append(f"const char *const sast_classes[SAST_N_CLASSES] = {{{names}}};\n\n")
     rows = []
     for i, row in enumerate(g):
-        ci, hi, wi, co, ho, wo, k, stride, pad, w_off, n_off, t_off = (int(a) for a in row)
+        ci, hi, wi, co, ho, wo, k, stride, pad, w_off, n_off, t_off = (int(a) for a in row[:12])
         parts.append(_array(wtype, f"w{i}", p.weights[w_off:w_off + k * k * ci * co]))
-        parts.append(_array("int32_t", f"theta{i}", p.theta[t_off:t_off + co]))
+        parts.append(_array("int32_t", f"theta{i}", p.theta_channel[t_off:t_off + co]))
         rows.append(f"    {{{ci}, {hi}, {wi}, {co}, {ho}, {wo}, {k}, {stride}, {pad}, {n_off}, w{i}, theta{i}}}")
     parts.append(_array(wtype, "readout", p.readout))
     parts.append("\n")

@@ -17,96 +17,126 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from firmware_sim.fixed_point import leak_value
-
 
 @numba.njit(nogil=True, cache=True)
-def _scatter(inp, geom_row, weights, current):  # pragma: no cover - compiled
-    """Add the fan-out of every non-zero entry of ``inp`` (H_in·W_in·C_in, HWC) into ``current``; SynOps."""
-    c_in, h_in, w_in, c_out, h_out, w_out, k, stride, pad, w_off = geom_row[:10]
+def _scatter(active, counts, n_active, geom_row, weights, fan_ptr, fan_out, fan_w, current):  # pragma: no cover
+    """Add the fan-out of the ``n_active`` active inputs into ``current``; returns their SynOps.
+
+    ``active[i]`` is an input index in (H, W, C) order and ``counts[i]`` its event count (1 for a spike).
+    The in-bounds taps of each input position come precomputed (``packing._fan_out``), so the inner loop is a
+    contiguous run of ``C_out`` weights added to ``C_out`` neurons' inputs.
+    """
+    c_in, c_out, f_off = geom_row[0], geom_row[3], geom_row[12]
     synops = 0
-    for y in range(h_in):
-        for x in range(w_in):
-            base_in = (y * w_in + x) * c_in
-            for ci in range(c_in):
-                n = np.int64(inp[base_in + ci])
-                if n == 0:
-                    continue
-                for ky in range(k):
-                    oyn = y + pad - ky
-                    if oyn < 0 or oyn % stride != 0:
-                        continue
-                    oy = oyn // stride
-                    if oy >= h_out:
-                        continue
-                    for kx in range(k):
-                        oxn = x + pad - kx
-                        if oxn < 0 or oxn % stride != 0:
-                            continue
-                        ox = oxn // stride
-                        if ox >= w_out:
-                            continue
-                        wb = w_off + ((ky * k + kx) * c_in + ci) * c_out
-                        cb = (oy * w_out + ox) * c_out
-                        for co in range(c_out):
-                            current[cb + co] += n * weights[wb + co]
-                        synops += n * c_out
+    for i in range(n_active):
+        j = active[i]
+        n = counts[i]
+        pos = j // c_in
+        ci = j - pos * c_in
+        a, b = fan_ptr[f_off + pos], fan_ptr[f_off + pos + 1]
+        synops += n * c_out * (b - a)
+        if n == 1:  # every spike, and most input pixels: a plain add the compiler vectorises in 32 bits
+            for e in range(a, b):
+                wb = fan_w[e] + ci * c_out
+                cb = fan_out[e]
+                for co in range(c_out):
+                    current[cb + co] += weights[wb + co]
+        else:
+            for e in range(a, b):
+                wb = fan_w[e] + ci * c_out
+                cb = fan_out[e]
+                for co in range(c_out):
+                    current[cb + co] += n * weights[wb + co]
     return synops
 
 
 @numba.njit(nogil=True, cache=True)
-def run_steps(frames, geom, weights, theta, readout, leak_form, leak_param, leak_shift, frac_bits, vmin, vmax,
-              amin, amax, v, s, acc, spikes, synops, saturations, inbuf, current, ro_sum):  # pragma: no cover
+def _update(v, s, current, theta, leak_form, leak_param, leak_shift, mult, vmin, vmax, active):  # pragma: no cover
+    """Leak, reset, add the input, saturate, threshold — one layer's neurons (views; ``theta`` per neuron).
+
+    Writes the indices of the neurons that fired to ``active`` (the next layer's active inputs) and returns
+    ``(spikes, saturations)``. The leak is ``fixed_point.leak_value`` written branch-free (|x| by the sign
+    mask, the sign put back the same way) in one flat loop: no branch, no modulo, no short inner loop — it
+    runs ~4× faster than the straightforward form.
+    """
+    count = 0
+    sat = 0
+    if leak_form == 0:
+        for j in range(v.shape[0]):
+            x = v[j]
+            sign = x >> 63  # 0 or −1
+            r = (((x ^ sign) - sign) * leak_param) >> leak_shift  # |x|·m >> shift
+            x = ((r ^ sign) - sign) * (1 - np.int64(s[j])) + np.int64(current[j]) * mult  # reset after a spike
+            sat += np.int64(x > vmax) + np.int64(x < vmin)
+            x = min(max(x, vmin), vmax)
+            v[j] = x
+            fired = np.uint8(x >= theta[j])
+            s[j] = fired
+            count += np.int64(fired)
+    else:
+        round_up = (np.int64(1) << leak_param) - 1
+        for j in range(v.shape[0]):
+            x = v[j]
+            sign = x >> 63
+            a = (x ^ sign) - sign
+            r = a - ((a + round_up) >> leak_param)  # |x| − ⌈|x| / 2^k⌉
+            x = ((r ^ sign) - sign) * (1 - np.int64(s[j])) + np.int64(current[j]) * mult
+            sat += np.int64(x > vmax) + np.int64(x < vmin)
+            x = min(max(x, vmin), vmax)
+            v[j] = x
+            fired = np.uint8(x >= theta[j])
+            s[j] = fired
+            count += np.int64(fired)
+    n = 0
+    for j in range(s.shape[0]):  # the active list, in a second loop so the first one vectorises
+        if s[j]:
+            active[n] = j
+            n += 1
+    return count, sat
+
+
+@numba.njit(nogil=True, cache=True)
+def run_steps(frames, geom, weights, fan_ptr, fan_out, fan_w, theta, readout, leak_form, leak_param, leak_shift,
+              frac_bits, vmin, vmax, amin, amax, v, s, acc, spikes, synops, saturations, active, counts, current,
+              ro_sum):  # pragma: no cover - compiled
     """Run ``frames`` (T, 2, H, W) uint8 through the network, updating ``v``, ``s``, ``acc`` in place.
 
     Outputs (written, shape): ``spikes`` (T, L) spikes per layer, ``synops`` (T, L+1) per receiving layer
-    (the readout last), ``saturations`` (L+1,) clamps added. ``inbuf``, ``current``, ``ro_sum`` are scratch.
+    (the readout last), ``saturations`` (L+1,) clamps added. ``active``, ``counts`` (≥ the largest layer or
+    input + 1), ``current`` and ``ro_sum`` are scratch.
     """
     n_layers = geom.shape[0]
     n_cls = readout.shape[1]
     mult = np.int64(1) << frac_bits
     h0, w0 = frames.shape[2], frames.shape[3]
     for t in range(frames.shape[0]):
+        n_active = 0  # the frame's non-zero pixels, as (H, W, C) indices with their counts
         for y in range(h0):
             for x in range(w0):
                 for c in range(2):
-                    inbuf[(y * w0 + x) * 2 + c] = frames[t, c, y, x]
+                    n = frames[t, c, y, x]
+                    if n:
+                        active[n_active] = (y * w0 + x) * 2 + c
+                        counts[n_active] = n
+                        n_active += 1
         for layer in range(n_layers):
             g = geom[layer]
             n_out = g[4] * g[5] * g[3]
-            c_out, n_off, t_off = g[3], g[10], g[11]
+            n_off = g[10]
             current[:n_out] = 0
-            if layer == 0:
-                synops[t, 0] = _scatter(inbuf, g, weights, current)
-            else:
-                p = geom[layer - 1]
-                synops[t, layer] = _scatter(s[p[10]:p[10] + p[3] * p[4] * p[5]], g, weights, current)
-            count = 0
-            for j in range(n_out):
-                idx = n_off + j
-                vj = np.int64(0) if s[idx] else leak_value(v[idx], leak_form, leak_param, leak_shift)
-                vj += current[j] * mult
-                if vj > vmax:
-                    vj = vmax
-                    saturations[layer] += 1
-                elif vj < vmin:
-                    vj = vmin
-                    saturations[layer] += 1
-                v[idx] = vj
-                fired = vj >= theta[t_off + j % c_out]
-                s[idx] = fired
-                count += fired
-            spikes[t, layer] = count
-        last = geom[n_layers - 1]
-        n_feat = last[3] * last[4] * last[5]
+            synops[t, layer] = _scatter(active, counts, n_active, g, weights, fan_ptr, fan_out, fan_w, current)
+            n_active, sat = _update(v[n_off:n_off + n_out], s[n_off:n_off + n_out], current[:n_out],
+                                    theta[n_off:n_off + n_out], leak_form, leak_param, leak_shift, mult, vmin,
+                                    vmax, active)
+            counts[:n_active] = 1
+            spikes[t, layer] = n_active
+            saturations[layer] += sat
         ro_sum[:] = 0
-        fired = 0
-        for f in range(n_feat):
-            if s[last[10] + f]:
-                fired += 1
-                for c in range(n_cls):
-                    ro_sum[c] += readout[f, c]
-        synops[t, n_layers] = fired * n_cls
+        for i in range(n_active):  # the last layer's spikes drive the readout
+            f = active[i]
+            for c in range(n_cls):
+                ro_sum[c] += readout[f, c]
+        synops[t, n_layers] = n_active * n_cls
         for c in range(n_cls):
             a = acc[c] + ro_sum[c]
             if a > amax:

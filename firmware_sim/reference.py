@@ -41,14 +41,14 @@ def run_reference(frames: np.ndarray, packed: Packed, v: np.ndarray, s: np.ndarr
     for t in range(len(frames)):
         x = frames[t].astype(np.int64).transpose(1, 2, 0)  # (H, W, 2)
         for layer, g in enumerate(p.geom):
-            ci, _, _, co, ho, wo, k, stride, pad, w_off, n_off, t_off = (int(a) for a in g)
+            ci, _, _, co, ho, wo, k, stride, pad, w_off, n_off, t_off = (int(a) for a in g[:12])
             w = p.weights[w_off:w_off + k * k * ci * co].reshape(k, k, ci, co)
             current, synops[t, layer] = _conv_dense(x, w, k, stride, pad, ho, wo)
             sl = slice(n_off, n_off + ho * wo * co)
             vv = np.where(s[sl] != 0, 0, leak_array(v[sl], leak)) + current.ravel() * (1 << p.frac_bits)
             sat[layer] += int(np.count_nonzero((vv > p.vmax) | (vv < p.vmin)))
             vv = np.clip(vv, p.vmin, p.vmax)
-            fired = vv >= np.tile(p.theta[t_off:t_off + co], ho * wo)
+            fired = vv >= np.tile(p.theta_channel[t_off:t_off + co], ho * wo)
             v[sl], s[sl] = vv, fired
             spikes[t, layer] = int(fired.sum())
             x = fired.reshape(ho, wo, co).astype(np.int64)

@@ -59,9 +59,11 @@ class Simulator:
         self.backend = backend
         self.packed: Packed = pack(model)
         g = self.packed.geom
-        self._current = np.zeros(int((g[:, 3] * g[:, 4] * g[:, 5]).max()), dtype=np.int64)
+        self._current = np.zeros(int((g[:, 3] * g[:, 4] * g[:, 5]).max()), dtype=self.packed.weights.dtype)
         c, h, w = model.in_shape
-        self._inbuf = np.zeros(c * h * w, dtype=np.int64)
+        longest = max(c * h * w, int((g[:, 3] * g[:, 4] * g[:, 5]).max())) + 1
+        self._active = np.zeros(longest, dtype=np.int64)
+        self._counts = np.zeros(longest, dtype=np.int64)
         self._ro_sum = np.zeros(model.n_classes, dtype=np.int64)
 
     def initial_state(self) -> SimState:
@@ -92,9 +94,9 @@ class Simulator:
             spikes = np.zeros((len(frames), L), dtype=np.int64)
             synops = np.zeros((len(frames), L + 1), dtype=np.int64)
             sat = np.zeros(L + 1, dtype=np.int64)
-            run_steps(frames, p.geom, p.weights, p.theta, p.readout, p.leak_form, p.leak_param, p.leak_shift,
-                      p.frac_bits, p.vmin, p.vmax, p.amin, p.amax, v, s, acc, spikes, synops, sat,
-                      self._inbuf, self._current, self._ro_sum)
+            run_steps(frames, p.geom, p.weights, p.fan_ptr, p.fan_out, p.fan_w, p.theta, p.readout, p.leak_form,
+                      p.leak_param, p.leak_shift, p.frac_bits, p.vmin, p.vmax, p.amin, p.amax, v, s, acc, spikes,
+                      synops, sat, self._active, self._counts, self._current, self._ro_sum)
         return SimState(v, s, acc, state.steps + len(frames)), RunOutput(spikes, synops, sat, acc.copy())
 
     def classify(self, windows: np.ndarray, progress: bool = False) -> dict:
