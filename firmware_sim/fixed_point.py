@@ -102,7 +102,7 @@ def nearest_leak(tau: float, form: str = "multiply", shift: int = 8) -> Leak:
 
 @numba.njit(nogil=True, cache=True, inline="always")
 def leak_value(v, form_id, param, shift):  # pragma: no cover - compiled
-    """One leak step of one membrane value, rounded toward zero (the scalar the kernels call)."""
+    """One leak step of one membrane value, rounded toward zero (the scalar form; the kernels inline it)."""
     a = v if v >= 0 else -v
     if form_id == LEAK_MULTIPLY:
         r = (a * param) >> shift

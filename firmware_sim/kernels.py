@@ -2,7 +2,8 @@
 
 Per time step ``t`` and layer ``l`` (DESIGN.md §6–7, integer form of the SAST LIF):
 
-    I    = Σ over active inputs i of n_i · w[i → j]          (64-bit, only active inputs touch their fan-out)
+    I    = Σ over active inputs i of n_i · w[i → j]          (only active inputs touch their fan-out; int32
+                                                            when the worst case fits, else int64)
     v    = 0 if s_prev else leak(v)                          (hard reset by the previous step's spike)
     v    = saturate(v + I · 2^frac_bits, membrane_bits)       (clamps counted)
     s    = v ≥ theta[channel]
