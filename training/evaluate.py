@@ -45,6 +45,8 @@ class EvalConfig:
 
         for name in self.hardware:
             precision_config(name)
+        if self.pj_per_synop < 0:
+            raise SastLiveError(f"pJ per SynOp must be ≥ 0, got {self.pj_per_synop}")
 
 
 def evaluate(cfg: EvalConfig) -> dict:
