@@ -9,18 +9,15 @@ decision is an integer argmax.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from firmware_sim.fixed_point import LEAK_FORMS, MEMBRANE_BITS, WEIGHT_QMAX, nearest_leak, quantize_symmetric
 from firmware_sim.model_file import ConvLayer, FirmwareModel, conv_out
 from sast_live.errors import SastLiveError
-
-CHECKPOINT_FORMAT = "sast-live-checkpoint/1"
+from training.checkpoint_files import read_checkpoint_files
 
 
 @dataclass(frozen=True)
@@ -55,24 +52,10 @@ class QuantConfig:
 
 
 def read_checkpoint(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
-    """``(meta, float weights)`` of a training checkpoint ``X`` (``X.json`` + ``X.safetensors``), torch-free."""
+    """``(meta, float64 weights)`` of a training checkpoint ``X`` (``X.json`` + ``X.safetensors``), torch-free."""
     from safetensors.numpy import load_file
 
-    path = Path(path)
-    if path.is_dir() and (path / "model.json").is_file():
-        path = path / "model"
-    if path.suffix in (".json", ".safetensors"):
-        path = path.with_suffix("")
-    jpath, wpath = path.with_suffix(".json"), path.with_suffix(".safetensors")
-    if not jpath.is_file() or not wpath.is_file():
-        raise SastLiveError(f"checkpoint {path}: need both {jpath.name} and {wpath.name}")
-    try:
-        meta = json.loads(jpath.read_text())
-        tensors = load_file(str(wpath))
-    except Exception as exc:
-        raise SastLiveError(f"checkpoint {path} is unreadable: {exc}") from exc
-    if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT or "model_cfg" not in meta:
-        raise SastLiveError(f"{jpath} is not a SAST-Live training checkpoint")
+    meta, tensors = read_checkpoint_files(path, load_file)
     return meta, {k: v.astype(np.float64) for k, v in tensors.items()}
 
 

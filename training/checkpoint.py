@@ -14,8 +14,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from sast_live.errors import SastLiveError
-
-FORMAT = "sast-live-checkpoint/1"
+from training.checkpoint_files import FORMAT, read_checkpoint_files
 
 
 def _flatten_optimizer(state: dict) -> tuple[dict, dict]:
@@ -69,20 +68,7 @@ def _json_default(obj):
 
 def load_checkpoint(path: str | os.PathLike) -> tuple[dict, dict]:
     """``(meta, tensors)`` of a checkpoint given as ``X``, ``X.json`` or ``X.safetensors``."""
-    path = Path(path)
-    if path.suffix in (".json", ".safetensors"):
-        path = path.with_suffix("")
-    jpath, wpath = path.with_suffix(".json"), path.with_suffix(".safetensors")
-    if not jpath.is_file() or not wpath.is_file():
-        raise SastLiveError(f"checkpoint {path}: need both {jpath.name} and {wpath.name}")
-    try:
-        meta = json.loads(jpath.read_text())
-        tensors = load_file(str(wpath))
-    except Exception as exc:
-        raise SastLiveError(f"checkpoint {path} is unreadable: {exc}") from exc
-    if meta.get("format") != FORMAT or "model_cfg" not in meta:
-        raise SastLiveError(f"{jpath} is not a SAST-Live checkpoint (format {meta.get('format')!r})")
-    return meta, tensors
+    return read_checkpoint_files(path, load_file)
 
 
 def load_model(path: str | os.PathLike):
