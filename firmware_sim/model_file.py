@@ -99,6 +99,16 @@ class FirmwareModel:
                 "state_bytes": state_bytes, "total_bytes": weight_bytes + state_bytes}
 
 
+def check_thresholds(theta: np.ndarray, membrane_bits: int, frac_bits: int, where: str) -> None:
+    """Thresholds must be positive and reachable by a saturating ``membrane_bits`` membrane."""
+    vmax = int_range(membrane_bits)[1]
+    lo, hi = int(theta.min()), int(theta.max())
+    if lo <= 0 or hi > vmax:
+        beyond = f"; {hi} exceeds the {membrane_bits}-bit membrane" if hi > vmax else ""
+        raise SastLiveError(f"{where}: thresholds must be 1..{vmax} (membrane_bits {membrane_bits}, frac_bits "
+                            f"{frac_bits}), got {lo}..{hi}{beyond}; use more membrane bits or fewer frac bits")
+
+
 def _storage_dtype(bits: int):
     return np.int8 if bits <= 8 else np.int16
 
@@ -180,7 +190,6 @@ def load_firmware(path: str | os.PathLike) -> FirmwareModel:
         raise SastLiveError(f"{where}: bad leak {lk!r}") from exc
     classes = tuple(str(c) for c in _need(meta, "classes", list, where))
     qmax = WEIGHT_QMAX[wbits]
-    vmin, vmax = int_range(mbits)
     layers = []
     prev_shape = None
     for i, spec in enumerate(_need(meta, "layers", list, where)):
@@ -196,9 +205,7 @@ def load_firmware(path: str | os.PathLike) -> FirmwareModel:
             raise SastLiveError(f"{lw}: output size {out_shape[1:]} does not follow from the geometry")
         w = _tensor(tensors, f"conv{i}.weight", (out_shape[0], in_shape[0], k, k), qmax, tpath)
         theta = _tensor(tensors, f"conv{i}.theta", (out_shape[0],), None, tpath).astype(np.int64)
-        if theta.min() <= 0 or theta.max() > vmax:
-            raise SastLiveError(f"{lw}: thresholds must be 1..{vmax} (membrane_bits {mbits}, frac_bits {frac}), "
-                                f"got {theta.min()}..{theta.max()}; use more membrane bits or fewer frac bits")
+        check_thresholds(theta, mbits, frac, lw)
         scale = np.asarray(_need(spec, "scale", list, lw), dtype=np.float64)
         if scale.shape != (out_shape[0],) or not np.all(scale > 0):
             raise SastLiveError(f"{lw}: scale must be {out_shape[0]} positive numbers")

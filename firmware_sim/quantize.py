@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from firmware_sim.fixed_point import LEAK_FORMS, MEMBRANE_BITS, WEIGHT_QMAX, nearest_leak, quantize_symmetric
-from firmware_sim.model_file import ConvLayer, FirmwareModel, conv_out
+from firmware_sim.model_file import ConvLayer, FirmwareModel, check_thresholds, conv_out
 from sast_live.errors import SastLiveError
 from training.checkpoint_files import read_checkpoint_files
 
@@ -97,10 +97,6 @@ def quantize_checkpoint(path: str | os.PathLike, qcfg: QuantConfig | None = None
     """Read a training checkpoint and quantize it; thresholds that do not fit the membrane are an error."""
     meta, weights = read_checkpoint(path)
     model = quantize(meta, weights, qcfg or QuantConfig())
-    vmax = (1 << (model.membrane_bits - 1)) - 1
     for i, layer in enumerate(model.layers):
-        if layer.theta.max() > vmax:
-            raise SastLiveError(f"{path}: layer {i} threshold {int(layer.theta.max())} exceeds the "
-                                f"{model.membrane_bits}-bit membrane (max {vmax}); use more membrane bits "
-                                f"or fewer frac bits")
+        check_thresholds(layer.theta, model.membrane_bits, model.frac_bits, f"{path}: layer {i}")
     return model
