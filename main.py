@@ -173,6 +173,8 @@ def add_training_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP
+
     parser = argparse.ArgumentParser(prog="main.py", description=__doc__.splitlines()[0])
     parser.set_defaults(func=cmd_overview)
     sub = parser.add_subparsers(title="subcommands", metavar="COMMAND")
@@ -230,8 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--hardware", nargs="+", metavar="PRECISION",
                    help="also run the integer on-sensor simulator at these precisions: int8 int4 wide")
-    p.add_argument("--pj-per-synop", type=float, default=23.6,
-                   help="energy per synaptic operation for the estimate (default 23.6 pJ, Loihi)")
+    p.add_argument("--pj-per-synop", type=float, default=DEFAULT_PJ_PER_SYNOP,
+                   help=f"energy per synaptic operation for the estimate (default {DEFAULT_PJ_PER_SYNOP} pJ, Loihi)")
     p.add_argument("--table", help="write a markdown table comparing the checkpoints (float vs integer)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_evaluate)

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from firmware_sim.fixed_point import LEAK_MULTIPLY
 from firmware_sim.model_file import FirmwareModel
 from firmware_sim.packing import pack
 
@@ -248,8 +247,9 @@ def write_c(model: FirmwareModel, out: str | os.PathLike) -> list[Path]:
     vtype = "int16_t" if model.membrane_bits <= 16 else "int32_t"
     g = p.geom
     c_in, h_in, w_in = model.in_shape
-    leak_expr = (f"(a * {p.leak_param}) >> {p.leak_shift}" if p.leak_form == LEAK_MULTIPLY
-                 else f"a - ((a + ((int64_t)1 << {p.leak_param}) - 1) >> {p.leak_param})")
+    lk = model.leak
+    leak_expr = (f"(a * {lk.param}) >> {lk.shift}" if lk.form == "multiply"
+                 else f"a - ((a + ((int64_t)1 << {lk.param}) - 1) >> {lk.param})")
     header = _HEADER.format(name=model.name, in_h=h_in, in_w=w_in, wbits=model.weight_bits,
                             mbits=model.membrane_bits, leak=f"{model.leak.form} {model.leak.param} "
                             f"(tau {model.leak.factor:.5f})", frac=model.frac_bits, n_layers=len(g),

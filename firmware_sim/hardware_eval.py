@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP, energy_report
 from firmware_sim.quantize import QuantConfig, quantize_checkpoint
-from firmware_sim.simulator import DEFAULT_PJ_PER_SYNOP, Simulator, energy_report
+from firmware_sim.simulator import Simulator
 from sast_live.errors import SastLiveError
 
 PRECISIONS = {

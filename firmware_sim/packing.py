@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from firmware_sim.fixed_point import READOUT_BITS, int_range
+from firmware_sim.fixed_point import READOUT_BITS, Leak, int_range
 from firmware_sim.model_file import FirmwareModel
 
 #: columns of ``Packed.geom``
@@ -31,9 +31,7 @@ class Packed(NamedTuple):
     theta_channel: np.ndarray  # int64 (Σ C_out,): the thresholds per channel (reference and C use these)
     readout: np.ndarray  # int64 (F, n_classes), F in (H, W, C) order
     n_neurons: int
-    leak_form: int
-    leak_param: int
-    leak_shift: int
+    leak: Leak
     frac_bits: int
     vmin: int
     vmax: int
@@ -88,5 +86,5 @@ def pack(model: FirmwareModel) -> Packed:
     return Packed(np.asarray(geom, dtype=np.int64), np.concatenate(weights),
                   np.concatenate([f[0] for f in fans]), np.concatenate([f[1] for f in fans]),
                   np.concatenate([f[2] for f in fans]), np.concatenate(theta), np.concatenate(theta_ch),
-                  np.ascontiguousarray(ro), n_off, model.leak.form_id, model.leak.param, model.leak.shift,
+                  np.ascontiguousarray(ro), n_off, model.leak,
                   model.frac_bits, vmin, vmax, amin, amax)

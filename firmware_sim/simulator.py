@@ -21,9 +21,6 @@ from firmware_sim.packing import Packed, pack
 from firmware_sim.reference import run_reference
 from sast_live.errors import SastLiveError
 
-#: energy per synaptic operation used when none is given: Loihi's 23.6 pJ (Davies et al., IEEE Micro 2018)
-DEFAULT_PJ_PER_SYNOP = 23.6
-
 
 @dataclass(frozen=True)
 class SimState:
@@ -94,8 +91,8 @@ class Simulator:
             spikes = np.zeros((len(frames), L), dtype=np.int64)
             synops = np.zeros((len(frames), L + 1), dtype=np.int64)
             sat = np.zeros(L + 1, dtype=np.int64)
-            run_steps(frames, p.geom, p.weights, p.fan_ptr, p.fan_out, p.fan_w, p.theta, p.readout, p.leak_form,
-                      p.leak_param, p.leak_shift, p.frac_bits, p.vmin, p.vmax, p.amin, p.amax, v, s, acc, spikes,
+            run_steps(frames, p.geom, p.weights, p.fan_ptr, p.fan_out, p.fan_w, p.theta, p.readout, p.leak.form_id,
+                      p.leak.param, p.leak.shift, p.frac_bits, p.vmin, p.vmax, p.amin, p.amax, v, s, acc, spikes,
                       synops, sat, self._active, self._counts, self._current, self._ro_sum)
         return SimState(v, s, acc, state.steps + len(frames)), RunOutput(spikes, synops, sat, acc.copy())
 
@@ -115,11 +112,3 @@ class Simulator:
                 out.saturations
         return {"predictions": scores.argmax(1), "scores": scores, "synops": synops, "spikes": spikes,
                 "saturations": sat}
-
-
-def energy_report(synops_per_sample: float, pj_per_synop: float = DEFAULT_PJ_PER_SYNOP) -> dict:
-    """Synaptic energy estimate: SynOps × pJ/SynOp (compute only; leak, memory and I/O not included)."""
-    if pj_per_synop < 0:
-        raise SastLiveError(f"pJ per SynOp must be ≥ 0, got {pj_per_synop}")
-    return {"pj_per_synop": pj_per_synop, "synops_per_sample": synops_per_sample,
-            "energy_uj_per_sample": synops_per_sample * pj_per_synop * 1e-6}

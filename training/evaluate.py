@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP, check_pj_per_synop
 from sast_live.errors import SastLiveError
 from sast_live.transforms.corruptions import CORRUPTIONS, corrupt
 from training.checkpoint import load_model
@@ -33,7 +34,7 @@ class EvalConfig:
     seed: int = 0
     progress: bool = True
     hardware: tuple[str, ...] = ()  # integer precisions to simulate (firmware_sim.hardware_eval.PRECISIONS)
-    pj_per_synop: float = 23.6
+    pj_per_synop: float = DEFAULT_PJ_PER_SYNOP
 
     def __post_init__(self):
         unknown = [c for c in self.corruptions if c not in CORRUPTIONS]
@@ -45,8 +46,7 @@ class EvalConfig:
 
         for name in self.hardware:
             precision_config(name)
-        if self.pj_per_synop < 0:
-            raise SastLiveError(f"pJ per SynOp must be ≥ 0, got {self.pj_per_synop}")
+        check_pj_per_synop(self.pj_per_synop)
 
 
 def evaluate(cfg: EvalConfig) -> dict:
