@@ -58,10 +58,14 @@ class FrameCache:
             out.append(int(torch.randint(0, span + 1, (1,), generator=generator)) if span > 0 else 0)
         return out
 
+    def centre(self, i: int) -> int:
+        """Start of sample ``i``'s evaluation window: the middle ``n_bins`` of its bins."""
+        return (len(self.frames[i]) - self.cfg.n_bins) // 2
+
     def windows(self) -> np.ndarray:
         """All centred evaluation windows as ``(N, T, 2, H, W)`` uint8 (the integer simulator's input)."""
         T = self.cfg.n_bins
-        return np.stack([f[(len(f) - T) // 2:(len(f) - T) // 2 + T] for f in self.frames])
+        return np.stack([f[self.centre(i):self.centre(i) + T] for i, f in enumerate(self.frames)])
 
     def batch(self, indices, offsets=None) -> tuple[torch.Tensor, torch.Tensor]:
         """``(x (T, B, 2, H, W) float32, labels (B,))``; windows start at ``offsets`` (default: centred)."""
@@ -69,7 +73,7 @@ class FrameCache:
         out = np.empty((len(indices), T, *self.frames[0].shape[1:]), dtype=np.float32)
         for j, i in enumerate(indices):
             f = self.frames[int(i)]
-            off = (len(f) - T) // 2 if offsets is None else int(offsets[j])
+            off = self.centre(int(i)) if offsets is None else int(offsets[j])
             out[j] = f[off : off + T]
         x = torch.from_numpy(out).transpose(0, 1).contiguous()
         return x, self.labels[torch.as_tensor(np.asarray(indices, dtype=np.int64))]
