@@ -18,23 +18,13 @@ Prints events/s, the real-time factor (recording duration / wall time) and the r
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numba
 import numpy as np
+from timing import best_of
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def best_of(fn, repeat):
-    fn()  # warm-up: numba compilation, torch kernels, file cache
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -70,35 +60,30 @@ def main():
     bcfg = bin_config(fmodel.cfg)
     sim = Simulator(quantize_checkpoint(args.model, QuantConfig(8)))
 
-    def stream_frames():
-        """Binned frames of the whole stream, produced chunk by chunk (a live source's path)."""
-        carry, out = initial_carry(bcfg, 0), []
+    def frame_chunks():
+        """The stream's binned frames chunk by chunk, as a live source delivers them (the last bin flushed)."""
+        carry = initial_carry(bcfg, 0)
         for chunk in open_events(demo, chunk_events=args.chunk_events).chunks():
             frames, carry = bin_events(chunk, carry, bcfg)
-            out.append(frames)
-        out.append(flush(carry, bcfg))
-        return np.concatenate(out)
+            if len(frames):
+                yield frames
+        yield flush(carry, bcfg)
+
+    def stream_frames():
+        return np.concatenate(list(frame_chunks()))
 
     all_frames = stream_frames()
     result = {}
 
     def run_numba():
-        carry, state, synops = initial_carry(bcfg, 0), sim.initial_state(), 0
-        for chunk in open_events(demo, chunk_events=args.chunk_events).chunks():
-            frames, carry = bin_events(chunk, carry, bcfg)
-            if len(frames):
-                state, out = sim.run(frames, state)
-                synops += out.synops_total
-        state, out = sim.run(flush(carry, bcfg), state)
-        result["synops"] = synops + out.synops_total
+        state, synops = sim.initial_state(), 0
+        for frames in frame_chunks():
+            state, out = sim.run(frames, state)
+            synops += out.synops_total
+        result["synops"] = synops
 
     def run_torch():
-        carry, frames = initial_carry(bcfg, 0), []
-        for chunk in open_events(demo, chunk_events=args.chunk_events).chunks():
-            f, carry = bin_events(chunk, carry, bcfg)
-            frames.append(f)
-        frames.append(flush(carry, bcfg))
-        x = torch.from_numpy(np.concatenate(frames).astype(np.float32))[:, None]  # (T, 1, 2, 32, 32)
+        x = torch.from_numpy(stream_frames().astype(np.float32))[:, None]  # (T, 1, 2, 32, 32)
         with torch.no_grad():
             fmodel(x, mode="hard")
 

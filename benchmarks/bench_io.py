@@ -13,21 +13,12 @@ Prints events/s of each and the ratio; nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
+
+from timing import best_of
 
 REPO = Path(__file__).resolve().parents[1]
 REAL = REPO.parent / "shared" / "data" / "real"
-
-
-def best_of(fn, repeat):
-    fn()  # warm-up (numba compile, file cache)
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main():
