@@ -1,0 +1,69 @@
+"""Pacing against a target clock (mne-lsl's player): a slice ending at sensor time ``t1`` is released at
+``wall0 + (t1 − t0) / speed``; the sleep is ``max(due − now, 0)``, so lateness never accumulates.
+
+:class:`Pacer` owns the anchor and is changed while running (speed, pause) by re-anchoring at the current
+position, so a speed change never makes the stream jump. The clock and sleep are injectable for tests.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+
+class Pacer:
+    """Maps sensor time (µs) to wall time (s). ``speed=None`` means as fast as possible."""
+
+    def __init__(self, speed: float | None = 1.0, clock=time.monotonic, sleep=None):
+        self.clock = clock
+        self._wake = threading.Event()  # set to cut a sleep short (speed change, pause, close)
+        self._sleep = sleep or (lambda s: self._wake.wait(s))
+        self._lock = threading.Lock()
+        self.speed = speed
+        self._anchor: tuple[float, int] | None = None  # (wall s, sensor µs)
+        self.paused = False
+        self.lateness_s = 0.0  # how late the last release was (for the status bar)
+
+    def start(self, t_us: int) -> None:
+        with self._lock:
+            self._anchor = (self.clock(), int(t_us))
+
+    def _now_sensor(self) -> float:
+        wall, t = self._anchor
+        return t + (self.clock() - wall) * 1e6 * self.speed
+
+    def set_speed(self, speed: float | None) -> None:
+        with self._lock:
+            if self._anchor is not None and self.speed and not self.paused:
+                self._anchor = (self.clock(), int(self._now_sensor()))
+            self.speed = speed
+        self._wake.set()
+
+    def set_paused(self, paused: bool) -> None:
+        with self._lock:
+            if self._anchor is not None and self.speed and not self.paused and paused:
+                self._anchor = (self.clock(), int(self._now_sensor()))
+            elif self._anchor is not None and self.paused and not paused:
+                self._anchor = (self.clock(), self._anchor[1])
+            self.paused = paused
+        self._wake.set()
+
+    def wait_until(self, t_us: int, stop: threading.Event) -> None:
+        """Block until sensor time ``t_us`` is due (or ``stop`` is set)."""
+        if self._anchor is None:
+            self.start(t_us)
+        while not stop.is_set():
+            with self._lock:
+                if self.paused:
+                    delay = 0.05
+                elif not self.speed:
+                    self.lateness_s = 0.0
+                    return
+                else:
+                    wall, t = self._anchor
+                    delay = wall + (t_us - t) / (1e6 * self.speed) - self.clock()
+                    if delay <= 0:
+                        self.lateness_s = -delay
+                        return
+            self._wake.clear()
+            self._sleep(min(delay, 0.05))  # wake at least every 50 ms to honour stop and pause

@@ -1,0 +1,147 @@
+"""Recorded and synthetic streams as sources: paced to the recording's clock × speed, or as fast as possible;
+loop and seek for files.
+
+The output time is the file's time plus an offset that grows by one recording length per loop and absorbs
+seeks, so the stream a consumer sees is always non-decreasing in t, as a live camera's would be.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+
+import numpy as np
+
+from sast_live.errors import SastLiveError
+from sast_live.events import SensorSize
+from sast_live.formats.registry import open_events
+from sast_live.sources.base import Source
+from sast_live.sources.paced import Pacer
+
+SLICE_US = 5_000  # replay hands out 5 ms slices: smooth pacing, small latency
+
+
+class TimedSource(Source):
+    """Shared pacing loop over ``(t0, t1, events)`` slices from :meth:`_slices`."""
+
+    def __init__(self, sensor_size: SensorSize, speed: float | None = 1.0, pacer: Pacer | None = None):
+        super().__init__(sensor_size)
+        if speed is not None and not speed > 0:
+            raise SastLiveError(f"speed must be a positive factor (or None for as fast as possible), got {speed}")
+        self.pacer = pacer or Pacer(speed)
+        self.pacer.speed = speed
+        self.realtime = speed is not None
+
+    def _slices(self) -> Iterator[tuple[int, int, np.ndarray]]:
+        raise NotImplementedError
+
+    def set_speed(self, speed: float | None) -> None:
+        self.pacer.set_speed(speed)
+        self.realtime = speed is not None
+
+    def set_paused(self, paused: bool) -> None:
+        self.pacer.set_paused(paused)
+
+    def close(self) -> None:
+        super().close()
+        self.pacer._wake.set()
+
+    def _chunks(self) -> Iterator[np.ndarray]:
+        for _, t1, events in self._slices():
+            self.pacer.wait_until(t1, self._stop)
+            if self.closed:
+                return
+            self._watermark = t1
+            yield events
+
+
+class FileSource(TimedSource):
+    """Replay of any readable event file. ``loop`` restarts it; :meth:`seek` jumps (thread-safe)."""
+
+    def __init__(self, path: str | os.PathLike, speed: float | None = 1.0, loop: bool = False,
+                 start_us: int | None = None, fmt: str | None = None, sensor_size: SensorSize | None = None,
+                 pacer: Pacer | None = None):
+        self.reader = open_events(path, fmt, sensor_size)
+        if self.reader.sensor_size is None:
+            raise SastLiveError(f"{path}: the file does not say its sensor size; give one")
+        super().__init__(self.reader.sensor_size, speed, pacer)
+        self.path = path
+        self.name = f"file {os.path.basename(os.fspath(path))}"
+        self.loop = loop
+        self._seek_to = None if start_us is None else int(start_us)
+        self._seek_lock = threading.Lock()
+        self.position_us: int | None = None  # file time of the last slice handed out
+
+    def seek(self, t_us: int) -> None:
+        """Continue from file time ``t_us`` at the next slice (output time keeps running forward)."""
+        with self._seek_lock:
+            self._seek_to = int(t_us)
+
+    def _take_seek(self) -> int | None:
+        with self._seek_lock:
+            t, self._seek_to = self._seek_to, None
+            return t
+
+    def _slices(self) -> Iterator[tuple[int, int, np.ndarray]]:
+        offset = 0  # output time = file time + offset
+        out_t = None  # end of the last slice handed out, in output time
+        start = self._take_seek()
+        while not self.closed:
+            emitted = False
+            restart = None
+            for t0, t1, events in self.reader.windows(SLICE_US, t_start=start):
+                if out_t is None:
+                    out_t = t0
+                    offset = 0
+                elif not emitted:  # first slice after a (re)start: continue the output clock from out_t
+                    offset = out_t - t0
+                emitted = True
+                if offset:
+                    events = events.copy()
+                    events["t"] += offset
+                self.position_us = t1
+                out_t = t1 + offset
+                yield t0 + offset, out_t, events
+                restart = self._take_seek()
+                if restart is not None or self.closed:
+                    break
+            if restart is not None:
+                start = restart
+                continue
+            if not emitted or not self.loop:
+                return
+            start = None
+
+
+class SyntheticGestures(TimedSource):
+    """Endless synthetic gestures (random classes, 2 s each, 200 ms pauses) at 128×128, paced.
+
+    ``labels`` records ``(class, t_start, t_end)`` of each gesture generated so far.
+    """
+
+    name = "synthetic gestures"
+
+    def __init__(self, speed: float | None = 1.0, seed: int = 0, count: int | None = None,
+                 pacer: Pacer | None = None):
+        # the generator lives with the training data; imported here so that only this source needs it
+        from training.data import synth_gestures
+
+        super().__init__(SensorSize(*synth_gestures.SENSOR), speed, pacer)
+        self._synth = synth_gestures
+        self.seed, self.count = seed, count
+        self.labels: list[tuple[int, int, int]] = []
+
+    def _slices(self) -> Iterator[tuple[int, int, np.ndarray]]:
+        from sast_live.streams import iter_time_windows
+
+        rng = np.random.default_rng(self.seed)
+        t_base, k = 0, 0
+        while not self.closed and (self.count is None or k < self.count):
+            cls = int(rng.integers(0, 11))
+            events = self._synth.make_sample(cls, self.seed * 100_003 + k, duration_s=2.0)
+            events["t"] += t_base
+            end = t_base + 2_200_000
+            self.labels.append((cls, t_base, t_base + 2_000_000))
+            yield from iter_time_windows([events], SLICE_US, t_start=t_base, t_end=end)
+            t_base, k = end, k + 1

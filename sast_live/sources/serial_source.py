@@ -1,0 +1,153 @@
+"""A camera on a serial line (pyserial): the eDVS4337 ``!E2`` protocol or the framed EVT2 protocol.
+
+``port`` is anything ``serial.serial_for_url`` opens: a device (``/dev/ttyUSB0``, a pseudo-terminal), or a URL
+(``loop://``, ``socket://host:port``). On open the camera is told to stream (``E+``; the eDVS first gets ``R``
+and ``!E2``); on close to stop (``E-``). A read error or an unplugged cable is counted and reported in
+``stats``, the port is reopened every ``RETRY_S`` for up to ``reconnect_s`` seconds, and iteration ends only
+when that fails; nothing is raised from the reading loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import numpy as np
+
+from sast_live.errors import SastLiveError
+from sast_live.events import SensorSize, empty_events
+from sast_live.sources.base import Source
+from sast_live.wire import edvs, framed
+
+PROTOCOLS = ("edvs", "framed")
+READ_TIMEOUT_S = 0.02  # a quiet line hands control back this often
+RETRY_S = 0.5
+WATERMARK_SLACK_US = 100_000  # events may still arrive this late; the watermark stays behind by this much
+
+
+class SerialSource(Source):
+    """Events from a serial camera. ``clock`` is injectable for tests."""
+
+    def __init__(self, port: str, protocol: str = "edvs", sensor_size: SensorSize | None = None,
+                 baud: int = edvs.BAUD, rtscts: bool = True, reconnect_s: float = 10.0, clock=time.monotonic):
+        if protocol not in PROTOCOLS:
+            raise SastLiveError(f"serial protocol must be one of {PROTOCOLS}, got {protocol!r}")
+        if protocol == "edvs" and sensor_size not in (None, edvs.SENSOR):
+            raise SastLiveError("the eDVS4337 is 128×128; --sensor-size does not apply")
+        super().__init__(sensor_size or edvs.SENSOR)
+        self.port, self.protocol, self.baud, self.rtscts = port, protocol, int(baud), rtscts
+        self.reconnect_s = float(reconnect_s)
+        self.clock = clock
+        self.name = f"{protocol} camera on {port}"
+        self._serial = None
+        self._state = edvs.EdvsState() if protocol == "edvs" else framed.FramedState()
+        self._last_arrival: float | None = None
+        self._t_last: int | None = None
+
+    # -- port handling ----------------------------------------------------------------------------------
+    def _connect(self) -> None:
+        import serial
+
+        try:
+            ser = serial.serial_for_url(self.port, baudrate=self.baud, rtscts=self.rtscts, timeout=READ_TIMEOUT_S,
+                                        write_timeout=1.0)
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise SastLiveError(f"cannot open serial port {self.port!r}: {exc}") from None
+        try:
+            if self.protocol == "edvs":
+                ser.write(edvs.CMD_STOP + edvs.CMD_RESET)
+                ser.flush()
+                time.sleep(0.05)
+                ser.reset_input_buffer()  # drop the reset banner and anything still in flight
+                ser.write(edvs.CMD_TIMESTAMPS)
+            ser.write(edvs.CMD_START)
+            ser.flush()
+        except (serial.SerialException, OSError) as exc:
+            ser.close()
+            raise SastLiveError(f"serial port {self.port!r} refused the start commands: {exc}") from None
+        self._serial = ser
+
+    def open(self):
+        super().open()
+        if self._serial is None:
+            self._connect()
+        return self
+
+    def close(self) -> None:
+        super().close()
+        ser, self._serial = self._serial, None
+        if ser is not None:
+            try:
+                ser.write(edvs.CMD_STOP)
+                ser.flush()
+            except Exception:  # noqa: BLE001 - the port may already be gone; closing must not fail
+                pass
+            ser.close()
+
+    def _reconnect(self, why: str) -> bool:
+        """Count the failure and reopen the port within ``reconnect_s``; False when it stays away."""
+        self.stats.errors += 1
+        self.stats.last_error = why
+        if self._serial is not None:
+            try:
+                self._serial.close()
+            except Exception:  # noqa: BLE001
+                pass
+            self._serial = None
+        deadline = self.clock() + self.reconnect_s
+        while not self.closed and self.clock() < deadline:
+            time.sleep(RETRY_S)
+            try:
+                self._connect()
+            except SastLiveError as exc:
+                self.stats.last_error = str(exc)
+                continue
+            self.stats.reconnects += 1
+            self._state = self._state._replace(pending=b"", skipping=False)
+            self._last_arrival = None
+            return True
+        return False
+
+    # -- decoding ---------------------------------------------------------------------------------------
+    def feed(self, data: bytes, idle_us: int = -1) -> np.ndarray:
+        """Decode bytes that arrived (also usable without a port); updates ``stats``."""
+        self.stats.bytes += len(data)
+        if self.protocol == "edvs":
+            events, st = edvs.decode_edvs(data, self._state, idle_us)
+            self.stats.resyncs, self.stats.losses = st.resyncs, (st.skipped + edvs.RECORD - 1) // edvs.RECORD
+        else:
+            events, st = framed.decode_framed(data, self._state, self.sensor_size)
+            self.stats.resyncs, self.stats.losses = st.resyncs, st.lost_frames
+            self.stats.crc_errors, self.stats.invalid = st.crc_errors, st.invalid
+        self._state = st
+        return events
+
+    def _chunks(self) -> Iterator[np.ndarray]:
+        import serial
+
+        if self._serial is None:
+            self.open()
+        while not self.closed:
+            try:
+                ser = self._serial
+                data = ser.read(max(1, ser.in_waiting))
+            except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
+                if self.closed:
+                    return
+                if not self._reconnect(f"{self.port}: {exc}"):
+                    return
+                continue
+            now = self.clock()
+            if not data:
+                if self._t_last is not None and self._last_arrival is not None:
+                    quiet = int((now - self._last_arrival) * 1e6) - WATERMARK_SLACK_US
+                    self._watermark = max(self._watermark or 0, self._t_last + max(quiet, 0))
+                yield empty_events()
+                continue
+            idle = -1 if self._last_arrival is None else int((now - self._last_arrival) * 1e6)
+            self._last_arrival = now
+            events = self.feed(data, idle)
+            if len(events):
+                self._t_last = int(events["t"][-1])
+                self._watermark = max(self._watermark or 0, self._t_last)
+            yield events
