@@ -128,13 +128,58 @@ def cmd_sweep(args) -> int:
     return 0
 
 
-def cmd_overview(_args) -> int:
-    print("SAST-Live — spiking networks from training to a live event sensor.\n")
-    print("The GUI is not built yet; these subcommands are available now:")
-    for name, helptext in SUBCOMMANDS:
-        print(f"  python main.py {name:<12} {helptext}")
-    print("\nRun  python main.py COMMAND --help  for the options of each.")
+def open_live_source(args, spec: str):
+    from sast_live.sources import open_source
+
+    speed = None if args.speed in (None, 0) else args.speed
+    return open_source(spec, speed=speed, loop=getattr(args, "loop", False), protocol=args.protocol,
+                       sensor_size=args.sensor_size, reconnect_s=args.reconnect_s, baud=args.baud)
+
+
+def cmd_replay(args) -> int:
+    from sast_live.app import run_headless
+    from sast_live.pipeline import load_backend
+
+    if not args.headless:
+        return cmd_gui(args)
+    source = open_live_source(args, args.source)
+    run_headless(source, load_backend(args.model, args.precision), as_json=args.json, seconds=args.seconds,
+                 pj_per_synop=args.pj_per_synop)
     return 0
+
+
+def cmd_live(args) -> int:
+    port = args.port if args.port.startswith(("serial:", "edvs:", "framed:")) else f"serial:{args.port}"
+    args.source, args.speed = port, 1.0
+    return cmd_replay(args)
+
+
+def cmd_gui(args) -> int:
+    from sast_live.gui.launch import launch
+
+    return launch(args)
+
+
+def cmd_record(args) -> int:
+    from sast_live.app import record
+
+    n, size = record(open_live_source(args, args.source), args.out, args.seconds, args.format,
+                     progress=not args.quiet)
+    print(f"recorded {n} events ({size} bytes) to {args.out}")
+    return 0
+
+
+def cmd_emulate(args) -> int:
+    from firmware_sim.emulate import emulate_camera
+
+    emulate_camera(args.file, args.protocol, args.port, args.speed, args.loop, args.byte_errors, args.seed,
+                   args.wait)
+    return 0
+
+
+def cmd_overview(args) -> int:
+    """No subcommand: the GUI on the demo (it falls back to a headless replay where there is no display)."""
+    return cmd_gui(build_parser().parse_args(["gui"]))
 
 
 SUBCOMMANDS = [
@@ -145,6 +190,11 @@ SUBCOMMANDS = [
     ("evaluate", "report of a checkpoint: swap-only hard-spike transfer, robustness, calibration, SynOps"),
     ("sweep", "train and evaluate SAST over several rho, the baseline and a compute-matched baseline"),
     ("export", "quantize a checkpoint into a firmware model (INT8/INT4) and, with --c, portable C99"),
+    ("gui", "the desktop app: events, predictions, spikes and SynOps live (default: the demo, SAST INT8)"),
+    ("replay", "run a model over a recording or source; --headless prints one line (--json) per window"),
+    ("live", "like replay, from a serial event camera (eDVS4337 or the framed protocol)"),
+    ("record", "save any source (file, serial camera, USB camera, synthetic) to an event file"),
+    ("emulate-camera", "stream a recording as a virtual serial camera on a pseudo-terminal"),
 ]
 
 
@@ -170,6 +220,26 @@ def add_training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def add_source_args(p: argparse.ArgumentParser, paced_default: float | None) -> None:
+    """Options of every command that opens a source."""
+    p.add_argument("--speed", type=float, default=paced_default,
+                   help="replay pace × the recording's clock; 0 = as fast as possible "
+                        f"(default: {paced_default or 'as fast as possible'})")
+    p.add_argument("--protocol", choices=["edvs", "framed"], default="edvs", help="serial camera protocol")
+    p.add_argument("--baud", type=int, help="serial baud rate (default 12000000, RTS/CTS)")
+    p.add_argument("--sensor-size", type=sensor_size_arg, help="WxH, when the source does not say")
+    p.add_argument("--reconnect-s", type=float, default=10.0,
+                   help="keep trying to reopen a lost serial port this long before giving up")
+
+
+def add_model_args(p: argparse.ArgumentParser, pj_default: float) -> None:
+    p.add_argument("--model", help="training checkpoint or exported firmware folder (default: the bundled "
+                                   "SAST gesture model, models/zoo/gestures-sast)")
+    p.add_argument("--precision", choices=["float", "hard", "int8", "int4"], default="int8",
+                   help="float = surrogate spikes, hard = Heaviside spikes, int8/int4 = the on-sensor simulator")
+    p.add_argument("--pj-per-synop", type=float, default=pj_default, help="energy per synaptic operation")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -259,6 +329,56 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--leak-shift", type=int, default=8, help="denominator bits of the multiply leak")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("gui", help=SUBCOMMANDS[7][1])
+    p.add_argument("source", nargs="?", help="file, serial:PORT, edvs:PORT, framed:PORT, dv:, synthetic:gestures "
+                                             "(default: the bundled demo recording, looped)")
+    add_model_args(p, DEFAULT_PJ_PER_SYNOP)
+    add_source_args(p, 1.0)
+    p.add_argument("--loop", action=argparse.BooleanOptionalAction, default=None,
+                   help="loop a file (default: on for the demo)")
+    p.add_argument("--frames", type=int, help="close after rendering N frames (for tests and benchmarks)")
+    p.set_defaults(func=cmd_gui)
+
+    for name, idx in (("replay", 8), ("live", 9)):
+        p = sub.add_parser(name, help=SUBCOMMANDS[idx][1])
+        if name == "replay":
+            p.add_argument("source", help="file, serial:PORT, edvs:PORT, framed:PORT, dv:, synthetic:gestures")
+            add_source_args(p, None)
+            p.add_argument("--loop", action="store_true", help="loop a file")
+        else:
+            p.add_argument("port", help="serial port (/dev/ttyUSB0, a pty, socket://host:port)")
+            add_source_args(p, 1.0)
+        add_model_args(p, DEFAULT_PJ_PER_SYNOP)
+        p.add_argument("--headless", action="store_true", help="no window: print predictions")
+        p.add_argument("--json", action="store_true", help="one JSON object per prediction window")
+        p.add_argument("--seconds", type=float, help="stop after this many seconds of wall time")
+        p.add_argument("--frames", type=int, help=argparse.SUPPRESS)
+        p.set_defaults(func=cmd_replay if name == "replay" else cmd_live)
+
+    p = sub.add_parser("record", help=SUBCOMMANDS[10][1])
+    p.add_argument("source", help="file, serial:PORT, edvs:PORT, framed:PORT, dv:, synthetic:gestures")
+    p.add_argument("out", help="output file (.raw EVT3, .dat, .npy, .bin; or --format)")
+    add_source_args(p, 1.0)
+    p.add_argument("--loop", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--seconds", type=float, help="stop after this many seconds (default: until the source ends "
+                                                 "or Ctrl-C)")
+    p.add_argument("--format", help="output format (evt2, evt3, dat, nmnist, npy)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_record)
+
+    p = sub.add_parser("emulate-camera", help=SUBCOMMANDS[11][1])
+    p.add_argument("file", help="the recording to stream")
+    p.add_argument("--protocol", choices=["edvs", "framed"], default="edvs")
+    p.add_argument("--port", help="write to this serial device instead of a new pseudo-terminal")
+    p.add_argument("--speed", type=float, default=1.0, help="pace × the recording's clock")
+    p.add_argument("--loop", action="store_true", help="start over at the end")
+    p.add_argument("--byte-errors", type=float, default=0.0,
+                   help="probability per byte of a flipped, dropped or duplicated byte")
+    p.add_argument("--seed", type=int, default=0, help="seed of the injected errors")
+    p.add_argument("--wait", action=argparse.BooleanOptionalAction, default=True,
+                   help="wait for the host's E+ before streaming (as the real boards do)")
+    p.set_defaults(func=cmd_emulate)
     return parser
 
 

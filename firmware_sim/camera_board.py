@@ -56,11 +56,14 @@ class PtyLink:
         return os.read(self.master, 4096) if ready else b""
 
     def close(self) -> None:
-        for fd in (self.master, self.slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        """Close both ends once (a second call must not close a reused descriptor number)."""
+        fds, self.master, self.slave = (self.master, self.slave), -1, -1
+        for fd in fds:
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
 
 
 class SerialLink:
@@ -170,7 +173,10 @@ class CameraBoard:
                     part = part.copy()
                     part["t"] += lap * t_span
                 data, faults = corrupt(self.encode(part), self.rate, self.rng)
-                link.write(data)
+                try:
+                    link.write(data)
+                except OSError:  # the line is gone (port closed under us): a board just stops
+                    return
                 self.sent_events += j - i
                 self.sent_bytes += len(data)
                 self.faults += faults

@@ -1,0 +1,117 @@
+"""Display panels. Each has ``update(snapshot)`` and only renders: no computation beyond colour mapping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6 import QtCore, QtWidgets
+
+ON_OFF_LEVELS = (-4, 4)  # net ON − OFF counts shown at full colour
+
+
+def on_off_colormap() -> pg.ColorMap:
+    """OFF events blue, nothing dark grey, ON events yellow (colour-blind safe)."""
+    return pg.ColorMap([0.0, 0.5, 1.0], [(40, 120, 255), (22, 22, 28), (255, 210, 40)])
+
+
+class EventView(pg.GraphicsLayoutWidget):
+    """The latest accumulation window of events at sensor resolution, row-major, y down."""
+
+    def __init__(self):
+        super().__init__()
+        self.box = self.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setLookupTable(on_off_colormap().getLookupTable(nPts=256))
+        self.box.addItem(self.image)
+        self.setMinimumSize(320, 320)
+
+    def update_view(self, snap) -> None:
+        self.image.setImage(snap.frame, levels=ON_OFF_LEVELS, autoLevels=False)
+
+
+class PredictionPanel(QtWidgets.QGroupBox):
+    """Every class with a confidence bar; the smoothed top-1 is highlighted and named in large type."""
+
+    def __init__(self, classes):
+        super().__init__("Prediction")
+        layout = QtWidgets.QGridLayout(self)
+        self.top = QtWidgets.QLabel("—")
+        self.top.setStyleSheet("font-size: 20pt; font-weight: bold;")
+        layout.addWidget(self.top, 0, 0, 1, 2)
+        self.labels, self.bars = [], []
+        self.set_classes(classes, layout)
+
+    def set_classes(self, classes, layout=None) -> None:
+        layout = layout or self.layout()
+        for w in self.labels + self.bars:
+            layout.removeWidget(w)
+            w.deleteLater()
+        self.labels, self.bars = [], []
+        for i, name in enumerate(classes):
+            label = QtWidgets.QLabel(name.replace("_", " "))
+            bar = QtWidgets.QProgressBar()
+            bar.setRange(0, 1000)
+            bar.setTextVisible(True)
+            bar.setFormat("%p%")
+            layout.addWidget(label, i + 1, 0)
+            layout.addWidget(bar, i + 1, 1)
+            self.labels.append(label)
+            self.bars.append(bar)
+        self.classes = tuple(classes)
+        self._highlight = -1
+
+    def update_view(self, snap) -> None:
+        if snap.classes != self.classes:
+            self.set_classes(snap.classes)
+        for bar, c in zip(self.bars, snap.smoothed, strict=True):
+            bar.setValue(int(round(1000 * float(c))))
+        k = snap.smoothed_top1
+        if k != self._highlight:
+            for i, (label, bar) in enumerate(zip(self.labels, self.bars, strict=True)):
+                label.setStyleSheet("font-weight: bold; color: #d08700;" if i == k else "")
+                bar.setStyleSheet("QProgressBar::chunk { background: #f0b400; }" if i == k else "")
+            self._highlight = k
+        self.top.setText(f"{snap.smoothed_name.replace('_', ' ')}  {snap.smoothed[k]:.0%}")
+
+
+class SpikePanel(pg.GraphicsLayoutWidget):
+    """Spike activity per layer: a raster of the last bins (rows = layers, spikes per neuron) and bars."""
+
+    def __init__(self):
+        super().__init__()
+        self.raster_plot = self.addPlot(title="spikes per neuron per bin (layers × time)")
+        self.raster = pg.ImageItem(axisOrder="row-major")
+        self.raster.setLookupTable(pg.colormap.get("viridis").getLookupTable(nPts=256))
+        self.raster_plot.addItem(self.raster)
+        self.raster_plot.setLabel("left", "layer")
+        self.raster_plot.setLabel("bottom", "bins ago")
+        self.nextRow()
+        self.bar_plot = self.addPlot(title="last bin: spikes per layer")
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush="#4c9be8")
+        self.bar_plot.addItem(self.bars)
+        self.setMinimumHeight(240)
+
+    def update_view(self, snap) -> None:
+        act = np.asarray(snap.activity, np.float64)
+        if len(act) == 0:
+            return
+        rate = act / np.asarray(snap.layer_sizes, np.float64)  # (R, L) spikes per neuron
+        self.raster.setImage(rate.T, levels=(0.0, max(0.05, float(rate.max()))), autoLevels=False)
+        self.raster.setRect(QtCore.QRectF(-len(act), -0.5, len(act), len(snap.layer_sizes)))
+        self.bars.setOpts(x=np.arange(len(snap.layer_sizes)), height=act[-1], width=0.6)
+
+
+class RatePlot(pg.PlotWidget):
+    """One history trace (per bin) with a title line that carries the counters."""
+
+    def __init__(self, title: str, unit: str, colour: str):
+        super().__init__(title=title)
+        self.curve = self.plot(pen=pg.mkPen(colour, width=2))
+        self.setLabel("left", unit)
+        self.setLabel("bottom", "seconds ago")
+        self.setMinimumHeight(150)
+
+    def set_history(self, values: np.ndarray, bin_us: int, scale: float) -> None:
+        n = len(values)
+        x = (np.arange(n) - n + 1) * bin_us * 1e-6
+        self.curve.setData(x, np.asarray(values, np.float64) * scale)

@@ -1,0 +1,223 @@
+"""The main window: controls (toolbar), panels (views.py), and a timer that polls the session's snapshot."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+import numpy as np
+from PyQt6 import QtCore, QtGui, QtWidgets
+
+from sast_live.errors import SastLiveError
+from sast_live.gui.views import EventView, PredictionPanel, RatePlot, SpikePanel
+from sast_live.pipeline.backends import PRECISIONS
+
+SPEEDS = [("0.25×", 0.25), ("0.5×", 0.5), ("1×", 1.0), ("2×", 2.0), ("5×", 5.0), ("10×", 10.0), ("max", None)]
+REFRESH_MS = 33  # ~30 Hz
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    def __init__(self, session, max_frames: int | None = None):
+        super().__init__()
+        self.session, self.max_frames = session, max_frames
+        self.setWindowTitle("SAST-Live")
+        self.frames_rendered = 0
+        self.render_times: deque = deque(maxlen=300)
+        self.latencies_ms: list[float] = []
+        self._last = None
+        self._build_panels()
+        self._build_controls()
+        self.timer = QtCore.QTimer(self)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start(REFRESH_MS)
+        self.resize(1280, 820)
+
+    # -- layout -------------------------------------------------------------------------------------------
+    def _build_panels(self) -> None:
+        central = QtWidgets.QWidget()
+        grid = QtWidgets.QGridLayout(central)
+        self.events = EventView()
+        self.prediction = PredictionPanel(self.session.backend.classes)
+        self.spikes = SpikePanel()
+        self.synops_plot = RatePlot("SynOps per second", "SynOps/s", "#e8744c")
+        self.rate_plot = RatePlot("events per second", "events/s", "#4ce88a")
+        grid.addWidget(self.events, 0, 0, 2, 1)
+        grid.addWidget(self.prediction, 0, 1)
+        grid.addWidget(self.spikes, 1, 1)
+        grid.addWidget(self.synops_plot, 2, 0)
+        grid.addWidget(self.rate_plot, 2, 1)
+        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(1, 2)
+        self.setCentralWidget(central)
+        self.status = QtWidgets.QLabel()
+        self.statusBar().addWidget(self.status, 1)
+        self.counter = QtWidgets.QLabel()
+        self.counter.setStyleSheet("font-family: monospace;")
+        self.statusBar().addPermanentWidget(self.counter)
+
+    def _build_controls(self) -> None:
+        bar = self.addToolBar("controls")
+        bar.setMovable(False)
+        bar.addAction("Open file…", self.choose_file)
+        self.ports = QtWidgets.QComboBox()
+        self.ports.setMinimumWidth(160)
+        self.ports.setToolTip("serial event cameras (refresh with ↻)")
+        bar.addWidget(self.ports)
+        self.protocol = QtWidgets.QComboBox()
+        self.protocol.addItems(["edvs", "framed"])
+        bar.addWidget(self.protocol)
+        bar.addAction("↻", self.refresh_ports)
+        bar.addAction("Connect", self.connect_port)
+        bar.addAction("USB camera", lambda: self.open_source("dv:"))
+        bar.addAction("Synthetic", lambda: self.open_source("synthetic:gestures"))
+        bar.addSeparator()
+        self.play = QtGui.QAction("Pause", self, checkable=True)
+        self.play.toggled.connect(self.toggle_pause)
+        bar.addAction(self.play)
+        self.speed = QtWidgets.QComboBox()
+        for label, _ in SPEEDS:
+            self.speed.addItem(label)
+        self.speed.setCurrentIndex(next(i for i, (_, v) in enumerate(SPEEDS) if v == self.session.speed)
+                                   if self.session.speed in [v for _, v in SPEEDS] else 2)
+        self.speed.currentIndexChanged.connect(lambda i: self.session.set_speed(SPEEDS[i][1]))
+        bar.addWidget(self.speed)
+        self.loop = QtWidgets.QCheckBox("loop")
+        self.loop.setChecked(self.session.loop)
+        self.loop.toggled.connect(self.session.set_loop)
+        bar.addWidget(self.loop)
+        bar.addSeparator()
+        bar.addAction("Model…", self.choose_model)
+        self.precision = QtWidgets.QComboBox()
+        self.precision.addItems(PRECISIONS)
+        self.precision.setCurrentText(self.session.precision)
+        self.precision.currentTextChanged.connect(self.change_precision)
+        bar.addWidget(self.precision)
+        bar.addSeparator()
+        self.rec = QtGui.QAction("● Record", self, checkable=True)
+        self.rec.toggled.connect(self.toggle_record)
+        bar.addAction(self.rec)
+        self.refresh_ports()
+
+    # -- actions ------------------------------------------------------------------------------------------
+    def report(self, message: str) -> None:
+        self.statusBar().showMessage(message, 8000)
+
+    def open_source(self, spec: str) -> None:
+        try:
+            self.session.protocol = self.protocol.currentText()
+            self.session.open(spec)
+            self.report(f"opened {spec}")
+        except SastLiveError as exc:
+            QtWidgets.QMessageBox.warning(self, "Cannot open source", str(exc))
+
+    def choose_file(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Open a recording", "", "Event files (*.raw *.dat *.bin *.bs2 *.npy *.aedat *.aedat4);;All (*)")
+        if path:
+            self.open_source(path)
+
+    def refresh_ports(self) -> None:
+        from serial.tools import list_ports
+
+        self.ports.clear()
+        for port in list_ports.comports():
+            self.ports.addItem(f"{port.device} {port.description or ''}".strip(), port.device)
+        if self.ports.count() == 0:
+            self.ports.addItem("(no serial ports)", None)
+
+    def connect_port(self) -> None:
+        device = self.ports.currentData()
+        if device is None:
+            text, ok = QtWidgets.QInputDialog.getText(self, "Serial port", "Port (e.g. /dev/ttyUSB0, /dev/pts/3):")
+            if not ok or not text:
+                return
+            device = text
+        self.open_source(f"{self.protocol.currentText()}:{device}")
+
+    def toggle_pause(self, paused: bool) -> None:
+        self.session.set_paused(paused)
+        self.play.setText("Play" if paused else "Pause")
+
+    def change_precision(self, precision: str) -> None:
+        self.report(f"loading {precision}…")
+        self.session.set_model(self.session.model, precision, done=self._loaded)
+
+    def choose_model(self) -> None:
+        path = QtWidgets.QFileDialog.getExistingDirectory(self, "Training run or exported firmware folder")
+        if path:
+            self.session.set_model(path, self.precision.currentText(), done=self._loaded)
+
+    def _loaded(self, error: str | None) -> None:
+        # called on the loader thread: hand the message to the GUI thread
+        QtCore.QMetaObject.invokeMethod(self, "_show_message", QtCore.Qt.ConnectionType.QueuedConnection)
+
+    @QtCore.pyqtSlot()
+    def _show_message(self) -> None:
+        self.report(self.session.message)
+
+    def toggle_record(self, on: bool) -> None:
+        try:
+            if on:
+                path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Record to", "recording.raw",
+                                                                "EVT3 (*.raw);;NumPy (*.npy);;DAT (*.dat)")
+                if not path:
+                    self.rec.setChecked(False)
+                    return
+                self.session.start_recording(path)
+                self.report(f"recording to {path}")
+            else:
+                self.session.stop_recording()
+                self.report(self.session.message)
+        except SastLiveError as exc:
+            self.rec.blockSignals(True)
+            self.rec.setChecked(False)
+            self.rec.blockSignals(False)
+            QtWidgets.QMessageBox.warning(self, "Recording", str(exc))
+
+    # -- rendering ----------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        snap = self.session.latest()
+        if snap is None or snap is self._last:
+            return
+        self._last = snap
+        self.events.update_view(snap)
+        self.prediction.update_view(snap)
+        self.spikes.update_view(snap)
+        per_s = 1e6 / snap.bin_us
+        self.synops_plot.set_history(snap.synops_history, snap.bin_us, per_s)
+        self.rate_plot.set_history(snap.events_history, snap.bin_us, per_s)
+        self.counter.setText(f"{snap.synops_total:,} SynOps · {snap.energy_uj:,.1f} µJ · "
+                             f"{snap.synops_per_s / 1e6:,.2f} M SynOps/s · {snap.event_rate / 1e3:,.1f} k ev/s")
+        now = time.monotonic()
+        self.render_times.append(now)
+        self.latencies_ms.append((now - snap.arrival_wall) * 1e3)
+        self.status.setText(self.status_line(snap))
+        self.frames_rendered += 1
+        if self.max_frames is not None and self.frames_rendered >= self.max_frames:
+            self.close()
+
+    def fps(self) -> float:
+        t = self.render_times
+        return (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 0.0
+
+    def status_line(self, snap) -> str:
+        s = snap.source_stats
+        speed = self.session.speed
+        parts = [snap.source, "live" if not self.session.can_pace else ("max speed" if not speed else f"{speed:g}×"),
+                 snap.backend, f"t {snap.t_us / 1e6:,.2f} s", f"{self.fps():.0f} fps",
+                 f"latency {np.median(self.latencies_ms[-30:]):.0f} ms", f"dropped {snap.dropped_bins} bins"]
+        if s.get("resyncs") or s.get("losses") or s.get("errors"):
+            parts.append(f"resyncs {s['resyncs']} lost {s['losses']} errors {s['errors']}")
+        if snap.error or s.get("last_error"):
+            parts.append(f"⚠ {snap.error or s['last_error']}")
+        if snap.finished:
+            parts.append("ended")
+        return " · ".join(parts)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self.timer.stop()
+        try:
+            self.session.stop()
+        except SastLiveError as exc:
+            print(f"error: {exc}")
+        event.accept()

@@ -1,0 +1,152 @@
+"""The networks the live pipeline can run, behind one small interface.
+
+A backend keeps the network state of the current prediction window (it is owned by the pipeline's worker
+thread) and runs whole bins:
+
+    out = backend.run(frames)        # frames (k, 2, H, W) uint8 event counts, k ≥ 1
+    out.spikes (k, L)  out.synops (k,)  backend.logits()  (n_classes,) float  backend.reset()
+
+``int8``/``int4``: the integer on-sensor simulator (numba, no torch). ``float``/``hard``: the trained model in
+PyTorch with the surrogate (sigmoid) or the Heaviside spike — the swap-only deployment of DESIGN.md §1.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from sast_live.errors import SastLiveError
+from sast_live.transforms.config import BinConfig
+
+PRECISIONS = ("float", "hard", "int8", "int4")
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "zoo" / "gestures-sast"
+
+
+class BackendOut(NamedTuple):
+    spikes: np.ndarray  # (k, L) int64 spikes per layer per bin
+    synops: np.ndarray  # (k,) int64 synaptic operations per bin (input events included)
+
+
+class IntBackend:
+    """The integer simulator of a :class:`~firmware_sim.model_file.FirmwareModel`."""
+
+    def __init__(self, model, label: str):
+        from firmware_sim.simulator import Simulator
+
+        self.model, self.label = model, label
+        self.sim = Simulator(model)
+        self.classes = tuple(model.classes)
+        self.layer_sizes = tuple(layer.n_neurons for layer in model.layers)
+        self.bin_cfg = BinConfig(tuple(model.sensor_size), model.bin_us, model.in_shape[:0:-1], "uint8")
+        self.n_bins = model.n_bins
+        self.reset()
+
+    def reset(self) -> None:
+        self.state = self.sim.initial_state()
+
+    def run(self, frames: np.ndarray) -> BackendOut:
+        self.state, out = self.sim.run(frames, self.state)
+        return BackendOut(out.spikes, out.synops.sum(1))
+
+    def scores(self) -> np.ndarray:
+        """Raw readout accumulators (int64), as the sensor would report them."""
+        return self.state.acc.copy()
+
+    def logits(self) -> np.ndarray:
+        """Accumulators in the float model's units (mean readout per step), for confidences."""
+        return self.state.acc * self.model.readout_scale / max(self.state.steps, 1)
+
+
+class FloatBackend:
+    """The PyTorch model stepped one bin at a time with ``mode`` = ``surrogate`` or ``hard`` spikes."""
+
+    def __init__(self, model, meta: dict, mode: str, label: str):
+        import torch
+
+        from models.neurons import initial_state, lif_step
+        from training.metrics import fanout_maps
+
+        self.torch, self._initial_state, self._lif_step = torch, initial_state, lif_step
+        self.model, self.mode, self.label = model.eval(), mode, label
+        cfg = model.cfg
+        self.classes = tuple(cfg.classes or [str(i) for i in range(cfg.n_classes)])
+        h, w = cfg.in_size
+        self.bin_cfg = BinConfig(tuple(cfg.sensor_size), cfg.bin_us, (w, h), "uint8")
+        self.n_bins = cfg.n_bins
+        self._maps = fanout_maps(model)
+        sizes, x = [], torch.zeros(1, cfg.in_channels, h, w)
+        for conv in model.convs:
+            x = conv(x)
+            sizes.append(int(x[0].numel()))
+        self.layer_sizes = tuple(sizes)
+        self.reset()
+
+    def reset(self) -> None:
+        self.states = [None] * len(self.model.convs)
+        self.acc = self.torch.zeros(len(self.classes), dtype=self.torch.float64)
+        self.steps = 0
+
+    def run(self, frames: np.ndarray) -> BackendOut:
+        torch = self.torch
+        k, L = len(frames), len(self.model.convs)
+        spikes = np.zeros((k, L), np.int64)
+        synops = np.zeros(k, np.int64)
+        p = self.model.cfg.neuron
+        with torch.no_grad():
+            x = torch.from_numpy(np.ascontiguousarray(frames)).float()
+            for t in range(k):
+                s = x[t:t + 1]
+                ops = float((s[0].sum(0) * self._maps[0]).sum())
+                for j, conv in enumerate(self.model.convs):
+                    i_in = conv(s)
+                    if self.states[j] is None:
+                        self.states[j] = self._initial_state(i_in)
+                    s, self.states[j] = self._lif_step(i_in, self.states[j], p, self.mode)
+                    spikes[t, j] = int(round(float(s.sum())))
+                    nxt = self._maps[j + 1]
+                    ops += float((s[0].sum(0) * nxt).sum()) if nxt.dim() == 2 else float(s.sum() * nxt)
+                synops[t] = int(round(ops))
+                self.acc += self.model.readout(s.flatten(1))[0].double()
+                self.steps += 1
+        return BackendOut(spikes, synops)
+
+    def scores(self) -> np.ndarray:
+        return self.logits()
+
+    def logits(self) -> np.ndarray:
+        return (self.acc / max(self.steps, 1)).numpy()
+
+
+def is_firmware_dir(path: Path) -> bool:
+    return path.is_dir() and (path / "firmware.json").is_file()
+
+
+def load_backend(model_path: str | os.PathLike | None, precision: str):
+    """The backend for ``precision`` from a training checkpoint (any precision) or an exported firmware folder
+    (its own integer precision only). ``None`` means the bundled SAST gesture model."""
+    if precision not in PRECISIONS:
+        raise SastLiveError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    path = Path(model_path) if model_path else DEFAULT_MODEL
+    if not path.exists() and not path.with_suffix(".json").exists():
+        raise SastLiveError(f"no model at {path}: give a training checkpoint or an exported firmware folder")
+    label = f"{path.name} {precision}"
+    if is_firmware_dir(path):
+        from firmware_sim.model_file import load_firmware
+
+        model = load_firmware(path)
+        have = f"int{model.weight_bits}"
+        if precision != have:
+            raise SastLiveError(f"{path} is an exported {have} firmware model; it can only run as {have} "
+                                f"(give the training checkpoint for {precision})")
+        return IntBackend(model, label)
+    if precision in ("int8", "int4"):
+        from firmware_sim.quantize import QuantConfig, quantize_checkpoint
+
+        return IntBackend(quantize_checkpoint(path, QuantConfig(weight_bits=int(precision[3:]))), label)
+    from training.checkpoint import load_model
+
+    model, meta = load_model(path)
+    return FloatBackend(model, meta, "surrogate" if precision == "float" else "hard", label)

@@ -1,0 +1,225 @@
+"""The live pipeline as one synchronous object: events in → bins → backend → predictions and a snapshot.
+
+    pipe = Pipeline(load_backend(None, "int8"), source.sensor_size)
+    for chunk in source:
+        for window in pipe.process(chunk, watermark=source.clock_us()):
+            print(window.as_json())
+    pipe.finish()
+
+Bins are the model's (``bin_us``, pooled to its input size) with integer edges from the first event; a
+prediction window is the model's ``n_bins`` bins with fresh network state, as in training. With
+``realtime=True`` a bin that ends more than ``max_lag_us`` before the source's watermark is dropped whole
+(never half) and counted: a slow backend loses bins, never the source's events or its order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+import numpy as np
+
+from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP
+from sast_live.errors import SastLiveError
+from sast_live.events import SensorSize
+from sast_live.pipeline.snapshot import Snapshot, WindowResult, frozen
+from sast_live.transforms.binning import bin_events, flush, initial_carry
+from sast_live.transforms.config import BinConfig
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    z = np.exp(np.asarray(x, np.float64) - np.max(x))
+    return z / z.sum()
+
+
+class Pipeline:
+    """Owns binning carries, the backend and the counters; every method runs on one (worker) thread."""
+
+    def __init__(self, backend, sensor_size: SensorSize, source_name: str = "", *, realtime: bool = False,
+                 max_lag_us: int = 250_000, accumulate_us: int = 50_000, history_bins: int = 120,
+                 smoothing: float = 0.15, pj_per_synop: float = DEFAULT_PJ_PER_SYNOP):
+        self.sensor_size = SensorSize(*sensor_size)
+        self.source_name, self.realtime, self.max_lag_us = source_name, realtime, int(max_lag_us)
+        self.accumulate_us, self.smoothing, self.pj = int(accumulate_us), float(smoothing), float(pj_per_synop)
+        self.history_bins = int(history_bins)
+        self._pending_backend = None
+        self._install(backend)
+        self.carry = initial_carry(self.cfg)
+        self.display_carry = initial_carry(self.display_cfg)
+        n_display = max(1, -(-self.accumulate_us // self.cfg.bin_us))
+        self.display_frames = deque(maxlen=n_display)
+        self.activity = deque(maxlen=self.history_bins)
+        self.synops_hist = deque(maxlen=self.history_bins)
+        self.events_hist = deque(maxlen=self.history_bins)
+        self.synops_total = self.events_total = self.bins_run = self.dropped = self.late = self.n_windows = 0
+        self.t_us = 0
+        self.arrival_wall = time.monotonic()
+        self.last_window: WindowResult | None = None
+        self.smoothed = np.full(len(self.backend.classes), 1.0 / len(self.backend.classes))
+        self._new_window(None)
+
+    # -- backend ------------------------------------------------------------------------------------------
+    def check_backend(self, backend) -> None:
+        """Raise if ``backend`` cannot run on this stream (sensor geometry, binning); changes nothing."""
+        if tuple(backend.bin_cfg.sensor_size) != tuple(self.sensor_size):
+            s, m = self.sensor_size, backend.bin_cfg.sensor_size
+            raise SastLiveError(f"the source is {s.width}×{s.height} pixels but the model expects "
+                                f"{m.width}×{m.height}; pick a matching model or source")
+        old = getattr(self, "cfg", None)
+        if old is not None and (old.bin_us != backend.bin_cfg.bin_us or old.out_size != backend.bin_cfg.out_size):
+            raise SastLiveError("the new model bins events differently (bin width or input size); restart instead")
+
+    def _install(self, backend) -> None:
+        self.check_backend(backend)
+        self.backend = backend
+        self.cfg: BinConfig = backend.bin_cfg
+        self.display_cfg = BinConfig(tuple(self.sensor_size), self.cfg.bin_us, None, "int32")
+
+    def set_backend(self, backend) -> None:
+        """Switch network or precision at the next bin; the window under way ends there (marked partial)."""
+        self._pending_backend = backend
+
+    def _new_window(self, t0: int | None) -> None:
+        self.w_start, self.w_bins, self.w_run, self.w_dropped, self.w_events, self.w_synops = t0, 0, 0, 0, 0, 0
+        self.backend.reset()
+
+    def _close_window(self, partial: bool) -> WindowResult | None:
+        if self.w_start is None or self.w_bins == 0 or (partial and self.w_events == 0):
+            return None  # a stream's tail of silence is not a prediction
+        logits = self.backend.logits()
+        conf = softmax(logits)
+        k = int(np.argmax(logits))
+        scores = self.backend.scores()
+        res = WindowResult(int(self.w_start), int(self.w_start + self.w_bins * self.cfg.bin_us), k,
+                           self.backend.classes[k], tuple(v.item() for v in scores), float(conf[k]),
+                           int(self.w_synops), int(self.w_events), int(self.w_run), int(self.w_dropped), partial)
+        self.last_window = res
+        self.n_windows += 1
+        return res
+
+    # -- processing ---------------------------------------------------------------------------------------
+    def process(self, events: np.ndarray, watermark: int | None = None, arrival: float | None = None,
+                ) -> list[WindowResult]:
+        """Take one chunk (EVENT_DTYPE, t non-decreasing); returns the windows it completed.
+
+        ``watermark``: sensor time up to which the source has delivered everything (closes bins in silence).
+        ``arrival``: ``time.monotonic()`` when the chunk arrived (for latency).
+        """
+        if arrival is not None:
+            self.arrival_wall = arrival
+        if self.carry.t_open is not None and len(events) and events["t"][0] < self.carry.t_open:
+            keep = events["t"] >= self.carry.t_open  # late events belong to bins already run: count, skip
+            self.late += int(len(events) - keep.sum())
+            events = events[keep]
+        if self.carry.t_open is None and len(events) == 0:
+            return []
+        t_first_bin = self.carry.t_open if self.carry.t_open is not None else int(events["t"][0])
+        if self.display_carry.t_open is None:
+            self.display_carry = initial_carry(self.display_cfg, t_first_bin)
+        frames, self.carry = bin_events(events, self.carry, self.cfg, watermark)
+        display, self.display_carry = bin_events(events, self.display_carry, self.display_cfg, watermark)
+        return self._run_bins(frames, display, t_first_bin, watermark)
+
+    def _run_bins(self, frames, display, t0: int, watermark: int | None) -> list[WindowResult]:
+        out: list[WindowResult] = []
+        bin_us, n_bins = self.cfg.bin_us, self.backend.n_bins
+        i = 0
+        while i < len(frames):
+            if self._pending_backend is not None:
+                win = self._close_window(partial=True)
+                out += [win] if win else []
+                self._install(self._pending_backend)
+                self._pending_backend = None
+                self._new_window(None)
+            if self.w_start is None:
+                self._new_window(t0 + i * bin_us)
+            room = n_bins - self.w_bins
+            j = min(len(frames), i + room)
+            ends = t0 + (np.arange(i, j) + 1) * bin_us
+            if self.realtime and watermark is not None:
+                late = ends < watermark - self.max_lag_us
+                n_drop = int(np.argmin(late)) if not late.all() else len(late)  # drop the oldest ones only
+            else:
+                n_drop = 0
+            counts = display[i:j].sum(axis=(1, 2, 3))
+            self.w_events += int(counts.sum())
+            self.events_total += int(counts.sum())
+            for f in display[i:j]:
+                self.display_frames.append(f)
+            if n_drop:
+                self.dropped += n_drop
+                self.w_dropped += n_drop
+                self._history(np.zeros((n_drop, len(self.backend.layer_sizes)), np.int64), np.zeros(n_drop),
+                              counts[:n_drop])
+            if j - i > n_drop:
+                res = self.backend.run(frames[i + n_drop:j])
+                self.bins_run += j - i - n_drop
+                self.w_run += j - i - n_drop
+                self.w_synops += int(res.synops.sum())
+                self.synops_total += int(res.synops.sum())
+                self._history(res.spikes, res.synops, counts[n_drop:])
+                a = 1 - (1 - self.smoothing) ** (j - i - n_drop)
+                self.smoothed = (1 - a) * self.smoothed + a * softmax(self.backend.logits())
+            self.w_bins += j - i
+            self.t_us = int(ends[-1])
+            if self.w_bins == n_bins:
+                win = self._close_window(partial=False)
+                out += [win] if win else []
+                self.w_start = None
+            i = j
+        return out
+
+    def _history(self, spikes, synops, events) -> None:
+        for s, o, e in zip(spikes, synops, events, strict=True):
+            self.activity.append(np.asarray(s, np.int64))
+            self.synops_hist.append(int(o))
+            self.events_hist.append(int(e))
+
+    def finish(self) -> list[WindowResult]:
+        """End of stream: the open bin is run and the window under way is reported (partial if short)."""
+        last = flush(self.carry, self.cfg)
+        if len(last):
+            display = flush(self.display_carry, self.display_cfg)
+            t0 = self.carry.t_open
+            self.carry = initial_carry(self.cfg, t0 + self.cfg.bin_us)
+            self.display_carry = initial_carry(self.display_cfg, t0 + self.cfg.bin_us)
+            out = self._run_bins(last, display, t0, None)
+        else:
+            out = []
+        if self.w_start is not None and self.w_bins:
+            win = self._close_window(partial=self.w_bins < self.backend.n_bins)
+            out += [win] if win else []
+            self.w_start = None
+        return out
+
+    # -- publishing ---------------------------------------------------------------------------------------
+    def snapshot(self, source_stats: dict | None = None, finished: bool = False, error: str | None = None) -> Snapshot:
+        h, w = self.sensor_size.height, self.sensor_size.width
+        if self.display_frames:
+            acc = np.sum(np.stack(self.display_frames), axis=0, dtype=np.int64)
+            frame = (acc[1] - acc[0]).astype(np.int32)
+        else:
+            frame = np.zeros((h, w), np.int32)
+        L = len(self.backend.layer_sizes)
+        activity = np.stack(self.activity) if self.activity else np.zeros((0, L), np.int64)
+        syn = np.asarray(self.synops_hist, np.int64)
+        evh = np.asarray(self.events_hist, np.int64)
+        bins_per_s = max(1, 1_000_000 // self.cfg.bin_us)
+        recent = slice(-bins_per_s, None)
+        span_s = max(len(syn[recent]), 1) * self.cfg.bin_us * 1e-6
+        conf = softmax(self.backend.logits()) if self.backend_steps() else np.full(len(self.backend.classes),
+                                                                                     1.0 / len(self.backend.classes))
+        return Snapshot(
+            t_us=self.t_us, frame=frozen(frame), classes=tuple(self.backend.classes), confidence=frozen(conf),
+            smoothed=frozen(self.smoothed), top1=int(np.argmax(conf)), smoothed_top1=int(np.argmax(self.smoothed)),
+            layer_sizes=tuple(self.backend.layer_sizes), activity=frozen(activity), synops_history=frozen(syn),
+            events_history=frozen(evh), bin_us=self.cfg.bin_us, synops_total=int(self.synops_total),
+            synops_per_s=float(syn[recent].sum() / span_s), energy_uj=self.synops_total * self.pj * 1e-6,
+            events_total=int(self.events_total), event_rate=float(evh[recent].sum() / span_s),
+            latency_ms=(time.monotonic() - self.arrival_wall) * 1e3, arrival_wall=self.arrival_wall,
+            bins_run=self.bins_run, dropped_bins=self.dropped, late_events=self.late, backend=self.backend.label,
+            source=self.source_name, source_stats=dict(source_stats or {}), last_window=self.last_window,
+            windows=self.n_windows, finished=finished, error=error)
+
+    def backend_steps(self) -> int:
+        return self.w_run

@@ -1,0 +1,122 @@
+"""Threads around the synchronous pipeline (mne-lsl style): a reader that drains the source into a queue so the
+source is never blocked, and a worker that loops :meth:`Runner.step` and publishes the latest snapshot.
+
+    runner = Runner(source, pipeline).start()
+    snap = runner.latest()          # any thread, any time: an immutable Snapshot (or None before the first)
+    runner.stop()
+
+Errors in either thread are stored (``runner.error``), shown in the snapshot, and re-raised by
+:meth:`Runner.raise_error` (tests). ``on_window`` is called on the worker thread with each WindowResult.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+
+from sast_live.errors import SastLiveError
+
+_END = object()
+
+
+class Runner:
+    def __init__(self, source, pipeline, on_window=None, poll_s: float = 0.01):
+        self.source, self.pipeline, self.on_window, self.poll_s = source, pipeline, on_window, poll_s
+        self.tap = None  # called with every chunk on the reader thread (a Recorder's write)
+        self.queue: queue.Queue = queue.Queue()
+        self._lock = threading.Lock()
+        self._latest = None
+        self._stop = threading.Event()
+        self.finished = threading.Event()
+        self.error: BaseException | None = None
+        self._threads: list[threading.Thread] = []
+        self._source_done = False
+
+    # -- threads ------------------------------------------------------------------------------------------
+    def start(self) -> Runner:
+        self.source.open()
+        for target, name in ((self._read, "sast-source"), (self._work, "sast-pipeline")):
+            t = threading.Thread(target=target, name=name, daemon=True)
+            t.start()
+            self._threads.append(t)
+        return self
+
+    def _read(self) -> None:
+        try:
+            for chunk in self.source:
+                tap = self.tap
+                if tap is not None:
+                    tap(chunk)
+                self.queue.put((chunk, self.source.clock_us(), time.monotonic()))
+                if self._stop.is_set():
+                    break
+        except BaseException as exc:  # noqa: BLE001 - stored and shown, never lost
+            self.error = exc
+        finally:
+            self.queue.put(_END)
+
+    def step(self, timeout: float | None = None) -> bool:
+        """Process everything queued (waiting up to ``timeout`` for the first item); False at the stream's end."""
+        items = []
+        try:
+            items.append(self.queue.get(timeout=timeout) if timeout else self.queue.get_nowait())
+            while True:
+                items.append(self.queue.get_nowait())
+        except queue.Empty:
+            pass
+        ended = False
+        for item in items:
+            if item is _END:
+                ended = True
+                continue
+            chunk, watermark, arrival = item
+            self.pipeline.realtime = getattr(self.source, "realtime", True)
+            for win in self.pipeline.process(chunk, watermark, arrival):
+                self._emit(win)
+        if ended:
+            for win in self.pipeline.finish():
+                self._emit(win)
+        self._publish(finished=ended)
+        return not ended
+
+    def _emit(self, win) -> None:
+        if self.on_window is not None:
+            self.on_window(win)
+
+    def _work(self) -> None:
+        try:
+            while not self._stop.is_set() and self.step(timeout=self.poll_s):
+                pass
+        except BaseException as exc:  # noqa: BLE001
+            self.error = exc
+            self._publish(finished=True)
+        finally:
+            self.finished.set()
+
+    def _publish(self, finished: bool = False) -> None:
+        err = None if self.error is None else f"{type(self.error).__name__}: {self.error}"
+        snap = self.pipeline.snapshot(self.source.stats.as_dict(), finished, err)
+        with self._lock:
+            self._latest = snap
+
+    # -- any thread -----------------------------------------------------------------------------------------
+    def latest(self):
+        with self._lock:
+            return self._latest
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self.source.close()
+        for t in self._threads:
+            t.join(timeout)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the stream ended (or ``timeout``); True if it did."""
+        return self.finished.wait(timeout)
+
+    def raise_error(self) -> None:
+        if self.error is not None:
+            if isinstance(self.error, SastLiveError):
+                raise self.error
+            raise SastLiveError(f"pipeline failed: {self.error!r}") from self.error

@@ -1,0 +1,95 @@
+"""What the pipeline publishes: immutable records the GUI and the CLI only read.
+
+A :class:`Snapshot` is built once per step and never changed; its arrays are private copies marked
+read-only, so the worker can go on while a viewer renders an older one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """One prediction window (``n_bins`` model bins; the network state is fresh at its start)."""
+
+    t_start_us: int
+    t_end_us: int
+    class_index: int
+    class_name: str
+    scores: tuple  # raw readout: int accumulators (integer backends) or mean logits (float backends)
+    confidence: float  # softmax probability of the predicted class
+    synops: int
+    events: int
+    bins: int  # bins run
+    dropped_bins: int  # bins skipped because the backend fell behind
+    partial: bool = False  # the stream ended before the window was full
+
+    def as_json(self) -> dict:
+        return {"t_start_us": self.t_start_us, "t_end_us": self.t_end_us, "class": self.class_index,
+                "name": self.class_name, "scores": list(self.scores), "confidence": round(self.confidence, 6),
+                "synops": self.synops, "events": self.events, "bins": self.bins, "dropped_bins": self.dropped_bins,
+                "partial": self.partial}
+
+
+def frozen(a: np.ndarray) -> np.ndarray:
+    out = np.array(a, copy=True)
+    out.flags.writeable = False
+    return out
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The state of the live pipeline after one step. Times in µs of sensor time unless named otherwise.
+
+    Attributes:
+        t_us: end of the last bin run.
+        frame: (H, W) int32 ON minus OFF event counts over the last ``accumulate_us`` at sensor resolution.
+        classes: class names; confidence (n_classes,) softmax of the current window's logits so far;
+        smoothed: (n_classes,) exponential moving average of ``confidence`` over bins; top1/smoothed_top1 indices.
+        layer_sizes: neurons per layer; activity: (R, L) spikes per layer in the last R bins (oldest first).
+        synops_history / events_history: (R,) per bin; synops_total since start; synops_per_s over the last second.
+        energy_uj: synops_total × pJ/SynOp, in µJ.
+        latency_ms: wall time from the arrival of the newest event in the last bin to this snapshot.
+        arrival_wall: ``time.monotonic()`` at that arrival (a viewer adds its own render time).
+    """
+
+    t_us: int
+    frame: np.ndarray
+    classes: tuple
+    confidence: np.ndarray
+    smoothed: np.ndarray
+    top1: int
+    smoothed_top1: int
+    layer_sizes: tuple
+    activity: np.ndarray
+    synops_history: np.ndarray
+    events_history: np.ndarray
+    bin_us: int
+    synops_total: int
+    synops_per_s: float
+    energy_uj: float
+    events_total: int
+    event_rate: float
+    latency_ms: float
+    arrival_wall: float
+    bins_run: int
+    dropped_bins: int
+    late_events: int
+    backend: str
+    source: str
+    source_stats: dict = field(default_factory=dict)
+    last_window: WindowResult | None = None
+    windows: int = 0
+    finished: bool = False
+    error: str | None = None
+
+    @property
+    def top1_name(self) -> str:
+        return self.classes[self.top1]
+
+    @property
+    def smoothed_name(self) -> str:
+        return self.classes[self.smoothed_top1]

@@ -1,0 +1,117 @@
+"""The Qt app, offscreen: it opens, plays the demo, shows predictions and SynOps, switches precision; the no-display
+fallback; one screenshot under Xvfb (kept as tests' output for a person to look at)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from tests.conftest import REPO
+from tests.test_wire import DEMO
+
+pytestmark = pytest.mark.gui
+MAIN = [sys.executable, str(REPO / "main.py")]
+
+
+@pytest.fixture(scope="module")
+def qapp():
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PyQt6 import QtWidgets
+
+    return QtWidgets.QApplication.instance() or QtWidgets.QApplication(["sast-live-test"])
+
+
+def spin(app, seconds: float, until=None) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and not (until and until()):
+        app.processEvents()
+        time.sleep(0.005)
+
+
+def test_window_plays_the_demo_at_10x_and_shows_predictions_and_synops(qapp):
+    from sast_live.gui.window import MainWindow
+    from sast_live.session import Session
+
+    session = Session(speed=10.0, loop=True)
+    win = MainWindow(session)
+    session.open(str(DEMO))
+    win.show()
+    try:
+        spin(qapp, 60, until=lambda: win.frames_rendered >= 30 and session.latest().windows >= 2)
+        snap = session.latest()
+        assert snap is not None and snap.windows >= 2 and snap.synops_total > 0 and snap.error is None
+        assert "SynOps" in win.counter.text() and f"{snap.synops_total:,}"[:3] in win.counter.text()
+        assert sum(bar.value() for bar in win.prediction.bars) > 900  # confidences shown (they sum to ~100 %)
+        assert win.prediction.top.text() != "—"
+        assert win.frames_rendered >= 30  # the timer kept rendering while events came in 10× real time
+        win.precision.setCurrentText("hard")
+        spin(qapp, 60, until=lambda: "hard" in session.latest().backend)
+        assert "hard" in session.latest().backend
+        assert "dropped" in win.status.text() and "10×" in win.status.text()
+    finally:
+        win.close()
+
+
+def test_recording_from_the_window(qapp, tmp_path):
+    from sast_live.formats.registry import read_events
+    from sast_live.session import Session
+
+    session = Session(speed=20.0, loop=False)
+    session.open(str(DEMO))
+    session.start_recording(str(tmp_path / "rec.npy"))
+    spin(qapp, 30, until=lambda: session.latest() is not None and session.latest().finished)
+    n, _ = session.stop_recording()
+    session.stop()
+    got = read_events(tmp_path / "rec.npy")
+    assert n == len(got) > 0 and np.all(np.diff(got["t"]) >= 0)
+
+
+def test_no_display_falls_back_to_the_headless_replay():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    done = subprocess.run(MAIN, capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "no display" in done.stderr and "headless replay" in done.stderr
+    assert "SynOps" in done.stdout and len(done.stdout.splitlines()) >= 10
+
+
+def test_missing_qt_libraries_are_named_with_their_debian_package():
+    from sast_live.gui.launch import explain_qt_failure
+
+    text = ("Cannot load library libqxcb.so: (libxcb-icccm.so.4: cannot open shared object file: No such file)\n"
+            "From 6.5.0, xcb-cursor0 or libxcb-cursor0 is needed to load the Qt xcb platform plugin.")
+    msg = explain_qt_failure(text)
+    assert "libxcb-icccm.so.4" in msg and "apt install libxcb-cursor0 libxcb-icccm4" in msg
+    assert "libEGL.so.1" in explain_qt_failure("ImportError: libEGL.so.1: cannot open shared object file")
+
+
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="Debian's xvfb is not installed (apt install xvfb)")
+def test_screenshot_under_xvfb(tmp_path):
+    out = REPO / "docs" / "gui.png" if os.environ.get("SAST_SAVE_SCREENSHOT") else tmp_path / "gui.png"
+    script = (
+        "import sys; from PyQt6 import QtWidgets, QtCore\n"
+        "from sast_live.session import Session; from sast_live.gui.window import MainWindow\n"
+        "from sast_live.gui.launch import DEMO\n"
+        "app = QtWidgets.QApplication(sys.argv[:1]); s = Session(); w = MainWindow(s); s.open(str(DEMO)); w.show()\n"
+        f"QtCore.QTimer.singleShot(3500, lambda: (w.grab().save({str(out)!r}), w.close()))\n"
+        "app.exec()\n")
+    env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
+    probe = subprocess.run(["xvfb-run", "-a", sys.executable, "-c",
+                            "from sast_live.gui.launch import qt_problem; print(qt_problem() or 'ok')"],
+                           capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    if probe.stdout.strip() != "ok":
+        pytest.skip(f"Qt's xcb plugin cannot start under Xvfb here: {probe.stdout.strip()}")
+    done = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1400x900x24", sys.executable, "-c", script],
+                          capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    from PyQt6 import QtGui
+
+    img = QtGui.QImage(str(out))
+    assert img.width() >= 1000 and img.height() >= 600
+    colours = {img.pixel(x, y) for x in range(0, img.width(), 7) for y in range(0, img.height(), 7)}
+    assert len(colours) > 50  # a drawn window, not a blank one

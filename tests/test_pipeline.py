@@ -1,0 +1,109 @@
+"""The live pipeline: chunking invariance, bit-exactness against firmware_sim, float backends, drops, switching."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from firmware_sim.simulator import Simulator
+from sast_live.errors import SastLiveError
+from sast_live.events import SensorSize
+from sast_live.formats.registry import read_events
+from sast_live.pipeline import Pipeline, Runner, load_backend
+from sast_live.sources import FileSource
+from sast_live.transforms.binning import bin_window
+from tests.test_wire import DEMO
+
+
+@pytest.fixture(scope="module")
+def demo():
+    ev = read_events(DEMO)
+    return ev[ev["t"] < 3_500_000]
+
+
+@pytest.fixture(scope="module")
+def int8():
+    return load_backend(None, "int8")
+
+
+def run(backend, events, chunk_sizes=None, realtime=False):
+    pipe = Pipeline(backend, SensorSize(128, 128), realtime=realtime)
+    out = []
+    if chunk_sizes is None:
+        out += pipe.process(events)
+    else:
+        cuts = np.cumsum(chunk_sizes)
+        for part in np.split(events, cuts[cuts < len(events)]):
+            out += pipe.process(part)
+    return out + pipe.finish(), pipe
+
+
+def test_chunked_equals_whole_and_windows_are_bit_exact_with_the_simulator(demo, int8):
+    whole, pipe = run(int8, demo)
+    rng = np.random.default_rng(0)
+    chunked, _ = run(int8, demo, rng.integers(1, 5000, 200))
+    assert [w.as_json() for w in whole] == [w.as_json() for w in chunked]
+    assert [w.partial for w in whole] == [False] * 3 + [True]
+    sim = Simulator(int8.model)
+    t0 = int(demo["t"][0])
+    for w in whole[:3]:
+        frames = bin_window(demo, int8.bin_cfg, w.t_start_us, int8.n_bins)
+        _, out = sim.run(frames, sim.initial_state())
+        assert list(w.scores) == out.scores.tolist()
+        assert w.synops == out.synops_total and w.events == int(((demo["t"] >= w.t_start_us)
+                                                                  & (demo["t"] < w.t_end_us)).sum())
+        assert (w.t_start_us - t0) % int8.bin_cfg.bin_us == 0
+    snap = pipe.snapshot()
+    assert snap.synops_total == sum(w.synops for w in whole) and snap.events_total == len(demo)
+    assert not snap.frame.flags.writeable and snap.frame.shape == (128, 128)
+
+
+def test_float_backends_follow_the_torch_model(demo):
+    import torch
+
+    hard = load_backend(None, "hard")
+    wins, _ = run(hard, demo)
+    frames = bin_window(demo, hard.bin_cfg, wins[0].t_start_us, hard.n_bins)
+    x = torch.from_numpy(frames).float()[:, None]
+    logits = hard.model(x, "hard")[0].detach().numpy()
+    np.testing.assert_allclose(wins[0].scores, logits, rtol=1e-4, atol=1e-5)
+    assert wins[0].class_index == int(logits.argmax())
+
+
+def test_realtime_pipeline_drops_whole_bins_when_behind(demo, int8):
+    pipe = Pipeline(int8, SensorSize(128, 128), realtime=True, max_lag_us=100_000)
+    # the source says it is already 2 s ahead of these events: most bins are stale
+    wins = pipe.process(demo[demo["t"] < 1_000_000], watermark=3_000_000)
+    assert pipe.dropped > 0 and pipe.bins_run + pipe.dropped == len(pipe.synops_hist)
+    assert wins and wins[0].dropped_bins + wins[0].bins == int8.n_bins
+    assert pipe.snapshot().events_total == int((demo["t"] < 1_000_000).sum())  # counted, never lost
+
+
+def test_precision_switch_closes_the_window_and_continues(demo, int8):
+    pipe = Pipeline(int8, SensorSize(128, 128))
+    first = pipe.process(demo[demo["t"] < 500_000])
+    pipe.set_backend(load_backend(None, "int4"))
+    rest = pipe.process(demo[demo["t"] >= 500_000]) + pipe.finish()
+    assert not first and rest[0].partial and rest[0].bins == 19
+    assert "int4" in pipe.snapshot().backend and len(rest) >= 3
+
+
+def test_wrong_geometry_and_precision_are_clear_errors(int8, tmp_path):
+    with pytest.raises(SastLiveError, match="34×34 pixels but the model expects 128×128"):
+        Pipeline(int8, SensorSize(34, 34))
+    with pytest.raises(SastLiveError, match="precision must be one of"):
+        load_backend(None, "int2")
+    with pytest.raises(SastLiveError, match="no model at"):
+        load_backend(tmp_path / "nothing", "int8")
+
+
+def test_runner_threads_process_a_paced_file_and_publish_snapshots(int8, demo):
+    seen = []
+    src = FileSource(DEMO, speed=20.0)
+    runner = Runner(src, Pipeline(int8, src.sensor_size, realtime=True), on_window=seen.append).start()
+    assert runner.wait(30)
+    runner.stop()
+    runner.raise_error()
+    snap = runner.latest()
+    assert snap.finished and snap.error is None and snap.windows == len(seen) >= 10
+    assert snap.bins_run + snap.dropped_bins > 400 and snap.synops_total > 0

@@ -1,0 +1,137 @@
+"""Sources: paced replay against a target clock, loop and seek, serial ports (pseudo-terminals), bad input."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from firmware_sim.camera_board import CameraBoard, PtyLink
+from sast_live.errors import SastLiveError
+from sast_live.formats.registry import read_events
+from sast_live.sources import FileSource, open_source
+from sast_live.sources.paced import Pacer
+from sast_live.sources.serial_source import SerialSource
+from tests.test_wire import DEMO
+
+
+class FakeClock:
+    """A clock that only moves when the code sleeps (or when the test makes it late)."""
+
+    def __init__(self):
+        self.now, self.sleeps = 100.0, []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, s):
+        self.sleeps.append(s)
+        self.now += s
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return read_events(DEMO)
+
+
+def test_pacing_follows_the_target_clock_and_lateness_does_not_accumulate():
+    clock = FakeClock()
+    pacer = Pacer(2.0, clock=clock, sleep=clock.sleep)
+    stop = threading.Event()
+    pacer.wait_until(0, stop)
+    pacer.wait_until(1_000_000, stop)  # 1 s of sensor time at 2× = 0.5 s of wall time
+    assert clock.now == pytest.approx(100.5)
+    clock.now += 0.3  # the consumer was 0.3 s late …
+    pacer.wait_until(2_000_000, stop)  # … so the next release waits only what is left: due at 101.0
+    assert clock.now == pytest.approx(101.0)
+    pacer.set_speed(1.0)  # re-anchored where it is: no jump
+    pacer.wait_until(3_000_000, stop)
+    assert clock.now == pytest.approx(102.0)
+
+
+def test_file_source_as_fast_as_possible_equals_the_file_and_loops_forward(demo):
+    with FileSource(DEMO, speed=None) as src:
+        got = np.concatenate(list(src))
+    np.testing.assert_array_equal(got, demo)
+    assert src.stats.events == len(demo) and not src.realtime
+    with FileSource(DEMO, speed=None, loop=True) as src:
+        out, n = [], 0
+        for chunk in src:
+            out.append(chunk)
+            n += len(chunk)
+            if n > 2 * len(demo) + 10:
+                break
+    looped = np.concatenate(out)
+    assert np.all(np.diff(looped["t"]) >= 0)  # a second lap continues the clock
+    np.testing.assert_array_equal(looped[len(demo):2 * len(demo)][["x", "y", "p"]], demo[["x", "y", "p"]])
+
+
+def test_seek_jumps_in_the_file_but_time_runs_forward(demo):
+    src = FileSource(DEMO, speed=None)
+    out = []
+    with src:
+        for i, chunk in enumerate(src):
+            out.append(chunk)
+            if i == 10:
+                src.seek(8_000_000)
+    got = np.concatenate(out)
+    assert np.all(np.diff(got["t"]) >= 0)
+    tail = demo[demo["t"] >= 8_000_000]
+    np.testing.assert_array_equal(got[-len(tail):][["x", "y", "p"]], tail[["x", "y", "p"]])
+    assert len(got) < len(demo)
+
+
+def test_open_source_names_what_is_wrong(tmp_path):
+    with pytest.raises(SastLiveError, match="no such file or source"):
+        open_source(tmp_path / "missing.raw")
+    with pytest.raises(SastLiveError, match="unknown synthetic"):
+        open_source("synthetic:digits")
+    with pytest.raises(SastLiveError, match="say which port"):
+        open_source("edvs:")
+    with pytest.raises(SastLiveError, match="cannot open serial port"):
+        open_source(f"edvs:{tmp_path / 'ttyNOPE'}").open()
+
+
+def serve(board, link):
+    stop = threading.Event()
+    t = threading.Thread(target=board.serve, args=(link, stop), daemon=True)
+    t.start()
+    return stop, t
+
+
+@pytest.mark.parametrize("protocol", ["edvs", "framed"])
+def test_serial_source_reads_the_emulated_board_exactly(demo, protocol):
+    part = demo[demo["t"] < 1_500_000]
+    link = PtyLink.open()
+    board = CameraBoard(part, protocol, speed=3.0)
+    stop, thread = serve(board, link)
+    src = SerialSource(link.path, protocol, reconnect_s=0.2)
+    got = []
+    with src:
+        for chunk in src:
+            got.append(chunk)
+            if sum(map(len, got)) >= len(part):
+                break
+    stop.set()
+    link.close()
+    got = np.concatenate(got)
+    np.testing.assert_array_equal(got[["x", "y", "p"]], part[["x", "y", "p"]])
+    np.testing.assert_array_equal(got["t"] - got["t"][0], part["t"] - part["t"][0])
+    assert src.stats.resyncs == 0 and src.stats.losses == 0
+
+
+def test_unplugged_port_is_reported_and_iteration_ends_without_raising(demo):
+    link = PtyLink.open()
+    board = CameraBoard(demo[:4000], "edvs", speed=4.0)
+    stop, _ = serve(board, link)
+    src = SerialSource(link.path, "edvs", reconnect_s=0.6)
+    got = []
+    with src:
+        for chunk in src:
+            got.append(chunk)
+            if sum(map(len, got)) >= 1500 and link.master >= 0:
+                stop.set()
+                link.close()  # the cable is pulled
+    assert sum(map(len, got)) >= 1500
+    assert src.stats.errors >= 1 and src.stats.last_error and src.stats.reconnects == 0
