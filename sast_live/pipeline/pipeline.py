@@ -56,7 +56,18 @@ class Pipeline:
         self.arrival_wall = time.monotonic()
         self.last_window: WindowResult | None = None
         self.smoothed = np.full(len(self.backend.classes), 1.0 / len(self.backend.classes))
+        self._warm_up()
         self._new_window(None)
+
+    def _warm_up(self) -> None:
+        """Compile (or load from numba's cache) every kernel now, so the first live bins are not late."""
+        from sast_live.events import make_events
+
+        one = make_events([0, self.cfg.bin_us], [0, 0], [0, 0], [1, 1])
+        for cfg in (self.cfg, self.display_cfg):
+            bin_events(one, initial_carry(cfg), cfg)
+        self.backend.run(np.zeros((1, *self.cfg.frame_shape), np.uint8))
+        self.backend.reset()
 
     # -- backend ------------------------------------------------------------------------------------------
     def check_backend(self, backend) -> None:

@@ -18,6 +18,7 @@ import time
 from sast_live.errors import SastLiveError
 
 _END = object()
+BACKLOG = 64  # chunks a non-realtime source may run ahead of the worker (a file may wait; a camera never)
 
 
 class Runner:
@@ -48,6 +49,8 @@ class Runner:
                 tap = self.tap
                 if tap is not None:
                     tap(chunk)
+                while not self.source.realtime and self.queue.qsize() > BACKLOG and not self._stop.is_set():
+                    time.sleep(0.001)
                 self.queue.put((chunk, self.source.clock_us(), time.monotonic()))
                 if self._stop.is_set():
                     break
