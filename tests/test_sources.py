@@ -135,3 +135,13 @@ def test_unplugged_port_is_reported_and_iteration_ends_without_raising(demo):
                 link.close()  # the cable is pulled
     assert sum(map(len, got)) >= 1500
     assert src.stats.errors >= 1 and src.stats.last_error and src.stats.reconnects == 0
+
+
+def test_synthetic_gestures_stream_is_labelled_and_ordered():
+    src = open_source("synthetic:gestures", speed=None)
+    src.count = 1
+    with src:
+        got = np.concatenate(list(src))
+    assert src.sensor_size == (128, 128) and len(got) > 1000 and np.all(np.diff(got["t"]) >= 0)
+    (cls, t0, t1), = src.labels
+    assert 0 <= cls < 11 and t1 - t0 == 2_000_000 and got["t"][-1] < 2_200_000
