@@ -149,7 +149,9 @@ def cmd_replay(args) -> int:
 
 
 def cmd_live(args) -> int:
-    port = args.port if args.port.startswith(("serial:", "edvs:", "framed:")) else f"serial:{args.port}"
+    from sast_live.sources import SERIAL_PREFIXES
+
+    port = args.port if args.port.startswith(SERIAL_PREFIXES) else f"serial:{args.port}"
     args.source, args.speed = port, 1.0
     return cmd_replay(args)
 

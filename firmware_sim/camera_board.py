@@ -21,9 +21,8 @@ import tty
 import numpy as np
 
 from sast_live.errors import SastLiveError
-from sast_live.wire import edvs, framed
+from sast_live.wire import PROTOCOLS, edvs, framed
 
-PROTOCOLS = ("edvs", "framed")
 SLICE_US = 2_000  # the board sends what is due every 2 ms of recording time
 
 

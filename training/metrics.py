@@ -60,13 +60,20 @@ def spike_stats(model: SpikingConvNet, x: torch.Tensor, mode: str = "hard") -> d
     SynOps count every spike, input events included, times the synapses it drives (DESIGN.md §7).
     """
     _, spikes = model(x, mode, record=True)
-    maps = fanout_maps(model)
     batch = x.shape[1]
-    synops = [float((x.sum(dim=(0, 1)).sum(0) * maps[0]).sum()) / batch]
-    rates = []
-    for k, s in enumerate(spikes):
-        rates.append(float(s.mean()))
-        nxt = maps[k + 1]
-        per_pos = s.sum(dim=(0, 1)).sum(0) if nxt.dim() == 2 else s.sum()
-        synops.append(float((per_pos * nxt).sum()) / batch)
+    synops = [v / batch for v in synops_per_layer(x, spikes, fanout_maps(model))]
+    rates = [float(s.mean()) for s in spikes]
     return {"spike_rate": rates, "synops_per_layer": synops, "synops_per_sample": float(sum(synops))}
+
+
+def synops_per_layer(x: torch.Tensor, spikes: list[torch.Tensor], maps: list[torch.Tensor]) -> list[float]:
+    """SynOps driven by the input ``x`` (…, C, H, W) and by each layer's ``spikes`` (…, C, H, W), summed over
+    all leading dimensions (time, batch): each spike × the synapses it drives (``maps`` from :func:`fanout_maps`)."""
+    def per_position(t: torch.Tensor) -> torch.Tensor:
+        return t.sum(dim=tuple(range(t.dim() - 3))).sum(0)  # (H, W) spikes per input position
+
+    out = [float((per_position(x) * maps[0]).sum())]
+    for k, s in enumerate(spikes):
+        nxt = maps[k + 1]
+        out.append(float((per_position(s) * nxt).sum()) if nxt.dim() == 2 else float((s.sum() * nxt).sum()))
+    return out

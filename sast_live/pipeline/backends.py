@@ -63,13 +63,14 @@ class IntBackend:
 class FloatBackend:
     """The PyTorch model stepped one bin at a time with ``mode`` = ``surrogate`` or ``hard`` spikes."""
 
-    def __init__(self, model, meta: dict, mode: str, label: str):
+    def __init__(self, model, mode: str, label: str):
         import torch
 
         from models.neurons import initial_state, lif_step
-        from training.metrics import fanout_maps
+        from training.metrics import fanout_maps, synops_per_layer
 
         self.torch, self._initial_state, self._lif_step = torch, initial_state, lif_step
+        self._synops = synops_per_layer
         self.model, self.mode, self.label = model.eval(), mode, label
         cfg = model.cfg
         self.classes = tuple(cfg.classes or [str(i) for i in range(cfg.n_classes)])
@@ -99,16 +100,15 @@ class FloatBackend:
             x = torch.from_numpy(np.ascontiguousarray(frames)).float()
             for t in range(k):
                 s = x[t:t + 1]
-                ops = float((s[0].sum(0) * self._maps[0]).sum())
+                layers = []
                 for j, conv in enumerate(self.model.convs):
                     i_in = conv(s)
                     if self.states[j] is None:
                         self.states[j] = self._initial_state(i_in)
                     s, self.states[j] = self._lif_step(i_in, self.states[j], p, self.mode)
                     spikes[t, j] = int(round(float(s.sum())))
-                    nxt = self._maps[j + 1]
-                    ops += float((s[0].sum(0) * nxt).sum()) if nxt.dim() == 2 else float(s.sum() * nxt)
-                synops[t] = int(round(ops))
+                    layers.append(s)
+                synops[t] = int(round(sum(self._synops(x[t:t + 1], layers, self._maps))))
                 self.acc += self.model.readout(s.flatten(1))[0].double()
                 self.steps += 1
         return BackendOut(spikes, synops)
@@ -148,5 +148,5 @@ def load_backend(model_path: str | os.PathLike | None, precision: str):
         return IntBackend(quantize_checkpoint(path, QuantConfig(weight_bits=int(precision[3:]))), label)
     from training.checkpoint import load_model
 
-    model, meta = load_model(path)
-    return FloatBackend(model, meta, "surrogate" if precision == "float" else "hard", label)
+    model, _ = load_model(path)
+    return FloatBackend(model, "surrogate" if precision == "float" else "hard", label)

@@ -218,8 +218,8 @@ class Pipeline:
         bins_per_s = max(1, 1_000_000 // self.cfg.bin_us)
         recent = slice(-bins_per_s, None)
         span_s = max(len(syn[recent]), 1) * self.cfg.bin_us * 1e-6
-        conf = softmax(self.backend.logits()) if self.backend_steps() else np.full(len(self.backend.classes),
-                                                                                     1.0 / len(self.backend.classes))
+        n_cls = len(self.backend.classes)
+        conf = softmax(self.backend.logits()) if self.w_run else np.full(n_cls, 1.0 / n_cls)
         return Snapshot(
             t_us=self.t_us, frame=frozen(frame), classes=tuple(self.backend.classes), confidence=frozen(conf),
             smoothed=frozen(self.smoothed), top1=int(np.argmax(conf)), smoothed_top1=int(np.argmax(self.smoothed)),
@@ -231,6 +231,3 @@ class Pipeline:
             bins_run=self.bins_run, dropped_bins=self.dropped, late_events=self.late, backend=self.backend.label,
             source=self.source_name, source_stats=dict(source_stats or {}), last_window=self.last_window,
             windows=self.n_windows, finished=finished, error=error)
-
-    def backend_steps(self) -> int:
-        return self.w_run

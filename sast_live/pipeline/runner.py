@@ -32,7 +32,6 @@ class Runner:
         self.finished = threading.Event()
         self.error: BaseException | None = None
         self._threads: list[threading.Thread] = []
-        self._source_done = False
 
     # -- threads ------------------------------------------------------------------------------------------
     def start(self) -> Runner:

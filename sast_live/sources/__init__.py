@@ -12,14 +12,9 @@ from sast_live.errors import SastLiveError
 from sast_live.sources.base import Source, SourceStats
 from sast_live.sources.replay import FileSource, SyntheticGestures
 
-__all__ = ["Source", "SourceStats", "FileSource", "SyntheticGestures", "open_source", "is_live"]
+__all__ = ["Source", "SourceStats", "FileSource", "SyntheticGestures", "open_source", "SERIAL_PREFIXES"]
 
-LIVE_PREFIXES = ("serial:", "edvs:", "framed:", "dv:", "synthetic:")
-
-
-def is_live(spec: str) -> bool:
-    """True when ``spec`` names a device or generator rather than a file."""
-    return str(spec).startswith(LIVE_PREFIXES)
+SERIAL_PREFIXES = ("serial:", "edvs:", "framed:")
 
 
 def open_source(spec: str | os.PathLike, *, speed: float | None = 1.0, loop: bool = False, protocol: str = "edvs",
@@ -27,7 +22,7 @@ def open_source(spec: str | os.PathLike, *, speed: float | None = 1.0, loop: boo
     """The source ``spec`` names, not yet opened. ``speed``/``loop`` apply to files and synthetic streams."""
     spec = os.fspath(spec)
     kind, _, rest = spec.partition(":")
-    if kind in ("serial", "edvs", "framed"):
+    if spec.startswith(SERIAL_PREFIXES):
         from sast_live.sources.serial_source import SerialSource
         from sast_live.wire.edvs import BAUD
 

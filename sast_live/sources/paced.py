@@ -24,6 +24,10 @@ class Pacer:
         self.paused = False
         self.lateness_s = 0.0  # how late the last release was (for the status bar)
 
+    def interrupt(self) -> None:
+        """Cut a sleep short (the caller changed something or is closing)."""
+        self._wake.set()
+
     def start(self, t_us: int) -> None:
         with self._lock:
             self._anchor = (self.clock(), int(t_us))

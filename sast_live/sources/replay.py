@@ -45,7 +45,7 @@ class TimedSource(Source):
 
     def close(self) -> None:
         super().close()
-        self.pacer._wake.set()
+        self.pacer.interrupt()
 
     def _chunks(self) -> Iterator[np.ndarray]:
         for _, t1, events in self._slices():

@@ -17,9 +17,8 @@ import numpy as np
 from sast_live.errors import SastLiveError
 from sast_live.events import SensorSize, empty_events
 from sast_live.sources.base import Source
-from sast_live.wire import edvs, framed
+from sast_live.wire import PROTOCOLS, edvs, framed
 
-PROTOCOLS = ("edvs", "framed")
 READ_TIMEOUT_S = 0.02  # a quiet line hands control back this often
 RETRY_S = 0.5
 WATERMARK_SLACK_US = 100_000  # events may still arrive this late; the watermark stays behind by this much

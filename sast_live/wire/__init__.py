@@ -4,3 +4,5 @@ Each protocol has an encoder (what a camera board sends; used by ``firmware_sim.
 stateful decoder (``decode(data, state) -> (events, state)``) that survives any byte stream: garbage,
 dropped or duplicated bytes are skipped, counted and never crash or emit out-of-range events.
 """
+
+PROTOCOLS = ("edvs", "framed")
