@@ -41,18 +41,47 @@ def cmd_data_synth(args) -> int:
 
 def train_config(args, **fields):
     """The TrainConfig fields every training command shares (see ``add_training_args``), plus ``fields``."""
+    from sast_live.errors import SastLiveError
     from training.train import TrainConfig
 
+    if args.beta and len(args.beta) > 1:
+        raise SastLiveError("--beta takes one sigmoid slope here (several values are a cvx/sg-cvx beta path)")
     return TrainConfig(dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs, batch_size=args.batch_size,
-                       lr=args.lr, seed=args.seed, beta=args.beta, n_bins=args.n_bins, limit_train=args.limit_train,
-                       limit_test=args.limit_test, device=args.device, progress=not args.quiet, **fields)
+                       lr=args.lr, seed=args.seed, beta=args.beta[0] if args.beta else None, n_bins=args.n_bins,
+                       limit_train=args.limit_train, limit_test=args.limit_test, device=args.device,
+                       progress=not args.quiet, **fields)
 
 
 def cmd_train(args) -> int:
+    from sast_live.errors import SastLiveError
+    from training.convex.tasks import is_task
+
+    if args.method in ("cvx", "sg-cvx"):
+        from training.convex.reconstruct import ReconConfig, reconstruct
+
+        cfg = ReconConfig(dataset=args.dataset, data_dir=args.data_dir, method=args.method,
+                          witness_from=args.witness_from, loss=args.loss, betas=tuple(args.beta or ()), tol=args.tol,
+                          max_iter=args.max_iter, witness_rate=args.witness_rate, dictionary=args.dictionary,
+                          features=args.features, branches=args.branches, widths=tuple(args.widths), tau=args.tau,
+                          length=args.length, n_train=args.n_train, n_test=args.n_test, n_bins=args.n_bins,
+                          limit_train=args.limit_train, limit_test=args.limit_test,
+                          finetune_epochs=args.finetune_epochs, lr=args.finetune_lr, seed=args.seed, out=args.out,
+                          progress=not args.quiet)
+        print(json.dumps(reconstruct(cfg), default=float))
+        return 0
+    if is_task(args.dataset):
+        from training.convex.sequence import run_sequence_sg
+
+        if args.method != "sg":
+            raise SastLiveError(f"the sequence task {args.dataset!r} trains with --method sg, cvx or sg-cvx")
+        print(json.dumps(run_sequence_sg(args.dataset, args.out, args.epochs, args.lr, args.length, args.branches,
+                                         tuple(args.widths), args.tau, args.features, args.n_train, args.n_test,
+                                         args.init_from, args.seed, not args.quiet)))
+        return 0
     from training.train import train
 
     cfg = train_config(args, method=args.method, rho=args.rho, adaptive=args.adaptive,
-                       second_batch=args.second_batch, out=args.out, resume=args.resume)
+                       second_batch=args.second_batch, out=args.out, resume=args.resume, init_from=args.init_from)
     print(json.dumps(train(cfg)))
     return 0
 
@@ -188,7 +217,7 @@ SUBCOMMANDS = [
     ("info", "format, sensor size and event statistics of a recording"),
     ("convert", "convert a recording between EVT2, EVT3, DAT, N-MNIST .bin and .npy"),
     ("data synth", "generate synthetic N-MNIST or DVS-Gesture-like datasets"),
-    ("train", "train a spiking network: SAST (surrogate forward + SAM) or a baseline"),
+    ("train", "train a spiking network: SAST (surrogate forward + SAM), a baseline, or the convex reconstruction"),
     ("evaluate", "report of a checkpoint: swap-only hard-spike transfer, robustness, calibration, SynOps"),
     ("sweep", "train and evaluate SAST over several rho, the baseline and a compute-matched baseline"),
     ("export", "quantize a checkpoint into a firmware model (INT8/INT4) and, with --c, portable C99"),
@@ -210,12 +239,15 @@ def sensor_size_arg(text: str) -> tuple[int, int]:
 
 def add_training_args(p: argparse.ArgumentParser) -> None:
     """Options shared by ``train`` and ``sweep``."""
-    p.add_argument("--dataset", default="nmnist-real", help="nmnist | nmnist-real | gestures | dataset folder")
+    p.add_argument("--dataset", default="nmnist-real",
+                   help="nmnist | nmnist-real | gestures | dataset folder; train also: xor add2 add3 add5 smnist")
     p.add_argument("--data-dir", help="folder of the synthetic dataset (generated on first use)")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--beta", type=float, help="sigmoid slope of the surrogate (default: the model's, 5)")
+    p.add_argument("--beta", type=float, nargs="+",
+                   help="sigmoid slope of the surrogate (default: the model's, 5); for cvx/sg-cvx the l1 weights "
+                        "of the beta path, rho = beta/sqrt(P) (default: beta_max × 0.3 0.1 0.03 0.01 0.003)")
     p.add_argument("--n-bins", type=int, help="time bins per window (default: the model's)")
     p.add_argument("--limit-train", type=int, help="use only N training samples")
     p.add_argument("--limit-test", type=int, help="use only N test samples")
@@ -279,8 +311,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help=SUBCOMMANDS[3][1])
     add_training_args(p)
-    p.add_argument("--method", choices=["sast", "surrogate", "sg"], default="sast")
+    p.add_argument("--method", choices=["sast", "surrogate", "sg", "cvx", "sg-cvx"], default="sast",
+                   help="sast | surrogate | sg (gradient training) | cvx | sg-cvx (convex readout reconstruction)")
     p.add_argument("--rho", type=float, default=0.3, help="SAM neighbourhood radius (sast)")
+    p.add_argument("--init-from", metavar="CKPT", help="start from this checkpoint's network and weights "
+                   "(e.g. --method sg --init-from runs/cvx/model: SG fine-tuning of a reconstruction)")
+    g = p.add_argument_group("convex reconstruction (cvx, sg-cvx)")
+    g.add_argument("--witness-from", metavar="CKPT", help="sg-cvx: keep this trained checkpoint's hidden weights")
+    g.add_argument("--loss", choices=["ce", "hinge", "squared"], default="ce", help="convex loss (default ce)")
+    g.add_argument("--tol", type=float, default=1e-4, help="relative duality gap that ends a solve")
+    g.add_argument("--max-iter", type=int, default=2000, help="proximal steps per beta")
+    g.add_argument("--witness-rate", type=float, default=0.1, help="cvx: spike rate of each Gaussian layer")
+    g.add_argument("--dictionary", choices=["hard", "int8", "int4"], default="hard",
+                   help="event networks: the simulator that computes the spike dictionary")
+    g.add_argument("--finetune-epochs", type=int, default=0, help="then SG fine-tuning for N epochs")
+    g.add_argument("--finetune-lr", type=float, default=1e-4)
+    g = p.add_argument_group("sequence tasks (--dataset xor | add2 | add3 | add5 | smnist)")
+    g.add_argument("--length", type=int, help="T (xor, smnist) or digits (addition); default 8 / 7 / 4")
+    g.add_argument("--features", choices=["spike", "membrane", "count"], default="spike",
+                   help="last-layer readout features of the parallel network")
+    g.add_argument("--branches", type=int, default=1024, help="parallel branches K")
+    g.add_argument("--widths", type=int, nargs="+", default=[4, 1], help="layer widths of each branch")
+    g.add_argument("--tau", type=float, default=0.9, help="leak of the parallel network")
+    g.add_argument("--n-train", type=int, default=4000, help="training sequences (+ a quarter for validation)")
+    g.add_argument("--n-test", type=int, default=1000)
     p.add_argument("--adaptive", action=argparse.BooleanOptionalAction, default=False, help="adaptive SAM")
     p.add_argument("--second-batch", action=argparse.BooleanOptionalAction, default=False,
                    help="stochastic SAST: descent gradient from an independent minibatch")

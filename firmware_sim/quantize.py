@@ -62,6 +62,9 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray
 def quantize(meta: dict, weights: dict[str, np.ndarray], qcfg: QuantConfig) -> FirmwareModel:
     """Quantize a checkpoint's float weights (``model.convs.{i}.weight``, ``model.readout.weight``)."""
     cfg = meta["model_cfg"]
+    if cfg.get("kind") == "parallel":
+        raise SastLiveError(f"{cfg.get('name')!r} is a sequence-task network (parallel LIF on sequences): the "
+                            "on-sensor simulator runs the event networks only")
     theta, tau = float(cfg["theta"]), float(cfg["tau"])
     leak = nearest_leak(tau, qcfg.leak_form, qcfg.leak_shift)
     c, (h, w) = int(cfg["in_channels"]), tuple(cfg["in_size"])

@@ -128,8 +128,13 @@ class SpikingConvNet(nn.Module):
         return logits
 
 
-def build_model(cfg: SNNConfig | dict) -> SpikingConvNet:
-    """Rebuild a network from its config (or the config's JSON dict)."""
+def build_model(cfg):
+    """Rebuild a network from its config (or the config's JSON dict): a :class:`SpikingConvNet`, or the
+    convex reconstruction's :class:`models.parallel.ParallelLIFNet` when the config says ``kind: parallel``."""
+    from models.parallel import KIND, ParallelConfig, build_parallel
+
+    if isinstance(cfg, ParallelConfig) or (isinstance(cfg, dict) and cfg.get("kind") == KIND):
+        return build_parallel(cfg)
     return SpikingConvNet(cfg if isinstance(cfg, SNNConfig) else SNNConfig.from_dict(cfg))
 
 

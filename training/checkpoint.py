@@ -81,6 +81,16 @@ def load_model(path: str | os.PathLike):
     return model, meta
 
 
+def load_event_model(path: str | os.PathLike):
+    """:func:`load_model` for the places that run event streams (evaluation, the live app): a sequence-task
+    network (the convex reconstruction's parallel LIF) is refused with a clear error."""
+    model, meta = load_model(path)
+    if not hasattr(model, "convs"):
+        raise SastLiveError(f"{path} is a sequence-task network ({meta['model_cfg'].get('name')}); it reads "
+                            "sequences, not event frames — its accuracy is in its summary.json")
+    return model, meta
+
+
 def restore(model: torch.nn.Module, tensors: dict, optimizer: torch.optim.Optimizer | None = None,
             meta: dict | None = None) -> None:
     """Load weights (and optimizer state) into existing objects, with clear errors on mismatch."""

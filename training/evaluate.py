@@ -17,7 +17,7 @@ from tqdm import tqdm
 from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP, check_pj_per_synop
 from sast_live.errors import SastLiveError
 from sast_live.transforms.corruptions import CORRUPTIONS, corrupt
-from training.checkpoint import load_model
+from training.checkpoint import load_event_model
 from training.frames import FrameCache
 from training.metrics import expected_calibration_error, spike_stats
 
@@ -53,7 +53,7 @@ def evaluate(cfg: EvalConfig) -> dict:
     from training.data.resolve import resolve_datasets
     from training.train import limit_dataset, predict
 
-    model, meta = load_model(cfg.checkpoint)
+    model, meta = load_event_model(cfg.checkpoint)
     mcfg = model.cfg
     train_cfg = meta.get("train_cfg", {})
     dataset = cfg.dataset or train_cfg.get("dataset", "nmnist-real")

@@ -45,6 +45,14 @@ class FrameCache:
     def __len__(self) -> int:
         return len(self.frames)
 
+    def subset(self, indices) -> FrameCache:
+        """A cache of the samples ``indices`` (frames shared, not copied)."""
+        out = object.__new__(FrameCache)
+        out.cfg = self.cfg
+        out.frames = [self.frames[int(i)] for i in indices]
+        out.labels = self.labels[torch.as_tensor(np.asarray(indices, dtype=np.int64))]
+        return out
+
     def batches(self, batch_size: int = 64):
         """Consecutive centred-window batches ``(x, labels)`` covering the whole split, in order."""
         for start in range(0, len(self), batch_size):

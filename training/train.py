@@ -54,6 +54,7 @@ class TrainConfig:
     limit_test: int | None = None
     device: str = "auto"
     progress: bool = True
+    init_from: str | None = None  # start from this checkpoint's network and weights (e.g. fine-tune a CVX model)
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -75,6 +76,18 @@ def model_config_for(cfg: TrainConfig, classes, sensor_size) -> SNNConfig:
     if cfg.n_bins is not None:
         changes["n_bins"] = cfg.n_bins
     return replace(base, **changes)
+
+
+def initial_network(path: str, classes) -> tuple[SNNConfig, torch.nn.Module]:
+    """The network and weights of checkpoint ``path`` to start training from (its config is kept)."""
+    from training.checkpoint import load_model
+
+    model, _ = load_model(path)
+    if not isinstance(model.cfg, SNNConfig):
+        raise SastLiveError(f"{path} is a sequence-task network; event training starts from an event network")
+    if tuple(model.cfg.classes) != tuple(classes):
+        raise SastLiveError(f"{path} has classes {model.cfg.classes}; the dataset has {tuple(classes)}")
+    return model.cfg, model
 
 
 def resolve_device(name: str) -> torch.device:
@@ -135,9 +148,13 @@ def train(cfg: TrainConfig) -> dict:
     train_ds, test_ds = limit_dataset(train_ds, cfg.limit_train), limit_dataset(test_ds, cfg.limit_test)
     if len(train_ds) == 0 or len(test_ds) == 0:
         raise SastLiveError(f"dataset {cfg.dataset!r} has {len(train_ds)} training and {len(test_ds)} test samples")
-    mcfg = model_config_for(cfg, train_ds.classes, train_ds.sensor_size)
     torch.manual_seed(cfg.seed)
-    net = build_model(mcfg).to(device)  # the weights (saved, evaluated)
+    if cfg.init_from:
+        mcfg, start = initial_network(cfg.init_from, train_ds.classes)
+        net = start.to(device)
+    else:
+        mcfg = model_config_for(cfg, train_ds.classes, train_ds.sensor_size)
+        net = build_model(mcfg).to(device)  # the weights (saved, evaluated)
     model = distributed.wrap(net, d)  # what the training passes run through (DDP on several processes)
     if cfg.method == "sast":
         optimizer = SAM(model.parameters(), torch.optim.Adam, rho=cfg.rho, adaptive=cfg.adaptive, lr=cfg.lr)

@@ -146,7 +146,7 @@ def load_backend(model_path: str | os.PathLike | None, precision: str):
         from firmware_sim.quantize import QuantConfig, quantize_checkpoint
 
         return IntBackend(quantize_checkpoint(path, QuantConfig(weight_bits=int(precision[3:]))), label)
-    from training.checkpoint import load_model
+    from training.checkpoint import load_event_model
 
-    model, _ = load_model(path)
+    model, _ = load_event_model(path)
     return FloatBackend(model, "surrogate" if precision == "float" else "hard", label)

@@ -1,0 +1,132 @@
+"""The parallel LIF network of the convex reconstruction (Udupi, Yang, Zhai; after Ergen et al., ICLR 2023).
+
+``K`` independent branches, each a chain of fully connected LIF layers of widths ``widths`` (the last one
+usually 1); no recurrent weight matrices — the only recurrence is each neuron's leak and reset, the SAST LIF
+of :mod:`models.neurons`. The last layer's features of all branches are concatenated (``P = K·widths[-1]``)
+and read out linearly without bias:
+
+* ``features="spike"``    — the spike ``s[t]`` of each last-layer neuron;
+* ``features="membrane"`` — its membrane ``u[t]`` (before the reset the spike causes at the next step);
+* ``features="count"``    — its spike count up to and including ``t`` (our extension).
+
+``per_step=False`` reads out at the last step only (sequence classification); ``per_step=True`` at every step
+(per-step tasks such as addition). Inputs are time-first ``(T, B, n_in)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from models.neurons import LIFParameters, initial_state, lif_step
+
+FEATURES = ("spike", "membrane", "count")
+KIND = "parallel"
+
+
+@dataclass(frozen=True)
+class ParallelConfig:
+    """Everything needed to rebuild a parallel LIF network (saved as JSON beside the weights)."""
+
+    name: str
+    n_in: int
+    branches: int = 1024
+    widths: tuple[int, ...] = (16, 1)
+    n_classes: int = 2
+    tau: float = 0.9
+    theta: float = 1.0
+    beta: float = 5.0
+    features: str = "spike"
+    per_step: bool = False
+    classes: tuple[str, ...] = ()
+    kind: str = KIND
+
+    def __post_init__(self):
+        if self.features not in FEATURES:
+            raise ValueError(f"features must be one of {FEATURES}, got {self.features!r}")
+        if self.n_in < 1 or self.branches < 1 or not self.widths or min(self.widths) < 1:
+            raise ValueError(f"need n_in, branches and every width ≥ 1, got {self.n_in}, {self.branches}, "
+                             f"{self.widths}")
+
+    @property
+    def n_features(self) -> int:
+        return self.branches * self.widths[-1]
+
+    @property
+    def neuron(self) -> LIFParameters:
+        return LIFParameters(self.tau, self.theta, self.beta)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(d: dict) -> ParallelConfig:
+        d = dict(d)
+        for key in ("widths", "classes"):
+            if key in d:
+                d[key] = tuple(d[key])
+        return ParallelConfig(**d)
+
+
+class ParallelLIFNet(nn.Module):
+    """Branch weights ``layers[l]``: (K, widths[l], widths[l-1]) (``widths[-1] = n_in`` for the first);
+    readout (n_classes, P). The dynamics are :func:`models.neurons.lif_step`."""
+
+    def __init__(self, cfg: ParallelConfig):
+        super().__init__()
+        self.cfg = cfg
+        fan_in = (cfg.n_in, *cfg.widths[:-1])
+        self.layers = nn.ParameterList(
+            [nn.Parameter(torch.randn(cfg.branches, m, k) / k ** 0.5) for m, k in zip(cfg.widths, fan_in, strict=True)])
+        self.readout = nn.Linear(cfg.n_features, cfg.n_classes, bias=False)
+
+    def features(self, x: torch.Tensor, mode: str = "hard", record: bool = False):
+        """x (T, B, n_in) → features (T, B, P) of the last layer at every step; with ``record``, also every
+        layer's spikes, a list of (T, B, K, width)."""
+        if x.dim() != 3 or x.shape[2] != self.cfg.n_in:
+            raise ValueError(f"input must be (T, B, {self.cfg.n_in}), got {tuple(x.shape)}")
+        p = self.cfg.neuron
+        states = [None] * len(self.layers)
+        feats, spikes = [], [[] for _ in self.layers]
+        count = None
+        K = self.cfg.branches
+        for t in range(x.shape[0]):
+            s = x[t]
+            for k, w in enumerate(self.layers):
+                if k == 0:  # every branch sees the same input: one (B, n_in) × (n_in, K·m) product
+                    i_in = (s @ w.reshape(-1, w.shape[2]).T).reshape(s.shape[0], K, w.shape[1])
+                else:  # branch by branch: (K, m, m') × (K, m', B)
+                    i_in = torch.bmm(w, s.permute(1, 2, 0)).permute(2, 0, 1)
+                if states[k] is None:
+                    states[k] = initial_state(i_in)  # fresh state on every forward pass
+                s, states[k] = lif_step(i_in, states[k], p, mode)
+                if record:
+                    spikes[k].append(s)
+            if self.cfg.features == "spike":
+                f = s
+            elif self.cfg.features == "membrane":
+                f = states[-1].u
+            else:
+                count = s if count is None else count + s
+                f = count
+            feats.append(f.flatten(1))
+        out = torch.stack(feats)
+        if record:
+            return out, [torch.stack(layer) for layer in spikes]
+        return out
+
+    def forward(self, x: torch.Tensor, mode: str = "hard") -> torch.Tensor:
+        """x (T, B, n_in) → logits (B, n_classes), or (T, B, n_classes) when ``per_step``."""
+        f = self.features(x, mode)
+        return self.readout(f if self.cfg.per_step else f[-1])
+
+    def spike_counts(self, x: torch.Tensor, mode: str = "hard") -> list[torch.Tensor]:
+        """Total spikes per layer over the window, per sample: list of (B,)."""
+        _, spikes = self.features(x, mode, record=True)
+        return [s.sum(dim=(0, 2, 3)) for s in spikes]
+
+
+def build_parallel(cfg: ParallelConfig | dict) -> ParallelLIFNet:
+    return ParallelLIFNet(cfg if isinstance(cfg, ParallelConfig) else ParallelConfig.from_dict(cfg))

@@ -1,0 +1,310 @@
+"""The convex reconstruction: solvers and certificates, the spike dictionary against the deployed simulators,
+the sequence tasks, and reconstructed models running in firmware_sim and through the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from models.networks import ConvSpec, SNNConfig, build_model
+from models.parallel import ParallelConfig, ParallelLIFNet
+from training.convex.dictionary import (
+    conv_counts_hard,
+    conv_counts_integer,
+    conv_dictionary,
+    hidden_firmware,
+    parallel_dictionary,
+    rows_labels,
+)
+from training.convex.reconstruct import ReconConfig, prune_conv, prune_parallel, reconstruct
+from training.convex.solvers import LOSSES, max_rho, solve
+from training.convex.tasks import make_addition, task_data, task_spec
+from training.convex.witness import gaussian_witness, layer_rates
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def problem(seed=0, n=150, P=30, C=3, density=0.3):
+    rng = np.random.default_rng(seed)
+    D = (rng.random((n, P)) < density).astype(np.float64)
+    return torch.from_numpy(D), torch.from_numpy(rng.integers(0, C, n)), C
+
+
+# --- solvers ---------------------------------------------------------------------------------------------
+
+def test_lasso_matches_the_closed_form_of_an_orthogonal_design():
+    """Squared loss with DᵀD = n·I separates per feature: W* = soft(DᵀY/n, rho)."""
+    n, P, C = 64, 16, 4
+    q, _ = np.linalg.qr(np.random.default_rng(1).normal(size=(n, P)))
+    D = torch.from_numpy(q * math.sqrt(n))
+    y = torch.arange(n) % C
+    Y = np.eye(C)[y.numpy()]
+    rho = 0.05
+    b = D.numpy().T @ Y / n
+    closed = np.sign(b) * np.maximum(np.abs(b) - rho, 0)
+    sol = solve(D, y, C, rho, "squared", tol=1e-10, max_iter=5000)
+    np.testing.assert_allclose(sol.W, closed, atol=1e-7)
+    assert 0 <= sol.gap <= 1e-10 * sol.primal
+
+
+@pytest.mark.parametrize("loss", ["ce", "squared"])
+def test_fista_reaches_the_cvxpy_optimum_with_a_certificate(loss):
+    cp_ref = pytest.importorskip("training.convex.solvers").cvx_reference
+    pytest.importorskip("cvxpy")
+    D, y, C = problem()
+    rho = 0.05 * max_rho(D, y, C, loss)
+    sol = solve(D, y, C, rho, loss, tol=1e-6, max_iter=20_000)
+    W, opt = cp_ref(D.numpy(), y.numpy(), C, rho, loss)
+    assert sol.rel_gap < 1e-6
+    assert sol.dual <= opt + 1e-7 and abs(sol.primal - opt) <= 1e-6 * abs(opt)
+    np.testing.assert_allclose(sol.W, W, atol=1e-3)
+
+
+def test_hinge_certificate_brackets_the_cvxpy_optimum():
+    pytest.importorskip("cvxpy")
+    from training.convex.solvers import cvx_reference
+
+    D, y, C = problem(seed=2)
+    rho = 0.05 * max_rho(D, y, C, "hinge")
+    sol = solve(D, y, C, rho, "hinge", tol=1e-4, max_iter=20_000)
+    _, opt = cvx_reference(D.numpy(), y.numpy(), C, rho, "hinge")
+    assert sol.dual <= opt + 1e-7 <= sol.primal + 2e-7  # the certificate is a true bracket
+    assert sol.rel_gap < 1e-4 and (sol.primal - opt) / opt < 1e-4
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_certificate_is_nonnegative_and_shrinks_with_iterations(loss):
+    D, y, C = problem(seed=3, n=300, P=60)
+    rho = 0.02 * max_rho(D, y, C, loss)
+    gaps = [solve(D, y, C, rho, loss, tol=1e-14, max_iter=k).gap for k in (10, 100, 1000)]
+    assert all(g >= 0 for g in gaps)
+    assert gaps[0] > gaps[1] > gaps[2]
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_above_max_rho_the_readout_is_zero(loss):
+    D, y, C = problem(seed=4)
+    sol = solve(D, y, C, 1.001 * max_rho(D, y, C, loss), loss)
+    assert not sol.active.any() and sol.rel_gap < 1e-4
+
+
+def test_solver_rejects_bad_problems():
+    from sast_live.errors import SastLiveError
+
+    D, y, C = problem()
+    with pytest.raises(SastLiveError, match="loss"):
+        solve(D, y, C, 0.1, "logistic")
+    with pytest.raises(SastLiveError, match="rho"):
+        solve(D, y, C, -1.0)
+    with pytest.raises(SastLiveError, match="labels"):
+        solve(D, y + C, C, 0.1)
+
+
+# --- dictionary = the deployed simulators, bit for bit -----------------------------------------------------
+
+def small_conv(seed=0):
+    cfg = SNNConfig("tiny", 2, (12, 12), (12, 12), (ConvSpec(4, 3, 2, 1), ConvSpec(6, 3, 2, 1)), 3, tau=0.8,
+                    n_bins=8, bin_us=1000, classes=("a", "b", "c"))
+    torch.manual_seed(seed)
+    return build_model(cfg)
+
+
+def conv_inputs(seed=0, n=24):
+    rng = np.random.default_rng(seed)
+    return rng.poisson(0.6, size=(n, 8, 2, 12, 12)).astype(np.uint8)
+
+
+def test_conv_dictionary_is_the_deployed_networks_readout_input():
+    """With the solved readout in place, the deployed hard network's logits = (counts / T) @ Wᵀ."""
+    model = small_conv()
+    windows = conv_inputs()
+    x = torch.from_numpy(windows).float().transpose(0, 1)
+    gaussian_witness(model, x, 0.15)
+    counts = conv_counts_hard(model, x)
+    W = np.random.default_rng(5).normal(size=(counts.shape[1], 3))
+    with torch.no_grad():
+        model.readout.weight.copy_(torch.from_numpy(W.T))
+        logits = model(x, "hard").double().numpy()
+    np.testing.assert_allclose(logits, counts / 8 @ W, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("precision", ["int8", "int4"])
+def test_integer_dictionary_reproduces_the_simulators_readout_exactly(precision):
+    """The integer simulator's readout accumulators are exactly counts @ q_readout, for the counts the
+    dictionary extracted; the numba and NumPy simulators give the same dictionary."""
+    from firmware_sim.simulator import Simulator
+
+    model = small_conv(1)
+    windows = conv_inputs(1)
+    gaussian_witness(model, torch.from_numpy(windows).float().transpose(0, 1), 0.15)
+    sim = hidden_firmware(model, precision)
+    counts = conv_counts_integer(sim, windows)
+    assert counts.sum() > 0
+    np.testing.assert_array_equal(counts, conv_counts_integer(Simulator(sim.model, backend="numpy"), windows))
+    scores = sim.classify(windows)["scores"]
+    np.testing.assert_array_equal(scores, counts @ sim.model.readout.astype(np.int64).T)
+
+
+@pytest.mark.parametrize("features", ["spike", "membrane", "count"])
+@pytest.mark.parametrize("per_step", [False, True])
+def test_parallel_dictionary_matches_the_network(features, per_step):
+    cfg = ParallelConfig("t", 5, branches=16, widths=(3, 2), n_classes=3, features=features, per_step=per_step)
+    torch.manual_seed(0)
+    model = ParallelLIFNet(cfg)
+    x = (torch.rand(6, 40, 5) < 0.5).float()
+    gaussian_witness(model, x, 0.2)
+    D = parallel_dictionary(model, x.numpy(), batch_size=16)
+    assert D.storage == {"spike": "bits", "membrane": "float", "count": "counts"}[features]
+    f = model.features(x, "hard").detach()
+    want = f.transpose(0, 1).reshape(-1, 32) if per_step else f[-1]
+    np.testing.assert_array_equal(D.floats(torch.float32).numpy(), want.numpy())
+    W = np.random.default_rng(0).normal(size=(32, 3))
+    with torch.no_grad():
+        model.readout.weight.copy_(torch.from_numpy(W.T))
+        logits = model(x, "hard").double()
+    want_logits = logits.transpose(0, 1).reshape(-1, 3) if per_step else logits
+    want = D.floats().numpy() @ W  # float32 network vs float64 product: relative to the largest logit
+    np.testing.assert_allclose(want_logits.numpy(), want, rtol=0, atol=1e-5 * max(1.0, np.abs(want).max()))
+
+
+def test_parallel_lif_is_the_sast_equation():
+    """A one-branch, one-neuron network against the LIF written out by hand."""
+    cfg = ParallelConfig("t", 1, branches=1, widths=(1,), tau=0.5, features="membrane")
+    model = ParallelLIFNet(cfg)
+    with torch.no_grad():
+        model.layers[0].fill_(0.6)
+    x = torch.tensor([1.0, 1.0, 0.0, 1.0, 1.0]).reshape(5, 1, 1)
+    u = model.features(x).flatten().tolist()
+    want, v, s = [], 0.0, 0.0
+    for i in x.flatten().tolist():
+        v = 0.5 * v * (1 - s) + 0.6 * i
+        s = float(v >= 1.0)
+        want.append(v)
+    np.testing.assert_allclose(u, want, rtol=1e-6)
+
+
+def test_witness_calibration_hits_the_rate_and_pruning_is_exact():
+    model = small_conv(2)
+    x = torch.from_numpy(conv_inputs(2)).float().transpose(0, 1)
+    info = gaussian_witness(model, x, 0.1)
+    assert all(abs(r - 0.1) < 0.02 for r in info["rate"])
+    assert info["rate"] == layer_rates(model, x)
+    c, h, w = model.feature_shape
+    W = np.random.default_rng(0).normal(size=(c * h * w, 3))
+    W.reshape(c, h * w, 3)[[1, 4]] = 0  # two channels nobody reads
+    with torch.no_grad():
+        model.readout.weight.copy_(torch.from_numpy(W.T))
+        small = prune_conv(model, W)
+        assert small.cfg.layers[-1].out_channels == c - 2
+        torch.testing.assert_close(small(x, "hard"), model(x, "hard"))
+    par = ParallelLIFNet(ParallelConfig("t", 3, branches=10, widths=(2, 1), n_classes=2))
+    Wp = np.random.default_rng(1).normal(size=(10, 2))
+    Wp[[0, 3, 7]] = 0
+    xp = (torch.rand(5, 20, 3) < 0.5).float()
+    with torch.no_grad():
+        par.readout.weight.copy_(torch.from_numpy(Wp.T))
+        smallp = prune_parallel(par, Wp)
+        assert smallp.cfg.branches == 7
+        torch.testing.assert_close(smallp(xp), par(xp))
+
+
+# --- tasks -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("base", [2, 3, 5])
+def test_addition_labels_are_the_sum(base):
+    x, y = make_addition(50, base, 6, np.random.default_rng(base))
+    assert x.shape == (7, 50, 2 * base + 1) and y.shape == (7, 50)
+    powers = base ** np.arange(7)
+    digits_a = x[:, :, :base].argmax(2)
+    digits_b = x[:, :, base:2 * base].argmax(2)
+    np.testing.assert_array_equal(powers @ digits_a + powers @ digits_b, powers @ y)
+
+
+def test_task_splits_are_seeded_and_disjoint_streams():
+    spec = task_spec("xor", 10)
+    a, b = task_data(spec, "train", 100), task_data(spec, "train", 100)
+    np.testing.assert_array_equal(a[0], b[0])
+    assert not np.array_equal(a[0], task_data(spec, "test", 100)[0])
+    bits = a[0][:, :, 1]  # channel 1 = bit set
+    np.testing.assert_array_equal(a[1], bits[0].astype(int) ^ bits[-1].astype(int))
+    assert rows_labels(np.arange(6).reshape(3, 2), True).tolist() == [0, 2, 4, 1, 3, 5]
+
+
+# --- end to end ------------------------------------------------------------------------------------------
+
+def test_xor_is_solved_on_a_small_instance(tmp_path):
+    s = reconstruct(ReconConfig(dataset="xor", length=4, branches=512, n_train=1000, n_test=400, witness_rate=0.05,
+                                out=str(tmp_path / "cvx"), progress=False))
+    assert s["accuracy"]["test"]["accuracy"] == 1.0
+    assert s["kept_branches"] < 512 and s["final"]["rel_gap"] >= 0
+    rows = json.loads((tmp_path / "cvx" / "path.json").read_text())
+    assert sum(r.get("chosen", False) for r in rows) == 1
+    assert (tmp_path / "cvx" / "path.png").stat().st_size > 0
+
+
+def run(*args):
+    return subprocess.run([sys.executable, str(REPO / "main.py"), *map(str, args)], capture_output=True, text=True,
+                          timeout=600, cwd=REPO)
+
+
+def test_reconstructed_event_model_exports_and_runs_in_firmware_sim(tmp_path):
+    """cvx on real N-MNIST with the INT8 dictionary: the exported INT8 model's accumulators are exactly the
+    dictionary times its quantized readout; evaluate and export take the checkpoint like any other."""
+    from firmware_sim.model_file import load_firmware
+    from firmware_sim.simulator import Simulator
+    from training.checkpoint import load_model
+    from training.data.resolve import resolve_datasets
+    from training.frames import FrameCache
+    from training.train import limit_dataset
+
+    out = tmp_path / "cvx"
+    r = run("train", "--method", "cvx", "--dataset", "nmnist-real", "--limit-train", "100", "--limit-test", "30",
+            "--n-bins", "12", "--dictionary", "int8", "--beta", "0.3", "0.1", "--max-iter", "300", "--out", out,
+            "--quiet")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["method"] == "cvx" and 0 < summary["kept_features"] <= summary["features"]
+    assert 0 <= summary["test_acc_int8"] <= 1
+    r = run("export", out / "model", "--out", tmp_path / "fw", "--json")
+    assert r.returncode == 0, r.stderr
+    fw = load_firmware(tmp_path / "fw")
+    model, _ = load_model(out / "model")
+    _, test = resolve_datasets("nmnist-real", progress=False)
+    windows = FrameCache(limit_dataset(test, 30), model.cfg).windows()
+    sim = Simulator(fw)
+    counts = conv_counts_integer(hidden_firmware(model, "int8"), windows)
+    np.testing.assert_array_equal(sim.classify(windows)["scores"], counts @ fw.readout.astype(np.int64).T)
+    # the dictionary of the saved network is what the convex program saw (same witness, same simulator)
+    assert conv_dictionary(model, FrameCache(limit_dataset(test, 5), model.cfg), "int8").n_features == counts.shape[1]
+    r = run("evaluate", out / "model", "--no-corruptions", "--hardware", "int8", "--limit-test", "30", "--out",
+            tmp_path / "eval", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.splitlines()[-1])["hardware"]["int8"]["accuracy"] == pytest.approx(
+        summary["test_acc_int8"])
+
+
+def test_cli_sequence_methods_and_errors(tmp_path):
+    common = ["--dataset", "xor", "--length", "4", "--branches", "64", "--n-train", "300", "--n-test", "100", "--quiet"]
+    r = run("train", "--method", "sg", "--epochs", "2", "--out", tmp_path / "sg", *common)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["method"] == "sg"
+    r = run("train", "--method", "sg-cvx", "--witness-from", tmp_path / "sg" / "model", "--finetune-epochs", "1",
+            "--out", tmp_path / "sgcvx", *common)
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert s["method"] == "sg-cvx" and "finetuned" in s and s["witness"] == {}
+    r = run("train", "--method", "sg-cvx", "--out", tmp_path / "x", *common)
+    assert r.returncode == 2 and "--witness-from" in r.stderr
+    r = run("export", tmp_path / "sg" / "model", "--out", tmp_path / "fw")
+    assert r.returncode == 2 and "sequence-task network" in r.stderr
+    r = run("evaluate", tmp_path / "sg" / "model", "--no-corruptions")
+    assert r.returncode == 2 and "sequence-task network" in r.stderr
+    r = run("train", "--method", "sast", "--out", tmp_path / "y", *common)
+    assert r.returncode == 2 and "sg, cvx or sg-cvx" in r.stderr

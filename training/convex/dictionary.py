@@ -1,0 +1,147 @@
+"""The spike dictionary: each sample's last-layer features, computed by the network that will be deployed.
+
+For the event networks (:class:`models.networks.SpikingConvNet`) a feature is a last-layer neuron's spike
+count over the window, stored as uint8; the solver sees ``count / T``, so the solved ``W`` *is* the deployed
+readout (``logits = mean_t W·s[t] = W·count/T``). The counts come from
+
+* ``precision="hard"`` — the float network with Heaviside spikes (its own forward pass), or
+* ``precision="int8"|"int4"`` — the integer on-sensor simulator (:mod:`firmware_sim`) running the quantized
+  hidden layers, so the INT8 deployment computes exactly the features the convex program saw.
+
+For the parallel sequence networks (:class:`models.parallel.ParallelLIFNet`) a row is a sample's features at
+the last step, or, per step, one row per (sample, step). Spikes are stored as bits (``np.packbits``), counts
+as uint8/uint16, membranes as float32; :meth:`Dictionary.floats` expands them only for the solver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from sast_live.errors import SastLiveError
+
+PRECISIONS = ("hard", "int8", "int4")
+
+
+@dataclass(frozen=True)
+class Dictionary:
+    """``data``: (n, P) uint8/uint16 counts, (n, ⌈P/8⌉) packed bits, or (n, P) float32; feature value =
+    stored value × ``scale``."""
+
+    data: np.ndarray
+    n_features: int
+    storage: str  # "counts" | "bits" | "float"
+    scale: float = 1.0
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.data.nbytes)
+
+    def values(self) -> np.ndarray:
+        """The stored values as (n, P) (bits unpacked, not yet scaled)."""
+        if self.storage == "bits":
+            return np.unpackbits(self.data, axis=1, count=self.n_features)
+        return self.data
+
+    def floats(self, dtype=torch.float64) -> torch.Tensor:
+        """(n, P) features for the solver: the only float copy."""
+        return torch.from_numpy(self.values()).to(dtype) * self.scale
+
+    def float_nbytes(self, dtype=torch.float64) -> int:
+        return len(self) * self.n_features * torch.empty((), dtype=dtype).element_size()
+
+
+def _store_counts(counts: np.ndarray, scale: float) -> Dictionary:
+    top = int(counts.max()) if counts.size else 0
+    dtype = np.uint8 if top <= np.iinfo(np.uint8).max else np.uint16
+    return Dictionary(counts.astype(dtype), counts.shape[1], "counts", scale)
+
+
+# --- event networks ---------------------------------------------------------------------------------------
+
+@torch.no_grad()
+def conv_counts_hard(model, x: torch.Tensor) -> np.ndarray:
+    """x (T, B, 2, H, W) → last-layer spike counts (B, C·H·W) int64, in the readout's (C, H, W) order, from
+    the float network's own hard-spike forward pass."""
+    _, spikes = model(x, "hard", record=True)
+    return spikes[-1].sum(0).flatten(1).to(torch.int64).numpy()
+
+
+def conv_counts_integer(sim, windows: np.ndarray, progress: bool = False) -> np.ndarray:
+    """windows (N, T, 2, H, W) uint8 → last-layer spike counts (N, C·H·W) from the integer simulator
+    (fresh state per window, one step at a time, reading the last layer's spikes out of the state)."""
+    from tqdm import tqdm
+
+    from firmware_sim.packing import G_COUT, G_HOUT, G_NOFF, G_WOUT
+
+    g = sim.packed.geom[-1]
+    c, h, w, off = int(g[G_COUT]), int(g[G_HOUT]), int(g[G_WOUT]), int(g[G_NOFF])
+    out = np.zeros((len(windows), c * h * w), np.int64)
+    for i in tqdm(range(len(windows)), desc=f"int{sim.model.weight_bits} dictionary", disable=not progress):
+        state = sim.initial_state()
+        acc = np.zeros(h * w * c, np.int64)
+        for t in range(windows.shape[1]):
+            state, _ = sim.run(windows[i, t:t + 1], state)
+            acc += state.s[off:off + h * w * c]
+        out[i] = acc.reshape(h, w, c).transpose(2, 0, 1).ravel()  # the simulator's (H, W, C) → (C, H, W)
+    return out
+
+
+def hidden_firmware(model, precision: str):
+    """The integer simulator of ``model``'s hidden layers at ``precision`` (the readout is a placeholder: the
+    dictionary never reads it)."""
+    from firmware_sim.hardware_eval import precision_config
+    from firmware_sim.quantize import quantize
+    from firmware_sim.simulator import Simulator
+
+    weights = {f"model.{k}": v.detach().double().numpy() for k, v in model.state_dict().items()}
+    weights["model.readout.weight"] = np.ones_like(weights["model.readout.weight"])
+    meta = {"model_cfg": model.cfg.to_dict(), "train_cfg": {}}
+    return Simulator(quantize(meta, weights, precision_config(precision)))
+
+
+def conv_dictionary(model, cache, precision: str = "hard", batch_size: int = 64, progress: bool = False) -> Dictionary:
+    """The dictionary of a cached split's centred windows (``training.frames.FrameCache``)."""
+    if precision not in PRECISIONS:
+        raise SastLiveError(f"dictionary precision must be one of {PRECISIONS}, got {precision!r}")
+    T = model.cfg.n_bins
+    if precision == "hard":
+        from tqdm import tqdm
+
+        batches = tqdm(cache.batches(batch_size), total=-(-len(cache) // batch_size), desc="hard dictionary",
+                       disable=not progress)
+        counts = np.concatenate([conv_counts_hard(model, x) for x, _ in batches])
+    else:
+        counts = conv_counts_integer(hidden_firmware(model, precision), cache.windows(), progress)
+    return _store_counts(counts, 1.0 / T)
+
+
+# --- parallel sequence networks ---------------------------------------------------------------------------
+
+@torch.no_grad()
+def parallel_dictionary(model, x: np.ndarray | torch.Tensor, batch_size: int = 256) -> Dictionary:
+    """x (T, n, n_in) → rows (n, P) at the last step, or (n·T, P) sample-major when ``per_step``
+    (row ``i·T + t`` = sample i at step t), from the network's own hard-spike forward pass."""
+    x = torch.as_tensor(x, dtype=torch.float32)
+    cfg = model.cfg
+    parts = []
+    for start in range(0, x.shape[1], batch_size):
+        f = model.features(x[:, start:start + batch_size], "hard")  # (T, B, P)
+        f = f.transpose(0, 1).reshape(-1, f.shape[2]) if cfg.per_step else f[-1]
+        parts.append(f.numpy())
+    values = np.concatenate(parts)
+    if cfg.features == "spike":
+        return Dictionary(np.packbits(values.astype(np.uint8), axis=1), values.shape[1], "bits")
+    if cfg.features == "count":
+        return _store_counts(values.astype(np.int64), 1.0)
+    return Dictionary(values.astype(np.float32), values.shape[1], "float")
+
+
+def rows_labels(y: np.ndarray, per_step: bool) -> np.ndarray:
+    """Labels in dictionary row order: (n,) as is; per step (T, n) → (n·T,) sample-major."""
+    return np.ascontiguousarray(y.T).ravel() if per_step else y

