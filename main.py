@@ -52,22 +52,27 @@ def train_config(args, **fields):
                        progress=not args.quiet, **fields)
 
 
+def recon_config(args, method: str):
+    """The ReconConfig of ``train --method cvx|sg-cvx`` and ``sweep --convex`` (see ``add_convex_args``)."""
+    from training.convex.reconstruct import ReconConfig
+
+    return ReconConfig(dataset=args.dataset, data_dir=args.data_dir, method=method, witness_from=args.witness_from,
+                       loss=args.loss, betas=tuple(args.beta or ()), tol=args.tol, max_iter=args.max_iter,
+                       witness_rate=args.witness_rate, dictionary=args.dictionary, features=args.features,
+                       branches=args.branches, widths=tuple(args.widths), tau=args.tau, length=args.length,
+                       n_train=args.n_train, n_test=args.n_test, n_bins=args.n_bins, limit_train=args.limit_train,
+                       limit_test=args.limit_test, finetune_epochs=args.finetune_epochs, lr=args.finetune_lr,
+                       seed=args.seed, out=args.out, progress=not args.quiet)
+
+
 def cmd_train(args) -> int:
     from sast_live.errors import SastLiveError
     from training.convex.tasks import is_task
 
     if args.method in ("cvx", "sg-cvx"):
-        from training.convex.reconstruct import ReconConfig, reconstruct
+        from training.convex.reconstruct import reconstruct
 
-        cfg = ReconConfig(dataset=args.dataset, data_dir=args.data_dir, method=args.method,
-                          witness_from=args.witness_from, loss=args.loss, betas=tuple(args.beta or ()), tol=args.tol,
-                          max_iter=args.max_iter, witness_rate=args.witness_rate, dictionary=args.dictionary,
-                          features=args.features, branches=args.branches, widths=tuple(args.widths), tau=args.tau,
-                          length=args.length, n_train=args.n_train, n_test=args.n_test, n_bins=args.n_bins,
-                          limit_train=args.limit_train, limit_test=args.limit_test,
-                          finetune_epochs=args.finetune_epochs, lr=args.finetune_lr, seed=args.seed, out=args.out,
-                          progress=not args.quiet)
-        print(json.dumps(reconstruct(cfg), default=float))
+        print(json.dumps(reconstruct(recon_config(args, args.method)), default=float))
         return 0
     if is_task(args.dataset):
         from training.convex.sequence import run_sequence_sg
@@ -150,6 +155,11 @@ def cmd_export(args) -> int:
 
 
 def cmd_sweep(args) -> int:
+    if args.convex:
+        from training.convex.compare import compare
+
+        print(compare(recon_config(args, "cvx"), args.epochs, args.lr, args.sast_rho, args.out))
+        return 0
     from training.sweep import run_sweep
 
     rows = run_sweep(train_config(args), args.rho, args.out, compute_matched=args.compute_matched)
@@ -256,6 +266,32 @@ def add_training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def add_convex_args(p: argparse.ArgumentParser) -> None:
+    """Options of the convex reconstruction and the sequence tasks (``train``, ``sweep --convex``)."""
+    g = p.add_argument_group("convex reconstruction (cvx, sg-cvx)")
+    g.add_argument("--witness-from", metavar="CKPT", help="sg-cvx: keep this trained checkpoint's hidden weights")
+    g.add_argument("--loss", choices=["ce", "hinge", "squared"], default="ce", help="convex loss (default ce)")
+    g.add_argument("--tol", type=float, default=1e-4, help="relative duality gap that ends a solve")
+    g.add_argument("--max-iter", type=int, default=2000, help="proximal steps per beta")
+    g.add_argument("--witness-rate", type=float, default=0.1, help="cvx: spike rate of each Gaussian layer")
+    g.add_argument("--dictionary", choices=["hard", "int8", "int4"], default="hard",
+                   help="event networks: the simulator that computes the spike dictionary")
+    g.add_argument("--finetune-epochs", type=int, default=0, help="then SG fine-tuning for N epochs")
+    g.add_argument("--finetune-lr", type=float, default=1e-4)
+    g = p.add_argument_group("sequence tasks (--dataset xor | add2 | add3 | add5 | smnist)")
+    g.add_argument("--length", type=int, help="T (xor, smnist) or digits (addition); default 8 / 7 / 4")
+    g.add_argument("--features", choices=["spike", "membrane", "count"], default="spike",
+                   help="last-layer readout features of the parallel network")
+    g.add_argument("--branches", type=int, default=1024, help="parallel branches K")
+    g.add_argument("--widths", type=int, nargs="+", default=[4, 1], help="layer widths of each branch")
+    g.add_argument("--tau", type=float, default=0.9, help="leak of the parallel network")
+    g.add_argument("--n-train", type=int, default=4000, help="training sequences (+ a quarter for validation)")
+    g.add_argument("--n-test", type=int, default=1000)
+    p.add_argument("--adaptive", action=argparse.BooleanOptionalAction, default=False, help="adaptive SAM")
+    p.add_argument("--second-batch", action=argparse.BooleanOptionalAction, default=False,
+                   help="stochastic SAST: descent gradient from an independent minibatch")
+
+
 def add_source_args(p: argparse.ArgumentParser, paced_default: float | None) -> None:
     """Options of every command that opens a source."""
     p.add_argument("--speed", type=float, default=paced_default,
@@ -316,28 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rho", type=float, default=0.3, help="SAM neighbourhood radius (sast)")
     p.add_argument("--init-from", metavar="CKPT", help="start from this checkpoint's network and weights "
                    "(e.g. --method sg --init-from runs/cvx/model: SG fine-tuning of a reconstruction)")
-    g = p.add_argument_group("convex reconstruction (cvx, sg-cvx)")
-    g.add_argument("--witness-from", metavar="CKPT", help="sg-cvx: keep this trained checkpoint's hidden weights")
-    g.add_argument("--loss", choices=["ce", "hinge", "squared"], default="ce", help="convex loss (default ce)")
-    g.add_argument("--tol", type=float, default=1e-4, help="relative duality gap that ends a solve")
-    g.add_argument("--max-iter", type=int, default=2000, help="proximal steps per beta")
-    g.add_argument("--witness-rate", type=float, default=0.1, help="cvx: spike rate of each Gaussian layer")
-    g.add_argument("--dictionary", choices=["hard", "int8", "int4"], default="hard",
-                   help="event networks: the simulator that computes the spike dictionary")
-    g.add_argument("--finetune-epochs", type=int, default=0, help="then SG fine-tuning for N epochs")
-    g.add_argument("--finetune-lr", type=float, default=1e-4)
-    g = p.add_argument_group("sequence tasks (--dataset xor | add2 | add3 | add5 | smnist)")
-    g.add_argument("--length", type=int, help="T (xor, smnist) or digits (addition); default 8 / 7 / 4")
-    g.add_argument("--features", choices=["spike", "membrane", "count"], default="spike",
-                   help="last-layer readout features of the parallel network")
-    g.add_argument("--branches", type=int, default=1024, help="parallel branches K")
-    g.add_argument("--widths", type=int, nargs="+", default=[4, 1], help="layer widths of each branch")
-    g.add_argument("--tau", type=float, default=0.9, help="leak of the parallel network")
-    g.add_argument("--n-train", type=int, default=4000, help="training sequences (+ a quarter for validation)")
-    g.add_argument("--n-test", type=int, default=1000)
-    p.add_argument("--adaptive", action=argparse.BooleanOptionalAction, default=False, help="adaptive SAM")
-    p.add_argument("--second-batch", action=argparse.BooleanOptionalAction, default=False,
-                   help="stochastic SAST: descent gradient from an independent minibatch")
+    add_convex_args(p)
     p.add_argument("--out", default="runs/train", help="output folder (metrics.jsonl, last.*, model.*)")
     p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=False,
                    help="continue from OUT/last after an interruption")
@@ -369,7 +384,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rho", type=float, nargs="+", default=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
     p.add_argument("--compute-matched", action=argparse.BooleanOptionalAction, default=True,
                    help="also train the baseline for 2x epochs (SAST's gradient budget)")
+    p.add_argument("--convex", action="store_true",
+                   help="instead of a rho sweep: CVX vs SG vs SG-CVX vs SG fine-tuned from CVX (+ SAST, SAST-CVX on "
+                        "event data) in one table")
+    p.add_argument("--sast-rho", type=float, default=0.3, help="--convex on event data: SAST's rho")
     p.add_argument("--out", default="runs/sweep")
+    add_convex_args(p)
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("export", help=SUBCOMMANDS[6][1])
