@@ -214,6 +214,8 @@ def solve(D: torch.Tensor, y: torch.Tensor, n_classes: int, rho: float, loss: st
     # the hinge: smoothing widths 1, 0.1, … until the exact problem's certificate holds
     mus = [1.0 * 10.0 ** -k for k in range(0, 7)] if loss == "hinge" else [0.0]
     primal = dual = math.nan
+    # rounding allowance of the bound check: a looser one would accept ever longer steps once f stops moving
+    slack = 64 * torch.finfo(D.dtype).eps
     for mu in mus:
         L = L_base / mu if mu > 0 else L_base
         Zx = D @ x
@@ -232,7 +234,7 @@ def solve(D: torch.Tensor, y: torch.Tensor, n_classes: int, rho: float, loss: st
                 f_new = float(loss_value(Z_new, Y, loss, mu))
                 diff = x_new - y_
                 bound = fy + float((g * diff).sum()) + 0.5 * L * float((diff * diff).sum())
-                if f_new <= bound + 1e-6 * max(1.0, abs(bound)):
+                if f_new <= bound + slack * max(1.0, abs(bound)):
                     break
                 L *= 2.0
             # restart the momentum when it points uphill (O'Donoghue & Candès)
