@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from models.neurons import LIFParameters, initial_state, lif_step
+from sast_live.errors import SastLiveError
 
 FEATURES = ("spike", "membrane", "count")
 KIND = "parallel"
@@ -45,9 +46,9 @@ class ParallelConfig:
 
     def __post_init__(self):
         if self.features not in FEATURES:
-            raise ValueError(f"features must be one of {FEATURES}, got {self.features!r}")
+            raise SastLiveError(f"features must be one of {FEATURES}, got {self.features!r}")
         if self.n_in < 1 or self.branches < 1 or not self.widths or min(self.widths) < 1:
-            raise ValueError(f"need n_in, branches and every width ≥ 1, got {self.n_in}, {self.branches}, "
+            raise SastLiveError(f"need n_in, branches and every width ≥ 1, got {self.n_in}, {self.branches}, "
                              f"{self.widths}")
 
     @property

@@ -79,8 +79,11 @@ class ReconConfig:
             raise SastLiveError(f"loss must be one of {LOSSES}, got {self.loss!r}")
         if any(not (b > 0 and math.isfinite(b)) for b in self.betas):
             raise SastLiveError(f"every beta must be a positive number, got {list(self.betas)}")
-        if self.tol <= 0 or self.max_iter < 1 or self.val_every < 2:
-            raise SastLiveError("need tol > 0, max_iter ≥ 1 and val_every ≥ 2")
+        if self.tol <= 0 or self.max_iter < 1 or self.val_every < 2 or self.finetune_epochs < 0:
+            raise SastLiveError("need tol > 0, max_iter ≥ 1, val_every ≥ 2 and finetune_epochs ≥ 0")
+        if is_task(self.dataset) and self.dictionary != "hard":
+            raise SastLiveError("--dictionary int8|int4 is for the event networks (the sequence tasks' parallel "
+                                "network has no integer simulator)")
 
 
 # --- the convex step, shared by both kinds of network -----------------------------------------------------
@@ -222,12 +225,13 @@ def reconstruct_events(cfg: ReconConfig, log) -> dict:
              "final": {"rho": sol.rho, "gap": sol.gap, "rel_gap": sol.rel_gap, "iterations": sol.iterations},
              "seconds": {"witness": t1 - t0, "dictionary": t2 - t1, "solve": t3 - t2}}
     path = save_checkpoint(Path(cfg.out) / "model", model, _info(model, cfg, rows, extra))
-    extra["test_acc_hard"] = evaluate_accuracy(model, test_cache, "hard")
-    if cfg.dictionary != "hard":
-        from firmware_sim.hardware_eval import evaluate_hardware
+    from firmware_sim.hardware_eval import evaluate_hardware
 
-        hw = evaluate_hardware(path, test_cache.windows(), test_cache.labels.numpy(), (cfg.dictionary,))
-        extra[f"test_acc_{cfg.dictionary}"] = hw[cfg.dictionary]["accuracy"]
+    extra["test_acc_hard"] = evaluate_accuracy(model, test_cache, "hard")
+    precisions = tuple(dict.fromkeys(("int8", cfg.dictionary if cfg.dictionary != "hard" else "int8")))
+    hw = evaluate_hardware(path, test_cache.windows(), test_cache.labels.numpy(), precisions)
+    for name in precisions:
+        extra[f"test_acc_{name}"] = hw[name]["accuracy"]
     save_checkpoint(path, model, _info(model, cfg, rows, extra))
     if cfg.finetune_epochs:
         from training.train import train

@@ -107,6 +107,8 @@ def run_sequence_sg(task: str, out: str, epochs: int = 30, lr: float = 3e-3, len
 
     if (Path(out) / "model.json").is_file():
         raise SastLiveError(f"{out} already holds a model; choose another --out")
+    if epochs < 1 or lr <= 0:
+        raise SastLiveError(f"need epochs ≥ 1 and lr > 0, got {epochs} and {lr}")
     spec = task_spec(task, length)
     data = load_sequence_data(spec, n_train, n_test, seed)
     torch.manual_seed(seed)
