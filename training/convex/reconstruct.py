@@ -325,7 +325,7 @@ def plot_path(rows: list[dict], path: Path, title: str) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
     axes[0].semilogx(betas, [r["train_acc"] for r in rows], "o-", label="train")
     axes[0].semilogx(betas, [r["val_acc"] for r in rows], "s-", label="validation")
-    axes[0].set(xlabel="beta", ylabel="accuracy (dictionary = hard spikes)", ylim=(0, 1.02))
+    axes[0].set(xlabel="beta", ylabel="accuracy of D·W (the deployed spikes)", ylim=(0, 1.02))
     axes[0].legend()
     axes[1].semilogx(betas, [r["active"] for r in rows], "o-")
     axes[1].set(xlabel="beta", ylabel=f"neurons kept (of {rows[0]['features']})")

@@ -1,0 +1,56 @@
+"""The convex readout solver against cvxpy (CLARABEL, an interior-point solver) on the same problems.
+
+A spike dictionary like the reconstruction's (a Gaussian-witness N-MNIST network's last-layer spike counts
+on the real digits, 1,000 × 2,592) and column subsets of it; the multinomial cross-entropy readout at
+rho = 0.03 · rho_max. Both solve to their own stopping rule (ours: relative duality gap 1e-4); the table
+reports the seconds, the ratio, and how far our objective is from cvxpy's.
+
+    python benchmarks/bench_convex.py
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+
+def dictionary() -> tuple[torch.Tensor, torch.Tensor]:
+    from models.networks import build_model
+    from training.convex.dictionary import conv_dictionary
+    from training.convex.witness import calibration_indices, gaussian_witness
+    from training.data.resolve import resolve_datasets
+    from training.frames import FrameCache
+    from training.train import TrainConfig, model_config_for
+
+    train, _ = resolve_datasets("nmnist-real", progress=False)
+    torch.manual_seed(0)
+    model = build_model(model_config_for(TrainConfig(), train.classes, train.sensor_size))
+    cache = FrameCache(train, model.cfg)
+    x, _ = cache.batch(calibration_indices(len(cache), 64))
+    gaussian_witness(model, x, 0.1)
+    return conv_dictionary(model, cache, "hard").floats(), cache.labels
+
+
+def main() -> None:
+    from training.convex.solvers import cvx_reference, max_rho, solve
+
+    D, y = dictionary()
+    print(f"{'features':>9} {'ours s':>8} {'gap':>8} {'cvxpy s':>8} {'ratio':>7} {'objective vs cvxpy':>19}")
+    for P in (256, 1024, D.shape[1]):
+        Dp = D[:, :P].contiguous()
+        rho = 0.03 * max_rho(Dp, y, 10, "ce")
+        t0 = time.perf_counter()
+        sol = solve(Dp, y, 10, rho, "ce", tol=1e-4, max_iter=20_000)
+        ours = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        _, opt = cvx_reference(Dp.numpy(), y.numpy(), 10, rho, "ce")
+        theirs = time.perf_counter() - t0
+        print(f"{P:>9} {ours:>8.2f} {sol.rel_gap:>8.1e} {theirs:>8.2f} {theirs / ours:>6.1f}× "
+              f"{(sol.primal - opt) / abs(opt):>+19.1e}")
+
+
+if __name__ == "__main__":
+    np.set_printoptions(precision=4)
+    main()
