@@ -3,7 +3,9 @@
 A spike dictionary like the reconstruction's (a Gaussian-witness N-MNIST network's last-layer spike counts
 on the real digits, 1,000 × 2,592) and column subsets of it; the multinomial cross-entropy readout at
 rho = 0.03 · rho_max. Both solve to their own stopping rule (ours: relative duality gap 1e-4); the table
-reports the seconds, the ratio, and how far our objective is from cvxpy's.
+reports the seconds, the ratio, and how far our objective is from cvxpy's. cvxpy runs only up to 256 features
+(the exponential cones of 1,000 × 10 scores took 264 s there on 2 cores; 1,024 did not finish in 10 minutes);
+the full dictionary is solved by ours alone.
 
     python benchmarks/bench_convex.py
 """
@@ -14,6 +16,8 @@ import time
 
 import numpy as np
 import torch
+
+CVXPY_MAX_FEATURES = 256
 
 
 def dictionary() -> tuple[torch.Tensor, torch.Tensor]:
@@ -38,12 +42,15 @@ def main() -> None:
 
     D, y = dictionary()
     print(f"{'features':>9} {'ours s':>8} {'gap':>8} {'cvxpy s':>8} {'ratio':>7} {'objective vs cvxpy':>19}")
-    for P in (256, 1024, D.shape[1]):
+    for P in (64, 256, D.shape[1]):
         Dp = D[:, :P].contiguous()
         rho = 0.03 * max_rho(Dp, y, 10, "ce")
         t0 = time.perf_counter()
         sol = solve(Dp, y, 10, rho, "ce", tol=1e-4, max_iter=20_000)
         ours = time.perf_counter() - t0
+        if P > CVXPY_MAX_FEATURES:
+            print(f"{P:>9} {ours:>8.2f} {sol.rel_gap:>8.1e} {'—':>8} {'—':>7} {'—':>19}")
+            continue
         t0 = time.perf_counter()
         _, opt = cvx_reference(Dp.numpy(), y.numpy(), 10, rho, "ce")
         theirs = time.perf_counter() - t0
