@@ -132,8 +132,9 @@ def _t_matmul64(D: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
 
 
 def certificate(D: torch.Tensor, Y: torch.Tensor, W: torch.Tensor, rho: float, loss: str,
-                mu: float = 0.0) -> tuple[float, float, float]:
-    """``(primal, dual, smoothed gap)`` of the exact problem at ``W``, in float64.
+                mu: float = 0.0, Z: torch.Tensor | None = None) -> tuple[float, float, float]:
+    """``(primal, dual, smoothed gap)`` of the exact problem at ``W``, in float64; ``Z = D @ W`` when the
+    caller already has it in float64.
 
     The dual point is the gradient of the loss (smoothed by ``mu`` for the hinge, which is still a valid
     exact-hinge dual point) scaled into ``‖DᵀΘ‖_∞ ≤ rho``. The third value is the gap of the *smoothed*
@@ -141,7 +142,7 @@ def certificate(D: torch.Tensor, Y: torch.Tensor, W: torch.Tensor, rho: float, l
     """
     W64 = W.double()
     Y64 = Y.double()
-    Z = _matmul64(D, W64)
+    Z = _matmul64(D, W64) if Z is None else Z
     penalty = rho * float(W64.abs().sum())
     primal = float(loss_value(Z, Y64, loss)) + penalty
 
@@ -248,7 +249,9 @@ def solve(D: torch.Tensor, y: torch.Tensor, n_classes: int, rho: float, loss: st
             fy = float(loss_value(Zy, Y, loss, mu))
             total += 1
             if k % check_every == 0 or k == budget:
-                primal, new_dual, smoothed_gap = certificate(D, Y, x, rho, loss, mu)
+                # the iterate's scores are reused when they are already float64 (the reconstruction's case)
+                primal, new_dual, smoothed_gap = certificate(D, Y, x, rho, loss, mu,
+                                                             Zx if Zx.dtype == torch.float64 else None)
                 dual = new_dual if math.isnan(dual) else max(dual, new_dual)  # every dual value is a lower bound
                 history.append((total, primal, primal - dual))
                 enough = tol * max(abs(primal), 1e-12)
