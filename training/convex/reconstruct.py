@@ -30,11 +30,11 @@ import numpy as np
 import torch
 
 from sast_live.errors import SastLiveError
-from training.checkpoint import load_model, save_checkpoint
+from training.checkpoint import save_checkpoint
 from training.convex.dictionary import conv_dictionary, parallel_dictionary, rows_labels
 from training.convex.solvers import LOSSES, Solution, loss_value, max_rho, solve, solve_path
 from training.convex.tasks import is_task, task_spec
-from training.convex.witness import calibration_indices, copy_witness, gaussian_witness
+from training.convex.witness import calibration_indices, gaussian_witness
 
 METHODS = ("cvx", "sg-cvx")
 #: the default beta path, as fractions of beta_max (the smallest beta at which W = 0 is optimal)
@@ -171,6 +171,16 @@ def witness_line(witness: dict) -> str:
     return f"Gaussian witness: sigma per layer [{sigma}], spike rates [{rate}]"
 
 
+def solved_summary(witness: dict, D_fit, D_val, sol: Solution, times) -> dict:
+    """What every reconstruction reports: witness, dictionary bytes, neurons kept, the final certificate and
+    the seconds of each stage (``times`` = perf_counter before the witness, the dictionary, the solve, after)."""
+    t0, t1, t2, t3 = times
+    return {"witness": witness, "dictionary_bytes": D_fit.nbytes + D_val.nbytes, "features": int(sol.W.shape[0]),
+            "kept_features": int(sol.active.sum()),
+            "final": {"rho": sol.rho, "gap": sol.gap, "rel_gap": sol.rel_gap, "iterations": sol.iterations},
+            "seconds": {"witness": t1 - t0, "dictionary": t2 - t1, "solve": t3 - t2}}
+
+
 def _info(model, cfg: ReconConfig, rows: list[dict], extra: dict) -> dict:
     train_cfg = asdict(cfg)
     train_cfg["rho"] = next(r["rho"] for r in rows if r.get("chosen"))
@@ -182,7 +192,7 @@ def reconstruct_events(cfg: ReconConfig, log) -> dict:
     from models.networks import build_model
     from training.data.resolve import resolve_datasets
     from training.frames import FrameCache
-    from training.train import TrainConfig, evaluate_accuracy, limit_dataset, model_config_for
+    from training.train import TrainConfig, evaluate_accuracy, initial_network, limit_dataset, model_config_for
 
     train_ds, test_ds = resolve_datasets(cfg.dataset, cfg.data_dir, progress=cfg.progress)
     train_ds, test_ds = limit_dataset(train_ds, cfg.limit_train), limit_dataset(test_ds, cfg.limit_test)
@@ -190,15 +200,8 @@ def reconstruct_events(cfg: ReconConfig, log) -> dict:
         raise SastLiveError(f"dataset {cfg.dataset!r}: {len(train_ds)} training / {len(test_ds)} test samples is "
                             f"too few")
     torch.manual_seed(cfg.seed)
-    if cfg.method == "sg-cvx":
-        source, _ = load_model(cfg.witness_from)
-        if not hasattr(source, "convs"):
-            raise SastLiveError(f"{cfg.witness_from} is a sequence-task network; an event dataset needs an event one")
-        if tuple(source.cfg.classes) != tuple(train_ds.classes):
-            raise SastLiveError(f"{cfg.witness_from} was trained on classes {source.cfg.classes}, the dataset has "
-                                f"{tuple(train_ds.classes)}")
-        model = build_model(source.cfg)
-        copy_witness(model, source)
+    if cfg.method == "sg-cvx":  # the checkpoint's network is the witness; its readout is re-solved below
+        _, model = initial_network(cfg.witness_from, train_ds.classes)
     else:
         model = build_model(model_config_for(TrainConfig(n_bins=cfg.n_bins), train_ds.classes, train_ds.sensor_size))
     model.eval()
@@ -219,16 +222,13 @@ def reconstruct_events(cfg: ReconConfig, log) -> dict:
     rows, sol = beta_path(D_fit, fit.labels.numpy(), D_val, val.labels.numpy(), model.cfg.n_classes, cfg, log)
     t3 = time.perf_counter()
     model = prune_conv(model, sol.W)
-    extra = {"witness": witness, "dictionary": cfg.dictionary, "dictionary_bytes": D_fit.nbytes + D_val.nbytes,
-             "features": int(sol.W.shape[0]), "kept_features": int(sol.active.sum()),
-             "kept_channels": model.cfg.layers[-1].out_channels,
-             "final": {"rho": sol.rho, "gap": sol.gap, "rel_gap": sol.rel_gap, "iterations": sol.iterations},
-             "seconds": {"witness": t1 - t0, "dictionary": t2 - t1, "solve": t3 - t2}}
+    extra = {**solved_summary(witness, D_fit, D_val, sol, (t0, t1, t2, t3)), "dictionary": cfg.dictionary,
+             "kept_channels": model.cfg.layers[-1].out_channels}
     path = save_checkpoint(Path(cfg.out) / "model", model, _info(model, cfg, rows, extra))
     from firmware_sim.hardware_eval import evaluate_hardware
 
     extra["test_acc_hard"] = evaluate_accuracy(model, test_cache, "hard")
-    precisions = tuple(dict.fromkeys(("int8", cfg.dictionary if cfg.dictionary != "hard" else "int8")))
+    precisions = ("int8",) if cfg.dictionary in ("hard", "int8") else ("int8", cfg.dictionary)
     hw = evaluate_hardware(path, test_cache.windows(), test_cache.labels.numpy(), precisions)
     for name in precisions:
         extra[f"test_acc_{name}"] = hw[name]["accuracy"]
@@ -240,12 +240,12 @@ def reconstruct_events(cfg: ReconConfig, log) -> dict:
                          lr=cfg.lr, seed=cfg.seed, out=str(Path(cfg.out) / "finetuned"), init_from=str(path),
                          limit_train=cfg.limit_train, limit_test=cfg.limit_test, progress=cfg.progress)
         extra["finetuned"] = {"checkpoint": str(Path(ft.out) / "model"), **train(ft)}
-    return extra
+    return rows, extra
 
 
 def reconstruct_sequence(cfg: ReconConfig, log) -> dict:
     from models.parallel import ParallelConfig, ParallelLIFNet
-    from training.convex.sequence import evaluate_sequence, load_sequence_data, train_sequence_sg
+    from training.convex.sequence import evaluate_sequence, load_sequence_data, load_task_network, train_sequence_sg
 
     spec = task_spec(cfg.dataset, cfg.length)
     data = load_sequence_data(spec, cfg.n_train, cfg.n_test, cfg.seed)
@@ -253,9 +253,7 @@ def reconstruct_sequence(cfg: ReconConfig, log) -> dict:
     witness = {}
     t0 = time.perf_counter()
     if cfg.method == "sg-cvx":
-        model, _ = load_model(cfg.witness_from)
-        if hasattr(model, "convs") or model.cfg.n_in != spec.n_in or model.cfg.per_step != spec.per_step:
-            raise SastLiveError(f"{cfg.witness_from} is not a parallel network for the {spec.name} task")
+        model = load_task_network(cfg.witness_from, spec)
     else:
         pcfg = ParallelConfig(f"{spec.name}-parallel", spec.n_in, cfg.branches, tuple(cfg.widths), spec.n_classes,
                               tau=cfg.tau, features=cfg.features, per_step=spec.per_step, classes=spec.classes)
@@ -270,10 +268,7 @@ def reconstruct_sequence(cfg: ReconConfig, log) -> dict:
     rows, sol = beta_path(D_fit, y_fit, D_val, y_val, spec.n_classes, cfg, log)
     t3 = time.perf_counter()
     model = prune_parallel(model, sol.W)
-    extra = {"witness": witness, "dictionary_bytes": D_fit.nbytes + D_val.nbytes, "features": int(sol.W.shape[0]),
-             "kept_features": int(sol.active.sum()), "kept_branches": model.cfg.branches,
-             "final": {"rho": sol.rho, "gap": sol.gap, "rel_gap": sol.rel_gap, "iterations": sol.iterations},
-             "seconds": {"witness": t1 - t0, "dictionary": t2 - t1, "solve": t3 - t2},
+    extra = {**solved_summary(witness, D_fit, D_val, sol, (t0, t1, t2, t3)), "kept_branches": model.cfg.branches,
              "accuracy": evaluate_sequence(model, data)}
     path = save_checkpoint(Path(cfg.out) / "model", model, _info(model, cfg, rows, extra))
     if cfg.finetune_epochs:
@@ -283,7 +278,7 @@ def reconstruct_sequence(cfg: ReconConfig, log) -> dict:
         info["finetune_history"] = history
         ft = save_checkpoint(path.parent / "finetuned", model, info)
         extra["finetuned"] = {"checkpoint": str(ft), "accuracy": evaluate_sequence(model, data)}
-    return extra
+    return rows, extra
 
 
 def reconstruct(cfg: ReconConfig) -> dict:
@@ -301,12 +296,9 @@ def reconstruct(cfg: ReconConfig) -> dict:
             print(msg, flush=True)
 
     t0 = time.perf_counter()
-    summary = (reconstruct_sequence if is_task(cfg.dataset) else reconstruct_events)(cfg, log)
+    rows, summary = (reconstruct_sequence if is_task(cfg.dataset) else reconstruct_events)(cfg, log)
     summary = {"method": cfg.method, "dataset": cfg.dataset, "checkpoint": str(out / "model"),
                "seconds_total": time.perf_counter() - t0, **summary}
-    from training.checkpoint import load_checkpoint
-
-    rows = load_checkpoint(out / "model")[0]["history"]
     (out / "path.json").write_text(json.dumps(rows, indent=2))
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
     (out / "log.txt").write_text("\n".join(lines) + "\n")

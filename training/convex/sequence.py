@@ -92,6 +92,17 @@ def train_sequence_sg(model, data: SequenceData, epochs: int, lr: float = 3e-3, 
     return history
 
 
+def load_task_network(path: str, spec: TaskSpec):
+    """A trained or reconstructed parallel network from checkpoint ``path``, checked to fit task ``spec``."""
+    from sast_live.errors import SastLiveError
+    from training.checkpoint import load_model
+
+    model, _ = load_model(path)
+    if hasattr(model, "convs") or model.cfg.n_in != spec.n_in or model.cfg.per_step != spec.per_step:
+        raise SastLiveError(f"{path} is not a parallel network for the {spec.name} task")
+    return model
+
+
 def run_sequence_sg(task: str, out: str, epochs: int = 30, lr: float = 3e-3, length: int | None = None,
                     branches: int = 1024, widths=(4, 1), tau: float = 0.9, features: str = "spike",
                     n_train: int = 4000, n_test: int = 1000, init_from: str | None = None, seed: int = 0,
@@ -102,7 +113,7 @@ def run_sequence_sg(task: str, out: str, epochs: int = 30, lr: float = 3e-3, len
 
     from models.parallel import ParallelConfig, ParallelLIFNet
     from sast_live.errors import SastLiveError
-    from training.checkpoint import load_model, save_checkpoint
+    from training.checkpoint import save_checkpoint
     from training.convex.tasks import task_spec
 
     if (Path(out) / "model.json").is_file():
@@ -113,9 +124,7 @@ def run_sequence_sg(task: str, out: str, epochs: int = 30, lr: float = 3e-3, len
     data = load_sequence_data(spec, n_train, n_test, seed)
     torch.manual_seed(seed)
     if init_from:
-        model, _ = load_model(init_from)
-        if hasattr(model, "convs") or model.cfg.n_in != spec.n_in or model.cfg.per_step != spec.per_step:
-            raise SastLiveError(f"{init_from} is not a parallel network for the {spec.name} task")
+        model = load_task_network(init_from, spec)
     else:
         model = ParallelLIFNet(ParallelConfig(f"{spec.name}-parallel", spec.n_in, branches, tuple(widths),
                                               spec.n_classes, tau=tau, features=features, per_step=spec.per_step,

@@ -4,8 +4,8 @@
   Gaussian layer decides whether it fires at all; each layer's scale is set (in order, by bisection on a
   calibration batch) so that its mean spike rate in hard mode is ``target_rate``. The draws themselves are
   the seeded standard normals; only one positive factor per layer is chosen.
-* **SG-CVX** — the hidden weights of a trained checkpoint (surrogate gradient, SAST, …); its readout is
-  discarded and re-solved.
+* **SG-CVX** — the hidden weights of a trained checkpoint (surrogate gradient, SAST, …): the checkpoint's own
+  network, whose readout is re-solved.
 """
 
 from __future__ import annotations
@@ -63,17 +63,6 @@ def gaussian_witness(model, x_calib: torch.Tensor, target_rate: float = 0.1, see
         w.copy_(z * sigma)
         sigmas.append(sigma)
     return {"sigma": sigmas, "rate": layer_rates(model, x_calib)}
-
-
-@torch.no_grad()
-def copy_witness(model, source) -> None:
-    """Copy ``source``'s hidden weights into ``model`` (the same architecture)."""
-    mine, theirs = hidden_weights(model), hidden_weights(source)
-    shapes = ([tuple(w.shape) for w in mine], [tuple(w.shape) for w in theirs])
-    if shapes[0] != shapes[1]:
-        raise SastLiveError(f"the witness checkpoint's hidden layers {shapes[1]} do not fit this network {shapes[0]}")
-    for w, v in zip(mine, theirs, strict=True):
-        w.copy_(v)
 
 
 def calibration_indices(n: int, k: int) -> np.ndarray:
