@@ -120,7 +120,7 @@ def cmd_evaluate(args) -> int:
                                    for k, v in report["hardware"].items()}
         print(json.dumps(summary))
     if args.table:
-        from firmware_sim.hardware_eval import render_comparison
+        from training.hardware_eval import render_comparison
 
         Path(args.table).write_text(render_comparison(reports))
         print(f"wrote {args.table}", file=sys.stderr)

@@ -46,9 +46,9 @@ def main():
 
     from firmware_sim.quantize import QuantConfig, quantize_checkpoint
     from firmware_sim.simulator import Simulator
+    from models.checkpoint import load_model
     from sast_live.formats.registry import open_events, read_events
     from sast_live.transforms.binning import bin_events, flush, initial_carry
-    from training.checkpoint import load_model
     from training.frames import bin_config
 
     torch.set_num_threads(1)

@@ -16,8 +16,8 @@ import numpy as np
 
 from firmware_sim.fixed_point import LEAK_FORMS, MEMBRANE_BITS, WEIGHT_QMAX, nearest_leak, quantize_symmetric
 from firmware_sim.model_file import ConvLayer, FirmwareModel, check_thresholds, conv_out
+from models.checkpoint_files import read_checkpoint_files
 from sast_live.errors import SastLiveError
-from training.checkpoint_files import read_checkpoint_files
 
 
 @dataclass(frozen=True)

@@ -259,7 +259,7 @@ def test_reconstructed_event_model_exports_and_runs_in_firmware_sim(tmp_path):
     dictionary times its quantized readout; evaluate and export take the checkpoint like any other."""
     from firmware_sim.model_file import load_firmware
     from firmware_sim.simulator import Simulator
-    from training.checkpoint import load_model
+    from models.checkpoint import load_model
     from training.data.resolve import resolve_datasets
     from training.frames import FrameCache
     from training.train import limit_dataset

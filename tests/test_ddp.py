@@ -9,8 +9,8 @@ from pathlib import Path
 
 import torch
 
+from models.checkpoint import load_model
 from models.networks import build_model
-from training.checkpoint import load_model
 from training.train import TrainConfig, train
 
 REPO = Path(__file__).resolve().parents[1]

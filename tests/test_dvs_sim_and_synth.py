@@ -9,10 +9,11 @@ import pytest
 
 from sast_live.errors import SastLiveError
 from sast_live.formats.registry import file_info
-from training.data import synth_gestures, synth_nmnist
+from sast_live.synthetic import gestures as synth_gestures
+from sast_live.synthetic import nmnist as synth_nmnist
+from sast_live.synthetic.dvs_sim import DVSConfig, _interval_reference, simulate
+from sast_live.synthetic.render import render_capsules, render_capsules_reference
 from training.data.datasets import open_dataset
-from training.data.dvs_sim import DVSConfig, _interval_reference, simulate
-from training.data.render import render_capsules, render_capsules_reference
 from training.data.synth_cli import synth_dataset
 
 

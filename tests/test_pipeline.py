@@ -91,7 +91,7 @@ def test_precision_switch_closes_the_window_and_continues(demo, int8):
 def test_wrong_geometry_and_precision_are_clear_errors(int8, tmp_path):
     with pytest.raises(SastLiveError, match="34×34 pixels but the model expects 128×128"):
         Pipeline(int8, SensorSize(34, 34))
-    with pytest.raises(SastLiveError, match="precision must be one of"):
+    with pytest.raises(SastLiveError, match="unknown precision .int2.; choose from float, hard, int8, int4, wide"):
         load_backend(None, "int2")
     with pytest.raises(SastLiveError, match="no model at"):
         load_backend(tmp_path / "nothing", "int8")

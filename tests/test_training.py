@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from models.checkpoint import load_checkpoint, load_model
 from sast_live.errors import SastLiveError
-from training.checkpoint import load_checkpoint, load_model
 from training.train import TrainConfig, train
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from models.checkpoint import load_model
 from models.networks import model_summary
-from training.checkpoint import load_model
 from training.data.resolve import resolve_datasets
 from training.frames import FrameCache
 from training.train import evaluate_accuracy

@@ -15,9 +15,9 @@ import numpy as np
 from tqdm import tqdm
 
 from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP, check_pj_per_synop
+from models.checkpoint import load_event_model
 from sast_live.errors import SastLiveError
 from sast_live.transforms.corruptions import CORRUPTIONS, corrupt
-from training.checkpoint import load_event_model
 from training.frames import FrameCache
 from training.metrics import expected_calibration_error, spike_stats
 
@@ -33,7 +33,7 @@ class EvalConfig:
     limit_test: int | None = None
     seed: int = 0
     progress: bool = True
-    hardware: tuple[str, ...] = ()  # integer precisions to simulate (firmware_sim.hardware_eval.PRECISIONS)
+    hardware: tuple[str, ...] = ()  # integer precisions to simulate (firmware_sim.precisions.INTEGER)
     pj_per_synop: float = DEFAULT_PJ_PER_SYNOP
 
     def __post_init__(self):
@@ -42,10 +42,10 @@ class EvalConfig:
             raise SastLiveError(f"unknown corruption(s) {unknown}; choose from {', '.join(CORRUPTIONS)}")
         if any(not 1 <= int(s) <= 5 for s in self.severities):
             raise SastLiveError(f"severities must be 1..5, got {list(self.severities)}")
-        from firmware_sim.hardware_eval import precision_config
+        from firmware_sim.precisions import INTEGER, get_precision
 
         for name in self.hardware:
-            precision_config(name)
+            get_precision(name, INTEGER)
         check_pj_per_synop(self.pj_per_synop)
 
 
@@ -81,7 +81,7 @@ def evaluate(cfg: EvalConfig) -> dict:
         "synops_per_sample": float(np.average([s["synops_per_sample"] for s in stats], weights=weights)),
     }
     if cfg.hardware:
-        from firmware_sim.hardware_eval import evaluate_hardware
+        from training.hardware_eval import evaluate_hardware
 
         report["hardware"] = evaluate_hardware(cfg.checkpoint, cache.windows(), labels, cfg.hardware,
                                                probs["hard"].argmax(1), cfg.pj_per_synop, cfg.progress)
@@ -151,7 +151,7 @@ def render_markdown(r: dict) -> str:
     lines += ["", f"SynOps per sample: {r['spikes_hard']['synops_per_sample']:,.0f} "
               f"(per layer, input events first: {per_layer})", ""]
     if r.get("hardware"):
-        from firmware_sim.hardware_eval import render_hardware_markdown
+        from training.hardware_eval import render_hardware_markdown
 
         lines += render_hardware_markdown(r["hardware"])
     if r["robustness"]:

@@ -1,12 +1,13 @@
-"""Pure metric functions used by the evaluation report: calibration, spike rates, SynOps of the float model."""
+"""Pure metric functions used by the evaluation report: calibration, spike rates and SynOps of the float model
+(the SynOps formula itself is :mod:`models.synops`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from models.networks import SpikingConvNet
+from models.synops import fanout_maps, synops_per_layer
 
 
 def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, n_bins: int = 15) -> tuple[float, dict]:
@@ -28,31 +29,6 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, n_bins: in
     return float(ece), table
 
 
-def fanout_maps(model: SpikingConvNet) -> list[torch.Tensor]:
-    """Synapses driven by one spike at each input position of each layer: list of (H, W) tensors
-    (× out_channels already applied); the readout's map is a scalar tensor (n_classes)."""
-    maps = []
-    h, w = model.cfg.in_size
-    for conv in model.convs:
-        ones_in = torch.ones(1, 1, h, w)
-        k = torch.ones(1, 1, *conv.kernel_size)
-        out = F.conv2d(ones_in, k, stride=conv.stride, padding=conv.padding)
-        # how many output positions each input pixel feeds = transpose of the all-ones output map
-        cover = F.conv_transpose2d(torch.ones_like(out), k, stride=conv.stride, padding=conv.padding,
-                                   output_padding=_output_padding(h, w, out.shape[-2:], conv))
-        maps.append(cover[0, 0] * conv.out_channels)
-        h, w = out.shape[-2:]
-    maps.append(torch.tensor(float(model.cfg.n_classes)))
-    return maps
-
-
-def _output_padding(h, w, out_hw, conv):
-    oh, ow = out_hw
-    ph = h - ((oh - 1) * conv.stride[0] - 2 * conv.padding[0] + conv.kernel_size[0])
-    pw = w - ((ow - 1) * conv.stride[1] - 2 * conv.padding[1] + conv.kernel_size[1])
-    return (ph, pw)
-
-
 @torch.no_grad()
 def spike_stats(model: SpikingConvNet, x: torch.Tensor, mode: str = "hard") -> dict:
     """Per-layer spike rates (spikes per neuron per step) and SynOps per sample for inputs x (T, B, C, H, W).
@@ -64,16 +40,3 @@ def spike_stats(model: SpikingConvNet, x: torch.Tensor, mode: str = "hard") -> d
     synops = [v / batch for v in synops_per_layer(x, spikes, fanout_maps(model))]
     rates = [float(s.mean()) for s in spikes]
     return {"spike_rate": rates, "synops_per_layer": synops, "synops_per_sample": float(sum(synops))}
-
-
-def synops_per_layer(x: torch.Tensor, spikes: list[torch.Tensor], maps: list[torch.Tensor]) -> list[float]:
-    """SynOps driven by the input ``x`` (…, C, H, W) and by each layer's ``spikes`` (…, C, H, W), summed over
-    all leading dimensions (time, batch): each spike × the synapses it drives (``maps`` from :func:`fanout_maps`)."""
-    def per_position(t: torch.Tensor) -> torch.Tensor:
-        return t.sum(dim=tuple(range(t.dim() - 3))).sum(0)  # (H, W) spikes per input position
-
-    out = [float((per_position(x) * maps[0]).sum())]
-    for k, s in enumerate(spikes):
-        nxt = maps[k + 1]
-        out.append(float((per_position(s) * nxt).sum()) if nxt.dim() == 2 else float((s.sum() * nxt).sum()))
-    return out

@@ -24,10 +24,10 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from models.checkpoint import load_checkpoint, restore, save_checkpoint
 from models.networks import SNNConfig, build_model, gesture_config, nmnist_config
 from sast_live.errors import SastLiveError
 from training import distributed
-from training.checkpoint import load_checkpoint, restore, save_checkpoint
 from training.frames import FrameCache
 from training.sam import SAM
 
@@ -80,7 +80,7 @@ def model_config_for(cfg: TrainConfig, classes, sensor_size) -> SNNConfig:
 
 def initial_network(path: str, classes) -> tuple[SNNConfig, torch.nn.Module]:
     """The network and weights of checkpoint ``path`` to start training from (its config is kept)."""
-    from training.checkpoint import load_model
+    from models.checkpoint import load_model
 
     model, _ = load_model(path)
     if not isinstance(model.cfg, SNNConfig):

@@ -8,9 +8,9 @@ from collections import deque
 import numpy as np
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from firmware_sim.precisions import PRECISIONS
 from sast_live.errors import SastLiveError
 from sast_live.gui.views import EventView, PredictionPanel, RatePlot, SpikePanel
-from sast_live.pipeline.backends import PRECISIONS
 
 SPEEDS = [("0.25×", 0.25), ("0.5×", 0.5), ("1×", 1.0), ("2×", 2.0), ("5×", 5.0), ("10×", 10.0), ("max", None)]
 REFRESH_MS = 33  # ~30 Hz

@@ -6,8 +6,9 @@ thread) and runs whole bins:
     out = backend.run(frames)        # frames (k, 2, H, W) uint8 event counts, k ≥ 1
     out.spikes (k, L)  out.synops (k,)  backend.logits()  (n_classes,) float  backend.reset()
 
-``int8``/``int4``: the integer on-sensor simulator (numba, no torch). ``float``/``hard``: the trained model in
-PyTorch with the surrogate (sigmoid) or the Heaviside spike — the swap-only deployment of DESIGN.md §1.
+The precisions are the table of :mod:`firmware_sim.precisions`: the integer ones (``int8``, ``int4``, ``wide``)
+run the on-sensor simulator (numba, no torch); ``float``/``hard`` run the trained model in PyTorch with the
+surrogate (sigmoid) or the Heaviside spike — the swap-only deployment of DESIGN.md §1.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from firmware_sim.precisions import PRECISIONS, get_precision
 from sast_live.errors import SastLiveError
 from sast_live.transforms.config import BinConfig
 
-PRECISIONS = ("float", "hard", "int8", "int4")
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "zoo" / "gestures-sast"
 
 
@@ -67,7 +68,7 @@ class FloatBackend:
         import torch
 
         from models.neurons import initial_state, lif_step
-        from training.metrics import fanout_maps, synops_per_layer
+        from models.synops import fanout_maps, synops_per_layer
 
         self.torch, self._initial_state, self._lif_step = torch, initial_state, lif_step
         self._synops = synops_per_layer
@@ -127,8 +128,7 @@ def is_firmware_dir(path: Path) -> bool:
 def load_backend(model_path: str | os.PathLike | None, precision: str):
     """The backend for ``precision`` from a training checkpoint (any precision) or an exported firmware folder
     (its own integer precision only). ``None`` means the bundled SAST gesture model."""
-    if precision not in PRECISIONS:
-        raise SastLiveError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    prec = get_precision(precision)
     path = Path(model_path) if model_path else DEFAULT_MODEL
     if not path.exists() and not path.with_suffix(".json").exists():
         raise SastLiveError(f"no model at {path}: give a training checkpoint or an exported firmware folder")
@@ -137,16 +137,16 @@ def load_backend(model_path: str | os.PathLike | None, precision: str):
         from firmware_sim.model_file import load_firmware
 
         model = load_firmware(path)
-        have = f"int{model.weight_bits}"
-        if precision != have:
+        if prec.weight_bits != model.weight_bits:
+            have = next(n for n, p in PRECISIONS.items() if p.weight_bits == model.weight_bits)
             raise SastLiveError(f"{path} is an exported {have} firmware model; it can only run as {have} "
                                 f"(give the training checkpoint for {precision})")
         return IntBackend(model, label)
-    if precision in ("int8", "int4"):
-        from firmware_sim.quantize import QuantConfig, quantize_checkpoint
+    if prec.integer:
+        from firmware_sim.quantize import quantize_checkpoint
 
-        return IntBackend(quantize_checkpoint(path, QuantConfig(weight_bits=int(precision[3:]))), label)
-    from training.checkpoint import load_event_model
+        return IntBackend(quantize_checkpoint(path, prec.quant_config()), label)
+    from models.checkpoint import load_event_model
 
     model, _ = load_event_model(path)
-    return FloatBackend(model, "surrogate" if precision == "float" else "hard", label)
+    return FloatBackend(model, prec.spike, label)

@@ -10,9 +10,9 @@ import os
 
 from sast_live.errors import SastLiveError
 from sast_live.sources.base import Source, SourceStats
-from sast_live.sources.replay import FileSource, SyntheticGestures
+from sast_live.sources.replay import FileSource
 
-__all__ = ["Source", "SourceStats", "FileSource", "SyntheticGestures", "open_source", "SERIAL_PREFIXES"]
+__all__ = ["Source", "SourceStats", "FileSource", "open_source", "SERIAL_PREFIXES"]
 
 SERIAL_PREFIXES = ("serial:", "edvs:", "framed:")
 
@@ -37,6 +37,8 @@ def open_source(spec: str | os.PathLike, *, speed: float | None = 1.0, loop: boo
     if kind == "synthetic":
         if rest != "gestures":
             raise SastLiveError(f"unknown synthetic stream {rest!r}; available: synthetic:gestures")
+        from sast_live.sources.synthetic import SyntheticGestures
+
         return SyntheticGestures(speed, seed)
     if not os.path.exists(spec):
         raise SastLiveError(f"no such file or source: {spec!r} (sources: a file, serial:PORT, edvs:PORT, "

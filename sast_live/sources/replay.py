@@ -1,5 +1,5 @@
-"""Recorded and synthetic streams as sources: paced to the recording's clock × speed, or as fast as possible;
-loop and seek for files.
+"""Recorded streams as sources: paced to the recording's clock × speed, or as fast as possible; loop and seek.
+:class:`TimedSource` is the pacing loop the synthetic camera (:mod:`sast_live.sources.synthetic`) shares.
 
 The output time is the file's time plus an offset that grows by one recording length per loop and absorbs
 seeks, so the stream a consumer sees is always non-decreasing in t, as a live camera's would be.
@@ -112,36 +112,3 @@ class FileSource(TimedSource):
             if not emitted or not self.loop:
                 return
             start = None
-
-
-class SyntheticGestures(TimedSource):
-    """Endless synthetic gestures (random classes, 2 s each, 200 ms pauses) at 128×128, paced.
-
-    ``labels`` records ``(class, t_start, t_end)`` of each gesture generated so far.
-    """
-
-    name = "synthetic gestures"
-
-    def __init__(self, speed: float | None = 1.0, seed: int = 0, count: int | None = None,
-                 pacer: Pacer | None = None):
-        # the generator lives with the training data; imported here so that only this source needs it
-        from training.data import synth_gestures
-
-        super().__init__(SensorSize(*synth_gestures.SENSOR), speed, pacer)
-        self._synth = synth_gestures
-        self.seed, self.count = seed, count
-        self.labels: list[tuple[int, int, int]] = []
-
-    def _slices(self) -> Iterator[tuple[int, int, np.ndarray]]:
-        from sast_live.streams import iter_time_windows
-
-        rng = np.random.default_rng(self.seed)
-        t_base, k = 0, 0
-        while not self.closed and (self.count is None or k < self.count):
-            cls = int(rng.integers(0, 11))
-            events = self._synth.make_sample(cls, self.seed * 100_003 + k, duration_s=2.0)
-            events["t"] += t_base
-            end = t_base + 2_200_000
-            self.labels.append((cls, t_base, t_base + 2_000_000))
-            yield from iter_time_windows([events], SLICE_US, t_start=t_base, t_end=end)
-            t_base, k = end, k + 1

@@ -96,7 +96,7 @@ def compare(base: ReconConfig, epochs: int, lr: float, rho: float, out: str) -> 
         table = render_sequence(rows, f"{base.dataset}: CVX vs SG vs SG-CVX vs SG fine-tuned from CVX "
                                       f"(hard spikes, {epochs} SG epochs, seed {base.seed})")
     else:
-        from firmware_sim.hardware_eval import render_comparison
+        from training.hardware_eval import render_comparison
 
         rows = compare_events(base, epochs, lr, rho, out)
         table = (f"# {base.dataset}: reconstruction vs gradient training ({epochs} epochs, SAST rho {rho})\n\n"

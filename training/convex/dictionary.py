@@ -5,7 +5,7 @@ count over the window, stored as uint8; the solver sees ``count / T``, so the so
 readout (``logits = mean_t W·s[t] = W·count/T``). The counts come from
 
 * ``precision="hard"`` — the float network with Heaviside spikes (its own forward pass), or
-* ``precision="int8"|"int4"`` — the integer on-sensor simulator (:mod:`firmware_sim`) running the quantized
+* ``precision="int8"|"int4"|"wide"`` — the integer on-sensor simulator (:mod:`firmware_sim`) running the quantized
   hidden layers, so the INT8 deployment computes exactly the features the convex program saw.
 
 For the parallel sequence networks (:class:`models.parallel.ParallelLIFNet`) a row is a sample's features at
@@ -20,9 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from firmware_sim.precisions import INTEGER
 from sast_live.errors import SastLiveError
 
-PRECISIONS = ("hard", "int8", "int4")
+#: the networks that can compute a dictionary: the float model with hard spikes, or the integer simulator
+PRECISIONS = ("hard", *INTEGER)
 
 
 @dataclass(frozen=True)
@@ -95,14 +97,14 @@ def conv_counts_integer(sim, windows: np.ndarray, progress: bool = False) -> np.
 def hidden_firmware(model, precision: str):
     """The integer simulator of ``model``'s hidden layers at ``precision`` (the readout is a placeholder: the
     dictionary never reads it)."""
-    from firmware_sim.hardware_eval import precision_config
+    from firmware_sim.precisions import get_precision
     from firmware_sim.quantize import quantize
     from firmware_sim.simulator import Simulator
 
     weights = {f"model.{k}": v.detach().double().numpy() for k, v in model.state_dict().items()}
     weights["model.readout.weight"] = np.ones_like(weights["model.readout.weight"])
     meta = {"model_cfg": model.cfg.to_dict(), "train_cfg": {}}
-    return Simulator(quantize(meta, weights, precision_config(precision)))
+    return Simulator(quantize(meta, weights, get_precision(precision, INTEGER).quant_config()))
 
 
 def conv_dictionary(model, cache, precision: str = "hard", batch_size: int = 64, progress: bool = False) -> Dictionary:

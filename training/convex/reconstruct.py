@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from models.checkpoint import save_checkpoint
 from sast_live.errors import SastLiveError
-from training.checkpoint import save_checkpoint
 from training.convex.dictionary import conv_dictionary, parallel_dictionary, rows_labels
 from training.convex.solvers import LOSSES, Solution, loss_value, max_rho, solve, solve_path
 from training.convex.tasks import is_task, task_spec
@@ -225,7 +225,7 @@ def reconstruct_events(cfg: ReconConfig, log) -> dict:
     extra = {**solved_summary(witness, D_fit, D_val, sol, (t0, t1, t2, t3)), "dictionary": cfg.dictionary,
              "kept_channels": model.cfg.layers[-1].out_channels}
     path = save_checkpoint(Path(cfg.out) / "model", model, _info(model, cfg, rows, extra))
-    from firmware_sim.hardware_eval import evaluate_hardware
+    from training.hardware_eval import evaluate_hardware
 
     extra["test_acc_hard"] = evaluate_accuracy(model, test_cache, "hard")
     precisions = ("int8",) if cfg.dictionary in ("hard", "int8") else ("int8", cfg.dictionary)

@@ -94,8 +94,8 @@ def train_sequence_sg(model, data: SequenceData, epochs: int, lr: float = 3e-3, 
 
 def load_task_network(path: str, spec: TaskSpec):
     """A trained or reconstructed parallel network from checkpoint ``path``, checked to fit task ``spec``."""
+    from models.checkpoint import load_model
     from sast_live.errors import SastLiveError
-    from training.checkpoint import load_model
 
     model, _ = load_model(path)
     if hasattr(model, "convs") or model.cfg.n_in != spec.n_in or model.cfg.per_step != spec.per_step:
@@ -111,9 +111,9 @@ def run_sequence_sg(task: str, out: str, epochs: int = 30, lr: float = 3e-3, len
     reconstructed parallel network); writes ``OUT/model.*`` and returns the summary."""
     from pathlib import Path
 
+    from models.checkpoint import save_checkpoint
     from models.parallel import ParallelConfig, ParallelLIFNet
     from sast_live.errors import SastLiveError
-    from training.checkpoint import save_checkpoint
     from training.convex.tasks import task_spec
 
     if (Path(out) / "model.json").is_file():

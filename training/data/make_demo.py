@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from sast_live.formats.evt3 import write_evt3
-from training.data import synth_gestures
+from sast_live.synthetic import gestures as synth_gestures
 
 ASSETS = Path(__file__).resolve().parents[2] / "sast_live" / "assets"
 DEMO = ASSETS / "demo_gestures.raw"

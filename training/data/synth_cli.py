@@ -10,7 +10,8 @@ from tqdm import tqdm
 
 from sast_live.errors import SastLiveError
 from sast_live.formats.evt3 import write_evt3
-from training.data import synth_gestures, synth_nmnist
+from sast_live.synthetic import gestures as synth_gestures
+from sast_live.synthetic import nmnist as synth_nmnist
 from training.data.datasets import META, sample_path
 
 GENERATORS = {

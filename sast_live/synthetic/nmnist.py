@@ -3,7 +3,7 @@ three-saccade pattern in front of a simulated DVS, on a 34×34 sensor, ≈300 ms
 
 N-MNIST was recorded by an ATIS making three ≈100 ms saccades (a triangle) in front of a monitor showing
 each digit; here the digit moves along the same triangle (eased start and stop of each saccade) and
-:mod:`training.data.dvs_sim` turns the 1 kHz frames into events. Digits 0–399 of each class feed the
+:mod:`sast_live.synthetic.dvs_sim` turns the 1 kHz frames into events. Digits 0–399 of each class feed the
 training split and 400–499 the test split, so no digit appears in both.
 """
 
@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.ndimage import shift as nd_shift
 
-from training.data.dvs_sim import DVSConfig, simulate
+from sast_live.synthetic.dvs_sim import DVSConfig, simulate
 
 SENSOR = (34, 34)
 CLASSES = tuple(str(d) for d in range(10))

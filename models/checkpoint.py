@@ -13,8 +13,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from models.checkpoint_files import FORMAT, read_checkpoint_files
 from sast_live.errors import SastLiveError
-from training.checkpoint_files import FORMAT, read_checkpoint_files
 
 
 def _flatten_optimizer(state: dict) -> tuple[dict, dict]:

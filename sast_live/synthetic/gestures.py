@@ -1,7 +1,7 @@
 """Synthetic DVS128-Gesture-like recordings: an articulated figure performing the 11 IBM gesture classes
 in front of a simulated DVS on a 128×128 sensor.
 
-The figure is a head, a torso and two arms of two segments each (capsules, :mod:`training.data.render`).
+The figure is a head, a torso and two arms of two segments each (capsules, :mod:`sast_live.synthetic.render`).
 Each class prescribes the hands' trajectories; elbows follow by two-link inverse kinematics (bent outwards).
 "right"/"left" are the performer's, who faces the camera, so the right arm appears on the image's left.
 Clockwise is as the camera sees it. Every sample draws its own position, scale, tempo, amplitude, phase,
@@ -15,8 +15,8 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from sast_live.formats.dvs_gesture import GESTURE_CLASSES
-from training.data.dvs_sim import DVSConfig, simulate
-from training.data.render import render_capsules
+from sast_live.synthetic.dvs_sim import DVSConfig, simulate
+from sast_live.synthetic.render import render_capsules
 
 SENSOR = (128, 128)
 CLASSES = GESTURE_CLASSES

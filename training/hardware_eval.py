@@ -1,34 +1,14 @@
-"""The on-sensor evaluation: a checkpoint quantized at several precisions and run in the integer simulator.
-
-Precisions by name (what ``evaluate --hardware`` and ``replay --precision`` accept):
-
-* ``int8`` — INT8 per-channel weights, int16 saturating membranes, multiply leak ``m/256`` (the default chip);
-* ``int4`` — the same with INT4 weights;
-* ``wide`` — 16-bit weights, 32-bit membranes, leak ``m/2^24``: the integer pipeline with rounding made
-  negligible, to separate quantization loss from simulator error (it agrees with the float hard model).
-"""
+"""The on-sensor evaluation report: a checkpoint quantized at several integer precisions (the table in
+:mod:`firmware_sim.precisions`) and run in the integer simulator; its markdown section and paper (b)'s table."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP, energy_report
-from firmware_sim.quantize import QuantConfig, quantize_checkpoint
+from firmware_sim.precisions import INTEGER, PRECISIONS, get_precision
+from firmware_sim.quantize import quantize_checkpoint
 from firmware_sim.simulator import Simulator
-from sast_live.errors import SastLiveError
-
-PRECISIONS = {
-    "int8": QuantConfig(8),
-    "int4": QuantConfig(4),
-    "wide": QuantConfig(16, membrane_bits=32, leak_shift=24),
-}
-
-
-def precision_config(name: str) -> QuantConfig:
-    try:
-        return PRECISIONS[name]
-    except KeyError:
-        raise SastLiveError(f"unknown precision {name!r}; choose from {', '.join(PRECISIONS)}") from None
 
 
 def evaluate_hardware(checkpoint, windows: np.ndarray, labels: np.ndarray, precisions, float_hard=None,
@@ -42,7 +22,7 @@ def evaluate_hardware(checkpoint, windows: np.ndarray, labels: np.ndarray, preci
     """
     out = {}
     for name in precisions:
-        model = quantize_checkpoint(checkpoint, precision_config(name))
+        model = quantize_checkpoint(checkpoint, get_precision(name, INTEGER).quant_config())
         r = Simulator(model).classify(windows, progress=progress)
         synops = r["synops"].sum(1)
         entry = {
@@ -83,7 +63,8 @@ def render_hardware_markdown(hw: dict) -> list[str]:
 def render_comparison(reports: list[dict]) -> str:
     """Paper (b)'s table: float surrogate, float hard and each integer precision, one row per checkpoint."""
     precisions = list(dict.fromkeys(p for r in reports for p in r.get("hardware", {})))
-    head = ["model", "method", "rho", "float surrogate", "float hard"] + [f"{p} hard" for p in precisions] + \
+    head = ["model", "method", "rho", PRECISIONS["float"].title, PRECISIONS["hard"].title] + \
+        [f"{PRECISIONS[p].title} hard" for p in precisions] + \
         [f"{p} SynOps/sample" for p in precisions]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in reports:
