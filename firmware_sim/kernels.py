@@ -89,18 +89,19 @@ def _update(v, s, current, theta, leak_form, leak_param, leak_shift, mult, vmin,
 
 
 @numba.njit(nogil=True, cache=True)
-def run_steps(frames, geom, weights, fan_ptr, fan_out, fan_w, theta, readout, leak_form, leak_param, leak_shift,
-              frac_bits, vmin, vmax, amin, amax, v, s, acc, spikes, synops, saturations, active, counts, current,
-              ro_sum):  # pragma: no cover - compiled
-    """Run ``frames`` (T, 2, H, W) uint8 through the network, updating ``v``, ``s``, ``acc`` in place.
+def run_steps(frames, net, v, s, acc, spikes, synops, saturations, scratch):  # pragma: no cover - compiled
+    """Run ``frames`` (T, 2, H, W) uint8 through the network ``net`` (a :class:`~firmware_sim.packing.Packed`),
+    updating the state ``v``, ``s``, ``acc`` in place.
 
     Outputs (written, shape): ``spikes`` (T, L) spikes per layer, ``synops`` (T, L+1) per receiving layer
-    (the readout last), ``saturations`` (L+1,) clamps added. ``active``, ``counts`` (≥ the largest layer or
-    input + 1), ``current`` and ``ro_sum`` are scratch.
+    (the readout last), ``saturations`` (L+1,) clamps added. ``scratch`` is a
+    :class:`~firmware_sim.packing.Scratch` for ``net``.
     """
+    geom, readout = net.geom, net.readout
+    active, counts, current, ro_sum = scratch.active, scratch.counts, scratch.current, scratch.ro_sum
     n_layers = geom.shape[0]
     n_cls = readout.shape[1]
-    mult = np.int64(1) << frac_bits
+    mult = np.int64(1) << net.frac_bits
     h0, w0 = frames.shape[2], frames.shape[3]
     for t in range(frames.shape[0]):
         n_active = 0  # the frame's non-zero pixels, as (H, W, C) indices with their counts
@@ -117,10 +118,11 @@ def run_steps(frames, geom, weights, fan_ptr, fan_out, fan_w, theta, readout, le
             n_out = g[4] * g[5] * g[3]
             n_off = g[10]
             current[:n_out] = 0
-            synops[t, layer] = _scatter(active, counts, n_active, g, weights, fan_ptr, fan_out, fan_w, current)
+            synops[t, layer] = _scatter(active, counts, n_active, g, net.weights, net.fan_ptr, net.fan_out,
+                                        net.fan_w, current)
             n_active, sat = _update(v[n_off:n_off + n_out], s[n_off:n_off + n_out], current[:n_out],
-                                    theta[n_off:n_off + n_out], leak_form, leak_param, leak_shift, mult, vmin,
-                                    vmax, active)
+                                    net.theta[n_off:n_off + n_out], net.leak_form, net.leak_param, net.leak_shift,
+                                    mult, net.vmin, net.vmax, active)
             counts[:n_active] = 1
             spikes[t, layer] = n_active
             saturations[layer] += sat
@@ -132,10 +134,10 @@ def run_steps(frames, geom, weights, fan_ptr, fan_out, fan_w, theta, readout, le
         synops[t, n_layers] = n_active * n_cls
         for c in range(n_cls):
             a = acc[c] + ro_sum[c]
-            if a > amax:
-                a = amax
+            if a > net.amax:
+                a = net.amax
                 saturations[n_layers] += 1
-            elif a < amin:
-                a = amin
+            elif a < net.amin:
+                a = net.amin
                 saturations[n_layers] += 1
             acc[c] = a

@@ -1,5 +1,8 @@
 """A :class:`FirmwareModel` flattened into the contiguous integer arrays the kernels (and the C code) walk.
 
+:class:`Packed` holds only arrays and integers, so the numba kernels take it whole (a NamedTuple is passed to
+numba by value, its fields read by name at no cost); :class:`Scratch` is the kernels' working memory.
+
 Neurons are stored channel-last, ``(H, W, C)``, so that one input spike's fan-out over the output channels
 is a contiguous run of weights and membranes. Conv weights are re-laid ``(ky, kx, C_in, C_out)``; the
 readout ``(F, n_classes)`` with ``F`` in the same ``(H, W, C)`` order (PyTorch flattens ``(C, H, W)``, so the
@@ -12,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from firmware_sim.fixed_point import READOUT_BITS, Leak, int_range
+from firmware_sim.fixed_point import READOUT_BITS, int_range
 from firmware_sim.model_file import FirmwareModel
 
 #: columns of ``Packed.geom``
@@ -31,7 +34,9 @@ class Packed(NamedTuple):
     theta_channel: np.ndarray  # int64 (Σ C_out,): the thresholds per channel (reference and C use these)
     readout: np.ndarray  # int64 (F, n_classes), F in (H, W, C) order
     n_neurons: int
-    leak: Leak
+    leak_form: int  # fixed_point.LEAK_MULTIPLY or LEAK_SHIFT
+    leak_param: int  # m (multiply) or k (shift)
+    leak_shift: int  # denominator bits of the multiply form
     frac_bits: int
     vmin: int
     vmax: int
@@ -86,5 +91,23 @@ def pack(model: FirmwareModel) -> Packed:
     return Packed(np.asarray(geom, dtype=np.int64), np.concatenate(weights),
                   np.concatenate([f[0] for f in fans]), np.concatenate([f[1] for f in fans]),
                   np.concatenate([f[2] for f in fans]), np.concatenate(theta), np.concatenate(theta_ch),
-                  np.ascontiguousarray(ro), n_off, model.leak,
+                  np.ascontiguousarray(ro), n_off, model.leak.form_id, model.leak.param, model.leak.shift,
                   model.frac_bits, vmin, vmax, amin, amax)
+
+
+class Scratch(NamedTuple):
+    """Working memory of the kernels for one packed model (allocated once per simulator, overwritten per step)."""
+
+    active: np.ndarray  # int64: the active inputs (or the neurons that fired) of the layer at hand, (H, W, C) index
+    counts: np.ndarray  # int64: their event counts (1 for a spike)
+    current: np.ndarray  # weights' dtype: the synaptic input of one layer's neurons
+    ro_sum: np.ndarray  # int64 (n_classes,): the readout's input of one step
+
+
+def scratch(packed: Packed, in_shape: tuple[int, int, int]) -> Scratch:
+    """Buffers large enough for the largest layer and for the input ``(C, H, W)``."""
+    g = packed.geom
+    largest = int((g[:, G_COUT] * g[:, G_HOUT] * g[:, G_WOUT]).max())
+    longest = max(int(np.prod(in_shape)), largest) + 1
+    return Scratch(np.zeros(longest, np.int64), np.zeros(longest, np.int64),
+                   np.zeros(largest, packed.weights.dtype), np.zeros(packed.readout.shape[1], np.int64))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from firmware_sim.fixed_point import leak_array
+from firmware_sim.fixed_point import LEAK_FORMS, Leak, leak_array
 from firmware_sim.packing import Packed
 
 
@@ -33,6 +33,7 @@ def _conv_dense(x: np.ndarray, w: np.ndarray, k: int, stride: int, pad: int, h_o
 def run_reference(frames: np.ndarray, packed: Packed, v: np.ndarray, s: np.ndarray, acc: np.ndarray):
     """Same contract as :func:`firmware_sim.kernels.run_steps`; returns ``(spikes, synops, saturations)``."""
     p = packed
+    leak = Leak(LEAK_FORMS[p.leak_form], p.leak_param, p.leak_shift)
     n_layers = len(p.geom)
     spikes = np.zeros((len(frames), n_layers), dtype=np.int64)
     synops = np.zeros((len(frames), n_layers + 1), dtype=np.int64)
@@ -44,7 +45,7 @@ def run_reference(frames: np.ndarray, packed: Packed, v: np.ndarray, s: np.ndarr
             w = p.weights[w_off:w_off + k * k * ci * co].reshape(k, k, ci, co)
             current, synops[t, layer] = _conv_dense(x, w, k, stride, pad, ho, wo)
             sl = slice(n_off, n_off + ho * wo * co)
-            vv = np.where(s[sl] != 0, 0, leak_array(v[sl], p.leak)) + current.ravel() * (1 << p.frac_bits)
+            vv = np.where(s[sl] != 0, 0, leak_array(v[sl], leak)) + current.ravel() * (1 << p.frac_bits)
             sat[layer] += int(np.count_nonzero((vv > p.vmax) | (vv < p.vmin)))
             vv = np.clip(vv, p.vmin, p.vmax)
             fired = vv >= np.tile(p.theta_channel[t_off:t_off + co], ho * wo)

@@ -17,7 +17,7 @@ import numpy as np
 
 from firmware_sim.kernels import run_steps
 from firmware_sim.model_file import FirmwareModel
-from firmware_sim.packing import Packed, pack
+from firmware_sim.packing import Packed, pack, scratch
 from firmware_sim.reference import run_reference
 from sast_live.errors import SastLiveError
 
@@ -55,13 +55,7 @@ class Simulator:
         self.model = model
         self.backend = backend
         self.packed: Packed = pack(model)
-        g = self.packed.geom
-        self._current = np.zeros(int((g[:, 3] * g[:, 4] * g[:, 5]).max()), dtype=self.packed.weights.dtype)
-        c, h, w = model.in_shape
-        longest = max(c * h * w, int((g[:, 3] * g[:, 4] * g[:, 5]).max())) + 1
-        self._active = np.zeros(longest, dtype=np.int64)
-        self._counts = np.zeros(longest, dtype=np.int64)
-        self._ro_sum = np.zeros(model.n_classes, dtype=np.int64)
+        self._scratch = scratch(self.packed, model.in_shape)
 
     def initial_state(self) -> SimState:
         """Membranes at rest, no spikes, empty readout."""
@@ -87,13 +81,10 @@ class Simulator:
         if self.backend == "numpy":
             spikes, synops, sat = run_reference(frames, self.packed, v, s, acc)
         else:
-            p = self.packed
             spikes = np.zeros((len(frames), L), dtype=np.int64)
             synops = np.zeros((len(frames), L + 1), dtype=np.int64)
             sat = np.zeros(L + 1, dtype=np.int64)
-            run_steps(frames, p.geom, p.weights, p.fan_ptr, p.fan_out, p.fan_w, p.theta, p.readout, p.leak.form_id,
-                      p.leak.param, p.leak.shift, p.frac_bits, p.vmin, p.vmax, p.amin, p.amax, v, s, acc, spikes,
-                      synops, sat, self._active, self._counts, self._current, self._ro_sum)
+            run_steps(frames, self.packed, v, s, acc, spikes, synops, sat, self._scratch)
         return SimState(v, s, acc, state.steps + len(frames)), RunOutput(spikes, synops, sat, acc.copy())
 
     def classify(self, windows: np.ndarray, progress: bool = False) -> dict:
