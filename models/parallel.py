@@ -124,11 +124,6 @@ class ParallelLIFNet(nn.Module):
         f = self.features(x, mode)
         return self.readout(f if self.cfg.per_step else f[-1])
 
-    def spike_counts(self, x: torch.Tensor, mode: str = "hard") -> list[torch.Tensor]:
-        """Total spikes per layer over the window, per sample: list of (B,)."""
-        _, spikes = self.features(x, mode, record=True)
-        return [s.sum(dim=(0, 2, 3)) for s in spikes]
-
 
 def build_parallel(cfg: ParallelConfig | dict) -> ParallelLIFNet:
     return ParallelLIFNet(cfg if isinstance(cfg, ParallelConfig) else ParallelConfig.from_dict(cfg))

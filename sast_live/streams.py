@@ -14,24 +14,6 @@ from sast_live.errors import SastLiveError
 from sast_live.events import concat
 
 
-def rechunk(chunks: Iterable[np.ndarray], n_events: int) -> Iterator[np.ndarray]:
-    """Re-split a stream into chunks of exactly ``n_events`` (the last one may be shorter)."""
-    if n_events <= 0:
-        raise SastLiveError(f"chunk size must be positive, got {n_events}")
-    pending: list[np.ndarray] = []
-    have = 0
-    for chunk in chunks:
-        pending.append(chunk)
-        have += len(chunk)
-        while have >= n_events:
-            joined = concat(pending)
-            yield joined[:n_events]
-            rest = joined[n_events:]
-            pending, have = [rest], len(rest)
-    if have:
-        yield concat(pending)
-
-
 def iter_time_windows(
     chunks: Iterable[np.ndarray],
     window_us: int,

@@ -22,7 +22,6 @@ class Pacer:
         self.speed = speed
         self._anchor: tuple[float, int] | None = None  # (wall s, sensor µs)
         self.paused = False
-        self.lateness_s = 0.0  # how late the last release was (for the status bar)
 
     def interrupt(self) -> None:
         """Cut a sleep short (the caller changed something or is closing)."""
@@ -61,13 +60,11 @@ class Pacer:
                 if self.paused:
                     delay = 0.05
                 elif not self.speed:
-                    self.lateness_s = 0.0
                     return
                 else:
                     wall, t = self._anchor
                     delay = wall + (t_us - t) / (1e6 * self.speed) - self.clock()
                     if delay <= 0:
-                        self.lateness_s = -delay
                         return
             self._wake.clear()
             self._sleep(min(delay, 0.05))  # wake at least every 50 ms to honour stop and pause

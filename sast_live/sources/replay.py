@@ -71,7 +71,6 @@ class FileSource(TimedSource):
         self.loop = loop
         self._seek_to = None if start_us is None else int(start_us)
         self._seek_lock = threading.Lock()
-        self.position_us: int | None = None  # file time of the last slice handed out
 
     def seek(self, t_us: int) -> None:
         """Continue from file time ``t_us`` at the next slice (output time keeps running forward)."""
@@ -100,7 +99,6 @@ class FileSource(TimedSource):
                 if offset:
                     events = events.copy()
                     events["t"] += offset
-                self.position_us = t1
                 out_t = t1 + offset
                 yield t0 + offset, out_t, events
                 restart = self._take_seek()
