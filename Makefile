@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.sast-live-installed
 
-.PHONY: run test setup lint clean bench
+.PHONY: run test setup gui-deps lint clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,12 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-run: $(STAMP)
+# Qt's system libraries (xcb, GL, fonts): checked with ldd; installed with apt-get when root on Debian/Ubuntu,
+# otherwise the exact `sudo apt install …` line is printed (and the app falls back to a headless replay).
+gui-deps: $(STAMP)
+	$(PY) -m sast_live.gui.qt_deps
+
+run: gui-deps
 	$(PY) main.py
 
 lint: $(STAMP)
