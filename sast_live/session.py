@@ -1,50 +1,140 @@
-"""The GUI's model of what is running, without Qt: one source, one pipeline, one runner, an optional recorder.
+"""The one place a live session is assembled — source → pipeline → runner → snapshots — for every mode: the GUI,
+headless ``replay``/``live`` (:mod:`sast_live.headless`) and the GUI's no-display fallback. ``record`` opens its
+source through the same :class:`SourceOptions`, so every source option reaches every mode.
 
-Every user action (open a file or port, change speed, precision or model, record) is a method here, so it
-can be tested without a window; the window only calls these and renders :meth:`Session.latest`.
+    session = Session(SourceOptions(speed=2.0, baud=3_000_000), PipelineOptions(precision="int4"))
+    session.open("edvs:/dev/ttyUSB0")     # starts the reader and worker threads
+    snap = session.latest()               # any thread: the newest immutable Snapshot
+    session.stop()
+
+Every user action (open a file or port, change speed, precision, model or filters, record) is a method here, so
+it is tested without a window; the window only calls these and renders :meth:`Session.latest`. The pipeline is
+single-threaded by contract: whatever changes it (a new model, filters) is handed to the runner's worker thread
+(:meth:`~sast_live.pipeline.Runner.call`), never called from the thread that asked.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import threading
+from dataclasses import dataclass, replace
 
-from sast_live.app import Recorder
+from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP, check_pj_per_synop
+from firmware_sim.precisions import get_precision
 from sast_live.errors import SastLiveError
 from sast_live.pipeline import Pipeline, Runner, load_backend
+from sast_live.recorder import Recorder
 from sast_live.sources import open_source
+from sast_live.sources.base import Source
+
+#: the filters' windows when the GUI switches them on without values from the command line
+DEFAULT_DENOISE_US = 10_000
+DEFAULT_REFRACTORY_US = 1_000
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """How a source string (DESIGN.md §9) is opened.
+
+    Attributes:
+        speed: replay pace × the recording's clock (files, synthetic); None = as fast as possible.
+        loop: start a file over at its end.
+        protocol: serial camera protocol for ``serial:PORT`` (``edvs`` or ``framed``).
+        baud: serial baud rate (None: the eDVS default, 12 Mbaud).
+        sensor_size: (width, height) for sources that do not say it.
+        reconnect_s: how long a lost serial port is retried before the stream ends.
+        seed: seed of the synthetic camera.
+    """
+
+    speed: float | None = 1.0
+    loop: bool = False
+    protocol: str = "edvs"
+    baud: int | None = None
+    sensor_size: tuple[int, int] | None = None
+    reconnect_s: float = 10.0
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.speed is not None and not (self.speed > 0 and math.isfinite(self.speed)):
+            raise SastLiveError(f"--speed must be a positive factor (0 = as fast as possible), got {self.speed}")
+        if self.baud is not None and self.baud <= 0:
+            raise SastLiveError(f"--baud must be a positive rate, got {self.baud}")
+        if not self.reconnect_s >= 0:
+            raise SastLiveError(f"--reconnect-s must be ≥ 0, got {self.reconnect_s}")
+
+    def open(self, spec: str | os.PathLike) -> Source:
+        """The source ``spec`` names, configured by these options (not yet opened)."""
+        return open_source(spec, speed=self.speed, loop=self.loop, protocol=self.protocol,
+                           sensor_size=self.sensor_size, reconnect_s=self.reconnect_s, baud=self.baud, seed=self.seed)
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """What runs on the stream.
+
+    Attributes:
+        model: training checkpoint or exported firmware folder; None = the bundled SAST gesture model.
+        precision: a row of :mod:`firmware_sim.precisions` (float, hard, int8, int4, wide).
+        pj_per_synop: energy per synaptic operation for the estimate (pJ).
+        denoise_us: background-activity filter window (µs), or None for no filter.
+        refractory_us: per-pixel refractory period (µs), or None for no filter.
+    """
+
+    model: str | None = None
+    precision: str = "int8"
+    pj_per_synop: float = DEFAULT_PJ_PER_SYNOP
+    denoise_us: int | None = None
+    refractory_us: int | None = None
+
+    def __post_init__(self):
+        get_precision(self.precision)
+        check_pj_per_synop(self.pj_per_synop)
+        if self.denoise_us is not None and self.denoise_us <= 0:
+            raise SastLiveError(f"--denoise-us must be a positive number of µs, got {self.denoise_us}")
+        if self.refractory_us is not None and self.refractory_us < 0:
+            raise SastLiveError(f"--refractory-us must be ≥ 0 µs, got {self.refractory_us}")
+
+    @property
+    def filters_on(self) -> bool:
+        return self.denoise_us is not None or self.refractory_us is not None
 
 
 class Session:
-    def __init__(self, model: str | None = None, precision: str = "int8", speed: float | None = 1.0,
-                 loop: bool = True, protocol: str = "edvs", pj_per_synop: float | None = None):
-        self.model, self.precision, self.speed, self.loop = model, precision, speed, loop
-        self.protocol, self.pj = protocol, pj_per_synop
-        self.backend = load_backend(model, precision)
+    """One source, one pipeline, one runner, an optional recorder; options kept for the next :meth:`open`."""
+
+    def __init__(self, sources: SourceOptions | None = None, options: PipelineOptions | None = None,
+                 on_window=None):
+        self.sources = sources or SourceOptions()
+        self.options = options or PipelineOptions()
+        self.on_window = on_window  # called on the worker thread with each WindowResult
+        self.backend = load_backend(self.options.model, self.options.precision)
         self.source = self.pipeline = self.runner = self.recorder = None
         self.spec: str | None = None
         self.message = ""  # the last thing worth telling the user (errors, records written)
         self._loading = threading.Lock()
 
     # -- sources ------------------------------------------------------------------------------------------
-    def open(self, spec: str) -> None:
+    def open(self, spec: str | os.PathLike) -> None:
         """Stop what runs and start ``spec`` (file path, serial:PORT, edvs:PORT, framed:PORT, dv:, synthetic:…)."""
-        source = open_source(spec, speed=self.speed, loop=self.loop, protocol=self.protocol)
+        source = self.sources.open(spec)
         source.open()  # a port that cannot be opened fails here, before the running stream is stopped
         self.stop()
-        kwargs = {} if self.pj is None else {"pj_per_synop": self.pj}
+        o = self.options
         try:
-            self.pipeline = Pipeline(self.backend, source.sensor_size, source.describe(), realtime=source.realtime,
-                                     **kwargs)
+            pipeline = Pipeline(self.backend, source.sensor_size, source.describe(), realtime=source.realtime,
+                                pj_per_synop=o.pj_per_synop, denoise_us=o.denoise_us, refractory_us=o.refractory_us)
         except SastLiveError:
             source.close()
             raise
-        self.source, self.spec = source, spec
-        self.runner = Runner(source, self.pipeline).start()
+        self.source, self.spec, self.pipeline = source, os.fspath(spec), pipeline
+        self.runner = Runner(source, pipeline, on_window=self.on_window).start()
 
-    def stop(self) -> None:
+    def stop(self, flush: bool = False) -> None:
+        """Stop the threads (and a recording); ``flush`` reports the window under way first."""
         self.stop_recording()
         if self.runner is not None:
-            self.runner.stop()
+            self.runner.stop(flush=flush)
         self.runner = self.source = None
 
     def latest(self):
@@ -56,7 +146,7 @@ class Session:
         return hasattr(self.source, "set_speed")
 
     def set_speed(self, speed: float | None) -> None:
-        self.speed = speed
+        self.sources = replace(self.sources, speed=speed)
         if self.can_pace:
             self.source.set_speed(speed)
 
@@ -65,30 +155,67 @@ class Session:
             self.source.set_paused(paused)
 
     def set_loop(self, loop: bool) -> None:
-        self.loop = loop
+        self.sources = replace(self.sources, loop=loop)
         if hasattr(self.source, "loop"):
             self.source.loop = loop
 
-    # -- model --------------------------------------------------------------------------------------------
+    def set_protocol(self, protocol: str) -> None:
+        """Used by the next :meth:`open` of a ``serial:`` port."""
+        self.sources = replace(self.sources, protocol=protocol)
+
+    # -- what runs on the stream ------------------------------------------------------------------------------
+    def _on_worker(self, change, done=None, message: str = "") -> None:
+        """Apply ``change(pipeline or None)`` on the worker thread (or here when nothing runs); then
+        ``done(error or None)`` and :attr:`message` say how it went."""
+        def then(err: str | None) -> None:
+            self.message = err or message
+            if done is not None:
+                done(err)
+
+        runner = self.runner
+        if runner is None:
+            try:
+                change(None)
+            except SastLiveError as exc:
+                return then(str(exc))
+            return then(None)
+        runner.call(change, then)
+
     def set_model(self, model: str | None, precision: str, done=None) -> None:
-        """Load on a helper thread (torch takes seconds), then switch at the next bin; ``done(error)`` after."""
+        """Load on a helper thread (torch takes seconds), then switch at the next bin; ``done(error)`` after
+        (called on the loader or the worker thread)."""
 
         def work():
             with self._loading:
                 try:
                     backend = load_backend(model, precision)
-                    if self.pipeline is not None:
-                        self.pipeline.check_backend(backend)  # geometry and binning must match the stream
-                        self.pipeline.set_backend(backend)
-                    self.backend, self.model, self.precision = backend, model, precision
-                    err = None
                 except SastLiveError as exc:
-                    err = str(exc)
-                self.message = err or f"running {backend.label}"
-                if done is not None:
-                    done(err)
+                    self.message = str(exc)
+                    if done is not None:
+                        done(str(exc))
+                    return
+
+                def install(pipeline):  # on the worker: geometry and binning must match the stream
+                    if pipeline is not None:
+                        pipeline.check_backend(backend)
+                        pipeline.set_backend(backend)
+                    self.backend = backend
+                    self.options = replace(self.options, model=model, precision=precision)
+
+                self._on_worker(install, done, f"running {backend.label}")
 
         threading.Thread(target=work, name="sast-model-load", daemon=True).start()
+
+    def set_filters(self, denoise_us: int | None, refractory_us: int | None, done=None) -> None:
+        """Switch the noise filters (None = off) from the next chunk on."""
+        options = replace(self.options, denoise_us=denoise_us, refractory_us=refractory_us)
+
+        def install(pipeline):
+            if pipeline is not None:
+                pipeline.set_filters(denoise_us, refractory_us)
+            self.options = options
+
+        self._on_worker(install, done, f"noise filters {'on' if options.filters_on else 'off'}")
 
     # -- recording ----------------------------------------------------------------------------------------
     def start_recording(self, path: str) -> None:

@@ -62,6 +62,12 @@ def test_data_synth_cli(tmp_path):
     assert r.returncode == 0, r.stderr
     meta = json.loads((tmp_path / "g" / "meta.json").read_text())
     assert len(meta["classes"]) == 11 and meta["splits"] == {"test": 11}
+    # evaluation reads only the test split: a folder with nothing else is enough
+    r = run("evaluate", REPO / "models" / "zoo" / "gestures-sast" / "model", "--dataset", tmp_path / "g",
+            "--no-corruptions", "--out", tmp_path / "ev", "--quiet")
+    assert r.returncode == 0, r.stderr
+    report = json.loads((tmp_path / "ev" / "report.json").read_text())
+    assert report["n_test"] == 11 and 0 <= report["accuracy"]["hard"] <= 1
 
 
 def test_train_cli_tiny(tmp_path, real_dir):

@@ -266,7 +266,7 @@ def test_reconstructed_event_model_exports_and_runs_in_firmware_sim(tmp_path):
 
     out = tmp_path / "cvx"
     r = run("train", "--method", "cvx", "--dataset", "nmnist-real", "--limit-train", "100", "--limit-test", "30",
-            "--n-bins", "12", "--dictionary", "int8", "--beta", "0.3", "0.1", "--max-iter", "300", "--out", out,
+            "--n-bins", "12", "--dictionary", "int8", "--l1", "0.3", "0.1", "--max-iter", "300", "--out", out,
             "--quiet")
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
@@ -308,3 +308,6 @@ def test_cli_sequence_methods_and_errors(tmp_path):
     assert r.returncode == 2 and "sequence-task network" in r.stderr
     r = run("train", "--method", "sast", "--out", tmp_path / "y", *common)
     assert r.returncode == 2 and "sg, cvx or sg-cvx" in r.stderr
+    # the sigmoid slope and the convex path's l1 weights are two options
+    r = run("train", "--method", "cvx", "--beta", "3", "--out", tmp_path / "z", *common)
+    assert r.returncode == 2 and "the convex path's l1 weights are --l1" in r.stderr

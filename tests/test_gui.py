@@ -36,9 +36,9 @@ def spin(app, seconds: float, until=None) -> None:
 
 def test_window_plays_the_demo_at_10x_and_shows_predictions_and_synops(qapp):
     from sast_live.gui.window import MainWindow
-    from sast_live.session import Session
+    from sast_live.session import Session, SourceOptions
 
-    session = Session(speed=10.0, loop=True)
+    session = Session(SourceOptions(speed=10.0, loop=True))
     win = MainWindow(session)
     session.open(str(DEMO))
     win.show()
@@ -60,9 +60,9 @@ def test_window_plays_the_demo_at_10x_and_shows_predictions_and_synops(qapp):
 
 def test_recording_from_the_window(qapp, tmp_path):
     from sast_live.formats.registry import read_events
-    from sast_live.session import Session
+    from sast_live.session import Session, SourceOptions
 
-    session = Session(speed=20.0, loop=False)
+    session = Session(SourceOptions(speed=20.0, loop=False))
     session.open(str(DEMO))
     session.start_recording(str(tmp_path / "rec.npy"))
     spin(qapp, 30, until=lambda: session.latest() is not None and session.latest().finished)
@@ -78,6 +78,39 @@ def test_no_display_falls_back_to_the_headless_replay():
     assert done.returncode == 0, done.stderr
     assert "no display" in done.stderr and "headless replay" in done.stderr
     assert "SynOps" in done.stdout and len(done.stdout.splitlines()) >= 10
+
+
+def test_spike_bars_of_a_silent_bin_show_zero_to_one_with_whole_layer_ticks(qapp):
+    from types import SimpleNamespace
+
+    from sast_live.gui.views import SpikePanel
+
+    panel = SpikePanel()
+    snap = SimpleNamespace(activity=np.zeros((5, 3), np.int64), layer_sizes=(4096, 2048, 512))
+    panel.update_view(snap)
+    lo, hi = panel.bar_plot.viewRange()[1]
+    assert lo <= 0 and 1 <= hi < 2  # not pyqtgraph's empty −100…100
+    assert panel.bar_plot.getAxis("bottom")._tickLevels[0] == [(0, "L1"), (1, "L2"), (2, "L3")]
+    panel.update_view(SimpleNamespace(activity=np.array([[0, 0, 0], [40, 7, 2]]), layer_sizes=(4096, 2048, 512)))
+    assert 40 <= panel.bar_plot.viewRange()[1][1] < 45
+
+
+def test_filter_toggle_switches_the_pipeline_filters(qapp):
+    from sast_live.gui.window import MainWindow
+    from sast_live.session import Session, SourceOptions
+
+    session = Session(SourceOptions(speed=5.0, loop=True))
+    win = MainWindow(session)
+    session.open(str(DEMO))
+    try:
+        win.filter.setChecked(True)
+        spin(qapp, 30, until=lambda: (s := session.latest()) is not None and s.events_filtered > 0)
+        assert session.options.filters_on and "filtered" in win.status_line(session.latest())
+        win.filter.setChecked(False)
+        spin(qapp, 30, until=lambda: session.latest().filters == "")
+        assert not session.options.filters_on
+    finally:
+        win.close()
 
 
 def test_missing_qt_libraries_are_named_with_their_debian_package():
@@ -96,7 +129,7 @@ def test_screenshot_under_xvfb(tmp_path):
     script = (
         "import sys; from PyQt6 import QtWidgets, QtCore\n"
         "from sast_live.session import Session; from sast_live.gui.window import MainWindow\n"
-        "from sast_live.gui.launch import DEMO\n"
+        "from sast_live.sources import DEMO\n"
         "app = QtWidgets.QApplication(sys.argv[:1]); s = Session(); w = MainWindow(s); s.open(str(DEMO)); w.show()\n"
         f"QtCore.QTimer.singleShot(3500, lambda: (w.grab().save({str(out)!r}), w.close()))\n"
         "app.exec()\n")
@@ -115,3 +148,52 @@ def test_screenshot_under_xvfb(tmp_path):
     assert img.width() >= 1000 and img.height() >= 600
     colours = {img.pixel(x, y) for x in range(0, img.width(), 7) for y in range(0, img.height(), 7)}
     assert len(colours) > 50  # a drawn window, not a blank one
+
+
+LDD = """\tlibQt6XcbQpa.so.6 => /x/libQt6XcbQpa.so.6 (0x1)
+\tlibxcb-icccm.so.4 => not found
+\tlibxcb-keysyms.so.1 => not found
+\tlibweird.so.9 => not found
+\tlibc.so.6 => /lib/libc.so.6 (0x2)
+"""
+
+
+def test_qt_dependency_probe_names_missing_libraries_and_packages():
+    from sast_live.gui import qt_deps
+
+    libs = qt_deps.missing_libraries(LDD, find_library=lambda name: None)
+    assert libs == ["libweird.so.9", "libxcb-cursor.so.0", "libxcb-icccm.so.4", "libxcb-keysyms.so.1"]
+    assert qt_deps.missing_libraries(LDD, find_library=lambda name: f"lib{name}.so") == [
+        "libweird.so.9", "libxcb-icccm.so.4", "libxcb-keysyms.so.1"]
+    pkgs, unknown = qt_deps.packages_for(libs)
+    assert pkgs == ["libxcb-cursor0", "libxcb-icccm4", "libxcb-keysyms1"] and unknown == ["libweird.so.9"]
+    assert all(p.is_file() for p in qt_deps.qt_binaries()) and qt_deps.qt_binaries()
+
+
+def test_apt_install_updates_the_package_lists_when_the_first_try_fails():
+    from types import SimpleNamespace
+
+    from sast_live.gui import qt_deps
+
+    calls = []
+
+    def run(cmd, env):
+        calls.append(cmd[:2])
+        assert env["DEBIAN_FRONTEND"] == "noninteractive"
+        return SimpleNamespace(returncode=100 if len(calls) == 1 else 0)  # a fresh container: no lists yet
+
+    assert qt_deps.apt_install(["libxcb-icccm4"], run=run)
+    assert calls == [["apt-get", "install"], ["apt-get", "update"], ["apt-get", "install"]]
+
+
+def test_without_root_the_probe_prints_the_apt_line(monkeypatch, capsys):
+    import io
+
+    from sast_live.gui import qt_deps
+
+    monkeypatch.setattr(qt_deps, "missing_libraries", lambda: ["libxcb-icccm.so.4"])
+    monkeypatch.setattr(qt_deps.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(qt_deps.shutil, "which", lambda name: "/usr/bin/" + name)
+    out = io.StringIO()
+    assert not qt_deps.ensure(install=True, out=out)
+    assert "sudo apt install libxcb-icccm4" in out.getvalue() and "headless replay" in out.getvalue()

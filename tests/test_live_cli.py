@@ -90,3 +90,39 @@ def test_recording_a_serial_camera(tmp_path, clip):
     got, want = read_events(out), read_events(clip)
     np.testing.assert_array_equal(got[["x", "y", "p"]], want[["x", "y", "p"]])
     assert time.monotonic() - t0 < 120
+
+
+def gui_env() -> dict:
+    import os
+
+    return dict(os.environ, QT_QPA_PLATFORM="offscreen")
+
+
+def test_live_in_the_gui_shows_the_emulated_camera(clip):
+    """``main.py live PORT`` without --headless: the window on the serial camera (offscreen Qt), every source
+    option accepted; it closes itself after N frames and reports what it showed."""
+    camera, port = start_camera(clip, "--speed", "2")
+    done = subprocess.run(MAIN + ["live", port, "--protocol", "edvs", "--baud", "12000000", "--reconnect-s", "0.5",
+                                  "--frames", "40"], capture_output=True, text=True, cwd=REPO, timeout=300,
+                          env=gui_env())
+    camera.kill()
+    camera.communicate(timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    stats = json.loads(done.stdout.strip().splitlines()[-1])
+    assert stats["frames"] == 40 and stats["error"] is None
+    assert stats["source"].startswith(f"edvs camera on {port}") and stats["events"] > 1000
+    assert "int8" in stats["backend"]
+
+
+def test_gui_on_a_file_takes_every_source_option(clip):
+    done = subprocess.run(MAIN + ["gui", str(clip), "--speed", "2", "--baud", "115200", "--sensor-size", "128x128",
+                                  "--reconnect-s", "1", "--protocol", "framed", "--no-loop", "--precision", "int4",
+                                  "--denoise", "--refractory-us", "500", "--frames", "20"],
+                          capture_output=True, text=True, cwd=REPO, timeout=300, env=gui_env())
+    assert done.returncode == 0, done.stderr
+    stats = json.loads(done.stdout.strip().splitlines()[-1])
+    assert stats["frames"] == 20 and stats["events"] > 0 and "int4" in stats["backend"]
+    bad = subprocess.run(MAIN + ["gui", str(clip), "--speed", "-1", "--frames", "5"], capture_output=True, text=True,
+                         cwd=REPO, timeout=300, env=gui_env())
+    assert bad.returncode == 2 and "--speed must be a positive factor" in bad.stderr

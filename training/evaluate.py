@@ -49,15 +49,39 @@ class EvalConfig:
         check_pj_per_synop(self.pj_per_synop)
 
 
+def evaluate_many(checkpoints: list[str], out: str | None = None, **fields) -> list[dict]:
+    """:func:`evaluate` for each checkpoint (``fields`` are :class:`EvalConfig`'s); with several checkpoints and
+    ``out``, each report goes to ``out/<checkpoint folder name>``."""
+    names = [Path(c).with_suffix("").parent.name or Path(c).stem for c in checkpoints]
+    if len(checkpoints) > 1 and out and len(set(names)) < len(names):
+        raise SastLiveError(f"with several checkpoints, --out DIR holds one report per checkpoint folder name, "
+                            f"but the names repeat: {names}")
+    configs = [EvalConfig(c, out=str(Path(out) / name) if out and len(checkpoints) > 1 else out, **fields)
+               for c, name in zip(checkpoints, names, strict=True)]  # every option is checked before any work
+    return [evaluate(cfg) for cfg in configs]
+
+
+def summary(report: dict) -> dict:
+    """The figures ``main.py evaluate`` prints per checkpoint (one JSON line)."""
+    out = {"checkpoint": report["checkpoint"], "accuracy": report["accuracy"],
+           "ece_hard": report["calibration"]["hard"]["ece"],
+           "synops_per_sample": report["spikes_hard"]["synops_per_sample"]}
+    if "hardware" in report:
+        out["hardware"] = {k: {"accuracy": v["accuracy"], "synops_per_sample": v["synops_per_sample"]}
+                           for k, v in report["hardware"].items()}
+    return out
+
+
 def evaluate(cfg: EvalConfig) -> dict:
-    from training.data.resolve import resolve_datasets
+    from training.data.resolve import resolve_split
     from training.train import limit_dataset, predict
 
     model, meta = load_event_model(cfg.checkpoint)
     mcfg = model.cfg
     train_cfg = meta.get("train_cfg", {})
     dataset = cfg.dataset or train_cfg.get("dataset", "nmnist-real")
-    _, test_ds = resolve_datasets(dataset, cfg.data_dir or train_cfg.get("data_dir"), progress=cfg.progress)
+    # only the test split is read: a folder that holds nothing else is enough
+    test_ds = resolve_split(dataset, "test", cfg.data_dir or train_cfg.get("data_dir"), progress=cfg.progress)
     test_ds = limit_dataset(test_ds, cfg.limit_test)
     labels = np.asarray(test_ds.labels)
     cache = FrameCache(test_ds, mcfg, cfg.progress)

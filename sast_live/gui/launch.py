@@ -3,7 +3,8 @@
 Checks, in order: a display to draw on (``$DISPLAY``/``$WAYLAND_DISPLAY`` or an offscreen ``QT_QPA_PLATFORM``);
 Qt's system libraries — a missing ``libEGL.so.1`` and the like make the import fail, and a missing xcb
 library makes Qt abort the whole process, so the platform plugin is first tried in a child process; the
-message then names the Debian package to install.
+message then names the Debian package to install (:mod:`sast_live.gui.qt_deps`, which ``make run`` uses to
+install them).
 """
 
 from __future__ import annotations
@@ -13,22 +14,11 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
+from dataclasses import replace
 
 from sast_live.errors import SastLiveError
+from sast_live.gui.qt_deps import DEBIAN_PACKAGES
 
-DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo_gestures.raw"
-# the shared libraries PyQt6 needs most often on a minimal Debian, and the packages that provide them
-DEBIAN_PACKAGES = {
-    "libEGL.so.1": "libegl1", "libGL.so.1": "libgl1", "libOpenGL.so.0": "libopengl0",
-    "libxkbcommon.so.0": "libxkbcommon0", "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
-    "libfontconfig.so.1": "libfontconfig1", "libfreetype.so.6": "libfreetype6", "libdbus-1.so.3": "libdbus-1-3",
-    "libglib-2.0.so.0": "libglib2.0-0", "libxcb-cursor.so.0": "libxcb-cursor0", "libX11-xcb.so.1": "libx11-xcb1",
-    "libxcb-icccm.so.4": "libxcb-icccm4", "libxcb-image.so.0": "libxcb-image0", "libxcb-keysyms.so.1":
-    "libxcb-keysyms1", "libxcb-randr.so.0": "libxcb-randr0", "libxcb-render-util.so.0": "libxcb-render-util0",
-    "libxcb-shape.so.0": "libxcb-shape0", "libxcb-xinerama.so.0": "libxcb-xinerama0", "libxcb-xkb.so.1":
-    "libxcb-xkb1", "libSM.so.6": "libsm6", "libICE.so.6": "libice6",
-}
 OFFSCREEN = ("offscreen", "minimal", "vnc")
 
 
@@ -67,41 +57,36 @@ def qt_problem() -> str | None:
     return None if done.returncode == 0 else explain_qt_failure(done.stderr + done.stdout)
 
 
-def headless_fallback(args, reason: str) -> int:
-    from sast_live.app import run_headless
-    from sast_live.pipeline import load_backend
-    from sast_live.sources import open_source
+def headless_fallback(spec: str, sources, options, reason: str) -> int:
+    """The same session without a window: the recording played once as fast as possible, windows printed."""
+    from sast_live.headless import run_headless
+    from sast_live.session import Session
 
-    spec = args.source or str(DEMO)
     print(f"{reason}: running the headless replay of {spec} instead (python main.py replay --headless).",
           file=sys.stderr)
-    source = open_source(spec, speed=None, loop=False, protocol=args.protocol, sensor_size=args.sensor_size)
-    run_headless(source, load_backend(args.model, args.precision), as_json=False,
-                 pj_per_synop=args.pj_per_synop)
+    run_headless(Session(replace(sources, speed=None, loop=False), options), spec, as_json=False)
     return 0
 
 
-def launch(args) -> int:
-    """``main.py gui`` (and plain ``main.py``): the window, or the headless fallback with the reason."""
+def launch(spec: str, sources, options, frames: int | None = None) -> int:
+    """The window on ``spec`` (a :class:`~sast_live.session.SourceOptions` / ``PipelineOptions`` pair says how),
+    or the headless fallback with the reason. ``frames``: close after N frames and print the figures as JSON."""
     reason = no_display_reason()
     if reason is None and os.environ.get("QT_QPA_PLATFORM", "").split(":")[0] not in OFFSCREEN:
         reason = qt_problem()
     if reason is not None:
-        return headless_fallback(args, reason)
+        return headless_fallback(spec, sources, options, reason)
     try:
         from PyQt6 import QtWidgets
 
         from sast_live.gui.window import MainWindow
     except ImportError as exc:
-        return headless_fallback(args, explain_qt_failure(str(exc)))
+        return headless_fallback(spec, sources, options, explain_qt_failure(str(exc)))
     from sast_live.session import Session
 
-    spec = args.source or str(DEMO)
-    loop = (args.source is None) if args.loop is None else args.loop
-    speed = None if args.speed == 0 else args.speed
-    session = Session(args.model, args.precision, speed, loop, args.protocol, args.pj_per_synop)
+    session = Session(sources, options)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
-    window = MainWindow(session, max_frames=args.frames)
+    window = MainWindow(session, max_frames=frames)
     try:
         session.open(spec)
     except SastLiveError:
@@ -109,7 +94,7 @@ def launch(args) -> int:
         raise
     window.show()
     app.exec()
-    if args.frames is not None:
+    if frames is not None:
         print(json.dumps(gui_stats(window)))
     return 0
 
@@ -119,6 +104,10 @@ def gui_stats(window) -> dict:
 
     # the first frames include the window's own start-up (first paint, fonts): not a steady-state latency
     lat = np.asarray(window.latencies_ms[5:] or window.latencies_ms or [0.0])
+    snap = window.last_snapshot
     return {"frames": window.frames_rendered, "fps": round(window.fps(), 2),
             "latency_ms_p50": round(float(np.percentile(lat, 50)), 2),
-            "latency_ms_p95": round(float(np.percentile(lat, 95)), 2)}
+            "latency_ms_p95": round(float(np.percentile(lat, 95)), 2),
+            "source": snap.source if snap else None, "backend": snap.backend if snap else None,
+            "events": snap.events_total if snap else 0, "windows": snap.windows if snap else 0,
+            "synops": snap.synops_total if snap else 0, "error": snap.error if snap else None}

@@ -89,16 +89,31 @@ class SpikePanel(pg.GraphicsLayoutWidget):
         self.bar_plot = self.addPlot(title="last bin: spikes per layer")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush="#4c9be8")
         self.bar_plot.addItem(self.bars)
+        self.bar_plot.setMouseEnabled(False, False)
+        self._n_layers = None
         self.setMinimumHeight(240)
+
+    def _set_layers(self, n: int) -> None:
+        """Whole-number layer ticks (L1 … Ln) on both plots; the bars' x range fixed to the layers."""
+        ticks = [[(i, f"L{i + 1}") for i in range(n)]]
+        self.raster_plot.getAxis("left").setTicks(ticks)
+        self.bar_plot.getAxis("bottom").setTicks(ticks)
+        self.bar_plot.setXRange(-0.5, n - 0.5, padding=0)
+        self._n_layers = n
 
     def update_view(self, snap) -> None:
         act = np.asarray(snap.activity, np.float64)
         if len(act) == 0:
             return
+        n = len(snap.layer_sizes)
+        if n != self._n_layers:
+            self._set_layers(n)
         rate = act / np.asarray(snap.layer_sizes, np.float64)  # (R, L) spikes per neuron
         self.raster.setImage(rate.T, levels=(0.0, max(0.05, float(rate.max()))), autoLevels=False)
-        self.raster.setRect(QtCore.QRectF(-len(act), -0.5, len(act), len(snap.layer_sizes)))
-        self.bars.setOpts(x=np.arange(len(snap.layer_sizes)), height=act[-1], width=0.6)
+        self.raster.setRect(QtCore.QRectF(-len(act), -0.5, len(act), n))
+        self.bars.setOpts(x=np.arange(n), height=act[-1], width=0.6)
+        # a bin without spikes still shows 0…1 spikes, not pyqtgraph's empty −100…100 auto range
+        self.bar_plot.setYRange(0, max(1.0, float(act[-1].max())), padding=0.05)
 
 
 class RatePlot(pg.PlotWidget):

@@ -11,6 +11,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 from firmware_sim.precisions import PRECISIONS
 from sast_live.errors import SastLiveError
 from sast_live.gui.views import EventView, PredictionPanel, RatePlot, SpikePanel
+from sast_live.session import DEFAULT_DENOISE_US, DEFAULT_REFRACTORY_US
 
 SPEEDS = [("0.25×", 0.25), ("0.5×", 0.5), ("1×", 1.0), ("2×", 2.0), ("5×", 5.0), ("10×", 10.0), ("max", None)]
 REFRESH_MS = 33  # ~30 Hz
@@ -24,7 +25,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.frames_rendered = 0
         self.render_times: deque = deque(maxlen=300)
         self.latencies_ms: list[float] = []
-        self._last = None
+        self.last_snapshot = None
         self._build_panels()
         self._build_controls()
         self.timer = QtCore.QTimer(self)
@@ -77,21 +78,29 @@ class MainWindow(QtWidgets.QMainWindow):
         self.speed = QtWidgets.QComboBox()
         for label, _ in SPEEDS:
             self.speed.addItem(label)
-        self.speed.setCurrentIndex(next(i for i, (_, v) in enumerate(SPEEDS) if v == self.session.speed)
-                                   if self.session.speed in [v for _, v in SPEEDS] else 2)
+        speeds = [v for _, v in SPEEDS]
+        speed = self.session.sources.speed
+        self.speed.setCurrentIndex(speeds.index(speed) if speed in speeds else 2)
         self.speed.currentIndexChanged.connect(lambda i: self.session.set_speed(SPEEDS[i][1]))
         bar.addWidget(self.speed)
         self.loop = QtWidgets.QCheckBox("loop")
-        self.loop.setChecked(self.session.loop)
+        self.loop.setChecked(self.session.sources.loop)
         self.loop.toggled.connect(self.session.set_loop)
         bar.addWidget(self.loop)
         bar.addSeparator()
         bar.addAction("Model…", self.choose_model)
         self.precision = QtWidgets.QComboBox()
         self.precision.addItems(PRECISIONS)
-        self.precision.setCurrentText(self.session.precision)
+        self.precision.setCurrentText(self.session.options.precision)
         self.precision.currentTextChanged.connect(self.change_precision)
         bar.addWidget(self.precision)
+        self.filter = QtGui.QAction("Filter noise", self, checkable=True)
+        self.filter.setToolTip("refractory period per pixel + background-activity (denoise) filter")
+        o = self.session.options
+        self.filter.setChecked(o.filters_on)
+        self._filter_us = (o.denoise_us or DEFAULT_DENOISE_US, o.refractory_us or DEFAULT_REFRACTORY_US)
+        self.filter.toggled.connect(self.toggle_filter)
+        bar.addAction(self.filter)
         bar.addSeparator()
         self.rec = QtGui.QAction("● Record", self, checkable=True)
         self.rec.toggled.connect(self.toggle_record)
@@ -104,7 +113,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def open_source(self, spec: str) -> None:
         try:
-            self.session.protocol = self.protocol.currentText()
+            self.session.set_protocol(self.protocol.currentText())
             self.session.open(spec)
             self.report(f"opened {spec}")
         except SastLiveError as exc:
@@ -140,15 +149,19 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def change_precision(self, precision: str) -> None:
         self.report(f"loading {precision}…")
-        self.session.set_model(self.session.model, precision, done=self._loaded)
+        self.session.set_model(self.session.options.model, precision, done=self._loaded)
 
     def choose_model(self) -> None:
         path = QtWidgets.QFileDialog.getExistingDirectory(self, "Training run or exported firmware folder")
         if path:
             self.session.set_model(path, self.precision.currentText(), done=self._loaded)
 
+    def toggle_filter(self, on: bool) -> None:
+        denoise_us, refractory_us = self._filter_us if on else (None, None)
+        self.session.set_filters(denoise_us, refractory_us, done=self._loaded)
+
     def _loaded(self, error: str | None) -> None:
-        # called on the loader thread: hand the message to the GUI thread
+        # called on the loader or the worker thread: hand the message to the GUI thread
         QtCore.QMetaObject.invokeMethod(self, "_show_message", QtCore.Qt.ConnectionType.QueuedConnection)
 
     @QtCore.pyqtSlot()
@@ -177,9 +190,9 @@ class MainWindow(QtWidgets.QMainWindow):
     # -- rendering ----------------------------------------------------------------------------------------
     def refresh(self) -> None:
         snap = self.session.latest()
-        if snap is None or snap is self._last:
+        if snap is None or snap is self.last_snapshot:
             return
-        self._last = snap
+        self.last_snapshot = snap
         self.events.update_view(snap)
         self.prediction.update_view(snap)
         self.spikes.update_view(snap)
@@ -202,10 +215,17 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def status_line(self, snap) -> str:
         s = snap.source_stats
-        speed = self.session.speed
+        speed = self.session.sources.speed
         parts = [snap.source, "live" if not self.session.can_pace else ("max speed" if not speed else f"{speed:g}×"),
                  snap.backend, f"t {snap.t_us / 1e6:,.2f} s", f"{self.fps():.0f} fps",
-                 f"latency {np.median(self.latencies_ms[-30:]):.0f} ms", f"dropped {snap.dropped_bins} bins"]
+                 f"dropped {snap.dropped_bins} bins"]
+        if self.latencies_ms:
+            parts.insert(-1, f"latency {np.median(self.latencies_ms[-30:]):.0f} ms")
+        if snap.late_events:
+            parts.append(f"{snap.late_events:,} late events skipped")
+        if snap.filters:
+            share = snap.events_filtered / max(snap.events_in, 1)
+            parts.append(f"filtered {snap.events_filtered:,} of {snap.events_in:,} events ({share:.0%})")
         if s.get("resyncs") or s.get("losses") or s.get("errors"):
             parts.append(f"resyncs {s['resyncs']} lost {s['losses']} errors {s['errors']}")
         if snap.error or s.get("last_error"):

@@ -6,7 +6,9 @@
             print(window.as_json())
     pipe.finish()
 
-Bins are the model's (``bin_us``, pooled to its input size) with integer edges from the first event; a
+Optional noise filters run first, with their state carried across chunks (:mod:`sast_live.transforms.filters`):
+a refractory period per pixel, then the background-activity (denoise) filter; what they remove is counted. Bins
+are the model's (``bin_us``, pooled to its input size) with integer edges from the first event; a
 prediction window is the model's ``n_bins`` bins with fresh network state, as in training. With
 ``realtime=True`` a bin that ends more than ``max_lag_us`` before the source's watermark is dropped whole
 (never half) and counted: a slow backend loses bins, never the source's events or its order.
@@ -23,8 +25,9 @@ from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP
 from sast_live.errors import SastLiveError
 from sast_live.events import SensorSize
 from sast_live.pipeline.snapshot import Snapshot, WindowResult, frozen
+from sast_live.transforms import filters
 from sast_live.transforms.binning import bin_events, flush, initial_carry
-from sast_live.transforms.config import BinConfig
+from sast_live.transforms.config import BinConfig, DenoiseConfig, RefractoryConfig
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -37,7 +40,8 @@ class Pipeline:
 
     def __init__(self, backend, sensor_size: SensorSize, source_name: str = "", *, realtime: bool = False,
                  max_lag_us: int = 250_000, accumulate_us: int = 50_000, history_bins: int = 120,
-                 smoothing: float = 0.15, pj_per_synop: float = DEFAULT_PJ_PER_SYNOP):
+                 smoothing: float = 0.15, pj_per_synop: float = DEFAULT_PJ_PER_SYNOP,
+                 denoise_us: int | None = None, refractory_us: int | None = None):
         self.sensor_size = SensorSize(*sensor_size)
         self.source_name, self.realtime, self.max_lag_us = source_name, realtime, int(max_lag_us)
         self.accumulate_us, self.smoothing, self.pj = int(accumulate_us), float(smoothing), float(pj_per_synop)
@@ -52,6 +56,8 @@ class Pipeline:
         self.synops_hist = deque(maxlen=self.history_bins)
         self.events_hist = deque(maxlen=self.history_bins)
         self.synops_total = self.events_total = self.bins_run = self.dropped = self.late = self.n_windows = 0
+        self.events_in = self.events_filtered = 0  # before the filters, and what they removed
+        self.set_filters(denoise_us, refractory_us)
         self.t_us = 0
         self.arrival_wall = time.monotonic()
         self.last_window: WindowResult | None = None
@@ -66,8 +72,36 @@ class Pipeline:
         one = make_events([0, self.cfg.bin_us], [0, 0], [0, 0], [1, 1])
         for cfg in (self.cfg, self.display_cfg):
             bin_events(one, initial_carry(cfg), cfg)
+        filters.denoise(one, None, DenoiseConfig(self.sensor_size))  # the filters can be switched on any time
+        filters.refractory(one, None, RefractoryConfig(self.sensor_size))
         self.backend.run(np.zeros((1, *self.cfg.frame_shape), np.uint8))
         self.backend.reset()
+
+    # -- filters ------------------------------------------------------------------------------------------
+    def set_filters(self, denoise_us: int | None, refractory_us: int | None) -> None:
+        """Switch the noise filters (None = off) from the next chunk on; each starts with a fresh state."""
+        self.denoise_cfg = None if denoise_us is None else DenoiseConfig(self.sensor_size, denoise_us)
+        self.refractory_cfg = None if refractory_us is None else RefractoryConfig(self.sensor_size, refractory_us)
+        self.denoise_state = self.refractory_state = None
+
+    @property
+    def filter_label(self) -> str:
+        on = []
+        if self.refractory_cfg is not None:
+            on.append(f"refractory {self.refractory_cfg.refractory_us} µs")
+        if self.denoise_cfg is not None:
+            on.append(f"denoise {self.denoise_cfg.filter_us} µs")
+        return " + ".join(on)
+
+    def _filter(self, events: np.ndarray) -> np.ndarray:
+        self.events_in += len(events)
+        n = len(events)
+        if n and self.refractory_cfg is not None:  # rate-limits hot pixels before the neighbourhood test
+            events, self.refractory_state = filters.refractory(events, self.refractory_state, self.refractory_cfg)
+        if len(events) and self.denoise_cfg is not None:
+            events, self.denoise_state = filters.denoise(events, self.denoise_state, self.denoise_cfg)
+        self.events_filtered += n - len(events)
+        return events
 
     # -- backend ------------------------------------------------------------------------------------------
     def check_backend(self, backend) -> None:
@@ -122,6 +156,7 @@ class Pipeline:
             keep = events["t"] >= self.carry.t_open  # late events belong to bins already run: count, skip
             self.late += int(len(events) - keep.sum())
             events = events[keep]
+        events = self._filter(events)
         if self.carry.t_open is None and len(events) == 0:
             return []
         t_first_bin = self.carry.t_open if self.carry.t_open is not None else int(events["t"][0])
@@ -222,12 +257,13 @@ class Pipeline:
         conf = softmax(self.backend.logits()) if self.w_run else np.full(n_cls, 1.0 / n_cls)
         return Snapshot(
             t_us=self.t_us, frame=frozen(frame), classes=tuple(self.backend.classes), confidence=frozen(conf),
-            smoothed=frozen(self.smoothed), top1=int(np.argmax(conf)), smoothed_top1=int(np.argmax(self.smoothed)),
+            smoothed=frozen(self.smoothed), smoothed_top1=int(np.argmax(self.smoothed)),
             layer_sizes=tuple(self.backend.layer_sizes), activity=frozen(activity), synops_history=frozen(syn),
             events_history=frozen(evh), bin_us=self.cfg.bin_us, synops_total=int(self.synops_total),
             synops_per_s=float(syn[recent].sum() / span_s), energy_uj=self.synops_total * self.pj * 1e-6,
             events_total=int(self.events_total), event_rate=float(evh[recent].sum() / span_s),
-            latency_ms=(time.monotonic() - self.arrival_wall) * 1e3, arrival_wall=self.arrival_wall,
-            bins_run=self.bins_run, dropped_bins=self.dropped, late_events=self.late, backend=self.backend.label,
+            arrival_wall=self.arrival_wall,
+            bins_run=self.bins_run, dropped_bins=self.dropped, late_events=self.late, events_in=self.events_in,
+            events_filtered=self.events_filtered, filters=self.filter_label, backend=self.backend.label,
             source=self.source_name, source_stats=dict(source_stats or {}), last_window=self.last_window,
             windows=self.n_windows, finished=finished, error=error)

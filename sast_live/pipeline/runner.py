@@ -3,10 +3,12 @@ source is never blocked, and a worker that loops :meth:`Runner.step` and publish
 
     runner = Runner(source, pipeline).start()
     snap = runner.latest()          # any thread, any time: an immutable Snapshot (or None before the first)
-    runner.stop()
+    runner.call(fn, then)           # any thread: fn(pipeline) runs on the worker before its next chunk
+    runner.stop(flush=True)         # flush: the worker reports the window under way before it ends
 
 Errors in either thread are stored (``runner.error``), shown in the snapshot, and re-raised by
-:meth:`Runner.raise_error` (tests). ``on_window`` is called on the worker thread with each WindowResult.
+:meth:`Runner.raise_error` (tests). ``on_window`` is called on the worker thread with each WindowResult. The
+pipeline is only ever touched by the worker thread (or, once the worker has ended, by one caller at a time).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ class Runner:
         self._lock = threading.Lock()
         self._latest = None
         self._stop = threading.Event()
+        self._flush = False  # stop(flush=True): report the window under way before the worker ends
+        self._calls: list | None = []  # (fn, then) for the worker; None once the worker has ended
+        self._calls_lock = threading.Lock()
         self.finished = threading.Event()
         self.error: BaseException | None = None
         self._threads: list[threading.Thread] = []
@@ -67,6 +72,7 @@ class Runner:
                 items.append(self.queue.get_nowait())
         except queue.Empty:
             pass
+        self._run_calls()
         ended = False
         for item in items:
             if item is _END:
@@ -88,13 +94,49 @@ class Runner:
 
     def _work(self) -> None:
         try:
-            while not self._stop.is_set() and self.step(timeout=self.poll_s):
-                pass
+            ended = False
+            while not self._stop.is_set():
+                if not self.step(timeout=self.poll_s):
+                    ended = True
+                    break
+            if not ended and self._flush:  # stopped early: the window under way is still reported
+                for win in self.pipeline.finish():
+                    self._emit(win)
+                self._publish(finished=True)
         except BaseException as exc:  # noqa: BLE001
             self.error = exc
             self._publish(finished=True)
         finally:
+            with self._calls_lock:
+                calls, self._calls = self._calls, None
+            self._run_calls(calls)
             self.finished.set()
+
+    # -- changes to the pipeline, from any thread ---------------------------------------------------------------
+    def call(self, fn, then=None) -> None:
+        """Run ``fn(pipeline)`` on the worker thread before it takes its next chunk, then ``then(error)`` with
+        None or the message of the :class:`SastLiveError` ``fn`` raised. Once the worker has ended, both run on
+        the calling thread (nothing else uses the pipeline then)."""
+        with self._calls_lock:
+            if self._calls is not None:
+                self._calls.append((fn, then))
+                return
+        self._run_calls([(fn, then)])
+
+    def _run_calls(self, calls: list | None = None) -> None:
+        if calls is None:
+            with self._calls_lock:
+                if not self._calls:
+                    return
+                calls, self._calls = self._calls, []
+        for fn, then in calls:
+            try:
+                fn(self.pipeline)
+                err = None
+            except SastLiveError as exc:
+                err = str(exc)
+            if then is not None:
+                then(err)
 
     def _publish(self, finished: bool = False) -> None:
         err = None if self.error is None else f"{type(self.error).__name__}: {self.error}"
@@ -107,7 +149,9 @@ class Runner:
         with self._lock:
             return self._latest
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 5.0, flush: bool = False) -> None:
+        """End both threads (the source is closed); with ``flush`` the worker reports the window under way."""
+        self._flush = flush
         self._stop.set()
         self.source.close()
         for t in self._threads:

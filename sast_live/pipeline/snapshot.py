@@ -48,12 +48,15 @@ class Snapshot:
         t_us: end of the last bin run.
         frame: (H, W) int32 ON minus OFF event counts over the last ``accumulate_us`` at sensor resolution.
         classes: class names; confidence (n_classes,) softmax of the current window's logits so far;
-        smoothed: (n_classes,) exponential moving average of ``confidence`` over bins; top1/smoothed_top1 indices.
+        smoothed: (n_classes,) exponential moving average of ``confidence`` over bins; smoothed_top1 its argmax.
         layer_sizes: neurons per layer; activity: (R, L) spikes per layer in the last R bins (oldest first).
         synops_history / events_history: (R,) per bin; synops_total since start; synops_per_s over the last second.
         energy_uj: synops_total × pJ/SynOp, in µJ.
-        latency_ms: wall time from the arrival of the newest event in the last bin to this snapshot.
-        arrival_wall: ``time.monotonic()`` at that arrival (a viewer adds its own render time).
+        arrival_wall: ``time.monotonic()`` when the newest chunk in the last bin arrived (a viewer's latency is
+            its render time minus this).
+        late_events: events that arrived after their bin had been run (counted, skipped).
+        events_in / events_filtered: events that reached the pipeline, and how many the noise filters removed;
+        filters: which filters run ("" when none).
     """
 
     t_us: int
@@ -61,7 +64,6 @@ class Snapshot:
     classes: tuple
     confidence: np.ndarray
     smoothed: np.ndarray
-    top1: int
     smoothed_top1: int
     layer_sizes: tuple
     activity: np.ndarray
@@ -73,11 +75,13 @@ class Snapshot:
     energy_uj: float
     events_total: int
     event_rate: float
-    latency_ms: float
     arrival_wall: float
     bins_run: int
     dropped_bins: int
     late_events: int
+    events_in: int
+    events_filtered: int
+    filters: str
     backend: str
     source: str
     source_stats: dict = field(default_factory=dict)
@@ -85,10 +89,6 @@ class Snapshot:
     windows: int = 0
     finished: bool = False
     error: str | None = None
-
-    @property
-    def top1_name(self) -> str:
-        return self.classes[self.top1]
 
     @property
     def smoothed_name(self) -> str:

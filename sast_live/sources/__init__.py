@@ -7,14 +7,17 @@ Sources are named by strings (DESIGN.md §9): a file path, ``serial:PORT`` (prot
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from sast_live.errors import SastLiveError
 from sast_live.sources.base import Source, SourceStats
 from sast_live.sources.replay import FileSource
 
-__all__ = ["Source", "SourceStats", "FileSource", "open_source", "SERIAL_PREFIXES"]
+__all__ = ["Source", "SourceStats", "FileSource", "open_source", "SERIAL_PREFIXES", "DEMO"]
 
 SERIAL_PREFIXES = ("serial:", "edvs:", "framed:")
+#: the bundled demo recording (five synthetic gestures, 128×128, with IBM-style ``_labels.csv`` beside it)
+DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo_gestures.raw"
 
 
 def open_source(spec: str | os.PathLike, *, speed: float | None = 1.0, loop: bool = False, protocol: str = "edvs",

@@ -24,6 +24,7 @@ from firmware_sim.precisions import INTEGER
 from sast_live.errors import SastLiveError
 
 #: the networks that can compute a dictionary: the float model with hard spikes, or the integer simulator
+#: (training/commands.py offers the same choices without importing torch)
 PRECISIONS = ("hard", *INTEGER)
 
 

@@ -11,10 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from sast_live.formats.evt3 import write_evt3
+from sast_live.sources import DEMO
 from sast_live.synthetic import gestures as synth_gestures
 
-ASSETS = Path(__file__).resolve().parents[2] / "sast_live" / "assets"
-DEMO = ASSETS / "demo_gestures.raw"
 # (class index, seconds): a wave, circles both ways, a roll, a clap
 SCRIPT = ((1, 2.0), (3, 2.0), (6, 2.0), (7, 2.0), (0, 2.0))
 GAP_US = 200_000  # a short pause between gestures

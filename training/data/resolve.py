@@ -1,4 +1,4 @@
-"""``--dataset`` names → (train, test) EventDatasets; synthetic datasets are generated on first use."""
+"""``--dataset`` names → EventDatasets; synthetic datasets are generated on first use."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from sast_live.errors import SastLiveError
-from training.data.datasets import open_dataset
+from training.data.datasets import EventDataset, open_dataset
 
 REPO = Path(__file__).resolve().parents[2]
 REAL_NMNIST = REPO.parent / "shared" / "data" / "real" / "slayer-nmnist" / "NMNISTsmall"
@@ -15,12 +15,11 @@ SYNTH_SIZE = {"nmnist": 100, "gestures": 40}  # samples per class and split when
 SYNTH_WORKERS = max(1, (os.cpu_count() or 1))
 
 
-def resolve_datasets(name: str, data_dir: str | None = None, progress: bool = True):
-    """(train, test) for ``nmnist`` (synthetic), ``nmnist-real`` (the 1,000/100 real digits),
-    ``gestures`` (synthetic) or a path to any dataset folder ``open_dataset`` understands."""
+def resolve_split(name: str, split: str, data_dir: str | None = None, progress: bool = True) -> EventDataset:
+    """The ``split`` of ``nmnist`` (synthetic), ``nmnist-real`` (the 1,000/100 real digits), ``gestures``
+    (synthetic) or a path to any dataset folder ``open_dataset`` understands."""
     if name == "nmnist-real":
-        folder = Path(data_dir) if data_dir else REAL_NMNIST
-        return open_dataset(folder, "train"), open_dataset(folder, "test")
+        return open_dataset(Path(data_dir) if data_dir else REAL_NMNIST, split)
     if name in SYNTH_DEFAULT:
         folder = Path(data_dir) if data_dir else SYNTH_DEFAULT[name]
         if not (folder / "meta.json").is_file():
@@ -28,8 +27,12 @@ def resolve_datasets(name: str, data_dir: str | None = None, progress: bool = Tr
 
             print(f"{folder}: generating the synthetic {name} dataset once ({SYNTH_SIZE[name]} per class)")
             synth_dataset(name, folder, n_per_class=SYNTH_SIZE[name], progress=progress, workers=SYNTH_WORKERS)
-        return open_dataset(folder, "train"), open_dataset(folder, "test")
-    folder = Path(name)
-    if folder.is_dir():
-        return open_dataset(folder, "train"), open_dataset(folder, "test")
+        return open_dataset(folder, split)
+    if Path(name).is_dir():
+        return open_dataset(Path(name), split)
     raise SastLiveError(f"--dataset must be nmnist, nmnist-real, gestures or a dataset folder; got {name!r}")
+
+
+def resolve_datasets(name: str, data_dir: str | None = None, progress: bool = True):
+    """(train, test) of :func:`resolve_split`."""
+    return resolve_split(name, "train", data_dir, progress), resolve_split(name, "test", data_dir, progress)

@@ -1,0 +1,181 @@
+"""The application's subcommands: ``gui``, ``replay``, ``live``, ``record``, ``info``, ``convert``.
+
+:func:`register` adds them to ``main.py``'s parser. Each handler turns its options into a
+:class:`~sast_live.session.SourceOptions` / :class:`~sast_live.session.PipelineOptions` pair (one function each,
+shared by every mode) and calls library code; everything heavy is imported inside the handlers, so ``--help``
+loads neither numba, torch nor Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP
+from firmware_sim.precisions import PRECISIONS
+
+SOURCES_HELP = "file, serial:PORT, edvs:PORT, framed:PORT, dv: (USB camera), synthetic:gestures"
+
+
+def sensor_size_arg(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"sensor size must look like 640x480, got {text!r}") from exc
+    return (w, h)
+
+
+# -- options shared by every mode that opens a source --------------------------------------------------------
+def add_source_args(p: argparse.ArgumentParser, speed_default: float | None, loop_help: str) -> None:
+    g = p.add_argument_group("source")
+    g.add_argument("--speed", type=float, default=speed_default,
+                   help="files and synthetic streams: pace × the recording's clock; 0 = as fast as possible "
+                        f"(default: {speed_default or 'as fast as possible'})")
+    g.add_argument("--loop", action=argparse.BooleanOptionalAction, default=None, help=loop_help)
+    g.add_argument("--protocol", choices=["edvs", "framed"], default="edvs", help="serial camera protocol")
+    g.add_argument("--baud", type=int, help="serial baud rate (default 12000000, RTS/CTS)")
+    g.add_argument("--sensor-size", type=sensor_size_arg, help="WxH, when the source does not say")
+    g.add_argument("--reconnect-s", type=float, default=10.0,
+                   help="keep trying to reopen a lost serial port this long before giving up (default 10)")
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("--model", help="training checkpoint or exported firmware folder (default: the bundled SAST "
+                                   "gesture model, models/zoo/gestures-sast)")
+    g.add_argument("--precision", choices=list(PRECISIONS), default="int8",
+                   help="float = surrogate spikes, hard = Heaviside spikes (PyTorch); int8/int4/wide = the "
+                        "on-sensor integer simulator (default int8)")
+    g.add_argument("--pj-per-synop", type=float, default=DEFAULT_PJ_PER_SYNOP,
+                   help=f"energy per synaptic operation for the estimate (default {DEFAULT_PJ_PER_SYNOP} pJ, Loihi)")
+    g.add_argument("--denoise", action=argparse.BooleanOptionalAction, default=False,
+                   help="background-activity filter: keep an event only if a neighbour fired within --denoise-us")
+    g.add_argument("--denoise-us", type=int, default=10_000, help="the denoise filter's window (default 10000 µs)")
+    g.add_argument("--refractory-us", type=int,
+                   help="refractory filter: drop events of a pixel within this many µs of its last kept one")
+
+
+def source_options(args, loop_default: bool = False):
+    from sast_live.session import SourceOptions
+
+    return SourceOptions(speed=args.speed or None, loop=loop_default if args.loop is None else args.loop,
+                         protocol=args.protocol, baud=args.baud, sensor_size=args.sensor_size,
+                         reconnect_s=args.reconnect_s)
+
+
+def pipeline_options(args):
+    from sast_live.session import PipelineOptions
+
+    return PipelineOptions(model=args.model, precision=args.precision, pj_per_synop=args.pj_per_synop,
+                           denoise_us=args.denoise_us if args.denoise else None, refractory_us=args.refractory_us)
+
+
+# -- handlers ----------------------------------------------------------------------------------------------------
+def cmd_gui(args) -> int:
+    from sast_live.gui.launch import launch
+    from sast_live.sources import DEMO
+
+    spec = args.source or str(DEMO)
+    sources = source_options(args, loop_default=args.source is None)  # the demo loops
+    return launch(spec, sources, pipeline_options(args), frames=args.frames)
+
+
+def cmd_replay(args) -> int:
+    from sast_live.headless import run_headless
+    from sast_live.session import Session
+
+    if not args.headless:
+        return cmd_gui(args)
+    session = Session(source_options(args), pipeline_options(args))
+    run_headless(session, args.source, as_json=args.json, seconds=args.seconds)
+    return 0
+
+
+def cmd_live(args) -> int:
+    from sast_live.sources import SERIAL_PREFIXES
+
+    args.source = args.port if args.port.startswith(SERIAL_PREFIXES) else f"serial:{args.port}"
+    return cmd_replay(args)
+
+
+def cmd_record(args) -> int:
+    from sast_live.recorder import record
+
+    source = source_options(args).open(args.source)
+    n, size = record(source, args.out, args.seconds, args.format, progress=not args.quiet)
+    print(f"recorded {n} events ({size} bytes) to {args.out}")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from sast_live.formats.registry import file_info
+
+    info = file_info(args.file, args.format)
+    if args.json:
+        print(json.dumps(info))
+    else:
+        for key, value in info.items():
+            print(f"{key:>12}: {value}")
+    return 0
+
+
+def cmd_convert(args) -> int:
+    from sast_live.convert import convert_file
+
+    n, size = convert_file(args.input, args.output, in_format=args.in_format, out_format=args.format,
+                           sensor_size=args.sensor_size)
+    print(f"wrote {n} events ({size} bytes) to {args.output}")
+    return 0
+
+
+# -- the parser ------------------------------------------------------------------------------------------------
+def register(sub) -> None:
+    """Add this package's subcommands to ``main.py``'s subparsers."""
+    p = sub.add_parser("gui", help="the desktop app: events, predictions, spikes and SynOps live "
+                                   "(default: the bundled demo with the SAST INT8 gesture model)")
+    p.add_argument("source", nargs="?", help=f"{SOURCES_HELP} (default: the bundled demo recording, looped)")
+    add_model_args(p)
+    add_source_args(p, 1.0, "loop a file (default: on for the demo)")
+    p.add_argument("--frames", type=int, help="close after rendering N frames (for tests and benchmarks)")
+    p.set_defaults(func=cmd_gui)
+
+    for name, what in (("replay", "run a model over a recording or source; --headless prints one line (--json) "
+                                  "per window, without it the GUI opens"),
+                       ("live", "like replay, from a serial event camera (eDVS4337 or the framed protocol)")):
+        p = sub.add_parser(name, help=what)
+        if name == "replay":
+            p.add_argument("source", help=SOURCES_HELP)
+            add_source_args(p, None, "loop a file")
+        else:
+            p.add_argument("port", help="serial port (/dev/ttyUSB0, a pty, socket://host:port; or edvs:/framed:PORT)")
+            add_source_args(p, 1.0, "loop a file")
+        add_model_args(p)
+        p.add_argument("--headless", action="store_true", help="no window: print predictions")
+        p.add_argument("--json", action="store_true", help="one JSON object per prediction window")
+        p.add_argument("--seconds", type=float, help="stop after this many seconds of wall time")
+        p.add_argument("--frames", type=int, help=argparse.SUPPRESS)
+        p.set_defaults(func=cmd_replay if name == "replay" else cmd_live)
+
+    p = sub.add_parser("record", help="save any source (file, serial camera, USB camera, synthetic) to an event file")
+    p.add_argument("source", help=SOURCES_HELP)
+    p.add_argument("out", help="output file (.raw EVT3, .dat, .npy, .bin; or --format)")
+    add_source_args(p, 1.0, "loop a file (stop with --seconds or Ctrl-C)")
+    p.add_argument("--seconds", type=float, help="stop after this many seconds (default: until the source ends "
+                                                 "or Ctrl-C)")
+    p.add_argument("--format", help="output format (evt2, evt3, dat, nmnist, npy)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_record)
+
+    p = sub.add_parser("info", help="format, sensor size and event statistics of a recording")
+    p.add_argument("file")
+    p.add_argument("--format", help="force the input format (evt2, evt3, dat, nmnist, npy, aedat3, aedat4)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("convert", help="convert a recording between EVT2, EVT3, DAT, N-MNIST .bin and .npy")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--format", help="output format (evt2, evt3, dat, nmnist, npy); default from the extension")
+    p.add_argument("--in-format", help="force the input format")
+    p.add_argument("--sensor-size", type=sensor_size_arg, help="WxH, when the input file does not say")
+    p.set_defaults(func=cmd_convert)

@@ -1,0 +1,190 @@
+"""The one assembly point (sast_live/session.py): every source option reaches every mode, changes to the pipeline
+run on its worker thread, the noise filters as pipeline options."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from main import build_parser
+from sast_live.commands import pipeline_options, source_options
+from sast_live.errors import SastLiveError
+from sast_live.events import SensorSize
+from sast_live.formats.registry import read_events, write_events
+from sast_live.headless import run_headless
+from sast_live.pipeline import Pipeline, Runner, load_backend
+from sast_live.session import PipelineOptions, Session, SourceOptions
+from sast_live.sources import FileSource
+from sast_live.transforms import filters
+from sast_live.transforms.config import DenoiseConfig, RefractoryConfig
+from tests.test_wire import DEMO
+
+SOURCE_FLAGS = ["--speed", "2", "--loop", "--protocol", "framed", "--baud", "115200", "--sensor-size", "64x48",
+                "--reconnect-s", "0.5"]
+WANT = SourceOptions(speed=2.0, loop=True, protocol="framed", baud=115200, sensor_size=(64, 48), reconnect_s=0.5)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    ev = read_events(DEMO)
+    return ev[ev["t"] < 2_500_000]
+
+
+@pytest.fixture(scope="module")
+def int8():
+    return load_backend(None, "int8")
+
+
+@pytest.mark.parametrize("argv", [["gui", "x.raw"], ["replay", "x.raw", "--headless"], ["live", "/dev/ttyX"],
+                                  ["record", "x.raw", "out.npy"]])
+def test_every_source_option_reaches_every_mode(argv):
+    args = build_parser().parse_args(argv + SOURCE_FLAGS)
+    assert source_options(args) == WANT
+
+
+def test_source_defaults_per_mode():
+    parse = build_parser().parse_args
+    assert source_options(parse(["replay", "x.raw"])).speed is None  # a file as fast as possible
+    assert source_options(parse(["gui", "x.raw"])).speed == 1.0
+    assert source_options(parse(["replay", "x.raw", "--speed", "0"])).speed is None
+    args = parse(["gui", "--denoise", "--denoise-us", "5000", "--refractory-us", "300", "--precision", "wide"])
+    assert pipeline_options(args) == PipelineOptions(precision="wide", denoise_us=5000, refractory_us=300)
+    assert pipeline_options(parse(["gui", "--denoise-us", "5000"])).denoise_us is None  # only with --denoise
+
+
+def test_source_options_configure_the_serial_source():
+    src = WANT.open("serial:loop://")
+    assert (src.protocol, src.baud, src.reconnect_s, src.port) == ("framed", 115200, 0.5, "loop://")
+    assert src.sensor_size == (64, 48)
+    assert SourceOptions(protocol="edvs").open("framed:/dev/x").protocol == "framed"  # the prefix wins
+
+
+@pytest.mark.parametrize("sources,options,match", [
+    (dict(speed=-1.0), {}, "--speed must be a positive factor"),
+    (dict(baud=0), {}, "--baud must be a positive rate"),
+    ({}, dict(precision="int3"), "unknown precision 'int3'"),
+    ({}, dict(denoise_us=0), "--denoise-us must be a positive"),
+    ({}, dict(refractory_us=-5), "--refractory-us must be ≥ 0"),
+    ({}, dict(pj_per_synop=-1.0), "pJ per SynOp must be ≥ 0"),
+])
+def test_impossible_options_are_clear_errors(sources, options, match):
+    with pytest.raises(SastLiveError, match=match):
+        SourceOptions(**sources)
+        PipelineOptions(**options)
+
+
+def test_headless_session_equals_the_pipeline_fed_in_the_calling_thread(demo, int8, tmp_path):
+    """The threaded session of an unpaced file processes every chunk in order: the same windows as the
+    pipeline stepped by hand over the same source (watermarks included)."""
+    path = tmp_path / "clip.npy"
+    write_events(path, demo, (128, 128))
+    out = io.StringIO()
+    got = run_headless(Session(SourceOptions(speed=None), PipelineOptions()), path, out=out)
+    pipe = Pipeline(int8, SensorSize(128, 128))
+    want = []
+    with FileSource(path, speed=None) as src:
+        for chunk in src:
+            want += pipe.process(chunk, src.clock_us())
+    want += pipe.finish()
+    assert [w.as_json() for w in got] == [w.as_json() for w in want] and len(got) == 3
+    assert [json.loads(line) for line in out.getvalue().splitlines()] == [w.as_json() for w in want]
+
+
+def test_set_model_switches_on_the_worker_thread(int8):
+    """The loader thread only loads; check_backend and set_backend run on the pipeline's worker."""
+    calls = []
+
+    class Watched(Pipeline):
+        def check_backend(self, backend):
+            calls.append(("check", threading.current_thread().name))
+            super().check_backend(backend)
+
+        def set_backend(self, backend):
+            calls.append(("set", threading.current_thread().name))
+            super().set_backend(backend)
+
+    session = Session(SourceOptions(speed=2.0, loop=True))
+    session.open(str(DEMO))
+    try:
+        # the worker keeps its pipeline; swap in the watched class so the calls are seen
+        session.pipeline.__class__ = Watched
+        done = threading.Event()
+        errors = []
+        session.set_model(None, "int4", done=lambda err: (errors.append(err), done.set()))
+        assert done.wait(60) and errors == [None]
+        assert calls == [("check", "sast-pipeline"), ("set", "sast-pipeline")]
+        deadline = time.monotonic() + 30
+        while "int4" not in session.latest().backend and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "int4" in session.latest().backend and session.options.precision == "int4"
+        # a model that does not fit the stream is refused on the worker, and the stream runs on
+        done.clear()
+        session.set_model(None, "nope", done=lambda err: (errors.append(err), done.set()))
+        assert done.wait(60) and "unknown precision 'nope'" in errors[-1]
+        assert session.options.precision == "int4" and session.latest().error is None
+    finally:
+        session.stop()
+
+
+def test_runner_call_runs_on_the_caller_once_the_worker_has_ended(int8):
+    src = FileSource(DEMO, speed=None)
+    runner = Runner(src, Pipeline(int8, src.sensor_size)).start()
+    assert runner.wait(60)
+    runner.stop()
+    seen = []
+    runner.call(lambda pipe: seen.append((pipe, threading.current_thread().name)), then=seen.append)
+    assert seen == [(runner.pipeline, threading.current_thread().name), None]
+
+    def refuse(pipe):
+        raise SastLiveError("no")
+
+    runner.call(refuse, then=seen.append)
+    assert seen[-1] == "no"
+
+
+@pytest.mark.parametrize("denoise_us,refractory_us", [(5_000, None), (None, 2_000), (10_000, 1_000)])
+def test_pipeline_filters_are_the_filter_functions_carried_across_chunks(demo, int8, denoise_us, refractory_us):
+    """Filtered in the pipeline, fed in chunks == the filter functions over the whole stream, then the pipeline
+    without filters; the removed events are counted."""
+    size = SensorSize(128, 128)
+    kept = demo
+    if refractory_us is not None:
+        kept, _ = filters.refractory(kept, None, RefractoryConfig(size, refractory_us))
+    if denoise_us is not None:
+        kept, _ = filters.denoise(kept, None, DenoiseConfig(size, denoise_us))
+    plain = Pipeline(int8, size)
+    want = plain.process(kept) + plain.finish()
+    pipe = Pipeline(int8, size, denoise_us=denoise_us, refractory_us=refractory_us)
+    got = []
+    for part in np.array_split(demo, 37):
+        got += pipe.process(part)
+    got += pipe.finish()
+    assert [w.as_json() for w in got] == [w.as_json() for w in want]
+    snap = pipe.snapshot()
+    assert snap.events_in == len(demo) and snap.events_filtered == len(demo) - len(kept) > 0
+    assert snap.filters and sum(w.synops for w in got) < sum(w.synops for w in run_plain(int8, demo))
+
+
+def run_plain(backend, events):
+    pipe = Pipeline(backend, SensorSize(128, 128))
+    return pipe.process(events) + pipe.finish()
+
+
+def test_filters_switch_on_in_a_running_session():
+    session = Session(SourceOptions(speed=5.0, loop=True))
+    session.open(str(DEMO))
+    try:
+        done = threading.Event()
+        session.set_filters(10_000, 1_000, done=lambda err: done.set())
+        assert done.wait(30) and session.options.filters_on and session.message == "noise filters on"
+        deadline = time.monotonic() + 30
+        while ((snap := session.latest()) is None or snap.events_filtered == 0) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert snap.filters == "refractory 1000 µs + denoise 10000 µs" and snap.events_filtered > 0
+    finally:
+        session.stop()
