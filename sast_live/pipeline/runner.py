@@ -34,6 +34,7 @@ class Runner:
         self._flush = False  # stop(flush=True): report the window under way before the worker ends
         self._calls: list | None = []  # (fn, then) for the worker; None once the worker has ended
         self._calls_lock = threading.Lock()
+        self._inline_lock = threading.Lock()
         self.finished = threading.Event()
         self.error: BaseException | None = None
         self._threads: list[threading.Thread] = []
@@ -121,7 +122,8 @@ class Runner:
             if self._calls is not None:
                 self._calls.append((fn, then))
                 return
-        self._run_calls([(fn, then)])
+        with self._inline_lock:  # two late callers still take turns with the pipeline
+            self._run_calls([(fn, then)])
 
     def _run_calls(self, calls: list | None = None) -> None:
         if calls is None:

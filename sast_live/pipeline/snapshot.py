@@ -55,7 +55,7 @@ class Snapshot:
         arrival_wall: ``time.monotonic()`` when the newest chunk in the last bin arrived (a viewer's latency is
             its render time minus this).
         late_events: events that arrived after their bin had been run (counted, skipped).
-        events_in / events_filtered: events that reached the pipeline, and how many the noise filters removed;
+        events_in / events_filtered: events that reached the noise filters, and how many they removed;
         filters: which filters run ("" when none).
     """
 
