@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 
 from sast_live.pipeline import WindowResult
@@ -31,23 +32,31 @@ def run_headless(session: Session, spec: str | os.PathLike, *, as_json: bool = T
     early is reported too (marked partial)."""
     out = out or sys.stdout
     results: list[WindowResult] = []
+    reader_left = threading.Event()
 
     def emit(win: WindowResult) -> None:  # on the worker thread
         results.append(win)
-        print(format_window(win, as_json), file=out, flush=True)
+        if reader_left.is_set():
+            return
+        try:
+            print(format_window(win, as_json), file=out, flush=True)
+        except BrokenPipeError:  # e.g. `… --json | head`: stop quietly (the main thread ends the session)
+            reader_left.set()
 
     session.on_window = emit
     session.open(spec)
     runner, source, pipeline = session.runner, session.source, session.pipeline
     deadline = None if seconds is None else time.monotonic() + seconds
     try:
-        while not runner.wait(0.1):
+        while not runner.wait(0.1) and not reader_left.is_set():
             if deadline is not None and time.monotonic() > deadline:
                 break
     except KeyboardInterrupt:
         pass
     finally:
         session.stop(flush=True)
+    if reader_left.is_set():
+        raise BrokenPipeError("the reader of the output left")
     runner.raise_error()
     stats = source.stats
     if stats.resyncs or stats.losses or stats.errors or pipeline.dropped:

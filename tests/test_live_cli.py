@@ -126,3 +126,15 @@ def test_gui_on_a_file_takes_every_source_option(clip):
     bad = subprocess.run(MAIN + ["gui", str(clip), "--speed", "-1", "--frames", "5"], capture_output=True, text=True,
                          cwd=REPO, timeout=300, env=gui_env())
     assert bad.returncode == 2 and "--speed must be a positive factor" in bad.stderr
+
+
+def test_a_reader_that_leaves_early_ends_replay_quietly():
+    """``replay … --json | head -1``: the windows are printed on the worker thread; a closed pipe still ends the
+    command quietly with exit code 0, as the shell expects of a filter."""
+    proc = subprocess.Popen(MAIN + ["replay", str(DEMO), "--headless", "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=REPO)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=300)
+    assert json.loads(first)["bins"] == 40
+    assert proc.returncode == 0 and "error" not in err and "Traceback" not in err
