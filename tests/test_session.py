@@ -119,9 +119,9 @@ def test_set_model_switches_on_the_worker_thread(int8):
         assert done.wait(60) and errors == [None]
         assert calls == [("check", "sast-pipeline"), ("set", "sast-pipeline")]
         deadline = time.monotonic() + 30
-        while "int4" not in session.latest().backend and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert "int4" in session.latest().backend and session.options.precision == "int4"
+        while ((snap := session.latest()) is None or "int4" not in snap.backend) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the switch may come before the worker's first snapshot
+        assert "int4" in snap.backend and session.options.precision == "int4"
         # a model that does not fit the stream is refused on the worker, and the stream runs on
         done.clear()
         session.set_model(None, "nope", done=lambda err: (errors.append(err), done.set()))
