@@ -146,8 +146,9 @@ class CameraBoard:
                 restart = True
         return restart
 
-    def serve(self, link, stop: threading.Event | None = None, clock=time.monotonic) -> None:
-        """Stream until the recording ends (or forever with ``loop``) or ``stop`` is set."""
+    def serve(self, link, stop: threading.Event | None = None, clock=time.monotonic, on_start=None) -> None:
+        """Stream until the recording ends (or forever with ``loop``) or ``stop`` is set; ``on_start()`` is
+        called when streaming begins (the host's E+)."""
         stop = stop or threading.Event()
         ev = self.events
         if len(ev) == 0:
@@ -156,6 +157,8 @@ class CameraBoard:
         while not stop.is_set() and not self.streaming:
             self._commands(link)
             time.sleep(0.005)
+        if on_start is not None and not stop.is_set():
+            on_start()
         i, lap, wall0 = 0, 0, clock()
         while not stop.is_set():
             if self._commands(link):

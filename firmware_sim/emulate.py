@@ -22,7 +22,7 @@ def emulate_camera(path, protocol: str = "edvs", port: str | None = None, speed:
         start = "waiting for E+ from the host" if wait_for_start else "streaming"
         print(f"# emulated {protocol} camera on {link.path}: {len(board.events)} events at {speed}× "
               f"({start}; Ctrl-C stops)", file=sys.stderr, flush=True)
-        board.serve(link, stop)
+        board.serve(link, stop, on_start=lambda: print("# streaming", file=sys.stderr, flush=True))
         # let the host drain what is still in the line before the port goes away (a pty loses unread bytes)
         (stop or threading.Event()).wait(linger_s)
     except KeyboardInterrupt:

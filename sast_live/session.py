@@ -24,6 +24,7 @@ from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP, check_pj_per_synop
 from firmware_sim.precisions import get_precision
 from sast_live.errors import SastLiveError
 from sast_live.pipeline import Pipeline, Runner, load_backend
+from sast_live.pipeline.pipeline import warm_up
 from sast_live.recorder import Recorder
 from sast_live.sources import open_source
 from sast_live.sources.base import Source
@@ -118,6 +119,7 @@ class Session:
     def open(self, spec: str | os.PathLike) -> None:
         """Stop what runs and start ``spec`` (file path, serial:PORT, edvs:PORT, framed:PORT, dv:, synthetic:…)."""
         source = self.sources.open(spec)
+        warm_up(self.backend, source.sensor_size)  # compile everything before a camera starts to send
         source.open()  # a port that cannot be opened fails here, before the running stream is stopped
         self.stop()
         o = self.options

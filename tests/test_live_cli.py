@@ -138,3 +138,36 @@ def test_a_reader_that_leaves_early_ends_replay_quietly():
     _, err = proc.communicate(timeout=300)
     assert json.loads(first)["bins"] == 40
     assert proc.returncode == 0 and "error" not in err and "Traceback" not in err
+
+
+def test_live_with_host_stalls_and_a_cold_numba_cache_predicts_what_replay_predicts(clip, tmp_path):
+    """The first `live` after install compiles every kernel, and the host process is stopped (SIGSTOP) three
+    times for 0.12 s mid-stream while the camera keeps sending: bytes wait in the line, but that wait is not a
+    pause of the camera, so no wrap is invented and the windows are replay's."""
+    import os
+    import signal
+
+    replay = subprocess.run(MAIN + ["replay", str(clip), "--headless", "--json"], capture_output=True, text=True,
+                            cwd=REPO, timeout=300)
+    camera, port = start_camera(clip)
+    cold = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))  # nothing compiled yet
+    live = subprocess.Popen(MAIN + ["live", port, "--headless", "--json", "--reconnect-s", "0.5"], cwd=REPO,
+                            env=cold, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = camera.stderr.readline()
+    while line and not line.startswith("# streaming"):  # the host's E+ came: it compiled everything before
+        line = camera.stderr.readline()
+    assert line.startswith("# streaming")
+    t0 = time.monotonic()
+    for at in (0.3, 1.1, 1.7):  # seconds into the stream (the camera is silent from 2.0 to 2.2 s)
+        time.sleep(max(0.0, t0 + at - time.monotonic()))
+        live.send_signal(signal.SIGSTOP)
+        time.sleep(0.12)
+        live.send_signal(signal.SIGCONT)
+    out, err = live.communicate(timeout=300)
+    camera.communicate(timeout=30)
+    assert live.returncode == 0, err
+    full = [w for w in windows(replay.stdout) if not w["partial"]]
+    got = [w for w in windows(out) if not w["partial"]][:len(full)]
+    keys = ("t_start_us", "t_end_us", "class", "name", "scores", "synops", "events", "dropped_bins")
+    assert [{k: w[k] for k in keys} for w in got] == [{k: w[k] for k in keys} for w in full]
+    assert list(tmp_path.glob("numba-cache/**/*.nbi"))  # the cache really started empty and was filled

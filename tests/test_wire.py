@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
 
@@ -35,8 +37,12 @@ def split(data: bytes, rng) -> list[bytes]:
 def test_edvs_round_trip_chunked_equals_whole(demo):
     demo = demo[demo["t"] < 1_990_000]  # the first gesture: no pause longer than one 65.5 ms wrap
     data = edvs.encode_edvs(demo)
-    whole, st = edvs.decode_edvs(data, edvs.EdvsState())
-    assert st.skipped == 0 and st.resyncs == 0 and st.events == len(demo)
+    held, st = edvs.decode_edvs(data, edvs.EdvsState())
+    # the last records wait for the bytes after them, until the line goes quiet (flush)
+    assert len(st.pending) == edvs.RECORD * edvs.LOOKAHEAD and len(held) == len(demo) - edvs.LOOKAHEAD
+    rest, st = edvs.decode_edvs(b"", st, flush=True)
+    whole = np.concatenate([held, rest])
+    assert st.skipped == 0 and st.resyncs == 0 and st.discarded == 0 and st.events == len(demo) and not st.pending
     np.testing.assert_array_equal(whole[["x", "y", "p"]], demo[["x", "y", "p"]])
     # so the 16-bit stamps alone give the exact times
     np.testing.assert_array_equal(whole["t"] - whole["t"][0], demo["t"] - demo["t"][0])
@@ -44,19 +50,37 @@ def test_edvs_round_trip_chunked_equals_whole(demo):
     for piece in split(data, np.random.default_rng(1)):
         ev, st = edvs.decode_edvs(piece, st)
         parts.append(ev)
+    parts.append(edvs.decode_edvs(b"", st, flush=True)[0])
     np.testing.assert_array_equal(np.concatenate(parts), whole)
 
 
 def test_edvs_idle_time_restores_pauses_longer_than_a_wrap():
     a = make_events([10, 20_000, 60_000], [1, 2, 3], [4, 5, 6], [1, 0, 1])
     b = make_events([60_000 + 200_123, 60_000 + 200_500], [7, 8], [9, 10], [0, 1])  # 200 ms of silence
-    ev1, st = edvs.decode_edvs(edvs.encode_edvs(a), edvs.EdvsState())
-    # the host saw the line idle for 203 ms (arrival jitter included); the stamps alone show 200_123 mod 2^16
-    ev2, st = edvs.decode_edvs(edvs.encode_edvs(b)[:1], st, idle_us=203_000)  # a record split across reads
+    ev1, st = edvs.decode_edvs(edvs.encode_edvs(a), edvs.EdvsState(), flush=True)  # then the line went quiet
+    # the host saw the line empty for 185 ms (it saw it empty every 20 ms at most; the pause was 200 ms); the
+    # stamps alone show 200_123 mod 2^16
+    ev2, st = edvs.decode_edvs(edvs.encode_edvs(b)[:1], st, idle_us=185_000)  # a record split across reads
     ev3, st = edvs.decode_edvs(edvs.encode_edvs(b)[1:], st, idle_us=0)
-    np.testing.assert_array_equal(np.concatenate([ev1, ev2, ev3])["t"], np.r_[a["t"], b["t"]])
-    _, plain = edvs.decode_edvs(edvs.encode_edvs(b), edvs.decode_edvs(edvs.encode_edvs(a), edvs.EdvsState())[1])
+    ev4, st = edvs.decode_edvs(b"", st, flush=True)
+    np.testing.assert_array_equal(np.concatenate([ev1, ev2, ev3, ev4])["t"], np.r_[a["t"], b["t"]])
+    _, plain = edvs.decode_edvs(edvs.encode_edvs(b), ev1_state(a), flush=True)
     assert plain.t_last == 60_000 + 200_500 - 3 * edvs.WRAP_US  # without the host's help three wraps are lost
+
+
+def ev1_state(a):
+    return edvs.decode_edvs(edvs.encode_edvs(a), edvs.EdvsState(), flush=True)[1]
+
+
+@pytest.mark.parametrize("error_ms", [-31, -20, -5, 0, 20, 31])
+def test_edvs_idle_time_counts_the_nearest_number_of_wraps(error_ms):
+    """A silent pause of 2 wraps + 10 ms: an idle time off by up to ±31 ms (less than half a wrap) still gives
+    two wraps; the margin is half a wrap on both sides (a margin of zero or of 16 ms fails some of these)."""
+    pause = 2 * edvs.WRAP_US + 10_000
+    a = make_events([0, 50], [1, 2], [3, 4], [1, 1])
+    b = make_events([50 + pause], [5], [6], [0])
+    got, _ = edvs.decode_edvs(edvs.encode_edvs(b), ev1_state(a), idle_us=pause + error_ms * 1000, flush=True)
+    assert got["t"].tolist() == [50 + pause]
 
 
 def mutate(data: bytes, rng) -> bytes:
@@ -81,11 +105,53 @@ def test_edvs_kernel_matches_reference_twin_on_fuzzed_bytes():
         data = mutate(edvs.encode_edvs(random_events(300, rng)), rng)
         idle = int(rng.choice([-1, 0, 70_000, 300_000]))
         state = edvs.EdvsState(last16=int(rng.integers(-1, 65536)), t_last=int(rng.integers(0, 10**6)),
-                               skipping=bool(rng.integers(0, 2)))
-        a, sa = edvs.decode_edvs(data, state, idle)
-        b, sb = edvs.decode_edvs(data, state, idle, kernel=edvs.decode_edvs_reference)
+                               skipping=bool(rng.integers(0, 2)), run=int(rng.integers(0, 2 * edvs.RELOCK_ANYWAY)))
+        flush = bool(rng.integers(0, 2))
+        a, sa = edvs.decode_edvs(data, state, idle, flush)
+        b, sb = edvs.decode_edvs(data, state, idle, flush, kernel=edvs.decode_edvs_reference)
         np.testing.assert_array_equal(a, b)
         assert sa == sb
+
+
+def damaged(events, record: int, byte: int, kind: str) -> bytes:
+    data = edvs.encode_edvs(events)
+    off = edvs.RECORD * record + byte
+    return data[:off] + data[off + 1:] if kind == "drop" else data[:off] + data[off:off + 1] + data[off:]
+
+
+def lost_and_invented(sent, got) -> tuple[int, int]:
+    """Records sent but not decoded, and decoded but never sent (x, y, p and the time since the first record)."""
+    def key(e):
+        t = (e["t"] - e["t"][0]).tolist()
+        return Counter(zip(t, e["x"].tolist(), e["y"].tolist(), e["p"].tolist(), strict=True))
+
+    s, g = key(sent), key(got)
+    return sum((s - g).values()), sum((g - s).values())
+
+
+def test_one_stray_byte_costs_one_resync_and_at_most_two_records():
+    """The resync contract on the demo's event stream: one dropped or duplicated byte at a known offset, at every
+    byte of a record, at 200 places (1,600 damaged streams): exactly one resync; at most two records lost and no
+    record invented (also none with a shifted time, which would shift every later event) in all but a rare
+    coincidence of stamp and coordinate bytes — measured over 64,000 such streams: 21, each with 3 lost and 1
+    invented. The bounds below would fail with the look-ahead removed (the old decoder lost and invented
+    thousands by shifting the time base), with every skipped byte counted as a resync, or with no discard."""
+    ev_all = read_events(DEMO)
+    worse = 0
+    for j in range(2_000, 42_000, 200):
+        events = ev_all[j - 100:j + 200]
+        # what the undamaged bytes decode to (a pause longer than a wrap needs the host's idle time: not here)
+        sent, clean = edvs.decode_edvs(edvs.encode_edvs(events), edvs.EdvsState(), flush=True)
+        assert len(sent) == len(events) and clean.resyncs == 0
+        for kind in ("drop", "dup"):
+            for byte in range(edvs.RECORD):
+                got, st = edvs.decode_edvs(damaged(events, 100, byte, kind), edvs.EdvsState(), flush=True)
+                lost, invented = lost_and_invented(sent, got)
+                assert st.resyncs == 1 and lost <= 3 and invented <= 1, (j, kind, byte, lost, invented, st.resyncs)
+                assert st.skipped // edvs.RECORD + st.discarded <= lost <= -(-st.skipped // edvs.RECORD) + \
+                    st.discarded + invented  # the counters say what was lost
+                worse += lost > 2 or invented > 0
+    assert worse <= 2  # of 1,600 (the measured rate, 21 in 64,000, would give 0.5)
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -5,6 +5,7 @@ thread) and runs whole bins:
 
     out = backend.run(frames)        # frames (k, 2, H, W) uint8 event counts, k ≥ 1
     out.spikes (k, L)  out.synops (k,)  backend.logits()  (n_classes,) float  backend.reset()
+    backend.warm_up()                # compile what run() needs, touching no state of this backend
 
 The precisions are the table of :mod:`firmware_sim.precisions`: the integer ones (``int8``, ``int4``, ``wide``)
 run the on-sensor simulator (numba, no torch); ``float``/``hard`` run the trained model in PyTorch with the
@@ -48,6 +49,13 @@ class IntBackend:
     def reset(self) -> None:
         self.state = self.sim.initial_state()
 
+    def warm_up(self) -> None:
+        """Compile the simulator's kernels on a throwaway simulator (this one may be running elsewhere)."""
+        from firmware_sim.simulator import Simulator
+
+        sim = Simulator(self.model)
+        sim.run(np.zeros((1, *self.model.in_shape), np.uint8), sim.initial_state())
+
     def run(self, frames: np.ndarray) -> BackendOut:
         self.state, out = self.sim.run(frames, self.state)
         return BackendOut(out.spikes, out.synops.sum(1))
@@ -85,6 +93,9 @@ class FloatBackend:
             sizes.append(int(x[0].numel()))
         self.layer_sizes = tuple(sizes)
         self.reset()
+
+    def warm_up(self) -> None:
+        """Nothing to compile: PyTorch runs its kernels as they are."""
 
     def reset(self) -> None:
         self.states = [None] * len(self.model.convs)

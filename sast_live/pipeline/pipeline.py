@@ -35,6 +35,20 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return z / z.sum()
 
 
+def warm_up(backend, sensor_size: SensorSize) -> None:
+    """Compile (or load from numba's cache) every kernel a pipeline of ``backend`` on this sensor runs — binning,
+    the filters (they can be switched on any time), the network — so the first live bins are not late. Touches
+    no state of ``backend``: a session calls it before it opens a port, while another stream may still run."""
+    from sast_live.events import make_events
+
+    one = make_events([0, backend.bin_cfg.bin_us], [0, 0], [0, 0], [1, 1])
+    for cfg in (backend.bin_cfg, BinConfig(tuple(sensor_size), backend.bin_cfg.bin_us, None, "int32")):
+        bin_events(one, initial_carry(cfg), cfg)
+    filters.denoise(one, None, DenoiseConfig(sensor_size))
+    filters.refractory(one, None, RefractoryConfig(sensor_size))
+    backend.warm_up()
+
+
 class Pipeline:
     """Owns binning carries, the backend and the counters; every method runs on one (worker) thread."""
 
@@ -66,16 +80,7 @@ class Pipeline:
         self._new_window(None)
 
     def _warm_up(self) -> None:
-        """Compile (or load from numba's cache) every kernel now, so the first live bins are not late."""
-        from sast_live.events import make_events
-
-        one = make_events([0, self.cfg.bin_us], [0, 0], [0, 0], [1, 1])
-        for cfg in (self.cfg, self.display_cfg):
-            bin_events(one, initial_carry(cfg), cfg)
-        filters.denoise(one, None, DenoiseConfig(self.sensor_size))  # the filters can be switched on any time
-        filters.refractory(one, None, RefractoryConfig(self.sensor_size))
-        self.backend.run(np.zeros((1, *self.cfg.frame_shape), np.uint8))
-        self.backend.reset()
+        warm_up(self.backend, self.sensor_size)
 
     # -- filters ------------------------------------------------------------------------------------------
     def set_filters(self, denoise_us: int | None, refractory_us: int | None) -> None:

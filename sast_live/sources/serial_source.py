@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from sast_live.errors import SastLiveError
-from sast_live.events import SensorSize, empty_events
+from sast_live.events import SensorSize
 from sast_live.sources.base import Source
 from sast_live.wire import PROTOCOLS, edvs, framed
 
@@ -40,7 +40,11 @@ class SerialSource(Source):
         self.name = f"{protocol} camera on {port}"
         self._serial = None
         self._state = edvs.EdvsState() if protocol == "edvs" else framed.FramedState()
-        self._last_arrival: float | None = None
+        # host idle time may only count while the line is seen empty: the end of the last read that returned
+        # data, and the end of the last read that returned nothing after it (bytes that waited in the line
+        # while the host was busy are not a pause)
+        self._last_data: float | None = None
+        self._last_empty: float | None = None
         self._t_last: int | None = None
 
     # -- port handling ----------------------------------------------------------------------------------
@@ -69,6 +73,7 @@ class SerialSource(Source):
     def open(self):
         super().open()
         if self._serial is None:
+            warm_up(self.protocol)  # compile the decoder now, not on the first bytes of a live stream
             self._connect()
         return self
 
@@ -103,17 +108,19 @@ class SerialSource(Source):
                 continue
             self.stats.reconnects += 1
             self._state = self._state._replace(pending=b"", skipping=False)
-            self._last_arrival = None
+            self._last_data = self._last_empty = None
             return True
         return False
 
     # -- decoding ---------------------------------------------------------------------------------------
-    def feed(self, data: bytes, idle_us: int = -1) -> np.ndarray:
-        """Decode bytes that arrived (also usable without a port); updates ``stats``."""
+    def feed(self, data: bytes, idle_us: int = -1, flush: bool = False) -> np.ndarray:
+        """Decode bytes that arrived (also usable without a port); updates ``stats``. ``idle_us``: how long the
+        line was seen empty before them; ``flush``: the line is quiet now (records waiting for look-ahead go)."""
         self.stats.bytes += len(data)
         if self.protocol == "edvs":
-            events, st = edvs.decode_edvs(data, self._state, idle_us)
-            self.stats.resyncs, self.stats.losses = st.resyncs, (st.skipped + edvs.RECORD - 1) // edvs.RECORD
+            events, st = edvs.decode_edvs(data, self._state, idle_us, flush)
+            self.stats.resyncs = st.resyncs
+            self.stats.losses = (st.skipped + edvs.RECORD - 1) // edvs.RECORD + st.discarded
         else:
             events, st = framed.decode_framed(data, self._state, self.sensor_size)
             self.stats.resyncs, self.stats.losses = st.resyncs, st.lost_frames
@@ -137,16 +144,38 @@ class SerialSource(Source):
                     return
                 continue
             now = self.clock()
-            if not data:
-                if self._t_last is not None and self._last_arrival is not None:
-                    quiet = int((now - self._last_arrival) * 1e6) - WATERMARK_SLACK_US
+            if not data:  # the line was empty since the last bytes were read
+                self._last_empty = now
+                events = self._delivered(self.feed(b"", flush=True))
+                if self._t_last is not None and self._last_data is not None:
+                    quiet = int((now - self._last_data) * 1e6) - WATERMARK_SLACK_US
                     self._watermark = max(self._watermark or 0, self._t_last + max(quiet, 0))
-                yield empty_events()
+                yield events
                 continue
-            idle = -1 if self._last_arrival is None else int((now - self._last_arrival) * 1e6)
-            self._last_arrival = now
-            events = self.feed(data, idle)
-            if len(events):
-                self._t_last = int(events["t"][-1])
-                self._watermark = max(self._watermark or 0, self._t_last)
-            yield events
+            idle = self._idle_us()
+            self._last_data = now
+            yield self._delivered(self.feed(data, idle))
+
+    def _idle_us(self) -> int:
+        """Host time the line was seen empty before the bytes just read (µs); -1 before the first bytes."""
+        if self._last_data is None:
+            return -1
+        if self._last_empty is None or self._last_empty < self._last_data:
+            return 0  # no empty read since the last bytes: no pause was seen, whatever the host's delay
+        return int((self._last_empty - self._last_data) * 1e6)
+
+    def _delivered(self, events: np.ndarray) -> np.ndarray:
+        if len(events):
+            self._t_last = int(events["t"][-1])
+            self._watermark = max(self._watermark or 0, self._t_last)
+        return events
+
+
+def warm_up(protocol: str) -> None:
+    """Compile (or load from numba's cache) the decoder of ``protocol`` with a few records of its own."""
+    if protocol == "edvs":
+        from sast_live.events import make_events
+
+        one = make_events(np.arange(3 * edvs.LOOKAHEAD), np.zeros(3 * edvs.LOOKAHEAD), np.zeros(3 * edvs.LOOKAHEAD),
+                          np.ones(3 * edvs.LOOKAHEAD))
+        edvs.decode_edvs(edvs.encode_edvs(one), edvs.EdvsState(), flush=True)

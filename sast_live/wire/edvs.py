@@ -6,14 +6,30 @@ Record layout (as the camera's firmware and libcaer define it)::
     byte 1   pxxxxxxx   polarity (1 = ON) and x (0..127)
     byte 2,3 tttttttt   16-bit timestamp in µs, big-endian; wraps every 65.536 ms
 
-Only byte 0 carries a sync bit, so alignment is weak: a record is accepted when its byte 0 has the sync bit
-and so does the byte 4 further on (the next record's byte 0, when it has arrived); otherwise one byte is
-skipped and counted. A duplicated or dropped byte therefore costs a few records, not the stream.
+Only byte 0 carries a sync bit, so alignment is weak: after a dropped or duplicated byte the polarity bit of
+byte 1 or the top bit of a timestamp byte can pose as a sync bit for many records in a row. A record at byte
+``i`` is accepted when
+
+* byte ``i`` and byte ``i + 4`` (the next record's byte 0, once it has arrived) carry the sync bit;
+* no other byte phase ``i+1 … i+3`` is clearly the stream's true alignment: ``LOOKAHEAD`` records there all
+  carry the sync bit and their stamps follow the last accepted one in steps of at most ``PLAUSIBLE_US`` (a
+  garbled phase's "stamps" are made of coordinate bytes and jump at random);
+* when its own stamp jumps by more than ``PLAUSIBLE_US`` (or after a resync, or for the very first record), the
+  ``LOOKAHEAD`` records from ``i`` all carry the sync bit.
+
+Otherwise one byte is skipped (a run of skipped bytes is one resync). The first record after a resync is
+discarded too (``discarded``): it may begin with the stray byte of a duplicate. One dropped or duplicated byte
+in a dense stream therefore costs one resync and at most two records, and no record is invented (tested).
+The checks need the bytes after a record: a record waits for them in ``pending`` until they arrive, or until the
+caller says the line went quiet (``flush=True``), when the look-ahead that has arrived decides.
 
 Timestamps are unwrapped by adding 2^16 µs each time the 16-bit value decreases. The camera sends nothing
 while the scene is still, so a pause longer than one wrap cannot be seen in the timestamps alone; the
 decoder takes the host's idle time before a read (``idle_us``) and adds the wraps it proves
-(:func:`extra_wraps`). Host arrival jitter of −16 ms … +49 ms is tolerated.
+(:func:`extra_wraps`): the number of wraps nearest to ``(idle − stamp step) / 2^16``, so an idle time off by less
+than half a wrap (±32 ms) still gives the right count. ``idle_us`` must only count time the line was seen
+empty (:class:`~sast_live.sources.serial_source.SerialSource` measures it so); bytes that waited in the line
+while the host was busy are not a pause.
 """
 
 from __future__ import annotations
@@ -31,7 +47,12 @@ WRAP_US = 1 << 16
 BAUD = 12_000_000
 # host commands (newline-terminated): reset, 2-byte timestamps, start / stop streaming
 CMD_RESET, CMD_TIMESTAMPS, CMD_START, CMD_STOP = b"R\n", b"!E2\n", b"E+\n", b"E-\n"
-GAP_MARGIN_US = 16_384  # an idle gap must exceed a wrap by 3/4 of one wrap before it counts as one
+GAP_MARGIN_US = WRAP_US // 2  # an idle time counts the nearest whole number of wraps (±half a wrap of error)
+LOOKAHEAD = 8  # records whose byte 0 must carry the sync bit when the alignment is in doubt
+PLAUSIBLE_US = 2048  # a stamp step larger than this puts a record in doubt (dense streams step by µs)
+NEXT_STEP_US = PLAUSIBLE_US // 4  # "this phase goes on" with the next records: a tighter step (fewer coincidences)
+GOES_ON = 2  # records
+RELOCK_ANYWAY = RECORD * LOOKAHEAD * 4  # bytes skipped before a sparse stream may re-lock on sync bits alone
 
 
 class EdvsState(NamedTuple):
@@ -45,6 +66,8 @@ class EdvsState(NamedTuple):
     events: int = 0
     skipping: bool = False  # the last byte seen was skipped (a run may continue into the next read)
     idle_us: int = -1  # host idle time before the pending bytes arrived (a record may straddle two reads)
+    discarded: int = 0  # records dropped because they opened a re-lock (counted as lost)
+    run: int = 0  # bytes skipped in the current run
 
 
 def encode_edvs(events: np.ndarray) -> bytes:
@@ -69,25 +92,99 @@ def extra_wraps(idle_us, delta):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _decode(buf, idle_us, last16, t_last, skipping, t, x, y, p):  # pragma: no cover - compiled
+def _window_synced(buf, q, m):  # pragma: no cover - compiled
+    """Byte 0 of each of the ``m`` records from ``q`` carries the sync bit (records not yet arrived don't count)."""
+    for k in range(m):
+        j = q + RECORD * k
+        if j >= buf.shape[0]:
+            return True
+        if (buf[j] & 0x80) == 0:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _stamp(buf, q):  # pragma: no cover - compiled
+    return (np.int64(buf[q + 2]) << 8) | np.int64(buf[q + 3])
+
+
+@njit(cache=True, nogil=True)
+def _phase_continues(buf, q, last16):  # pragma: no cover - compiled
+    """``LOOKAHEAD`` complete records from ``q`` carry the sync bit and step by ≤ PLAUSIBLE_US, from ``last16``
+    (from the first of them when ``last16`` < 0)."""
+    if q + RECORD * LOOKAHEAD > buf.shape[0]:
+        return False
+    prev = last16
+    for k in range(LOOKAHEAD):
+        j = q + RECORD * k
+        if (buf[j] & 0x80) == 0:
+            return False
+        t16 = _stamp(buf, j)
+        if prev >= 0 and (t16 - prev) % WRAP_US > PLAUSIBLE_US:
+            return False
+        prev = t16
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _goes_on(buf, i, t16):  # pragma: no cover - compiled
+    """The ``GOES_ON`` records after the one at ``i`` (stamp ``t16``) are synced and step by ≤ NEXT_STEP_US (records
+    not yet arrived don't count)."""
+    prev = t16
+    for k in range(1, GOES_ON + 1):
+        j = i + RECORD * k
+        if j + RECORD > buf.shape[0]:
+            return True
+        if (buf[j] & 0x80) == 0 or (_stamp(buf, j) - prev) % WRAP_US > NEXT_STEP_US:
+            return False
+        prev = _stamp(buf, j)
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _decode(buf, idle_us, last16, t_last, skipping, run, flush, t, x, y, p):  # pragma: no cover - compiled
     """Decode ``buf`` (uint8) into the preallocated ``t, x, y, p``; returns counts and the new carry."""
     n = buf.shape[0]
     i = 0
     k = 0
     skipped = 0
     resyncs = 0
+    discarded = 0
     first = True
     while i + RECORD <= n:
-        b0 = buf[i]
-        if (b0 & 0x80) == 0 or (i + RECORD < n and (buf[i + RECORD] & 0x80) == 0):
+        if not flush and i + RECORD * (LOOKAHEAD + 1) > n:
+            break  # the look-ahead has not arrived yet: wait for it (or for the line to go quiet)
+        ok = (buf[i] & 0x80) != 0
+        t16 = _stamp(buf, i)
+        if ok and last16 >= 0:
+            # the stream goes on at another byte phase: this record is garbled
+            for c in range(i + 1, i + RECORD):
+                if _phase_continues(buf, c, last16):
+                    ok = False
+                    break
+            # … or at phase +1 one record later, the first one there holding a duplicated byte; unless this phase
+            # goes on in small steps for the next records (then the duplicate lies further on)
+            if ok and not _goes_on(buf, i, t16):
+                ok = not _phase_continues(buf, i + 1 + RECORD, last16)
+        if ok and skipping:  # re-locking: records that go on from the last good one, or any synced run after a
+            # long search (a sparse stream, or a pause: steps too large to be called plausible)
+            ok = _phase_continues(buf, i, last16) or (run >= RELOCK_ANYWAY and _window_synced(buf, i, LOOKAHEAD))
+        elif ok and (last16 < 0 or (t16 - last16) % WRAP_US > PLAUSIBLE_US):
+            ok = _window_synced(buf, i, LOOKAHEAD)
+        if not ok:
             skipped += 1
+            run += 1
             if not skipping:
                 resyncs += 1
                 skipping = True
             i += 1
             continue
-        skipping = False
-        t16 = (np.int64(buf[i + 2]) << 8) | np.int64(buf[i + 3])
+        if skipping:  # re-locked: the record that opens the lock may hold a stray byte; drop it
+            skipping = False
+            run = 0
+            discarded += 1
+            i += RECORD
+            continue
         if last16 < 0:
             now = t16
         else:
@@ -98,19 +195,22 @@ def _decode(buf, idle_us, last16, t_last, skipping, t, x, y, p):  # pragma: no c
         first = False
         t[k] = now
         x[k] = buf[i + 1] & 0x7F
-        y[k] = b0 & 0x7F
+        y[k] = buf[i] & 0x7F
         p[k] = buf[i + 1] >> 7
         k += 1
         last16 = t16
         t_last = now
         i += RECORD
-    return k, i, skipped, resyncs, last16, t_last, skipping
+    return k, i, skipped, resyncs, discarded, last16, t_last, skipping, run
 
 
-def decode_edvs(data: bytes, state: EdvsState, idle_us: int = -1, kernel=None) -> tuple[np.ndarray, EdvsState]:
+def decode_edvs(data: bytes, state: EdvsState, idle_us: int = -1, flush: bool = False,
+                kernel=None) -> tuple[np.ndarray, EdvsState]:
     """Decode the bytes that arrived (``data``) after ``state``; returns EVENT_DTYPE events and the new state.
 
-    ``idle_us``: how long the line was silent before ``data`` arrived (host clock, µs), or -1 if unknown.
+    ``idle_us``: how long the line was seen silent before ``data`` arrived (host clock, µs), or -1 if unknown.
+    ``flush``: the line is quiet now, so records still waiting for their look-ahead are decided with what has
+    arrived (a partial record stays pending).
     Events are in range (x, y < 128) and t is non-decreasing by construction; a run of skipped bytes counts
     as one resync. ``kernel`` swaps in :func:`decode_edvs_reference`'s loop for the twin test.
     """
@@ -123,31 +223,60 @@ def decode_edvs(data: bytes, state: EdvsState, idle_us: int = -1, kernel=None) -
     run = _decode if kernel is None else kernel
     # the silence preceded the first byte of a record, which may have arrived in an earlier read
     idle_us = state.idle_us if state.pending else idle_us
-    k, used, skipped, resyncs, last16, t_last, skipping = run(
-        buf, np.int64(idle_us), np.int64(state.last16), np.int64(state.t_last), bool(state.skipping), t, x, y, p)
+    k, used, skipped, resyncs, discarded, last16, t_last, skipping, run_len = run(
+        buf, np.int64(idle_us), np.int64(state.last16), np.int64(state.t_last), bool(state.skipping),
+        np.int64(state.run), bool(flush), t, x, y, p)
     ev = np.empty(k, EVENT_DTYPE)
     ev["t"], ev["x"], ev["y"], ev["p"] = t[:k], x[:k], y[:k], p[:k]
     new = EdvsState(buf[used:].tobytes(), int(last16), int(t_last), state.skipped + int(skipped),
                     state.resyncs + int(resyncs), state.events + int(k), bool(skipping),
-                    int(idle_us) if k == 0 else -1)
+                    int(idle_us) if k == 0 else -1, state.discarded + int(discarded), int(run_len))
     return ev, new
 
 
-def decode_edvs_reference(buf, idle_us, last16, t_last, skipping, t, x, y, p):
+def decode_edvs_reference(buf, idle_us, last16, t_last, skipping, run, flush, t, x, y, p):
     """Pure-Python twin of the compiled decoder loop (same arguments and results), for the parity test."""
     buf = bytes(buf)
-    n, i, k, skipped, resyncs, first = len(buf), 0, 0, 0, 0, True
+    n, i, k, skipped, resyncs, discarded, first = len(buf), 0, 0, 0, 0, 0, True
     last16, t_last = int(last16), int(t_last)
+
+    def stamp(q):
+        return buf[q + 2] * 256 + buf[q + 3]
+
+    def synced(q, m):
+        return all(buf[j] >= 0x80 for j in range(q, min(q + RECORD * m, n), RECORD))
+
+    def continues(q, prev):  # LOOKAHEAD complete, synced records stepping plausibly (from prev when ≥ 0)
+        if q + RECORD * LOOKAHEAD > n:
+            return False
+        stamps = ([prev] if prev >= 0 else []) + [stamp(q + RECORD * j) for j in range(LOOKAHEAD)]
+        steps = zip(stamps, stamps[1:], strict=False)
+        return synced(q, LOOKAHEAD) and all((b - a) % WRAP_US <= PLAUSIBLE_US for a, b in steps)
+
     while i + RECORD <= n:
-        aligned = buf[i] >= 0x80 and (i + RECORD >= n or buf[i + RECORD] >= 0x80)
-        if not aligned:
-            skipped += 1
+        if not flush and i + RECORD * (LOOKAHEAD + 1) > n:
+            break
+        t16 = stamp(i)
+        ahead = [q for q in range(i + RECORD, i + RECORD * (GOES_ON + 1), RECORD) if q + RECORD <= n]
+        steps = [t16] + [stamp(q) for q in ahead]
+        goes_on = all(buf[q] >= 0x80 for q in ahead) and all(
+            (b - a) % WRAP_US <= NEXT_STEP_US for a, b in zip(steps, steps[1:], strict=False))
+        other = any(continues(c, last16) for c in (i + 1, i + 2, i + 3)) or (
+            not goes_on and continues(i + 1 + RECORD, last16))
+        ok = buf[i] >= 0x80 and not (last16 >= 0 and other)
+        if ok and skipping:
+            ok = continues(i, last16) or (run >= RELOCK_ANYWAY and synced(i, LOOKAHEAD))
+        elif ok and (last16 < 0 or (t16 - last16) % WRAP_US > PLAUSIBLE_US):
+            ok = synced(i, LOOKAHEAD)
+        if not ok:
+            skipped, run = skipped + 1, run + 1
             resyncs += 0 if skipping else 1
             skipping = True
             i += 1
             continue
-        skipping = False
-        t16 = buf[i + 2] * 256 + buf[i + 3]
+        if skipping:
+            skipping, run, discarded, i = False, 0, discarded + 1, i + RECORD
+            continue
         if last16 < 0:
             now = t16
         else:
@@ -158,4 +287,4 @@ def decode_edvs_reference(buf, idle_us, last16, t_last, skipping, t, x, y, p):
         first = False
         t[k], x[k], y[k], p[k] = now, buf[i + 1] & 0x7F, buf[i] & 0x7F, buf[i + 1] >> 7
         k, last16, t_last, i = k + 1, t16, now, i + RECORD
-    return k, i, skipped, resyncs, last16, t_last, skipping
+    return k, i, skipped, resyncs, discarded, last16, t_last, skipping, run
