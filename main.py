@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
 #: the packages whose ``commands.register(subparsers)`` adds subcommands, in the order ``--help`` lists them
@@ -30,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(["gui"])
     from sast_live.errors import SastLiveError
 
+    # SIGTERM ends like Ctrl-C: threads stopped and joined, recordings written, the window under way reported
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         return args.func(args)
     except SastLiveError as exc:

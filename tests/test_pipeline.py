@@ -72,11 +72,14 @@ def test_float_backends_follow_the_torch_model(demo):
 
 def test_realtime_pipeline_drops_whole_bins_when_behind(demo, int8):
     pipe = Pipeline(int8, SensorSize(128, 128), realtime=True, max_lag_us=100_000)
-    # the source says it is already 2 s ahead of these events: most bins are stale
-    wins = pipe.process(demo[demo["t"] < 1_000_000], watermark=3_000_000)
-    assert pipe.dropped > 0 and pipe.bins_run + pipe.dropped == len(pipe.synops_hist)
-    assert wins and wins[0].dropped_bins + wins[0].bins == int8.n_bins
+    # the source says it is already at 1.05 s: the bins that ended before 0.95 s are stale
+    wins = pipe.process(demo[demo["t"] < 1_000_000], watermark=1_000_282, live_edge=1_050_000)  # bins from 282 µs
+    assert pipe.dropped == 37 and pipe.bins_run == 3 and pipe.bins_run + pipe.dropped == len(pipe.synops_hist)
+    assert wins and (wins[0].dropped_bins, wins[0].bins) == (37, 3)
     assert pipe.snapshot().events_total == int((demo["t"] < 1_000_000).sum())  # counted, never lost
+    # a window whose every bin was dropped is no prediction: not reported, its bins counted
+    more = pipe.process(demo[(demo["t"] >= 1_000_000) & (demo["t"] < 2_000_000)], 2_000_282, live_edge=5_000_000)
+    assert more == [] and pipe.dropped == 37 + 40
 
 
 def test_precision_switch_closes_the_window_and_continues(demo, int8):

@@ -188,3 +188,36 @@ def test_filters_switch_on_in_a_running_session():
         assert snap.filters == "refractory 1000 µs + denoise 10000 µs" and snap.events_filtered > 0
     finally:
         session.stop()
+
+
+class SlowBackend:
+    """A backend that needs ``seconds`` per bin (an overloaded host): the integer model behind a sleep."""
+
+    def __init__(self, inner, seconds: float):
+        self.inner, self.seconds = inner, seconds
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def run(self, frames):
+        time.sleep(self.seconds * len(frames))
+        return self.inner.run(frames)
+
+
+def test_an_overloaded_paced_source_stays_near_the_live_edge_and_counts_drops(int8):
+    """At 10× the demo needs a bin every 2.5 ms of wall time; this backend takes 15 ms. Bins older than 250 ms
+    of sensor time behind where the source is *now* are dropped, so the windows that come out stay within half
+    a second of the live edge (measured as wall time at the replay speed), however long it runs."""
+    speed = 10.0
+    src = FileSource(DEMO, speed=speed, loop=True)
+    lags = []
+
+    def seen(win):  # on the worker thread, as the window is reported
+        lags.append((src.clock_us() - win.t_end_us) / speed / 1e6)
+
+    runner = Runner(src, Pipeline(SlowBackend(int8, 0.015), src.sensor_size, realtime=True), on_window=seen).start()
+    time.sleep(6.0)
+    runner.stop()
+    runner.raise_error()
+    assert len(lags) >= 10 and max(lags) < 0.5, lags
+    assert runner.pipeline.dropped > 0.5 * runner.pipeline.bins_run

@@ -93,10 +93,31 @@ def launch(spec: str, sources, options, frames: int | None = None) -> int:
         window.close()
         raise
     window.show()
-    app.exec()
+    timer = quit_on_signals(app)
+    try:
+        app.exec()
+    finally:
+        timer.stop()
+        window.close()
+        session.stop()  # every thread joined before the interpreter exits
     if frames is not None:
         print(json.dumps(gui_stats(window)))
     return 0
+
+
+def quit_on_signals(app):
+    """Ctrl-C and SIGTERM close the window like its close button. Qt's event loop runs in C++, where Python
+    signal handlers cannot run; a timer hands control back to the interpreter five times a second."""
+    import signal
+
+    from PyQt6 import QtCore
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: app.quit())
+    timer = QtCore.QTimer()
+    timer.timeout.connect(lambda: None)
+    timer.start(200)
+    return timer
 
 
 def gui_stats(window) -> dict:

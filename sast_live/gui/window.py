@@ -191,6 +191,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def refresh(self) -> None:
         snap = self.session.latest()
         if snap is None or snap is self.last_snapshot:
+            if self.max_frames is not None and snap is not None and snap.finished:
+                self.close()  # --frames N: the stream ended before N frames were drawn
             return
         self.last_snapshot = snap
         self.events.update_view(snap)

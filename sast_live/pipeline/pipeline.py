@@ -10,8 +10,9 @@ Optional noise filters run first, with their state carried across chunks (:mod:`
 a refractory period per pixel, then the background-activity (denoise) filter; what they remove is counted. Bins
 are the model's (``bin_us``, pooled to its input size) with integer edges from the first event; a
 prediction window is the model's ``n_bins`` bins with fresh network state, as in training. With
-``realtime=True`` a bin that ends more than ``max_lag_us`` before the source's watermark is dropped whole
-(never half) and counted: a slow backend loses bins, never the source's events or its order.
+``realtime=True`` a bin that ends more than ``max_lag_us`` before the live edge (where the source is *now*, not
+where it was when the chunk was queued) is dropped whole (never half) and counted: a slow backend loses bins,
+never the source's events or its order, and never falls further behind than ``max_lag_us``.
 """
 
 from __future__ import annotations
@@ -134,8 +135,10 @@ class Pipeline:
         self.backend.reset()
 
     def _close_window(self, partial: bool) -> WindowResult | None:
-        if self.w_start is None or self.w_bins == 0 or (partial and self.w_events == 0):
-            return None  # a stream's tail of silence is not a prediction
+        if self.w_start is None or self.w_run == 0 or (partial and self.w_events == 0):
+            # a stream's tail of silence is not a prediction, nor is a window whose every bin was dropped
+            # (the network never saw it: its bins are counted in ``dropped``)
+            return None
         logits = self.backend.logits()
         conf = softmax(logits)
         k = int(np.argmax(logits))
@@ -149,11 +152,12 @@ class Pipeline:
 
     # -- processing ---------------------------------------------------------------------------------------
     def process(self, events: np.ndarray, watermark: int | None = None, arrival: float | None = None,
-                ) -> list[WindowResult]:
+                live_edge: int | None = None) -> list[WindowResult]:
         """Take one chunk (EVENT_DTYPE, t non-decreasing); returns the windows it completed.
 
-        ``watermark``: sensor time up to which the source has delivered everything (closes bins in silence).
-        ``arrival``: ``time.monotonic()`` when the chunk arrived (for latency).
+        ``watermark``: sensor time up to which the source had delivered everything with this chunk (closes bins
+        in silence). ``arrival``: ``time.monotonic()`` when the chunk arrived (for latency). ``live_edge``: the
+        source's position now (default: the watermark); realtime bins older than it by ``max_lag_us`` drop.
         """
         if arrival is not None:
             self.arrival_wall = arrival
@@ -169,9 +173,9 @@ class Pipeline:
             self.display_carry = initial_carry(self.display_cfg, t_first_bin)
         frames, self.carry = bin_events(events, self.carry, self.cfg, watermark)
         display, self.display_carry = bin_events(events, self.display_carry, self.display_cfg, watermark)
-        return self._run_bins(frames, display, t_first_bin, watermark)
+        return self._run_bins(frames, display, t_first_bin, watermark if live_edge is None else live_edge)
 
-    def _run_bins(self, frames, display, t0: int, watermark: int | None) -> list[WindowResult]:
+    def _run_bins(self, frames, display, t0: int, live_edge: int | None) -> list[WindowResult]:
         out: list[WindowResult] = []
         bin_us, n_bins = self.cfg.bin_us, self.backend.n_bins
         i = 0
@@ -187,8 +191,8 @@ class Pipeline:
             room = n_bins - self.w_bins
             j = min(len(frames), i + room)
             ends = t0 + (np.arange(i, j) + 1) * bin_us
-            if self.realtime and watermark is not None:
-                late = ends < watermark - self.max_lag_us
+            if self.realtime and live_edge is not None:
+                late = ends < live_edge - self.max_lag_us
                 n_drop = int(np.argmin(late)) if not late.all() else len(late)  # drop the oldest ones only
             else:
                 n_drop = 0

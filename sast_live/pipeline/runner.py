@@ -79,9 +79,12 @@ class Runner:
             if item is _END:
                 ended = True
                 continue
+            if self._stop.is_set():  # stopping: what is still queued is not worked through
+                break
             chunk, watermark, arrival = item
             self.pipeline.realtime = getattr(self.source, "realtime", True)
-            for win in self.pipeline.process(chunk, watermark, arrival):
+            # drops are judged against where the source is now, not where it was when the chunk was queued
+            for win in self.pipeline.process(chunk, watermark, arrival, live_edge=self.source.clock_us()):
                 self._emit(win)
         if ended:
             for win in self.pipeline.finish():
@@ -151,13 +154,17 @@ class Runner:
         with self._lock:
             return self._latest
 
-    def stop(self, timeout: float = 5.0, flush: bool = False) -> None:
-        """End both threads (the source is closed); with ``flush`` the worker reports the window under way."""
+    def stop(self, timeout: float = 60.0, flush: bool = False) -> None:
+        """End both threads and wait for them (the source is closed; the worker leaves between chunks), so no
+        thread is still inside numba or torch code when the interpreter exits; with ``flush`` the worker
+        reports the window under way."""
         self._flush = flush
         self._stop.set()
         self.source.close()
         for t in self._threads:
             t.join(timeout)
+            if t.is_alive():
+                raise SastLiveError(f"the {t.name} thread did not stop within {timeout:g} s")
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the stream ended (or ``timeout``); True if it did."""
