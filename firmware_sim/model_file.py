@@ -16,10 +16,22 @@ from pathlib import Path
 import numpy as np
 
 from firmware_sim.fixed_point import MEMBRANE_BITS, READOUT_BITS, WEIGHT_QMAX, Leak, int_range
+from models.checkpoint_files import MAX_JSON_BYTES, safetensors_header
+from models.checkpoint_schema import (
+    MAX_BIN_US,
+    MAX_BINS,
+    MAX_CHANNELS,
+    MAX_LAYERS,
+    MAX_NEURONS,
+    MAX_PARAMETERS,
+    MAX_SIZE,
+)
 from sast_live.errors import SastLiveError
 
 FORMAT = "sast-live-firmware/1"
 JSON_NAME, TENSOR_NAME = "firmware.json", "firmware.safetensors"
+FIRMWARE_FIELDS = {"format", "name", "classes", "weight_bits", "per_channel", "membrane_bits", "frac_bits", "leak",
+                   "layers", "readout_scale", "sensor_size", "bin_us", "n_bins", "tau", "theta", "source", "memory"}
 
 
 def conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -162,18 +174,25 @@ def load_firmware(path: str | os.PathLike) -> FirmwareModel:
     jpath, tpath = folder / JSON_NAME, folder / TENSOR_NAME
     if not jpath.is_file() or not tpath.is_file():
         raise SastLiveError(f"firmware model {folder}: need {JSON_NAME} and {TENSOR_NAME}")
+    if jpath.stat().st_size > MAX_JSON_BYTES:
+        raise SastLiveError(f"{jpath}: {jpath.stat().st_size:,} bytes: too large for a firmware model's JSON")
     try:
         meta = json.loads(jpath.read_text())
-    except (OSError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise SastLiveError(f"{jpath}: not valid JSON ({exc})") from exc
+    where = str(jpath)
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise SastLiveError(f"{where}: not a SAST-Live firmware model (format "
+                            f"{meta.get('format') if isinstance(meta, dict) else None!r}, expected {FORMAT!r}); "
+                            "a training checkpoint is turned into one by `main.py export`")
+    unknown = sorted(set(meta) - FIRMWARE_FIELDS)
+    if unknown:
+        raise SastLiveError(f"{where}: unknown field(s) {unknown}")
+    _check_tensors(safetensors_header(tpath), meta, tpath)  # names, dtypes and sizes before anything is read
     try:
         tensors = load_file(str(tpath))
     except Exception as exc:  # safetensors raises its own error types for truncated or foreign files
         raise SastLiveError(f"{tpath}: unreadable safetensors file ({exc})") from exc
-    where = str(jpath)
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise SastLiveError(f"{where}: not a SAST-Live firmware model (format {meta.get('format')!r}, "
-                            f"expected {FORMAT!r}); a training checkpoint is turned into one by `main.py export`")
     wbits = _need(meta, "weight_bits", int, where)
     if wbits not in WEIGHT_QMAX:
         raise SastLiveError(f"{where}: weight_bits must be one of {sorted(WEIGHT_QMAX)}, got {wbits}")
@@ -192,13 +211,22 @@ def load_firmware(path: str | os.PathLike) -> FirmwareModel:
     qmax = WEIGHT_QMAX[wbits]
     layers = []
     prev_shape = None
+    neurons = 0
     for i, spec in enumerate(_need(meta, "layers", list, where)):
         lw = f"{where} layer {i}"
         in_shape = tuple(_need(spec, "in_shape", list, lw))
         out_shape = tuple(_need(spec, "out_shape", list, lw))
         k, s, p = (_need(spec, key, int, lw) for key in ("kernel", "stride", "padding"))
-        if len(in_shape) != 3 or len(out_shape) != 3 or min(in_shape + out_shape) <= 0 or k <= 0 or s <= 0 or p < 0:
+        if len(in_shape) != 3 or len(out_shape) != 3 or not all(_is_int(d) for d in in_shape + out_shape) \
+                or min(in_shape + out_shape) <= 0 or k <= 0 or s <= 0 or p < 0:
             raise SastLiveError(f"{lw}: impossible geometry in {in_shape} out {out_shape} k{k} s{s} p{p}")
+        if max(in_shape[1:] + out_shape[1:]) > MAX_SIZE or max(in_shape[0], out_shape[0]) > MAX_CHANNELS:
+            raise SastLiveError(f"{lw}: in {in_shape} out {out_shape}: beyond {MAX_CHANNELS} channels or "
+                                f"{MAX_SIZE} pixels per side")
+        neurons += int(np.prod(out_shape))
+        if neurons > MAX_NEURONS:
+            raise SastLiveError(f"{lw}: more than {MAX_NEURONS:,} neurons (a size bound checked before anything "
+                                "is allocated)")
         if prev_shape is not None and in_shape != prev_shape:
             raise SastLiveError(f"{lw}: input shape {in_shape} does not match the previous layer's {prev_shape}")
         if out_shape[1:] != (conv_out(in_shape[1], k, s, p), conv_out(in_shape[2], k, s, p)):
@@ -206,8 +234,11 @@ def load_firmware(path: str | os.PathLike) -> FirmwareModel:
         w = _tensor(tensors, f"conv{i}.weight", (out_shape[0], in_shape[0], k, k), qmax, tpath)
         theta = _tensor(tensors, f"conv{i}.theta", (out_shape[0],), None, tpath).astype(np.int64)
         check_thresholds(theta, mbits, frac, lw)
-        scale = np.asarray(_need(spec, "scale", list, lw), dtype=np.float64)
-        if scale.shape != (out_shape[0],) or not np.all(scale > 0):
+        scale = _need(spec, "scale", list, lw)
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in scale):
+            raise SastLiveError(f"{lw}: scale must be {out_shape[0]} positive numbers")
+        scale = np.asarray(scale, dtype=np.float64)
+        if scale.shape != (out_shape[0],) or not np.all(scale > 0) or not np.all(np.isfinite(scale)):
             raise SastLiveError(f"{lw}: scale must be {out_shape[0]} positive numbers")
         layers.append(ConvLayer(in_shape, out_shape, k, s, p, w, scale, theta))
         prev_shape = out_shape
@@ -219,8 +250,9 @@ def load_firmware(path: str | os.PathLike) -> FirmwareModel:
     readout = _tensor(tensors, "readout", (len(classes), n_feat), qmax, tpath)
     sensor = tuple(_need(meta, "sensor_size", list, where))
     in_h, in_w = layers[0].in_shape[1:]
-    if len(sensor) != 2 or sensor[0] % in_w or sensor[1] % in_h:
-        raise SastLiveError(f"{where}: sensor size {sensor} is not a multiple of the input {in_w}x{in_h}")
+    if len(sensor) != 2 or not all(_is_int(d) and d > 0 for d in sensor) or sensor[0] % in_w or sensor[1] % in_h:
+        raise SastLiveError(f"{where}: sensor_size: {list(sensor)} must be two positive multiples of the input "
+                            f"{in_w}x{in_h}")
     extra = set(tensors) - {"readout"} - {f"conv{i}.{n}" for i in range(len(layers)) for n in ("weight", "theta")}
     if extra:
         raise SastLiveError(f"{tpath}: unexpected tensors {sorted(extra)}")
@@ -228,9 +260,49 @@ def load_firmware(path: str | os.PathLike) -> FirmwareModel:
         name=str(meta.get("name", "")), classes=classes, weight_bits=wbits, per_channel=bool(meta.get("per_channel")),
         membrane_bits=mbits, frac_bits=frac, leak=leak, layers=tuple(layers), readout=readout,
         readout_scale=float(_need(meta, "readout_scale", (int, float), where)), sensor_size=(sensor[0], sensor[1]),
-        bin_us=_need(meta, "bin_us", int, where), n_bins=_need(meta, "n_bins", int, where),
-        tau=float(meta.get("tau", leak.factor)), theta=float(meta.get("theta", 1.0)),
+        bin_us=_bounded(meta, "bin_us", MAX_BIN_US, where), n_bins=_bounded(meta, "n_bins", MAX_BINS, where),
+        tau=_number(meta, "tau", leak.factor, where), theta=_number(meta, "theta", 1.0, where),
         source=dict(meta.get("source", {})))
+
+
+def _check_tensors(header: dict, meta: dict, tpath) -> None:
+    """The tensor names a firmware model must have, integer dtypes, and a size bound, from the header alone."""
+    layers = meta.get("layers")
+    if not isinstance(layers, list) or not 1 <= len(layers) <= MAX_LAYERS:
+        raise SastLiveError(f"{tpath.parent / JSON_NAME}: layers: must be a list of 1…{MAX_LAYERS} layers")
+    want = {"readout"} | {f"conv{i}.{n}" for i in range(len(layers)) for n in ("weight", "theta")}
+    if set(header) != want:
+        missing, extra = sorted(want - set(header)), sorted(set(header) - want)
+        raise SastLiveError(f"{tpath}: tensors: " + "; ".join(
+            part for part in (f"missing {missing}" if missing else "", f"unexpected {extra}" if extra else "") if part))
+    total = 0
+    for name, (dtype, shape) in header.items():
+        if dtype not in ("I8", "I16", "I32", "I64"):
+            raise SastLiveError(f"{tpath}: {name}: dtype {dtype}; a firmware model holds integers only")
+        count = 1
+        for d in shape:
+            count *= d
+        total += count
+    if total > MAX_PARAMETERS:
+        raise SastLiveError(f"{tpath}: holds {total:,} numbers, more than the {MAX_PARAMETERS:,} a model may have")
+
+
+def _number(meta: dict, key: str, default: float, where: str) -> float:
+    value = meta.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise SastLiveError(f"{where}: {key}: must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _bounded(meta: dict, key: str, hi: int, where: str) -> int:
+    value = _need(meta, key, int, where)
+    if not 1 <= value <= hi:
+        raise SastLiveError(f"{where}: {key}: must be in 1…{hi}, got {value}")
+    return value
 
 
 def _tensor(tensors: dict, key: str, shape: tuple, qmax: int | None, where) -> np.ndarray:

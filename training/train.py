@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from models.checkpoint import load_checkpoint, restore, save_checkpoint
+from models.checkpoint_files import read_checkpoint_meta
 from models.networks import SNNConfig, build_model, gesture_config, nmnist_config
 from sast_live.errors import SastLiveError
 from training import distributed
@@ -144,6 +145,8 @@ def train(cfg: TrainConfig) -> dict:
     if d.main:
         out.mkdir(parents=True, exist_ok=True)
     progress = cfg.progress and d.main
+    if cfg.init_from:  # an untrusted model file is checked before any data is read or generated
+        read_checkpoint_meta(cfg.init_from)
     train_ds, test_ds = resolve_datasets(cfg.dataset, cfg.data_dir, progress=progress)
     train_ds, test_ds = limit_dataset(train_ds, cfg.limit_train), limit_dataset(test_ds, cfg.limit_test)
     if len(train_ds) == 0 or len(test_ds) == 0:
