@@ -53,6 +53,24 @@ def test_resume_after_interruption_gives_the_same_weights(tmp_path, real_dir):
     assert [h["loss"] for h in hist_a] == [h["loss"] for h in hist_b]
 
 
+@pytest.mark.parametrize("killed", ["after the log", "after the checkpoint"])
+def test_a_kill_between_log_and_checkpoint_resumes_with_each_epoch_logged_once(tmp_path, real_dir, killed):
+    """What a kill leaves on disk, either way round: the log one epoch ahead of the checkpoint, or behind it."""
+    out = tmp_path / "run"
+    train(tiny(tmp_path, out=str(out), method="surrogate", epochs=2))
+    (out / "model.json").unlink()  # the run did not finish
+    (out / "model.safetensors").unlink()
+    log = (out / "metrics.jsonl").read_text().splitlines()
+    if killed == "after the log":  # epoch 3's line written, its checkpoint not
+        (out / "metrics.jsonl").write_text("\n".join(log + [log[-1].replace('"epoch": 2', '"epoch": 3')]) + "\n")
+    else:  # epoch 2's checkpoint written, its line not
+        (out / "metrics.jsonl").write_text(log[0] + "\n")
+    train(tiny(tmp_path, out=str(out), method="surrogate", epochs=3, resume=True))
+    lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [x["epoch"] for x in lines] == [1, 2, 3]
+    assert lines[:2] == [json.loads(x) for x in log]  # the epochs before the kill, as they were measured
+
+
 def test_second_minibatch_changes_the_update(tmp_path, real_dir):
     train(tiny(tmp_path, out=str(tmp_path / "one"), method="sast", epochs=1))
     train(tiny(tmp_path, out=str(tmp_path / "two"), method="sast", epochs=1, second_batch=True))

@@ -133,6 +133,13 @@ def _global_batch(cache: FrameCache, indices: list[int], gen: torch.Generator, d
     return cache.batch([indices[j] for j in mine], [offsets[j] for j in mine])
 
 
+def write_log(out: Path, history: list[dict]) -> None:
+    """``out/metrics.jsonl``, one line per epoch of ``history``, replaced atomically (never half-written)."""
+    tmp = out / "metrics.jsonl.tmp"
+    tmp.write_text("".join(json.dumps(line) + "\n" for line in history))
+    tmp.replace(out / "metrics.jsonl")
+
+
 def train(cfg: TrainConfig) -> dict:
     """Run training; returns the final metrics line. Writes into ``cfg.out``."""
     from training.data.resolve import resolve_datasets
@@ -175,6 +182,8 @@ def train(cfg: TrainConfig) -> dict:
             raise SastLiveError(f"{last}: the checkpoint was trained with other settings; refusing to resume")
         restore(net, tensors, base, meta)
         start_epoch, history = meta["epoch"], meta["history"]
+        if d.main:  # a run killed between its checkpoint and its log: the log is the checkpoint's history
+            write_log(out, history)
     def run_info() -> dict:  # what a checkpoint says about this run, after the epochs done so far
         return {"model_cfg": mcfg.to_dict(), "train_cfg": asdict(cfg), "epoch": len(history), "history": history}
 
@@ -222,9 +231,8 @@ def train(cfg: TrainConfig) -> dict:
         }
         history.append(line)
         if d.main:  # one writer; the weights are identical on every rank
-            with open(out / "metrics.jsonl", "a") as fh:
-                fh.write(json.dumps(line) + "\n")
             save_checkpoint(last, net, run_info(), base)
+            write_log(out, history)  # after the checkpoint, from its history: a kill in between loses nothing
         distributed.barrier(d)
     final = history[-1] if history else {}
     if d.main:
