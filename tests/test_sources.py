@@ -145,3 +145,41 @@ def test_synthetic_gestures_stream_is_labelled_and_ordered():
     assert src.sensor_size == (128, 128) and len(got) > 1000 and np.all(np.diff(got["t"]) >= 0)
     (cls, t0, t1), = src.labels
     assert 0 <= cls < 11 and t1 - t0 == 2_000_000 and got["t"][-1] < 2_200_000
+
+
+def test_usb_camera_discovery_with_none_plugged_in_says_so():
+    """dv-processing's own discovery, on a machine with no camera: a clear error, for dv: and for dv:SERIAL."""
+    for spec in ("dv:", "dv:DVXplorer_DXA00093"):
+        with pytest.raises(SastLiveError, match="no USB event camera found"):
+            open_source(spec)
+
+
+def test_usb_camera_is_picked_by_serial_or_model():
+    from types import SimpleNamespace
+
+    from sast_live.sources.dv_camera import find_camera
+
+    cams = [SimpleNamespace(serialNumber="DXA00093", cameraModel="DVXplorer"),
+            SimpleNamespace(serialNumber="00000499", cameraModel="DAVIS346")]
+    dv = SimpleNamespace(io=SimpleNamespace(camera=SimpleNamespace(discover=lambda: cams)))
+    assert find_camera(dv) is cams[0] and find_camera(dv, "00000499") is cams[1]
+    assert find_camera(dv, "davis") is cams[1]
+    with pytest.raises(SastLiveError, match="no USB event camera 'DVS128'; found: DVXplorer DXA00093, DAVIS346"):
+        find_camera(dv, "DVS128")
+
+
+def test_usb_camera_events_come_through_the_aedat4_path(real_dir):
+    """The camera's event path, fed by dv-processing's own recording object instead of a camera: the same
+    events as the AEDAT 4 reader, in order, then the stream ends."""
+    import dv_processing as dv
+
+    from sast_live.formats.registry import read_events
+    from sast_live.sources.dv_camera import DVCamera
+
+    path = real_dir / "tonic" / "sample.aedat4"
+    src = DVCamera(device=dv.io.MonoCameraRecording(str(path)))
+    with src:
+        got = np.concatenate(list(src))
+    assert src.sensor_size == (320, 240) and src.name.startswith("camera ")
+    np.testing.assert_array_equal(got, read_events(path))
+    assert src.stats.events == len(got) == 111_954

@@ -131,13 +131,19 @@ class AEDAT4Reader(EventReader):
                 raise EventFormatError(self.path, None, f"dv-processing failed mid-file: {exc}") from exc
             if batch is None:
                 return
-            a = batch.numpy()
-            if len(a):
-                yield None, make_events(a["timestamp"], a["x"], a["y"], a["polarity"])
+            ev = dv_batch_events(batch)
+            if len(ev):
+                yield None, ev
+
+
+def dv_batch_events(batch) -> np.ndarray:
+    """A dv-processing ``EventStore`` (what recordings and cameras hand out) as EVENT_DTYPE (t in µs)."""
+    a = batch.numpy()
+    return make_events(a["timestamp"], a["x"], a["y"], a["polarity"])
 
 
 def import_dv():
-    """Import dv-processing or explain how to get it."""
+    """Import dv-processing (2.x: ``dv.io.camera`` and ``dv.io.MonoCameraRecording``) or explain how to get it."""
     try:
         import dv_processing
     except ImportError as exc:
