@@ -13,12 +13,13 @@ Prints events/s of each and the ratio; nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from timing import best_of
 
 REPO = Path(__file__).resolve().parents[1]
-REAL = REPO.parent / "shared" / "data" / "real"
+REAL = Path(os.environ.get("SAST_SHARED_DATA") or REPO.parent / "shared" / "data" / "real")
 
 
 def main():

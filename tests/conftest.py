@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from training.data.resolve import shared_data
+
 REPO = Path(__file__).resolve().parents[1]
-REAL = Path(os.environ.get("SAST_SHARED_DATA", REPO.parent / "shared" / "data" / "real"))
+REAL = shared_data()
 NMNIST_SMALL = REAL / "slayer-nmnist" / "NMNISTsmall"
 
 

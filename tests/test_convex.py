@@ -271,7 +271,7 @@ def test_reconstructed_event_model_exports_and_runs_in_firmware_sim(tmp_path):
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
     assert summary["method"] == "cvx" and 0 < summary["kept_features"] <= summary["features"]
-    assert 0 <= summary["test_acc_int8"] <= 1
+    assert summary["test_acc_int8"] >= 0.3  # 30 real test digits, 10 classes: three times chance (0.67 here)
     r = run("export", out / "model", "--out", tmp_path / "fw", "--json")
     assert r.returncode == 0, r.stderr
     fw = load_firmware(tmp_path / "fw")

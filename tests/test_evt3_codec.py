@@ -46,6 +46,21 @@ def test_time_high_wrap_and_backwards_jump():
 def test_events_before_first_time_high_are_skipped():
     ev = decode_bytes(words(0x0001, 0x2002, 0x8003, 0x2004))
     assert ev["x"].tolist() == [4] and ev["t"].tolist() == [3 << 12]
+    # a TIME_LOW alone does not make a time: the events after it still wait for a TIME_HIGH
+    ev = decode_bytes(words(0x6005, 0x0001, 0x2002, 0x4003, 0x8003, 0x2004))
+    assert ev["x"].tolist() == [4] and ev["t"].tolist() == [(3 << 12) + 5]
+
+
+@pytest.mark.parametrize("fall,wraps", [(4095, True), (4085, True), (4084, False), (2048, False), (1, False)])
+def test_time_high_falls_from_4085_units_are_wraps_smaller_ones_are_errors(fall, wraps):
+    """The 24-bit time base wraps when TIME_HIGH falls by ≥ 4085 units (4095 − 10 of slack); any smaller fall
+    is time running backwards, an error."""
+    data = words(0x8000 | fall, 0x2000, 0x8000, 0x2001)
+    if wraps:
+        assert decode_bytes(data)["t"].tolist() == [fall << 12, 1 << 24]
+    else:
+        with pytest.raises(EventFormatError, match="backwards"):
+            decode_bytes(data)
 
 
 def test_reserved_type_is_an_error_with_offset(tmp_path):

@@ -52,6 +52,30 @@ def test_naive_leak_forms_leave_values_stuck():
         assert not w.any()
 
 
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("leak,trace", [
+    (Leak("multiply", 205), [-7, -5, -4, -3, -2, -1, 0, 0]),  # ⌊|v|·205/256⌋ with the sign put back
+    (Leak("shift", 2), [-7, -5, -3, -2, -1, 0, 0, 0]),  # |v| − ⌈|v|/4⌉
+])
+def test_the_simulator_leaks_negative_membranes_to_rest(backend, leak, trace):
+    """One neuron driven to −7 by a single input event, then silence: its membrane leaks toward zero and
+    reaches it (a floor instead of rounding toward zero would leave it stuck at a negative value)."""
+    from firmware_sim.model_file import ConvLayer, FirmwareModel
+
+    layer = ConvLayer((2, 1, 1), (1, 1, 1), 1, 1, 0, np.array([[[[-7]], [[0]]]], np.int16), np.ones(1),
+                      np.array([100], np.int64))
+    model = FirmwareModel("one", ("a",), 8, True, 16, 0, leak, (layer,), np.ones((1, 1), np.int16), 1.0, (1, 1),
+                          1000, 8, 0.8, 1.0, {})
+    sim = Simulator(model, backend=backend)
+    frames = np.zeros((len(trace), 2, 1, 1), np.uint8)
+    frames[0, 0, 0, 0] = 1
+    state, got = sim.initial_state(), []
+    for f in frames:
+        state, _ = sim.run(f[None], state)
+        got.append(int(state.v[0]))
+    assert got == trace
+
+
 def test_nearest_leak_picks_the_closest_factor():
     assert nearest_leak(0.8, "multiply") == Leak("multiply", 205)  # 205/256 = 0.80078
     assert nearest_leak(0.8, "shift").param == 2  # 0.75 beats 0.875

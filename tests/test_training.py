@@ -30,10 +30,16 @@ def test_methods_run_and_write_logs_and_checkpoints(tmp_path, real_dir, method):
     final = train(tiny(tmp_path, method=method))
     lines = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [line["epoch"] for line in lines] == [1, 2] and lines[-1] == final
-    assert 0.0 <= final["test_acc_hard"] <= 1.0
     # SAST takes two gradient passes per batch, the baselines one
     assert final["gradient_passes"] == (6 if method == "sast" else 3)
     meta, model = weights(tmp_path / "run" / "model")
+    # the logged test accuracy is the saved model's, evaluated again from the file
+    from training.data.resolve import resolve_datasets
+    from training.frames import FrameCache
+    from training.train import evaluate_accuracy, limit_dataset
+
+    test = limit_dataset(resolve_datasets("nmnist-real", progress=False)[1], 20)
+    assert evaluate_accuracy(model, FrameCache(test, model.cfg), "hard", "cpu") == final["test_acc_hard"]
     assert meta["train_cfg"]["method"] == method and meta["model_cfg"]["n_bins"] == 6
     assert not any(f.suffix == ".pt" for f in (tmp_path / "run").iterdir())  # no pickles anywhere
 
@@ -108,3 +114,14 @@ def test_a_finished_run_is_never_overwritten(tmp_path, real_dir):
     with pytest.raises(SastLiveError, match="--resume"):
         train(tiny(tmp_path, method="surrogate", epochs=1))
     assert (tmp_path / "run" / "model.safetensors").read_bytes() == before
+
+
+def test_the_real_digits_are_found_where_sast_shared_data_says(tmp_path, monkeypatch, real_dir):
+    from training.data.resolve import resolve_split
+
+    (tmp_path / "slayer-nmnist").symlink_to(real_dir / "slayer-nmnist")
+    monkeypatch.setenv("SAST_SHARED_DATA", str(tmp_path))
+    assert len(resolve_split("nmnist-real", "test", progress=False)) == 100
+    monkeypatch.setenv("SAST_SHARED_DATA", str(tmp_path / "elsewhere"))
+    with pytest.raises(SastLiveError, match="elsewhere"):
+        resolve_split("nmnist-real", "test", progress=False)

@@ -163,8 +163,7 @@ def test_edvs_decoder_survives_garbage_drops_and_duplicates(seed):
         got, st = edvs.decode_edvs(piece, st, int(rng.integers(-1, 100_000)))
         out.append(got)
     got = np.concatenate(out)
-    assert np.all(got["x"] < 128) and np.all(got["y"] < 128) and np.all(got["p"] <= 1)
-    assert np.all(np.diff(got["t"]) >= 0)
+    assert np.all(np.diff(got["t"]) >= 0) and st.events == len(got)  # unwrapped times never run backwards
     assert st.skipped > 0 and st.resyncs > 0  # the damage was seen and counted
 
 

@@ -16,10 +16,13 @@ from tqdm import tqdm
 
 from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP, check_pj_per_synop
 from models.checkpoint import load_event_model
+from models.checkpoint_files import checkpoint_paths
 from sast_live.errors import SastLiveError
 from sast_live.transforms.corruptions import CORRUPTIONS, corrupt
 from training.frames import FrameCache
 from training.metrics import expected_calibration_error, spike_stats
+
+ZOO = Path(__file__).resolve().parents[1] / "models" / "zoo"
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,15 @@ class EvalConfig:
         check_pj_per_synop(self.pj_per_synop)
 
 
+def default_out(checkpoint) -> Path:
+    """``<checkpoint folder>/eval``; for a shipped model (``models/zoo``), ``runs/eval/<name>`` instead, so a user or a
+    test never overwrites the committed reports by accident (``make_zoo.sh`` passes ``--out`` to remake them)."""
+    folder = checkpoint_paths(checkpoint)[0].parent
+    if folder.resolve().is_relative_to(ZOO.resolve()):
+        return Path("runs") / "eval" / folder.name
+    return folder / "eval"
+
+
 def evaluate_many(checkpoints: list[str], out: str | None = None, **fields) -> list[dict]:
     """:func:`evaluate` for each checkpoint (``fields`` are :class:`EvalConfig`'s); with several checkpoints and
     ``out``, each report goes to ``out/<checkpoint folder name>``."""
@@ -63,7 +75,7 @@ def evaluate_many(checkpoints: list[str], out: str | None = None, **fields) -> l
 
 def summary(report: dict) -> dict:
     """The figures ``main.py evaluate`` prints per checkpoint (one JSON line)."""
-    out = {"checkpoint": report["checkpoint"], "accuracy": report["accuracy"],
+    out = {"checkpoint": report["checkpoint"], "report_dir": report["report_dir"], "accuracy": report["accuracy"],
            "ece_hard": report["calibration"]["hard"]["ece"],
            "synops_per_sample": report["spikes_hard"]["synops_per_sample"]}
     if "hardware" in report:
@@ -118,8 +130,9 @@ def evaluate(cfg: EvalConfig) -> dict:
             mode: float((predict(model, ccache, mode).argmax(1) == labels).mean()) for mode in ("surrogate", "hard")
         }
     report["robustness"] = robustness
-    out = Path(cfg.out) if cfg.out else Path(cfg.checkpoint).with_suffix("").parent / "eval"
+    out = Path(cfg.out) if cfg.out else default_out(cfg.checkpoint)
     out.mkdir(parents=True, exist_ok=True)
+    report["report_dir"] = str(out)
     (out / "report.json").write_text(json.dumps(report, indent=2))
     _plots(report, out)
     (out / "report.md").write_text(render_markdown(report))

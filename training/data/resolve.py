@@ -9,7 +9,16 @@ from sast_live.errors import SastLiveError
 from training.data.datasets import EventDataset, open_dataset
 
 REPO = Path(__file__).resolve().parents[2]
-REAL_NMNIST = REPO.parent / "shared" / "data" / "real" / "slayer-nmnist" / "NMNISTsmall"
+SHARED_DATA_ENV = "SAST_SHARED_DATA"  # where the real recordings are (default: ../shared/data/real)
+
+
+def shared_data() -> Path:
+    """The folder of real recordings: ``$SAST_SHARED_DATA``, else ``../shared/data/real`` beside the repository."""
+    return Path(os.environ.get(SHARED_DATA_ENV) or REPO.parent / "shared" / "data" / "real")
+
+
+def real_nmnist() -> Path:
+    return shared_data() / "slayer-nmnist" / "NMNISTsmall"
 SYNTH_DEFAULT = {"nmnist": REPO / "data" / "synth-nmnist", "gestures": REPO / "data" / "synth-gestures"}
 SYNTH_SIZE = {"nmnist": 100, "gestures": 40}  # samples per class and split when generated on first use
 SYNTH_WORKERS = max(1, (os.cpu_count() or 1))
@@ -19,7 +28,7 @@ def resolve_split(name: str, split: str, data_dir: str | None = None, progress: 
     """The ``split`` of ``nmnist`` (synthetic), ``nmnist-real`` (the 1,000/100 real digits), ``gestures``
     (synthetic) or a path to any dataset folder ``open_dataset`` understands."""
     if name == "nmnist-real":
-        return open_dataset(Path(data_dir) if data_dir else REAL_NMNIST, split)
+        return open_dataset(Path(data_dir) if data_dir else real_nmnist(), split)
     if name in SYNTH_DEFAULT:
         folder = Path(data_dir) if data_dir else SYNTH_DEFAULT[name]
         if not (folder / "meta.json").is_file():
