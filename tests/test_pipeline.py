@@ -110,3 +110,51 @@ def test_runner_threads_process_a_paced_file_and_publish_snapshots(int8, demo):
     snap = runner.latest()
     assert snap.finished and snap.error is None and snap.windows == len(seen) >= 10
     assert snap.bins_run + snap.dropped_bins > 400 and snap.synops_total > 0
+
+
+WARM_PROBE = """
+import sys, numpy as np
+from numba.core.registry import CPUDispatcher
+from sast_live.events import SensorSize
+from sast_live.formats.registry import read_events
+from sast_live.pipeline import Pipeline, load_backend
+from sast_live.pipeline.pipeline import warm_up
+from sast_live.sources import DEMO
+from sast_live.sources.serial_source import warm_up as warm_decoder
+from sast_live.wire import edvs
+
+def signatures():
+    mods = [(m, mod) for m, mod in list(sys.modules.items()) if m.startswith(("sast_live", "firmware_sim"))]
+    return {f"{m}.{k}": len(v.signatures) for m, mod in mods for k, v in vars(mod).items()
+            if isinstance(v, CPUDispatcher)}
+
+events = read_events(DEMO)[:20_000]  # reading the file compiles its decoder: not part of the live path
+backend = load_backend(None, sys.argv[1])
+before = signatures()
+warm_up(backend, SensorSize(128, 128))
+warm_decoder("edvs")
+warmed = signatures()
+pipe = Pipeline(backend, SensorSize(128, 128), realtime=True, denoise_us=5_000, refractory_us=100)
+for part in [events[:0], events[:1], events[1:3], *np.array_split(events[3:], 40), events[5:6]]:
+    pipe.process(part, int(part["t"][-1]) if len(part) else None, live_edge=None)
+pipe.finish()
+st = edvs.EdvsState()
+for piece in (edvs.encode_edvs(events[:500]), b"", edvs.encode_edvs(events[500:501])):
+    _, st = edvs.decode_edvs(piece, st, 1_000, flush=not piece)
+print(sorted(k for k, n in signatures().items() if n != warmed.get(k, 0)), sum(warmed.values()) > sum(before.values()))
+"""
+
+
+@pytest.mark.parametrize("precision", ["int8", "float"])
+def test_warm_up_compiles_every_kernel_the_live_path_runs(precision):
+    """Whatever chunks arrive (empty, one event, many; filters on), no numba kernel compiles after the warm-up —
+    a compile on the first live data once cost a stream its first window (issue 13)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    done = subprocess.run([sys.executable, "-c", WARM_PROBE, precision], capture_output=True, text=True, cwd=REPO,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[] True"

@@ -42,11 +42,13 @@ def warm_up(backend, sensor_size: SensorSize) -> None:
     no state of ``backend``: a session calls it before it opens a port, while another stream may still run."""
     from sast_live.events import make_events
 
-    one = make_events([0, backend.bin_cfg.bin_us], [0, 0], [0, 0], [1, 1])
-    for cfg in (backend.bin_cfg, BinConfig(tuple(sensor_size), backend.bin_cfg.bin_us, None, "int32")):
-        bin_events(one, initial_carry(cfg), cfg)
-    filters.denoise(one, None, DenoiseConfig(sensor_size))
-    filters.refractory(one, None, RefractoryConfig(sensor_size))
+    two = make_events([0, backend.bin_cfg.bin_us], [0, 0], [0, 0], [1, 1])
+    # numba compiles per array layout: a chunk of one event has contiguous field views, longer ones strided
+    for events in (two, two[:1]):
+        for cfg in (backend.bin_cfg, BinConfig(tuple(sensor_size), backend.bin_cfg.bin_us, None, "int32")):
+            bin_events(events, initial_carry(cfg), cfg, int(events["t"][-1]) + 1)
+        filters.denoise(events, None, DenoiseConfig(sensor_size))
+        filters.refractory(events, None, RefractoryConfig(sensor_size))
     backend.warm_up()
 
 
