@@ -154,6 +154,44 @@ def test_one_stray_byte_costs_one_resync_and_at_most_two_records():
     assert worse <= 2  # of 1,600 (the measured rate, 21 in 64,000, would give 0.5)
 
 
+@pytest.mark.parametrize("step_us", [3, 60, 3_000, 40_000])
+def test_a_clean_stream_decodes_exactly_at_any_density(step_us):
+    """At the eDVS line rate (an event every 3 µs, random pixels and polarities: a byte phase made of low stamp
+    bytes steps plausibly too), at the demo's density, and sparse: no resync, every event, exact times."""
+    rng = np.random.default_rng(step_us)
+    t = np.cumsum(rng.integers(max(1, step_us // 2), step_us * 3 // 2 + 1, 20_000))
+    ev = make_events(t, rng.integers(0, 128, len(t)), rng.integers(0, 128, len(t)), rng.integers(0, 2, len(t)))
+    st, parts = edvs.EdvsState(), []
+    for piece in split(edvs.encode_edvs(ev), rng):
+        got, st = edvs.decode_edvs(piece, st)
+        parts.append(got)
+    parts.append(edvs.decode_edvs(b"", st, flush=True)[0])
+    got = np.concatenate(parts)
+    assert st.resyncs == 0 and st.discarded == 0
+    np.testing.assert_array_equal(got[["x", "y", "p"]], ev[["x", "y", "p"]])
+    np.testing.assert_array_equal(got["t"] - got["t"][0], ev["t"] - ev["t"][0])
+
+
+def test_one_stray_byte_in_a_sparse_stream():
+    """Events 1.5–4.5 ms apart: steps too large for the stamps to tell a garbled byte phase from the true one,
+    so the records around the damage are refused on sync bits (8 of look-ahead) instead. Measured over 960
+    damaged streams: one resync each, 7 records lost (median; at most 9), invented records in 8 % (at most 3)."""
+    rng = np.random.default_rng(1)
+    t = np.cumsum(rng.integers(1_500, 4_501, 2_000))
+    ev = make_events(t, rng.integers(0, 128, len(t)), rng.integers(0, 128, len(t)), rng.integers(0, 2, len(t)))
+    sent = Counter(zip(ev["x"].tolist(), ev["y"].tolist(), ev["p"].tolist(), strict=True))
+    results = []
+    for j in range(100, 1_900, 30):
+        for kind in ("drop", "dup"):
+            for byte in range(edvs.RECORD):
+                got, st = edvs.decode_edvs(damaged(ev, j, byte, kind), edvs.EdvsState(), flush=True)
+                g = Counter(zip(got["x"].tolist(), got["y"].tolist(), got["p"].tolist(), strict=True))
+                results.append((st.resyncs, sum((sent - g).values()), sum((g - sent).values())))
+    resyncs, lost, invented = np.array(results).T
+    assert np.all(resyncs == 1) and lost.max() <= 12 and invented.max() <= 3
+    assert np.mean(invented > 0) <= 0.15
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_edvs_decoder_survives_garbage_drops_and_duplicates(seed):
     rng = np.random.default_rng(seed)

@@ -52,7 +52,8 @@ LOOKAHEAD = 8  # records whose byte 0 must carry the sync bit when the alignment
 PLAUSIBLE_US = 2048  # a stamp step larger than this puts a record in doubt (dense streams step by µs)
 NEXT_STEP_US = PLAUSIBLE_US // 4  # "this phase goes on" with the next records: a tighter step (fewer coincidences)
 GOES_ON = 2  # records
-RELOCK_ANYWAY = RECORD * LOOKAHEAD * 4  # bytes skipped before a sparse stream may re-lock on sync bits alone
+RELOCK_ANYWAY = RECORD  # bytes skipped (every byte phase tried once) before a sparse stream may re-lock …
+RELOCK_SYNC_ONLY = RECORD * LOOKAHEAD * 2  # … on sync bits and half-wrap steps, and after this many on sync bits alone
 
 
 class EdvsState(NamedTuple):
@@ -127,6 +128,22 @@ def _phase_continues(buf, q, last16):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def _steps_below(buf, q, bound):  # pragma: no cover - compiled
+    """The stamps of the complete records among ``LOOKAHEAD`` from ``q`` step by less than ``bound`` (µs, mod a
+    wrap): a sparse stream's records move forward by a fraction of a wrap, a garbled phase's "stamps" at random."""
+    prev = -1
+    for k in range(LOOKAHEAD):
+        j = q + RECORD * k
+        if j + RECORD > buf.shape[0]:
+            break
+        t16 = _stamp(buf, j)
+        if prev >= 0 and (t16 - prev) % WRAP_US >= bound:
+            return False
+        prev = t16
+    return True
+
+
+@njit(cache=True, nogil=True)
 def _goes_on(buf, i, t16):  # pragma: no cover - compiled
     """The ``GOES_ON`` records after the one at ``i`` (stamp ``t16``) are synced and step by ≤ NEXT_STEP_US (records
     not yet arrived don't count)."""
@@ -156,8 +173,10 @@ def _decode(buf, idle_us, last16, t_last, skipping, run, flush, t, x, y, p):  # 
             break  # the look-ahead has not arrived yet: wait for it (or for the line to go quiet)
         ok = (buf[i] & 0x80) != 0
         t16 = _stamp(buf, i)
-        if ok and last16 >= 0:
-            # the stream goes on at another byte phase: this record is garbled
+        if ok and last16 >= 0 and not _phase_continues(buf, i, last16):
+            # this phase breaks within the look-ahead; if the stream goes on at another phase, this record is
+            # garbled (a phase that goes on itself is never overruled: in a dense stream a garbled phase made
+            # of low stamp bytes can look plausible too)
             for c in range(i + 1, i + RECORD):
                 if _phase_continues(buf, c, last16):
                     ok = False
@@ -168,7 +187,8 @@ def _decode(buf, idle_us, last16, t_last, skipping, run, flush, t, x, y, p):  # 
                 ok = not _phase_continues(buf, i + 1 + RECORD, last16)
         if ok and skipping:  # re-locking: records that go on from the last good one, or any synced run after a
             # long search (a sparse stream, or a pause: steps too large to be called plausible)
-            ok = _phase_continues(buf, i, last16) or (run >= RELOCK_ANYWAY and _window_synced(buf, i, LOOKAHEAD))
+            ok = _phase_continues(buf, i, last16) or (run >= RELOCK_ANYWAY and _window_synced(buf, i, LOOKAHEAD) and (
+                run >= RELOCK_SYNC_ONLY or _steps_below(buf, i, WRAP_US // 2)))
         elif ok and (last16 < 0 or (t16 - last16) % WRAP_US > PLAUSIBLE_US):
             ok = _window_synced(buf, i, LOOKAHEAD)
         if not ok:
@@ -253,6 +273,10 @@ def decode_edvs_reference(buf, idle_us, last16, t_last, skipping, run, flush, t,
         steps = zip(stamps, stamps[1:], strict=False)
         return synced(q, LOOKAHEAD) and all((b - a) % WRAP_US <= PLAUSIBLE_US for a, b in steps)
 
+    def steps_below(q, bound):
+        stamps = [stamp(j) for j in range(q, q + RECORD * LOOKAHEAD, RECORD) if j + RECORD <= n]
+        return all((b - a) % WRAP_US < bound for a, b in zip(stamps, stamps[1:], strict=False))
+
     while i + RECORD <= n:
         if not flush and i + RECORD * (LOOKAHEAD + 1) > n:
             break
@@ -263,9 +287,10 @@ def decode_edvs_reference(buf, idle_us, last16, t_last, skipping, run, flush, t,
             (b - a) % WRAP_US <= NEXT_STEP_US for a, b in zip(steps, steps[1:], strict=False))
         other = any(continues(c, last16) for c in (i + 1, i + 2, i + 3)) or (
             not goes_on and continues(i + 1 + RECORD, last16))
-        ok = buf[i] >= 0x80 and not (last16 >= 0 and other)
+        ok = buf[i] >= 0x80 and not (last16 >= 0 and not continues(i, last16) and other)
         if ok and skipping:
-            ok = continues(i, last16) or (run >= RELOCK_ANYWAY and synced(i, LOOKAHEAD))
+            ok = continues(i, last16) or (run >= RELOCK_ANYWAY and synced(i, LOOKAHEAD) and (
+                run >= RELOCK_SYNC_ONLY or steps_below(i, WRAP_US // 2)))
         elif ok and (last16 < 0 or (t16 - last16) % WRAP_US > PLAUSIBLE_US):
             ok = synced(i, LOOKAHEAD)
         if not ok:
