@@ -168,12 +168,23 @@ def _decode(buf, idle_us, last16, t_last, skipping, run, flush, t, x, y, p):  # 
     resyncs = 0
     discarded = 0
     first = True
+    verified = -1  # start of the newest record of a look-ahead window found to go on plausibly
     while i + RECORD <= n:
         if not flush and i + RECORD * (LOOKAHEAD + 1) > n:
             break  # the look-ahead has not arrived yet: wait for it (or for the line to go quiet)
         ok = (buf[i] & 0x80) != 0
         t16 = _stamp(buf, i)
-        if ok and last16 >= 0 and not _phase_continues(buf, i, last16):
+        goes = False
+        if ok and last16 >= 0:
+            # does this phase go on for LOOKAHEAD records? The last record's check covered all but the newest
+            # one of this window (the same answer as _phase_continues, one record of work per record)
+            j = i + RECORD * (LOOKAHEAD - 1)
+            if verified == j - RECORD and j + RECORD <= n:
+                goes = (buf[j] & 0x80) != 0 and (_stamp(buf, j) - _stamp(buf, j - RECORD)) % WRAP_US <= PLAUSIBLE_US
+            else:
+                goes = _phase_continues(buf, i, last16)
+            verified = j if goes else -1
+        if ok and last16 >= 0 and not goes:
             # this phase breaks within the look-ahead; if the stream goes on at another phase, this record is
             # garbled (a phase that goes on itself is never overruled: in a dense stream a garbled phase made
             # of low stamp bytes can look plausible too)
@@ -202,6 +213,7 @@ def _decode(buf, idle_us, last16, t_last, skipping, run, flush, t, x, y, p):  # 
         if skipping:  # re-locked: the record that opens the lock may hold a stray byte; drop it
             skipping = False
             run = 0
+            verified = -1  # last16 stays the record before the resync: the next window is checked whole
             discarded += 1
             i += RECORD
             continue
