@@ -176,6 +176,6 @@ def warm_up(protocol: str) -> None:
     if protocol == "edvs":
         from sast_live.events import make_events
 
-        one = make_events(np.arange(3 * edvs.LOOKAHEAD), np.zeros(3 * edvs.LOOKAHEAD), np.zeros(3 * edvs.LOOKAHEAD),
-                          np.ones(3 * edvs.LOOKAHEAD))
-        edvs.decode_edvs(edvs.encode_edvs(one), edvs.EdvsState(), flush=True)
+        n = 3 * edvs.LOOKAHEAD  # enough records for every look-ahead path of the decoder
+        few = make_events(np.arange(n), np.zeros(n), np.zeros(n), np.ones(n))
+        edvs.decode_edvs(edvs.encode_edvs(few), edvs.EdvsState(), flush=True)
