@@ -12,12 +12,23 @@ from sast_live.errors import SastLiveError
 from sast_live.formats.evt3 import write_evt3
 from sast_live.synthetic import gestures as synth_gestures
 from sast_live.synthetic import nmnist as synth_nmnist
+from sast_live.synthetic import people
 from training.data.datasets import META, sample_path
 
 GENERATORS = {
     "nmnist": ("synthetic-nmnist", synth_nmnist),
     "gestures": ("synthetic-gestures", synth_gestures),
+    "gestures-v2": ("synthetic-gestures-v2", people),
 }
+SPLIT_SUBJECTS = {"train": people.TRAIN_SUBJECTS, "test": people.TEST_SUBJECTS}
+
+
+def person_and_light(split: str, label: int, index: int) -> tuple[int, str]:
+    """Who performs sample ``index`` of class ``label`` and under which light (gestures-v2): every subject of the
+    split under every lighting, spread evenly over the classes; train and test subjects never meet."""
+    subjects = SPLIT_SUBJECTS[split]
+    lighting = people.LIGHTINGS[index % len(people.LIGHTINGS)]
+    return subjects[(index // len(people.LIGHTINGS) + 5 * label) % len(subjects)], lighting
 SPLIT_SALT = {"train": 0, "test": 1}
 
 
@@ -31,6 +42,9 @@ def _generate(kind: str, split: str, label: int, index: int, seed: int):
     if kind == "nmnist":
         digits = synth_nmnist.TRAIN_DIGITS if split == "train" else synth_nmnist.TEST_DIGITS
         return synth_nmnist.make_sample(label, digits[index % len(digits)], s)
+    if kind == "gestures-v2":
+        sid, lighting = person_and_light(split, label, index)
+        return people.make_sample(label, s, people.subject(sid, seed), lighting)
     return synth_gestures.make_sample(label, s)
 
 
@@ -90,5 +104,8 @@ def synth_dataset(kind: str, out: str | os.PathLike, n_per_class: int = 100, see
         "seed": seed,
         "format": "EVT3 .raw per sample, t from 0 µs; layout <split>/<label:02d>_<class>/<index:05d>.raw",
     }
+    if kind == "gestures-v2":  # who and which light, per split, class and index (for per-subject evaluation)
+        meta["recordings"] = {s: [[list(person_and_light(s, c, i)) for i in range(n_per_class)]
+                                  for c in range(len(module.CLASSES))] for s in splits}
     meta_path.write_text(json.dumps(meta, indent=2))
     return out

@@ -1,0 +1,237 @@
+"""Synthetic DVS gestures, second generation: filled, shaded people from a pool of subjects, under three kinds of
+light, in front of a cluttered wall, seen by the DVS pixel model at DVS Gesture's distance (128×128).
+
+What changes from :mod:`sast_live.synthetic.gestures` (thin outlines) is the scene; the motions of the 11 IBM
+classes are the same (:func:`sast_live.synthetic.gestures.hand_targets`), and so is the pixel model.
+
+* **The person** (:func:`body_shapes`): head with hair, neck, a torso that fills the lower frame, upper arms and
+  forearms with thickness, sleeves (long or short), hands with a palm, four fingers and a thumb — capsules
+  painted with cylinder shading and cloth texture (:mod:`sast_live.synthetic.paint`). The upper body fills most
+  of the frame height, as in DVS Gesture.
+* **Subjects** (:func:`subject`): proportions, scale and stance, skin, hair and shirt contrast, shirt texture,
+  sleeves, handedness, tempo, amplitude — drawn once per subject id, so a subject looks and moves the same in
+  every sample. ``TRAIN_SUBJECTS`` and ``TEST_SUBJECTS`` are disjoint (23 / 6, DVS Gesture's split of its 29).
+* **Lighting** (:data:`LIGHTINGS`): ``natural`` (slow drift, soft shading), ``fluorescent`` (intensity flicker at
+  twice the mains frequency, 100 or 120 Hz, which makes every lit pixel fire in bursts — frames at 1 kHz to
+  resolve it), ``led`` (steady, harder shading).
+* **Camera**: wall clutter (shelves, frames, posters), a small mount jitter that moves the whole image, sensor
+  noise, mismatched thresholds and a few hot pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sast_live.events import concat, make_events
+from sast_live.synthetic.dvs_sim import DVSConfig, simulate
+from sast_live.synthetic.gestures import CLASSES, LEFT, RIGHT, SENSOR, _ik_elbow, hand_targets
+from sast_live.synthetic.paint import SHAPE_COLUMNS, paint
+
+__all__ = ["CLASSES", "SENSOR", "LIGHTINGS", "TRAIN_SUBJECTS", "TEST_SUBJECTS", "Subject", "subject",
+           "sample_params", "render_frames", "make_sample"]
+
+LIGHTINGS = ("natural", "fluorescent", "led")
+N_SUBJECTS = 29
+TRAIN_SUBJECTS = tuple(range(23))
+TEST_SUBJECTS = tuple(range(23, N_SUBJECTS))
+MARGIN = 6  # pixels of background beyond each edge, for the mount jitter
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One person: how they look and how they move. Lengths in pixels at scale 1; intensities are reflectance."""
+
+    id: int
+    scale: float  # overall size (≈1.3–1.6: the upper body fills most of the 128-pixel height)
+    shoulder: float  # half the shoulder width
+    upper_arm: float
+    forearm: float
+    head: float  # head radius
+    skin: float
+    hair: float
+    hair_long: bool
+    shirt: float
+    shirt_texture: tuple[float, float, float]  # amplitude, spatial frequency (rad/px), angle
+    long_sleeves: bool
+    handed: float  # RIGHT or LEFT: the hand that strums the air guitar, leads the drums
+    tempo: float  # × the class's nominal speed
+    amplitude: float  # × the class's nominal size of motion
+    stance: float  # horizontal offset of the body centre (px)
+
+
+def subject(sid: int, pool_seed: int = 0) -> Subject:
+    """Subject ``sid`` of the pool ``pool_seed`` (the same person every time it is asked for)."""
+    rng = np.random.default_rng([pool_seed, 7919, sid])
+    texture = (0.0, 0.0, 0.0) if rng.random() < 0.35 else (
+        float(rng.uniform(0.1, 0.35)), float(rng.uniform(0.4, 1.6)), float(rng.uniform(0, np.pi)))
+    return Subject(
+        id=sid, scale=float(rng.uniform(1.3, 1.6)), shoulder=float(rng.uniform(16, 20)),
+        upper_arm=float(rng.uniform(19, 23)), forearm=float(rng.uniform(18, 22)), head=float(rng.uniform(7.5, 9)),
+        skin=float(rng.uniform(0.35, 0.8)), hair=float(rng.uniform(0.05, 0.6)), hair_long=bool(rng.random() < 0.4),
+        shirt=float(rng.choice([rng.uniform(0.05, 0.25), rng.uniform(0.5, 0.9)])), shirt_texture=texture,
+        long_sleeves=bool(rng.random() < 0.6), handed=RIGHT if rng.random() < 0.85 else LEFT,
+        tempo=float(rng.uniform(0.75, 1.3)), amplitude=float(rng.uniform(0.8, 1.2)),
+        stance=float(rng.uniform(-8, 8)))
+
+
+def sample_params(cls: int, person: Subject, lighting: str, rng: np.random.Generator) -> dict:
+    """Everything one recording draws besides the subject: motion phase and tempo, light, camera, duration."""
+    if lighting not in LIGHTINGS:
+        raise ValueError(f"lighting must be one of {LIGHTINGS}, got {lighting!r}")
+    s = person.scale
+    sy = float(rng.uniform(42, 52))
+    cx = 64 + person.stance + float(rng.uniform(-4, 4))
+    period = float(rng.uniform(0.55, 1.1)) * (0.6 if cls in (0, 8, 9) else 1.0) / person.tempo
+    p = {
+        "cls": cls, "scale": s, "cx": cx, "shoulder_y": sy, "reach": (person.upper_arm + person.forearm) * s * 0.97,
+        "period": period, "amp": person.amplitude * float(rng.uniform(0.85, 1.15)),
+        "phase": float(rng.uniform(0, 2 * np.pi)), "sway": float(rng.uniform(0, 2.5)) * s,
+        "sway_hz": float(rng.uniform(0.1, 0.4)),
+        "other": {side: (rng.uniform(0.3, 1.5, 4), rng.uniform(0, 2 * np.pi, 4), rng.uniform(0.05, 0.3, 4))
+                  for side in (RIGHT, LEFT)},
+        "lighting": lighting,
+        "mains_hz": float(rng.choice([50.0, 60.0])),
+        "flicker": float(rng.uniform(0.06, 0.16)),  # ± around the mean: bursts where it crosses a threshold
+        "drift": (float(rng.uniform(0.005, 0.03)), float(rng.uniform(0.05, 0.3)), float(rng.uniform(0, 2 * np.pi))),
+        "light": {"natural": 1.0, "fluorescent": 0.9, "led": 0.8}[lighting] * float(rng.uniform(0.8, 1.2)),
+        "shade": {"natural": 0.35, "fluorescent": 0.45, "led": 0.6}[lighting],
+        "jitter": (float(rng.uniform(0.03, 0.3)), rng.uniform(2, 9, 2), rng.uniform(0, 2 * np.pi, 4)),
+        "noise_hz": float(rng.uniform(0.05, 0.4)), "threshold": float(rng.uniform(0.18, 0.28)),
+        "hot_pixels": int(rng.integers(0, 4)), "hot_seed": int(rng.integers(2**31)),
+        "wall_seed": int(rng.integers(2**31)),
+        "duration_s": float(rng.uniform(2.0, 4.0)),
+    }
+    return p
+
+
+def _limb(a, b, r, value, shade, texture=(0.0, 0.0, 0.0)) -> list[float]:
+    return [a[0], a[1], b[0], b[1], r, value, shade, texture[0], texture[1], 0.0, texture[2]]
+
+
+def body_shapes(person: Subject, p: dict, t: float) -> np.ndarray:
+    """The person at time ``t`` (s) as painter's-order shape rows (torso first, hands last)."""
+    s, shade = person.scale, p["shade"]
+    dx = p["sway"] * np.sin(2 * np.pi * p["sway_hz"] * t)
+    cx, sy = p["cx"] + dx, p["shoulder_y"]
+    sh = {RIGHT: np.array([cx + RIGHT * person.shoulder * s, sy]), LEFT: np.array([cx + LEFT * person.shoulder * s,
+                                                                                   sy])}
+    q = dict(p, cx=cx, shoulder_r=sh[RIGHT], shoulder_l=sh[LEFT], scale=s)
+    # the strumming hand and the lead drum hand follow the subject's handedness
+    hand_r, hand_l = hand_targets(p["cls"], t, q)
+    if person.handed == LEFT and p["cls"] in (8, 9):
+        hand_r, hand_l = (2 * cx - hand_l[0], hand_l[1]), (2 * cx - hand_r[0], hand_r[1])
+        hand_r, hand_l = np.asarray(hand_r), np.asarray(hand_l)
+    head_c = np.array([cx, sy - (person.head + 9) * s])
+    shirt = person.shirt
+    rows = [
+        _limb((cx, sy + 2 * s), (cx, sy + 75 * s), person.shoulder * s * 1.02, shirt, shade, person.shirt_texture),
+        _limb((cx, sy - 6 * s), (cx, sy + 1 * s), 3.2 * s, person.skin, shade),  # neck
+    ]
+    if person.hair_long:
+        rows.append(_limb(head_c + [0, -1 * s], head_c + [0, 6 * s], (person.head + 1.2) * s, person.hair, shade))
+    rows.append(_limb(head_c + [0, -1.5 * s], head_c + [0, 1.5 * s], person.head * s, person.skin, shade))
+    rows.append(_limb(head_c + [0, -3.2 * s], head_c + [0, -2.2 * s], (person.head - 1.0) * s, person.hair, shade))
+    for side, hand in ((RIGHT, hand_r), (LEFT, hand_l)):
+        elbow, wrist = _ik_elbow(sh[side], np.asarray(hand, float), person.upper_arm * s, person.forearm * s, side)
+        sleeve = shirt if person.long_sleeves else person.skin
+        rows.append(_limb(sh[side], elbow, 4.6 * s, shirt, shade, person.shirt_texture))
+        rows.append(_limb(elbow, wrist, 3.8 * s, sleeve, shade, person.shirt_texture if person.long_sleeves else
+                          (0.0, 0.0, 0.0)))
+        d = wrist - elbow
+        d = d / max(np.hypot(*d), 1e-6)
+        palm = wrist + d * 3.5 * s
+        rows.append(_limb(wrist, palm, 2.4 * s, person.skin, shade))
+        for k in range(4):  # fingers fan out from the palm
+            a = np.deg2rad(-24 + 16 * k)
+            fd = np.array([d[0] * np.cos(a) - d[1] * np.sin(a), d[0] * np.sin(a) + d[1] * np.cos(a)])
+            rows.append(_limb(palm + fd * 1.2 * s, palm + fd * (4.0 + 0.3 * (k in (1, 2))) * s, 0.7 * s,
+                              person.skin, shade * 0.5))
+        thumb = np.array([-d[1], d[0]]) * side
+        rows.append(_limb(wrist + d * 1.5 * s + thumb * 1.5 * s, wrist + d * 3 * s + thumb * 3.8 * s, 0.8 * s,
+                          person.skin, shade * 0.5))
+    return np.asarray(rows, np.float64).reshape(-1, SHAPE_COLUMNS)
+
+
+def wall(p: dict) -> np.ndarray:
+    """The background (H + 2·MARGIN, W + 2·MARGIN): a wall with clutter, painted once per recording."""
+    rng = np.random.default_rng(p["wall_seed"])
+    h, w = SENSOR[1] + 2 * MARGIN, SENSOR[0] + 2 * MARGIN
+    out = np.full((h, w), float(rng.uniform(0.3, 0.75)))
+    out += np.linspace(0, float(rng.uniform(-0.08, 0.08)), w)[None, :]  # light falling off across the wall
+    rows = []
+    for _ in range(int(rng.integers(3, 9))):  # shelves, door and picture frames, posters
+        x, y = rng.uniform(0, w), rng.uniform(0, h * 0.8)
+        horizontal = rng.random() < 0.6
+        length, r = rng.uniform(10, 60), rng.uniform(1.0, 6.0)
+        end = (x + length, y) if horizontal else (x, y + length)
+        tex = (float(rng.uniform(0, 0.3)), float(rng.uniform(0.3, 2.0)), float(rng.uniform(0, np.pi)))
+        rows.append(_limb((x, y), end, r, float(rng.uniform(0.05, 0.95)), 0.2, tex))
+    paint(np.asarray(rows, np.float64).reshape(-1, SHAPE_COLUMNS), out, 0.0, 0.0)
+    return np.clip(out, 0.02, 1.0)
+
+
+def light(p: dict, t: np.ndarray) -> np.ndarray:
+    """Illumination at times ``t`` (s), relative (1 = the room's mean)."""
+    amp, hz, ph = p["drift"]
+    base = p["light"] * (1 + amp * np.sin(2 * np.pi * hz * t + ph))
+    if p["lighting"] == "fluorescent":  # the tube's light follows |mains|: flicker at twice the mains frequency
+        base = base * (1 + p["flicker"] * np.sin(2 * np.pi * 2 * p["mains_hz"] * t))
+    return base
+
+
+def frame_us(lighting: str) -> int:
+    """Rendering interval: 1 kHz resolves a 120 Hz flicker; 500 Hz is plenty for arms."""
+    return 1000 if lighting == "fluorescent" else 2000
+
+
+def render_frames(person: Subject, p: dict, times_s: np.ndarray) -> np.ndarray:
+    """Intensity frames (T, 128, 128) of one recording at ``times_s``."""
+    bg = wall(p)
+    jamp, jhz, jph = p["jitter"]
+    lum = light(p, np.asarray(times_s, np.float64))
+    out = np.empty((len(times_s), SENSOR[1], SENSOR[0]))
+    for k, t in enumerate(times_s):
+        jx = jamp * (np.sin(2 * np.pi * jhz[0] * t + jph[0]) + 0.5 * np.sin(2 * np.pi * 2.3 * jhz[0] * t + jph[2]))
+        jy = jamp * (np.sin(2 * np.pi * jhz[1] * t + jph[1]) + 0.5 * np.sin(2 * np.pi * 1.7 * jhz[1] * t + jph[3]))
+        ix, iy = int(np.floor(jx)), int(np.floor(jy))
+        fx, fy = jx - ix, jy - iy
+        y0, x0 = MARGIN + iy, MARGIN + ix
+        win = bg[y0:y0 + SENSOR[1] + 1, x0:x0 + SENSOR[0] + 1]  # the mount moved: the wall moves too
+        frame = ((1 - fy) * ((1 - fx) * win[:-1, :-1] + fx * win[:-1, 1:]) +
+                 fy * ((1 - fx) * win[1:, :-1] + fx * win[1:, 1:]))
+        frame = np.ascontiguousarray(frame)
+        paint(body_shapes(person, p, float(t)), frame, jx, jy)
+        out[k] = np.clip(frame, 0.0, 1.5) * lum[k]
+    return out
+
+
+def hot_pixel_events(p: dict, t_end_us: int) -> np.ndarray:
+    """A few pixels that fire on their own at a steady high rate, one polarity each (a camera's defect)."""
+    rng = np.random.default_rng(p["hot_seed"])
+    parts = []
+    for _ in range(p["hot_pixels"]):
+        rate = rng.uniform(50, 500)
+        t = np.cumsum(rng.exponential(1e6 / rate, int(rate * t_end_us * 1e-6 * 1.5) + 2)).astype(np.int64)
+        t = t[t < t_end_us]
+        n = len(t)
+        parts.append(make_events(t, np.full(n, rng.integers(0, SENSOR[0])), np.full(n, rng.integers(0, SENSOR[1])),
+                                 np.full(n, rng.integers(0, 2))))
+    return concat(parts) if parts else make_events([], [], [], [])
+
+
+def make_sample(cls: int, seed: int, person: Subject, lighting: str, duration_s: float | None = None) -> np.ndarray:
+    """One recording (EVENT_DTYPE, t from 0 µs) of ``person`` performing class ``cls`` (0–10) under ``lighting``."""
+    rng = np.random.default_rng(seed)
+    p = sample_params(cls, person, lighting, rng)
+    duration = p["duration_s"] if duration_s is None else float(duration_s)
+    times = np.arange(0, int(duration * 1e6) + 1, frame_us(lighting), dtype=np.int64)
+    frames = render_frames(person, p, times * 1e-6)
+    cfg = DVSConfig(threshold=p["threshold"], mismatch=0.04, refractory_us=500, noise_hz=p["noise_hz"])
+    events, _ = simulate(frames, times, cfg, seed=seed)
+    hot = hot_pixel_events(p, int(times[-1]))
+    if len(hot):
+        events = concat([events, hot])
+        events = events[np.argsort(events["t"], kind="stable")]
+    return events
