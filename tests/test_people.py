@@ -84,7 +84,9 @@ def test_the_dataset_records_who_and_which_light(tmp_path):
     from training.data.synth_cli import person_and_light, synth_dataset
 
     synth_dataset("gestures-v2", tmp_path / "g", n_per_class=1, split="test", progress=False)
+    synth_dataset("gestures-v2", tmp_path / "g", n_per_class=1, split="train", progress=False)  # a second run
     meta = json.loads((tmp_path / "g" / "meta.json").read_text())
+    assert meta["splits"] == {"test": 11, "train": 11} and set(meta["recordings"]) == {"test", "train"}
     rec = meta["recordings"]["test"]
     assert len(rec) == 11 and all(sid in people.TEST_SUBJECTS for (sid, _), in rec)
     seen = {(person_and_light("train", c, i)) for c in range(11) for i in range(60)}

@@ -76,12 +76,13 @@ def synth_dataset(kind: str, out: str | os.PathLike, n_per_class: int = 100, see
     out = Path(out)
     splits = ("train", "test") if split == "both" else (split,)
     meta_path = out / META
+    old = {}
     if meta_path.is_file():
         old = json.loads(meta_path.read_text())
         if old.get("dataset") != name or old.get("seed") != seed:
             raise SastLiveError(f"{out} already holds {old.get('dataset')} (seed {old.get('seed')}); "
                                 "choose another --out")
-        meta_path.unlink()  # rewritten when complete
+        meta_path.unlink()  # rewritten when complete (keeping the splits an earlier run wrote)
     jobs = [(kind, out, s, c, i, seed) for s in splits for c in range(len(module.CLASSES)) for i in range(n_per_class)]
     bar = tqdm(total=len(jobs), desc=f"{kind} samples", unit="sample", disable=not progress)
     if workers > 1:
@@ -100,12 +101,13 @@ def synth_dataset(kind: str, out: str | os.PathLike, n_per_class: int = 100, see
         "dataset": name,
         "classes": list(module.CLASSES),
         "sensor_size": list(module.SENSOR),
-        "splits": {s: n_per_class * len(module.CLASSES) for s in splits},
+        "splits": {**old.get("splits", {}), **{s: n_per_class * len(module.CLASSES) for s in splits}},
         "seed": seed,
         "format": "EVT3 .raw per sample, t from 0 µs; layout <split>/<label:02d>_<class>/<index:05d>.raw",
     }
     if kind == "gestures-v2":  # who and which light, per split, class and index (for per-subject evaluation)
-        meta["recordings"] = {s: [[list(person_and_light(s, c, i)) for i in range(n_per_class)]
-                                  for c in range(len(module.CLASSES))] for s in splits}
+        meta["recordings"] = {**old.get("recordings", {}), **{
+            s: [[list(person_and_light(s, c, i)) for i in range(n_per_class)] for c in range(len(module.CLASSES))]
+            for s in splits}}
     meta_path.write_text(json.dumps(meta, indent=2))
     return out
