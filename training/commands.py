@@ -114,7 +114,7 @@ def cmd_train(args) -> int:
 
         print(json.dumps(train(train_config(args, method=args.method, rho=args.rho, adaptive=args.adaptive,
                                             second_batch=args.second_batch, out=args.out, resume=args.resume,
-                                            init_from=args.init_from))))
+                                            init_from=args.init_from, augment=args.augment))))
     return 0
 
 
@@ -179,6 +179,8 @@ def register(sub) -> None:
     p.add_argument("--out", default="runs/train", help="output folder (metrics.jsonl, last.*, model.*)")
     p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=False,
                    help="continue from OUT/last after an interruption")
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=False,
+                   help="augment training windows: shift, event drop, background noise, hot pixels")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="report of a checkpoint: swap-only hard-spike transfer, robustness, "

@@ -29,6 +29,7 @@ from models.checkpoint_files import read_checkpoint_meta
 from models.networks import SNNConfig, build_model, gesture_config, nmnist_config
 from sast_live.errors import SastLiveError
 from training import distributed
+from training.augment import AugmentConfig, augment
 from training.frames import FrameCache
 from training.sam import SAM
 
@@ -56,6 +57,7 @@ class TrainConfig:
     device: str = "auto"
     progress: bool = True
     init_from: str | None = None  # start from this checkpoint's network and weights (e.g. fine-tune a CVX model)
+    augment: bool = False  # shift, event drop, background noise, hot pixels (training.augment.AugmentConfig)
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -125,12 +127,21 @@ def evaluate_accuracy(model, cache: FrameCache, mode: str, device="cpu", batch_s
     return float((predict(model, cache, mode, device, batch_size).argmax(1) == cache.labels.numpy()).mean())
 
 
-def _global_batch(cache: FrameCache, indices: list[int], gen: torch.Generator, d) -> tuple:
-    """This rank's share of a global batch; random windows are drawn for the whole global batch first, so
-    the data do not depend on the number of processes."""
+def _global_batch(cache: FrameCache, indices: list[int], gen: torch.Generator, d, aug=None) -> tuple:
+    """This rank's share of a global batch; random windows (and augmentations) are drawn for the whole global
+    batch first, so the data do not depend on the number of processes."""
     offsets = cache.draw_offsets(indices, gen)
     mine = distributed.shard(list(range(len(indices))), d)
-    return cache.batch([indices[j] for j in mine], [offsets[j] for j in mine])
+    if aug is None:
+        return cache.batch([indices[j] for j in mine], [offsets[j] for j in mine])
+    x, y = cache.batch(indices, offsets)
+    x = augment(x, gen, aug, cache.cfg.bin_us, pooling(cache.cfg))
+    return x[:, mine], y[mine]
+
+
+def pooling(cfg: SNNConfig) -> int:
+    """Sensor pixels per network input pixel."""
+    return (cfg.sensor_size[0] // cfg.in_size[1]) * (cfg.sensor_size[1] // cfg.in_size[0])
 
 
 def write_log(out: Path, history: list[dict]) -> None:
@@ -190,6 +201,7 @@ def train(cfg: TrainConfig) -> dict:
     train_cache = FrameCache(train_ds, mcfg, progress)
     test_cache = FrameCache(test_ds, mcfg, progress)
     train_mode = "sg" if cfg.method == "sg" else "surrogate"
+    aug = AugmentConfig() if cfg.augment else None
     n = len(train_cache)
     for epoch in range(start_epoch, cfg.epochs):
         gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
@@ -200,7 +212,7 @@ def train(cfg: TrainConfig) -> dict:
         losses, accs, passes = [], [], 0
         batches = range(0, n, cfg.batch_size)
         for b in tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False):
-            x, y = _global_batch(train_cache, order[b : b + cfg.batch_size].tolist(), gen, d)
+            x, y = _global_batch(train_cache, order[b : b + cfg.batch_size].tolist(), gen, d, aug)
             x, y = x.to(device), y.to(device)
             loss, acc = loss_and_acc(model, x, y, train_mode)
             loss.backward()
@@ -208,7 +220,7 @@ def train(cfg: TrainConfig) -> dict:
             if cfg.method == "sast":
                 optimizer.first_step()
                 if cfg.second_batch:
-                    x, y = _global_batch(train_cache, second[b : b + cfg.batch_size].tolist(), gen, d)
+                    x, y = _global_batch(train_cache, second[b : b + cfg.batch_size].tolist(), gen, d, aug)
                     x, y = x.to(device), y.to(device)
                 loss2, _ = loss_and_acc(model, x, y, train_mode)  # fresh neuron state inside forward
                 loss2.backward()

@@ -1,0 +1,68 @@
+"""Training augmentation of binned windows: each part does what it says, reproducibly, and sharding a batch over
+processes gives each its slice of the one-process batch."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from training.augment import AugmentConfig, augment
+
+NONE = dict(max_shift=0, max_drop=0.0, max_noise_hz=0.0, max_hot=0)
+
+
+def blob(T=6, B=4, H=16, W=16) -> torch.Tensor:
+    x = torch.zeros(T, B, 2, H, W)
+    x[:, :, 1, 6:9, 6:9] = 3.0
+    return x
+
+
+def test_augmentation_is_reproducible_and_leaves_the_input_alone():
+    x = blob()
+    before = x.clone()
+    a = augment(x, torch.Generator().manual_seed(1), AugmentConfig(), 25_000, 16)
+    b = augment(x, torch.Generator().manual_seed(1), AugmentConfig(), 25_000, 16)
+    assert torch.equal(a, b) and torch.equal(x, before) and not torch.equal(a, x)
+
+
+def test_shift_moves_the_whole_window_without_wrapping():
+    x = blob()
+    out = augment(x, torch.Generator().manual_seed(0), AugmentConfig(**{**NONE, "max_shift": 2}), 25_000, 16)
+    for b in range(x.shape[1]):
+        ys, xs = torch.nonzero(out[0, b, 1], as_tuple=True)
+        assert len(ys) == 9 and int(ys.max() - ys.min()) == 2  # the 3×3 blob, moved as one
+        assert 4 <= int(ys.min()) <= 8 and 4 <= int(xs.min()) <= 8
+        assert torch.equal(out[:, b].sum(0), out[0, b] * x.shape[0])  # the same shift in every bin
+
+
+def test_drop_thins_events_and_noise_and_hot_pixels_add_them():
+    x = blob(T=40, B=8)
+    gen = torch.Generator().manual_seed(2)
+    dropped = augment(x, gen, AugmentConfig(**{**NONE, "max_drop": 0.5}), 25_000, 16)
+    assert torch.all(dropped <= x) and 0.45 < float(dropped.sum() / x.sum()) < 1.0
+    noisy = augment(torch.zeros(40, 8, 2, 16, 16), gen, AugmentConfig(**{**NONE, "max_noise_hz": 4.0}), 25_000, 16)
+    # rate uniform in [0, 4] Hz per sensor pixel: mean λ = 2 Hz × 16 px × 25 ms / 2 polarities = 0.4 per bin
+    assert float(noisy.mean()) == pytest.approx(0.4, rel=0.35)
+    hot = augment(torch.zeros(40, 8, 2, 16, 16), gen, AugmentConfig(**{**NONE, "max_hot": 4}), 25_000, 16)
+    per_pixel = hot.sum(0).flatten(1)  # (B, C·H·W) counts over the window
+    assert per_pixel.max() >= 40 * 100 * 0.025 * 0.5 and (per_pixel > 0).sum(1).max() <= 4
+
+
+def test_sharded_batches_are_slices_of_the_one_process_batch():
+    from types import SimpleNamespace
+
+    from models.networks import gesture_config
+    from training.frames import FrameCache
+    from training.train import _global_batch
+
+    cfg = gesture_config()
+    frames = [torch.randint(0, 3, (60, 2, 32, 32), dtype=torch.uint8).numpy() for _ in range(8)]
+    cache = object.__new__(FrameCache)
+    cache.cfg, cache.frames, cache.labels = cfg, frames, torch.arange(8)
+    idx = list(range(8))
+    one = _global_batch(cache, idx, torch.Generator().manual_seed(5), SimpleNamespace(rank=0, world=1),
+                        AugmentConfig())
+    parts = [_global_batch(cache, idx, torch.Generator().manual_seed(5), SimpleNamespace(rank=r, world=2),
+                           AugmentConfig()) for r in range(2)]
+    for r, (x, y) in enumerate(parts):
+        assert torch.equal(x, one[0][:, r::2]) and torch.equal(y, one[1][r::2])
