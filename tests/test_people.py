@@ -86,8 +86,33 @@ def test_the_dataset_records_who_and_which_light(tmp_path):
     synth_dataset("gestures-v2", tmp_path / "g", n_per_class=1, split="test", progress=False)
     synth_dataset("gestures-v2", tmp_path / "g", n_per_class=1, split="train", progress=False)  # a second run
     meta = json.loads((tmp_path / "g" / "meta.json").read_text())
-    assert meta["splits"] == {"test": 11, "train": 11} and set(meta["recordings"]) == {"test", "train"}
+    assert meta["splits"] == {"test": 12, "train": 12} and set(meta["recordings"]) == {"test", "train"}
     rec = meta["recordings"]["test"]
-    assert len(rec) == 11 and all(sid in people.TEST_SUBJECTS for (sid, _), in rec)
-    seen = {(person_and_light("train", c, i)) for c in range(11) for i in range(60)}
+    assert len(rec) == 12 and all(sid in people.TEST_SUBJECTS for (sid, _), in rec)
+    seen = {(person_and_light("train", c, i)) for c in range(12) for i in range(60)}
     assert {s for s, _ in seen} == set(people.TRAIN_SUBJECTS) and {li for _, li in seen} == set(people.LIGHTINGS)
+
+
+def test_no_gesture_scenes_are_varied_and_leave_the_gesture_draws_alone():
+    """Class 11 draws its scene after everything a gesture draws, so adding it changed no gesture recording;
+    every scene kind occurs, and the 'sensor' scene is the sensor alone (no scene change: events everywhere,
+    at the noise rate, none piled on a moving edge)."""
+    person = people.subject(4)
+    gesture = people.sample_params(3, person, "led", np.random.default_rng(9))
+    idle = people.sample_params(people.IDLE, person, "led", np.random.default_rng(9))
+    assert "scene" not in gesture
+    assert {k: v for k, v in idle.items() if k in gesture and k != "cls"}.keys() == set(gesture) - {"cls"}
+    assert all(np.all(np.asarray(idle[k]) == np.asarray(gesture[k])) for k in ("cx", "period", "wall_seed"))
+    scenes = [people.sample_params(people.IDLE, person, "natural", np.random.default_rng(s))["scene"]
+              for s in range(60)]
+    assert set(scenes) == set(people.IDLE_SCENES)
+    assert people.CLASSES[people.IDLE] == people.NO_GESTURE and len(people.CLASSES) == 12
+    seed = next(s for s in range(60) if scenes[s] == "sensor")
+    ev = people.make_sample(people.IDLE, seed, person, "fluorescent", duration_s=1.0)
+    counts = np.bincount(ev["y"].astype(np.int64) * 128 + ev["x"], minlength=128 * 128)
+    p = people.sample_params(people.IDLE, person, "fluorescent", np.random.default_rng(seed))
+    assert (counts > 0).mean() > min(0.5, p["noise_hz"])  # spread over the array ...
+    assert np.sort(counts)[-200:].sum() < 0.2 * len(ev)  # ... not concentrated on edges (hot pixels aside)
+    still = next(s for s in range(60) if scenes[s] == "still")
+    a = people.make_sample(people.IDLE, still, person, "led", duration_s=1.0)
+    assert len(a) == len(people.make_sample(people.IDLE, still, person, "led", duration_s=1.0))

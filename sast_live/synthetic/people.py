@@ -16,6 +16,10 @@ classes are the same (:func:`sast_live.synthetic.gestures.hand_targets`), and so
   resolve it), ``led`` (steady, harder shading).
 * **Camera**: wall clutter (shelves, frames, posters), a small mount jitter that moves the whole image, sensor
   noise, mismatched thresholds and a few hot pixels.
+* **No gesture** (class 11, :data:`NO_GESTURE`): what the camera sees when nobody performs one of the 11 —
+  a subject standing still (breathing sway, hands at rest, small fidgets), the empty room, the sensor alone
+  (noise and hot pixels, no scene change) or things that are not a person gesturing (cars or carts passing,
+  walkers, a hand or object close to the lens, sparks) — each under the same lighting and camera effects.
 """
 
 from __future__ import annotations
@@ -26,10 +30,12 @@ import numpy as np
 
 from sast_live.events import concat, make_events
 from sast_live.synthetic.dvs_sim import DVSConfig, simulate
-from sast_live.synthetic.gestures import CLASSES, LEFT, RIGHT, SENSOR, _ik_elbow, hand_targets
+from sast_live.synthetic.gestures import CLASSES as GESTURES
+from sast_live.synthetic.gestures import LEFT, RIGHT, SENSOR, _ik_elbow, hand_targets
 from sast_live.synthetic.paint import SHAPE_COLUMNS, paint
 
-__all__ = ["CLASSES", "SENSOR", "LIGHTINGS", "TRAIN_SUBJECTS", "TEST_SUBJECTS", "Subject", "subject",
+__all__ = ["CLASSES", "NO_GESTURE", "IDLE", "IDLE_SCENES", "SENSOR", "LIGHTINGS", "TRAIN_SUBJECTS",
+           "TEST_SUBJECTS", "Subject", "subject",
            "sample_params", "render_frames", "make_sample"]
 
 LIGHTINGS = ("natural", "fluorescent", "led")
@@ -37,6 +43,10 @@ N_SUBJECTS = 29
 TRAIN_SUBJECTS = tuple(range(23))
 TEST_SUBJECTS = tuple(range(23, N_SUBJECTS))
 MARGIN = 6  # pixels of background beyond each edge, for the mount jitter
+NO_GESTURE = "no_gesture"
+CLASSES = (*GESTURES, NO_GESTURE)  # the 11 IBM classes, then "nothing the model knows"
+IDLE = len(GESTURES)  # the class index of NO_GESTURE
+IDLE_SCENES = ("still", "empty", "sensor", "objects")  # what a no-gesture recording shows (see make_sample)
 
 
 @dataclass(frozen=True)
@@ -103,7 +113,62 @@ def sample_params(cls: int, person: Subject, lighting: str, rng: np.random.Gener
         "wall_seed": int(rng.integers(2**31)),
         "duration_s": float(rng.uniform(2.0, 4.0)),
     }
+    if cls == IDLE:  # drawn after everything else: the gesture classes' draws stay as they were
+        p.update(idle_params(rng))
     return p
+
+
+def idle_params(rng: np.random.Generator) -> dict:
+    """What a no-gesture recording shows: ``scene`` (one of :data:`IDLE_SCENES`), the fidgets of a still
+    subject, the objects that pass, and (for ``sensor``) a noisier sensor with more hot pixels."""
+    scene = str(rng.choice(IDLE_SCENES))
+    q = {"scene": scene, "person": scene == "still" or (scene == "objects" and rng.random() < 0.4),
+         "fidget": (rng.uniform(0.02, 0.1, 2), rng.uniform(0.1, 0.6, 2), rng.uniform(0, 2 * np.pi, 2)),
+         "objects": [object_params(rng) for _ in range(int(rng.integers(1, 4)) if scene == "objects" else 0)]}
+    if scene == "sensor":
+        q.update(noise_hz=float(rng.uniform(0.2, 4.0)), hot_pixels=int(rng.integers(0, 16)))
+    return q
+
+
+def object_params(rng: np.random.Generator) -> dict:
+    """One thing that moves through the view and is not a person gesturing: a ``car`` (long, low, fast,
+    crossing), a ``walker`` (tall, thin, slow), a ``near`` hand or object filling part of the view close to the
+    lens, or a ``spark`` (small, bright, erratic)."""
+    kind = str(rng.choice(["car", "walker", "near", "spark"]))
+    size = {"car": (6, 14, 20, 45), "walker": (3, 6, 10, 25), "near": (20, 45, 0, 30), "spark": (1, 2.5, 0, 4)}[kind]
+    direction = rng.uniform(0, 2 * np.pi) if kind in ("near", "spark") else float(rng.choice([0.0, np.pi]))
+    speed = {"car": (60, 300), "walker": (15, 60), "near": (10, 80), "spark": (40, 250)}[kind]
+    return {"kind": kind, "r": float(rng.uniform(*size[:2])), "length": float(rng.uniform(*size[2:])),
+            "angle": 0.0 if kind == "car" else (np.pi / 2 if kind == "walker" else float(rng.uniform(0, np.pi))),
+            "start": rng.uniform([-20, 10], [148, 118]), "velocity": float(rng.uniform(*speed)) *
+            np.array([np.cos(direction), np.sin(direction)]), "t0": float(rng.uniform(0, 1.5)),
+            "wobble": (float(rng.uniform(0, 12)), float(rng.uniform(1, 8))),
+            "value": float(rng.uniform(0.9, 1.5) if kind == "spark" else rng.choice([rng.uniform(0.02, 0.25),
+                                                                                      rng.uniform(0.7, 1.0)]))}
+
+
+def object_shapes(p: dict, t: float) -> np.ndarray:
+    """The passing objects of a no-gesture recording at time ``t`` (s), as shape rows."""
+    rows = []
+    for o in p.get("objects", ()):
+        dt = t - o["t0"]
+        amp, hz = o["wobble"]
+        c = o["start"] + o["velocity"] * dt + amp * np.array([np.sin(2 * np.pi * hz * t), np.cos(2 * np.pi * hz * t)])
+        d = 0.5 * o["length"] * np.array([np.cos(o["angle"]), np.sin(o["angle"])])
+        rows.append(_limb(c - d, c + d, o["r"], o["value"], 0.3))
+    return np.asarray(rows, np.float64).reshape(-1, SHAPE_COLUMNS)
+
+
+def _idle_hands(p: dict, t: float) -> tuple[np.ndarray, np.ndarray]:
+    """Hands of a subject standing still: at rest by the body, drifting a little (fidgets)."""
+    amp, hz, ph = p["fidget"]
+    out = []
+    for k, side in enumerate((RIGHT, LEFT)):
+        rest = p[{RIGHT: "shoulder_r", LEFT: "shoulder_l"}[side]] + np.array([side * 6 * p["scale"], 0.92 * p["reach"]])
+        wander = amp[k] * p["reach"] * np.array([np.sin(2 * np.pi * hz[k] * t + ph[k]),
+                                                 0.5 * np.sin(2 * np.pi * 0.7 * hz[k] * t + 2 * ph[k])])
+        out.append(rest + wander)
+    return out[0], out[1]
 
 
 def _limb(a, b, r, value, shade, texture=(0.0, 0.0, 0.0)) -> list[float]:
@@ -119,7 +184,7 @@ def body_shapes(person: Subject, p: dict, t: float) -> np.ndarray:
                                                                                    sy])}
     q = dict(p, cx=cx, shoulder_r=sh[RIGHT], shoulder_l=sh[LEFT], scale=s)
     # the strumming hand and the lead drum hand follow the subject's handedness
-    hand_r, hand_l = hand_targets(p["cls"], t, q)
+    hand_r, hand_l = _idle_hands(q, t) if p["cls"] == IDLE else hand_targets(p["cls"], t, q)
     if person.handed == LEFT and p["cls"] in (8, 9):
         hand_r, hand_l = (2 * cx - hand_l[0], hand_l[1]), (2 * cx - hand_r[0], hand_r[1])
         hand_r, hand_l = np.asarray(hand_r), np.asarray(hand_l)
@@ -191,6 +256,9 @@ def render_frames(person: Subject, p: dict, times_s: np.ndarray) -> np.ndarray:
     bg = wall(p)
     jamp, jhz, jph = p["jitter"]
     lum = light(p, np.asarray(times_s, np.float64))
+    person_in_view = p.get("person", True)
+    if p.get("scene") == "sensor":  # the sensor alone: nothing in the scene changes
+        jamp, lum = 0.0, np.full(len(times_s), p["light"])
     out = np.empty((len(times_s), SENSOR[1], SENSOR[0]))
     for k, t in enumerate(times_s):
         jx = jamp * (np.sin(2 * np.pi * jhz[0] * t + jph[0]) + 0.5 * np.sin(2 * np.pi * 2.3 * jhz[0] * t + jph[2]))
@@ -202,7 +270,10 @@ def render_frames(person: Subject, p: dict, times_s: np.ndarray) -> np.ndarray:
         frame = ((1 - fy) * ((1 - fx) * win[:-1, :-1] + fx * win[:-1, 1:]) +
                  fy * ((1 - fx) * win[1:, :-1] + fx * win[1:, 1:]))
         frame = np.ascontiguousarray(frame)
-        paint(body_shapes(person, p, float(t)), frame, jx, jy)
+        if person_in_view:
+            paint(body_shapes(person, p, float(t)), frame, jx, jy)
+        if p.get("objects"):
+            paint(object_shapes(p, float(t)), frame, jx, jy)
         out[k] = np.clip(frame, 0.0, 1.5) * lum[k]
     return out
 
@@ -222,7 +293,8 @@ def hot_pixel_events(p: dict, t_end_us: int) -> np.ndarray:
 
 
 def make_sample(cls: int, seed: int, person: Subject, lighting: str, duration_s: float | None = None) -> np.ndarray:
-    """One recording (EVENT_DTYPE, t from 0 µs) of ``person`` performing class ``cls`` (0–10) under ``lighting``."""
+    """One recording (EVENT_DTYPE, t from 0 µs) of ``person`` performing class ``cls`` (0–10) under ``lighting``;
+    class 11 (:data:`IDLE`) is a no-gesture recording of one of the :data:`IDLE_SCENES`."""
     rng = np.random.default_rng(seed)
     p = sample_params(cls, person, lighting, rng)
     duration = p["duration_s"] if duration_s is None else float(duration_s)
