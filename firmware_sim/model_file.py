@@ -26,12 +26,14 @@ from models.checkpoint_schema import (
     MAX_PARAMETERS,
     MAX_SIZE,
 )
+from models.decision import Decision
 from sast_live.errors import SastLiveError
 
 FORMAT = "sast-live-firmware/1"
 JSON_NAME, TENSOR_NAME = "firmware.json", "firmware.safetensors"
 FIRMWARE_FIELDS = {"format", "name", "classes", "weight_bits", "per_channel", "membrane_bits", "frac_bits", "leak",
-                   "layers", "readout_scale", "sensor_size", "bin_us", "n_bins", "tau", "theta", "source", "memory"}
+                   "layers", "readout_scale", "sensor_size", "bin_us", "n_bins", "tau", "theta", "source", "memory",
+                   "decision"}
 
 
 def conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -89,6 +91,7 @@ class FirmwareModel:
     tau: float
     theta: float
     source: dict
+    decision: Decision = Decision()  # calibrated confidences and "no gesture" (models.decision)
 
     @property
     def in_shape(self) -> tuple[int, int, int]:
@@ -145,7 +148,7 @@ def save_firmware(model: FirmwareModel, out: str | os.PathLike) -> Path:
                      "factor": model.leak.factor},
             "layers": layers, "readout_scale": model.readout_scale, "sensor_size": list(model.sensor_size),
             "bin_us": model.bin_us, "n_bins": model.n_bins, "tau": model.tau, "theta": model.theta,
-            "source": model.source, "memory": model.memory_report()}
+            "source": model.source, "memory": model.memory_report(), "decision": model.decision.to_dict()}
     # tensors first, JSON last: a folder whose JSON exists is complete
     save_file(tensors, str(out / TENSOR_NAME))
     tmp = out / (JSON_NAME + ".tmp")
@@ -262,7 +265,8 @@ def load_firmware(path: str | os.PathLike) -> FirmwareModel:
         readout_scale=float(_need(meta, "readout_scale", (int, float), where)), sensor_size=(sensor[0], sensor[1]),
         bin_us=_bounded(meta, "bin_us", MAX_BIN_US, where), n_bins=_bounded(meta, "n_bins", MAX_BINS, where),
         tau=_number(meta, "tau", leak.factor, where), theta=_number(meta, "theta", 1.0, where),
-        source=dict(meta.get("source", {})))
+        source=dict(meta.get("source", {})),
+        decision=Decision.from_dict(meta.get("decision"), classes, f"{where}: decision"))
 
 
 def _check_tensors(header: dict, meta: dict, tpath) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 from firmware_sim.fixed_point import LEAK_FORMS, MEMBRANE_BITS, WEIGHT_QMAX, nearest_leak, quantize_symmetric
 from firmware_sim.model_file import ConvLayer, FirmwareModel, check_thresholds, conv_out
 from models.checkpoint_files import read_checkpoint_files
+from models.decision import Decision
 from sast_live.errors import SastLiveError
 
 
@@ -93,7 +94,8 @@ def quantize(meta: dict, weights: dict[str, np.ndarray], qcfg: QuantConfig) -> F
         name=str(cfg.get("name", "")), classes=classes, weight_bits=qcfg.weight_bits, per_channel=qcfg.per_channel,
         membrane_bits=qcfg.membrane_bits, frac_bits=qcfg.frac_bits, leak=leak, layers=tuple(layers),
         readout=q_ro, readout_scale=float(ro_scale[0]), sensor_size=tuple(cfg["sensor_size"]),
-        bin_us=int(cfg["bin_us"]), n_bins=int(cfg["n_bins"]), tau=tau, theta=theta, source=source)
+        bin_us=int(cfg["bin_us"]), n_bins=int(cfg["n_bins"]), tau=tau, theta=theta, source=source,
+        decision=Decision.from_dict(meta.get("decision"), classes))
 
 
 def quantize_checkpoint(path: str | os.PathLike, qcfg: QuantConfig | None = None) -> FirmwareModel:

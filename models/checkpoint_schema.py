@@ -191,6 +191,11 @@ def check_checkpoint(meta, header: dict[str, tuple[str, tuple[int, ...]]], json_
         expected = parallel_tensors(cfg, root)
     else:
         expected = conv_tensors(cfg, root)
+    if "decision" in meta:
+        from models.decision import Decision
+
+        n = cfg.get("n_classes", len(cfg.get("classes") or ()))
+        Decision.from_dict(meta["decision"], range(n), f"{json_file}: decision")
     for name, shape in expected.items():
         if name not in header:
             raise SastLiveError(f"{tensor_file}: {name}: missing (the config implies it, shape {shape})")

@@ -53,6 +53,9 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--denoise-us", type=int, default=10_000, help="the denoise filter's window (default 10000 µs)")
     g.add_argument("--refractory-us", type=int,
                    help="refractory filter: drop events of a pixel within this many µs of its last kept one")
+    g.add_argument("--hop-ms", type=int, default=250,
+                   help="a prediction every HOP ms over the last window, the network running on (default 250; "
+                        "0 = back-to-back windows with fresh network state, as in training)")
 
 
 def source_options(args, loop_default: bool = False):
@@ -67,7 +70,8 @@ def pipeline_options(args):
     from sast_live.session import PipelineOptions
 
     return PipelineOptions(model=args.model, precision=args.precision, pj_per_synop=args.pj_per_synop,
-                           denoise_us=args.denoise_us if args.denoise else None, refractory_us=args.refractory_us)
+                           denoise_us=args.denoise_us if args.denoise else None, refractory_us=args.refractory_us,
+                           hop_ms=args.hop_ms)
 
 
 # -- handlers ----------------------------------------------------------------------------------------------------

@@ -80,6 +80,8 @@ class PipelineOptions:
         pj_per_synop: energy per synaptic operation for the estimate (pJ).
         denoise_us: background-activity filter window (µs), or None for no filter.
         refractory_us: per-pixel refractory period (µs), or None for no filter.
+        hop_ms: a prediction every ``hop_ms`` over the last window, the network state running on (0: one
+            window after another, each with fresh state, as in training).
     """
 
     model: str | None = None
@@ -87,6 +89,7 @@ class PipelineOptions:
     pj_per_synop: float = DEFAULT_PJ_PER_SYNOP
     denoise_us: int | None = None
     refractory_us: int | None = None
+    hop_ms: int = 250
 
     def __post_init__(self):
         get_precision(self.precision)
@@ -95,6 +98,14 @@ class PipelineOptions:
             raise SastLiveError(f"--denoise-us must be a positive number of µs, got {self.denoise_us}")
         if self.refractory_us is not None and self.refractory_us < 0:
             raise SastLiveError(f"--refractory-us must be ≥ 0 µs, got {self.refractory_us}")
+        if self.hop_ms < 0:
+            raise SastLiveError(f"--hop-ms must be ≥ 0 ms (0: one window after another), got {self.hop_ms}")
+
+    def hop_bins(self, backend) -> int | None:
+        """``hop_ms`` in the model's bins (at least 1, at most a window); None for back-to-back windows."""
+        if not self.hop_ms:
+            return None
+        return max(1, min(backend.n_bins, round(self.hop_ms * 1000 / backend.bin_cfg.bin_us)))
 
     @property
     def filters_on(self) -> bool:
@@ -125,7 +136,8 @@ class Session:
         o = self.options
         try:
             pipeline = Pipeline(self.backend, source.sensor_size, source.describe(), realtime=source.realtime,
-                                pj_per_synop=o.pj_per_synop, denoise_us=o.denoise_us, refractory_us=o.refractory_us)
+                                pj_per_synop=o.pj_per_synop, denoise_us=o.denoise_us, refractory_us=o.refractory_us,
+                                hop_bins=o.hop_bins(self.backend))
         except SastLiveError:
             source.close()
             raise

@@ -51,7 +51,7 @@ def test_live_from_the_emulated_camera_predicts_what_replay_predicts(clip, proto
     full = [w for w in windows(replay.stdout) if not w["partial"]]
     # live cannot know the stream ended: silence after it still closes bins, so its last window may be full
     got = [w for w in windows(live.stdout) if not w["partial"]][:len(full)]
-    assert len(full) == 3
+    assert len(full) == 9  # a prediction every 250 ms: full windows end at 1.0, 1.25, …, 3.0 s of the 3.2-s clip
     # eDVS times are the file's modulo 2^16 plus the unwrapped wraps; here both start below 65.5 ms
     keys = ("t_start_us", "t_end_us", "class", "name", "scores", "synops", "events")
     assert [{k: w[k] for k in keys} for w in got] == [{k: w[k] for k in keys} for w in full]
@@ -240,7 +240,7 @@ def test_gui_frames_ends_when_the_file_ends_first(clip):
                           text=True, cwd=REPO, timeout=300, env=gui_env())
     assert done.returncode == 0, done.stderr
     stats = json.loads(done.stdout.strip().splitlines()[-1])
-    assert 0 < stats["frames"] < 100000 and stats["windows"] == 4  # 3 full + the clip's partial tail
+    assert 0 < stats["frames"] < 100000 and stats["windows"] == 10  # 9 full (every 250 ms) + the partial tail
     done = subprocess.run(MAIN + ["replay", str(clip), "--frames", "100000"], capture_output=True, text=True,
                           cwd=REPO, timeout=300, env=gui_env())
     assert done.returncode == 0 and json.loads(done.stdout.strip().splitlines()[-1])["frames"] < 100000

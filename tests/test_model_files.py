@@ -131,6 +131,8 @@ CHECKPOINTS = {
     "lying-header": (None, None, struct.pack("<Q", 10**12) + b"{}", None, "not a safetensors file"),
     "not-json": (None, None, None, lambda m: "[1, 2", "not valid JSON"),
     "not-an-object": (None, None, None, lambda m: {**m, "model_cfg": [1, 2]}, "model_cfg: must be an object"),
+    "bad-temperature": (None, None, None, lambda m: {**m, "decision": {"temperature": -1.0}},
+                        "decision.temperature"),
 }
 
 
@@ -196,6 +198,7 @@ def test_every_command_refuses_crafted_firmware_folders_in_one_line(tmp_path):
         "string-shape": (lambda m: m["layers"][0].__setitem__("in_shape", ["2", 32, 32]), None, "layer 0"),
         "string-sensor": (lambda m: m.__setitem__("sensor_size", ["128", 128]), None, "sensor_size"),
         "bad-scale": (lambda m: m["layers"][0].__setitem__("scale", ["x"] * 16), None, "scale"),
+        "bad-reject-class": (lambda m: m.__setitem__("decision", {"reject_class": 99}), None, "decision.reject_class"),
     }
     jobs = []
     for name, (meta, tensors, _) in cases.items():

@@ -85,13 +85,17 @@ def test_headless_session_equals_the_pipeline_fed_in_the_calling_thread(demo, in
     write_events(path, demo, (128, 128))
     out = io.StringIO()
     got = run_headless(Session(SourceOptions(speed=None), PipelineOptions()), path, out=out)
-    pipe = Pipeline(int8, SensorSize(128, 128))
+    pipe = Pipeline(int8, SensorSize(128, 128), hop_bins=PipelineOptions().hop_bins(int8))
     want = []
     with FileSource(path, speed=None) as src:
         for chunk in src:
             want += pipe.process(chunk, src.clock_us())
     want += pipe.finish()
-    assert [w.as_json() for w in got] == [w.as_json() for w in want] and len(got) == 3
+    assert [w.as_json() for w in got] == [w.as_json() for w in want]
+    # a prediction every 250 ms over the last second, once the first second is in
+    full = [w for w in got if not w.partial]
+    assert len(full) >= 6 and all(w.t_end_us - w.t_start_us == 1_000_000 for w in full)
+    assert all(b.t_end_us - a.t_end_us == 250_000 for a, b in zip(full, full[1:], strict=False))
     assert [json.loads(line) for line in out.getvalue().splitlines()] == [w.as_json() for w in want]
 
 

@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from models.checkpoint import load_checkpoint, restore, save_checkpoint
 from models.checkpoint_files import read_checkpoint_meta
+from models.decision import NO_GESTURE, softmax
 from models.networks import SNNConfig, build_model, gesture_config, nmnist_config
 from sast_live.errors import SastLiveError
 from training import distributed
@@ -58,12 +59,15 @@ class TrainConfig:
     progress: bool = True
     init_from: str | None = None  # start from this checkpoint's network and weights (e.g. fine-tune a CVX model)
     augment: bool = False  # shift, event drop, background noise, hot pixels (training.augment.AugmentConfig)
+    validation: float = 0.0  # hold out this fraction of the training subjects (or samples) to fit the decision
 
     def __post_init__(self):
         if self.method not in METHODS:
             raise SastLiveError(f"method must be one of {METHODS}, got {self.method!r}")
         if self.rho < 0 or self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise SastLiveError("need rho ≥ 0, epochs ≥ 1, batch size ≥ 1 and lr > 0")
+        if not 0 <= self.validation < 1:
+            raise SastLiveError(f"--validation must be in [0, 1), got {self.validation}")
 
 
 def model_config_for(cfg: TrainConfig, classes, sensor_size) -> SNNConfig:
@@ -103,8 +107,7 @@ def limit_dataset(ds, n):
     if n is None or n >= len(ds):
         return ds
     # keep classes balanced when cutting: take every k-th sample
-    idx = torch.linspace(0, len(ds) - 1, n).round().long().tolist()
-    return replace(ds, files=tuple(ds.files[i] for i in idx), labels=tuple(ds.labels[i] for i in idx))
+    return ds.subset(torch.linspace(0, len(ds) - 1, n).round().long().tolist())
 
 
 def loss_and_acc(model, x, y, mode):
@@ -113,11 +116,15 @@ def loss_and_acc(model, x, y, mode):
 
 
 @torch.no_grad()
+def predict_logits(model, cache: FrameCache, mode: str, device="cpu", batch_size: int = 64) -> np.ndarray:
+    """Logits (N, classes) over a cached split (centred windows), spike function ``mode``."""
+    model.eval()
+    return np.concatenate([model(x.to(device), mode).double().cpu().numpy() for x, _ in cache.batches(batch_size)])
+
+
 def predict(model, cache: FrameCache, mode: str, device="cpu", batch_size: int = 64) -> np.ndarray:
     """Softmax probabilities (N, classes) over a cached split (centred windows), spike function ``mode``."""
-    model.eval()
-    return np.concatenate([torch.softmax(model(x.to(device), mode), 1).cpu().numpy()
-                           for x, _ in cache.batches(batch_size)])
+    return softmax(predict_logits(model, cache, mode, device, batch_size))
 
 
 def evaluate_accuracy(model, cache: FrameCache, mode: str, device="cpu", batch_size: int = 64) -> float:
@@ -169,6 +176,11 @@ def train(cfg: TrainConfig) -> dict:
     train_ds, test_ds = limit_dataset(train_ds, cfg.limit_train), limit_dataset(test_ds, cfg.limit_test)
     if len(train_ds) == 0 or len(test_ds) == 0:
         raise SastLiveError(f"dataset {cfg.dataset!r} has {len(train_ds)} training and {len(test_ds)} test samples")
+    val_ds = None
+    if cfg.validation:
+        from training.validation import split_validation
+
+        train_ds, val_ds, val_what = split_validation(train_ds, cfg.validation)
     torch.manual_seed(cfg.seed)
     if cfg.init_from:
         mcfg, start = initial_network(cfg.init_from, train_ds.classes)
@@ -200,6 +212,7 @@ def train(cfg: TrainConfig) -> dict:
 
     train_cache = FrameCache(train_ds, mcfg, progress)
     test_cache = FrameCache(test_ds, mcfg, progress)
+    val_cache = FrameCache(val_ds, mcfg, progress) if val_ds is not None else None
     train_mode = "sg" if cfg.method == "sg" else "surrogate"
     aug = AugmentConfig() if cfg.augment else None
     n = len(train_cache)
@@ -241,6 +254,8 @@ def train(cfg: TrainConfig) -> dict:
             "epoch_seconds": seconds,
             "gradient_passes": passes,
         }
+        if val_cache is not None:
+            line["val_acc_hard"] = evaluate_accuracy(net, val_cache, "hard", device)
         history.append(line)
         if d.main:  # one writer; the weights are identical on every rank
             save_checkpoint(last, net, run_info(), base)
@@ -248,6 +263,15 @@ def train(cfg: TrainConfig) -> dict:
         distributed.barrier(d)
     final = history[-1] if history else {}
     if d.main:
-        save_checkpoint(out / "model", net, run_info())
+        info = run_info()
+        if val_cache is not None:  # calibrated confidences and the no-gesture gate, chosen on validation only
+            from training.calibration import fit_decision
+
+            reject = mcfg.classes.index(NO_GESTURE) if NO_GESTURE in mcfg.classes else None
+            decision, figures = fit_decision(predict_logits(net, val_cache, "hard", device),
+                                             val_cache.labels.numpy(), reject, f"hard spikes on {val_what}")
+            info |= {"decision": decision.to_dict(), "calibration": figures}
+            final = dict(final, **{f"val_{k}": v for k, v in figures.items()})
+        save_checkpoint(out / "model", net, info)
     distributed.teardown(d)
     return final

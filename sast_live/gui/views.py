@@ -30,7 +30,8 @@ class EventView(pg.GraphicsLayoutWidget):
 
 
 class PredictionPanel(QtWidgets.QGroupBox):
-    """Every class with a confidence bar; the smoothed top-1 is highlighted and named in large type."""
+    """Every class with a confidence bar; what the app says (the smoothed top-1 through the model's decision, or
+    "no gesture") is highlighted and named in large type."""
 
     def __init__(self, classes):
         super().__init__("Prediction")
@@ -65,13 +66,16 @@ class PredictionPanel(QtWidgets.QGroupBox):
             self.set_classes(snap.classes)
         for bar, c in zip(self.bars, snap.smoothed, strict=True):
             bar.setValue(int(round(1000 * float(c))))
-        k = snap.smoothed_top1
+        k = snap.verdict  # −1: the model's decision is "no gesture" (nothing highlighted)
         if k != self._highlight:
             for i, (label, bar) in enumerate(zip(self.labels, self.bars, strict=True)):
                 label.setStyleSheet("font-weight: bold; color: #d08700;" if i == k else "")
                 bar.setStyleSheet("QProgressBar::chunk { background: #f0b400; }" if i == k else "")
             self._highlight = k
-        self.top.setText(f"{snap.smoothed_name.replace('_', ' ')}  {snap.smoothed[k]:.0%}")
+        if k < 0:
+            self.top.setText("no gesture")
+        else:
+            self.top.setText(f"{snap.verdict_name.replace('_', ' ')}  {snap.smoothed[k]:.0%}")
 
 
 class SpikePanel(pg.GraphicsLayoutWidget):

@@ -6,6 +6,9 @@ thread) and runs whole bins:
     out = backend.run(frames)        # frames (k, 2, H, W) uint8 event counts, k ≥ 1
     out.spikes (k, L)  out.synops (k,)  backend.logits()  (n_classes,) float  backend.reset()
     backend.warm_up()                # compile what run() needs, touching no state of this backend
+    acc, steps = backend.take_readout()   # the readout since the last take (raw units), zeroed; membranes go on
+    backend.to_logits(acc, steps)    # raw readout of ``steps`` bins → the float model's logits
+    backend.decision                 # models.decision.Decision: temperature and "no gesture" rule
 
 The precisions are the table of :mod:`firmware_sim.precisions`: the integer ones (``int8``, ``int4``, ``wide``)
 run the on-sensor simulator (numba, no torch); ``float``/``hard`` run the trained model in PyTorch with the
@@ -15,6 +18,7 @@ surrogate (sigmoid) or the Heaviside spike — the swap-only deployment of DESIG
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -44,10 +48,21 @@ class IntBackend:
         self.layer_sizes = tuple(layer.n_neurons for layer in model.layers)
         self.bin_cfg = BinConfig(tuple(model.sensor_size), model.bin_us, model.in_shape[:0:-1], "uint8")
         self.n_bins = model.n_bins
+        self.decision = model.decision
         self.reset()
 
     def reset(self) -> None:
         self.state = self.sim.initial_state()
+
+    def take_readout(self) -> tuple[np.ndarray, int]:
+        """The readout accumulators (int64) and the bins they hold; the sensor clears them (the 32-bit
+        accumulator then never saturates on a stream that runs for hours), the membranes carry on."""
+        acc, steps = self.state.acc.copy(), self.state.steps
+        self.state = replace(self.state, acc=np.zeros_like(acc), steps=0)
+        return acc, steps
+
+    def to_logits(self, acc: np.ndarray, steps: int) -> np.ndarray:
+        return np.asarray(acc, np.float64) * self.model.readout_scale / max(steps, 1)
 
     def warm_up(self) -> None:
         """Compile the simulator's kernels on a throwaway simulator (this one may be running elsewhere)."""
@@ -66,15 +81,16 @@ class IntBackend:
 
     def logits(self) -> np.ndarray:
         """Accumulators in the float model's units (mean readout per step), for confidences."""
-        return self.state.acc * self.model.readout_scale / max(self.state.steps, 1)
+        return self.to_logits(self.state.acc, self.state.steps)
 
 
 class FloatBackend:
     """The PyTorch model stepped one bin at a time with ``mode`` = ``surrogate`` or ``hard`` spikes."""
 
-    def __init__(self, model, mode: str, label: str):
+    def __init__(self, model, mode: str, label: str, decision=None):
         import torch
 
+        from models.decision import Decision
         from models.neurons import initial_state, lif_step
         from models.synops import fanout_maps, synops_per_layer
 
@@ -86,6 +102,7 @@ class FloatBackend:
         h, w = cfg.in_size
         self.bin_cfg = BinConfig(tuple(cfg.sensor_size), cfg.bin_us, (w, h), "uint8")
         self.n_bins = cfg.n_bins
+        self.decision = decision or Decision()
         self._maps = fanout_maps(model)
         sizes, x = [], torch.zeros(1, cfg.in_channels, h, w)
         for conv in model.convs:
@@ -129,7 +146,16 @@ class FloatBackend:
         return self.logits()
 
     def logits(self) -> np.ndarray:
-        return (self.acc / max(self.steps, 1)).numpy()
+        return self.to_logits(self.acc.numpy(), self.steps)
+
+    def take_readout(self) -> tuple[np.ndarray, int]:
+        acc, steps = self.acc.numpy().copy(), self.steps
+        self.acc.zero_()
+        self.steps = 0
+        return acc, steps
+
+    def to_logits(self, acc: np.ndarray, steps: int) -> np.ndarray:
+        return np.asarray(acc, np.float64) / max(steps, 1)
 
 
 def is_firmware_dir(path: Path) -> bool:
@@ -158,6 +184,7 @@ def load_backend(model_path: str | os.PathLike | None, precision: str):
 
         return IntBackend(quantize_checkpoint(path, prec.quant_config()), label)
     from models.checkpoint import load_event_model
+    from models.decision import Decision
 
-    model, _ = load_event_model(path)
-    return FloatBackend(model, prec.spike, label)
+    model, meta = load_event_model(path)
+    return FloatBackend(model, prec.spike, label, Decision.from_dict(meta.get("decision"), model.cfg.classes))

@@ -8,8 +8,15 @@
 
 Optional noise filters run first, with their state carried across chunks (:mod:`sast_live.transforms.filters`):
 a refractory period per pixel, then the background-activity (denoise) filter; what they remove is counted. Bins
-are the model's (``bin_us``, pooled to its input size) with integer edges from the first event; a
-prediction window is the model's ``n_bins`` bins with fresh network state, as in training. With
+are the model's (``bin_us``, pooled to its input size) with integer edges from the first event.
+
+Predictions come in one of two ways. By default (``hop_bins=None``) a window is the model's ``n_bins`` bins with
+fresh network state, as in training, one after the other. With ``hop_bins=h`` (the live app: 250 ms) the network
+state runs on and a prediction comes every ``h`` bins over the last ``n_bins`` bins: the readout is taken (and
+cleared, as a sensor would) every hop, and a window's readout is the sum of its last ``n_bins / h`` hops — the
+same mean readout the network was trained on, at 1× the compute (no overlapping copies of the network).
+Each prediction goes through the model's :class:`~models.decision.Decision` (calibrated confidences, "no
+gesture" as class −1). With
 ``realtime=True`` a bin that ends more than ``max_lag_us`` before the live edge (where the source is *now*, not
 where it was when the chunk was queued) is dropped whole (never half) and counted: a slow backend loses bins,
 never the source's events or its order, and never falls further behind than ``max_lag_us``.
@@ -23,17 +30,13 @@ from collections import deque
 import numpy as np
 
 from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP
+from models.decision import NO_CLASS, NO_GESTURE
 from sast_live.errors import SastLiveError
 from sast_live.events import SensorSize
 from sast_live.pipeline.snapshot import Snapshot, WindowResult, frozen
 from sast_live.transforms import filters
 from sast_live.transforms.binning import bin_events, flush, initial_carry
 from sast_live.transforms.config import BinConfig, DenoiseConfig, RefractoryConfig
-
-
-def softmax(x: np.ndarray) -> np.ndarray:
-    z = np.exp(np.asarray(x, np.float64) - np.max(x))
-    return z / z.sum()
 
 
 def warm_up(backend, sensor_size: SensorSize) -> None:
@@ -58,8 +61,11 @@ class Pipeline:
     def __init__(self, backend, sensor_size: SensorSize, source_name: str = "", *, realtime: bool = False,
                  max_lag_us: int = 250_000, accumulate_us: int = 50_000, history_bins: int = 120,
                  smoothing: float = 0.15, pj_per_synop: float = DEFAULT_PJ_PER_SYNOP,
-                 denoise_us: int | None = None, refractory_us: int | None = None):
+                 denoise_us: int | None = None, refractory_us: int | None = None, hop_bins: int | None = None):
         self.sensor_size = SensorSize(*sensor_size)
+        if hop_bins is not None and not 1 <= int(hop_bins) <= backend.n_bins:
+            raise SastLiveError(f"a prediction every {hop_bins} bins: must be 1 to the window's {backend.n_bins} bins")
+        self.hop_request = None if hop_bins is None else int(hop_bins)
         self.source_name, self.realtime, self.max_lag_us = source_name, realtime, int(max_lag_us)
         self.accumulate_us, self.smoothing, self.pj = int(accumulate_us), float(smoothing), float(pj_per_synop)
         self.history_bins = int(history_bins)
@@ -79,6 +85,7 @@ class Pipeline:
         self.arrival_wall = time.monotonic()
         self.last_window: WindowResult | None = None
         self.smoothed = np.full(len(self.backend.classes), 1.0 / len(self.backend.classes))
+        self.last_probs = self.smoothed.copy()
         self._warm_up()
         self._new_window(None)
 
@@ -126,31 +133,61 @@ class Pipeline:
         self.check_backend(backend)
         self.backend = backend
         self.cfg: BinConfig = backend.bin_cfg
+        # streaming: hops of at most a window; a window is the last round(n_bins / hop) of them
+        self.hop_bins = None if self.hop_request is None else min(self.hop_request, backend.n_bins)
+        self.hops: deque = deque(maxlen=max(1, round(backend.n_bins / self.hop_bins)) if self.hop_bins else 1)
         self.display_cfg = BinConfig(tuple(self.sensor_size), self.cfg.bin_us, None, "int32")
 
     def set_backend(self, backend) -> None:
         """Switch network or precision at the next bin; the window under way ends there (marked partial)."""
         self._pending_backend = backend
 
-    def _new_window(self, t0: int | None) -> None:
+    def _new_window(self, t0: int | None, fresh: bool = False) -> None:
+        """Start a window (or, streaming, a hop) at ``t0``; the network state is fresh for a window, and for a
+        hop only when ``fresh`` (start, model switch)."""
         self.w_start, self.w_bins, self.w_run, self.w_dropped, self.w_events, self.w_synops = t0, 0, 0, 0, 0, 0
-        self.backend.reset()
+        if self.hop_bins is None or fresh:
+            self.backend.reset()
+            self.hops.clear()
+
+    def _result(self, logits, scores, t_start, t_end, synops, events, run, dropped, partial) -> WindowResult:
+        k, conf, probs = self.backend.decision.decide(logits)
+        top = int(np.argmax(probs))
+        res = WindowResult(int(t_start), int(t_end), k, NO_GESTURE if k == NO_CLASS else self.backend.classes[k],
+                           tuple(np.asarray(scores).tolist()), conf, int(synops), int(events), int(run),
+                           int(dropped), partial, top, self.backend.classes[top])
+        self.last_window, self.last_probs = res, probs
+        self.n_windows += 1
+        return res
 
     def _close_window(self, partial: bool) -> WindowResult | None:
+        if self.hop_bins is not None:
+            return self._close_hop(partial)
         if self.w_start is None or self.w_run == 0 or (partial and self.w_events == 0):
             # a stream's tail of silence is not a prediction, nor is a window whose every bin was dropped
             # (the network never saw it: its bins are counted in ``dropped``)
             return None
-        logits = self.backend.logits()
-        conf = softmax(logits)
-        k = int(np.argmax(logits))
-        scores = self.backend.scores()
-        res = WindowResult(int(self.w_start), int(self.w_start + self.w_bins * self.cfg.bin_us), k,
-                           self.backend.classes[k], tuple(v.item() for v in scores), float(conf[k]),
-                           int(self.w_synops), int(self.w_events), int(self.w_run), int(self.w_dropped), partial)
-        self.last_window = res
-        self.n_windows += 1
-        return res
+        return self._result(self.backend.logits(), self.backend.scores(), self.w_start,
+                            self.w_start + self.w_bins * self.cfg.bin_us, self.w_synops, self.w_events, self.w_run,
+                            self.w_dropped, partial)
+
+    def _close_hop(self, partial: bool) -> WindowResult | None:
+        """Streaming: bank this hop's readout; a window over the last hops once there are enough of them (or
+        the stream ends)."""
+        if self.w_start is None:
+            return None
+        acc, steps = self.backend.take_readout()
+        self.hops.append((self.w_start, acc, steps, self.w_synops, self.w_events, self.w_run, self.w_dropped,
+                          self.w_bins))
+        if not (len(self.hops) == self.hops.maxlen or partial):
+            return None
+        start, accs, run_steps, synops, events, run, dropped, bins = zip(*self.hops, strict=True)
+        if sum(run) == 0 or (partial and sum(events) == 0):
+            return None
+        acc = np.sum(accs, axis=0)
+        return self._result(self.backend.to_logits(acc, sum(run_steps)), acc, start[0],
+                            self.w_start + self.w_bins * self.cfg.bin_us, sum(synops), sum(events), sum(run),
+                            sum(dropped), sum(bins) < self.backend.n_bins)
 
     # -- processing ---------------------------------------------------------------------------------------
     def process(self, events: np.ndarray, watermark: int | None = None, arrival: float | None = None,
@@ -187,10 +224,12 @@ class Pipeline:
                 out += [win] if win else []
                 self._install(self._pending_backend)
                 self._pending_backend = None
-                self._new_window(None)
+                n_bins = self.backend.n_bins
+                self._new_window(None, fresh=True)
             if self.w_start is None:
                 self._new_window(t0 + i * bin_us)
-            room = n_bins - self.w_bins
+            segment = self.hop_bins or n_bins
+            room = segment - self.w_bins
             j = min(len(frames), i + room)
             ends = t0 + (np.arange(i, j) + 1) * bin_us
             if self.realtime and live_edge is not None:
@@ -215,13 +254,17 @@ class Pipeline:
                 self.w_synops += int(res.synops.sum())
                 self.synops_total += int(res.synops.sum())
                 self._history(res.spikes, res.synops, counts[n_drop:])
-                a = 1 - (1 - self.smoothing) ** (j - i - n_drop)
-                self.smoothed = (1 - a) * self.smoothed + a * softmax(self.backend.logits())
+                if self.hop_bins is None:  # streaming windows overlap: they need no smoothing
+                    a = 1 - (1 - self.smoothing) ** (j - i - n_drop)
+                    probs = self.backend.decision.probabilities(self.backend.logits())
+                    self.smoothed = (1 - a) * self.smoothed + a * probs
             self.w_bins += j - i
             self.t_us = int(ends[-1])
-            if self.w_bins == n_bins:
+            if self.w_bins == segment:
                 win = self._close_window(partial=False)
                 out += [win] if win else []
+                if win is not None and self.hop_bins is not None:
+                    self.smoothed = self.last_probs
                 self.w_start = None
             i = j
         return out
@@ -244,7 +287,7 @@ class Pipeline:
         else:
             out = []
         if self.w_start is not None and self.w_bins:
-            win = self._close_window(partial=self.w_bins < self.backend.n_bins)
+            win = self._close_window(partial=self.w_bins < (self.hop_bins or self.backend.n_bins))
             out += [win] if win else []
             self.w_start = None
         return out
@@ -265,10 +308,15 @@ class Pipeline:
         recent = slice(-bins_per_s, None)
         span_s = max(len(syn[recent]), 1) * self.cfg.bin_us * 1e-6
         n_cls = len(self.backend.classes)
-        conf = softmax(self.backend.logits()) if self.w_run else np.full(n_cls, 1.0 / n_cls)
+        if self.hop_bins is not None:
+            conf = self.last_probs
+        else:
+            conf = self.backend.decision.probabilities(self.backend.logits()) if self.w_run else np.full(n_cls,
+                                                                                                     1.0 / n_cls)
+        verdict = self.backend.decision.judge(self.smoothed)
         return Snapshot(
             t_us=self.t_us, frame=frozen(frame), classes=tuple(self.backend.classes), confidence=frozen(conf),
-            smoothed=frozen(self.smoothed), smoothed_top1=int(np.argmax(self.smoothed)),
+            smoothed=frozen(self.smoothed), smoothed_top1=int(np.argmax(self.smoothed)), verdict=verdict,
             layer_sizes=tuple(self.backend.layer_sizes), activity=frozen(activity), synops_history=frozen(syn),
             events_history=frozen(evh), bin_us=self.cfg.bin_us, synops_total=int(self.synops_total),
             synops_per_s=float(syn[recent].sum() / span_s), energy_uj=self.synops_total * self.pj * 1e-6,

@@ -13,25 +13,29 @@ import numpy as np
 
 @dataclass(frozen=True)
 class WindowResult:
-    """One prediction window (``n_bins`` model bins; the network state is fresh at its start)."""
+    """One prediction: a window of ``n_bins`` model bins (fresh network state at its start), or, streaming, the
+    last ``n_bins`` bins of a network that runs on. ``class_index`` is −1 (``class_name`` "no_gesture") when the
+    model's decision says no gesture; ``top_index``/``top_name`` are the model's own top class either way."""
 
     t_start_us: int
     t_end_us: int
     class_index: int
     class_name: str
     scores: tuple  # raw readout: int accumulators (integer backends) or mean logits (float backends)
-    confidence: float  # softmax probability of the predicted class
+    confidence: float  # calibrated probability of the model's top class (models.decision)
     synops: int
     events: int
     bins: int  # bins run
     dropped_bins: int  # bins skipped because the backend fell behind
     partial: bool = False  # the stream ended before the window was full
+    top_index: int = -1
+    top_name: str = ""
 
     def as_json(self) -> dict:
         return {"t_start_us": self.t_start_us, "t_end_us": self.t_end_us, "class": self.class_index,
                 "name": self.class_name, "scores": list(self.scores), "confidence": round(self.confidence, 6),
                 "synops": self.synops, "events": self.events, "bins": self.bins, "dropped_bins": self.dropped_bins,
-                "partial": self.partial}
+                "partial": self.partial, "top_class": self.top_index, "top_name": self.top_name}
 
 
 def frozen(a: np.ndarray) -> np.ndarray:
@@ -47,8 +51,10 @@ class Snapshot:
     Attributes:
         t_us: end of the last bin run.
         frame: (H, W) int32 ON minus OFF event counts over the last ``accumulate_us`` at sensor resolution.
-        classes: class names; confidence (n_classes,) softmax of the current window's logits so far;
-        smoothed: (n_classes,) exponential moving average of ``confidence`` over bins; smoothed_top1 its argmax.
+        classes: class names; confidence (n_classes,) calibrated probabilities of the current window's logits so
+            far (streaming: of the last window);
+        smoothed: (n_classes,) exponential moving average of ``confidence`` over bins (streaming: the last
+            window's); smoothed_top1 its argmax; verdict: what the app says — a class index, or −1 for no gesture.
         layer_sizes: neurons per layer; activity: (R, L) spikes per layer in the last R bins (oldest first).
         synops_history / events_history: (R,) per bin; synops_total since start; synops_per_s over the last second.
         energy_uj: synops_total × pJ/SynOp, in µJ.
@@ -65,6 +71,7 @@ class Snapshot:
     confidence: np.ndarray
     smoothed: np.ndarray
     smoothed_top1: int
+    verdict: int
     layer_sizes: tuple
     activity: np.ndarray
     synops_history: np.ndarray
@@ -93,3 +100,7 @@ class Snapshot:
     @property
     def smoothed_name(self) -> str:
         return self.classes[self.smoothed_top1]
+
+    @property
+    def verdict_name(self) -> str:
+        return "no_gesture" if self.verdict < 0 else self.classes[self.verdict]

@@ -40,12 +40,21 @@ class EventDataset:
     labels: tuple[int, ...]
     classes: tuple[str, ...]
     sensor_size: SensorSize
+    # per file, who performed it and under which light (``(subject, lighting)``), where the dataset records it
+    recordings: tuple[tuple[int, str], ...] | None = None
 
     def __len__(self) -> int:
         return len(self.files)
 
     def __getitem__(self, i: int) -> tuple[np.ndarray, int]:
         return read_events(self.files[i], sensor_size=self.sensor_size), self.labels[i]
+
+    def subset(self, indices) -> EventDataset:
+        """The files ``indices`` (in that order), with their labels and recordings."""
+        idx = [int(i) for i in indices]
+        return EventDataset(self.name, tuple(self.files[i] for i in idx), tuple(self.labels[i] for i in idx),
+                            self.classes, self.sensor_size,
+                            None if self.recordings is None else tuple(self.recordings[i] for i in idx))
 
     def class_counts(self) -> np.ndarray:
         return np.bincount(np.asarray(self.labels, np.int64), minlength=len(self.classes))
@@ -90,7 +99,13 @@ def load_synthetic(root: str | os.PathLike, split: str) -> EventDataset:
     if len(files) != meta["splits"][split]:
         raise SastLiveError(f"{root}/{split}: {len(files)} files on disk, {meta['splits'][split]} in {META} "
                             "(interrupted generation? run `data synth` again)")
-    return EventDataset(meta["dataset"], tuple(files), tuple(labels), classes, SensorSize(*meta["sensor_size"]))
+    recordings = None
+    if split in meta.get("recordings", {}):  # gestures-v2: [class][index] = [subject, lighting]
+        table = meta["recordings"][split]
+        recordings = tuple((int(table[c][int(f.stem)][0]), str(table[c][int(f.stem)][1]))
+                           for f, c in zip(files, labels, strict=True))
+    return EventDataset(meta["dataset"], tuple(files), tuple(labels), classes, SensorSize(*meta["sensor_size"]),
+                        recordings)
 
 
 def load_nmnist_small(folder: str | os.PathLike, split: str) -> EventDataset:

@@ -1,0 +1,79 @@
+"""What a model's scores mean to its user: calibrated confidences and "no gesture".
+
+A :class:`Decision` is stored with a model (``decision`` in a checkpoint's JSON and in ``firmware.json``) and
+applied by every consumer — the live pipeline, ``replay --json``, the GUI, ``evaluate`` — the same way:
+
+1. confidences are ``softmax(logits / temperature)`` (the temperature is fitted on a validation split);
+2. the answer is "no gesture" (class ``-1``, :data:`NO_GESTURE`) when the top class is the model's own reject
+   class (trained on still scenes, noise and non-gesture motion) or its confidence is below ``min_confidence``
+   (chosen on the validation split, never on test data).
+
+NumPy only: the sensor side (``sast_live``, ``firmware_sim``) reads it without torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from sast_live.errors import SastLiveError
+
+NO_GESTURE = "no_gesture"
+NO_CLASS = -1  # the class index reported for "no gesture"
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Softmax of ``logits / temperature`` over the last axis (float64)."""
+    z = np.asarray(logits, np.float64) / temperature
+    z = np.exp(z - z.max(-1, keepdims=True))
+    return z / z.sum(-1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class Decision:
+    temperature: float = 1.0
+    reject_class: int | None = None  # index of the model's "no gesture" output, if it has one
+    min_confidence: float = 0.0  # calibrated top-1 probability below which the answer is "no gesture"
+    fitted_on: str = ""  # which data chose the two numbers above (for the reports)
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        return softmax(logits, self.temperature)
+
+    def judge(self, probs: np.ndarray) -> int:
+        """The class calibrated probabilities ``probs`` (n_classes,) name, or NO_CLASS."""
+        k = int(np.argmax(probs))
+        return NO_CLASS if k == self.reject_class or probs[k] < self.min_confidence else k
+
+    def decide(self, logits: np.ndarray) -> tuple[int, float, np.ndarray]:
+        """``(class or NO_CLASS, calibrated top-1 probability, probabilities)`` of one readout (n_classes,)."""
+        p = self.probabilities(logits)
+        return self.judge(p), float(p.max()), p
+
+    def decide_many(self, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Vectorised :meth:`decide` for logits (N, n_classes): ``(classes (N,), top-1 probabilities (N,))``."""
+        p = self.probabilities(logits)
+        k = p.argmax(1)
+        conf = p.max(1)
+        rejected = (conf < self.min_confidence) | ((k == self.reject_class) if self.reject_class is not None else False)
+        return np.where(rejected, NO_CLASS, k), conf
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(d: dict | None, classes, where: str = "decision") -> Decision:
+        """A checked Decision from stored JSON (``None`` or absent: plain softmax, no rejection)."""
+        if d is None:
+            return Decision()
+        if not isinstance(d, dict) or set(d) - {"temperature", "reject_class", "min_confidence", "fitted_on"}:
+            raise SastLiveError(f"{where}: must be an object with temperature, reject_class, min_confidence, "
+                                f"fitted_on; got {d!r:.200}")
+        t, r, m = d.get("temperature", 1.0), d.get("reject_class"), d.get("min_confidence", 0.0)
+        if isinstance(t, bool) or not isinstance(t, int | float) or not 0.01 <= t <= 100:
+            raise SastLiveError(f"{where}.temperature: {t!r} is not a number in [0.01, 100]")
+        if r is not None and (isinstance(r, bool) or not isinstance(r, int) or not 0 <= r < len(classes)):
+            raise SastLiveError(f"{where}.reject_class: {r!r} is not a class index of {len(classes)} classes")
+        if isinstance(m, bool) or not isinstance(m, int | float) or not 0 <= m <= 1:
+            raise SastLiveError(f"{where}.min_confidence: {m!r} is not a probability")
+        return Decision(float(t), r, float(m), str(d.get("fitted_on", "")))

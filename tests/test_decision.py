@@ -1,0 +1,123 @@
+"""Calibrated confidences and "no gesture": the Decision rule, the temperature fit, the validation split, and the
+streaming pipeline (a prediction every hop over the last window, the network running on)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.decision import NO_CLASS, NO_GESTURE, Decision, softmax
+from sast_live.errors import SastLiveError
+from sast_live.events import SensorSize
+from sast_live.formats.registry import read_events
+from sast_live.pipeline import Pipeline, load_backend
+from tests.test_wire import DEMO
+from training.calibration import fit_decision, fit_temperature
+
+
+@pytest.fixture(scope="module")
+def demo():
+    ev = read_events(DEMO)
+    return ev[ev["t"] < 3_000_000]
+
+
+def test_the_decision_says_no_gesture_for_its_reject_class_and_for_low_confidence():
+    d = Decision(temperature=2.0, reject_class=2, min_confidence=0.6)
+    assert np.allclose(d.probabilities([2.0, 0.0, 0.0]), softmax([1.0, 0.0, 0.0]))
+    assert d.decide(np.array([8.0, 0.0, 0.0]))[0] == 0
+    assert d.decide(np.array([0.0, 0.0, 8.0]))[0] == NO_CLASS  # the model's own "nothing I know"
+    k, conf, _ = d.decide(np.array([1.0, 0.5, 0.0]))  # top class, but not sure enough
+    assert k == NO_CLASS and conf < 0.6
+    classes, confs = d.decide_many(np.array([[8.0, 0, 0], [0, 0, 8.0], [1.0, 0.5, 0]]))
+    assert classes.tolist() == [0, NO_CLASS, NO_CLASS] and confs[0] > 0.9
+
+
+@pytest.mark.parametrize("bad,names", [({"temperature": 0}, "temperature"), ({"temperature": "hot"}, "temperature"),
+                                       ({"reject_class": 3}, "reject_class"), ({"min_confidence": 1.5}, "min_conf"),
+                                       ({"threshold": 0.5}, "must be an object"), ([1], "must be an object")])
+def test_stored_decisions_are_checked(bad, names):
+    with pytest.raises(SastLiveError, match=names):
+        Decision.from_dict(bad, ("a", "b", "c"))
+    assert Decision.from_dict(None, ("a",)) == Decision()
+
+
+def test_temperature_scaling_recovers_a_known_temperature_and_keeps_the_predictions():
+    """Labels drawn from softmax(z): logits 3·z are over-confident by exactly T = 3."""
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 2, (4000, 5))
+    labels = np.array([rng.choice(5, p=p) for p in softmax(z)])
+    t = fit_temperature(3 * z, labels)
+    assert abs(t - 3) < 0.25
+    decision, fig = fit_decision(3 * z, labels, reject_class=None, fitted_on="test", keep=0.9)
+    assert fig["ece_after"] < fig["ece_before"] / 2 and decision.temperature == pytest.approx(t)
+    p = softmax(3 * z, t)
+    right = p.argmax(1) == labels
+    assert (p.max(1)[right] >= decision.min_confidence).mean() == pytest.approx(0.9, abs=0.01)
+
+
+def test_validation_holds_out_whole_subjects_or_every_kth_sample(tmp_path):
+    from sast_live.events import SensorSize as Size
+    from training.data.datasets import EventDataset
+    from training.validation import split_validation
+
+    files = tuple(tmp_path / f"{i}.raw" for i in range(40))
+    recs = tuple((i % 8, "led") for i in range(40))
+    ds = EventDataset("x", files, tuple(i % 4 for i in range(40)), ("a", "b", "c", "d"), Size(128, 128), recs)
+    train, val, what = split_validation(ds, 0.25)
+    assert {s for s, _ in val.recordings} == {6, 7} and not {s for s, _ in train.recordings} & {6, 7}
+    assert len(train) + len(val) == 40 and "subjects [6, 7]" in what
+    plain = EventDataset("x", files, tuple(i % 4 for i in range(40)), ("a", "b", "c", "d"), Size(128, 128))
+    train, val, _ = split_validation(plain, 0.2)
+    assert len(val) == 8 and np.bincount(val.labels).tolist() == [2, 2, 2, 2]
+    assert not set(train.files) & set(val.files)
+
+
+def test_streaming_windows_are_the_sums_of_a_network_that_runs_on(demo):
+    """hop h: every h bins a window over the last n_bins bins; its readout is what one continuous run of the
+    simulator accumulates over those bins, and the first window is the fresh-state window of the classic mode."""
+    int8 = load_backend(None, "int8")
+    hop = 10
+    streamed = Pipeline(int8, SensorSize(128, 128), hop_bins=hop)
+    got = streamed.process(demo) + streamed.finish()
+    classic = Pipeline(load_backend(None, "int8"), SensorSize(128, 128))
+    first = classic.process(demo)[0]
+    full = [w for w in got if not w.partial]
+    assert full[0].as_json() == first.as_json()
+    assert all(b.t_end_us - a.t_end_us == hop * int8.bin_cfg.bin_us for a, b in zip(full, full[1:], strict=False))
+    # one continuous run, the readout taken every bin
+    from sast_live.transforms.binning import bin_window
+
+    t0 = int(demo["t"][0])
+    n = (full[-1].t_end_us - t0) // int8.bin_cfg.bin_us
+    frames = bin_window(demo, int8.bin_cfg, t0, n)
+    runner = load_backend(None, "int8")
+    per_bin = []
+    for f in frames:
+        runner.run(f[None])
+        per_bin.append(runner.take_readout()[0])
+    per_bin = np.array(per_bin)
+    for w in full:
+        k = (w.t_end_us - t0) // int8.bin_cfg.bin_us
+        assert list(w.scores) == per_bin[k - int8.n_bins:k].sum(0).tolist()
+
+
+def test_the_pipeline_reports_no_gesture_as_class_minus_one(demo):
+    backend = load_backend(None, "int8")
+    backend.decision = Decision(min_confidence=1.0)  # nothing is ever sure enough
+    pipe = Pipeline(backend, SensorSize(128, 128), hop_bins=10)
+    wins = pipe.process(demo) + pipe.finish()
+    assert wins and all(w.class_index == NO_CLASS and w.class_name == NO_GESTURE for w in wins)
+    assert all(w.top_index >= 0 and w.as_json()["top_name"] == backend.classes[w.top_index] for w in wins)
+    assert pipe.snapshot().verdict == NO_CLASS and pipe.snapshot().verdict_name == NO_GESTURE
+
+
+def test_silence_is_no_gesture_when_the_model_has_a_threshold():
+    """No events: the readout is zero, every class equally likely — below any useful threshold."""
+    backend = load_backend(None, "int8")
+    backend.decision = Decision(min_confidence=0.3)
+    pipe = Pipeline(backend, SensorSize(128, 128), hop_bins=10)
+    from sast_live.events import make_events
+
+    ev = make_events([0, 2_000_000], [5, 5], [5, 5], [1, 1])
+    wins = pipe.process(ev) + pipe.finish()
+    assert wins and all(w.class_index == NO_CLASS for w in wins)
