@@ -17,8 +17,10 @@ from tqdm import tqdm
 from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP, check_pj_per_synop
 from models.checkpoint import load_event_model
 from models.checkpoint_files import checkpoint_paths
+from models.decision import Decision, softmax
 from sast_live.errors import SastLiveError
 from sast_live.transforms.corruptions import CORRUPTIONS, corrupt
+from training.breakdown import breakdown, confusion, decision_figures, plot_confusion
 from training.frames import FrameCache
 from training.metrics import expected_calibration_error, spike_stats
 
@@ -86,7 +88,7 @@ def summary(report: dict) -> dict:
 
 def evaluate(cfg: EvalConfig) -> dict:
     from training.data.resolve import resolve_split
-    from training.train import limit_dataset, predict
+    from training.train import limit_dataset, predict, predict_logits
 
     model, meta = load_event_model(cfg.checkpoint)
     mcfg = model.cfg
@@ -100,14 +102,20 @@ def evaluate(cfg: EvalConfig) -> dict:
     report = {"checkpoint": str(cfg.checkpoint), "dataset": dataset, "n_test": len(test_ds),
               "method": train_cfg.get("method"),
               "rho": train_cfg.get("rho") if train_cfg.get("method") == "sast" else None, "beta": mcfg.beta}
-    probs = {mode: predict(model, cache, mode) for mode in ("surrogate", "hard")}
+    decision = Decision.from_dict(meta.get("decision"), mcfg.classes)
+    logits = {mode: predict_logits(model, cache, mode) for mode in ("surrogate", "hard")}
+    probs = {mode: softmax(z) for mode, z in logits.items()}
     acc = {mode: float((p.argmax(1) == labels).mean()) for mode, p in probs.items()}
     report["accuracy"] = {"surrogate": acc["surrogate"], "hard": acc["hard"],
                           "transfer_gap": acc["surrogate"] - acc["hard"]}
+    report["decision"] = decision.to_dict()
     report["calibration"] = {}
-    for mode, p in probs.items():
-        ece, table = expected_calibration_error(p, labels)
-        report["calibration"][mode] = {"ece": ece, "reliability": table}
+    for mode, z in logits.items():
+        # the confidences the app shows: softmax(logits / T) with the model's fitted temperature
+        ece, table = expected_calibration_error(decision.probabilities(z), labels)
+        report["calibration"][mode] = {"ece": ece, "ece_uncalibrated": expected_calibration_error(probs[mode],
+                                                                                                   labels)[0],
+                                       "temperature": decision.temperature, "reliability": table}
     xs = [x for x, _ in cache.batches()]
     stats = [spike_stats(model, x, "hard") for x in xs]
     weights = [x.shape[1] for x in xs]
@@ -121,6 +129,16 @@ def evaluate(cfg: EvalConfig) -> dict:
 
         report["hardware"] = evaluate_hardware(cfg.checkpoint, cache.windows(), labels, cfg.hardware,
                                                probs["hard"].argmax(1), cfg.pj_per_synop, cfg.progress)
+    preds = {"hard": probs["hard"].argmax(1)}
+    decided = {"hard": decision.decide_many(logits["hard"])[0]}
+    for name, entry in report.get("hardware", {}).items():
+        preds[name] = entry.pop("predictions")
+        decided[name] = decision.decide_many(entry.pop("logits"))[0]
+    report["breakdown"] = breakdown(preds, labels, mcfg.classes, test_ds.recordings)
+    report["decision_effect"] = {name: decision_figures(d, labels, decision.reject_class)
+                                 for name, d in decided.items()}
+    confusions = {name: confusion(p, labels, len(mcfg.classes)) for name, p in preds.items()}
+    report["confusion"] = {name: m.tolist() for name, m in confusions.items()}
     robustness = {}
     jobs = [(k, s) for k in cfg.corruptions for s in cfg.severities]
     for kind, sev in tqdm(jobs, desc="corruptions", disable=not cfg.progress):
@@ -135,6 +153,9 @@ def evaluate(cfg: EvalConfig) -> dict:
     report["report_dir"] = str(out)
     (out / "report.json").write_text(json.dumps(report, indent=2))
     _plots(report, out)
+    shown = next(n for n in ("int8", *preds) if n in preds)  # the deployed precision where it was simulated
+    plot_confusion(confusions[shown], mcfg.classes, f"{Path(cfg.checkpoint).parent.name}: {shown}, "
+                   f"{len(labels)} test samples", out / "confusion.png")
     (out / "report.md").write_text(render_markdown(report))
     return report
 
@@ -179,8 +200,11 @@ def render_markdown(r: dict) -> str:
              f"beta {r['beta']}.", "",
              "| surrogate accuracy | hard-spike accuracy (swap only) | transfer gap |", "|---|---|---|",
              f"| {a['surrogate']:.3f} | {a['hard']:.3f} | {a['transfer_gap']:+.3f} |", "",
-             "## Calibration", "", "| spikes | ECE |", "|---|---|"]
-    lines += [f"| {m} | {r['calibration'][m]['ece']:.4f} |" for m in ("surrogate", "hard")]
+             "## Calibration", "", f"Confidences are softmax(logits / T), T = {r['decision']['temperature']:.3f} "
+             f"(fitted on: {r['decision']['fitted_on'] or 'nothing; T = 1'}).", "",
+             "| spikes | ECE | ECE without T |", "|---|---|---|"]
+    lines += [f"| {m} | {r['calibration'][m]['ece']:.4f} | {r['calibration'][m]['ece_uncalibrated']:.4f} |"
+              for m in ("surrogate", "hard")]
     lines += ["", "![reliability](reliability.png)", "", "## Spikes (hard) and SynOps (float model)", "",
               "| layer | spike rate (per neuron per step) |", "|---|---|"]
     lines += [f"| {k + 1} | {v:.4f} |" for k, v in enumerate(r["spikes_hard"]["spike_rate"])]
@@ -191,6 +215,7 @@ def render_markdown(r: dict) -> str:
         from training.hardware_eval import render_hardware_markdown
 
         lines += render_hardware_markdown(r["hardware"])
+    lines += render_breakdown(r)
     if r["robustness"]:
         sevs = sorted({s for per in r["robustness"].values() for s in per}, key=int)
         lines += ["## Corruption robustness (accuracy: surrogate / hard)", "",
@@ -201,3 +226,36 @@ def render_markdown(r: dict) -> str:
                 f"{per[s]['surrogate']:.2f} / {per[s]['hard']:.2f}" if s in per else "" for s in sevs) + " |")
         lines += ["", "![robustness](robustness.png)", ""]
     return "\n".join(lines)
+
+
+def render_breakdown(r: dict) -> list[str]:
+    """Per subject, lighting and class; what the decision rule does; the confusion matrix."""
+    b = r.get("breakdown")
+    if not b:
+        return []
+    names = list(b)
+    lines = ["## Where it is right and wrong", ""]
+    for key, title in (("by_subject", "test subject"), ("by_lighting", "lighting"), ("by_class", "class")):
+        groups = b[names[0]].get(key)
+        if not groups:
+            continue
+        lines += [f"| {title} | n | " + " | ".join(f"{n} accuracy" for n in names) + " |",
+                  "|---|---|" + "---|" * len(names)]
+        lines += [f"| {g} | {groups[g]['n']} | " + " | ".join(f"{b[n][key][g]['accuracy']:.3f}" for n in names) +
+                  " |" for g in groups]
+        lines.append("")
+    for n in names:
+        if "subject_spread" in b[n]:
+            s = b[n]["subject_spread"]
+            lines.append(f"- {n}: per-subject accuracy {s['min']:.3f}–{s['max']:.3f} (std {s['std']:.3f})")
+    d = r["decision"]
+    lines += ["", f"Decision rule: no gesture when the top class is "
+              f"{'class ' + str(d['reject_class']) if d['reject_class'] is not None else '(no reject class)'} "
+              f"or its calibrated confidence is below {d['min_confidence']:.3f}.", "",
+              "| precision | accuracy with the rule | gestures turned into 'no gesture' | no-gesture samples "
+              "recognised |", "|---|---|---|---|"]
+    for n, e in r["decision_effect"].items():
+        recall = e.get("no_gesture_recall")
+        lines.append(f"| {n} | {e['accuracy']:.3f} | {e['gestures_rejected']:.3f} | "
+                     f"{'' if recall is None else f'{recall:.3f}'} |")
+    return lines + ["", "![confusion](confusion.png)", ""]

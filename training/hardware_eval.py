@@ -24,6 +24,7 @@ def evaluate_hardware(checkpoint, windows: np.ndarray, labels: np.ndarray, preci
     for name in precisions:
         model = quantize_checkpoint(checkpoint, get_precision(name, INTEGER).quant_config())
         r = Simulator(model).classify(windows, progress=progress)
+        logits = r["scores"] * model.readout_scale / model.n_bins  # the float model's units
         synops = r["synops"].sum(1)
         entry = {
             "accuracy": float((r["predictions"] == labels).mean()),
@@ -39,6 +40,7 @@ def evaluate_hardware(checkpoint, windows: np.ndarray, labels: np.ndarray, preci
         }
         if float_hard is not None:
             entry["agreement_with_float_hard"] = float((r["predictions"] == np.asarray(float_hard)).mean())
+        entry["predictions"], entry["logits"] = r["predictions"], logits  # popped by the report (not JSON)
         out[name] = entry
     return out
 
