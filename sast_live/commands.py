@@ -90,8 +90,20 @@ def cmd_replay(args) -> int:
 
     if not args.headless:
         return cmd_gui(args)
+    labels = None
+    if getattr(args, "score", False):  # read the labels first: a missing file is an error before any work
+        from pathlib import Path
+
+        from sast_live.formats.dvs_gesture import labels_path_for, read_gesture_labels
+
+        labels = read_gesture_labels(labels_path_for(Path(args.source)))
     session = Session(source_options(args), pipeline_options(args))
-    run_headless(session, args.source, as_json=args.json, seconds=args.seconds)
+    windows = run_headless(session, args.source, as_json=args.json, seconds=args.seconds)
+    if labels is not None:
+        from sast_live.scoring import render_score, score_recording
+
+        score = score_recording(windows, labels, session.backend.classes)
+        print(json.dumps({"score": score}) if args.json else render_score(score))
     return 0
 
 
@@ -158,6 +170,11 @@ def register(sub) -> None:
         p.add_argument("--json", action="store_true", help="one JSON object per prediction window")
         p.add_argument("--seconds", type=float, help="stop after this many seconds of wall time")
         p.add_argument("--frames", type=int, help=argparse.SUPPRESS)
+        if name == "replay":
+            p.add_argument("--score", action="store_true",
+                           help="with --headless: score the predictions against the IBM-style labels file beside the "
+                                "recording (<name>_labels.csv): windows right per gesture, latency, 'no gesture' in "
+                                "the pauses")
         p.set_defaults(func=cmd_replay if name == "replay" else cmd_live)
 
     p = sub.add_parser("record", help="save any source (file, serial camera, USB camera, synthetic) to an event file")

@@ -175,19 +175,30 @@ def _limb(a, b, r, value, shade, texture=(0.0, 0.0, 0.0)) -> list[float]:
     return [a[0], a[1], b[0], b[1], r, value, shade, texture[0], texture[1], 0.0, texture[2]]
 
 
-def body_shapes(person: Subject, p: dict, t: float) -> np.ndarray:
-    """The person at time ``t`` (s) as painter's-order shape rows (torso first, hands last)."""
-    s, shade = person.scale, p["shade"]
-    dx = p["sway"] * np.sin(2 * np.pi * p["sway_hz"] * t)
-    cx, sy = p["cx"] + dx, p["shoulder_y"]
+def _frame_of_body(person: Subject, p: dict, t: float) -> tuple[float, float, dict, dict]:
+    """Body centre x, shoulder height, shoulder points and the hand-target parameters at time ``t`` (s)."""
+    s = person.scale
+    cx, sy = p["cx"] + p["sway"] * np.sin(2 * np.pi * p["sway_hz"] * t), p["shoulder_y"]
     sh = {RIGHT: np.array([cx + RIGHT * person.shoulder * s, sy]), LEFT: np.array([cx + LEFT * person.shoulder * s,
                                                                                    sy])}
-    q = dict(p, cx=cx, shoulder_r=sh[RIGHT], shoulder_l=sh[LEFT], scale=s)
-    # the strumming hand and the lead drum hand follow the subject's handedness
+    return cx, sy, sh, dict(p, cx=cx, shoulder_r=sh[RIGHT], shoulder_l=sh[LEFT], scale=s)
+
+
+def hands_at(person: Subject, p: dict, t: float) -> tuple[np.ndarray, np.ndarray]:
+    """Where the right and left hands are at time ``t`` (s) of recording ``p``."""
+    cx, _, _, q = _frame_of_body(person, p, t)
     hand_r, hand_l = _idle_hands(q, t) if p["cls"] == IDLE else hand_targets(p["cls"], t, q)
-    if person.handed == LEFT and p["cls"] in (8, 9):
+    if person.handed == LEFT and p["cls"] in (8, 9):  # the strumming / lead drum hand follows the handedness
         hand_r, hand_l = (2 * cx - hand_l[0], hand_l[1]), (2 * cx - hand_r[0], hand_r[1])
-        hand_r, hand_l = np.asarray(hand_r), np.asarray(hand_l)
+    return np.asarray(hand_r, np.float64), np.asarray(hand_l, np.float64)
+
+
+def body_shapes(person: Subject, p: dict, t: float, hands=None) -> np.ndarray:
+    """The person at time ``t`` (s) as painter's-order shape rows (torso first, hands last); ``hands`` (right,
+    left) overrides where the hands are (a transition between two motions)."""
+    s, shade = person.scale, p["shade"]
+    cx, sy, sh, _ = _frame_of_body(person, p, t)
+    hand_r, hand_l = hands if hands is not None else hands_at(person, p, t)
     head_c = np.array([cx, sy - (person.head + 9) * s])
     shirt = person.shirt
     rows = [
@@ -251,8 +262,10 @@ def frame_us(lighting: str) -> int:
     return 1000 if lighting == "fluorescent" else 2000
 
 
-def render_frames(person: Subject, p: dict, times_s: np.ndarray) -> np.ndarray:
-    """Intensity frames (T, 128, 128) of one recording at ``times_s``."""
+def render_frames(person: Subject, p: dict, times_s: np.ndarray, blend=None) -> np.ndarray:
+    """Intensity frames (T, 128, 128) of one recording at ``times_s``. ``blend = (p_before, t_start, seconds)``:
+    for ``seconds`` after ``t_start`` the hands move from where they were in ``p_before`` at ``t_start`` to where
+    ``p`` has them (a person changing from one motion to the next; see :func:`make_sequence`)."""
     bg = wall(p)
     jamp, jhz, jph = p["jitter"]
     lum = light(p, np.asarray(times_s, np.float64))
@@ -271,7 +284,13 @@ def render_frames(person: Subject, p: dict, times_s: np.ndarray) -> np.ndarray:
                  fy * ((1 - fx) * win[1:, :-1] + fx * win[1:, 1:]))
         frame = np.ascontiguousarray(frame)
         if person_in_view:
-            paint(body_shapes(person, p, float(t)), frame, jx, jy)
+            hands = None
+            if blend is not None and t < blend[1] + blend[2]:
+                w = min(max((t - blend[1]) / blend[2], 0.0), 1.0)
+                w = w * w * (3 - 2 * w)  # ease in and out
+                a, b = hands_at(person, blend[0], blend[1]), hands_at(person, p, float(t))
+                hands = ((1 - w) * a[0] + w * b[0], (1 - w) * a[1] + w * b[1])
+            paint(body_shapes(person, p, float(t), hands), frame, jx, jy)
         if p.get("objects"):
             paint(object_shapes(p, float(t)), frame, jx, jy)
         out[k] = np.clip(frame, 0.0, 1.5) * lum[k]
@@ -307,3 +326,41 @@ def make_sample(cls: int, seed: int, person: Subject, lighting: str, duration_s:
         events = concat([events, hot])
         events = events[np.argsort(events["t"], kind="stable")]
     return events
+
+
+# what stays the same through one continuous recording: the room, the camera, the sensor, the stance
+_SCENE_KEYS = ("cx", "shoulder_y", "wall_seed", "jitter", "noise_hz", "threshold", "hot_pixels", "hot_seed", "sway",
+               "sway_hz", "drift", "mains_hz", "flicker")
+
+
+def make_sequence(person: Subject, script, seed: int, transition_s: float = 0.3):
+    """One continuous recording of ``person`` doing ``script`` — ``[(class, seconds, lighting), …]`` — in one
+    room: the camera, wall and sensor stay, each motion is drawn afresh, the hands move smoothly from one motion
+    to the next over ``transition_s``, and a change of lighting switches the light (the burst a real switch
+    causes included). The DVS state runs on across segments. Class :data:`IDLE` segments are the subject
+    standing still.
+
+    Returns ``(events, spans)``: EVENT_DTYPE events from t = 0 and ``[(class, t_start_us, t_end_us), …]``.
+    """
+    rng = np.random.default_rng(seed)
+    base = sample_params(0, person, script[0][2], rng)
+    lights: dict[str, float] = {}
+    cfg = DVSConfig(threshold=base["threshold"], mismatch=0.04, refractory_us=500, noise_hz=base["noise_hz"])
+    state, parts, spans, t0, prev = None, [], [], 0, None
+    for cls, seconds, lighting in script:
+        p = sample_params(int(cls), person, lighting, rng)
+        p.update({k: base[k] for k in _SCENE_KEYS})
+        p["light"] = lights.setdefault(lighting, p["light"])  # a room's lamp is as bright each time it is on
+        if cls == IDLE:
+            p.update(scene="still", person=True, objects=[])
+        step = frame_us(lighting)
+        times = np.arange(t0 + (0 if state is None else step), t0 + int(seconds * 1e6) + 1, step, dtype=np.int64)
+        blend = None if prev is None else (prev, t0 * 1e-6, transition_s)
+        frames = render_frames(person, p, times * 1e-6, blend)
+        events, state = simulate(frames, times, cfg, seed=seed, state=state)
+        parts.append(events)
+        spans.append((int(cls), t0, t0 + int(seconds * 1e6)))
+        t0, prev = int(times[-1]), p
+    hot = hot_pixel_events(base, t0)
+    events = concat([*parts, hot])
+    return events[np.argsort(events["t"], kind="stable")], spans

@@ -1,0 +1,53 @@
+"""Scoring the live app on a labelled recording: majority per gesture, latency to a stable correct prediction,
+'no gesture' in the pauses; and `replay --score` on the bundled demo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from models.decision import NO_CLASS
+from sast_live.pipeline.snapshot import WindowResult
+from sast_live.scoring import first_stable, score_recording
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def win(t_end_s: float, cls: int, partial=False) -> WindowResult:
+    t1 = int(t_end_s * 1e6)
+    return WindowResult(t1 - 1_000_000, t1, cls, str(cls), (), 0.9, 0, 0, 40, 0, partial)
+
+
+def test_majority_latency_and_pauses():
+    # gesture 3 from 0 to 3 s, a pause from 3 to 5 s, gesture 1 from 5 to 8 s; a window every 250 ms
+    labels = [(3, 0, 3_000_000), (1, 5_000_000, 8_000_000)]
+    said = {}
+    for k in range(4, 33):
+        t = k / 4
+        said[t] = 3 if t <= 3.5 else (NO_CLASS if t <= 5.5 else (1 if t >= 6.0 else 3))
+    said[6.25] = 4  # one wrong window inside the second gesture: not yet stable at 6.0
+    windows = [win(t, c) for t, c in sorted(said.items())]
+    s = score_recording(windows, labels, [str(i) for i in range(11)])
+    g0, g1 = s["gestures"]
+    assert g0["windows"] == 9 and g0["correct"] == 9 and g0["majority"] and g0["latency_s"] == 1.0
+    assert g1["windows"] == 9 and g1["correct"] == 8 and g1["latency_s"] == 1.5  # 6.5 and 6.75 in a row
+    assert s["pauses"] == [{"start_us": 3_000_000, "end_us": 5_000_000, "windows": 5, "no_gesture": 5}]
+    assert s["median_latency_s"] == 1.25 and s["missed"] == 0 and s["pause_no_gesture"] == 1.0
+    assert first_stable(windows, 7, 0, 8_000_000) is None
+
+
+def test_replay_score_on_the_demo_reads_its_labels_file():
+    done = subprocess.run([sys.executable, str(REPO / "main.py"), "replay", "sast_live/assets/demo_gestures.raw",
+                           "--headless", "--json", "--score"], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stderr
+    score = json.loads(done.stdout.strip().splitlines()[-1])["score"]
+    labels = (REPO / "sast_live/assets/demo_gestures_labels.csv").read_text().splitlines()[1:]
+    assert score["n_gestures"] == len(labels) >= 6 and len({line.split(",")[0] for line in labels}) >= 6
+    assert len(score["pauses"]) == 1 and score["pauses"][0]["windows"] >= 5  # the 3-s pause
+    assert (REPO / "sast_live/assets/demo_gestures.raw").stat().st_size <= 5_000_000
+    missing = subprocess.run([sys.executable, str(REPO / "main.py"), "replay", "sast_live/assets/demo_gestures.raw",
+                              "--headless", "--score", "--model", "x"], capture_output=True, text=True, cwd=REPO,
+                             timeout=300)
+    assert missing.returncode == 2 and "no model at x" in missing.stderr
