@@ -32,7 +32,7 @@ def test_train_with_validation_then_evaluate_per_subject_and_lighting(tmp_path):
     assert d["reject_class"] == people.IDLE and 0.01 <= d["temperature"] <= 50 and "subjects" in d["fitted_on"]
     held = [int(s) for s in d["fitted_on"].split("[")[1].split("]")[0].split(",")]
     assert held and all(s in people.TRAIN_SUBJECTS for s in held)
-    run("evaluate", str(tmp_path / "run" / "model"), "--hardware", "int8", "--no-corruptions", "--out",
+    run("evaluate", str(tmp_path / "run" / "model"), "--hardware", "int8", "--no-corruptions", "--live", "--out",
         str(tmp_path / "ev"), "--quiet")
     report = json.loads((tmp_path / "ev" / "report.json").read_text())
     b = report["breakdown"]
@@ -47,3 +47,10 @@ def test_train_with_validation_then_evaluate_per_subject_and_lighting(tmp_path):
     assert (tmp_path / "ev" / "confusion.png").stat().st_size > 5000
     md = (tmp_path / "ev" / "report.md").read_text()
     assert "| test subject |" in md and "| lighting |" in md and "confusion.png" in md
+    live = report["live"]
+    assert live["hop_ms"] == 250 and live["demo"]["n_gestures"] == 7 and live["demo"]["pauses"]
+    scenes = live["no_gesture"]
+    want = {"silence", "noise 5 Hz", "hot pixels", "sparklers (EVT2), looped", "pedestrians (EVT3), once"}
+    assert want <= set(scenes)
+    assert all(r["windows"] >= 12 and 0 <= r["claims_at_80"] <= r["claims"] <= r["windows"] for r in scenes.values())
+    assert "Scenes with no gesture" in md

@@ -19,10 +19,11 @@ MAIN = [sys.executable, str(REPO / "main.py")]
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    """The first 3.2 s of the demo: one pause longer than a 16-bit wrap (2.0–2.2 s) inside."""
+    """The first 3.2 s of the demo with one pause longer than a 16-bit wrap (2.0–2.2 s) cut into it."""
     ev = read_events(DEMO)
     path = tmp_path_factory.mktemp("clip") / "clip.raw"
-    write_events(path, ev[ev["t"] < 3_200_000], (128, 128))
+    keep = (ev["t"] < 3_200_000) & ((ev["t"] < 2_000_000) | (ev["t"] >= 2_200_000))
+    write_events(path, ev[keep], (128, 128))
     return path
 
 

@@ -127,7 +127,7 @@ def cmd_evaluate(args) -> int:
                             corruptions=tuple(args.only or CORRUPTIONS) if args.corruptions else (),
                             severities=tuple(args.severities), limit_test=args.limit_test, seed=args.seed,
                             progress=not args.quiet, hardware=tuple(args.hardware or ()),
-                            pj_per_synop=args.pj_per_synop)
+                            pj_per_synop=args.pj_per_synop, live=args.live)
     for report in reports:
         print(json.dumps(summary(report)))
     if args.table:
@@ -206,6 +206,10 @@ def register(sub) -> None:
     p.add_argument("--pj-per-synop", type=float, default=DEFAULT_PJ_PER_SYNOP,
                    help=f"energy per synaptic operation for the estimate (default {DEFAULT_PJ_PER_SYNOP} pJ, Loihi)")
     p.add_argument("--table", help="write a markdown table comparing the checkpoints (float vs integer)")
+    p.add_argument("--live", action="store_true",
+                   help="also run the live app's streaming pipeline (INT8, a prediction every 250 ms): scored on the "
+                        "bundled demo, and on scenes with no gesture (silence, noise, hot pixels, real recordings "
+                        "of cars, pedestrians, sparklers)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 
