@@ -56,6 +56,9 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--hop-ms", type=int, default=250,
                    help="a prediction every HOP ms over the last window, the network running on (default 250; "
                         "0 = back-to-back windows with fresh network state, as in training)")
+    g.add_argument("--window-ms", type=int,
+                   help="the window a streaming prediction averages over (default: the model's, 1000 for gestures; "
+                        "shorter answers sooner after a gesture starts)")
 
 
 def source_options(args, loop_default: bool = False):
@@ -71,7 +74,7 @@ def pipeline_options(args):
 
     return PipelineOptions(model=args.model, precision=args.precision, pj_per_synop=args.pj_per_synop,
                            denoise_us=args.denoise_us if args.denoise else None, refractory_us=args.refractory_us,
-                           hop_ms=args.hop_ms)
+                           hop_ms=args.hop_ms, window_ms=args.window_ms)
 
 
 # -- handlers ----------------------------------------------------------------------------------------------------

@@ -82,6 +82,7 @@ class PipelineOptions:
         refractory_us: per-pixel refractory period (µs), or None for no filter.
         hop_ms: a prediction every ``hop_ms`` over the last window, the network state running on (0: one
             window after another, each with fresh state, as in training).
+        window_ms: the window a streaming prediction averages over (default: the model's own, 1 s for gestures).
     """
 
     model: str | None = None
@@ -90,6 +91,7 @@ class PipelineOptions:
     denoise_us: int | None = None
     refractory_us: int | None = None
     hop_ms: int = 250
+    window_ms: int | None = None
 
     def __post_init__(self):
         get_precision(self.precision)
@@ -100,12 +102,21 @@ class PipelineOptions:
             raise SastLiveError(f"--refractory-us must be ≥ 0 µs, got {self.refractory_us}")
         if self.hop_ms < 0:
             raise SastLiveError(f"--hop-ms must be ≥ 0 ms (0: one window after another), got {self.hop_ms}")
+        if self.window_ms is not None and (self.window_ms < self.hop_ms or not self.hop_ms):
+            raise SastLiveError(f"--window-ms {self.window_ms} must be at least one hop (--hop-ms {self.hop_ms}, "
+                                "not 0)")
 
     def hop_bins(self, backend) -> int | None:
         """``hop_ms`` in the model's bins (at least 1, at most a window); None for back-to-back windows."""
         if not self.hop_ms:
             return None
         return max(1, min(backend.n_bins, round(self.hop_ms * 1000 / backend.bin_cfg.bin_us)))
+
+    def window_bins(self, backend) -> int | None:
+        """``window_ms`` in the model's bins (None: the model's window)."""
+        if self.window_ms is None:
+            return None
+        return max(self.hop_bins(backend), round(self.window_ms * 1000 / backend.bin_cfg.bin_us))
 
     @property
     def filters_on(self) -> bool:
@@ -137,7 +148,7 @@ class Session:
         try:
             pipeline = Pipeline(self.backend, source.sensor_size, source.describe(), realtime=source.realtime,
                                 pj_per_synop=o.pj_per_synop, denoise_us=o.denoise_us, refractory_us=o.refractory_us,
-                                hop_bins=o.hop_bins(self.backend))
+                                hop_bins=o.hop_bins(self.backend), window_bins=o.window_bins(self.backend))
         except SastLiveError:
             source.close()
             raise

@@ -121,3 +121,12 @@ def test_silence_is_no_gesture_when_the_model_has_a_threshold():
     ev = make_events([0, 2_000_000], [5, 5], [5, 5], [1, 1])
     wins = pipe.process(ev) + pipe.finish()
     assert wins and all(w.class_index == NO_CLASS for w in wins)
+
+
+def test_a_shorter_streaming_window_sums_fewer_hops(demo):
+    backend = load_backend(None, "int8")
+    pipe = Pipeline(backend, SensorSize(128, 128), hop_bins=10, window_bins=20)
+    full = [w for w in pipe.process(demo) + pipe.finish() if not w.partial]
+    assert full and all(w.t_end_us - w.t_start_us == 500_000 and w.bins == 20 for w in full)
+    with pytest.raises(SastLiveError, match="at least one hop"):
+        Pipeline(backend, SensorSize(128, 128), hop_bins=10, window_bins=5)

@@ -89,12 +89,12 @@ def scenes(shared, seed: int = 0) -> dict[str, np.ndarray]:
     return out
 
 
-def run_stream(backend, events: np.ndarray, hop_bins: int = 10) -> list:
+def run_stream(backend, events: np.ndarray, hop_bins: int = 10, window_bins: int | None = None) -> list:
     """The full windows of the streaming pipeline over ``events``."""
     from sast_live.pipeline import Pipeline
 
     backend.reset()
-    pipe = Pipeline(backend, SENSOR, hop_bins=min(hop_bins, backend.n_bins))
+    pipe = Pipeline(backend, SENSOR, hop_bins=min(hop_bins, backend.n_bins), window_bins=window_bins)
     return [w for w in pipe.process(events) + pipe.finish() if not w.partial]
 
 

@@ -61,11 +61,15 @@ class Pipeline:
     def __init__(self, backend, sensor_size: SensorSize, source_name: str = "", *, realtime: bool = False,
                  max_lag_us: int = 250_000, accumulate_us: int = 50_000, history_bins: int = 120,
                  smoothing: float = 0.15, pj_per_synop: float = DEFAULT_PJ_PER_SYNOP,
-                 denoise_us: int | None = None, refractory_us: int | None = None, hop_bins: int | None = None):
+                 denoise_us: int | None = None, refractory_us: int | None = None, hop_bins: int | None = None,
+                 window_bins: int | None = None):
         self.sensor_size = SensorSize(*sensor_size)
         if hop_bins is not None and not 1 <= int(hop_bins) <= backend.n_bins:
             raise SastLiveError(f"a prediction every {hop_bins} bins: must be 1 to the window's {backend.n_bins} bins")
         self.hop_request = None if hop_bins is None else int(hop_bins)
+        if window_bins is not None and (hop_bins is None or int(window_bins) < int(hop_bins)):
+            raise SastLiveError("a streaming window (window_bins) needs hop_bins, and at least one hop")
+        self.window_request = None if window_bins is None else int(window_bins)  # default: the model's n_bins
         self.source_name, self.realtime, self.max_lag_us = source_name, realtime, int(max_lag_us)
         self.accumulate_us, self.smoothing, self.pj = int(accumulate_us), float(smoothing), float(pj_per_synop)
         self.history_bins = int(history_bins)
@@ -135,7 +139,8 @@ class Pipeline:
         self.cfg: BinConfig = backend.bin_cfg
         # streaming: hops of at most a window; a window is the last round(n_bins / hop) of them
         self.hop_bins = None if self.hop_request is None else min(self.hop_request, backend.n_bins)
-        self.hops: deque = deque(maxlen=max(1, round(backend.n_bins / self.hop_bins)) if self.hop_bins else 1)
+        self.window_bins = self.window_request or backend.n_bins
+        self.hops: deque = deque(maxlen=max(1, round(self.window_bins / self.hop_bins)) if self.hop_bins else 1)
         self.display_cfg = BinConfig(tuple(self.sensor_size), self.cfg.bin_us, None, "int32")
 
     def set_backend(self, backend) -> None:
@@ -187,7 +192,7 @@ class Pipeline:
         acc = np.sum(accs, axis=0)
         return self._result(self.backend.to_logits(acc, sum(run_steps)), acc, start[0],
                             self.w_start + self.w_bins * self.cfg.bin_us, sum(synops), sum(events), sum(run),
-                            sum(dropped), sum(bins) < self.backend.n_bins)
+                            sum(dropped), sum(bins) < self.hops.maxlen * self.hop_bins)
 
     # -- processing ---------------------------------------------------------------------------------------
     def process(self, events: np.ndarray, watermark: int | None = None, arrival: float | None = None,
