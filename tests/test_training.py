@@ -125,3 +125,13 @@ def test_the_real_digits_are_found_where_sast_shared_data_says(tmp_path, monkeyp
     monkeypatch.setenv("SAST_SHARED_DATA", str(tmp_path / "elsewhere"))
     with pytest.raises(SastLiveError, match="elsewhere"):
         resolve_split("nmnist-real", "test", progress=False)
+
+
+def test_cosine_schedule_decays_from_lr_to_zero_by_epoch():
+    from training.train import TrainConfig, epoch_lr
+
+    cfg = TrainConfig(lr=0.01, epochs=4, schedule="cosine")
+    assert [round(epoch_lr(cfg, e), 6) for e in range(4)] == [0.01, 0.008536, 0.005, 0.001464]
+    assert epoch_lr(TrainConfig(lr=0.01), 3) == 0.01
+    with pytest.raises(SastLiveError, match="schedule"):
+        TrainConfig(schedule="step")

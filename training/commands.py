@@ -115,7 +115,7 @@ def cmd_train(args) -> int:
         print(json.dumps(train(train_config(args, method=args.method, rho=args.rho, adaptive=args.adaptive,
                                             second_batch=args.second_batch, out=args.out, resume=args.resume,
                                             init_from=args.init_from, augment=args.augment,
-                                            validation=args.validation))))
+                                            validation=args.validation, schedule=args.schedule))))
     return 0
 
 
@@ -180,6 +180,8 @@ def register(sub) -> None:
     p.add_argument("--out", default="runs/train", help="output folder (metrics.jsonl, last.*, model.*)")
     p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=False,
                    help="continue from OUT/last after an interruption")
+    p.add_argument("--schedule", choices=["constant", "cosine"], default="constant",
+                   help="learning rate over the epochs (cosine: from --lr down to 0 at the last epoch)")
     p.add_argument("--validation", type=float, default=0.0, metavar="FRACTION",
                    help="hold out this fraction of the training subjects (or samples) to calibrate the confidences "
                         "and choose the no-gesture threshold (stored in model.json as 'decision')")

@@ -15,6 +15,7 @@ where a run was resumed.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -35,6 +36,14 @@ from training.frames import FrameCache
 from training.sam import SAM
 
 METHODS = ("sast", "surrogate", "sg")
+SCHEDULES = ("constant", "cosine")
+
+
+def epoch_lr(cfg: TrainConfig, epoch: int) -> float:
+    """The learning rate of ``epoch`` (0-based): a function of the epoch alone, so a resumed run matches."""
+    if cfg.schedule == "cosine":
+        return cfg.lr * 0.5 * (1 + math.cos(math.pi * epoch / cfg.epochs))
+    return cfg.lr
 
 
 @dataclass(frozen=True)
@@ -60,12 +69,15 @@ class TrainConfig:
     init_from: str | None = None  # start from this checkpoint's network and weights (e.g. fine-tune a CVX model)
     augment: bool = False  # shift, event drop, background noise, hot pixels (training.augment.AugmentConfig)
     validation: float = 0.0  # hold out this fraction of the training subjects (or samples) to fit the decision
+    schedule: str = "constant"  # learning rate over the epochs: constant, or cosine (decays to 0 at the last epoch)
 
     def __post_init__(self):
         if self.method not in METHODS:
             raise SastLiveError(f"method must be one of {METHODS}, got {self.method!r}")
         if self.rho < 0 or self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise SastLiveError("need rho ≥ 0, epochs ≥ 1, batch size ≥ 1 and lr > 0")
+        if self.schedule not in SCHEDULES:
+            raise SastLiveError(f"--schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if not 0 <= self.validation < 1:
             raise SastLiveError(f"--validation must be in [0, 1), got {self.validation}")
 
@@ -218,6 +230,8 @@ def train(cfg: TrainConfig) -> dict:
     n = len(train_cache)
     for epoch in range(start_epoch, cfg.epochs):
         gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+        for group in base.param_groups:
+            group["lr"] = epoch_lr(cfg, epoch)
         order = torch.randperm(n, generator=gen)
         second = torch.randperm(n, generator=gen)  # the independent minibatches of stochastic SAST
         model.train()

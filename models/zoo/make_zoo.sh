@@ -27,7 +27,7 @@ $PY main.py data synth --dataset gestures-v2 --out data/synth-gestures-v2 --n-pe
     --workers 2 --quiet
 $PY main.py data synth --dataset gestures-v2 --out data/synth-gestures-v2-seed1 --seed 1 --n-per-class 20 \
     --split test --workers 2 --quiet
-GESTURES="--dataset gestures-v2 --epochs 30 --augment --validation 0.13"
+GESTURES="--dataset gestures-v2 --epochs 30 --schedule cosine --augment --validation 0.13"
 GEVAL="--severities 1 2 3 --live"
 train_and_eval gestures-baseline "$GEVAL" $GESTURES --method surrogate
 train_and_eval gestures-sast     "$GEVAL" $GESTURES --method sast --rho 0.1
