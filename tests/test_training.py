@@ -135,3 +135,11 @@ def test_cosine_schedule_decays_from_lr_to_zero_by_epoch():
     assert epoch_lr(TrainConfig(lr=0.01), 3) == 0.01
     with pytest.raises(SastLiveError, match="schedule"):
         TrainConfig(schedule="step")
+
+
+def test_rho_warmup_grows_rho_from_zero():
+    from training.train import TrainConfig, epoch_rho
+
+    cfg = TrainConfig(rho=0.3, rho_warmup=3)
+    assert [round(epoch_rho(cfg, e), 6) for e in range(5)] == [0.0, 0.1, 0.2, 0.3, 0.3]
+    assert epoch_rho(TrainConfig(rho=0.3), 0) == 0.3

@@ -115,7 +115,8 @@ def cmd_train(args) -> int:
         print(json.dumps(train(train_config(args, method=args.method, rho=args.rho, adaptive=args.adaptive,
                                             second_batch=args.second_batch, out=args.out, resume=args.resume,
                                             init_from=args.init_from, augment=args.augment,
-                                            validation=args.validation, schedule=args.schedule))))
+                                            validation=args.validation, schedule=args.schedule,
+                                            rho_warmup=args.rho_warmup))))
     return 0
 
 
@@ -180,6 +181,8 @@ def register(sub) -> None:
     p.add_argument("--out", default="runs/train", help="output folder (metrics.jsonl, last.*, model.*)")
     p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=False,
                    help="continue from OUT/last after an interruption")
+    p.add_argument("--rho-warmup", type=int, default=0, metavar="EPOCHS",
+                   help="SAST: rho grows linearly from 0 to --rho over this many epochs (plain descent in the first)")
     p.add_argument("--schedule", choices=["constant", "cosine"], default="constant",
                    help="learning rate over the epochs (cosine: from --lr down to 0 at the last epoch)")
     p.add_argument("--validation", type=float, default=0.0, metavar="FRACTION",

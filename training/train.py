@@ -46,6 +46,13 @@ def epoch_lr(cfg: TrainConfig, epoch: int) -> float:
     return cfg.lr
 
 
+def epoch_rho(cfg: TrainConfig, epoch: int) -> float:
+    """SAST's rho in ``epoch`` (0-based). With ``rho_warmup`` it grows from 0: a full-size ascent from random
+    weights can silence every neuron (no gradient at w + ε; seen on gestures-v2, where SAST stayed at chance
+    while plain descent learned), so the network first learns to spike, then the neighbourhood grows."""
+    return cfg.rho * min(1.0, epoch / cfg.rho_warmup) if cfg.rho_warmup else cfg.rho
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     dataset: str = "nmnist-real"  # nmnist | nmnist-real | gestures | PATH to a dataset folder
@@ -70,11 +77,12 @@ class TrainConfig:
     augment: bool = False  # shift, event drop, background noise, hot pixels (training.augment.AugmentConfig)
     validation: float = 0.0  # hold out this fraction of the training subjects (or samples) to fit the decision
     schedule: str = "constant"  # learning rate over the epochs: constant, or cosine (decays to 0 at the last epoch)
+    rho_warmup: int = 0  # SAST: rho grows linearly from 0 over this many epochs (plain descent in the first)
 
     def __post_init__(self):
         if self.method not in METHODS:
             raise SastLiveError(f"method must be one of {METHODS}, got {self.method!r}")
-        if self.rho < 0 or self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
+        if self.rho < 0 or self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.rho_warmup < 0:
             raise SastLiveError("need rho ≥ 0, epochs ≥ 1, batch size ≥ 1 and lr > 0")
         if self.schedule not in SCHEDULES:
             raise SastLiveError(f"--schedule must be one of {SCHEDULES}, got {self.schedule!r}")
@@ -232,6 +240,8 @@ def train(cfg: TrainConfig) -> dict:
         gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
         for group in base.param_groups:
             group["lr"] = epoch_lr(cfg, epoch)
+            if cfg.method == "sast":
+                group["rho"] = epoch_rho(cfg, epoch)
         order = torch.randperm(n, generator=gen)
         second = torch.randperm(n, generator=gen)  # the independent minibatches of stochastic SAST
         model.train()
