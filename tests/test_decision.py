@@ -130,3 +130,42 @@ def test_a_shorter_streaming_window_sums_fewer_hops(demo):
     assert full and all(w.t_end_us - w.t_start_us == 500_000 and w.bins == 20 for w in full)
     with pytest.raises(SastLiveError, match="at least one hop"):
         Pipeline(backend, SensorSize(128, 128), hop_bins=10, window_bins=5)
+
+
+def test_a_stream_shorter_than_a_window_still_gets_a_prediction(demo):
+    backend = load_backend(None, "int8")
+    t0 = int(demo["t"][0])
+    for end in (500_000, 512_345):  # on a hop boundary, and inside a hop
+        pipe = Pipeline(backend, SensorSize(128, 128), hop_bins=10)
+        wins = pipe.process(demo[demo["t"] < t0 + end]) + pipe.finish()
+        assert len(wins) == 1 and wins[0].partial and wins[0].t_start_us == t0
+
+
+def test_switching_to_a_model_with_other_classes_keeps_the_pipeline_running(demo, tmp_path):
+    """From the 12-class model to an 11-class one mid-stream: the smoothed confidences start over."""
+    import json
+    import shutil
+
+    from tests.test_wire import REPO
+
+    zoo = REPO / "models" / "zoo" / "gestures-sast"
+    other = tmp_path / "eleven"
+    other.mkdir()
+    meta = json.loads((zoo / "model.json").read_text())
+    from safetensors.numpy import load_file, save_file
+
+    tensors = load_file(str(zoo / "model.safetensors"))
+    tensors["model.readout.weight"] = tensors["model.readout.weight"][:11]
+    meta["model_cfg"]["n_classes"], meta["model_cfg"]["classes"] = 11, meta["model_cfg"]["classes"][:11]
+    meta.pop("decision")
+    save_file(tensors, str(other / "model.safetensors"))
+    (other / "model.json").write_text(json.dumps(meta))
+    shutil.copy(zoo / "metrics.jsonl", other)
+    for hop in (None, 10):
+        pipe = Pipeline(load_backend(None, "int8"), SensorSize(128, 128), hop_bins=hop)
+        half = len(demo) // 2
+        pipe.process(demo[:half])
+        pipe.set_backend(load_backend(other / "model", "int8"))
+        wins = pipe.process(demo[half:]) + pipe.finish()
+        snap = pipe.snapshot()
+        assert len(snap.classes) == len(snap.smoothed) == 11 and wins[-1].class_name in snap.classes

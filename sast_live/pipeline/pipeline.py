@@ -141,6 +141,9 @@ class Pipeline:
         self.hop_bins = None if self.hop_request is None else min(self.hop_request, backend.n_bins)
         self.window_bins = self.window_request or backend.n_bins
         self.hops: deque = deque(maxlen=max(1, round(self.window_bins / self.hop_bins)) if self.hop_bins else 1)
+        n = len(backend.classes)
+        if getattr(self, "smoothed", None) is not None and len(self.smoothed) != n:  # a model with other classes
+            self.smoothed = self.last_probs = np.full(n, 1.0 / n)
         self.display_cfg = BinConfig(tuple(self.sensor_size), self.cfg.bin_us, None, "int32")
 
     def set_backend(self, backend) -> None:
@@ -186,12 +189,15 @@ class Pipeline:
                           self.w_bins))
         if not (len(self.hops) == self.hops.maxlen or partial):
             return None
+        return self._window_of_hops(partial)
+
+    def _window_of_hops(self, partial: bool) -> WindowResult | None:
         start, accs, run_steps, synops, events, run, dropped, bins = zip(*self.hops, strict=True)
         if sum(run) == 0 or (partial and sum(events) == 0):
             return None
         acc = np.sum(accs, axis=0)
         return self._result(self.backend.to_logits(acc, sum(run_steps)), acc, start[0],
-                            self.w_start + self.w_bins * self.cfg.bin_us, sum(synops), sum(events), sum(run),
+                            start[-1] + bins[-1] * self.cfg.bin_us, sum(synops), sum(events), sum(run),
                             sum(dropped), sum(bins) < self.hops.maxlen * self.hop_bins)
 
     # -- processing ---------------------------------------------------------------------------------------
@@ -295,6 +301,10 @@ class Pipeline:
             win = self._close_window(partial=self.w_bins < (self.hop_bins or self.backend.n_bins))
             out += [win] if win else []
             self.w_start = None
+        elif self.hop_bins is not None and self.hops and len(self.hops) < self.hops.maxlen and not out:
+            # a stream shorter than one window that ended on a hop boundary: its prediction, marked partial
+            win = self._window_of_hops(partial=True)
+            out += [win] if win else []
         return out
 
     # -- publishing ---------------------------------------------------------------------------------------
