@@ -16,7 +16,8 @@ from sast_live.sources.replay import FileSource
 __all__ = ["Source", "SourceStats", "FileSource", "open_source", "SERIAL_PREFIXES", "DEMO"]
 
 SERIAL_PREFIXES = ("serial:", "edvs:", "framed:")
-#: the bundled demo recording (five synthetic gestures, 128×128, with IBM-style ``_labels.csv`` beside it)
+#: the bundled demo recording (a held-out synthetic subject: 7 gestures, a pause, a change of light; 128×128, with
+#: IBM-style ``_labels.csv`` beside it)
 DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo_gestures.raw"
 
 
