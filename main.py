@@ -31,8 +31,11 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(["gui"])
     from sast_live.errors import SastLiveError
 
-    # SIGTERM ends like Ctrl-C: threads stopped and joined, recordings written, the window under way reported
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # SIGTERM ends like Ctrl-C: threads stopped and joined, recordings written, the window under way reported.
+    # SIGINT is set too: a shell without job control starts background commands with SIGINT ignored, and
+    # Python then leaves it ignored — Ctrl-C (or `kill -INT`) would not stop a backgrounded run.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.default_int_handler)
     try:
         return args.func(args)
     except SastLiveError as exc:

@@ -220,8 +220,10 @@ def test_ctrl_c_and_sigterm_end_every_mode_cleanly(sig, mode, tmp_path):
     cmd = {"replay": ["replay", str(DEMO), "--speed", "1", "--loop", "--headless", "--json"],
            "gui": ["gui", str(DEMO)],
            "record": ["record", str(DEMO), str(tmp_path / "rec.npy"), "--loop", "--quiet"]}[mode]
+    # started with SIGINT ignored, as a shell without job control starts a background command: Ctrl-C and
+    # `kill -INT` must still stop it (CI once hung here: Python keeps an inherited SIG_IGN unless told otherwise)
     proc = subprocess.Popen(MAIN + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-                            env=gui_env())
+                            env=gui_env(), preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     if mode == "replay":
         proc.stdout.readline()  # one window is out: the stream runs
         time.sleep(0.5)  # half of the next one
