@@ -91,3 +91,18 @@ def test_wide_integers_agree_with_the_float_hard_model(real_dir):
     agreement = float((result["predictions"] == float_hard).mean())
     assert agreement >= 0.99, agreement
     assert result["saturations"].sum() == 0
+
+
+def test_the_c_header_carries_the_models_decision(tmp_path):
+    """The exported header states how to read the accumulators: scale, temperature, reject class, floor."""
+    model = quantize_checkpoint(GESTURE_SAST, QuantConfig(8))
+    write_c(model, tmp_path)
+    header = (tmp_path / "sast_model.h").read_text()
+    defines = dict(line.split()[1:3] for line in header.splitlines()
+                   if line.startswith("#define SAST_") and len(line.split()) >= 3)
+    d = model.decision
+    assert d.reject_class == model.classes.index("no_gesture") and d.temperature != 1.0
+    assert int(defines["SAST_REJECT_CLASS"]) == d.reject_class
+    assert float(defines["SAST_TEMPERATURE"]) == pytest.approx(d.temperature, rel=1e-8)
+    assert float(defines["SAST_MIN_CONFIDENCE"]) == pytest.approx(d.min_confidence, rel=1e-8)
+    assert float(defines["SAST_READOUT_SCALE"]) == pytest.approx(model.readout_scale, rel=1e-8)
