@@ -101,6 +101,10 @@ class FirmwareModel:
     def n_classes(self) -> int:
         return int(self.readout.shape[0])
 
+    def to_logits(self, acc: np.ndarray, steps: int) -> np.ndarray:
+        """Readout accumulators summed over ``steps`` bins → the float model's logits (its mean readout)."""
+        return np.asarray(acc, np.float64) * self.readout_scale / max(steps, 1)
+
     @property
     def n_weights(self) -> int:
         return int(sum(layer.weights.size for layer in self.layers) + self.readout.size)

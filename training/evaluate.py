@@ -125,16 +125,17 @@ def evaluate(cfg: EvalConfig) -> dict:
         "synops_per_layer": np.average([s["synops_per_layer"] for s in stats], axis=0, weights=weights).tolist(),
         "synops_per_sample": float(np.average([s["synops_per_sample"] for s in stats], weights=weights)),
     }
+    outputs = {}  # per simulated precision: (predictions, logits)
     if cfg.hardware:
         from training.hardware_eval import evaluate_hardware
 
-        report["hardware"] = evaluate_hardware(cfg.checkpoint, cache.windows(), labels, cfg.hardware,
-                                               probs["hard"].argmax(1), cfg.pj_per_synop, cfg.progress)
+        report["hardware"], outputs = evaluate_hardware(cfg.checkpoint, cache.windows(), labels, cfg.hardware,
+                                                        probs["hard"].argmax(1), cfg.pj_per_synop, cfg.progress)
     preds = {"hard": probs["hard"].argmax(1)}
     decided = {"hard": decision.decide_many(logits["hard"])[0]}
-    for name, entry in report.get("hardware", {}).items():
-        preds[name] = entry.pop("predictions")
-        decided[name] = decision.decide_many(entry.pop("logits"))[0]
+    for name, (pred, hw_logits) in outputs.items():
+        preds[name] = pred
+        decided[name] = decision.decide_many(hw_logits)[0]
     report["breakdown"] = breakdown(preds, labels, mcfg.classes, test_ds.recordings)
     report["decision_effect"] = {name: decision_figures(d, labels, decision.reject_class)
                                  for name, d in decided.items()}
@@ -170,6 +171,7 @@ def live_report(checkpoint, mcfg, seed: int) -> dict:
     from sast_live.formats.registry import read_events
     from sast_live.pipeline import load_backend
     from sast_live.scoring import score_recording
+    from sast_live.session import PipelineOptions
     from sast_live.sources import DEMO
     from training.data.resolve import shared_data
     from training.no_gesture_eval import no_gesture_report, run_stream
@@ -179,7 +181,7 @@ def live_report(checkpoint, mcfg, seed: int) -> dict:
                             f"{mcfg.sensor_size[0]}×{mcfg.sensor_size[1]}")
     backend = load_backend(checkpoint, "int8")
     bin_ms = backend.bin_cfg.bin_us / 1000
-    hop = max(1, round(250 / bin_ms))
+    hop = PipelineOptions(hop_ms=250).hop_bins(backend)  # the live app's default
     events, labels = read_events(DEMO), read_gesture_labels(labels_path_for(DEMO))
     demo = score_recording(run_stream(backend, events, hop), labels, backend.classes)
     shorter = {}  # the trade-off of a shorter streaming window (--window-ms): sooner, but on less evidence

@@ -12,19 +12,19 @@ from firmware_sim.simulator import Simulator
 
 
 def evaluate_hardware(checkpoint, windows: np.ndarray, labels: np.ndarray, precisions, float_hard=None,
-                      pj_per_synop: float = DEFAULT_PJ_PER_SYNOP, progress: bool = False) -> dict:
-    """Accuracy, SynOps, saturations, memory and energy per precision.
+                      pj_per_synop: float = DEFAULT_PJ_PER_SYNOP, progress: bool = False) -> tuple[dict, dict]:
+    """Accuracy, SynOps, saturations, memory and energy per precision (the report, JSON-ready), and per precision
+    the simulator's outputs ``(predictions (N,), logits (N, n_classes))`` for what the caller derives from them.
 
     Args:
         windows: ``(N, T, 2, H, W)`` uint8 event-count windows (the evaluation windows of the float model).
         labels: ``(N,)`` class indices.
         float_hard: optional ``(N,)`` float hard-spike predictions, to report the agreement with them.
     """
-    out = {}
+    out, outputs = {}, {}
     for name in precisions:
         model = quantize_checkpoint(checkpoint, get_precision(name, INTEGER).quant_config())
         r = Simulator(model).classify(windows, progress=progress)
-        logits = r["scores"] * model.readout_scale / model.n_bins  # the float model's units
         synops = r["synops"].sum(1)
         entry = {
             "accuracy": float((r["predictions"] == labels).mean()),
@@ -40,9 +40,9 @@ def evaluate_hardware(checkpoint, windows: np.ndarray, labels: np.ndarray, preci
         }
         if float_hard is not None:
             entry["agreement_with_float_hard"] = float((r["predictions"] == np.asarray(float_hard)).mean())
-        entry["predictions"], entry["logits"] = r["predictions"], logits  # popped by the report (not JSON)
         out[name] = entry
-    return out
+        outputs[name] = (r["predictions"], model.to_logits(r["scores"], model.n_bins))  # the float model's units
+    return out, outputs
 
 
 def render_hardware_markdown(hw: dict) -> list[str]:

@@ -62,7 +62,7 @@ class IntBackend:
         return acc, steps
 
     def to_logits(self, acc: np.ndarray, steps: int) -> np.ndarray:
-        return np.asarray(acc, np.float64) * self.model.readout_scale / max(steps, 1)
+        return self.model.to_logits(acc, steps)
 
     def warm_up(self) -> None:
         """Compile the simulator's kernels on a throwaway simulator (this one may be running elsewhere)."""

@@ -229,7 +229,7 @@ def reconstruct_events(cfg: ReconConfig, log) -> dict:
 
     extra["test_acc_hard"] = evaluate_accuracy(model, test_cache, "hard")
     precisions = ("int8",) if cfg.dictionary in ("hard", "int8") else ("int8", cfg.dictionary)
-    hw = evaluate_hardware(path, test_cache.windows(), test_cache.labels.numpy(), precisions)
+    hw, _ = evaluate_hardware(path, test_cache.windows(), test_cache.labels.numpy(), precisions)
     for name in precisions:
         extra[f"test_acc_{name}"] = hw[name]["accuracy"]
     save_checkpoint(path, model, _info(model, cfg, rows, extra))
