@@ -311,6 +311,20 @@ def hot_pixel_events(p: dict, t_end_us: int) -> np.ndarray:
     return concat(parts) if parts else make_events([], [], [], [])
 
 
+def sensor_config(p: dict) -> DVSConfig:
+    """The DVS pixel model of recording ``p``: its thresholds and noise; mismatch and refractory as every camera."""
+    return DVSConfig(threshold=p["threshold"], mismatch=0.04, refractory_us=500, noise_hz=p["noise_hz"])
+
+
+def with_hot_pixels(events: np.ndarray, p: dict, t_end_us: int) -> np.ndarray:
+    """``events`` with recording ``p``'s hot pixels up to ``t_end_us`` merged in, in time order."""
+    hot = hot_pixel_events(p, t_end_us)
+    if not len(hot):
+        return events
+    events = concat([events, hot])
+    return events[np.argsort(events["t"], kind="stable")]
+
+
 def make_sample(cls: int, seed: int, person: Subject, lighting: str, duration_s: float | None = None) -> np.ndarray:
     """One recording (EVENT_DTYPE, t from 0 µs) of ``person`` performing class ``cls`` (0–10) under ``lighting``;
     class 11 (:data:`IDLE`) is a no-gesture recording of one of the :data:`IDLE_SCENES`."""
@@ -319,13 +333,8 @@ def make_sample(cls: int, seed: int, person: Subject, lighting: str, duration_s:
     duration = p["duration_s"] if duration_s is None else float(duration_s)
     times = np.arange(0, int(duration * 1e6) + 1, frame_us(lighting), dtype=np.int64)
     frames = render_frames(person, p, times * 1e-6)
-    cfg = DVSConfig(threshold=p["threshold"], mismatch=0.04, refractory_us=500, noise_hz=p["noise_hz"])
-    events, _ = simulate(frames, times, cfg, seed=seed)
-    hot = hot_pixel_events(p, int(times[-1]))
-    if len(hot):
-        events = concat([events, hot])
-        events = events[np.argsort(events["t"], kind="stable")]
-    return events
+    events, _ = simulate(frames, times, sensor_config(p), seed=seed)
+    return with_hot_pixels(events, p, int(times[-1]))
 
 
 # what stays the same through one continuous recording: the room, the camera, the sensor, the stance
@@ -345,7 +354,7 @@ def make_sequence(person: Subject, script, seed: int, transition_s: float = 0.3)
     rng = np.random.default_rng(seed)
     base = sample_params(0, person, script[0][2], rng)
     lights: dict[str, float] = {}
-    cfg = DVSConfig(threshold=base["threshold"], mismatch=0.04, refractory_us=500, noise_hz=base["noise_hz"])
+    cfg = sensor_config(base)
     state, parts, spans, t0, prev = None, [], [], 0, None
     for cls, seconds, lighting in script:
         p = sample_params(int(cls), person, lighting, rng)
@@ -361,6 +370,4 @@ def make_sequence(person: Subject, script, seed: int, transition_s: float = 0.3)
         parts.append(events)
         spans.append((int(cls), t0, t0 + int(seconds * 1e6)))
         t0, prev = int(times[-1]), p
-    hot = hot_pixel_events(base, t0)
-    events = concat([*parts, hot])
-    return events[np.argsort(events["t"], kind="stable")], spans
+    return with_hot_pixels(concat(parts), base, t0), spans
