@@ -8,7 +8,7 @@ Per time step ``t`` and layer ``l`` (DESIGN.md §6–7, integer form of the SAST
     v    = saturate(v + I · 2^frac_bits, membrane_bits)       (clamps counted)
     s    = v ≥ theta[channel]
 
-The readout adds the last layer's spikes' weights into a saturating 32-bit accumulator. SynOps: each input
+The readout adds the last layer's spikes' weights and its per-bin bias into a saturating 32-bit accumulator. SynOps: each input
 event or spike times the synapses it drives (the in-bounds taps × output channels; classes at the readout).
 All state is in the arrays passed in, updated in place, so a stream can be fed chunk by chunk.
 """
@@ -126,7 +126,7 @@ def run_steps(frames, net, v, s, acc, spikes, synops, saturations, scratch):  # 
             counts[:n_active] = 1
             spikes[t, layer] = n_active
             saturations[layer] += sat
-        ro_sum[:] = 0
+        ro_sum[:] = net.readout_bias  # every bin, spikes or not
         for i in range(n_active):  # the last layer's spikes drive the readout
             f = active[i]
             for c in range(n_cls):

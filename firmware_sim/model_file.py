@@ -33,7 +33,8 @@ FORMAT = "sast-live-firmware/1"
 JSON_NAME, TENSOR_NAME = "firmware.json", "firmware.safetensors"
 FIRMWARE_FIELDS = {"format", "name", "classes", "weight_bits", "per_channel", "membrane_bits", "frac_bits", "leak",
                    "layers", "readout_scale", "sensor_size", "bin_us", "n_bins", "tau", "theta", "source", "memory",
-                   "decision"}
+                   "decision", "refractory_us"}
+MAX_READOUT_BIAS = 2**24  # per bin; 128 bins of it stay far inside the 32-bit accumulator
 
 
 def conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -72,7 +73,10 @@ class FirmwareModel:
     """A network as the sensor runs it. Input: ``(2, H, W)`` uint8 event counts per bin (OFF, ON).
 
     The readout is one integer layer ``readout (n_classes, F)`` over the last layer's spikes flattened in
-    ``(C, H, W)`` order, with one scale shared by all classes so that the class decision is an integer argmax.
+    ``(C, H, W)`` order, with one scale shared by all classes so that the class decision is an integer argmax;
+    ``readout_bias`` (n_classes,), in the same units, is added to the accumulators every bin (None: no bias).
+    ``refractory_us`` is the input filter the network was trained behind (0: none): the host or the sensor's
+    event front end applies it before binning.
     """
 
     name: str
@@ -92,6 +96,15 @@ class FirmwareModel:
     theta: float
     source: dict
     decision: Decision = Decision()  # calibrated confidences and "no gesture" (models.decision)
+    readout_bias: np.ndarray | None = None  # int64 (n_classes,) per bin, readout units
+    refractory_us: int = 0
+
+    @property
+    def bias(self) -> np.ndarray:
+        """The per-bin readout bias, int64 (n_classes,) (zeros for a model without one)."""
+        if self.readout_bias is None:
+            return np.zeros(self.n_classes, np.int64)
+        return np.asarray(self.readout_bias, np.int64)
 
     @property
     def in_shape(self) -> tuple[int, int, int]:
@@ -113,6 +126,8 @@ class FirmwareModel:
         """Bytes a sensor needs: weights at ``weight_bits``, membranes at ``membrane_bits``, 1 bit per spike."""
         neurons = sum(layer.n_neurons for layer in self.layers)
         weight_bytes = (self.n_weights * self.weight_bits + 7) // 8
+        if self.readout_bias is not None:
+            weight_bytes += 4 * self.n_classes  # the bias is stored as int32
         state_bytes = (neurons * self.membrane_bits + 7) // 8 + (neurons + 7) // 8 + self.n_classes * READOUT_BITS // 8
         return {"weights": self.n_weights, "neurons": neurons, "weight_bytes": weight_bytes,
                 "state_bytes": state_bytes, "total_bytes": weight_bytes + state_bytes}
@@ -140,6 +155,8 @@ def save_firmware(model: FirmwareModel, out: str | os.PathLike) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     dt = _storage_dtype(model.weight_bits)
     tensors = {"readout": model.readout.astype(dt)}
+    if model.readout_bias is not None:
+        tensors["readout_bias"] = np.asarray(model.readout_bias, np.int32)
     layers = []
     for i, layer in enumerate(model.layers):
         tensors[f"conv{i}.weight"] = layer.weights.astype(dt)
@@ -152,7 +169,8 @@ def save_firmware(model: FirmwareModel, out: str | os.PathLike) -> Path:
                      "factor": model.leak.factor},
             "layers": layers, "readout_scale": model.readout_scale, "sensor_size": list(model.sensor_size),
             "bin_us": model.bin_us, "n_bins": model.n_bins, "tau": model.tau, "theta": model.theta,
-            "source": model.source, "memory": model.memory_report(), "decision": model.decision.to_dict()}
+            "source": model.source, "memory": model.memory_report(), "decision": model.decision.to_dict(),
+            "refractory_us": model.refractory_us}
     # tensors first, JSON last: a folder whose JSON exists is complete
     save_file(tensors, str(out / TENSOR_NAME))
     tmp = out / (JSON_NAME + ".tmp")
@@ -260,7 +278,15 @@ def load_firmware(path: str | os.PathLike) -> FirmwareModel:
     if len(sensor) != 2 or not all(_is_int(d) and d > 0 for d in sensor) or sensor[0] % in_w or sensor[1] % in_h:
         raise SastLiveError(f"{where}: sensor_size: {list(sensor)} must be two positive multiples of the input "
                             f"{in_w}x{in_h}")
-    extra = set(tensors) - {"readout"} - {f"conv{i}.{n}" for i in range(len(layers)) for n in ("weight", "theta")}
+    bias = None
+    if "readout_bias" in tensors:
+        bias = _tensor(tensors, "readout_bias", (len(classes),), None, tpath).astype(np.int64)
+        if int(np.abs(bias).max(initial=0)) > MAX_READOUT_BIAS:
+            raise SastLiveError(f"{tpath}: tensor 'readout_bias' exceeds ±{MAX_READOUT_BIAS} per bin")
+    refractory_us = meta.get("refractory_us", 0)
+    if not _is_int(refractory_us) or not 0 <= refractory_us <= MAX_BIN_US:
+        raise SastLiveError(f"{where}: refractory_us: must be an integer in 0…{MAX_BIN_US}, got {refractory_us!r}")
+    extra = set(tensors) - {"readout", "readout_bias"} - {f"conv{i}.{n}" for i in range(len(layers)) for n in ("weight", "theta")}
     if extra:
         raise SastLiveError(f"{tpath}: unexpected tensors {sorted(extra)}")
     return FirmwareModel(
@@ -270,7 +296,8 @@ def load_firmware(path: str | os.PathLike) -> FirmwareModel:
         bin_us=_bounded(meta, "bin_us", MAX_BIN_US, where), n_bins=_bounded(meta, "n_bins", MAX_BINS, where),
         tau=_number(meta, "tau", leak.factor, where), theta=_number(meta, "theta", 1.0, where),
         source=dict(meta.get("source", {})),
-        decision=Decision.from_dict(meta.get("decision"), classes, f"{where}: decision"))
+        decision=Decision.from_dict(meta.get("decision"), classes, f"{where}: decision"), readout_bias=bias,
+        refractory_us=refractory_us)
 
 
 def _check_tensors(header: dict, meta: dict, tpath) -> None:
@@ -279,6 +306,8 @@ def _check_tensors(header: dict, meta: dict, tpath) -> None:
     if not isinstance(layers, list) or not 1 <= len(layers) <= MAX_LAYERS:
         raise SastLiveError(f"{tpath.parent / JSON_NAME}: layers: must be a list of 1…{MAX_LAYERS} layers")
     want = {"readout"} | {f"conv{i}.{n}" for i in range(len(layers)) for n in ("weight", "theta")}
+    if "readout_bias" in header:
+        want.add("readout_bias")
     if set(header) != want:
         missing, extra = sorted(want - set(header)), sorted(set(header) - want)
         raise SastLiveError(f"{tpath}: tensors: " + "; ".join(

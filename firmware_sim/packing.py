@@ -33,6 +33,7 @@ class Packed(NamedTuple):
     theta: np.ndarray  # int64 (N,): each neuron's threshold (its channel's), in neuron order
     theta_channel: np.ndarray  # int64 (Σ C_out,): the thresholds per channel (reference and C use these)
     readout: np.ndarray  # int64 (F, n_classes), F in (H, W, C) order
+    readout_bias: np.ndarray  # int64 (n_classes,) added to the accumulators every bin
     n_neurons: int
     leak_form: int  # fixed_point.LEAK_MULTIPLY or LEAK_SHIFT
     leak_param: int  # m (multiply) or k (shift)
@@ -91,7 +92,7 @@ def pack(model: FirmwareModel) -> Packed:
     return Packed(np.asarray(geom, dtype=np.int64), np.concatenate(weights),
                   np.concatenate([f[0] for f in fans]), np.concatenate([f[1] for f in fans]),
                   np.concatenate([f[2] for f in fans]), np.concatenate(theta), np.concatenate(theta_ch),
-                  np.ascontiguousarray(ro), n_off, model.leak.form_id, model.leak.param, model.leak.shift,
+                  np.ascontiguousarray(ro), np.ascontiguousarray(model.bias), n_off, model.leak.form_id, model.leak.param, model.leak.shift,
                   model.frac_bits, vmin, vmax, amin, amax)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from firmware_sim.fixed_point import LEAK_FORMS, MEMBRANE_BITS, WEIGHT_QMAX, nearest_leak, quantize_symmetric
-from firmware_sim.model_file import ConvLayer, FirmwareModel, check_thresholds, conv_out
+from firmware_sim.model_file import MAX_READOUT_BIAS, ConvLayer, FirmwareModel, check_thresholds, conv_out
 from models.checkpoint_files import read_checkpoint_files
 from models.decision import Decision
 from sast_live.errors import SastLiveError
@@ -86,6 +86,15 @@ def quantize(meta: dict, weights: dict[str, np.ndarray], qcfg: QuantConfig) -> F
     if ro is None or ro.shape != (int(cfg["n_classes"]), c * h * w):
         raise SastLiveError(f"checkpoint readout must be ({cfg['n_classes']}, {c * h * w})")
     q_ro, ro_scale = quantize_symmetric(ro, qcfg.weight_bits, per_channel=False)
+    bias = None
+    if "model.readout.bias" in weights:  # per bin, in the readout's integer units (its scale, no new one)
+        b = weights["model.readout.bias"]
+        if b.shape != (int(cfg["n_classes"]),):
+            raise SastLiveError(f"checkpoint readout bias must be ({cfg['n_classes']},), got {b.shape}")
+        bias = np.rint(b / ro_scale[0]).astype(np.int64)
+        if int(np.abs(bias).max(initial=0)) > MAX_READOUT_BIAS:
+            raise SastLiveError(f"the readout bias is {int(np.abs(bias).max())}× the readout's weight step: "
+                                f"beyond the ±{MAX_READOUT_BIAS} the sensor allows")
     classes = tuple(cfg.get("classes") or [str(i) for i in range(int(cfg["n_classes"]))])
     train = meta.get("train_cfg", {})
     source = {"name": cfg.get("name"), "dataset": train.get("dataset"), "method": train.get("method"),
@@ -95,7 +104,8 @@ def quantize(meta: dict, weights: dict[str, np.ndarray], qcfg: QuantConfig) -> F
         membrane_bits=qcfg.membrane_bits, frac_bits=qcfg.frac_bits, leak=leak, layers=tuple(layers),
         readout=q_ro, readout_scale=float(ro_scale[0]), sensor_size=tuple(cfg["sensor_size"]),
         bin_us=int(cfg["bin_us"]), n_bins=int(cfg["n_bins"]), tau=tau, theta=theta, source=source,
-        decision=Decision.from_dict(meta.get("decision"), classes))
+        decision=Decision.from_dict(meta.get("decision"), classes), readout_bias=bias,
+        refractory_us=int(cfg.get("refractory_us", 0)))
 
 
 def quantize_checkpoint(path: str | os.PathLike, qcfg: QuantConfig | None = None) -> FirmwareModel:

@@ -54,7 +54,7 @@ def run_reference(frames: np.ndarray, packed: Packed, v: np.ndarray, s: np.ndarr
             x = fired.reshape(ho, wo, co).astype(np.int64)
         feats = x.ravel()
         synops[t, n_layers] = int(feats.sum()) * p.readout.shape[1]
-        a = acc + feats @ p.readout
+        a = acc + (feats @ p.readout + p.readout_bias)
         sat[n_layers] += int(np.count_nonzero((a > p.amax) | (a < p.amin)))
         acc[:] = np.clip(a, p.amin, p.amax)
     return spikes, synops, sat

@@ -108,6 +108,9 @@ def conv_tensors(cfg: dict, where: Field) -> dict[str, tuple[int, ...]]:
     _int(where("bin_us"), cfg.get("bin_us", 10_000), 1, MAX_BIN_US)
     _int(where("n_bins"), cfg.get("n_bins", 30), 1, MAX_BINS)
     _classes(where("classes"), cfg.get("classes", []), n_classes)
+    if not isinstance(cfg.get("readout_bias", False), bool):
+        raise where("readout_bias").error(f"must be true or false, got {cfg.get('readout_bias')!r}")
+    _int(where("refractory_us"), cfg.get("refractory_us", 0), 0, MAX_BIN_US)
     layers = cfg["layers"]
     if not isinstance(layers, list) or not 1 <= len(layers) <= MAX_LAYERS:
         raise where("layers").error(f"must be a list of 1…{MAX_LAYERS} layers, got {layers!r}")
@@ -130,6 +133,8 @@ def conv_tensors(cfg: dict, where: Field) -> dict[str, tuple[int, ...]]:
     params += n_classes * c * h * w
     _bound(where, params, neurons)
     shapes["model.readout.weight"] = (n_classes, c * h * w)
+    if cfg.get("readout_bias", False):
+        shapes["model.readout.bias"] = (n_classes,)
     return shapes
 
 
@@ -176,7 +181,7 @@ def _bound(where: Field, params: int, neurons: int) -> None:
 
 # the fields of models.networks.SNNConfig and models.parallel.ParallelConfig (a test keeps them in step)
 CONV_FIELDS = {"name", "in_channels", "in_size", "sensor_size", "layers", "n_classes", "tau", "theta", "beta",
-               "bin_us", "n_bins", "classes"}
+               "bin_us", "n_bins", "classes", "readout_bias", "refractory_us"}
 PARALLEL_FIELDS = {"name", "n_in", "branches", "widths", "n_classes", "tau", "theta", "beta", "features",
                    "per_step", "classes", "kind"}
 

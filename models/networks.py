@@ -54,6 +54,12 @@ class SNNConfig:
     bin_us: int = 10_000
     n_bins: int = 30
     classes: tuple[str, ...] = ()
+    # a per-class readout bias: with no evidence at all (a still scene) the logits are the bias, so a reject
+    # class ("no gesture") can win without any spike; the sensor adds it to its accumulators every bin
+    readout_bias: bool = False
+    # the input filter the network was trained behind: events of a pixel within this many µs of its last kept
+    # one are dropped before binning (0 = none); training, evaluation and the live pipeline all apply it
+    refractory_us: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -79,12 +85,14 @@ def nmnist_config() -> SNNConfig:
 
 
 def gesture_config() -> SNNConfig:
-    """128×128 pooled to 32×32 → 16×16×16 → 8×8×32 → 4×4×64 → classes; 25 ms bins, 40 bins (1 s)."""
+    """128×128 pooled to 32×32 → 16×16×16 → 8×8×32 → 4×4×64 → classes; 25 ms bins, 40 bins (1 s); a readout
+    bias (for the reject class) and a 10-ms refractory input filter (a hot pixel at 1 kHz reaches the network
+    at ≤ 100 Hz, a moving edge loses little)."""
     from sast_live.formats.dvs_gesture import GESTURE_CLASSES
 
     return SNNConfig("gesture-snn", 2, (32, 32), (128, 128),
                      (ConvSpec(16, 3, 2, 1), ConvSpec(32, 3, 2, 1), ConvSpec(64, 3, 2, 1)),
-                     11, bin_us=25_000, n_bins=40, classes=GESTURE_CLASSES)
+                     11, bin_us=25_000, n_bins=40, classes=GESTURE_CLASSES, readout_bias=True, refractory_us=10_000)
 
 
 def _out_size(size: int, spec: ConvSpec) -> int:
@@ -102,7 +110,9 @@ class SpikingConvNet(nn.Module):
             convs.append(nn.Conv2d(c, spec.out_channels, spec.kernel, spec.stride, spec.padding, bias=False))
             c, h, w = spec.out_channels, _out_size(h, spec), _out_size(w, spec)
         self.convs = nn.ModuleList(convs)
-        self.readout = nn.Linear(c * h * w, cfg.n_classes, bias=False)
+        self.readout = nn.Linear(c * h * w, cfg.n_classes, bias=cfg.readout_bias)
+        if cfg.readout_bias:
+            nn.init.zeros_(self.readout.bias)  # no preference until the data give one
         self.feature_shape = (c, h, w)
 
     def forward(self, x: torch.Tensor, mode: str = "surrogate", record: bool = False):

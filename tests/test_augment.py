@@ -66,3 +66,30 @@ def test_sharded_batches_are_slices_of_the_one_process_batch():
                            AugmentConfig()) for r in range(2)]
     for r, (x, y) in enumerate(parts):
         assert torch.equal(x, one[0][:, r::2]) and torch.equal(y, one[1][r::2])
+
+
+def test_onset_empties_the_start_of_some_windows_only():
+    x = blob(T=40, B=64)
+    out = augment(x, torch.Generator().manual_seed(3), AugmentConfig(**{**NONE, "max_onset": 0.5}), 25_000, 16)
+    per_bin = out.sum(dim=(2, 3, 4))  # (T, B)
+    empty = [int((per_bin[:, b] == 0).sum()) for b in range(64)]
+    for b, k in enumerate(empty):
+        assert torch.all(per_bin[:k, b] == 0) and torch.all(per_bin[k:, b] == per_bin[-1, b])  # a prefix, then all
+        assert k <= 20
+    late = sum(k > 0 for k in empty)
+    assert 16 <= late <= 48 and max(empty) >= 10  # about half, up to half the window
+
+
+def test_hot_pixels_are_no_faster_than_the_models_refractory_filter():
+    from dataclasses import replace
+
+    from models.networks import gesture_config
+    from training.train import TrainConfig, augment_config
+
+    cfg = TrainConfig(augment=True, onset=0.6)
+    assert augment_config(cfg, gesture_config()).hot_rate_hz == (100.0, 100.0)  # 10 ms refractory: ≤ 100 Hz
+    assert augment_config(cfg, gesture_config()).max_onset == 0.6
+    assert augment_config(cfg, replace(gesture_config(), refractory_us=0)).hot_rate_hz == (100.0, 1000.0)
+    assert augment_config(TrainConfig(), gesture_config()) is None
+    only = augment_config(TrainConfig(onset=0.3), gesture_config())
+    assert only.max_onset == 0.3 and only.max_hot == 0 and only.max_noise_hz == 0

@@ -48,7 +48,7 @@ def _compile_and_run(model, frames, tmp_path):
 def test_c_export_is_bit_identical_to_the_simulator(tmp_path, case):
     rng = np.random.default_rng(len(case))
     if case == "random-int8":
-        model = random_model(rng)
+        model = random_model(rng, bias=True)
     elif case == "random-int4-shift-8bit":
         model = random_model(rng, weight_bits=4, membrane_bits=8, frac_bits=1, leak=Leak("shift", 2),
                              theta_range=(3, 30))
@@ -91,6 +91,34 @@ def test_wide_integers_agree_with_the_float_hard_model(real_dir):
     agreement = float((result["predictions"] == float_hard).mean())
     assert agreement >= 0.99, agreement
     assert result["saturations"].sum() == 0
+
+
+def test_the_readout_bias_reaches_the_sensors_logits(tmp_path):
+    """A still scene (no event) gives the bias as logits: in the float model, and in the integer simulator
+    within half a readout weight step per class, with the argmax the bias picks."""
+    import torch
+
+    from models.checkpoint import save_checkpoint
+    from models.networks import ConvSpec, SNNConfig, SpikingConvNet
+
+    cfg = SNNConfig("tiny", 2, (8, 8), (16, 16), (ConvSpec(4, 3, 2, 1),), 3, bin_us=1000, n_bins=6,
+                    classes=("a", "b", "c"), readout_bias=True, refractory_us=2_000)
+    torch.manual_seed(0)
+    net = SpikingConvNet(cfg)
+    with torch.no_grad():
+        net.readout.bias.copy_(torch.tensor([0.2, -0.1, 0.45]))
+    save_checkpoint(tmp_path / "model", net, {"model_cfg": cfg.to_dict()})
+    fw = quantize_checkpoint(tmp_path / "model", QuantConfig(8))
+    assert fw.refractory_us == 2_000
+    frames = np.zeros((cfg.n_bins, 2, 8, 8), np.uint8)
+    with torch.no_grad():
+        float_logits = net(torch.zeros(cfg.n_bins, 1, 2, 8, 8), "hard")[0].numpy()
+    assert np.allclose(float_logits, [0.2, -0.1, 0.45], atol=1e-6)
+    sim = Simulator(fw)
+    _, out = sim.run(frames, sim.initial_state())
+    logits = fw.to_logits(out.scores, cfg.n_bins)
+    assert np.all(np.abs(logits - float_logits) <= fw.readout_scale / 2 + 1e-9)
+    assert int(out.scores.argmax()) == 2 and out.synops.sum() == 0
 
 
 def test_the_c_header_carries_the_models_decision(tmp_path):

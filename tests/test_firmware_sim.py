@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import subprocess
 import sys
 
@@ -106,7 +107,7 @@ def test_numba_equals_numpy_bit_for_bit(seed):
     model = random_model(rng, membrane_bits=8 if small else 16, frac_bits=2 if small else 0,
                          leak=Leak("shift", 2) if small else Leak("multiply", 205 + seed),
                          weight_bits=4 if seed == 2 else 8,
-                         theta_range=(5, 60) if small else (2, 20) if seed == 2 else (20, 300))
+                         theta_range=(5, 60) if small else (2, 20) if seed == 2 else (20, 300), bias=seed >= 3)
     frames = random_frames(rng, model, 12, rate=0.6, burst=seed >= 4)
     fast, ref = Simulator(model), Simulator(model, "numpy")
     sa, oa = fast.run(frames, fast.initial_state())
@@ -192,17 +193,18 @@ def test_synops_match_the_dense_formula_per_layer_and_step():
 
 def test_firmware_file_round_trip(tmp_path):
     rng = np.random.default_rng(1)
-    model = random_model(rng, weight_bits=4)
+    model = replace(random_model(rng, weight_bits=4, bias=True), refractory_us=7_000)
     save_firmware(model, tmp_path)
     back = load_firmware(tmp_path)
     assert back.leak == model.leak and back.classes == model.classes and back.weight_bits == 4
+    assert np.array_equal(back.bias, model.bias) and np.any(back.bias) and back.refractory_us == 7_000
     for a, b in zip(model.layers, back.layers, strict=True):
         assert np.array_equal(a.weights, b.weights) and np.array_equal(a.theta, b.theta)
     frames = random_frames(rng, model, 5)
     assert np.array_equal(Simulator(model).run(frames, Simulator(model).initial_state())[1].scores,
                           Simulator(back).run(frames, Simulator(back).initial_state())[1].scores)
     assert json.loads((tmp_path / "firmware.json").read_text())["memory"]["weight_bytes"] == \
-        (model.n_weights * 4 + 7) // 8
+        (model.n_weights * 4 + 7) // 8 + 4 * model.n_classes  # the bias is int32
 
 
 def _edit(tmp_path, fn):
@@ -222,6 +224,7 @@ def _edit(tmp_path, fn):
     (lambda m: m["layers"][0].update(scale=[1.0]), "scale must be"),
     (lambda m: m.update(classes=["a", "b"]), "tensor 'readout' has shape"),
     (lambda m: m.pop("layers"), "layers: must be a list of 1…32 layers"),
+    (lambda m: m.update(refractory_us=-5), "refractory_us: must be an integer"),
 ])
 def test_firmware_file_errors_name_the_field(tmp_path, edit, message):
     save_firmware(random_model(np.random.default_rng(0)), tmp_path)
@@ -281,3 +284,14 @@ print(out.synops_total)
     r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=240)
     assert r.returncode == 0, r.stderr
     assert int(r.stdout.split()[-1]) > 0
+
+
+def test_firmware_file_rejects_a_readout_bias_beyond_the_accumulator(tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    save_firmware(random_model(np.random.default_rng(0), bias=True), tmp_path)
+    tensors = load_file(str(tmp_path / "firmware.safetensors"))
+    tensors["readout_bias"][1] = -(2**30)
+    save_file(tensors, str(tmp_path / "firmware.safetensors"))
+    with pytest.raises(SastLiveError, match="readout_bias' exceeds"):
+        load_firmware(tmp_path)

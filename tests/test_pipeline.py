@@ -26,6 +26,15 @@ def int8():
     return load_backend(None, "int8")
 
 
+def model_input(events, backend):
+    """The events the network reads: its own refractory input filter (fresh at the stream's start) applied."""
+    from sast_live.transforms.config import RefractoryConfig
+    from sast_live.transforms.filters import refractory
+
+    us = backend.input_refractory_us
+    return refractory(events, None, RefractoryConfig((128, 128), us))[0] if us else events
+
+
 def run(backend, events, chunk_sizes=None, realtime=False):
     pipe = Pipeline(backend, SensorSize(128, 128), realtime=realtime)
     out = []
@@ -46,8 +55,9 @@ def test_chunked_equals_whole_and_windows_are_bit_exact_with_the_simulator(demo,
     assert [w.partial for w in whole] == [False] * 3 + [True]
     sim = Simulator(int8.model)
     t0 = int(demo["t"][0])
+    seen = model_input(demo, int8)
     for w in whole[:3]:
-        frames = bin_window(demo, int8.bin_cfg, w.t_start_us, int8.n_bins)
+        frames = bin_window(seen, int8.bin_cfg, w.t_start_us, int8.n_bins)
         _, out = sim.run(frames, sim.initial_state())
         assert list(w.scores) == out.scores.tolist()
         assert w.synops == out.synops_total and w.events == int(((demo["t"] >= w.t_start_us)
@@ -63,7 +73,7 @@ def test_float_backends_follow_the_torch_model(demo):
 
     hard = load_backend(None, "hard")
     wins, _ = run(hard, demo)
-    frames = bin_window(demo, hard.bin_cfg, wins[0].t_start_us, hard.n_bins)
+    frames = bin_window(model_input(demo, hard), hard.bin_cfg, wins[0].t_start_us, hard.n_bins)
     x = torch.from_numpy(frames).float()[:, None]
     logits = hard.model(x, "hard")[0].detach().numpy()
     np.testing.assert_allclose(wins[0].scores, logits, rtol=1e-4, atol=1e-5)
@@ -158,3 +168,21 @@ def test_warm_up_compiles_every_kernel_the_live_path_runs(precision):
                           timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[] True"
+
+
+def test_the_models_input_filter_runs_in_the_pipeline_whatever_the_noise_filters(demo, int8, tmp_path):
+    """A model trained behind a refractory filter gets it live too: the same windows as filtering by hand and
+    running a copy of the model without one; the user's noise-filter toggle does not switch it off."""
+    from dataclasses import replace
+
+    from sast_live.pipeline.backends import IntBackend
+
+    filtered = IntBackend(replace(int8.model, refractory_us=20_000), "int8")
+    bare = IntBackend(replace(int8.model, refractory_us=0), "int8")
+    by_pipeline, pipe = run(filtered, demo, [7_000] * 40)
+    by_hand, _ = run(bare, model_input(demo, filtered))
+    assert [w.as_json() for w in by_pipeline] == [w.as_json() for w in by_hand]
+    removed = len(demo) - len(model_input(demo, filtered))
+    assert removed > 0 and pipe.events_filtered == removed and "refractory 20000" in pipe.filter_label
+    pipe.set_filters(None, None)  # the GUI's filter switched off
+    assert pipe.model_filter_cfg is not None

@@ -6,7 +6,10 @@ with its own draw from a seeded ``torch.Generator`` (so a run is reproducible an
 * **shift** — the whole window moves by up to ``max_shift`` pooled pixels (zero-filled, not wrapped);
 * **drop** — each event survives with a probability drawn in ``[1 − max_drop, 1]`` (binomial thinning);
 * **noise** — background activity: Poisson counts at a rate drawn in ``[0, max_noise_hz]`` per sensor pixel;
-* **hot pixels** — up to ``max_hot`` pixels that fire in every bin at a high rate (one polarity each).
+* **hot pixels** — up to ``max_hot`` pixels that fire in every bin at a high rate (one polarity each);
+* **onset** — with probability ``onset_p`` the first ``k`` bins are emptied, ``k`` up to ``max_onset`` of the
+  window: a gesture that began part-way into the window (what a streaming app sees shortly after a start);
+  applied before noise and hot pixels, which then fill the quiet part as the camera would.
 
 Rates are given per *sensor* pixel and converted with the pooling factor and the bin width, so the same config
 means the same camera for any network input size. Corruptions at evaluation are applied to events instead
@@ -31,9 +34,12 @@ class AugmentConfig:
     max_noise_hz: float = 8.0  # per sensor pixel, both polarities
     max_hot: int = 40
     hot_rate_hz: tuple[float, float] = (100.0, 1000.0)
+    max_onset: float = 0.0  # fraction of the window that may be empty before the gesture (0: off)
+    onset_p: float = 0.5
 
     def __post_init__(self):
-        if self.max_shift < 0 or not 0 <= self.max_drop < 1 or self.max_noise_hz < 0 or self.max_hot < 0:
+        if self.max_shift < 0 or not 0 <= self.max_drop < 1 or self.max_noise_hz < 0 or self.max_hot < 0 \
+                or not 0 <= self.max_onset < 1 or not 0 <= self.onset_p <= 1:
             raise SastLiveError(f"impossible augmentation {self}")
 
 
@@ -51,6 +57,13 @@ def augment(x: torch.Tensor, gen: torch.Generator, cfg: AugmentConfig, bin_us: i
             xs, xd = (slice(0, W - dx), slice(dx, W)) if dx >= 0 else (slice(-dx, W), slice(0, W + dx))
             moved[:, :, yd, xd] = out[:, b, :, ys, xs]
             out[:, b] = moved
+    if cfg.max_onset:
+        k_max = int(cfg.max_onset * T)
+        late = torch.rand(B, generator=gen) < cfg.onset_p
+        starts = torch.randint(1, max(k_max, 1) + 1, (B,), generator=gen)
+        for b in range(B):
+            if late[b] and k_max >= 1:
+                out[:int(starts[b]), b] = 0
     if cfg.max_drop:
         keep = 1 - cfg.max_drop * torch.rand((1, B, 1, 1, 1), generator=gen)
         out = torch.binomial(out, keep.expand_as(out), generator=gen)

@@ -116,7 +116,7 @@ def cmd_train(args) -> int:
                                             second_batch=args.second_batch, out=args.out, resume=args.resume,
                                             init_from=args.init_from, augment=args.augment,
                                             validation=args.validation, schedule=args.schedule,
-                                            rho_warmup=args.rho_warmup))))
+                                            rho_warmup=args.rho_warmup, onset=args.onset))))
     return 0
 
 
@@ -190,6 +190,9 @@ def register(sub) -> None:
                         "and choose the no-gesture threshold (stored in model.json as 'decision')")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=False,
                    help="augment training windows: shift, event drop, background noise, hot pixels")
+    p.add_argument("--onset", type=float, default=0.0, metavar="FRACTION",
+                   help="half of the training windows start with up to this fraction of empty bins, as a gesture "
+                        "that began part-way into the window (shorter latency when streaming; e.g. 0.6)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="report of a checkpoint: swap-only hard-spike transfer, robustness, "

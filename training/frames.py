@@ -1,6 +1,7 @@
 """Event samples → time-first frame tensors for the networks, with the same binning as the live pipeline.
 
-A sample is binned once over its whole length (``bin_us`` bins from t = 0, pooled to the model's input
+A sample goes through the network's input filter first (``refractory_us``, as the live pipeline runs it), then
+is binned once over its whole length (``bin_us`` bins from t = 0, pooled to the model's input
 size, uint8 saturating counts) and cached; a model window of ``n_bins`` is then cut from it: at a seeded
 random offset for training, centred for evaluation (N-MNIST samples are exactly one window long).
 """
@@ -12,7 +13,8 @@ import torch
 
 from models.networks import SNNConfig
 from sast_live.transforms.binning import bin_window
-from sast_live.transforms.config import BinConfig
+from sast_live.transforms.config import BinConfig, RefractoryConfig
+from sast_live.transforms.filters import refractory
 
 
 def bin_config(cfg: SNNConfig) -> BinConfig:
@@ -21,8 +23,16 @@ def bin_config(cfg: SNNConfig) -> BinConfig:
     return BinConfig(tuple(cfg.sensor_size), cfg.bin_us, (w, h), "uint8")
 
 
+def input_filter(events: np.ndarray, cfg: SNNConfig) -> np.ndarray:
+    """The events the network is trained to read: the refractory filter of ``cfg.refractory_us`` (fresh state)."""
+    if not getattr(cfg, "refractory_us", 0) or not len(events):
+        return events
+    return refractory(events, None, RefractoryConfig(tuple(cfg.sensor_size), cfg.refractory_us))[0]
+
+
 def full_frames(events: np.ndarray, cfg: SNNConfig) -> np.ndarray:
-    """All bins of one sample from t = 0: ``(max(n_bins, ⌈t_last / bin_us⌉), 2, H, W)`` uint8."""
+    """All bins of one sample from t = 0: ``(max(n_bins, ⌈t_last / bin_us⌉), 2, H, W)`` uint8, filtered."""
+    events = input_filter(events, cfg)
     t_last = int(events["t"][-1]) if len(events) else 0
     n = max(cfg.n_bins, t_last // cfg.bin_us + 1)
     return bin_window(events, bin_config(cfg), 0, n)

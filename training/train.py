@@ -78,6 +78,7 @@ class TrainConfig:
     validation: float = 0.0  # hold out this fraction of the training subjects (or samples) to fit the decision
     schedule: str = "constant"  # learning rate over the epochs: constant, or cosine (decays to 0 at the last epoch)
     rho_warmup: int = 0  # SAST: rho grows linearly from 0 over this many epochs (plain descent in the first)
+    onset: float = 0.0  # augmentation: up to this fraction of a window empty before the gesture (training.augment)
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -86,6 +87,8 @@ class TrainConfig:
             raise SastLiveError("need rho ≥ 0, epochs ≥ 1, batch size ≥ 1 and lr > 0")
         if self.schedule not in SCHEDULES:
             raise SastLiveError(f"--schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if not 0 <= self.onset < 1:
+            raise SastLiveError(f"--onset must be a fraction of the window in [0, 1), got {self.onset}")
         if not 0 <= self.validation < 1:
             raise SastLiveError(f"--validation must be in [0, 1), got {self.validation}")
 
@@ -166,6 +169,19 @@ def _global_batch(cache: FrameCache, indices: list[int], gen: torch.Generator, d
     return x[:, mine], y[mine]
 
 
+def augment_config(cfg: TrainConfig, mcfg: SNNConfig) -> AugmentConfig | None:
+    """The run's augmentation: ``--augment``'s camera defaults and/or ``--onset``; hot pixels no faster than the
+    model's refractory input filter lets through (a hot pixel at 1 kHz reaches a 10-ms-filtered net at 100 Hz)."""
+    if not cfg.augment and not cfg.onset:
+        return None
+    aug = AugmentConfig(max_onset=cfg.onset) if cfg.augment else \
+        AugmentConfig(max_shift=0, max_drop=0.0, max_noise_hz=0.0, max_hot=0, max_onset=cfg.onset)
+    if getattr(mcfg, "refractory_us", 0):
+        cap = 1e6 / mcfg.refractory_us
+        aug = replace(aug, hot_rate_hz=tuple(min(r, cap) for r in aug.hot_rate_hz))
+    return aug
+
+
 def pooling(cfg: SNNConfig) -> int:
     """Sensor pixels per network input pixel."""
     return (cfg.sensor_size[0] // cfg.in_size[1]) * (cfg.sensor_size[1] // cfg.in_size[0])
@@ -234,7 +250,7 @@ def train(cfg: TrainConfig) -> dict:
     test_cache = FrameCache(test_ds, mcfg, progress)
     val_cache = FrameCache(val_ds, mcfg, progress) if val_ds is not None else None
     train_mode = "sg" if cfg.method == "sg" else "surrogate"
-    aug = AugmentConfig() if cfg.augment else None
+    aug = augment_config(cfg, mcfg)
     n = len(train_cache)
     for epoch in range(start_epoch, cfg.epochs):
         gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)

@@ -30,7 +30,7 @@ $PY main.py data synth --dataset gestures-v2 --out data/synth-gestures-v2-seed1 
 # SAST takes two gradient passes per step: 20 SAST epochs (40 passes per batch) against 30 baseline epochs.
 # (The shipped pair was trained two at a time with OMP_NUM_THREADS=1; another thread count may differ in the last
 # digits of the float sums.)
-GESTURES="--dataset gestures-v2 --schedule cosine --augment --validation 0.13"
+GESTURES="--dataset gestures-v2 --schedule cosine --augment --onset 0.6 --validation 0.13"
 GEVAL="--severities 1 2 3 --live"
 train_and_eval gestures-baseline "$GEVAL" $GESTURES --method surrogate --epochs 30
 train_and_eval gestures-sast     "$GEVAL" $GESTURES --method sast --rho 0.1 --rho-warmup 3 --epochs 20

@@ -48,6 +48,7 @@ class IntBackend:
         self.layer_sizes = tuple(layer.n_neurons for layer in model.layers)
         self.bin_cfg = BinConfig(tuple(model.sensor_size), model.bin_us, model.in_shape[:0:-1], "uint8")
         self.n_bins = model.n_bins
+        self.input_refractory_us = model.refractory_us  # the input filter the model was trained behind
         self.decision = model.decision
         self.reset()
 
@@ -102,6 +103,7 @@ class FloatBackend:
         h, w = cfg.in_size
         self.bin_cfg = BinConfig(tuple(cfg.sensor_size), cfg.bin_us, (w, h), "uint8")
         self.n_bins = cfg.n_bins
+        self.input_refractory_us = cfg.refractory_us
         self.decision = decision or Decision()
         self._maps = fanout_maps(model)
         sizes, x = [], torch.zeros(1, cfg.in_channels, h, w)

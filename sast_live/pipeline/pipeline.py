@@ -6,8 +6,9 @@
             print(window.as_json())
     pipe.finish()
 
-Optional noise filters run first, with their state carried across chunks (:mod:`sast_live.transforms.filters`):
-a refractory period per pixel, then the background-activity (denoise) filter; what they remove is counted. Bins
+Filters run first, with their state carried across chunks (:mod:`sast_live.transforms.filters`): the model's
+own input filter (``refractory_us`` of its config: always on, as in its training), then the optional noise
+filters (a refractory period per pixel, then the background-activity filter); what they remove is counted. Bins
 are the model's (``bin_us``, pooled to its input size) with integer edges from the first event.
 
 Predictions come in one of two ways. By default (``hop_bins=None``) a window is the model's ``n_bins`` bins with
@@ -106,6 +107,8 @@ class Pipeline:
     @property
     def filter_label(self) -> str:
         on = []
+        if self.model_filter_cfg is not None:
+            on.append(f"model's refractory {self.model_filter_cfg.refractory_us} µs")
         if self.refractory_cfg is not None:
             on.append(f"refractory {self.refractory_cfg.refractory_us} µs")
         if self.denoise_cfg is not None:
@@ -115,7 +118,10 @@ class Pipeline:
     def _filter(self, events: np.ndarray) -> np.ndarray:
         self.events_in += len(events)
         n = len(events)
-        if n and self.refractory_cfg is not None:  # rate-limits hot pixels before the neighbourhood test
+        if n and self.model_filter_cfg is not None:  # the network's input, as it was trained
+            events, self.model_filter_state = filters.refractory(events, self.model_filter_state,
+                                                                 self.model_filter_cfg)
+        if len(events) and self.refractory_cfg is not None:  # rate-limits hot pixels before the neighbourhood test
             events, self.refractory_state = filters.refractory(events, self.refractory_state, self.refractory_cfg)
         if len(events) and self.denoise_cfg is not None:
             events, self.denoise_state = filters.denoise(events, self.denoise_state, self.denoise_cfg)
@@ -137,6 +143,9 @@ class Pipeline:
         self.check_backend(backend)
         self.backend = backend
         self.cfg: BinConfig = backend.bin_cfg
+        us = int(getattr(backend, "input_refractory_us", 0) or 0)
+        self.model_filter_cfg = RefractoryConfig(self.sensor_size, us) if us else None
+        self.model_filter_state = None
         # streaming: hops of at most a window; a window is the last round(n_bins / hop) of them
         self.hop_bins = None if self.hop_request is None else min(self.hop_request, backend.n_bins)
         self.window_bins = self.window_request or backend.n_bins
