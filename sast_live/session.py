@@ -24,7 +24,7 @@ from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP, check_pj_per_synop
 from firmware_sim.precisions import get_precision
 from sast_live.errors import SastLiveError
 from sast_live.pipeline import Pipeline, Runner, load_backend
-from sast_live.pipeline.pipeline import warm_up
+from sast_live.pipeline.pipeline import TAPERS, warm_up
 from sast_live.recorder import Recorder
 from sast_live.sources import open_source
 from sast_live.sources.base import Source
@@ -83,6 +83,8 @@ class PipelineOptions:
         hop_ms: a prediction every ``hop_ms`` over the last window, the network state running on (0: one
             window after another, each with fresh state, as in training).
         window_ms: the window a streaming prediction averages over (default: the model's own, 1 s for gestures).
+        taper: how a streaming window weighs its hops: ``flat`` (a plain mean) or ``linear`` (newer hops count
+            more; :mod:`sast_live.pipeline.pipeline`).
     """
 
     model: str | None = None
@@ -92,6 +94,7 @@ class PipelineOptions:
     refractory_us: int | None = None
     hop_ms: int = 250
     window_ms: int | None = None
+    taper: str = "flat"
 
     def __post_init__(self):
         get_precision(self.precision)
@@ -100,6 +103,8 @@ class PipelineOptions:
             raise SastLiveError(f"--denoise-us must be a positive number of µs, got {self.denoise_us}")
         if self.refractory_us is not None and self.refractory_us < 0:
             raise SastLiveError(f"--refractory-us must be ≥ 0 µs, got {self.refractory_us}")
+        if self.taper not in TAPERS:
+            raise SastLiveError(f"--taper must be one of {', '.join(TAPERS)}, got {self.taper!r}")
         if self.hop_ms < 0:
             raise SastLiveError(f"--hop-ms must be ≥ 0 ms (0: one window after another), got {self.hop_ms}")
         if self.window_ms is not None and (self.window_ms < self.hop_ms or not self.hop_ms):
@@ -148,7 +153,8 @@ class Session:
         try:
             pipeline = Pipeline(self.backend, source.sensor_size, source.describe(), realtime=source.realtime,
                                 pj_per_synop=o.pj_per_synop, denoise_us=o.denoise_us, refractory_us=o.refractory_us,
-                                hop_bins=o.hop_bins(self.backend), window_bins=o.window_bins(self.backend))
+                                hop_bins=o.hop_bins(self.backend), window_bins=o.window_bins(self.backend),
+                                taper=o.taper)
         except SastLiveError:
             source.close()
             raise

@@ -87,9 +87,11 @@ def test_streaming_windows_are_the_sums_of_a_network_that_runs_on(demo):
     # one continuous run, the readout taken every bin
     from sast_live.transforms.binning import bin_window
 
+    from tests.test_pipeline import model_input
+
     t0 = int(demo["t"][0])
     n = (full[-1].t_end_us - t0) // int8.bin_cfg.bin_us
-    frames = bin_window(demo, int8.bin_cfg, t0, n)
+    frames = bin_window(model_input(demo, int8), int8.bin_cfg, t0, n)
     runner = load_backend(None, "int8")
     per_bin = []
     for f in frames:
@@ -99,6 +101,19 @@ def test_streaming_windows_are_the_sums_of_a_network_that_runs_on(demo):
     for w in full:
         k = (w.t_end_us - t0) // int8.bin_cfg.bin_us
         assert list(w.scores) == per_bin[k - int8.n_bins:k].sum(0).tolist()
+    # the linear taper: hop j of a window's 4 (oldest first) weighs j + 1, in the scores and in the logits' steps
+    tapered = Pipeline(load_backend(None, "int8"), SensorSize(128, 128), hop_bins=hop, taper="linear")
+    tfull = [w for w in tapered.process(demo) + tapered.finish() if not w.partial]
+    assert [w.t_end_us for w in tfull] == [w.t_end_us for w in full]
+    for w in tfull:
+        k = (w.t_end_us - t0) // int8.bin_cfg.bin_us
+        hops = per_bin[k - int8.n_bins:k].reshape(4, hop, -1).sum(1)
+        weighted = (np.arange(1, 5)[:, None] * hops).sum(0)
+        assert list(w.scores) == weighted.tolist()
+        logits = int8.to_logits(weighted, 10 * hop)
+        assert w.top_index == int(np.argmax(logits))
+    with pytest.raises(SastLiveError, match="taper"):
+        Pipeline(int8, SensorSize(128, 128), hop_bins=hop, taper="cosine")
 
 
 def test_the_pipeline_reports_no_gesture_as_class_minus_one(demo):
@@ -112,7 +127,8 @@ def test_the_pipeline_reports_no_gesture_as_class_minus_one(demo):
 
 
 def test_silence_is_no_gesture_when_the_model_has_a_threshold():
-    """No events: the readout is zero, every class equally likely — below any useful threshold."""
+    """No events: the readout is the bias alone (no_gesture's is the largest) or zero (every class equally
+    likely, below any useful threshold) — no gesture either way."""
     backend = load_backend(None, "int8")
     backend.decision = Decision(min_confidence=0.3)
     pipe = Pipeline(backend, SensorSize(128, 128), hop_bins=10)
@@ -156,6 +172,8 @@ def test_switching_to_a_model_with_other_classes_keeps_the_pipeline_running(demo
 
     tensors = load_file(str(zoo / "model.safetensors"))
     tensors["model.readout.weight"] = tensors["model.readout.weight"][:11]
+    if "model.readout.bias" in tensors:
+        tensors["model.readout.bias"] = tensors["model.readout.bias"][:11]
     meta["model_cfg"]["n_classes"], meta["model_cfg"]["classes"] = 11, meta["model_cfg"]["classes"][:11]
     meta.pop("decision")
     save_file(tensors, str(other / "model.safetensors"))

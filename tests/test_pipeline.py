@@ -60,11 +60,13 @@ def test_chunked_equals_whole_and_windows_are_bit_exact_with_the_simulator(demo,
         frames = bin_window(seen, int8.bin_cfg, w.t_start_us, int8.n_bins)
         _, out = sim.run(frames, sim.initial_state())
         assert list(w.scores) == out.scores.tolist()
-        assert w.synops == out.synops_total and w.events == int(((demo["t"] >= w.t_start_us)
-                                                                  & (demo["t"] < w.t_end_us)).sum())
+        # a window's events are those its network read (after the model's input filter)
+        assert w.synops == out.synops_total and w.events == int(((seen["t"] >= w.t_start_us)
+                                                                  & (seen["t"] < w.t_end_us)).sum())
         assert (w.t_start_us - t0) % int8.bin_cfg.bin_us == 0
     snap = pipe.snapshot()
-    assert snap.synops_total == sum(w.synops for w in whole) and snap.events_total == len(demo)
+    assert snap.synops_total == sum(w.synops for w in whole) and snap.events_total == len(seen)
+    assert snap.events_in == len(demo) and snap.events_filtered == len(demo) - len(seen)
     assert not snap.frame.flags.writeable and snap.frame.shape == (128, 128)
 
 
@@ -86,7 +88,7 @@ def test_realtime_pipeline_drops_whole_bins_when_behind(demo, int8):
     wins = pipe.process(demo[demo["t"] < 1_000_000], watermark=1_000_282, live_edge=1_050_000)  # bins from 282 µs
     assert pipe.dropped == 37 and pipe.bins_run == 3 and pipe.bins_run + pipe.dropped == len(pipe.synops_hist)
     assert wins and (wins[0].dropped_bins, wins[0].bins) == (37, 3)
-    assert pipe.snapshot().events_total == int((demo["t"] < 1_000_000).sum())  # counted, never lost
+    assert pipe.snapshot().events_in == int((demo["t"] < 1_000_000).sum())  # counted, never lost
     # a window whose every bin was dropped is no prediction: not reported, its bins counted
     more = pipe.process(demo[(demo["t"] >= 1_000_000) & (demo["t"] < 2_000_000)], 2_000_282, live_edge=5_000_000)
     assert more == [] and pipe.dropped == 37 + 40

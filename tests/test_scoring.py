@@ -51,3 +51,17 @@ def test_replay_score_on_the_demo_reads_its_labels_file():
                               "--headless", "--score", "--model", "x"], capture_output=True, text=True, cwd=REPO,
                              timeout=300)
     assert missing.returncode == 2 and "no model at x" in missing.stderr
+
+
+def test_the_streaming_choice_meets_the_latency_first_then_keeps_the_most_gestures():
+    from training.choose_streaming import VALIDATION_SUBJECTS, choose, script
+    from training.validation import split_validation  # noqa: F401 - the subjects it holds out are these
+
+    row = lambda lat, maj, pause: {"median_latency_s": lat, "gestures_with_majority": maj, "pause_no_gesture": pause}
+    table = {"1000 ms, flat": row(1.0, 33, 1.0), "500 ms, flat": row(0.5, 30, 1.0), "1000 ms, linear": row(0.5, 31, 0.9),
+             "750 ms, linear": row(0.5, 31, 1.0)}
+    assert choose(table) == "750 ms, linear"
+    assert choose({"a": row(0.9, 5, 1.0), "b": row(0.75, 1, 0.0)}) == "b"  # nothing fast enough: the fastest
+    for k in range(len(VALIDATION_SUBJECTS)):
+        s = script(k)
+        assert sorted(c for c, _, _ in s if c != 11) == list(range(11)) and s[5][0] == 11

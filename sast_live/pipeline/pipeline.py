@@ -15,7 +15,11 @@ Predictions come in one of two ways. By default (``hop_bins=None``) a window is 
 fresh network state, as in training, one after the other. With ``hop_bins=h`` (the live app: 250 ms) the network
 state runs on and a prediction comes every ``h`` bins over the last ``n_bins`` bins: the readout is taken (and
 cleared, as a sensor would) every hop, and a window's readout is the sum of its last ``n_bins / h`` hops — the
-same mean readout the network was trained on, at 1× the compute (no overlapping copies of the network).
+same mean readout the network was trained on, at 1× the compute (no overlapping copies of the network). With
+``taper="linear"`` the hops are weighted 1, 2, …, n from the oldest to the newest (the readout becomes
+Σ wₖ·accₖ / Σ wₖ·stepsₖ: still a mean readout, but the last half-window holds 70 % of the weight of a 4-hop
+window), so a gesture that just started outweighs the one before it sooner — a leaky readout the host computes
+from the hops the sensor reports, with no change on the sensor.
 Each prediction goes through the model's :class:`~models.decision.Decision` (calibrated confidences, "no
 gesture" as class −1). With
 ``realtime=True`` a bin that ends more than ``max_lag_us`` before the live edge (where the source is *now*, not
@@ -56,6 +60,14 @@ def warm_up(backend, sensor_size: SensorSize) -> None:
     backend.warm_up()
 
 
+TAPERS = ("flat", "linear")
+
+
+def hop_weights(n: int, taper: str) -> np.ndarray:
+    """Integer weights of a streaming window's ``n`` hops, oldest first: all 1 (``flat``) or 1…n (``linear``)."""
+    return np.ones(n, np.int64) if taper == "flat" else np.arange(1, n + 1, dtype=np.int64)
+
+
 class Pipeline:
     """Owns binning carries, the backend and the counters; every method runs on one (worker) thread."""
 
@@ -63,7 +75,7 @@ class Pipeline:
                  max_lag_us: int = 250_000, accumulate_us: int = 50_000, history_bins: int = 120,
                  smoothing: float = 0.15, pj_per_synop: float = DEFAULT_PJ_PER_SYNOP,
                  denoise_us: int | None = None, refractory_us: int | None = None, hop_bins: int | None = None,
-                 window_bins: int | None = None):
+                 window_bins: int | None = None, taper: str = "flat"):
         self.sensor_size = SensorSize(*sensor_size)
         if hop_bins is not None and not 1 <= int(hop_bins) <= backend.n_bins:
             raise SastLiveError(f"a prediction every {hop_bins} bins: must be 1 to the window's {backend.n_bins} bins")
@@ -71,6 +83,9 @@ class Pipeline:
         if window_bins is not None and (hop_bins is None or int(window_bins) < int(hop_bins)):
             raise SastLiveError("a streaming window (window_bins) needs hop_bins, and at least one hop")
         self.window_request = None if window_bins is None else int(window_bins)  # default: the model's n_bins
+        if taper not in TAPERS:
+            raise SastLiveError(f"window taper must be one of {', '.join(TAPERS)}, got {taper!r}")
+        self.taper = taper
         self.source_name, self.realtime, self.max_lag_us = source_name, realtime, int(max_lag_us)
         self.accumulate_us, self.smoothing, self.pj = int(accumulate_us), float(smoothing), float(pj_per_synop)
         self.history_bins = int(history_bins)
@@ -204,8 +219,9 @@ class Pipeline:
         start, accs, run_steps, synops, events, run, dropped, bins = zip(*self.hops, strict=True)
         if sum(run) == 0 or (partial and sum(events) == 0):
             return None
-        acc = np.sum(accs, axis=0)
-        return self._result(self.backend.to_logits(acc, sum(run_steps)), acc, start[0],
+        w = hop_weights(len(accs), self.taper)
+        acc = np.sum([wk * np.asarray(a) for wk, a in zip(w, accs, strict=True)], axis=0)
+        return self._result(self.backend.to_logits(acc, int(np.dot(w, run_steps))), acc, start[0],
                             start[-1] + bins[-1] * self.cfg.bin_us, sum(synops), sum(events), sum(run),
                             sum(dropped), sum(bins) < self.hops.maxlen * self.hop_bins)
 

@@ -19,7 +19,8 @@ classes are the same (:func:`sast_live.synthetic.gestures.hand_targets`), and so
 * **No gesture** (class 11, :data:`NO_GESTURE`): what the camera sees when nobody performs one of the 11 —
   a subject standing still (breathing sway, hands at rest, small fidgets), the empty room, the sensor alone
   (noise and hot pixels, no scene change) or things that are not a person gesturing (cars or carts passing,
-  walkers, a hand or object close to the lens, sparks) — each under the same lighting and camera effects.
+  walkers, a hand or object close to the lens, sparks, a machine that moves back and forth in place at 3–24 Hz —
+  a fan, a pendulum, a vibrating part) — each under the same lighting and camera effects.
 """
 
 from __future__ import annotations
@@ -133,16 +134,23 @@ def idle_params(rng: np.random.Generator) -> dict:
 def object_params(rng: np.random.Generator) -> dict:
     """One thing that moves through the view and is not a person gesturing: a ``car`` (long, low, fast,
     crossing), a ``walker`` (tall, thin, slow), a ``near`` hand or object filling part of the view close to the
-    lens, or a ``spark`` (small, bright, erratic)."""
-    kind = str(rng.choice(["car", "walker", "near", "spark"]))
-    size = {"car": (6, 14, 20, 45), "walker": (3, 6, 10, 25), "near": (20, 45, 0, 30), "spark": (1, 2.5, 0, 4)}[kind]
+    lens, a ``spark`` (small, bright, erratic), or a ``machine`` that stays in place and moves back and forth
+    fast (2–24 px at 3–24 Hz: a fan, a pendulum, a vibrating part — periodic motion that is not a gesture)."""
+    kind = str(rng.choice(["car", "walker", "near", "spark", "machine"]))
+    size = {"car": (6, 14, 20, 45), "walker": (3, 6, 10, 25), "near": (20, 45, 0, 30), "spark": (1, 2.5, 0, 4),
+            "machine": (3, 14, 0, 40)}[kind]
     direction = rng.uniform(0, 2 * np.pi) if kind in ("near", "spark") else float(rng.choice([0.0, np.pi]))
-    speed = {"car": (60, 300), "walker": (15, 60), "near": (10, 80), "spark": (40, 250)}[kind]
+    speed = {"car": (60, 300), "walker": (15, 60), "near": (10, 80), "spark": (40, 250), "machine": (0, 0)}[kind]
+    wobble = (float(rng.uniform(0, 12)), float(rng.uniform(1, 8)))
+    if kind == "machine":  # the same draws, scaled: larger, faster, from the start
+        wobble = (2 + 2 * wobble[0] * 11 / 12, 3 * wobble[1])
     return {"kind": kind, "r": float(rng.uniform(*size[:2])), "length": float(rng.uniform(*size[2:])),
             "angle": 0.0 if kind == "car" else (np.pi / 2 if kind == "walker" else float(rng.uniform(0, np.pi))),
-            "start": rng.uniform([-20, 10], [148, 118]), "velocity": float(rng.uniform(*speed)) *
-            np.array([np.cos(direction), np.sin(direction)]), "t0": float(rng.uniform(0, 1.5)),
-            "wobble": (float(rng.uniform(0, 12)), float(rng.uniform(1, 8))),
+            "start": rng.uniform([-20, 10], [148, 118]) if kind != "machine" else rng.uniform([20, 20], [108, 108]),
+            "velocity": float(rng.uniform(*speed)) *
+            np.array([np.cos(direction), np.sin(direction)]),
+            "t0": float(rng.uniform(0, 1.5)) * (kind != "machine"),
+            "wobble": wobble,
             "value": float(rng.uniform(0.9, 1.5) if kind == "spark" else rng.choice([rng.uniform(0.02, 0.25),
                                                                                       rng.uniform(0.7, 1.0)]))}
 

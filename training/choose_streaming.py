@@ -1,0 +1,105 @@
+"""Choose the live app's streaming window on validation people, never on the demo or the test subjects.
+
+The app predicts every 250 ms over the last window; how long the window is and how it weighs its hops
+(``--window-ms``, ``--taper``) trade the latency after a gesture starts against steadiness. This module renders
+one continuous recording for each validation subject of the gesture models (:data:`VALIDATION_SUBJECTS`, the
+training subjects that ``train --validation 0.13`` holds out), with all 11 gestures back to back, a pause and a
+lighting change, and scores every setting with :func:`sast_live.scoring.score_recording` on the INT8 model.
+
+Rule: among the settings whose median latency is at most :data:`LATENCY_TARGET_S`, the one where the most
+gestures keep a right majority of windows (then: the most pause windows saying "no gesture", then the lower
+latency); if none meets the latency, the lowest latency. ``python -m training.choose_streaming [CKPT]`` prints
+the table and writes it as JSON (``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from sast_live.synthetic import people
+
+VALIDATION_SUBJECTS = (20, 21, 22)
+LATENCY_TARGET_S = 0.6
+WINDOWS_MS = (500, 750, 1000)
+TAPERS = ("flat", "linear")
+LIGHTS = ("natural", "fluorescent", "led")
+
+
+def script(k: int) -> tuple:
+    """Subject ``k``'s recording: the 11 gestures (2.5 s each, order rotated by ``k``), a 3-s pause after the
+    fifth, one lighting for the first half and another after the pause."""
+    order = [(c + 4 * k) % 11 for c in range(11)]
+    first, second = LIGHTS[k % 3], LIGHTS[(k + 1) % 3]
+    return tuple((c, 2.5, first) for c in order[:5]) + ((people.IDLE, 3.0, first),) + \
+        tuple((c, 2.5, second) for c in order[5:])
+
+
+def recordings(seed: int = 7) -> list[tuple[np.ndarray, list]]:
+    """``[(events, labels)]`` per validation subject; labels ``[(class, start_us, end_us)]`` without the pause."""
+    out = []
+    for k, sid in enumerate(tqdm(VALIDATION_SUBJECTS, desc="rendering validation recordings", unit="subject")):
+        events, spans = people.make_sequence(people.subject(sid), script(k), seed + k)
+        out.append((events, [(c, a, b) for c, a, b in spans if c != people.IDLE]))
+    return out
+
+
+def score_settings(checkpoint, recs) -> dict:
+    """Per setting ``"W ms, taper"``: gestures with a right majority, median latency, pause windows saying no
+    gesture — pooled over the recordings."""
+    from sast_live.pipeline import load_backend
+    from sast_live.scoring import score_recording
+    from training.no_gesture_eval import run_stream
+
+    backend = load_backend(checkpoint, "int8")
+    hop = round(250_000 / backend.bin_cfg.bin_us)
+    table = {}
+    for ms in WINDOWS_MS:
+        for taper in TAPERS:
+            window = round(ms * 1000 / backend.bin_cfg.bin_us)
+            if window > backend.n_bins:
+                continue
+            scores = [score_recording(run_stream(backend, ev, hop, window, taper), labels, backend.classes)
+                      for ev, labels in recs]
+            lat = [g["latency_s"] for s in scores for g in s["gestures"]]
+            pauses = [p for s in scores for p in s["pauses"]]
+            table[f"{ms} ms, {taper}"] = {
+                "window_ms": ms, "taper": taper,
+                "gestures_with_majority": sum(s["gestures_with_majority"] for s in scores),
+                "n_gestures": sum(s["n_gestures"] for s in scores),
+                "median_latency_s": float(np.median([np.inf if v is None else v for v in lat])),
+                "missed": sum(v is None for v in lat),
+                "pause_no_gesture": sum(p["no_gesture"] for p in pauses) / max(1, sum(p["windows"] for p in pauses))}
+    return table
+
+
+def choose(table: dict) -> str:
+    """The rule of the module docstring."""
+    fast = [k for k, r in table.items() if r["median_latency_s"] <= LATENCY_TARGET_S]
+    if not fast:
+        return min(table, key=lambda k: table[k]["median_latency_s"])
+    return max(fast, key=lambda k: (table[k]["gestures_with_majority"], table[k]["pause_no_gesture"],
+                                    -table[k]["median_latency_s"]))
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("checkpoint", nargs="?", default="models/zoo/gestures-sast/model")
+    p.add_argument("--out", default="models/zoo/gestures-sast/streaming-choice.json")
+    args = p.parse_args(argv)
+    table = score_settings(args.checkpoint, recordings())
+    best = choose(table)
+    for name, r in table.items():
+        print(f"{name:>16}: {r['gestures_with_majority']}/{r['n_gestures']} gestures with a right majority, "
+              f"median latency {r['median_latency_s']:.2f} s, pause {r['pause_no_gesture']:.0%} no gesture"
+              + ("   <- chosen" if name == best else ""))
+    Path(args.out).write_text(json.dumps({"subjects": VALIDATION_SUBJECTS, "rule": __doc__.split("\n\n")[2],
+                                          "settings": table, "chosen": best}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
