@@ -8,8 +8,9 @@ Per time step ``t`` and layer ``l`` (DESIGN.md §6–7, integer form of the SAST
     v    = saturate(v + I · 2^frac_bits, membrane_bits)       (clamps counted)
     s    = v ≥ theta[channel]
 
-The readout adds the last layer's spikes' weights and its per-bin bias into a saturating 32-bit accumulator. SynOps: each input
-event or spike times the synapses it drives (the in-bounds taps × output channels; classes at the readout).
+The readout adds the last layer's spikes' weights and its per-bin bias into a saturating 32-bit accumulator.
+SynOps: each input event or spike times the synapses it drives (the in-bounds taps × output channels; classes
+at the readout).
 All state is in the arrays passed in, updated in place, so a stream can be fed chunk by chunk.
 """
 

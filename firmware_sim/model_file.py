@@ -286,7 +286,8 @@ def load_firmware(path: str | os.PathLike) -> FirmwareModel:
     refractory_us = meta.get("refractory_us", 0)
     if not _is_int(refractory_us) or not 0 <= refractory_us <= MAX_BIN_US:
         raise SastLiveError(f"{where}: refractory_us: must be an integer in 0…{MAX_BIN_US}, got {refractory_us!r}")
-    extra = set(tensors) - {"readout", "readout_bias"} - {f"conv{i}.{n}" for i in range(len(layers)) for n in ("weight", "theta")}
+    extra = set(tensors) - {"readout", "readout_bias"} - {f"conv{i}.{n}" for i in range(len(layers))
+                                                          for n in ("weight", "theta")}
     if extra:
         raise SastLiveError(f"{tpath}: unexpected tensors {sorted(extra)}")
     return FirmwareModel(

@@ -92,8 +92,8 @@ def pack(model: FirmwareModel) -> Packed:
     return Packed(np.asarray(geom, dtype=np.int64), np.concatenate(weights),
                   np.concatenate([f[0] for f in fans]), np.concatenate([f[1] for f in fans]),
                   np.concatenate([f[2] for f in fans]), np.concatenate(theta), np.concatenate(theta_ch),
-                  np.ascontiguousarray(ro), np.ascontiguousarray(model.bias), n_off, model.leak.form_id, model.leak.param, model.leak.shift,
-                  model.frac_bits, vmin, vmax, amin, amax)
+                  np.ascontiguousarray(ro), np.ascontiguousarray(model.bias), n_off, model.leak.form_id,
+                  model.leak.param, model.leak.shift, model.frac_bits, vmin, vmax, amin, amax)
 
 
 class Scratch(NamedTuple):

@@ -6,7 +6,10 @@ applied by every consumer — the live pipeline, ``replay --json``, the GUI, ``e
 1. confidences are ``softmax(logits / temperature)`` (the temperature is fitted on a validation split);
 2. the answer is "no gesture" (class ``-1``, :data:`NO_GESTURE`) when the top class is the model's own reject
    class (trained on still scenes, noise and non-gesture motion) or its confidence is below ``min_confidence``
-   (chosen on the validation split, never on test data).
+   (chosen on the validation split, never on test data);
+3. streaming (the live app, ``replay``): a prediction over the last ``window_ms`` (None: the model's window)
+   whose hops are weighed ``taper`` (``flat`` or ``linear``, :mod:`sast_live.pipeline.pipeline`) — chosen on
+   the validation subjects' recordings (:mod:`training.choose_streaming`); ``--window-ms``/``--taper`` override.
 
 NumPy only: the sensor side (``sast_live``, ``firmware_sim``) reads it without torch.
 """
@@ -36,6 +39,8 @@ class Decision:
     reject_class: int | None = None  # index of the model's "no gesture" output, if it has one
     min_confidence: float = 0.0  # calibrated top-1 probability below which the answer is "no gesture"
     fitted_on: str = ""  # which data chose the two numbers above (for the reports)
+    window_ms: int | None = None  # the streaming window the app uses with this model (None: the model's own)
+    taper: str = "flat"  # how that window weighs its hops
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         return softmax(logits, self.temperature)
@@ -66,9 +71,15 @@ class Decision:
         """A checked Decision from stored JSON (``None`` or absent: plain softmax, no rejection)."""
         if d is None:
             return Decision()
-        if not isinstance(d, dict) or set(d) - {"temperature", "reject_class", "min_confidence", "fitted_on"}:
+        if not isinstance(d, dict) or set(d) - {"temperature", "reject_class", "min_confidence", "fitted_on",
+                                                "window_ms", "taper"}:
             raise SastLiveError(f"{where}: must be an object with temperature, reject_class, min_confidence, "
-                                f"fitted_on; got {d!r:.200}")
+                                f"fitted_on, window_ms, taper; got {d!r:.200}")
+        w, taper = d.get("window_ms"), d.get("taper", "flat")
+        if w is not None and (isinstance(w, bool) or not isinstance(w, int) or not 1 <= w <= 3_600_000):
+            raise SastLiveError(f"{where}.window_ms: {w!r} is not a window in ms (1 … 3600000, or null)")
+        if taper not in ("flat", "linear"):
+            raise SastLiveError(f"{where}.taper: {taper!r} is not 'flat' or 'linear'")
         t, r, m = d.get("temperature", 1.0), d.get("reject_class"), d.get("min_confidence", 0.0)
         if isinstance(t, bool) or not isinstance(t, int | float) or not 0.01 <= t <= 100:
             raise SastLiveError(f"{where}.temperature: {t!r} is not a number in [0.01, 100]")
@@ -76,4 +87,4 @@ class Decision:
             raise SastLiveError(f"{where}.reject_class: {r!r} is not a class index of {len(classes)} classes")
         if isinstance(m, bool) or not isinstance(m, int | float) or not 0 <= m <= 1:
             raise SastLiveError(f"{where}.min_confidence: {m!r} is not a probability")
-        return Decision(float(t), r, float(m), str(d.get("fitted_on", "")))
+        return Decision(float(t), r, float(m), str(d.get("fitted_on", "")), w, taper)

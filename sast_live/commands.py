@@ -61,7 +61,7 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                         "shorter answers sooner after a gesture starts)")
     g.add_argument("--taper", choices=["flat", "linear"], default=None,
                    help="how a streaming window weighs its hops: flat = a plain mean, linear = newer hops count "
-                        "more, so a new gesture wins sooner (default: see PipelineOptions)")
+                        "more, so a new gesture wins sooner (default: the one stored with the model's decision)")
 
 
 def source_options(args, loop_default: bool = False):
@@ -78,7 +78,7 @@ def pipeline_options(args):
     return PipelineOptions(model=args.model, precision=args.precision, pj_per_synop=args.pj_per_synop,
                            denoise_us=args.denoise_us if args.denoise else None, refractory_us=args.refractory_us,
                            hop_ms=args.hop_ms, window_ms=args.window_ms,
-                           **({} if args.taper is None else {"taper": args.taper}))
+                           taper=args.taper)
 
 
 # -- handlers ----------------------------------------------------------------------------------------------------

@@ -82,9 +82,10 @@ class PipelineOptions:
         refractory_us: per-pixel refractory period (µs), or None for no filter.
         hop_ms: a prediction every ``hop_ms`` over the last window, the network state running on (0: one
             window after another, each with fresh state, as in training).
-        window_ms: the window a streaming prediction averages over (default: the model's own, 1 s for gestures).
+        window_ms: the window a streaming prediction averages over (default: the one stored with the model's
+            decision, else the model's own window).
         taper: how a streaming window weighs its hops: ``flat`` (a plain mean) or ``linear`` (newer hops count
-            more; :mod:`sast_live.pipeline.pipeline`).
+            more; :mod:`sast_live.pipeline.pipeline`); default: the model decision's.
     """
 
     model: str | None = None
@@ -94,7 +95,7 @@ class PipelineOptions:
     refractory_us: int | None = None
     hop_ms: int = 250
     window_ms: int | None = None
-    taper: str = "flat"
+    taper: str | None = None
 
     def __post_init__(self):
         get_precision(self.precision)
@@ -103,7 +104,7 @@ class PipelineOptions:
             raise SastLiveError(f"--denoise-us must be a positive number of µs, got {self.denoise_us}")
         if self.refractory_us is not None and self.refractory_us < 0:
             raise SastLiveError(f"--refractory-us must be ≥ 0 µs, got {self.refractory_us}")
-        if self.taper not in TAPERS:
+        if self.taper is not None and self.taper not in TAPERS:
             raise SastLiveError(f"--taper must be one of {', '.join(TAPERS)}, got {self.taper!r}")
         if self.hop_ms < 0:
             raise SastLiveError(f"--hop-ms must be ≥ 0 ms (0: one window after another), got {self.hop_ms}")
@@ -118,10 +119,16 @@ class PipelineOptions:
         return max(1, min(backend.n_bins, round(self.hop_ms * 1000 / backend.bin_cfg.bin_us)))
 
     def window_bins(self, backend) -> int | None:
-        """``window_ms`` in the model's bins (None: the model's window)."""
-        if self.window_ms is None:
+        """``window_ms`` (else the model decision's) in the model's bins; None: the model's window (and always
+        for back-to-back windows)."""
+        ms = self.window_ms if self.window_ms is not None else backend.decision.window_ms
+        if ms is None or not self.hop_ms:
             return None
-        return max(self.hop_bins(backend), round(self.window_ms * 1000 / backend.bin_cfg.bin_us))
+        return max(self.hop_bins(backend), round(ms * 1000 / backend.bin_cfg.bin_us))
+
+    def taper_for(self, backend) -> str:
+        """``taper``, else the model decision's."""
+        return self.taper if self.taper is not None else backend.decision.taper
 
     @property
     def filters_on(self) -> bool:
@@ -154,7 +161,7 @@ class Session:
             pipeline = Pipeline(self.backend, source.sensor_size, source.describe(), realtime=source.realtime,
                                 pj_per_synop=o.pj_per_synop, denoise_us=o.denoise_us, refractory_us=o.refractory_us,
                                 hop_bins=o.hop_bins(self.backend), window_bins=o.window_bins(self.backend),
-                                taper=o.taper)
+                                taper=o.taper_for(self.backend))
         except SastLiveError:
             source.close()
             raise

@@ -34,7 +34,9 @@ def test_the_decision_says_no_gesture_for_its_reject_class_and_for_low_confidenc
 
 @pytest.mark.parametrize("bad,names", [({"temperature": 0}, "temperature"), ({"temperature": "hot"}, "temperature"),
                                        ({"reject_class": 3}, "reject_class"), ({"min_confidence": 1.5}, "min_conf"),
-                                       ({"threshold": 0.5}, "must be an object"), ([1], "must be an object")])
+                                       ({"threshold": 0.5}, "must be an object"), ([1], "must be an object"),
+                                       ({"window_ms": 0}, "window_ms"), ({"window_ms": "1s"}, "window_ms"),
+                                       ({"taper": "cosine"}, "taper")])
 def test_stored_decisions_are_checked(bad, names):
     with pytest.raises(SastLiveError, match=names):
         Decision.from_dict(bad, ("a", "b", "c"))
@@ -86,7 +88,6 @@ def test_streaming_windows_are_the_sums_of_a_network_that_runs_on(demo):
     assert all(b.t_end_us - a.t_end_us == hop * int8.bin_cfg.bin_us for a, b in zip(full, full[1:], strict=False))
     # one continuous run, the readout taken every bin
     from sast_live.transforms.binning import bin_window
-
     from tests.test_pipeline import model_input
 
     t0 = int(demo["t"][0])
@@ -187,3 +188,21 @@ def test_switching_to_a_model_with_other_classes_keeps_the_pipeline_running(demo
         wins = pipe.process(demo[half:]) + pipe.finish()
         snap = pipe.snapshot()
         assert len(snap.classes) == len(snap.smoothed) == 11 and wins[-1].class_name in snap.classes
+
+
+def test_the_app_streams_with_the_window_stored_in_the_models_decision():
+    """PipelineOptions: the model decision's window and taper unless --window-ms/--taper say otherwise."""
+    from dataclasses import replace
+
+    from sast_live.session import PipelineOptions
+
+    backend = load_backend(None, "int8")
+    backend.decision = replace(backend.decision, window_ms=750, taper="linear")
+    app = PipelineOptions()
+    assert app.window_bins(backend) == 30 and app.taper_for(backend) == "linear"
+    assert PipelineOptions(window_ms=500, taper="flat").window_bins(backend) == 20
+    assert PipelineOptions(taper="flat").taper_for(backend) == "flat"
+    assert PipelineOptions(hop_ms=0).window_bins(backend) is None  # back-to-back windows: the model's own
+    backend.decision = replace(backend.decision, window_ms=None, taper="flat")
+    assert app.window_bins(backend) is None and app.taper_for(backend) == "flat"
+    assert Decision.from_dict({"window_ms": 500, "taper": "linear"}, ("a",)).to_dict()["window_ms"] == 500

@@ -134,3 +134,6 @@ def test_the_c_header_carries_the_models_decision(tmp_path):
     assert float(defines["SAST_TEMPERATURE"]) == pytest.approx(d.temperature, rel=1e-8)
     assert float(defines["SAST_MIN_CONFIDENCE"]) == pytest.approx(d.min_confidence, rel=1e-8)
     assert float(defines["SAST_READOUT_SCALE"]) == pytest.approx(model.readout_scale, rel=1e-8)
+    assert int(defines["SAST_WINDOW_MS"]) == (d.window_ms or 0)
+    assert int(defines["SAST_TAPER_LINEAR"]) == (d.taper == "linear")
+    assert int(defines["SAST_REFRACTORY_US"]) == model.refractory_us == 10_000

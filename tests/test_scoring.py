@@ -57,9 +57,11 @@ def test_the_streaming_choice_meets_the_latency_first_then_keeps_the_most_gestur
     from training.choose_streaming import VALIDATION_SUBJECTS, choose, script
     from training.validation import split_validation  # noqa: F401 - the subjects it holds out are these
 
-    row = lambda lat, maj, pause: {"median_latency_s": lat, "gestures_with_majority": maj, "pause_no_gesture": pause}
-    table = {"1000 ms, flat": row(1.0, 33, 1.0), "500 ms, flat": row(0.5, 30, 1.0), "1000 ms, linear": row(0.5, 31, 0.9),
-             "750 ms, linear": row(0.5, 31, 1.0)}
+    def row(lat, maj, pause):
+        return {"median_latency_s": lat, "gestures_with_majority": maj, "pause_no_gesture": pause}
+
+    table = {"1000 ms, flat": row(1.0, 33, 1.0), "500 ms, flat": row(0.5, 30, 1.0),
+             "1000 ms, linear": row(0.5, 31, 0.9), "750 ms, linear": row(0.5, 31, 1.0)}
     assert choose(table) == "750 ms, linear"
     assert choose({"a": row(0.9, 5, 1.0), "b": row(0.75, 1, 0.0)}) == "b"  # nothing fast enough: the fastest
     for k in range(len(VALIDATION_SUBJECTS)):

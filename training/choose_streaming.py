@@ -9,7 +9,8 @@ lighting change, and scores every setting with :func:`sast_live.scoring.score_re
 Rule: among the settings whose median latency is at most :data:`LATENCY_TARGET_S`, the one where the most
 gestures keep a right majority of windows (then: the most pause windows saying "no gesture", then the lower
 latency); if none meets the latency, the lowest latency. ``python -m training.choose_streaming [CKPT]`` prints
-the table and writes it as JSON (``--out``).
+the table, writes it as JSON (``--out``) and, with ``--write``, stores the choice in the checkpoint's decision
+(``window_ms``, ``taper`` in ``model.json``: the live app's defaults for that model).
 """
 
 from __future__ import annotations
@@ -89,7 +90,8 @@ def choose(table: dict) -> str:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("checkpoint", nargs="?", default="models/zoo/gestures-sast/model")
-    p.add_argument("--out", default="models/zoo/gestures-sast/streaming-choice.json")
+    p.add_argument("--out", help="where to write the table (default: streaming-choice.json beside the checkpoint)")
+    p.add_argument("--write", action="store_true", help="store the choice in the checkpoint's decision")
     args = p.parse_args(argv)
     table = score_settings(args.checkpoint, recordings())
     best = choose(table)
@@ -97,8 +99,20 @@ def main(argv=None) -> None:
         print(f"{name:>16}: {r['gestures_with_majority']}/{r['n_gestures']} gestures with a right majority, "
               f"median latency {r['median_latency_s']:.2f} s, pause {r['pause_no_gesture']:.0%} no gesture"
               + ("   <- chosen" if name == best else ""))
-    Path(args.out).write_text(json.dumps({"subjects": VALIDATION_SUBJECTS, "rule": __doc__.split("\n\n")[2],
-                                          "settings": table, "chosen": best}, indent=2))
+    out = Path(args.out) if args.out else Path(args.checkpoint).parent / "streaming-choice.json"
+    out.write_text(json.dumps({"subjects": VALIDATION_SUBJECTS, "rule": __doc__.split("\n\n")[2],
+                               "settings": table, "chosen": best}, indent=2))
+    if args.write:
+        store(Path(args.checkpoint).with_suffix(".json"), table[best]["window_ms"], table[best]["taper"])
+
+
+def store(meta_path: Path, window_ms: int, taper: str) -> None:
+    """Put the streaming choice into a checkpoint's ``decision`` (JSON rewritten atomically; weights untouched)."""
+    meta = json.loads(meta_path.read_text())
+    meta.setdefault("decision", {}).update(window_ms=int(window_ms), taper=taper)
+    tmp = meta_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(meta, indent=2))
+    tmp.replace(meta_path)
 
 
 if __name__ == "__main__":

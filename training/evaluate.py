@@ -182,7 +182,7 @@ def live_report(checkpoint, mcfg, seed: int) -> dict:
     backend = load_backend(checkpoint, "int8")
     bin_ms = backend.bin_cfg.bin_us / 1000
     app = PipelineOptions()  # the live app's defaults: hop, window, taper
-    hop, window, taper = app.hop_bins(backend), app.window_bins(backend), app.taper
+    hop, window, taper = app.hop_bins(backend), app.window_bins(backend), app.taper_for(backend)
     events, labels = read_events(DEMO), read_gesture_labels(labels_path_for(DEMO))
     demo = score_recording(run_stream(backend, events, hop, window, taper), labels, backend.classes)
     variants = {}  # the trade-offs of other streaming settings (--window-ms, --taper): sooner, or steadier
