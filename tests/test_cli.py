@@ -115,7 +115,8 @@ def test_export_cli(tmp_path):
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
     assert summary["weight_bits"] == 4 and summary["leak"]["param"] == 205
-    assert summary["memory"]["weight_bytes"] == (35_616 * 4 + 7) // 8  # the gesture net: 16-32-64 channels, 12 classes
+    # the gesture net: 16-32-64 channels, 12 classes, and its 12 readout biases as int32
+    assert summary["memory"]["weight_bytes"] == (35_616 * 4 + 7) // 8 + 12 * 4
     assert load_firmware(tmp_path / "fw").weight_bits == 4
     assert (tmp_path / "fw" / "sast_model.c").stat().st_size > 10_000
     r = run("export", ckpt, "--out", tmp_path / "bad", "--membrane-bits", "8")

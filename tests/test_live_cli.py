@@ -52,7 +52,9 @@ def test_live_from_the_emulated_camera_predicts_what_replay_predicts(clip, proto
     full = [w for w in windows(replay.stdout) if not w["partial"]]
     # live cannot know the stream ended: silence after it still closes bins, so its last window may be full
     got = [w for w in windows(live.stdout) if not w["partial"]][:len(full)]
-    assert len(full) == 9  # a prediction every 250 ms: full windows end at 1.0, 1.25, …, 3.0 s of the 3.2-s clip
+    # a prediction every 250 ms over the model's 500-ms window: full windows end at 0.5, 0.75, …, 3.0 s of the
+    # 3.2-s clip
+    assert len(full) == 11
     # eDVS times are the file's modulo 2^16 plus the unwrapped wraps; here both start below 65.5 ms
     keys = ("t_start_us", "t_end_us", "class", "name", "scores", "synops", "events")
     assert [{k: w[k] for k in keys} for w in got] == [{k: w[k] for k in keys} for w in full]
@@ -137,7 +139,7 @@ def test_a_reader_that_leaves_early_ends_replay_quietly():
     first = proc.stdout.readline()
     proc.stdout.close()
     _, err = proc.communicate(timeout=300)
-    assert json.loads(first)["bins"] == 40
+    assert json.loads(first)["bins"] == 20  # the 500-ms streaming window of the model's decision
     assert proc.returncode == 0 and "error" not in err and "Traceback" not in err
 
 
@@ -243,7 +245,7 @@ def test_gui_frames_ends_when_the_file_ends_first(clip):
                           text=True, cwd=REPO, timeout=300, env=gui_env())
     assert done.returncode == 0, done.stderr
     stats = json.loads(done.stdout.strip().splitlines()[-1])
-    assert 0 < stats["frames"] < 100000 and stats["windows"] == 10  # 9 full (every 250 ms) + the partial tail
+    assert 0 < stats["frames"] < 100000 and stats["windows"] == 12  # 11 full (every 250 ms) + the partial tail
     done = subprocess.run(MAIN + ["replay", str(clip), "--frames", "100000"], capture_output=True, text=True,
                           cwd=REPO, timeout=300, env=gui_env())
     assert done.returncode == 0 and json.loads(done.stdout.strip().splitlines()[-1])["frames"] < 100000

@@ -85,16 +85,19 @@ def test_headless_session_equals_the_pipeline_fed_in_the_calling_thread(demo, in
     write_events(path, demo, (128, 128))
     out = io.StringIO()
     got = run_headless(Session(SourceOptions(speed=None), PipelineOptions()), path, out=out)
-    pipe = Pipeline(int8, SensorSize(128, 128), hop_bins=PipelineOptions().hop_bins(int8))
+    app = PipelineOptions()  # the app's streaming: every 250 ms over the window stored in the model's decision
+    pipe = Pipeline(int8, SensorSize(128, 128), hop_bins=app.hop_bins(int8), window_bins=app.window_bins(int8),
+                    taper=app.taper_for(int8))
     want = []
     with FileSource(path, speed=None) as src:
         for chunk in src:
             want += pipe.process(chunk, src.clock_us())
     want += pipe.finish()
     assert [w.as_json() for w in got] == [w.as_json() for w in want]
-    # a prediction every 250 ms over the last second, once the first second is in
+    # a prediction every 250 ms over the last window, once the first window is in
+    window_us = (app.window_bins(int8) or int8.n_bins) * int8.bin_cfg.bin_us
     full = [w for w in got if not w.partial]
-    assert len(full) >= 6 and all(w.t_end_us - w.t_start_us == 1_000_000 for w in full)
+    assert len(full) >= 6 and all(w.t_end_us - w.t_start_us == window_us for w in full)
     assert all(b.t_end_us - a.t_end_us == 250_000 for a, b in zip(full, full[1:], strict=False))
     assert [json.loads(line) for line in out.getvalue().splitlines()] == [w.as_json() for w in want]
 
@@ -151,12 +154,15 @@ def test_runner_call_runs_on_the_caller_once_the_worker_has_ended(int8):
     assert seen[-1] == "no"
 
 
-@pytest.mark.parametrize("denoise_us,refractory_us", [(5_000, None), (None, 2_000), (10_000, 1_000)])
+# 20 ms: longer than the model's own 10-ms refractory filter (a shorter one would remove nothing more)
+@pytest.mark.parametrize("denoise_us,refractory_us", [(5_000, None), (None, 20_000), (10_000, 1_000)])
 def test_pipeline_filters_are_the_filter_functions_carried_across_chunks(demo, int8, denoise_us, refractory_us):
     """Filtered in the pipeline, fed in chunks == the filter functions over the whole stream, then the pipeline
     without filters; the removed events are counted."""
+    from tests.test_pipeline import model_input
+
     size = SensorSize(128, 128)
-    kept = demo
+    kept = model_input(demo, int8)  # the model's own input filter runs first, always
     if refractory_us is not None:
         kept, _ = filters.refractory(kept, None, RefractoryConfig(size, refractory_us))
     if denoise_us is not None:
@@ -189,7 +195,7 @@ def test_filters_switch_on_in_a_running_session():
         deadline = time.monotonic() + 30
         while ((snap := session.latest()) is None or snap.events_filtered == 0) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert snap.filters == "refractory 1000 µs + denoise 10000 µs" and snap.events_filtered > 0
+        assert snap.filters.endswith("refractory 1000 µs + denoise 10000 µs") and snap.events_filtered > 0
     finally:
         session.stop()
 
