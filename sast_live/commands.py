@@ -57,8 +57,9 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                    help="a prediction every HOP ms over the last window, the network running on (default 250; "
                         "0 = back-to-back windows with fresh network state, as in training)")
     g.add_argument("--window-ms", type=int,
-                   help="the window a streaming prediction averages over (default: the model's, 1000 for gestures; "
-                        "shorter answers sooner after a gesture starts)")
+                   help="the window a streaming prediction averages over (default: the one stored with the model's "
+                        "decision — 500 for the shipped gesture models — else the model's own; shorter answers sooner "
+                        "after a gesture starts)")
     g.add_argument("--taper", choices=["flat", "linear"], default=None,
                    help="how a streaming window weighs its hops: flat = a plain mean, linear = newer hops count "
                         "more, so a new gesture wins sooner (default: the one stored with the model's decision)")
