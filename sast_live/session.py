@@ -236,7 +236,8 @@ class Session:
                 def install(pipeline):  # on the worker: geometry and binning must match the stream
                     if pipeline is not None:
                         pipeline.check_backend(backend)
-                        pipeline.set_backend(backend)
+                        o = self.options  # the new model's own streaming window, unless the user chose one
+                        pipeline.set_backend(backend, o.window_bins(backend), o.taper_for(backend))
                     self.backend = backend
                     self.options = replace(self.options, model=model, precision=precision)
 

@@ -188,3 +188,17 @@ def test_the_models_input_filter_runs_in_the_pipeline_whatever_the_noise_filters
     assert removed > 0 and pipe.events_filtered == removed and "refractory 20000" in pipe.filter_label
     pipe.set_filters(None, None)  # the GUI's filter switched off
     assert pipe.model_filter_cfg is not None
+
+
+def test_a_model_switch_brings_its_own_streaming_window(demo, int8):
+    """Streaming over the model's 1-s window, then a switch that asks for 500 ms: the windows after it are 500 ms
+    (the GUI's model picker passes the new model's stored window this way)."""
+    pipe = Pipeline(int8, SensorSize(128, 128), hop_bins=10)
+    t0 = int(demo["t"][0])
+    before = [w for w in pipe.process(demo[demo["t"] < t0 + 1_600_000]) if not w.partial]
+    pipe.set_backend(load_backend(None, "int8"), window_bins=20, taper="linear")
+    after = [w for w in pipe.process(demo[demo["t"] >= t0 + 1_600_000]) + pipe.finish() if not w.partial]
+    assert before and all(w.bins == 40 for w in before)
+    assert after and all(w.bins == 20 and w.t_end_us - w.t_start_us == 500_000 for w in after)
+    with pytest.raises(SastLiveError, match="taper"):
+        pipe.set_backend(int8, taper="cosine")

@@ -111,9 +111,9 @@ def test_set_model_switches_on_the_worker_thread(int8):
             calls.append(("check", threading.current_thread().name))
             super().check_backend(backend)
 
-        def set_backend(self, backend):
+        def set_backend(self, backend, *streaming):
             calls.append(("set", threading.current_thread().name))
-            super().set_backend(backend)
+            super().set_backend(backend, *streaming)
 
     session = Session(SourceOptions(speed=2.0, loop=True))
     session.open(str(DEMO))

@@ -170,9 +170,13 @@ class Pipeline:
             self.smoothed = self.last_probs = np.full(n, 1.0 / n)
         self.display_cfg = BinConfig(tuple(self.sensor_size), self.cfg.bin_us, None, "int32")
 
-    def set_backend(self, backend) -> None:
-        """Switch network or precision at the next bin; the window under way ends there (marked partial)."""
+    def set_backend(self, backend, window_bins: int | None = None, taper: str | None = None) -> None:
+        """Switch network or precision at the next bin; the window under way ends there (marked partial).
+        Streaming, ``window_bins``/``taper`` (when given) replace the window and its taper from then on."""
+        if taper is not None and taper not in TAPERS:
+            raise SastLiveError(f"window taper must be one of {', '.join(TAPERS)}, got {taper!r}")
         self._pending_backend = backend
+        self._pending_window = (window_bins, taper)
 
     def _new_window(self, t0: int | None, fresh: bool = False) -> None:
         """Start a window (or, streaming, a hop) at ``t0``; the network state is fresh for a window, and for a
@@ -258,6 +262,10 @@ class Pipeline:
             if self._pending_backend is not None:
                 win = self._close_window(partial=True)
                 out += [win] if win else []
+                window_bins, taper = getattr(self, "_pending_window", (None, None))
+                if window_bins is not None and self.hop_request is not None:
+                    self.window_request = max(int(window_bins), self.hop_request)
+                self.taper = taper or self.taper
                 self._install(self._pending_backend)
                 self._pending_backend = None
                 n_bins = self.backend.n_bins
