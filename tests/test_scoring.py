@@ -67,3 +67,28 @@ def test_the_streaming_choice_meets_the_latency_first_then_keeps_the_most_gestur
     for k in range(len(VALIDATION_SUBJECTS)):
         s = script(k)
         assert sorted(c for c, _, _ in s if c != 11) == list(range(11)) and s[5][0] == 11
+
+
+def test_the_streaming_floor_lets_98_percent_of_the_right_windows_through_and_is_stored(tmp_path):
+    import json
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from training.choose_streaming import store, stream_floor
+
+    def win(t, cls, conf):
+        return SimpleNamespace(t_start_us=t, t_end_us=t + 500_000, class_index=cls, confidence=conf)
+
+    confs = np.linspace(0.5, 1.0, 100)
+    wins = [win(1_000_000, 3, c) for c in confs] + [win(1_000_000, 4, 0.1), win(9_000_000, 3, 0.01)]
+    floor = stream_floor([(wins, [(3, 1_000_000, 2_000_000)])])  # the wrong class and the window outside: ignored
+    assert floor == round(float(np.quantile(confs, 0.02)), 4) and 0.5 < floor < 0.52
+    assert stream_floor([([], [(3, 0, 1)])]) == 0.0
+    meta = tmp_path / "model.json"
+    meta.write_text(json.dumps({"decision": {"temperature": 0.5, "min_confidence": 0.9, "fitted_on": "val"}}))
+    for _ in range(2):  # a rerun keeps the clipped-window floor it first moved aside
+        store(meta, 500, "linear", floor)
+    d = json.loads(meta.read_text())
+    assert d["clip_min_confidence"] == 0.9 and d["decision"]["min_confidence"] == floor
+    assert d["decision"]["window_ms"] == 500 and d["decision"]["fitted_on"].startswith("val; floor: streaming")

@@ -6,17 +6,23 @@ one continuous recording for each validation subject of the gesture models (:dat
 training subjects that ``train --validation 0.13`` holds out), with all 11 gestures back to back, a pause and a
 lighting change, and scores every setting with :func:`sast_live.scoring.score_recording` on the INT8 model.
 
+Per setting, the confidence floor is fitted for streaming windows on the same recordings, with the rule the
+training uses on clipped windows (:func:`training.calibration.fit_decision`): the calibrated confidence that 98 %
+of the correctly named windows inside a gesture reach (the temperature stays the one fitted in training).
+
 Rule: among the settings whose median latency is at most :data:`LATENCY_TARGET_S`, the one where the most
 gestures keep a right majority of windows (then: the most pause windows saying "no gesture", then the lower
 latency); if none meets the latency, the lowest latency. ``python -m training.choose_streaming [CKPT]`` prints
 the table, writes it as JSON (``--out``) and, with ``--write``, stores the choice in the checkpoint's decision
-(``window_ms``, ``taper`` in ``model.json``: the live app's defaults for that model).
+(``window_ms``, ``taper`` and the streaming floor as ``min_confidence`` in ``model.json``: the live app's
+defaults for that model; the clipped-window floor it replaces is kept as ``clip_min_confidence`` in the JSON).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +35,7 @@ LATENCY_TARGET_S = 0.6
 WINDOWS_MS = (500, 750, 1000)
 TAPERS = ("flat", "linear")
 LIGHTS = ("natural", "fluorescent", "led")
+KEEP = 0.98  # the share of correctly named gesture windows the floor lets through
 
 
 def script(k: int) -> tuple:
@@ -58,12 +65,17 @@ def score_settings(checkpoint, recs) -> dict:
 
     backend = load_backend(checkpoint, "int8")
     hop = round(250_000 / backend.bin_cfg.bin_us)
+    fitted = backend.decision
     table = {}
     for ms in WINDOWS_MS:
         for taper in TAPERS:
             window = round(ms * 1000 / backend.bin_cfg.bin_us)
             if window > backend.n_bins:
                 continue
+            backend.decision = replace(fitted, min_confidence=0.0)
+            runs = [(run_stream(backend, ev, hop, window, taper), labels) for ev, labels in recs]
+            floor = stream_floor(runs)
+            backend.decision = replace(fitted, min_confidence=floor)
             scores = [score_recording(run_stream(backend, ev, hop, window, taper), labels, backend.classes)
                       for ev, labels in recs]
             lat = [g["latency_s"] for s in scores for g in s["gestures"]]
@@ -72,10 +84,20 @@ def score_settings(checkpoint, recs) -> dict:
                 "window_ms": ms, "taper": taper,
                 "gestures_with_majority": sum(s["gestures_with_majority"] for s in scores),
                 "n_gestures": sum(s["n_gestures"] for s in scores),
+                "min_confidence": floor,
                 "median_latency_s": float(np.median([np.inf if v is None else v for v in lat])),
                 "missed": sum(v is None for v in lat),
                 "pause_no_gesture": sum(p["no_gesture"] for p in pauses) / max(1, sum(p["windows"] for p in pauses))}
+    backend.decision = fitted
     return table
+
+
+def stream_floor(runs) -> float:
+    """The calibrated confidence that :data:`KEEP` of the correctly named full windows inside a labelled gesture
+    reach; ``runs`` = ``[(windows, labels)]`` streamed without a floor."""
+    conf = [w.confidence for wins, labels in runs for c, a, b in labels for w in wins
+            if w.t_start_us >= a and w.t_end_us <= b and w.class_index == c]
+    return round(float(np.quantile(conf, 1 - KEEP)), 4) if conf else 0.0
 
 
 def choose(table: dict) -> str:
@@ -96,20 +118,28 @@ def main(argv=None) -> None:
     table = score_settings(args.checkpoint, recordings())
     best = choose(table)
     for name, r in table.items():
-        print(f"{name:>16}: {r['gestures_with_majority']}/{r['n_gestures']} gestures with a right majority, "
+        print(f"{name:>16}: floor {r['min_confidence']:.3f}, {r['gestures_with_majority']}/{r['n_gestures']} "
+              f"gestures with a right majority, "
               f"median latency {r['median_latency_s']:.2f} s, pause {r['pause_no_gesture']:.0%} no gesture"
               + ("   <- chosen" if name == best else ""))
     out = Path(args.out) if args.out else Path(args.checkpoint).parent / "streaming-choice.json"
     out.write_text(json.dumps({"subjects": VALIDATION_SUBJECTS, "rule": __doc__.split("\n\n")[2],
                                "settings": table, "chosen": best}, indent=2))
     if args.write:
-        store(Path(args.checkpoint).with_suffix(".json"), table[best]["window_ms"], table[best]["taper"])
+        r = table[best]
+        store(Path(args.checkpoint).with_suffix(".json"), r["window_ms"], r["taper"], r["min_confidence"])
 
 
-def store(meta_path: Path, window_ms: int, taper: str) -> None:
-    """Put the streaming choice into a checkpoint's ``decision`` (JSON rewritten atomically; weights untouched)."""
+def store(meta_path: Path, window_ms: int, taper: str, min_confidence: float) -> None:
+    """Put the streaming choice into a checkpoint's ``decision`` (JSON rewritten atomically; weights untouched);
+    the floor fitted on clipped windows moves to ``clip_min_confidence`` at the JSON's top level."""
     meta = json.loads(meta_path.read_text())
-    meta.setdefault("decision", {}).update(window_ms=int(window_ms), taper=taper)
+    decision = meta.setdefault("decision", {})
+    meta.setdefault("clip_min_confidence", decision.get("min_confidence", 0.0))
+    base = str(decision.get("fitted_on", "")).split("; floor:")[0]
+    decision.update(window_ms=int(window_ms), taper=taper, min_confidence=float(min_confidence),
+                    fitted_on=f"{base}; floor: streaming windows of the validation subjects' recordings "
+                              f"{list(VALIDATION_SUBJECTS)}")
     tmp = meta_path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(meta, indent=2))
     tmp.replace(meta_path)
