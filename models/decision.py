@@ -24,6 +24,7 @@ from sast_live.errors import SastLiveError
 
 NO_GESTURE = "no_gesture"
 NO_CLASS = -1  # the class index reported for "no gesture"
+TAPERS = ("flat", "linear")  # how a streaming window weighs its hops (sast_live.pipeline.pipeline.hop_weights)
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -78,8 +79,8 @@ class Decision:
         w, taper = d.get("window_ms"), d.get("taper", "flat")
         if w is not None and (isinstance(w, bool) or not isinstance(w, int) or not 1 <= w <= 3_600_000):
             raise SastLiveError(f"{where}.window_ms: {w!r} is not a window in ms (1 … 3600000, or null)")
-        if taper not in ("flat", "linear"):
-            raise SastLiveError(f"{where}.taper: {taper!r} is not 'flat' or 'linear'")
+        if taper not in TAPERS:
+            raise SastLiveError(f"{where}.taper: {taper!r} is not one of {', '.join(TAPERS)}")
         t, r, m = d.get("temperature", 1.0), d.get("reject_class"), d.get("min_confidence", 0.0)
         if isinstance(t, bool) or not isinstance(t, int | float) or not 0.01 <= t <= 100:
             raise SastLiveError(f"{where}.temperature: {t!r} is not a number in [0.01, 100]")

@@ -13,6 +13,7 @@ import json
 
 from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP
 from firmware_sim.precisions import PRECISIONS
+from models.decision import TAPERS
 
 SOURCES_HELP = "file, serial:PORT, edvs:PORT, framed:PORT, dv: (USB camera), synthetic:gestures"
 
@@ -60,7 +61,7 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                    help="the window a streaming prediction averages over (default: the one stored with the model's "
                         "decision — 500 for the shipped gesture models — else the model's own; shorter answers sooner "
                         "after a gesture starts)")
-    g.add_argument("--taper", choices=["flat", "linear"], default=None,
+    g.add_argument("--taper", choices=TAPERS, default=None,
                    help="how a streaming window weighs its hops: flat = a plain mean, linear = newer hops count "
                         "more, so a new gesture wins sooner (default: the one stored with the model's decision)")
 

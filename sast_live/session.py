@@ -22,9 +22,10 @@ from dataclasses import dataclass, replace
 
 from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP, check_pj_per_synop
 from firmware_sim.precisions import get_precision
+from models.decision import TAPERS
 from sast_live.errors import SastLiveError
 from sast_live.pipeline import Pipeline, Runner, load_backend
-from sast_live.pipeline.pipeline import TAPERS, warm_up
+from sast_live.pipeline.pipeline import warm_up
 from sast_live.recorder import Recorder
 from sast_live.sources import open_source
 from sast_live.sources.base import Source

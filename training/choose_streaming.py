@@ -28,12 +28,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from models.decision import TAPERS
 from sast_live.synthetic import people
 
 VALIDATION_SUBJECTS = (20, 21, 22)
 LATENCY_TARGET_S = 0.6
 WINDOWS_MS = (500, 750, 1000)
-TAPERS = ("flat", "linear")
 LIGHTS = ("natural", "fluorescent", "led")
 KEEP = 0.98  # the share of correctly named gesture windows the floor lets through
 

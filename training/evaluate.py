@@ -17,7 +17,7 @@ from tqdm import tqdm
 from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP, check_pj_per_synop
 from models.checkpoint import load_event_model
 from models.checkpoint_files import checkpoint_paths
-from models.decision import Decision, softmax
+from models.decision import TAPERS, Decision, softmax
 from sast_live.errors import SastLiveError
 from sast_live.transforms.corruptions import CORRUPTIONS, corrupt
 from training.breakdown import breakdown, confusion, decision_figures, plot_confusion
@@ -187,7 +187,7 @@ def live_report(checkpoint, mcfg, seed: int) -> dict:
     demo = score_recording(run_stream(backend, events, hop, window, taper), labels, backend.classes)
     variants = {}  # the trade-offs of other streaming settings (--window-ms, --taper): sooner, or steadier
     for k in (2, 3, backend.n_bins // hop):
-        for other in ("flat", "linear"):
+        for other in TAPERS:
             if (k * hop, other) == (window or backend.n_bins, taper) or k * hop > backend.n_bins:
                 continue
             s = score_recording(run_stream(backend, events, hop, k * hop, other), labels, backend.classes)

@@ -35,7 +35,7 @@ from collections import deque
 import numpy as np
 
 from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP
-from models.decision import NO_CLASS, NO_GESTURE
+from models.decision import NO_CLASS, NO_GESTURE, TAPERS
 from sast_live.errors import SastLiveError
 from sast_live.events import SensorSize
 from sast_live.pipeline.snapshot import Snapshot, WindowResult, frozen
@@ -60,12 +60,15 @@ def warm_up(backend, sensor_size: SensorSize) -> None:
     backend.warm_up()
 
 
-TAPERS = ("flat", "linear")
-
-
 def hop_weights(n: int, taper: str) -> np.ndarray:
     """Integer weights of a streaming window's ``n`` hops, oldest first: all 1 (``flat``) or 1…n (``linear``)."""
     return np.ones(n, np.int64) if taper == "flat" else np.arange(1, n + 1, dtype=np.int64)
+
+
+def _checked_taper(taper: str) -> str:
+    if taper not in TAPERS:
+        raise SastLiveError(f"window taper must be one of {', '.join(TAPERS)}, got {taper!r}")
+    return taper
 
 
 class Pipeline:
@@ -83,13 +86,12 @@ class Pipeline:
         if window_bins is not None and (hop_bins is None or int(window_bins) < int(hop_bins)):
             raise SastLiveError("a streaming window (window_bins) needs hop_bins, and at least one hop")
         self.window_request = None if window_bins is None else int(window_bins)  # default: the model's n_bins
-        if taper not in TAPERS:
-            raise SastLiveError(f"window taper must be one of {', '.join(TAPERS)}, got {taper!r}")
-        self.taper = taper
+        self.taper = _checked_taper(taper)
         self.source_name, self.realtime, self.max_lag_us = source_name, realtime, int(max_lag_us)
         self.accumulate_us, self.smoothing, self.pj = int(accumulate_us), float(smoothing), float(pj_per_synop)
         self.history_bins = int(history_bins)
         self._pending_backend = None
+        self._pending_window: tuple[int | None, str | None] = (None, None)  # comes with the pending backend
         self._install(backend)
         self.carry = initial_carry(self.cfg)
         self.display_carry = initial_carry(self.display_cfg)
@@ -173,10 +175,8 @@ class Pipeline:
     def set_backend(self, backend, window_bins: int | None = None, taper: str | None = None) -> None:
         """Switch network or precision at the next bin; the window under way ends there (marked partial).
         Streaming, ``window_bins``/``taper`` (when given) replace the window and its taper from then on."""
-        if taper is not None and taper not in TAPERS:
-            raise SastLiveError(f"window taper must be one of {', '.join(TAPERS)}, got {taper!r}")
         self._pending_backend = backend
-        self._pending_window = (window_bins, taper)
+        self._pending_window = (window_bins, None if taper is None else _checked_taper(taper))
 
     def _new_window(self, t0: int | None, fresh: bool = False) -> None:
         """Start a window (or, streaming, a hop) at ``t0``; the network state is fresh for a window, and for a
@@ -224,7 +224,7 @@ class Pipeline:
         if sum(run) == 0 or (partial and sum(events) == 0):
             return None
         w = hop_weights(len(accs), self.taper)
-        acc = np.sum([wk * np.asarray(a) for wk, a in zip(w, accs, strict=True)], axis=0)
+        acc = w @ np.asarray(accs)  # (hops,) · (hops, n_classes)
         return self._result(self.backend.to_logits(acc, int(np.dot(w, run_steps))), acc, start[0],
                             start[-1] + bins[-1] * self.cfg.bin_us, sum(synops), sum(events), sum(run),
                             sum(dropped), sum(bins) < self.hops.maxlen * self.hop_bins)
@@ -262,7 +262,7 @@ class Pipeline:
             if self._pending_backend is not None:
                 win = self._close_window(partial=True)
                 out += [win] if win else []
-                window_bins, taper = getattr(self, "_pending_window", (None, None))
+                window_bins, taper = self._pending_window
                 if window_bins is not None and self.hop_request is not None:
                     self.window_request = max(int(window_bins), self.hop_request)
                 self.taper = taper or self.taper
