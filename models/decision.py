@@ -3,7 +3,8 @@
 A :class:`Decision` is stored with a model (``decision`` in a checkpoint's JSON and in ``firmware.json``) and
 applied by every consumer — the live pipeline, ``replay --json``, the GUI, ``evaluate`` — the same way:
 
-1. confidences are ``softmax(logits / temperature)`` (the temperature is fitted on a validation split);
+1. confidences are ``softmax(logits / temperature)`` (the temperature is fitted on a validation split, with
+   per-class offsets that training folds into the readout bias: :mod:`training.calibration`);
 2. the answer is "no gesture" (class ``-1``, :data:`NO_GESTURE`) when the top class is the model's own reject
    class (trained on still scenes, noise and non-gesture motion) or its confidence is below ``min_confidence``
    (chosen on the validation split, never on test data);

@@ -12,7 +12,7 @@ from sast_live.events import SensorSize
 from sast_live.formats.registry import read_events
 from sast_live.pipeline import Pipeline, load_backend
 from tests.test_wire import DEMO
-from training.calibration import fit_decision, fit_temperature
+from training.calibration import fit_decision, fit_offsets_and_temperature, fit_temperature
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +50,38 @@ def test_temperature_scaling_recovers_a_known_temperature_and_keeps_the_predicti
     labels = np.array([rng.choice(5, p=p) for p in softmax(z)])
     t = fit_temperature(3 * z, labels)
     assert abs(t - 3) < 0.25
-    decision, fig = fit_decision(3 * z, labels, reject_class=None, fitted_on="test", keep=0.9)
+    decision, fig, shift = fit_decision(3 * z, labels, reject_class=None, fitted_on="test", keep=0.9)
+    assert shift is None
     assert fig["ece_after"] < fig["ece_before"] / 2 and decision.temperature == pytest.approx(t)
     p = softmax(3 * z, t)
     right = p.argmax(1) == labels
     assert (p.max(1)[right] >= decision.min_confidence).mean() == pytest.approx(0.9, abs=0.01)
+
+
+def test_offsets_and_temperature_are_recovered_and_a_spikeless_answer_becomes_confident():
+    """Labels drawn from softmax(z / 2 + b): the fit finds T = 2 and b (up to the softmax's free constant). Then a
+    network's spikeless scenes: one logit row (the readout bias alone) shared by many samples, nearly all of the
+    reject class; temperature scaling leaves them unsure, the offsets make them confident."""
+    rng = np.random.default_rng(1)
+    b = np.array([0.0, 1.0, -1.0, 0.5])
+    z = rng.normal(0, 3, (6000, 4))
+    labels = np.array([rng.choice(4, p=p) for p in softmax(z / 2 + b)])
+    t, got = fit_offsets_and_temperature(z, labels, ridge=1e-6)
+    assert abs(t - 2) < 0.15 and np.allclose(got - got.mean(), b - b.mean(), atol=0.12)
+    decision, fig, shift = fit_decision(z, labels, None, "test", offsets=True)
+    assert np.allclose(shift, decision.temperature * fit_offsets_and_temperature(z, labels)[1])
+    assert fig["logit_offsets"] == pytest.approx(shift.tolist(), abs=1e-6)
+    bias_row = np.array([0.1, 0.0, 0.0, 0.4])  # class 3 = the reject class
+    sure = rng.normal(0, 30, (400, 4))  # scenes with spikes: mostly clear answers
+    z2 = np.vstack([sure, np.tile(bias_row, (60, 1))])
+    y2 = np.concatenate([[rng.choice(4, p=p) for p in softmax(sure / 2)], np.full(60, 3)])
+    y2[-3:] = 0  # a few spikeless scenes were a gesture after all
+    plain = softmax(bias_row[None], fit_temperature(z2, y2)).max()
+    t2, b2 = fit_offsets_and_temperature(z2, y2)
+    assert plain < 0.6 < softmax(bias_row[None] / t2 + b2)[0, 3]
+    d2, fig2, _ = fit_decision(z2, y2, 3, "test", offsets=True)
+    d1, fig1, _ = fit_decision(z2, y2, 3, "test")
+    assert fig2["ece_after"] < fig1["ece_after"]
 
 
 def test_validation_holds_out_whole_subjects_or_every_kth_sample(tmp_path):
@@ -128,16 +155,16 @@ def test_the_pipeline_reports_no_gesture_as_class_minus_one(demo):
 
 
 def test_silence_is_no_gesture_when_the_model_has_a_threshold():
-    """No events: the readout is the bias alone (no_gesture's is the largest) or zero (every class equally
-    likely, below any useful threshold) — no gesture either way."""
+    """No events: the readout is the bias alone, and the calibrated bias names the model's own no_gesture class
+    with confidence (the per-class offsets fitted in training: a still scene is a sure "no gesture")."""
     backend = load_backend(None, "int8")
-    backend.decision = Decision(min_confidence=0.3)
     pipe = Pipeline(backend, SensorSize(128, 128), hop_bins=10)
     from sast_live.events import make_events
 
     ev = make_events([0, 2_000_000], [5, 5], [5, 5], [1, 1])
     wins = pipe.process(ev) + pipe.finish()
-    assert wins and all(w.class_index == NO_CLASS for w in wins)
+    assert wins and all(w.class_index == NO_CLASS and w.top_name == NO_GESTURE for w in wins)
+    assert all(w.confidence > 0.6 for w in wins if not w.partial)
 
 
 def test_a_shorter_streaming_window_sums_fewer_hops(demo):

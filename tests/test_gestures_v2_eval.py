@@ -9,6 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+from safetensors.torch import load_file
+
 from sast_live.synthetic import people
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,6 +35,18 @@ def test_train_with_validation_then_evaluate_per_subject_and_lighting(tmp_path):
     assert d["reject_class"] == people.IDLE and 0.01 <= d["temperature"] <= 50 and "subjects" in d["fitted_on"]
     held = [int(s) for s in d["fitted_on"].split("[")[1].split("]")[0].split(",")]
     assert held and all(s in people.TRAIN_SUBJECTS for s in held)
+    # the fitted per-class offsets are folded into the readout bias of the model (not of the resume state)
+    trained = load_file(str(tmp_path / "run" / "last.safetensors"))["model.readout.bias"]
+    shipped = load_file(str(tmp_path / "run" / "model.safetensors"))["model.readout.bias"]
+    offsets = meta["calibration"]["logit_offsets"]
+    assert len(offsets) == 12 and np.allclose((shipped - trained).numpy(), offsets, atol=1e-5)
+    # recalibrating the finished checkpoint is training's last step again: the same decision, the same bias
+    subprocess.run([sys.executable, "-m", "training.recalibrate", str(tmp_path / "run" / "model")], cwd=REPO,
+                   check=True, capture_output=True, timeout=600)
+    again = json.loads((tmp_path / "run" / "model.json").read_text())
+    assert again["decision"] == d and again["calibration"]["logit_offsets"] == offsets
+    assert np.allclose(load_file(str(tmp_path / "run" / "model.safetensors"))["model.readout.bias"].numpy(),
+                       shipped.numpy(), atol=1e-6)
     run("evaluate", str(tmp_path / "run" / "model"), "--hardware", "int8", "--no-corruptions", "--live", "--out",
         str(tmp_path / "ev"), "--quiet")
     report = json.loads((tmp_path / "ev" / "report.json").read_text())

@@ -194,6 +194,23 @@ def write_log(out: Path, history: list[dict]) -> None:
     tmp.replace(out / "metrics.jsonl")
 
 
+def calibrate(net, mcfg: SNNConfig, val_cache: FrameCache, val_what: str, device="cpu") -> tuple:
+    """``(Decision, figures)`` fitted on the validation cache's hard-spike logits; a network with a readout bias
+    gets the fitted per-class offsets folded into that bias (in place; :mod:`training.calibration`)."""
+    from training.calibration import fit_decision
+
+    reject = mcfg.classes.index(NO_GESTURE) if NO_GESTURE in mcfg.classes else None
+    offsets = net.readout.bias is not None
+    decision, figures, shift = fit_decision(predict_logits(net, val_cache, "hard", device), val_cache.labels.numpy(),
+                                            reject, f"hard spikes on {val_what}"
+                                            + (" (temperature and per-class offsets)" if offsets else ""),
+                                            offsets=offsets)
+    if shift is not None:
+        with torch.no_grad():
+            net.readout.bias += torch.as_tensor(shift, dtype=net.readout.bias.dtype, device=net.readout.bias.device)
+    return decision, figures
+
+
 def train(cfg: TrainConfig) -> dict:
     """Run training; returns the final metrics line. Writes into ``cfg.out``."""
     from training.data.resolve import resolve_datasets
@@ -305,11 +322,7 @@ def train(cfg: TrainConfig) -> dict:
     if d.main:
         info = run_info()
         if val_cache is not None:  # calibrated confidences and the no-gesture gate, chosen on validation only
-            from training.calibration import fit_decision
-
-            reject = mcfg.classes.index(NO_GESTURE) if NO_GESTURE in mcfg.classes else None
-            decision, figures = fit_decision(predict_logits(net, val_cache, "hard", device),
-                                             val_cache.labels.numpy(), reject, f"hard spikes on {val_what}")
+            decision, figures = calibrate(net, mcfg, val_cache, val_what, device)
             info |= {"decision": decision.to_dict(), "calibration": figures}
             final = dict(final, **{f"val_{k}": v for k, v in figures.items()})
         save_checkpoint(out / "model", net, info)

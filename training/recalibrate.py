@@ -1,0 +1,70 @@
+"""Refit a trained checkpoint's calibration on its own validation split, exactly as training ends.
+
+Training fits the :class:`~models.decision.Decision` (temperature, per-class offsets folded into the readout
+bias, the clipped-window confidence floor) on the validation subjects it held out (``--validation``). This
+module re-runs that last step on a finished checkpoint: the same split (rebuilt from the ``train_cfg`` stored in
+the checkpoint), the same fit (:func:`training.train.calibrate`). Use it after the calibration method changed,
+instead of retraining. The streaming choice of a gesture model depends on the calibrated confidences, so it is
+dropped here: run ``python -m training.choose_streaming CKPT --write`` afterwards.
+
+The offsets a checkpoint already carries (``calibration.logit_offsets``) are taken out of its readout bias
+before the fit, so running it twice gives what running it once gives. ``python -m training.recalibrate CKPT``
+rewrites the checkpoint atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from models.checkpoint import load_event_model, save_checkpoint
+from sast_live.errors import SastLiveError
+
+
+def recalibrate(checkpoint: str | Path, progress: bool = True) -> dict:
+    """Refit and rewrite ``checkpoint`` (``X``, ``X.json`` or ``X.safetensors``); returns the new figures."""
+    from training.data.resolve import resolve_split
+    from training.frames import FrameCache
+    from training.train import calibrate, limit_dataset
+    from training.validation import split_validation
+
+    path = Path(checkpoint)
+    path = path.with_suffix("") if path.suffix in (".json", ".safetensors") else path
+    net, meta = load_event_model(path)
+    tc = meta.get("train_cfg") or {}
+    if not tc.get("validation"):
+        raise SastLiveError(f"{path}: trained without --validation; there is no held-out split to calibrate on")
+    train_ds = limit_dataset(resolve_split(tc["dataset"], "train", tc.get("data_dir"), progress), tc.get("limit_train"))
+    if list(train_ds.classes) != list(net.cfg.classes):
+        raise SastLiveError(f"{path}: the dataset {tc['dataset']!r} now has classes {list(train_ds.classes)}, the "
+                            f"model {list(net.cfg.classes)}")
+    _, val_ds, what = split_validation(train_ds, tc["validation"])
+    net.eval()
+    folded = (meta.get("calibration") or {}).get("logit_offsets")
+    if folded is not None:  # back to the trained bias first: a refit is then the same fit, not a second one on top
+        if net.readout.bias is None or len(folded) != net.readout.bias.numel():
+            raise SastLiveError(f"{path}: calibration.logit_offsets do not match the readout")
+        with torch.no_grad():
+            net.readout.bias -= torch.tensor(folded, dtype=net.readout.bias.dtype)
+    decision, figures = calibrate(net, net.cfg, FrameCache(val_ds, net.cfg, progress), what)
+    info = {k: v for k, v in meta.items() if k not in ("format", "clip_min_confidence")}
+    info |= {"decision": decision.to_dict(), "calibration": figures}
+    save_checkpoint(path, net, info)
+    return figures
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("checkpoint")
+    args = p.parse_args(argv)
+    fig = recalibrate(args.checkpoint)
+    print(f"{args.checkpoint}: T {fig['temperature']:.3f}, ECE on validation {fig['ece_before']:.4f} → "
+          f"{fig['ece_after']:.4f} ({fig['n']} samples)"
+          + (f", offsets {fig['logit_offsets']}" if "logit_offsets" in fig else "")
+          + "; now run python -m training.choose_streaming for a gesture model's streaming window")
+
+
+if __name__ == "__main__":
+    main()
