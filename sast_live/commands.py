@@ -15,7 +15,8 @@ from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP
 from firmware_sim.precisions import PRECISIONS
 from models.decision import TAPERS
 
-SOURCES_HELP = "file, serial:PORT, edvs:PORT, framed:PORT, dv: (USB camera), synthetic:gestures"
+SOURCES_HELP = ("file, serial:PORT, edvs:PORT, framed:PORT, dv: (USB camera), synthetic:gestures, synthetic:people, "
+                "synthetic:people:MOTION (a class name or push_both_hands)")
 
 
 def sensor_size_arg(text: str) -> tuple[int, int]:
@@ -124,12 +125,33 @@ def cmd_live(args) -> int:
 
 
 def cmd_record(args) -> int:
-    from sast_live.recorder import record
+    from sast_live.errors import SastLiveError
 
+    if args.dataset is None:
+        if args.out is None or args.label is not None:
+            raise SastLiveError("record needs an output file, or --label CLASS --dataset DIR to record takes")
+        from sast_live.recorder import record
+
+        source = source_options(args).open(args.source)
+        n, size = record(source, args.out, args.seconds, args.format, progress=not args.quiet)
+        print(f"recorded {n} events ({size} bytes) to {args.out}")
+        return 0
+    if args.out is not None or args.label is None:
+        raise SastLiveError("with --dataset, give --label CLASS and no output file (takes go into the dataset)")
+    from sast_live.pipeline.backends import model_classes
+    from sast_live.recorder import record_takes
+    from sast_live.takes import TakeSet, check_class_name
+
+    check_class_name(args.label)
     source = source_options(args).open(args.source)
-    n, size = record(source, args.out, args.seconds, args.format, progress=not args.quiet)
-    print(f"recorded {n} events ({size} bytes) to {args.out}")
-    return 0
+    takes = TakeSet.open_or_create(args.dataset, source.sensor_size, model_classes(args.model),
+                                   str(args.model) if args.model else "models/zoo/gestures-sast/model")
+    stored = record_takes(source, takes, args.label, args.takes, args.seconds or 2.0, args.gap,
+                          progress=not args.quiet)
+    counts = takes.counts()[args.label]
+    print(f"recorded {len(stored)} takes of {args.label!r} into {args.dataset} ({counts['train']} train, "
+          f"{counts['test']} held out)")
+    return 0 if len(stored) == args.takes else 1
 
 
 def cmd_info(args) -> int:
@@ -186,13 +208,22 @@ def register(sub) -> None:
                                 "the pauses")
         p.set_defaults(func=cmd_replay if name == "replay" else cmd_live)
 
-    p = sub.add_parser("record", help="save any source (file, serial camera, USB camera, synthetic) to an event file")
+    p = sub.add_parser("record", help="save any source (file, serial camera, USB camera, synthetic) to an event "
+                                      "file, or record labelled takes of a gesture into a dataset (--label, --dataset)")
     p.add_argument("source", help=SOURCES_HELP)
-    p.add_argument("out", help="output file (.raw EVT3, .dat, .npy, .bin; or --format)")
+    p.add_argument("out", nargs="?", help="output file (.raw EVT3, .dat, .npy, .bin; or --format)")
     add_source_args(p, 1.0, "loop a file (stop with --seconds or Ctrl-C)")
     p.add_argument("--seconds", type=float, help="stop after this many seconds (default: until the source ends "
-                                                 "or Ctrl-C)")
+                                                 "or Ctrl-C); with --dataset: the length of each take (default 2)")
     p.add_argument("--format", help="output format (evt2, evt3, dat, nmnist, npy)")
+    g = p.add_argument_group("takes (teaching a gesture)")
+    g.add_argument("--label", metavar="CLASS", help="the class the takes show: one of the model's or a new name")
+    g.add_argument("--dataset", metavar="DIR", help="the folder of takes to add to (made on first use; every 4th "
+                                                    "take of a class is held out for testing)")
+    g.add_argument("--takes", type=int, default=1, help="how many takes to record (default 1)")
+    g.add_argument("--gap", type=float, default=1.0, help="seconds to get ready before each take (default 1)")
+    g.add_argument("--model", help="the model whose classes a new dataset starts from (default: the bundled "
+                                   "gesture model)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_record)
 

@@ -75,3 +75,56 @@ def record(source, path: str | os.PathLike, seconds: float | None = None, fmt: s
     finally:
         bar.close()
     return rec.finish()
+
+
+def record_takes(source, takes, name: str, n: int = 1, seconds: float = 2.0, gap_s: float = 1.0,
+                 progress: bool = True, say=print) -> list:
+    """Record ``n`` takes of class ``name`` from ``source`` (not yet opened) into ``takes``
+    (:class:`sast_live.takes.TakeSet`): a ``gap_s`` pause to get ready, ``seconds`` of events, and so on, timed by
+    the events' own clock (a paced source: wall time; ``--speed 0``: as fast as the source renders). Each take is
+    stored (atomically) as soon as it is complete; a take without events is reported and recorded again; Ctrl-C
+    or the end of the source keeps every take already stored. Returns the stored :class:`~sast_live.takes.Take`s."""
+    from tqdm import tqdm
+
+    from sast_live.events import EVENT_DTYPE, concat
+
+    if n < 1 or not seconds > 0 or gap_s < 0:
+        raise SastLiveError(f"need --takes ≥ 1, --seconds > 0 and --gap ≥ 0; got {n}, {seconds}, {gap_s}")
+    takes.label_of(name, add=True)  # a bad name fails before the source is opened
+    length, gap = int(round(seconds * 1e6)), int(round(gap_s * 1e6))
+    stored, parts, start = [], [], None
+    bar = tqdm(total=n, desc=f"takes of {name}", unit="take", disable=not progress)
+    say(f"take 1/{n} of {name!r}: get ready ({gap_s:g} s), then {seconds:g} s of recording")
+    try:
+        with source:
+            for chunk in source:
+                if len(chunk) == 0:
+                    continue
+                if start is None:
+                    start = int(chunk["t"][0]) + gap
+                while len(stored) < n:
+                    end = start + length
+                    parts.append(chunk[(chunk["t"] >= start) & (chunk["t"] < end)])
+                    if int(chunk["t"][-1]) < end:
+                        break  # this take goes on in the next chunk
+                    events = concat(parts) if parts else np.zeros(0, EVENT_DTYPE)
+                    parts = []
+                    try:
+                        take = takes.add(events, name)
+                        stored.append(take)
+                        bar.update()
+                        bar.set_postfix_str(f"{take.split} {take.path.name}: {len(events):,} events")
+                    except SastLiveError as exc:
+                        say(f"{exc}; recording that take again")
+                    start = end + gap
+                    if len(stored) < n:
+                        say(f"take {len(stored) + 1}/{n} of {name!r}: get ready ({gap_s:g} s)")
+                if len(stored) >= n:
+                    break
+    except KeyboardInterrupt:
+        say("stopped; the takes recorded so far are kept")
+    finally:
+        bar.close()
+    if len(stored) < n:
+        say(f"the source ended after {len(stored)} of {n} takes; they are kept")
+    return stored

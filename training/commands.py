@@ -12,15 +12,22 @@ import sys
 from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP
 from firmware_sim.precisions import INTEGER
 
+#: ``train``'s defaults for the options a fine-tuning on takes sets otherwise (training.finetune.FEW_SHOT); the
+#: parser leaves them None so that cmd_train can tell an option the user gave from one they did not
+TRAIN_DEFAULTS = {"epochs": 20, "lr": 2e-3, "method": "sast", "rho": 0.3, "rho_warmup": 0, "schedule": "constant",
+                  "validation": 0.0, "augment": False, "onset": 0.0, "keep_old": 0}
 
-def add_training_args(p: argparse.ArgumentParser) -> None:
-    """Options shared by ``train`` and ``sweep``."""
+
+def add_training_args(p: argparse.ArgumentParser, unset: bool = False) -> None:
+    """Options shared by ``train`` and ``sweep`` (``unset``: epochs and lr default to None, see TRAIN_DEFAULTS)."""
     p.add_argument("--dataset", default="nmnist-real",
                    help="nmnist | nmnist-real | gestures | dataset folder; train also: xor add2 add3 add5 smnist")
     p.add_argument("--data-dir", help="folder of the synthetic dataset (generated on first use)")
-    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--epochs", type=int, default=None if unset else TRAIN_DEFAULTS["epochs"],
+                   help=f"(default {TRAIN_DEFAULTS['epochs']}; fine-tuning on takes: 25)")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--lr", type=float, default=None if unset else TRAIN_DEFAULTS["lr"],
+                   help=f"(default {TRAIN_DEFAULTS['lr']}; fine-tuning on takes: the same)")
     p.add_argument("--beta", type=float, help="sigmoid slope of the surrogate spike (default: the model's, 5)")
     p.add_argument("--n-bins", type=int, help="time bins per window (default: the model's)")
     p.add_argument("--limit-train", type=int, help="use only N training samples")
@@ -96,7 +103,15 @@ def cmd_data_synth(args) -> int:
 def cmd_train(args) -> int:
     from sast_live.errors import SastLiveError
     from training.convex.tasks import is_task
+    from training.finetune import check_takes, few_shot_fields, is_takes_folder
 
+    finetune = bool(args.init_from) and is_takes_folder(args.dataset)
+    given = {k: getattr(args, k) for k in TRAIN_DEFAULTS}
+    if finetune:
+        check_takes(args.dataset)
+        given = few_shot_fields(args.init_from, given)
+    for k, v in TRAIN_DEFAULTS.items():
+        setattr(args, k, v if given.get(k) is None else given[k])
     if args.method in ("cvx", "sg-cvx"):
         from training.convex.reconstruct import reconstruct
 
@@ -116,7 +131,12 @@ def cmd_train(args) -> int:
                                             second_batch=args.second_batch, out=args.out, resume=args.resume,
                                             init_from=args.init_from, augment=args.augment,
                                             validation=args.validation, schedule=args.schedule,
-                                            rho_warmup=args.rho_warmup, onset=args.onset))))
+                                            rho_warmup=args.rho_warmup, onset=args.onset,
+                                            keep_old=args.keep_old, keep_old_from=args.keep_old_from))))
+        if finetune:
+            from training.finetune import render, report
+
+            print(render(report(args.out, args.init_from, args.dataset, not args.quiet, args.keep_old_from)))
     return 0
 
 
@@ -170,27 +190,37 @@ def register(sub) -> None:
     s.set_defaults(func=cmd_data_synth)
 
     p = sub.add_parser("train", help="train a spiking network: SAST (surrogate forward + SAM), a baseline, or the "
-                                     "convex reconstruction")
-    add_training_args(p)
-    p.add_argument("--method", choices=["sast", "surrogate", "sg", "cvx", "sg-cvx"], default="sast",
-                   help="sast | surrogate | sg (gradient training) | cvx | sg-cvx (convex readout reconstruction)")
-    p.add_argument("--rho", type=float, default=0.3, help="SAM neighbourhood radius (sast)")
+                                     "convex reconstruction; with --init-from and a folder of takes: fine-tune")
+    add_training_args(p, unset=True)
+    p.add_argument("--method", choices=["sast", "surrogate", "sg", "cvx", "sg-cvx"], default=None,
+                   help="sast | surrogate | sg (gradient training) | cvx | sg-cvx (convex readout reconstruction) "
+                        "(default sast)")
+    p.add_argument("--rho", type=float, default=None, help="SAM neighbourhood radius (sast; default 0.3, "
+                                                           "fine-tuning: the base model's)")
     p.add_argument("--init-from", metavar="CKPT", help="start from this checkpoint's network and weights "
-                   "(e.g. --method sg --init-from runs/cvx/model: SG fine-tuning of a reconstruction)")
+                   "(e.g. --method sg --init-from runs/cvx/model: SG fine-tuning of a reconstruction). With "
+                   "--dataset a folder of takes (`record --label --dataset`): fine-tuning, new classes included, "
+                   "with few-shot defaults, then INT8 figures on the held-out takes and the old classes")
+    p.add_argument("--keep-old", type=int, default=None, metavar="N",
+                   help="fine-tuning: mix in N training recordings per class of the base model's own dataset, so "
+                        "the old classes are not forgotten (default 0; on takes: 30)")
+    p.add_argument("--keep-old-from", metavar="DATASET",
+                   help="fine-tuning: take those recordings (and, on takes, measure the old classes) from this "
+                        "dataset instead of the base model's own")
     add_convex_args(p)
     p.add_argument("--out", default="runs/train", help="output folder (metrics.jsonl, last.*, model.*)")
     p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=False,
                    help="continue from OUT/last after an interruption")
-    p.add_argument("--rho-warmup", type=int, default=0, metavar="EPOCHS",
+    p.add_argument("--rho-warmup", type=int, default=None, metavar="EPOCHS",
                    help="SAST: rho grows linearly from 0 to --rho over this many epochs (plain descent in the first)")
-    p.add_argument("--schedule", choices=["constant", "cosine"], default="constant",
+    p.add_argument("--schedule", choices=["constant", "cosine"], default=None,
                    help="learning rate over the epochs (cosine: from --lr down to 0 at the last epoch)")
-    p.add_argument("--validation", type=float, default=0.0, metavar="FRACTION",
+    p.add_argument("--validation", type=float, default=None, metavar="FRACTION",
                    help="hold out this fraction of the training subjects (or samples) to calibrate the confidences "
                         "and choose the no-gesture threshold (stored in model.json as 'decision')")
-    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=False,
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="augment training windows: shift, event drop, background noise, hot pixels")
-    p.add_argument("--onset", type=float, default=0.0, metavar="FRACTION",
+    p.add_argument("--onset", type=float, default=None, metavar="FRACTION",
                    help="half of the training windows start with up to this fraction of empty bins, as a gesture "
                         "that began part-way into the window (shorter latency when streaming; e.g. 0.6)")
     p.set_defaults(func=cmd_train)

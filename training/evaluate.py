@@ -98,6 +98,9 @@ def evaluate(cfg: EvalConfig) -> dict:
     # only the test split is read: a folder that holds nothing else is enough
     test_ds = resolve_split(dataset, "test", cfg.data_dir or train_cfg.get("data_dir"), progress=cfg.progress)
     test_ds = limit_dataset(test_ds, cfg.limit_test)
+    if tuple(mcfg.classes[:len(test_ds.classes)]) != tuple(test_ds.classes):
+        raise SastLiveError(f"{cfg.checkpoint} has classes {list(mcfg.classes)}; the test set {dataset} has "
+                            f"{list(test_ds.classes)} (they must be the model's first classes, in its order)")
     labels = np.asarray(test_ds.labels)
     cache = FrameCache(test_ds, mcfg, cfg.progress)
     report = {"checkpoint": str(cfg.checkpoint), "dataset": dataset, "n_test": len(test_ds),

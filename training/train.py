@@ -79,6 +79,8 @@ class TrainConfig:
     schedule: str = "constant"  # learning rate over the epochs: constant, or cosine (decays to 0 at the last epoch)
     rho_warmup: int = 0  # SAST: rho grows linearly from 0 over this many epochs (plain descent in the first)
     onset: float = 0.0  # augmentation: up to this fraction of a window empty before the gesture (training.augment)
+    keep_old: int = 0  # fine-tuning: mix in this many training samples per class of the base model's own dataset
+    keep_old_from: str | None = None  # ... or of this dataset (name or folder) instead
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -87,6 +89,8 @@ class TrainConfig:
             raise SastLiveError("need rho ≥ 0, epochs ≥ 1, batch size ≥ 1 and lr > 0")
         if self.schedule not in SCHEDULES:
             raise SastLiveError(f"--schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.keep_old < 0:
+            raise SastLiveError(f"--keep-old must be ≥ 0, got {self.keep_old}")
         if not 0 <= self.onset < 1:
             raise SastLiveError(f"--onset must be a fraction of the window in [0, 1), got {self.onset}")
         if not 0 <= self.validation < 1:
@@ -108,16 +112,38 @@ def model_config_for(cfg: TrainConfig, classes, sensor_size) -> SNNConfig:
     return replace(base, **changes)
 
 
-def initial_network(path: str, classes) -> tuple[SNNConfig, torch.nn.Module]:
-    """The network and weights of checkpoint ``path`` to start training from (its config is kept)."""
+def initial_network(path: str, classes, sensor_size=None) -> tuple[SNNConfig, torch.nn.Module]:
+    """The network and weights of checkpoint ``path`` to start training from (its config is kept). A dataset
+    whose classes are the model's, in order, followed by new ones grows the readout: the old classes keep their
+    rows and biases, each new class gets a fresh row (PyTorch's default initialisation) and the old classes'
+    mean bias."""
     from models.checkpoint import load_model
 
     model, _ = load_model(path)
     if not isinstance(model.cfg, SNNConfig):
         raise SastLiveError(f"{path} is a sequence-task network; event training starts from an event network")
-    if tuple(model.cfg.classes) != tuple(classes):
-        raise SastLiveError(f"{path} has classes {model.cfg.classes}; the dataset has {tuple(classes)}")
-    return model.cfg, model
+    if sensor_size is not None and tuple(model.cfg.sensor_size) != tuple(sensor_size):
+        raise SastLiveError(f"{path} was made for a {model.cfg.sensor_size[0]}x{model.cfg.sensor_size[1]} sensor; "
+                            f"the dataset's recordings are {sensor_size[0]}x{sensor_size[1]}")
+    old, new = tuple(model.cfg.classes), tuple(classes)
+    if new == old:
+        return model.cfg, model
+    if new[:len(old)] != old:
+        raise SastLiveError(f"{path} has classes {list(old)}; the dataset's classes must be these, in this order, "
+                            f"followed by any new ones — it has {list(new)}")
+    cfg = replace(model.cfg, classes=new, n_classes=len(new))
+    grown = build_model(cfg)
+    state = model.state_dict()
+    target = grown.state_dict()
+    for key, value in state.items():
+        if key.startswith("readout."):
+            target[key][:len(old)] = value
+            if key == "readout.bias":
+                target[key][len(old):] = value.mean()
+        else:
+            target[key] = value
+    grown.load_state_dict(target)
+    return cfg, grown
 
 
 def resolve_device(name: str) -> torch.device:
@@ -227,6 +253,12 @@ def train(cfg: TrainConfig) -> dict:
         read_checkpoint_meta(cfg.init_from)
     train_ds, test_ds = resolve_datasets(cfg.dataset, cfg.data_dir, progress=progress)
     train_ds, test_ds = limit_dataset(train_ds, cfg.limit_train), limit_dataset(test_ds, cfg.limit_test)
+    if cfg.keep_old:
+        if not cfg.init_from:
+            raise SastLiveError("--keep-old mixes in the base model's data: it needs --init-from")
+        from training.data.mixing import with_old_classes
+
+        train_ds = with_old_classes(train_ds, cfg.init_from, cfg.keep_old, progress, cfg.keep_old_from)
     if len(train_ds) == 0 or len(test_ds) == 0:
         raise SastLiveError(f"dataset {cfg.dataset!r} has {len(train_ds)} training and {len(test_ds)} test samples")
     val_ds = None
@@ -234,9 +266,13 @@ def train(cfg: TrainConfig) -> dict:
         from training.validation import split_validation
 
         train_ds, val_ds, val_what = split_validation(train_ds, cfg.validation)
+    if cfg.keep_old:  # a few takes of a new class among many old recordings: every class weighs the same
+        from training.data.mixing import balance_classes
+
+        train_ds = balance_classes(train_ds)
     torch.manual_seed(cfg.seed)
     if cfg.init_from:
-        mcfg, start = initial_network(cfg.init_from, train_ds.classes)
+        mcfg, start = initial_network(cfg.init_from, train_ds.classes, train_ds.sensor_size)
         net = start.to(device)
     else:
         mcfg = model_config_for(cfg, train_ds.classes, train_ds.sensor_size)

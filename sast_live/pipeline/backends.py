@@ -164,6 +164,21 @@ def is_firmware_dir(path: Path) -> bool:
     return path.is_dir() and (path / "firmware.json").is_file()
 
 
+def model_classes(model_path: str | os.PathLike | None) -> tuple[str, ...]:
+    """The class names of a training checkpoint or exported firmware folder (``None``: the bundled model), read
+    from its checked JSON without loading any weights."""
+    path = Path(model_path) if model_path else DEFAULT_MODEL
+    if is_firmware_dir(path):
+        from firmware_sim.model_file import load_firmware
+
+        return tuple(load_firmware(path).classes)
+    from models.checkpoint_files import read_checkpoint_meta
+
+    if not path.exists() and not path.with_suffix(".json").exists():
+        raise SastLiveError(f"no model at {path}: give a training checkpoint or an exported firmware folder")
+    return tuple(read_checkpoint_meta(path)[0]["model_cfg"]["classes"])
+
+
 def load_backend(model_path: str | os.PathLike | None, precision: str):
     """The backend for ``precision`` from a training checkpoint (any precision) or an exported firmware folder
     (its own integer precision only). ``None`` means the bundled SAST gesture model."""

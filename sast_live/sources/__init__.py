@@ -1,7 +1,8 @@
 """Event sources: files (paced replay), serial cameras, USB cameras, synthetic gestures (DESIGN.md §5).
 
 Sources are named by strings (DESIGN.md §9): a file path, ``serial:PORT`` (protocol from the caller),
-``edvs:PORT``, ``framed:PORT``, ``dv:`` (first USB camera) or ``dv:NAME``, ``synthetic:gestures``.
+``edvs:PORT``, ``framed:PORT``, ``dv:`` (first USB camera) or ``dv:NAME``, ``synthetic:gestures``,
+``synthetic:people`` or ``synthetic:people:MOTION`` (a stand-in person performing one motion again and again).
 """
 
 from __future__ import annotations
@@ -39,8 +40,15 @@ def open_source(spec: str | os.PathLike, *, speed: float | None = 1.0, loop: boo
 
         return DVCamera(rest)
     if kind == "synthetic":
+        stream, _, motion = rest.partition(":")
+        if stream == "people":
+            from sast_live.sources.synthetic import SyntheticPeople
+
+            return SyntheticPeople(motion or None, speed, seed)
         if rest != "gestures":
-            raise SastLiveError(f"unknown synthetic stream {rest!r}; available: synthetic:gestures")
+            raise SastLiveError(f"unknown synthetic stream {rest!r}; available: synthetic:gestures (outlines), "
+                                "synthetic:people (a stand-in person, random gestures), synthetic:people:MOTION "
+                                "(one motion: a class name or push_both_hands)")
         from sast_live.sources.synthetic import SyntheticGestures
 
         return SyntheticGestures(speed, seed)

@@ -38,3 +38,50 @@ class SyntheticGestures(TimedSource):
             self.labels.append((cls, t_base, t_base + 2_000_000))
             yield from iter_time_windows([events], SLICE_US, t_start=t_base, t_end=end)
             t_base, k = end, k + 1
+
+
+class SyntheticPeople(TimedSource):
+    """A stand-in person (the gestures-v2 renderer: a filled, shaded upper body) in front of the DVS pixel model,
+    performing ``motion`` again and again (a class name or one of :data:`people.EXTRA_MOTIONS`), or random
+    gestures of the 11 classes when ``motion`` is None; 2.5-s segments, each drawn afresh (tempo, phase, size),
+    rendered four at a time as one continuous recording, paced.
+
+    The person is held-out test subject ``TEST_SUBJECTS[seed % 6]`` under one lighting; ``labels`` records
+    ``(motion id, t_start, t_end)`` of each segment generated so far.
+    """
+
+    name = "synthetic person"
+    SEGMENT_S = 2.5
+    PER_RENDER = 4
+
+    def __init__(self, motion: str | None = None, speed: float | None = 1.0, seed: int = 0,
+                 pacer: Pacer | None = None):
+        from sast_live.errors import SastLiveError
+        from sast_live.synthetic import people
+
+        if motion is not None and motion not in people.MOTIONS:
+            raise SastLiveError(f"unknown motion {motion!r} for synthetic:people; choose one of "
+                                f"{', '.join(people.MOTIONS)}")
+        super().__init__(SensorSize(*people.SENSOR), speed, pacer)
+        self.motion, self.seed = motion, seed
+        self.labels: list[tuple[int, int, int]] = []
+        if motion is not None:
+            self.name = f"synthetic person: {motion}"
+
+    def _slices(self) -> Iterator[tuple[int, int, np.ndarray]]:
+        from sast_live.synthetic import people
+
+        rng = np.random.default_rng([self.seed, 4242])
+        person = people.subject(people.TEST_SUBJECTS[self.seed % len(people.TEST_SUBJECTS)])
+        lighting = people.LIGHTINGS[self.seed % len(people.LIGHTINGS)]
+        t_base, k = 0, 0
+        while not self.closed:
+            ids = [people.MOTIONS[self.motion] if self.motion is not None else int(rng.integers(0, 11))
+                   for _ in range(self.PER_RENDER)]
+            events, spans = people.make_sequence(person, [(c, self.SEGMENT_S, lighting) for c in ids],
+                                                 seed=self.seed * 100_003 + k)
+            events["t"] += t_base
+            self.labels += [(c, a + t_base, b + t_base) for c, a, b in spans]
+            end = t_base + spans[-1][2]
+            yield from iter_time_windows([events], SLICE_US, t_start=t_base, t_end=end)
+            t_base, k = end, k + 1

@@ -35,8 +35,8 @@ from sast_live.synthetic.gestures import CLASSES as GESTURES
 from sast_live.synthetic.gestures import LEFT, RIGHT, SENSOR, _ik_elbow, hand_targets
 from sast_live.synthetic.paint import SHAPE_COLUMNS, paint
 
-__all__ = ["CLASSES", "NO_GESTURE", "IDLE", "IDLE_SCENES", "SENSOR", "LIGHTINGS", "TRAIN_SUBJECTS",
-           "TEST_SUBJECTS", "Subject", "subject",
+__all__ = ["CLASSES", "NO_GESTURE", "IDLE", "IDLE_SCENES", "EXTRA_MOTIONS", "MOTIONS", "SENSOR", "LIGHTINGS",
+           "TRAIN_SUBJECTS", "TEST_SUBJECTS", "Subject", "subject",
            "sample_params", "render_frames", "make_sample"]
 
 LIGHTINGS = ("natural", "fluorescent", "led")
@@ -48,6 +48,10 @@ NO_GESTURE = "no_gesture"
 CLASSES = (*GESTURES, NO_GESTURE)  # the 11 IBM classes, then "nothing the model knows"
 IDLE = len(GESTURES)  # the class index of NO_GESTURE
 IDLE_SCENES = ("still", "empty", "sensor", "objects")  # what a no-gesture recording shows (see make_sample)
+#: motions the stand-in person performs that are none of the 11 classes (a user teaching the sensor a new gesture);
+#: motion ids, outside the range of class indices
+EXTRA_MOTIONS = {"push_both_hands": 100}
+MOTIONS = {**{name: k for k, name in enumerate(CLASSES)}, **EXTRA_MOTIONS}  # every motion a person can perform
 
 
 @dataclass(frozen=True)
@@ -192,10 +196,29 @@ def _frame_of_body(person: Subject, p: dict, t: float) -> tuple[float, float, di
     return cx, sy, sh, dict(p, cx=cx, shoulder_r=sh[RIGHT], shoulder_l=sh[LEFT], scale=s)
 
 
+def push_hands(p: dict, t: float) -> tuple[np.ndarray, np.ndarray]:
+    """Both hands pushing towards the camera together, again and again (none of the 11 classes): from in front
+    of the lower chest, up and out to just inside the shoulders, where the arm points at the camera and its
+    image is foreshortened; ``p`` as :func:`hand_targets` receives it."""
+    s, a, reach = p["scale"], p["amp"], p["reach"]
+    u = (1 - np.cos(2 * np.pi * t / p["period"] + p["phase"])) / 2  # 0: drawn back, 1: pushed out
+    out = []
+    for side, shoulder in ((RIGHT, p["shoulder_r"]), (LEFT, p["shoulder_l"])):
+        back = np.array([p["cx"] + side * 8 * s, shoulder[1] + 0.55 * reach])
+        pushed = np.array([shoulder[0] - side * 3 * s, shoulder[1] + 0.08 * reach])
+        out.append(back + min(a, 1.1) * u * (pushed - back))
+    return out[0], out[1]
+
+
 def hands_at(person: Subject, p: dict, t: float) -> tuple[np.ndarray, np.ndarray]:
     """Where the right and left hands are at time ``t`` (s) of recording ``p``."""
     cx, _, _, q = _frame_of_body(person, p, t)
-    hand_r, hand_l = _idle_hands(q, t) if p["cls"] == IDLE else hand_targets(p["cls"], t, q)
+    if p["cls"] == IDLE:
+        hand_r, hand_l = _idle_hands(q, t)
+    elif p["cls"] == EXTRA_MOTIONS["push_both_hands"]:
+        hand_r, hand_l = push_hands(q, t)
+    else:
+        hand_r, hand_l = hand_targets(p["cls"], t, q)
     if person.handed == LEFT and p["cls"] in (8, 9):  # the strumming / lead drum hand follows the handedness
         hand_r, hand_l = (2 * cx - hand_l[0], hand_l[1]), (2 * cx - hand_r[0], hand_r[1])
     return np.asarray(hand_r, np.float64), np.asarray(hand_l, np.float64)

@@ -1,0 +1,190 @@
+"""Labelled takes: a dataset a user records from any source to teach a model gestures of their own.
+
+``main.py record SOURCE --label CLASS --dataset DIR`` and the GUI's teach panel write it; ``main.py train
+--init-from CKPT --dataset DIR`` fine-tunes on it. The layout is the one ``data synth`` writes, so the training
+side reads it like any dataset::
+
+    DIR/meta.json                                  {"dataset": "sast-live-takes", "classes", "sensor_size",
+                                                    "splits": {"train": n, "test": m}, "base_model", ...}
+    DIR/<split>/<label:02d>_<class>/<index:05d>.raw           one take (EVT3, t from 0 µs)
+    DIR/<split>/<label:02d>_<class>/<index:05d>_labels.csv    IBM-style: class (1-based), start, end (µs)
+
+The class list starts as the base model's (so label k is the model's output k) and a new name is appended.
+Take ``index`` of a class goes to the held-out ``test`` split when ``index % TEST_EVERY == TEST_EVERY - 1`` (one
+take in four, chosen by position, never by content). Every write is atomic (a temporary file, then a rename),
+and ``meta.json`` is recomputed from the files on disk after each change, so a crash never loses a take or leaves
+the count wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sast_live.errors import SastLiveError
+
+DATASET = "sast-live-takes"
+META = "meta.json"
+TEST_EVERY = 4
+SPLITS = ("train", "test")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+
+
+def check_class_name(name: str) -> str:
+    """``name`` if it is a valid class (and folder) name: letters, digits, ``_`` and ``-``, at most 40, starting
+    with a letter or digit; else a SastLiveError saying so."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise SastLiveError(f"class name {name!r} is not a valid folder name: use letters, digits, '_' and '-' "
+                            "(at most 40, starting with a letter or digit), e.g. push_both_hands")
+    return name
+
+
+@dataclass(frozen=True)
+class Take:
+    label: int  # class index (the model's output index)
+    name: str  # class name
+    split: str  # "train" or "test" (held out)
+    index: int  # the take's number within its class
+    path: Path
+
+    @property
+    def labels_csv(self) -> Path:
+        return self.path.with_name(f"{self.path.stem}_labels.csv")
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+class TakeSet:
+    """The takes in folder ``root`` (see the module's docstring). Create with :meth:`open_or_create`."""
+
+    def __init__(self, root: Path, meta: dict):
+        self.root, self.meta = Path(root), meta
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return tuple(self.meta["classes"])
+
+    @property
+    def sensor_size(self) -> tuple[int, int]:
+        return tuple(self.meta["sensor_size"])
+
+    @classmethod
+    def open(cls, root: str | os.PathLike) -> TakeSet:
+        root = Path(root)
+        meta_path = root / META
+        if not meta_path.is_file():
+            raise SastLiveError(f"{root} holds no takes (no {META}); record some with `main.py record SOURCE "
+                                f"--label CLASS --dataset {root}`")
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (OSError, ValueError) as exc:
+            raise SastLiveError(f"{meta_path}: not readable JSON ({exc})") from exc
+        if meta.get("dataset") != DATASET or not isinstance(meta.get("classes"), list):
+            raise SastLiveError(f"{root} is a {meta.get('dataset')!r} dataset, not a folder of takes; choose "
+                                "another --dataset")
+        return cls(root, meta)
+
+    @classmethod
+    def open_or_create(cls, root: str | os.PathLike, sensor_size, base_classes=(), base_model: str | None = None
+                       ) -> TakeSet:
+        """The takes in ``root``, checked to be of ``sensor_size`` (width, height); a new folder starts with the
+        classes ``base_classes`` (the base model's, in its order)."""
+        root = Path(root)
+        size = [int(sensor_size[0]), int(sensor_size[1])]
+        if (root / META).is_file():
+            takes = cls.open(root)
+            if list(takes.sensor_size) != size:
+                raise SastLiveError(f"{root} holds takes of a {takes.sensor_size[0]}x{takes.sensor_size[1]} sensor; "
+                                    f"this source is {size[0]}x{size[1]}: use another --dataset")
+            return takes
+        if root.exists() and any(root.iterdir()):
+            raise SastLiveError(f"{root} exists and is not a folder of takes; choose a new or empty --dataset")
+        for name in base_classes:
+            check_class_name(name)
+        meta = {"dataset": DATASET, "classes": list(base_classes), "sensor_size": size,
+                "splits": {s: 0 for s in SPLITS}, "base_model": base_model,
+                "format": "EVT3 .raw per take, t from 0 µs; layout <split>/<label:02d>_<class>/<index:05d>.raw "
+                          "with <index:05d>_labels.csv (IBM style) beside it; every 4th take of a class is test"}
+        root.mkdir(parents=True, exist_ok=True)
+        takes = cls(root, meta)
+        takes._write_meta()
+        return takes
+
+    def label_of(self, name: str, add: bool = False) -> int:
+        """The class index of ``name``; with ``add``, a new name is appended to the classes."""
+        check_class_name(name)
+        if name in self.classes:
+            return self.classes.index(name)
+        if not add:
+            raise SastLiveError(f"{self.root} has no class {name!r}; it has {', '.join(self.classes)}")
+        self.meta["classes"] = [*self.classes, name]
+        self._write_meta()
+        return len(self.classes) - 1
+
+    def folder(self, split: str, label: int) -> Path:
+        return self.root / split / f"{label:02d}_{self.classes[label]}"
+
+    def takes(self) -> list[Take]:
+        """Every take on disk, by class, then index."""
+        out = []
+        for label, name in enumerate(self.classes):
+            for split in SPLITS:
+                for f in sorted(self.folder(split, label).glob("*.raw")):
+                    if f.stem.isdigit():
+                        out.append(Take(label, name, split, int(f.stem), f))
+        return sorted(out, key=lambda t: (t.label, t.index))
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """``{class: {"train": n, "test": m}}`` for every class."""
+        out = {name: {s: 0 for s in SPLITS} for name in self.classes}
+        for t in self.takes():
+            out[t.name][t.split] += 1
+        return out
+
+    def add(self, events: np.ndarray, name: str) -> Take:
+        """Store ``events`` (EVENT_DTYPE, any t origin) as the next take of class ``name`` (a new name is
+        appended to the classes); a take with no events is refused."""
+        from sast_live.formats.evt3 import write_evt3
+
+        if len(events) == 0:
+            raise SastLiveError(f"the take of {name!r} has no events: nothing moved in front of the camera, or "
+                                "the source sent nothing; it was not stored")
+        label = self.label_of(name, add=True)
+        taken = [t.index for t in self.takes() if t.label == label]
+        index = max(taken) + 1 if taken else 0
+        split = "test" if index % TEST_EVERY == TEST_EVERY - 1 else "train"
+        path = self.folder(split, label) / f"{index:05d}.raw"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ev = events.copy()
+        t0 = int(ev["t"][0])
+        ev["t"] -= t0
+        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+        write_evt3(tmp, ev, self.sensor_size)
+        take = Take(label, name, split, index, path)
+        _atomic_write_text(take.labels_csv, f"class,startTime_usec,endTime_usec\n{label + 1},0,"
+                                            f"{int(ev['t'][-1]) + 1}\n")
+        tmp.replace(path)
+        self._write_meta()
+        return take
+
+    def delete(self, take: Take) -> None:
+        """Remove one take (and its labels file)."""
+        take.path.unlink(missing_ok=True)
+        take.labels_csv.unlink(missing_ok=True)
+        self._write_meta()
+
+    def _write_meta(self) -> None:
+        counts = {s: 0 for s in SPLITS}
+        for t in self.takes():
+            counts[t.split] += 1
+        self.meta["splits"] = counts
+        _atomic_write_text(self.root / META, json.dumps(self.meta, indent=2))

@@ -1,0 +1,117 @@
+"""Fine-tuning a model on a user's takes: ``main.py train --init-from CKPT --dataset TAKES``.
+
+TAKES is a folder :mod:`sast_live.takes` wrote (``record --label --dataset``, the GUI's teach panel). Its classes
+are the base model's followed by any new ones; the readout grows for the new ones
+(:func:`training.train.initial_network`), and the old classes are kept by mixing in ``keep_old`` training
+recordings of each from the base model's own dataset (:mod:`training.data.mixing`).
+
+Few-shot defaults (:data:`FEW_SHOT`, each overridable on the command line): the classes balanced (the takes
+repeated up to the old classes' count, :func:`training.data.mixing.balance_classes`), 25 epochs at the base
+training's learning rate decaying to 0 (cosine), no rho warm-up (the weights are trained already), SAST with the
+base model's rho, augmentation and onset as the base model was trained, and a validation fifth of the mixed data
+(every k-th sample of each class) to refit the confidences and the no-gesture floor. Why 25 epochs at 2e-3: with
+12 at 5e-4 the network before calibration named 0 of 15 *training* takes of a new gesture (the calibration's
+offsets alone rescued it); with 15 at 2e-3, 8 of 15; with 25, all 15 (about 3 minutes on 2 cores).
+
+Afterwards :func:`report` measures, on the integer simulator (INT8), the held-out takes (the dataset's ``test``
+split: one take in four) and the base dataset's test split (the old classes, against the base model on the same
+recordings), writes ``finetune.json`` beside the checkpoint and exports the INT8 firmware folder
+(``OUT/firmware-int8``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sast_live.errors import SastLiveError
+
+#: what ``train --init-from CKPT --dataset TAKES`` uses unless told otherwise
+FEW_SHOT = {"epochs": 25, "lr": 2e-3, "schedule": "cosine", "validation": 0.2, "keep_old": 30, "rho_warmup": 0}
+
+
+def is_takes_folder(path) -> bool:
+    """Whether ``path`` is a folder of takes (``meta.json`` says ``sast-live-takes``)."""
+    from sast_live.takes import DATASET, META
+
+    meta = Path(str(path)) / META
+    try:
+        return meta.is_file() and json.loads(meta.read_text()).get("dataset") == DATASET
+    except (OSError, ValueError):
+        return False
+
+
+def few_shot_fields(base_checkpoint: str, given: dict) -> dict:
+    """TrainConfig fields for fine-tuning ``base_checkpoint``: ``given`` (the options the user set; None = not
+    set) over :data:`FEW_SHOT` over what the base model was trained with (method, rho, augmentation, onset)."""
+    from models.checkpoint_files import read_checkpoint_meta
+
+    meta, _ = read_checkpoint_meta(base_checkpoint)
+    base = meta.get("train_cfg") or {}
+    fields = {"method": base.get("method", "sast"), "rho": base.get("rho", 0.1),
+              "augment": bool(base.get("augment", True)), "onset": float(base.get("onset", 0.0)), **FEW_SHOT}
+    if fields["method"] not in ("sast", "surrogate"):
+        fields["method"] = "sast"
+    fields.update({k: v for k, v in given.items() if v is not None})
+    return fields
+
+
+def report(out: str | Path, base_checkpoint: str, takes_dir: str, progress: bool = True,
+           old_dataset: str | None = None) -> dict:
+    """INT8 accuracy of the fine-tuned ``out/model`` on the held-out takes (per class) and on the test split of
+    ``old_dataset`` (default: the base model's dataset; the old classes, beside the base model's);
+    ``out/finetune.json``; the INT8 firmware folder."""
+    from firmware_sim.model_file import save_firmware
+    from firmware_sim.precisions import PRECISIONS
+    from firmware_sim.quantize import quantize_checkpoint
+    from models.checkpoint_files import read_checkpoint_meta
+    from training.evaluate import evaluate_many
+
+    out = Path(out)
+    model = out / "model"
+    common = {"corruptions": (), "hardware": ("int8",), "progress": progress}
+    takes = evaluate_many([str(model)], str(out / "eval-takes"), dataset=takes_dir, **common)[0]
+    by_class = takes["breakdown"]["int8"]["by_class"]
+    summary = {"base_model": str(base_checkpoint), "takes": str(takes_dir), "model": str(model),
+               "held_out_takes": {name: {"n": v["n"], "int8_accuracy": v["accuracy"]}
+                                  for name, v in by_class.items() if v["n"]}}
+    base_cfg = read_checkpoint_meta(base_checkpoint)[0].get("train_cfg") or {}
+    if old_dataset or base_cfg.get("dataset"):
+        ds = {"dataset": old_dataset} if old_dataset else {"dataset": base_cfg["dataset"],
+                                                            "data_dir": base_cfg.get("data_dir")}
+        after = evaluate_many([str(model)], str(out / "eval-old"), **ds, **common)[0]
+        before = evaluate_many([str(base_checkpoint)], str(out / "eval-old-base"), **ds, **common)[0]
+        summary["old_classes"] = {"dataset": ds["dataset"], "n": after["n_test"],
+                                  "int8_before": before["hardware"]["int8"]["accuracy"],
+                                  "int8_after": after["hardware"]["int8"]["accuracy"]}
+        summary["old_classes"]["change"] = summary["old_classes"]["int8_after"] - summary["old_classes"]["int8_before"]
+    fw = save_firmware(quantize_checkpoint(model, PRECISIONS["int8"].quant_config()), out / "firmware-int8")
+    summary["firmware"] = str(fw)
+    (out / "finetune.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def render(summary: dict) -> str:
+    """The few lines ``train`` prints at the end of a fine-tuning."""
+    lines = [f"fine-tuned {summary['model']} (INT8 firmware: {summary['firmware']})"]
+    for name, v in summary["held_out_takes"].items():
+        lines.append(f"  held-out takes of {name}: {v['int8_accuracy']:.0%} of {v['n']} right (INT8)")
+    old = summary.get("old_classes")
+    if old:
+        lines.append(f"  the old classes on {old['dataset']}'s test split ({old['n']} recordings): INT8 "
+                     f"{old['int8_before']:.3f} → {old['int8_after']:.3f} ({100 * old['change']:+.1f} points)")
+    return "\n".join(lines)
+
+
+def check_takes(takes_dir: str) -> None:
+    """A clear error for a folder of takes that cannot be fine-tuned on (before any model is loaded)."""
+    from sast_live.takes import TakeSet
+
+    counts = TakeSet.open(takes_dir).counts()
+    empty = [name for name, c in counts.items() if c["train"] and not c["test"]]
+    if not any(c["train"] for c in counts.values()):
+        raise SastLiveError(f"{takes_dir} has no training takes yet; record some with `main.py record SOURCE "
+                            f"--label CLASS --dataset {takes_dir}`")
+    if empty:
+        raise SastLiveError(f"{takes_dir}: no held-out take of {', '.join(empty)} yet (every 4th take is held out): "
+                            "record at least 4 takes of each class")
