@@ -15,7 +15,7 @@ from firmware_sim.precisions import INTEGER
 #: ``train``'s defaults for the options a fine-tuning on takes sets otherwise (training.finetune.FEW_SHOT); the
 #: parser leaves them None so that cmd_train can tell an option the user gave from one they did not
 TRAIN_DEFAULTS = {"epochs": 20, "lr": 2e-3, "method": "sast", "rho": 0.3, "rho_warmup": 0, "schedule": "constant",
-                  "validation": 0.0, "augment": False, "onset": 0.0, "keep_old": 0}
+                  "validation": 0.0, "augment": False, "onset": 0.0, "keep_old": 0, "freeze_features": False}
 
 
 def add_training_args(p: argparse.ArgumentParser, unset: bool = False) -> None:
@@ -132,7 +132,8 @@ def cmd_train(args) -> int:
                                             init_from=args.init_from, augment=args.augment,
                                             validation=args.validation, schedule=args.schedule,
                                             rho_warmup=args.rho_warmup, onset=args.onset,
-                                            keep_old=args.keep_old, keep_old_from=args.keep_old_from))))
+                                            keep_old=args.keep_old, keep_old_from=args.keep_old_from,
+                                            freeze_features=args.freeze_features))))
         if finetune:
             from training.finetune import render, report
 
@@ -204,6 +205,9 @@ def register(sub) -> None:
     p.add_argument("--keep-old", type=int, default=None, metavar="N",
                    help="fine-tuning: mix in N training recordings per class of the base model's own dataset, so "
                         "the old classes are not forgotten (default 0; on takes: 30)")
+    p.add_argument("--freeze-features", action=argparse.BooleanOptionalAction, default=None,
+                   help="train the readout only; the convolutional layers keep their weights (default off; on "
+                        "takes: on)")
     p.add_argument("--keep-old-from", metavar="DATASET",
                    help="fine-tuning: take those recordings (and, on takes, measure the old classes) from this "
                         "dataset instead of the base model's own")

@@ -69,12 +69,14 @@ def report(out: str | Path, base_checkpoint: str, takes_dir: str, progress: bool
 
     out = Path(out)
     model = out / "model"
+    streaming = choose_streaming_window(model)
     common = {"corruptions": (), "hardware": ("int8",), "progress": progress}
     takes = evaluate_many([str(model)], str(out / "eval-takes"), dataset=takes_dir, **common)[0]
     by_class = takes["breakdown"]["int8"]["by_class"]
     summary = {"base_model": str(base_checkpoint), "takes": str(takes_dir), "model": str(model),
                "held_out_takes": {name: {"n": v["n"], "int8_accuracy": v["accuracy"]}
-                                  for name, v in by_class.items() if v["n"]}}
+                                  for name, v in by_class.items() if v["n"]},
+               "streaming": streaming, "held_out_takes_streaming": stream_takes(model, takes_dir)}
     base_cfg = read_checkpoint_meta(base_checkpoint)[0].get("train_cfg") or {}
     if old_dataset or base_cfg.get("dataset"):
         ds = {"dataset": old_dataset} if old_dataset else {"dataset": base_cfg["dataset"],
@@ -91,11 +93,58 @@ def report(out: str | Path, base_checkpoint: str, takes_dir: str, progress: bool
     return summary
 
 
+def choose_streaming_window(model: Path) -> dict | None:
+    """A gesture model's streaming window, floor and taper, chosen as for the shipped models
+    (:mod:`training.choose_streaming`, on the validation subjects' recordings of the 11 gestures) and stored in
+    its decision; None (nothing stored) for a model whose first classes are not the 12 of gestures-v2."""
+    from sast_live.pipeline.backends import model_classes
+    from sast_live.synthetic import people
+    from training.choose_streaming import choose, recordings, score_settings, store
+
+    if model_classes(model)[:len(people.CLASSES)] != people.CLASSES:
+        return None
+    table = score_settings(model, recordings())
+    r = table[choose(table)]
+    store(model.with_suffix(".json"), r["window_ms"], r["taper"], r["min_confidence"])
+    return {k: r[k] for k in ("window_ms", "taper", "min_confidence", "gestures_with_majority", "n_gestures",
+                              "median_latency_s")}
+
+
+def stream_takes(model: Path, takes_dir: str) -> dict:
+    """Per class of the held-out takes: the full streaming windows (the app's settings, INT8) and how many name
+    the class (the app's answer, "no gesture" counting as wrong)."""
+    from sast_live.formats.registry import read_events
+    from sast_live.pipeline import load_backend
+    from sast_live.session import PipelineOptions
+    from sast_live.takes import TakeSet
+    from training.no_gesture_eval import run_stream
+
+    backend = load_backend(model, "int8")
+    app = PipelineOptions()
+    hop = round(app.hop_ms * 1000 / backend.bin_cfg.bin_us)
+    out: dict[str, dict[str, int]] = {}
+    for take in TakeSet.open(takes_dir).takes():
+        if take.split != "test":
+            continue
+        wins = run_stream(backend, read_events(take.path), hop, app.window_bins(backend), app.taper_for(backend))
+        row = out.setdefault(take.name, {"windows": 0, "naming_it": 0})
+        row["windows"] += len(wins)
+        row["naming_it"] += sum(w.class_index == take.label for w in wins)
+    return out
+
+
 def render(summary: dict) -> str:
     """The few lines ``train`` prints at the end of a fine-tuning."""
     lines = [f"fine-tuned {summary['model']} (INT8 firmware: {summary['firmware']})"]
     for name, v in summary["held_out_takes"].items():
-        lines.append(f"  held-out takes of {name}: {v['int8_accuracy']:.0%} of {v['n']} right (INT8)")
+        st = summary["held_out_takes_streaming"].get(name, {})
+        lines.append(f"  held-out takes of {name}: {v['int8_accuracy']:.0%} of {v['n']} right (INT8); streaming, "
+                     f"{st.get('naming_it', 0)} of {st.get('windows', 0)} windows name it")
+    if summary.get("streaming"):
+        r = summary["streaming"]
+        lines.append(f"  streaming window {r['window_ms']} ms, {r['taper']}, floor {r['min_confidence']:.2f} (chosen "
+                     f"on the validation subjects: {r['gestures_with_majority']}/{r['n_gestures']} gestures, median "
+                     f"latency {r['median_latency_s']:.2f} s)")
     old = summary.get("old_classes")
     if old:
         lines.append(f"  the old classes on {old['dataset']}'s test split ({old['n']} recordings): INT8 "

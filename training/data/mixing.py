@@ -55,13 +55,19 @@ def with_old_classes(takes: EventDataset, checkpoint: str, n: int, progress: boo
                         takes.sensor_size)
 
 
-def balance_classes(ds: EventDataset) -> EventDataset:
-    """``ds`` with every class repeated (cyclically, in order) up to the count of its largest class, so that 15
-    takes of a new gesture weigh as much in an epoch as the old classes' recordings (augmentation makes the
-    repeats differ). Apply after the validation split: a repeat must never sit on both sides of it."""
+#: an epoch of a fine-tuning shows every class at least this often (the old classes' count at the default
+#: --keep-old 30 after the validation fifth): with fewer, 25 epochs were too few steps for a new class to be learnt
+MIN_PER_CLASS = 24
+
+
+def balance_classes(ds: EventDataset, at_least: int = MIN_PER_CLASS) -> EventDataset:
+    """``ds`` with every class repeated (cyclically, in order) up to the count of its largest class, and at least
+    ``at_least``, so that 15 takes of a new gesture weigh as much in an epoch as the old classes' recordings
+    (augmentation makes the repeats differ). Apply after the validation split: a repeat must never sit on both
+    sides of it."""
     labels = np.asarray(ds.labels)
     counts = np.bincount(labels, minlength=len(ds.classes))
-    most = counts.max() if len(counts) else 0
+    most = max(int(counts.max()), at_least) if len(counts) else 0
     idx = []
     for c in np.flatnonzero(counts):
         members = np.flatnonzero(labels == c)
