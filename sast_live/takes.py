@@ -91,7 +91,10 @@ class TakeSet:
         if meta.get("dataset") != DATASET or not isinstance(meta.get("classes"), list):
             raise SastLiveError(f"{root} is a {meta.get('dataset')!r} dataset, not a folder of takes; choose "
                                 "another --dataset")
-        return cls(root, meta)
+        takes = cls(root, meta)
+        if meta.get("splits") != takes._counts():  # a take written just before a crash, its count not yet
+            takes._write_meta()
+        return takes
 
     @classmethod
     def open_or_create(cls, root: str | os.PathLike, sensor_size, base_classes=(), base_model: str | None = None
@@ -182,9 +185,12 @@ class TakeSet:
         take.labels_csv.unlink(missing_ok=True)
         self._write_meta()
 
-    def _write_meta(self) -> None:
+    def _counts(self) -> dict[str, int]:
         counts = {s: 0 for s in SPLITS}
         for t in self.takes():
             counts[t.split] += 1
-        self.meta["splits"] = counts
+        return counts
+
+    def _write_meta(self) -> None:
+        self.meta["splits"] = self._counts()
         _atomic_write_text(self.root / META, json.dumps(self.meta, indent=2))

@@ -228,7 +228,8 @@ def test_ctrl_c_and_sigterm_end_every_mode_cleanly(sig, mode, tmp_path):
                             env=gui_env(), preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     if mode == "replay":
         proc.stdout.readline()  # one window is out: the stream runs
-        time.sleep(0.5)  # half of the next one
+        # 2.4 hops of 250 ms: mid-hop, so a window is under way (0.5 s, a hop boundary, once raced the last window)
+        time.sleep(0.6)
     else:
         time.sleep(5)
     proc.send_signal(getattr(signal, sig))

@@ -54,6 +54,11 @@ def test_takes_are_stored_in_the_dataset_layout_with_every_fourth_held_out(tmp_p
     assert again.counts()["wave_2"] == {"train": 3, "test": 1} and again.meta["splits"]["train"] == 3
     assert again.add(events(), "wave_2").index == 5  # numbers are never reused
     assert not list((tmp_path / "t").rglob("*.tmp*"))
+    # a crash after a take's rename, before meta.json was rewritten: opening counts what is on disk
+    meta = json.loads((tmp_path / "t" / "meta.json").read_text())
+    (tmp_path / "t" / "meta.json").write_text(json.dumps(dict(meta, splits={"train": 1, "test": 0})))
+    assert TakeSet.open(tmp_path / "t").meta["splits"] == {"train": 4, "test": 1}
+    assert len(open_dataset(tmp_path / "t", "train")) == 4
 
 
 @pytest.mark.parametrize("name", ["../up", "two words", "", "é", "x" * 41, "-lead"])

@@ -206,8 +206,7 @@ def register(sub) -> None:
                    help="fine-tuning: mix in N training recordings per class of the base model's own dataset, so "
                         "the old classes are not forgotten (default 0; on takes: 30)")
     p.add_argument("--freeze-features", action=argparse.BooleanOptionalAction, default=None,
-                   help="train the readout only; the convolutional layers keep their weights (default off; on "
-                        "takes: on)")
+                   help="train the readout only; the convolutional layers keep their weights (default off)")
     p.add_argument("--keep-old-from", metavar="DATASET",
                    help="fine-tuning: take those recordings (and, on takes, measure the old classes) from this "
                         "dataset instead of the base model's own")
