@@ -145,7 +145,7 @@ class Session:
         self.options = options or PipelineOptions()
         self.on_window = on_window  # called on the worker thread with each WindowResult
         self.backend = load_backend(self.options.model, self.options.precision)
-        self.source = self.pipeline = self.runner = self.recorder = None
+        self.source = self.pipeline = self.runner = self.recorder = self.take = None
         self.spec: str | None = None
         self.message = ""  # the last thing worth telling the user (errors, records written)
         self._loading = threading.Lock()
@@ -258,18 +258,42 @@ class Session:
         self._on_worker(install, done, f"noise filters {'on' if options.filters_on else 'off'}")
 
     # -- recording ----------------------------------------------------------------------------------------
+    def _tap(self, chunk) -> None:  # on the reader thread: the recording and a take under way see every chunk
+        rec, take = self.recorder, self.take
+        if rec is not None:
+            rec.write(chunk)
+        if take is not None:
+            take.write(chunk)
+
     def start_recording(self, path: str) -> None:
         if self.runner is None:
             raise SastLiveError("nothing is running to record")
         self.recorder = Recorder(path, self.source.sensor_size)
-        self.runner.tap = self.recorder.write
+        self.runner.tap = self._tap
+
+    def start_take(self, takes, name: str, seconds: float, done=None) -> None:
+        """Record the next ``seconds`` of the running source as a take of ``name`` into ``takes``
+        (:class:`sast_live.takes.TakeSet`); ``done(take, error)`` is called on the reader thread."""
+        from sast_live.takes import TakeCollector
+
+        if self.runner is None:
+            raise SastLiveError("nothing is running to record a take from")
+        if tuple(takes.sensor_size) != tuple(self.source.sensor_size):
+            raise SastLiveError(f"{takes.root} holds takes of a {takes.sensor_size[0]}x{takes.sensor_size[1]} "
+                                f"sensor; this source is {self.source.sensor_size[0]}x{self.source.sensor_size[1]}")
+
+        def finished(take, error):
+            self.take = None
+            if done is not None:
+                done(take, error)
+
+        self.take = TakeCollector(takes, name, seconds, finished)
+        self.runner.tap = self._tap
 
     def stop_recording(self) -> tuple[int, int] | None:
         rec, self.recorder = self.recorder, None
         if rec is None:
             return None
-        if self.runner is not None:
-            self.runner.tap = None
         n, size = rec.finish()
         self.message = f"recorded {n} events ({size} bytes) to {rec.path}"
         return n, size

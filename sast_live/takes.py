@@ -194,3 +194,42 @@ class TakeSet:
     def _write_meta(self) -> None:
         self.meta["splits"] = self._counts()
         _atomic_write_text(self.root / META, json.dumps(self.meta, indent=2))
+
+
+class TakeCollector:
+    """The next ``seconds`` of a stream (by the events' clock, from the first event it sees) as one take of
+    ``name``, stored into ``takes``; fed on the source's reader thread (a runner's tap) with :meth:`write`.
+    ``done(take, error)`` is called once, on that thread, with the stored Take or the error text."""
+
+    def __init__(self, takes: TakeSet, name: str, seconds: float, done=None):
+        import threading
+
+        check_class_name(name)
+        if not seconds > 0:
+            raise SastLiveError(f"a take must last more than 0 s, got {seconds}")
+        self.takes, self.name, self.length, self.done = takes, name, int(round(seconds * 1e6)), done
+        self.start: int | None = None
+        self.parts: list[np.ndarray] = []
+        self.finished = False
+        self._lock = threading.Lock()
+
+    def write(self, chunk: np.ndarray) -> None:
+        with self._lock:
+            if self.finished or len(chunk) == 0:
+                return
+            if self.start is None:
+                self.start = int(chunk["t"][0])
+            end = self.start + self.length
+            self.parts.append(chunk[chunk["t"] < end])
+            if int(chunk["t"][-1]) < end:
+                return
+            self.finished = True
+        from sast_live.events import concat
+
+        take, error = None, None
+        try:
+            take = self.takes.add(concat(self.parts), self.name)
+        except (SastLiveError, OSError) as exc:
+            error = str(exc)
+        if self.done is not None:
+            self.done(take, error)

@@ -197,3 +197,50 @@ def test_without_root_the_probe_prints_the_apt_line(monkeypatch, capsys):
     out = io.StringIO()
     assert not qt_deps.ensure(install=True, out=out)
     assert "sudo apt install libxcb-icccm4" in out.getvalue() and "headless replay" in out.getvalue()
+
+
+def test_the_teach_panel_records_replays_deletes_and_loads_a_fine_tuned_model(qapp, tmp_path):
+    """Takes of a new gesture from the running source (the stand-in person), listed per class; one replayed
+    (it becomes the source) and one deleted; the fine-tune command; a finished run's model is loaded; a bad class
+    name is refused in the panel."""
+    from sast_live.gui.window import MainWindow
+    from sast_live.session import Session, SourceOptions
+    from sast_live.takes import TakeSet
+
+    session = Session(SourceOptions(speed=None))
+    win = MainWindow(session)
+    session.open("synthetic:people:push_both_hands")
+    win.show()
+    panel = win.teach
+    try:
+        panel.countdown_s = 0
+        panel.set_folder(tmp_path / "takes")
+        panel.label.setEditText("push_both_hands")
+        panel.seconds.setValue(0.5)
+        for k in range(2):
+            panel.record.click()
+            spin(qapp, 120, until=lambda k=k: len(TakeSet.open(tmp_path / "takes").takes()) > k and
+                 panel.record.isEnabled())
+        takes = TakeSet.open(tmp_path / "takes").takes()
+        assert [t.name for t in takes] == ["push_both_hands"] * 2 and "stored" in panel.state.text()
+        group = panel.list.topLevelItem(0)
+        assert group.text(0) == "push_both_hands (2)" and group.childCount() == 2
+        panel.list.setCurrentItem(group.child(0))
+        panel.delete_selected()
+        assert len(TakeSet.open(tmp_path / "takes").takes()) == 1 and panel.list.topLevelItem(0).childCount() == 1
+        panel.list.setCurrentItem(panel.list.topLevelItem(0).child(0))
+        panel.replay_selected()
+        assert session.source.name == "file 00001.raw"  # the take plays
+        cmd = panel.finetune_command()
+        assert cmd[2:4] == ["train", "--init-from"] and cmd[cmd.index("--dataset") + 1] == str(tmp_path / "takes")
+        other = REPO / "models" / "zoo" / "gestures-baseline" / "model"
+        panel.load_result(other)  # what a finished fine-tuning does with its run folder
+        spin(qapp, 60, until=lambda: session.options.model == str(other) and "loading" not in panel.state.text())
+        assert session.options.model == str(other) and "loading" not in panel.state.text()
+        panel.label.setEditText("two words")
+        panel.record.click()  # a bad class name: the panel says why, and nothing is stored
+        spin(qapp, 10, until=lambda: panel.record.isEnabled())
+        assert "not a valid folder name" in panel.state.text() or "folder name" in panel.state.text()
+        assert len(TakeSet.open(tmp_path / "takes").takes()) == 1
+    finally:
+        win.close()

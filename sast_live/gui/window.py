@@ -10,6 +10,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from firmware_sim.precisions import PRECISIONS
 from sast_live.errors import SastLiveError
+from sast_live.gui.teach import TeachPanel
 from sast_live.gui.views import EventView, PredictionPanel, RatePlot, SpikePanel
 from sast_live.session import DEFAULT_DENOISE_US, DEFAULT_REFRACTORY_US
 
@@ -105,6 +106,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.rec = QtGui.QAction("● Record", self, checkable=True)
         self.rec.toggled.connect(self.toggle_record)
         bar.addAction(self.rec)
+        self.teach = TeachPanel(self.session, self)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.teach)
+        self.teach.hide()
+        teach = self.teach.toggleViewAction()
+        teach.setText("Teach…")
+        teach.setToolTip("record takes of a gesture of your own and fine-tune the model on them")
+        bar.addAction(teach)
         self.refresh_ports()
 
     # -- actions ------------------------------------------------------------------------------------------

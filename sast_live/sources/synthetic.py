@@ -44,7 +44,7 @@ class SyntheticPeople(TimedSource):
     """A stand-in person (the gestures-v2 renderer: a filled, shaded upper body) in front of the DVS pixel model,
     performing ``motion`` again and again (a class name or one of :data:`people.EXTRA_MOTIONS`), or random
     gestures of the 11 classes when ``motion`` is None; 2.5-s segments, each drawn afresh (tempo, phase, size),
-    rendered four at a time as one continuous recording, paced.
+    rendered one at a time (the DVS state starts afresh with each), paced.
 
     The person is held-out test subject ``TEST_SUBJECTS[seed % 6]`` under one lighting; ``labels`` records
     ``(motion id, t_start, t_end)`` of each segment generated so far.
@@ -52,7 +52,7 @@ class SyntheticPeople(TimedSource):
 
     name = "synthetic person"
     SEGMENT_S = 2.5
-    PER_RENDER = 4
+    PER_RENDER = 1  # rendering takes about as long as the motion lasts: a short first wait
 
     def __init__(self, motion: str | None = None, speed: float | None = 1.0, seed: int = 0,
                  pacer: Pacer | None = None):
