@@ -233,6 +233,9 @@ def test_the_teach_panel_records_replays_deletes_and_loads_a_fine_tuned_model(qa
         assert session.source.name == "file 00001.raw"  # the take plays
         cmd = panel.finetune_command()
         assert cmd[2:4] == ["train", "--init-from"] and cmd[cmd.index("--dataset") + 1] == str(tmp_path / "takes")
+        panel.fine_tune()  # one take, none held out yet: the training refuses, the panel says why
+        spin(qapp, 120, until=lambda: panel.tune.isEnabled())
+        assert "fine-tuning failed" in panel.state.text() and "held-out take" in panel.state.text()
         other = REPO / "models" / "zoo" / "gestures-baseline" / "model"
         panel.load_result(other)  # what a finished fine-tuning does with its run folder
         spin(qapp, 60, until=lambda: session.options.model == str(other) and "loading" not in panel.state.text())

@@ -28,6 +28,7 @@ class TeachPanel(QtWidgets.QDockWidget):
         super().__init__("Teach a gesture", parent)
         self.session, self.takes, self.countdown_s = session, None, 3
         self.process: QtCore.QProcess | None = None
+        self.output = ""
         self.run_dir: Path | None = None
         body = QtWidgets.QWidget()
         form = QtWidgets.QFormLayout(body)
@@ -179,6 +180,7 @@ class TeachPanel(QtWidgets.QDockWidget):
         except SastLiveError as exc:
             QtWidgets.QMessageBox.warning(self, "Fine-tune", str(exc))
             return
+        self.output = ""
         self.process = QtCore.QProcess(self)
         self.process.setProcessChannelMode(QtCore.QProcess.ProcessChannelMode.MergedChannels)
         self.process.readyReadStandardOutput.connect(self._progress)
@@ -190,6 +192,7 @@ class TeachPanel(QtWidgets.QDockWidget):
 
     def _progress(self) -> None:
         text = bytes(self.process.readAllStandardOutput()).decode(errors="replace")
+        self.output = (self.output + text)[-4000:]  # the tail, for the reason of a failure
         found = _EPOCH.findall(text)
         if found:
             done, total = map(int, found[-1])
@@ -204,7 +207,9 @@ class TeachPanel(QtWidgets.QDockWidget):
         self.progress.setRange(0, 1)
         self.progress.setValue(1 if code == 0 else 0)
         if code != 0:
-            self.state.setText(f"fine-tuning failed (exit {code}); see the terminal or {self.run_dir}")
+            lines = [ln.strip() for ln in self.output.replace("\r", "\n").splitlines() if ln.strip()]
+            why = next((ln for ln in reversed(lines) if ln.startswith("error")), lines[-1] if lines else "")
+            self.state.setText(f"fine-tuning failed: {why}")
             return
         self.load_result(self.run_dir / "model")
 
