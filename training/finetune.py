@@ -121,7 +121,7 @@ def stream_takes(model: Path, takes_dir: str) -> dict:
 
     backend = load_backend(model, "int8")
     app = PipelineOptions()
-    hop = round(app.hop_ms * 1000 / backend.bin_cfg.bin_us)
+    hop = app.hop_bins(backend)
     out: dict[str, dict[str, int]] = {}
     for take in TakeSet.open(takes_dir).takes():
         if take.split != "test":

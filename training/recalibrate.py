@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from models.checkpoint import load_event_model, save_checkpoint
+from models.checkpoint_files import checkpoint_paths
 from sast_live.errors import SastLiveError
 
 
@@ -30,8 +31,7 @@ def recalibrate(checkpoint: str | Path, progress: bool = True) -> dict:
     from training.train import calibrate, limit_dataset
     from training.validation import split_validation
 
-    path = Path(checkpoint)
-    path = path.with_suffix("") if path.suffix in (".json", ".safetensors") else path
+    path = checkpoint_paths(checkpoint)[0].with_suffix("")  # X, X.json, X.safetensors or a run folder → X
     net, meta = load_event_model(path)
     tc = meta.get("train_cfg") or {}
     if not tc.get("validation"):

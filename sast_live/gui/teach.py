@@ -16,6 +16,7 @@ from pathlib import Path
 from PyQt6 import QtCore, QtWidgets
 
 from sast_live.errors import SastLiveError
+from sast_live.pipeline.backends import DEFAULT_MODEL
 
 REPO = Path(__file__).resolve().parents[2]
 _EPOCH = re.compile(r"epoch (\d+)/(\d+)")
@@ -169,7 +170,7 @@ class TeachPanel(QtWidgets.QDockWidget):
         """The command "Fine-tune" runs: the current model, the takes, a new run folder beside the takes."""
         if self.takes is None:
             raise SastLiveError("choose a folder of takes first")
-        model = self.session.options.model or str(REPO / "models" / "zoo" / "gestures-sast" / "model")
+        model = self.session.options.model or str(DEFAULT_MODEL)
         self.run_dir = self.takes.root / "runs" / time.strftime("%Y%m%d-%H%M%S")
         return [sys.executable, str(REPO / "main.py"), "train", "--init-from", str(model), "--dataset",
                 str(self.takes.root), "--out", str(self.run_dir)]
