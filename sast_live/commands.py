@@ -138,14 +138,14 @@ def cmd_record(args) -> int:
         return 0
     if args.out is not None or args.label is None:
         raise SastLiveError("with --dataset, give --label CLASS and no output file (takes go into the dataset)")
-    from sast_live.pipeline.backends import model_classes
+    from sast_live.pipeline.backends import DEFAULT_MODEL, model_classes
     from sast_live.recorder import record_takes
     from sast_live.takes import TakeSet, check_class_name
 
     check_class_name(args.label)
     source = source_options(args).open(args.source)
     takes = TakeSet.open_or_create(args.dataset, source.sensor_size, model_classes(args.model),
-                                   str(args.model) if args.model else "models/zoo/gestures-sast/model")
+                                   str(args.model or DEFAULT_MODEL))
     stored = record_takes(source, takes, args.label, args.takes, args.seconds or 2.0, args.gap,
                           progress=not args.quiet)
     counts = takes.counts()[args.label]

@@ -86,37 +86,33 @@ def record_takes(source, takes, name: str, n: int = 1, seconds: float = 2.0, gap
     or the end of the source keeps every take already stored. Returns the stored :class:`~sast_live.takes.Take`s."""
     from tqdm import tqdm
 
-    from sast_live.events import EVENT_DTYPE, concat
+    from sast_live.takes import TakeCollector
 
     if n < 1 or not seconds > 0 or gap_s < 0:
         raise SastLiveError(f"need --takes ≥ 1, --seconds > 0 and --gap ≥ 0; got {n}, {seconds}, {gap_s}")
     takes.label_of(name, add=True)  # a bad name fails before the source is opened
-    length, gap = int(round(seconds * 1e6)), int(round(gap_s * 1e6))
-    stored, parts, start = [], [], None
+    gap = int(round(gap_s * 1e6))
+    stored, collector, end = [], None, None  # end: the last take's end (µs on the stream's clock)
     bar = tqdm(total=n, desc=f"takes of {name}", unit="take", disable=not progress)
     say(f"take 1/{n} of {name!r}: get ready ({gap_s:g} s), then {seconds:g} s of recording")
     try:
         with source:
             for chunk in source:
-                if len(chunk) == 0:
-                    continue
-                if start is None:
-                    start = int(chunk["t"][0]) + gap
-                while len(stored) < n:
-                    end = start + length
-                    parts.append(chunk[(chunk["t"] >= start) & (chunk["t"] < end)])
-                    if int(chunk["t"][-1]) < end:
+                while len(chunk) and len(stored) < n:
+                    if collector is None:  # a take starts a gap after the last one's end (the first: the first event)
+                        start = (int(chunk["t"][0]) if end is None else end) + gap
+                        collector = TakeCollector(takes, name, seconds, start=start)
+                    chunk = collector.write(chunk)
+                    if not collector.finished:
                         break  # this take goes on in the next chunk
-                    events = concat(parts) if parts else np.zeros(0, EVENT_DTYPE)
-                    parts = []
-                    try:
-                        take = takes.add(events, name)
-                        stored.append(take)
+                    end = collector.end
+                    if collector.take is not None:
+                        stored.append(collector.take)
                         bar.update()
-                        bar.set_postfix_str(f"{take.split} {take.path.name}: {len(events):,} events")
-                    except SastLiveError as exc:
-                        say(f"{exc}; recording that take again")
-                    start = end + gap
+                        bar.set_postfix_str(f"{collector.take.split} {collector.take.path.name}")
+                    else:
+                        say(f"{collector.error}; recording that take again")
+                    collector = None
                     if len(stored) < n:
                         say(f"take {len(stored) + 1}/{n} of {name!r}: get ready ({gap_s:g} s)")
                 if len(stored) >= n:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,8 +58,16 @@ class Take:
         return self.path.with_name(f"{self.path.stem}_labels.csv")
 
 
+_META_LOCK = threading.Lock()
+
+
+def _tmp_name(path: Path) -> Path:
+    """A temporary name beside ``path`` no other process or thread uses at the same time."""
+    return path.with_name(f"{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp = _tmp_name(path)
     tmp.write_text(text)
     tmp.replace(path)
 
@@ -170,7 +179,7 @@ class TakeSet:
         ev = events.copy()
         t0 = int(ev["t"][0])
         ev["t"] -= t0
-        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+        tmp = _tmp_name(path)
         write_evt3(tmp, ev, self.sensor_size)
         take = Take(label, name, split, index, path)
         _atomic_write_text(take.labels_csv, f"class,startTime_usec,endTime_usec\n{label + 1},0,"
@@ -192,44 +201,57 @@ class TakeSet:
         return counts
 
     def _write_meta(self) -> None:
-        self.meta["splits"] = self._counts()
-        _atomic_write_text(self.root / META, json.dumps(self.meta, indent=2))
+        with _META_LOCK:  # the panel's list (open) and a take being stored (reader thread) may both recount
+            self.meta["splits"] = self._counts()
+            _atomic_write_text(self.root / META, json.dumps(self.meta, indent=2))
 
 
 class TakeCollector:
-    """The next ``seconds`` of a stream (by the events' clock, from the first event it sees) as one take of
-    ``name``, stored into ``takes``; fed on the source's reader thread (a runner's tap) with :meth:`write`.
-    ``done(take, error)`` is called once, on that thread, with the stored Take or the error text."""
+    """The next ``seconds`` of a stream (by the events' clock) as one take of ``name``, stored into ``takes``.
 
-    def __init__(self, takes: TakeSet, name: str, seconds: float, done=None):
-        import threading
+    Fed chunk by chunk with :meth:`write` (on the source's reader thread in the GUI, a runner's tap; in a loop by
+    :func:`sast_live.recorder.record_takes`). The take starts at ``start`` (µs on the stream's clock; None: the first
+    event it sees) and ends ``seconds`` later; once an event at or past the end arrives the take is stored,
+    :attr:`take` or :attr:`error` says how, and ``done(take, error)`` is called once, on the feeding thread."""
+
+    def __init__(self, takes: TakeSet, name: str, seconds: float, done=None, start: int | None = None):
 
         check_class_name(name)
         if not seconds > 0:
             raise SastLiveError(f"a take must last more than 0 s, got {seconds}")
         self.takes, self.name, self.length, self.done = takes, name, int(round(seconds * 1e6)), done
-        self.start: int | None = None
+        self.start = start
         self.parts: list[np.ndarray] = []
         self.finished = False
+        self.take: Take | None = None
+        self.error: str | None = None
         self._lock = threading.Lock()
 
-    def write(self, chunk: np.ndarray) -> None:
+    @property
+    def end(self) -> int | None:
+        """The take's end (µs, exclusive) once its start is known."""
+        return None if self.start is None else self.start + self.length
+
+    def write(self, chunk: np.ndarray) -> np.ndarray:
+        """Take what of ``chunk`` falls in the take; returns the events after its end (empty while it goes on)."""
         with self._lock:
             if self.finished or len(chunk) == 0:
-                return
+                return chunk[:0]
             if self.start is None:
                 self.start = int(chunk["t"][0])
-            end = self.start + self.length
-            self.parts.append(chunk[chunk["t"] < end])
-            if int(chunk["t"][-1]) < end:
-                return
+            t = chunk["t"]
+            self.parts.append(chunk[(t >= self.start) & (t < self.end)])
+            if int(t[-1]) < self.end:
+                return chunk[:0]
             self.finished = True
-        from sast_live.events import concat
+        from sast_live.events import EVENT_DTYPE, concat
 
-        take, error = None, None
         try:
-            take = self.takes.add(concat(self.parts), self.name)
+            events = concat(self.parts) if self.parts else np.zeros(0, EVENT_DTYPE)
+            self.take = self.takes.add(events, self.name)
         except (SastLiveError, OSError) as exc:
-            error = str(exc)
+            self.error = str(exc)
+        self.parts = []
         if self.done is not None:
-            self.done(take, error)
+            self.done(self.take, self.error)
+        return chunk[t >= self.end]

@@ -3,6 +3,7 @@ fallback; one screenshot under Xvfb (kept as tests' output for a person to look 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -235,17 +236,45 @@ def test_the_teach_panel_records_replays_deletes_and_loads_a_fine_tuned_model(qa
         assert session.source.name == "file 00001.raw"  # the take plays
         cmd = panel.finetune_command()
         assert cmd[2:4] == ["train", "--init-from"] and cmd[cmd.index("--dataset") + 1] == str(tmp_path / "takes")
+        assert not win.play.isChecked()
         panel.fine_tune()  # one take, none held out yet: the training refuses, the panel says why
+        assert win.play.isChecked() and session.source.pacer.paused  # the source waits while the model trains
         spin(qapp, 120, until=lambda: panel.tune.isEnabled())
         assert "fine-tuning failed" in panel.state.text() and "held-out take" in panel.state.text()
+        assert not win.play.isChecked() and not session.source.pacer.paused  # and plays on after
         other = REPO / "models" / "zoo" / "gestures-baseline" / "model"
+        panel.run_dir.mkdir(parents=True)
+        (panel.run_dir / "finetune.json").write_text(json.dumps({
+            "held_out_takes": {"push_both_hands": {"n": 5, "int8_accuracy": 0.8}},
+            "held_out_takes_streaming": {"push_both_hands": {"windows": 35, "naming_it": 26}},
+            "old_classes": {"n": 480, "int8_before": 0.954, "int8_after": 0.946}}))
         panel.load_result(other)  # what a finished fine-tuning does with its run folder
         spin(qapp, 60, until=lambda: session.options.model == str(other) and "loading" not in panel.state.text())
         assert session.options.model == str(other) and "loading" not in panel.state.text()
+        assert "4/5 held-out takes right (INT8), 26/35 streamed windows" in panel.state.text()
+        assert "old classes: 95.4% → 94.6%" in panel.state.text()
         panel.label.setEditText("two words")
         panel.record.click()  # a bad class name: the panel says why, and nothing is stored
         spin(qapp, 10, until=lambda: panel.record.isEnabled())
         assert "not a valid folder name" in panel.state.text() or "folder name" in panel.state.text()
         assert len(TakeSet.open(tmp_path / "takes").takes()) == 1
+    finally:
+        win.close()
+
+
+def test_a_live_camera_is_stopped_while_the_model_trains_and_reopened_after(qapp):
+    """A camera cannot be paused (it keeps sending): the window closes it for a fine-tuning and opens it again."""
+    from sast_live.gui.window import MainWindow
+    from sast_live.session import Session
+
+    session = Session()
+    win = MainWindow(session)
+    session.open("edvs:loop://")
+    try:
+        assert not session.can_pace
+        win.teach.tuning.emit(True)
+        assert session.runner is None and not win.play.isChecked()
+        win.teach.tuning.emit(False)
+        assert session.runner is not None and session.spec == "edvs:loop://"
     finally:
         win.close()

@@ -109,6 +109,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.teach = TeachPanel(self.session, self)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.teach)
         self.teach.hide()
+        self.teach.tuning.connect(self.hold_source)
+        self._held: str | None = None  # how the source was held for a fine-tuning: "paused", a spec to reopen
         teach = self.teach.toggleViewAction()
         teach.setText("Teach…")
         teach.setToolTip("record takes of a gesture of your own and fine-tune the model on them")
@@ -154,6 +156,26 @@ class MainWindow(QtWidgets.QMainWindow):
     def toggle_pause(self, paused: bool) -> None:
         self.session.set_paused(paused)
         self.play.setText("Play" if paused else "Pause")
+
+    def hold_source(self, hold: bool) -> None:
+        """Hold the source still while a fine-tuning trains (pause a file or the synthetic camera; stop a live
+        camera, which cannot wait) and give it back as it was after."""
+        if hold:
+            self._held = None
+            if self.session.can_pace and not self.play.isChecked():
+                self.play.setChecked(True)
+                self._held = "paused"
+            elif not self.session.can_pace and self.session.runner is not None:
+                self._held = self.session.spec
+                self.session.stop()
+            if self._held:
+                self.report("source held while the model trains")
+            return
+        held, self._held = self._held, None
+        if held == "paused":
+            self.play.setChecked(False)
+        elif held:
+            self.open_source(held)
 
     def change_precision(self, precision: str) -> None:
         self.report(f"loading {precision}…")

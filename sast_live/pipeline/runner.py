@@ -30,6 +30,7 @@ class Runner:
         self.queue: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
         self._latest = None
+        self._published_stats: dict | None = None
         self._stop = threading.Event()
         self._flush = False  # stop(flush=True): report the window under way before the worker ends
         self._calls: list | None = []  # (fn, then) for the worker; None once the worker has ended
@@ -73,7 +74,7 @@ class Runner:
                 items.append(self.queue.get_nowait())
         except queue.Empty:
             pass
-        self._run_calls()
+        ran = self._run_calls()
         ended = False
         for item in items:
             if item is _END:
@@ -89,7 +90,10 @@ class Runner:
         if ended:
             for win in self.pipeline.finish():
                 self._emit(win)
-        self._publish(finished=ended)
+        stats = self.source.stats.as_dict()
+        # a paused or silent source changes nothing: no new snapshot, so the window does not redraw an old one
+        if items or ran or stats != self._published_stats or self._latest is None:
+            self._publish(finished=ended, stats=stats)
         return not ended
 
     def _emit(self, win) -> None:
@@ -128,11 +132,12 @@ class Runner:
         with self._inline_lock:  # two late callers still take turns with the pipeline
             self._run_calls([(fn, then)])
 
-    def _run_calls(self, calls: list | None = None) -> None:
+    def _run_calls(self, calls: list | None = None) -> bool:
+        """Run the queued changes (or ``calls``); True if there were any."""
         if calls is None:
             with self._calls_lock:
                 if not self._calls:
-                    return
+                    return False
                 calls, self._calls = self._calls, []
         for fn, then in calls:
             try:
@@ -142,10 +147,12 @@ class Runner:
                 err = str(exc)
             if then is not None:
                 then(err)
+        return True
 
-    def _publish(self, finished: bool = False) -> None:
+    def _publish(self, finished: bool = False, stats: dict | None = None) -> None:
         err = None if self.error is None else f"{type(self.error).__name__}: {self.error}"
-        snap = self.pipeline.snapshot(self.source.stats.as_dict(), finished, err)
+        self._published_stats = self.source.stats.as_dict() if stats is None else stats
+        snap = self.pipeline.snapshot(self._published_stats, finished, err)
         with self._lock:
             self._latest = snap
 
