@@ -2,7 +2,8 @@
 
     python benchmarks/bench_live.py [--frames 150]
 
-* GUI (offscreen Qt, the real window and timer): replaying the demo at 1× and at the fastest speed (``max``:
+* GUI (offscreen Qt, the real window and timer): replaying the demo at 1× (also with every panel open: the
+  network-input view and the teach panel docked) and at the fastest speed (``max``:
   as fast as the pipeline takes it). Frames per second are compared with the 30 Hz refresh target; latency
   is the time from a chunk's arrival to the frame that shows it (p50/p95), compared with one 25 ms bin.
 * Serial ingest: the emulated camera board writes eDVS records over a pseudo-terminal at the eDVS line rate
@@ -32,9 +33,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
-def gui_run(speed: str, frames: int) -> dict:
+def gui_run(speed: str, frames: int, panels: str = "default") -> dict:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    done = subprocess.run([sys.executable, str(REPO / "main.py"), "gui", "--speed", speed, "--frames", str(frames)],
+    done = subprocess.run([sys.executable, str(REPO / "main.py"), "gui", "--speed", speed, "--frames", str(frames),
+                           "--panels", panels],
                           capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
     lines = [json.loads(x) for x in done.stdout.splitlines() if x.startswith("{")]
     if done.returncode or not lines:
@@ -130,8 +132,9 @@ def filter_cost() -> None:
 
 def gui_figures(frames: int) -> None:
     print("GUI (offscreen Qt, demo recording, SAST INT8):")
-    for speed, label in (("1", "1×"), ("0", "max")):
-        s = gui_run(speed, frames)
+    for speed, label, panels in (("1", "1×", "default"), ("1", "1×", "all"), ("0", "max", "default")):
+        s = gui_run(speed, frames, panels)
+        label += ", every panel open" if panels == "all" else ""
         print(f"  {label:>4}: {s['fps']:5.1f} fps ({s['fps'] / 30:.2f}× the 30 Hz target), event-to-display latency "
               f"p50 {s['latency_ms_p50']:.0f} ms / p95 {s['latency_ms_p95']:.0f} ms "
               f"({s['latency_ms_p50'] / 25:.1f}× / {s['latency_ms_p95'] / 25:.1f}× one 25 ms bin), "

@@ -91,7 +91,7 @@ def cmd_gui(args) -> int:
 
     spec = args.source or str(DEMO)
     sources = source_options(args, loop_default=args.source is None)  # the demo loops
-    return launch(spec, sources, pipeline_options(args), frames=args.frames)
+    return launch(spec, sources, pipeline_options(args), frames=args.frames, panels=args.panels)
 
 
 def cmd_replay(args) -> int:
@@ -184,6 +184,8 @@ def register(sub) -> None:
     add_model_args(p)
     add_source_args(p, 1.0, "loop a file (default: on for the demo)")
     p.add_argument("--frames", type=int, help="close after rendering N frames (for tests and benchmarks)")
+    p.add_argument("--panels", choices=("default", "all"), default="default",
+                   help="all: open the network-input view and the teach panel too")
     p.set_defaults(func=cmd_gui)
 
     for name, what in (("replay", "run a model over a recording or source; --headless prints one line (--json) "
@@ -201,6 +203,8 @@ def register(sub) -> None:
         p.add_argument("--json", action="store_true", help="one JSON object per prediction window")
         p.add_argument("--seconds", type=float, help="stop after this many seconds of wall time")
         p.add_argument("--frames", type=int, help=argparse.SUPPRESS)
+        p.add_argument("--panels", choices=("default", "all"), default="default",
+                       help="in the window, all: open the network-input view and the teach panel too")
         if name == "replay":
             p.add_argument("--score", action="store_true",
                            help="with --headless: score the predictions against the IBM-style labels file beside the "

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+from collections import deque
 from dataclasses import dataclass, replace
 
 from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP, check_pj_per_synop
@@ -147,6 +148,9 @@ class Session:
         self.backend = load_backend(self.options.model, self.options.precision)
         self.source = self.pipeline = self.runner = self.recorder = self.take = None
         self.spec: str | None = None
+        #: (file start µs, file end µs, class index or −1, confidence) of each window of a file source, for a timeline
+        self.window_log: deque = deque(maxlen=20_000)
+        self.windows_logged = 0  # windows appended to window_log since the source opened
         self.message = ""  # the last thing worth telling the user (errors, records written)
         self._loading = threading.Lock()
 
@@ -167,7 +171,17 @@ class Session:
             source.close()
             raise
         self.source, self.spec, self.pipeline = source, os.fspath(spec), pipeline
-        self.runner = Runner(source, pipeline, on_window=self.on_window).start()
+        self.window_log, self.windows_logged = deque(maxlen=20_000), 0
+        self.runner = Runner(source, pipeline, on_window=self._window).start()
+
+    def _window(self, win) -> None:  # on the worker thread
+        source = self.source
+        if hasattr(source, "file_time"):
+            self.window_log.append((source.file_time(win.t_start_us), source.file_time(win.t_end_us),
+                                    win.class_index, win.confidence))
+            self.windows_logged += 1
+        if self.on_window is not None:
+            self.on_window(win)
 
     def stop(self, flush: bool = False) -> None:
         """Stop the threads (and a recording); ``flush`` reports the window under way first."""
@@ -192,6 +206,32 @@ class Session:
     def set_paused(self, paused: bool) -> None:
         if self.can_pace:
             self.source.set_paused(paused)
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.can_pace and self.source.pacer.paused)
+
+    @property
+    def can_seek(self) -> bool:
+        return hasattr(self.source, "seek")
+
+    def seek(self, t_us: int) -> None:
+        """Jump a file source to file time ``t_us``; paused, one bin from there is shown."""
+        if not self.can_seek:
+            raise SastLiveError("only a recording can be scrubbed")
+        self.source.seek(max(0, int(t_us)))
+        if self.paused:
+            self.source.pacer.step(self.backend.bin_cfg.bin_us)
+
+    def step(self, bins: int) -> None:
+        """Paused: move ``bins`` bins forward (or back, negative: the file is re-fed from there)."""
+        if not self.paused:
+            return
+        bin_us = self.backend.bin_cfg.bin_us
+        if bins > 0:
+            self.source.pacer.step(bins * bin_us)
+        elif bins < 0 and self.can_seek and self.source.position_us is not None:
+            self.seek(self.source.position_us + (bins - 1) * bin_us)
 
     def set_loop(self, loop: bool) -> None:
         self.sources = replace(self.sources, loop=loop)
@@ -256,6 +296,14 @@ class Session:
             self.options = options
 
         self._on_worker(install, done, f"noise filters {'on' if options.filters_on else 'off'}")
+
+    def set_bin_sink(self, sink, done=None) -> None:
+        """Call ``sink(BinRow)`` for every bin from the next one on (None: stop); the bins then run one at a time."""
+        def install(pipeline):
+            if pipeline is not None:
+                pipeline.bin_sink = sink
+
+        self._on_worker(install, done, "per-bin export " + ("on" if sink is not None else "off"))
 
     # -- recording ----------------------------------------------------------------------------------------
     def _tap(self, chunk) -> None:  # on the reader thread: the recording and a take under way see every chunk

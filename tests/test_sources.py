@@ -50,6 +50,53 @@ def test_pacing_follows_the_target_clock_and_lateness_does_not_accumulate():
     assert clock.now == pytest.approx(102.0)
 
 
+def test_a_lagging_source_does_not_burst_after_a_pause_or_a_speed_change():
+    """A renderer slower than the speed asks releases late; pausing then re-anchors at what was released, not at
+    the clock's position ahead of it (which had let every slice up to there out at once on play)."""
+    clock = FakeClock()
+    pacer = Pacer(1.0, clock=clock, sleep=clock.sleep)
+    stop = threading.Event()
+    pacer.wait_until(0, stop)
+    clock.now += 2.0  # 2 s of wall time to render the first second
+    pacer.wait_until(1_000_000, stop)
+    pacer.set_paused(True)
+    clock.now += 5.0
+    pacer.set_paused(False)
+    pacer.wait_until(1_100_000, stop)  # 100 ms after the last release, not released at once
+    assert clock.now == pytest.approx(107.1)
+    clock.now += 1.0  # late again, then from 1× to 2×
+    pacer.wait_until(1_200_000, stop)
+    pacer.set_speed(2.0)
+    pacer.wait_until(1_400_000, stop)
+    assert clock.now == pytest.approx(108.2)
+    pacer.set_speed(None)  # as fast as possible, far ahead of the clock, then back to 1×: no long wait
+    pacer.wait_until(9_000_000, stop)
+    pacer.set_speed(1.0)
+    pacer.wait_until(9_050_000, stop)
+    assert clock.now == pytest.approx(108.25)
+
+
+def test_paused_steps_release_one_bin_at_a_time():
+    clock = FakeClock()
+    pacer = Pacer(1.0, clock=clock, sleep=clock.sleep)
+    stop = threading.Event()
+    pacer.wait_until(0, stop)
+    pacer.wait_until(100_000, stop)
+    pacer.set_paused(True)
+    released = []
+    gate = threading.Thread(target=lambda: [pacer.wait_until(t, stop) or released.append(t)
+                                            for t in range(105_000, 200_000, 5_000)], daemon=True)
+    pacer._sleep = lambda s: pacer._wake.wait(0.01)  # the waiting thread naps for real (the clock stands still)
+    gate.start()
+    gate.join(0.3)
+    assert released == []  # paused: nothing goes
+    pacer.step(25_000)
+    gate.join(0.3)
+    assert released == [105_000, 110_000, 115_000, 120_000, 125_000]
+    stop.set()
+    gate.join(2)
+
+
 def test_file_source_as_fast_as_possible_equals_the_file_and_loops_forward(demo):
     with FileSource(DEMO, speed=None) as src:
         got = np.concatenate(list(src))

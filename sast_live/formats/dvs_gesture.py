@@ -37,8 +37,10 @@ def labels_path_for(aedat_path: str | os.PathLike) -> Path:
     return p.with_name(p.stem + "_labels.csv")
 
 
-def read_gesture_labels(path: str | os.PathLike) -> list[tuple[int, int, int]]:
-    """Rows ``(class_index 0–10, start_us, end_us)`` of an IBM ``_labels.csv``."""
+def read_gesture_labels(path: str | os.PathLike, n_classes: int = len(GESTURE_CLASSES)
+                        ) -> list[tuple[int, int, int]]:
+    """Rows ``(class_index 0 … n_classes − 1, start_us, end_us)`` of an IBM ``_labels.csv`` (classes from 1 there;
+    more than IBM's 11 for a model taught new ones)."""
     path = Path(path)
     if not path.is_file():
         raise EventFormatError(path, None, "label file not found")
@@ -51,7 +53,7 @@ def read_gesture_labels(path: str | os.PathLike) -> list[tuple[int, int, int]]:
                 cls, start, end = (int(v) for v in row[:3])
             except ValueError as exc:
                 raise EventFormatError(path, None, f"line {line_no}: not three integers: {row}") from exc
-            if not 1 <= cls <= len(GESTURE_CLASSES) or end <= start:
+            if not 1 <= cls <= n_classes or end <= start:
                 raise EventFormatError(path, None, f"line {line_no}: bad label {row}")
             rows.append((cls - 1, start, end))
     return rows

@@ -68,9 +68,10 @@ def headless_fallback(spec: str, sources, options, reason: str) -> int:
     return 0
 
 
-def launch(spec: str, sources, options, frames: int | None = None) -> int:
+def launch(spec: str, sources, options, frames: int | None = None, panels: str = "default") -> int:
     """The window on ``spec`` (a :class:`~sast_live.session.SourceOptions` / ``PipelineOptions`` pair says how),
-    or the headless fallback with the reason. ``frames``: close after N frames and print the figures as JSON."""
+    or the headless fallback with the reason. ``frames``: close after N frames and print the figures as JSON;
+    ``panels="all"``: the docked panels (network input, teach) open too."""
     reason = no_display_reason()
     if reason is None and os.environ.get("QT_QPA_PLATFORM", "").split(":")[0] not in OFFSCREEN:
         reason = qt_problem()
@@ -93,6 +94,9 @@ def launch(spec: str, sources, options, frames: int | None = None) -> int:
         window.close()
         raise
     window.show()
+    if panels == "all":
+        window.inputs.show()
+        window.teach.show()
     timer = quit_on_signals(app)
     try:
         app.exec()

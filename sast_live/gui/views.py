@@ -6,27 +6,33 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
+from sast_live.gui.frames import DEFAULT_SCHEME, accumulate, lookup_table
+
 ON_OFF_LEVELS = (-4, 4)  # net ON − OFF counts shown at full colour
 
 
-def on_off_colormap() -> pg.ColorMap:
-    """OFF events blue, nothing dark grey, ON events yellow (colour-blind safe)."""
-    return pg.ColorMap([0.0, 0.5, 1.0], [(40, 120, 255), (22, 22, 28), (255, 210, 40)])
-
-
 class EventView(pg.GraphicsLayoutWidget):
-    """The latest accumulation window of events at sensor resolution, row-major, y down."""
+    """The events of the last ``window_ms`` at sensor resolution (row-major, y down), weighed by ``decay``
+    (:func:`sast_live.gui.frames.accumulate`) and coloured by ``scheme`` (:data:`sast_live.gui.frames.SCHEMES`)."""
 
     def __init__(self):
         super().__init__()
+        self.window_ms, self.decay = 50, "none"
         self.box = self.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
         self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setLookupTable(on_off_colormap().getLookupTable(nPts=256))
+        self.set_scheme(DEFAULT_SCHEME)
         self.box.addItem(self.image)
         self.setMinimumSize(320, 320)
 
+    def set_scheme(self, scheme: str) -> None:
+        self.scheme = scheme
+        self.image.setLookupTable(lookup_table(scheme))
+
     def update_view(self, snap) -> None:
-        self.image.setImage(snap.frame, levels=ON_OFF_LEVELS, autoLevels=False)
+        h, w = snap.frame.shape
+        frame = accumulate(snap.recent_events, w, h, self.window_ms * 1000, self.decay) if snap.recent_events \
+            else snap.frame
+        self.image.setImage(frame, levels=ON_OFF_LEVELS, autoLevels=False)
 
 
 class PredictionPanel(QtWidgets.QGroupBox):
@@ -53,7 +59,6 @@ class PredictionPanel(QtWidgets.QGroupBox):
             bar = QtWidgets.QProgressBar()
             bar.setRange(0, 1000)
             bar.setTextVisible(True)
-            bar.setFormat("%p%")
             layout.addWidget(label, i + 1, 0)
             layout.addWidget(bar, i + 1, 1)
             self.labels.append(label)
@@ -66,6 +71,7 @@ class PredictionPanel(QtWidgets.QGroupBox):
             self.set_classes(snap.classes)
         for bar, c in zip(self.bars, snap.smoothed, strict=True):
             bar.setValue(int(round(1000 * float(c))))
+            bar.setFormat(f"{float(c):.0%}")  # rounded as the headline is (Qt's %p% truncates)
         k = snap.verdict  # −1: the model's decision is "no gesture" (nothing highlighted)
         if k != self._highlight:
             for i, (label, bar) in enumerate(zip(self.labels, self.bars, strict=True)):

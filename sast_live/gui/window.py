@@ -1,4 +1,5 @@
-"""The main window: controls (toolbar), panels (views.py), and a timer that polls the session's snapshot."""
+"""The main window: controls (toolbars, menus, shortcuts), panels (views.py, energy.py, timeline.py, inspector.py,
+teach.py), exports (export.py) and a timer that polls the session's snapshot."""
 
 from __future__ import annotations
 
@@ -10,12 +11,23 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from firmware_sim.precisions import PRECISIONS
 from sast_live.errors import SastLiveError
+from sast_live.gui import export
+from sast_live.gui.energy import EnergyPanel
+from sast_live.gui.frames import DECAYS, SCHEMES
+from sast_live.gui.inspector import InputView
 from sast_live.gui.teach import TeachPanel
+from sast_live.gui.theme import apply_theme
+from sast_live.gui.timeline import Timeline
 from sast_live.gui.views import EventView, PredictionPanel, RatePlot, SpikePanel
 from sast_live.session import DEFAULT_DENOISE_US, DEFAULT_REFRACTORY_US
 
 SPEEDS = [("0.25×", 0.25), ("0.5×", 0.5), ("1×", 1.0), ("2×", 2.0), ("5×", 5.0), ("10×", 10.0), ("max", None)]
 REFRESH_MS = 33  # ~30 Hz
+SHORTCUTS = [("Space", "pause / play"), ("← / →", "one bin back / forward (paused, recordings)"),
+             ("+ / −", "faster / slower replay"), ("R", "record the stream to a file"), ("L", "loop the recording"),
+             ("F", "noise filter on / off"), ("1 – 4", "precision: float, hard, int8, int4"),
+             ("T", "record a take (Teach panel)"), ("Ctrl+E", "export: dashboard PNG, per-bin CSV, video"),
+             ("I", "network input and layer spikes"), ("F1 / ?", "this help")]
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -27,8 +39,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.render_times: deque = deque(maxlen=300)
         self.latencies_ms: list[float] = []
         self.last_snapshot = None
+        self.video: export.VideoWriter | None = None
+        self.bin_csv: export.BinCsv | None = None
+        apply_theme("dark")
         self._build_panels()
         self._build_controls()
+        self._build_menus()
         self.timer = QtCore.QTimer(self)
         self.timer.timeout.connect(self.refresh)
         self.timer.start(REFRESH_MS)
@@ -43,14 +59,30 @@ class MainWindow(QtWidgets.QMainWindow):
         self.spikes = SpikePanel()
         self.synops_plot = RatePlot("SynOps per second", "SynOps/s", "#e8744c")
         self.rate_plot = RatePlot("events per second", "events/s", "#4ce88a")
+        self.timeline = Timeline(self.session)
+        self.energy = EnergyPanel()
         grid.addWidget(self.events, 0, 0, 2, 1)
+        grid.addWidget(self.timeline, 2, 0)
         grid.addWidget(self.prediction, 0, 1)
         grid.addWidget(self.spikes, 1, 1)
-        grid.addWidget(self.synops_plot, 2, 0)
-        grid.addWidget(self.rate_plot, 2, 1)
+        grid.addWidget(self.energy, 2, 1)
+        grid.addWidget(self.synops_plot, 3, 0)
+        grid.addWidget(self.rate_plot, 3, 1)
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
+        grid.setRowStretch(0, 3)
+        grid.setRowStretch(1, 2)
         self.setCentralWidget(central)
+        self.inputs = InputView(self)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.inputs)
+        self.inputs.hide()
+        self.help = QtWidgets.QLabel(self)
+        self.help.setText("<h3>Keyboard</h3><table>" + "".join(
+            f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in SHORTCUTS) + "</table>"
+            "<p>F1, ? or Esc closes this.</p>")
+        self.help.setStyleSheet("background: rgba(10, 10, 14, 230); color: #eee; padding: 18px; "
+                                "border: 1px solid #888; font-size: 11pt;")
+        self.help.hide()
         self.status = QtWidgets.QLabel()
         self.statusBar().addWidget(self.status, 1)
         self.counter = QtWidgets.QLabel()
@@ -116,6 +148,159 @@ class MainWindow(QtWidgets.QMainWindow):
         teach.setToolTip("record takes of a gesture of your own and fine-tune the model on them")
         bar.addAction(teach)
         self.refresh_ports()
+        self._build_display_bar()
+        self._build_shortcuts()
+
+    def _build_display_bar(self) -> None:
+        self.addToolBarBreak()
+        bar = self.addToolBar("display")
+        bar.setMovable(False)
+        bar.addWidget(QtWidgets.QLabel(" accumulate "))
+        self.accumulate = QtWidgets.QSpinBox()
+        self.accumulate.setRange(5, 500)
+        self.accumulate.setSingleStep(5)
+        self.accumulate.setSuffix(" ms")
+        self.accumulate.setValue(self.events.window_ms)
+        self.accumulate.setToolTip("how far back the event view shows events (5–500 ms)")
+        self.accumulate.valueChanged.connect(lambda v: setattr(self.events, "window_ms", int(v)))
+        bar.addWidget(self.accumulate)
+        self.decay = QtWidgets.QComboBox()
+        self.decay.addItems(DECAYS)
+        self.decay.setToolTip("how older events fade: none, linearly, or exponentially")
+        self.decay.currentTextChanged.connect(lambda d: setattr(self.events, "decay", d))
+        bar.addWidget(QtWidgets.QLabel(" decay "))
+        bar.addWidget(self.decay)
+        self.scheme = QtWidgets.QComboBox()
+        self.scheme.addItems(list(SCHEMES))
+        self.scheme.setToolTip("ON / OFF colours of the event view")
+        self.scheme.currentTextChanged.connect(self.events.set_scheme)
+        bar.addWidget(QtWidgets.QLabel(" colours "))
+        bar.addWidget(self.scheme)
+        bar.addSeparator()
+        inputs = self.inputs.toggleViewAction()
+        inputs.setText("Network input")
+        inputs.setShortcut("I")
+        bar.addAction(inputs)
+        self.export_button = QtWidgets.QToolButton()
+        self.export_button.setText("Export")
+        self.export_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
+        bar.addWidget(self.export_button)
+        bar.addAction("Help", self.toggle_help)
+
+    def _build_menus(self) -> None:
+        menu = QtWidgets.QMenu("Export", self)
+        self.export_png = menu.addAction("Dashboard PNG…", self.choose_png)
+        self.export_csv = menu.addAction("Per-bin CSV…", self.toggle_csv)
+        self.export_csv.setCheckable(True)
+        self.export_video = menu.addAction("Video MP4…", self.toggle_video)
+        self.export_video.setCheckable(True)
+        self.export_menu = menu
+        self.export_button.setMenu(menu)
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction("Open file…", self.choose_file)
+        file_menu.addMenu(menu)
+        file_menu.addAction("Quit", self.close)
+        view = bar.addMenu("&View")
+        theme = view.addMenu("Theme")
+        for name in ("dark", "light"):
+            theme.addAction(name, lambda name=name: apply_theme(name))
+        view.addAction(self.inputs.toggleViewAction())
+        view.addAction(self.teach.toggleViewAction())
+        bar.addMenu("&Help").addAction("Keyboard shortcuts", self.toggle_help)
+
+    def _build_shortcuts(self) -> None:
+        def key(seq, slot):
+            QtGui.QShortcut(QtGui.QKeySequence(seq), self, slot)
+
+        key("Space", self.play.toggle)
+        key("Left", lambda: self.session.step(-1))
+        key("Right", lambda: self.session.step(1))
+        key("+", lambda: self.speed.setCurrentIndex(min(self.speed.currentIndex() + 1, self.speed.count() - 1)))
+        key("=", lambda: self.speed.setCurrentIndex(min(self.speed.currentIndex() + 1, self.speed.count() - 1)))
+        key("-", lambda: self.speed.setCurrentIndex(max(self.speed.currentIndex() - 1, 0)))
+        key("R", self.rec.toggle)
+        key("L", self.loop.toggle)
+        key("F", self.filter.toggle)
+        for n, name in enumerate(list(PRECISIONS)[:4], start=1):
+            key(str(n), lambda name=name: self.precision.setCurrentText(name))
+        key("Ctrl+E", lambda: self.export_menu.popup(self.mapToGlobal(self.rect().center())))
+        key("F1", self.toggle_help)
+        key("?", self.toggle_help)
+        key("Escape", self.help.hide)
+
+    def toggle_help(self) -> None:
+        if self.help.isVisible():
+            self.help.hide()
+            return
+        self.help.adjustSize()
+        self.help.move((self.width() - self.help.width()) // 2, (self.height() - self.help.height()) // 2)
+        self.help.raise_()
+        self.help.show()
+
+    # -- export -------------------------------------------------------------------------------------------
+    def choose_png(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Dashboard as PNG", "sast-live.png", "PNG (*.png)")
+        if path:
+            try:
+                self.report(f"saved {export.save_png(self, path)}")
+            except SastLiveError as exc:
+                QtWidgets.QMessageBox.warning(self, "Export", str(exc))
+
+    def start_csv(self, path: str) -> None:
+        """Write a row per bin to ``path`` from now until :meth:`stop_csv`."""
+        b = self.session.backend
+        self.bin_csv = export.BinCsv(path, b.classes, len(b.layer_sizes))
+        self.session.set_bin_sink(self.bin_csv)
+        self.report(f"writing a row per bin to {path}")
+
+    def stop_csv(self) -> None:
+        sink, self.bin_csv = self.bin_csv, None
+        if sink is not None:
+            self.session.set_bin_sink(None)
+            self.report(f"wrote {sink.close():,} bins to {sink.path}")
+
+    def toggle_csv(self, on: bool) -> None:
+        if not on:
+            return self.stop_csv()
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Per-bin CSV", "sast-live-bins.csv", "CSV (*.csv)")
+        if not path:
+            self.export_csv.setChecked(False)
+            return None
+        self.start_csv(path)
+        return None
+
+    def start_video(self, path: str) -> None:
+        """Record the window to an MP4 from now until :meth:`stop_video` (or the replay ends)."""
+        self.video = export.VideoWriter(path, fps=1000 / REFRESH_MS)
+        self.report(f"recording the window to {path}")
+
+    def stop_video(self) -> None:
+        video, self.video = self.video, None
+        if video is None:
+            return
+        self.export_video.blockSignals(True)
+        self.export_video.setChecked(False)
+        self.export_video.blockSignals(False)
+        try:
+            n = video.close()
+            self.report(f"wrote {n} frames to {video.path}" + (f" ({video.dropped} dropped)" if video.dropped else ""))
+        except SastLiveError as exc:
+            QtWidgets.QMessageBox.warning(self, "Export", str(exc))
+
+    def toggle_video(self, on: bool) -> None:
+        if not on:
+            return self.stop_video()
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Video of the window", "sast-live.mp4", "MP4 (*.mp4)")
+        if not path:
+            self.export_video.setChecked(False)
+            return None
+        try:
+            self.start_video(path)
+        except SastLiveError as exc:
+            self.export_video.setChecked(False)
+            QtWidgets.QMessageBox.warning(self, "Export", str(exc))
+        return None
 
     # -- actions ------------------------------------------------------------------------------------------
     def report(self, message: str) -> None:
@@ -139,10 +324,11 @@ class MainWindow(QtWidgets.QMainWindow):
         from serial.tools import list_ports
 
         self.ports.clear()
-        for port in list_ports.comports():
-            self.ports.addItem(f"{port.device} {port.description or ''}".strip(), port.device)
-        if self.ports.count() == 0:
-            self.ports.addItem("(no serial ports)", None)
+        ports = list_ports.comports()
+        self.ports.addItem("serial port…" if ports else "(no serial ports)", None)  # no port looks connected
+        for port in ports:
+            about = port.description if port.description and port.description != "n/a" else ""
+            self.ports.addItem(f"{port.device} {about}".strip(), port.device)
 
     def connect_port(self) -> None:
         device = self.ports.currentData()
@@ -228,6 +414,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.events.update_view(snap)
         self.prediction.update_view(snap)
         self.spikes.update_view(snap)
+        self.energy.update_view(snap)
+        self.timeline.update_view()
+        self.inputs.update_view(snap)
         per_s = 1e6 / snap.bin_us
         self.synops_plot.set_history(snap.synops_history, snap.bin_us, per_s)
         self.rate_plot.set_history(snap.events_history, snap.bin_us, per_s)
@@ -237,6 +426,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.render_times.append(now)
         self.latencies_ms.append((now - snap.arrival_wall) * 1e3)
         self.status.setText(self.status_line(snap))
+        if self.video is not None:
+            self.video.add(export.grab_rgb(self))
+            if snap.finished:
+                self.stop_video()  # the replay ended: so does its video
         self.frames_rendered += 1
         if self.max_frames is not None and self.frames_rendered >= self.max_frames:
             self.close()
@@ -268,6 +461,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self.timer.stop()
+        self.stop_video()
+        self.stop_csv()
         try:
             self.session.stop()
         except SastLiveError as exc:

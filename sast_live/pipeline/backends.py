@@ -34,6 +34,7 @@ DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "zoo" / "gestur
 class BackendOut(NamedTuple):
     spikes: np.ndarray  # (k, L) int64 spikes per layer per bin
     synops: np.ndarray  # (k,) int64 synaptic operations per bin (input events included)
+    layer_synops: np.ndarray  # (k, L + 1) int64: the SynOps the input (column 0) and each layer's spikes drive
 
 
 class IntBackend:
@@ -46,6 +47,7 @@ class IntBackend:
         self.sim = Simulator(model)
         self.classes = tuple(model.classes)
         self.layer_sizes = tuple(layer.n_neurons for layer in model.layers)
+        self.layer_shapes = tuple(tuple(layer.out_shape) for layer in model.layers)  # (C, H, W) each
         self.bin_cfg = BinConfig(tuple(model.sensor_size), model.bin_us, model.in_shape[:0:-1], "uint8")
         self.n_bins = model.n_bins
         self.input_refractory_us = model.refractory_us  # the input filter the model was trained behind
@@ -74,7 +76,15 @@ class IntBackend:
 
     def run(self, frames: np.ndarray) -> BackendOut:
         self.state, out = self.sim.run(frames, self.state)
-        return BackendOut(out.spikes, out.synops.sum(1))
+        return BackendOut(out.spikes, out.synops.sum(1), out.synops)
+
+    def spike_maps(self) -> list[np.ndarray]:
+        """The last bin's spikes of each layer, (C, H, W) uint8 each."""
+        out, start = [], 0
+        for shape, n in zip(self.layer_shapes, self.layer_sizes, strict=True):
+            out.append(self.state.s[start:start + n].reshape(shape))
+            start += n
+        return out
 
     def scores(self) -> np.ndarray:
         """Raw readout accumulators (int64), as the sensor would report them."""
@@ -106,11 +116,13 @@ class FloatBackend:
         self.input_refractory_us = cfg.refractory_us
         self.decision = decision or Decision()
         self._maps = fanout_maps(model)
-        sizes, x = [], torch.zeros(1, cfg.in_channels, h, w)
+        sizes, shapes, x = [], [], torch.zeros(1, cfg.in_channels, h, w)
         for conv in model.convs:
             x = conv(x)
             sizes.append(int(x[0].numel()))
-        self.layer_sizes = tuple(sizes)
+            shapes.append(tuple(x.shape[1:]))
+        self.layer_sizes, self.layer_shapes = tuple(sizes), tuple(shapes)
+        self._last: list[np.ndarray] = [np.zeros(sh, np.uint8) for sh in shapes]
         self.reset()
 
     def warm_up(self) -> None:
@@ -125,7 +137,7 @@ class FloatBackend:
         torch = self.torch
         k, L = len(frames), len(self.model.convs)
         spikes = np.zeros((k, L), np.int64)
-        synops = np.zeros(k, np.int64)
+        synops = np.zeros((k, L + 1), np.int64)
         p = self.model.cfg.neuron
         with torch.no_grad():
             x = torch.from_numpy(np.ascontiguousarray(frames)).float()
@@ -139,10 +151,16 @@ class FloatBackend:
                     s, self.states[j] = self._lif_step(i_in, self.states[j], p, self.mode)
                     spikes[t, j] = int(round(float(s.sum())))
                     layers.append(s)
-                synops[t] = int(round(sum(self._synops(x[t:t + 1], layers, self._maps))))
+                synops[t] = np.round(self._synops(x[t:t + 1], layers, self._maps))
                 self.acc += self.model.readout(s.flatten(1))[0].double()
                 self.steps += 1
-        return BackendOut(spikes, synops)
+            if k:
+                self._last = [layer[0].numpy().copy() for layer in layers]
+        return BackendOut(spikes, synops.sum(1), synops)
+
+    def spike_maps(self) -> list[np.ndarray]:
+        """The last bin's spikes of each layer, (C, H, W) each (surrogate spikes are fractions)."""
+        return self._last
 
     def scores(self) -> np.ndarray:
         return self.logits()

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from typing import NamedTuple
 
 import numpy as np
 
@@ -42,6 +43,23 @@ from sast_live.pipeline.snapshot import Snapshot, WindowResult, frozen
 from sast_live.transforms import filters
 from sast_live.transforms.binning import bin_events, flush, initial_carry
 from sast_live.transforms.config import BinConfig, DenoiseConfig, RefractoryConfig
+
+
+class BinRow(NamedTuple):
+    """One bin for a per-bin export: its end (µs of stream time), events in it, whether it was dropped, the SynOps
+    the input and each layer drove (L + 1), the readout after it (accumulators or logits), and what the app said
+    then (the latest window's class; "" before the first window)."""
+
+    t_end_us: int
+    events: int
+    dropped: bool
+    layer_synops: tuple
+    scores: tuple
+    said: str
+
+
+#: how far back the snapshot's events reach (the event view accumulates up to this)
+RECENT_US = 500_000
 
 
 def warm_up(backend, sensor_size: SensorSize) -> None:
@@ -98,6 +116,11 @@ class Pipeline:
         n_display = max(1, -(-self.accumulate_us // self.cfg.bin_us))
         self.display_frames = deque(maxlen=n_display)
         self.activity = deque(maxlen=self.history_bins)
+        self.layer_synops_hist = deque(maxlen=self.history_bins)
+        self.recent: deque = deque()  # the filtered events of the last RECENT_US, chunk by chunk (the event view)
+        self.input_frame: np.ndarray | None = None  # the network's input in the last bin run
+        #: called with a :class:`BinRow` for every bin (run or dropped) while set; the bins then run one at a time
+        self.bin_sink = None
         self.synops_hist = deque(maxlen=self.history_bins)
         self.events_hist = deque(maxlen=self.history_bins)
         self.synops_total = self.events_total = self.bins_run = self.dropped = self.late = self.n_windows = 0
@@ -245,6 +268,8 @@ class Pipeline:
             self.late += int(len(events) - keep.sum())
             events = events[keep]
         events = self._filter(events)
+        if len(events):
+            self._keep_recent(events)
         if self.carry.t_open is None and len(events) == 0:
             return []
         t_first_bin = self.carry.t_open if self.carry.t_open is not None else int(events["t"][0])
@@ -253,6 +278,25 @@ class Pipeline:
         frames, self.carry = bin_events(events, self.carry, self.cfg, watermark)
         display, self.display_carry = bin_events(events, self.display_carry, self.display_cfg, watermark)
         return self._run_bins(frames, display, t_first_bin, watermark if live_edge is None else live_edge)
+
+    def _run_frames(self, frames: np.ndarray, ends: np.ndarray, counts: np.ndarray):
+        """The backend over ``frames``; with a :attr:`bin_sink`, one bin at a time and a row for each."""
+        if self.bin_sink is None:
+            return self.backend.run(frames)
+        outs = []
+        for f, end, n in zip(frames, ends, counts, strict=True):
+            out = self.backend.run(f[None])
+            outs.append(out)
+            said = self.last_window.class_name if self.last_window is not None else ""
+            self.bin_sink(BinRow(int(end), int(n), False, tuple(int(v) for v in out.layer_synops[0]),
+                                 tuple(np.asarray(self.backend.scores()).tolist()), said))
+        return type(outs[0])(*(np.concatenate(parts) for parts in zip(*outs, strict=True)))
+
+    def _keep_recent(self, events: np.ndarray) -> None:
+        self.recent.append(events)
+        horizon = int(events["t"][-1]) - RECENT_US
+        while self.recent and int(self.recent[0]["t"][-1]) < horizon:
+            self.recent.popleft()
 
     def _run_bins(self, frames, display, t0: int, live_edge: int | None) -> list[WindowResult]:
         out: list[WindowResult] = []
@@ -289,15 +333,20 @@ class Pipeline:
             if n_drop:
                 self.dropped += n_drop
                 self.w_dropped += n_drop
-                self._history(np.zeros((n_drop, len(self.backend.layer_sizes)), np.int64), np.zeros(n_drop),
-                              counts[:n_drop])
+                L = len(self.backend.layer_sizes)
+                self._history(np.zeros((n_drop, L), np.int64), np.zeros(n_drop), counts[:n_drop],
+                              np.zeros((n_drop, L + 1), np.int64))
+                if self.bin_sink is not None:
+                    for b in range(n_drop):
+                        self.bin_sink(BinRow(int(ends[b]), int(counts[b]), True, (0,) * (L + 1), (), ""))
             if j - i > n_drop:
-                res = self.backend.run(frames[i + n_drop:j])
+                res = self._run_frames(frames[i + n_drop:j], ends[n_drop:], counts[n_drop:])
                 self.bins_run += j - i - n_drop
                 self.w_run += j - i - n_drop
                 self.w_synops += int(res.synops.sum())
                 self.synops_total += int(res.synops.sum())
-                self._history(res.spikes, res.synops, counts[n_drop:])
+                self._history(res.spikes, res.synops, counts[n_drop:], res.layer_synops)
+                self.input_frame = frames[j - 1]
                 if self.hop_bins is None:  # streaming windows overlap: they need no smoothing
                     a = 1 - (1 - self.smoothing) ** (j - i - n_drop)
                     probs = self.backend.decision.probabilities(self.backend.logits())
@@ -313,9 +362,10 @@ class Pipeline:
             i = j
         return out
 
-    def _history(self, spikes, synops, events) -> None:
-        for s, o, e in zip(spikes, synops, events, strict=True):
+    def _history(self, spikes, synops, events, layer_synops) -> None:
+        for s, o, e, ls in zip(spikes, synops, events, layer_synops, strict=True):
             self.activity.append(np.asarray(s, np.int64))
+            self.layer_synops_hist.append(np.asarray(ls, np.int64))
             self.synops_hist.append(int(o))
             self.events_hist.append(int(e))
 
@@ -351,6 +401,7 @@ class Pipeline:
         L = len(self.backend.layer_sizes)
         activity = np.stack(self.activity) if self.activity else np.zeros((0, L), np.int64)
         syn = np.asarray(self.synops_hist, np.int64)
+        layer_syn = np.stack(self.layer_synops_hist) if self.layer_synops_hist else np.zeros((0, L + 1), np.int64)
         evh = np.asarray(self.events_hist, np.int64)
         bins_per_s = max(1, 1_000_000 // self.cfg.bin_us)
         recent = slice(-bins_per_s, None)
@@ -373,4 +424,7 @@ class Pipeline:
             bins_run=self.bins_run, dropped_bins=self.dropped, late_events=self.late, events_in=self.events_in,
             events_filtered=self.events_filtered, filters=self.filter_label, backend=self.backend.label,
             source=self.source_name, source_stats=dict(source_stats or {}), last_window=self.last_window,
-            windows=self.n_windows, finished=finished, error=error)
+            windows=self.n_windows, finished=finished, error=error, recent_events=tuple(self.recent),
+            layer_synops_per_s=frozen(layer_syn[recent].sum(0) / span_s), pj_per_synop=self.pj,
+            input_frame=None if self.input_frame is None else frozen(self.input_frame),
+            spike_maps=tuple(frozen(m) for m in self.backend.spike_maps()) if self.bins_run else ())

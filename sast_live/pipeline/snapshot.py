@@ -63,6 +63,12 @@ class Snapshot:
         late_events: events that arrived after their bin had been run (counted, skipped).
         events_in / events_filtered: events that reached the noise filters, and how many they removed;
         filters: which filters run ("" when none).
+        recent_events: the filtered events of the last ``pipeline.RECENT_US`` (500 ms), as the chunks they came in
+            (EVENT_DTYPE, never written to), for an event view that accumulates its own way.
+        layer_synops_per_s: (L + 1,) SynOps per second over the last second driven by the input (0) and by each
+            layer's spikes; pj_per_synop: the energy estimate's pJ per SynOp.
+        input_frame: (C, h, w) the binned, pooled input the network received in the last bin run (None before).
+        spike_maps: the last bin's spikes of each layer, (C, H, W) each (empty before the first bin).
     """
 
     t_us: int
@@ -96,6 +102,11 @@ class Snapshot:
     windows: int = 0
     finished: bool = False
     error: str | None = None
+    recent_events: tuple = ()
+    layer_synops_per_s: np.ndarray | None = None
+    pj_per_synop: float = 0.0
+    input_frame: np.ndarray | None = None
+    spike_maps: tuple = ()
 
     @property
     def smoothed_name(self) -> str:

@@ -22,6 +22,8 @@ class Pacer:
         self.speed = speed
         self._anchor: tuple[float, int] | None = None  # (wall s, sensor µs)
         self.paused = False
+        self._last: int | None = None  # the sensor time last released
+        self._allow: int | None = None  # paused: release up to this sensor time (a step)
 
     def interrupt(self) -> None:
         """Cut a sleep short (the caller changed something or is closing)."""
@@ -35,21 +37,43 @@ class Pacer:
         wall, t = self._anchor
         return t + (self.clock() - wall) * 1e6 * self.speed
 
+    def _position(self) -> int:
+        """Where the stream is: the clock's sensor time, or the last release when the source lags behind it (a
+        renderer slower than the speed asks). Re-anchoring there keeps a lagging source from bursting to catch up
+        after a pause or a speed change."""
+        now = int(self._now_sensor())
+        return now if self._last is None else min(now, int(self._last))
+
     def set_speed(self, speed: float | None) -> None:
         with self._lock:
-            if self._anchor is not None and self.speed and not self.paused:
-                self._anchor = (self.clock(), int(self._now_sensor()))
+            if self._anchor is not None and not self.paused:  # from "as fast as possible": where it got to
+                at = self._position() if self.speed else (self._last if self._last is not None else self._anchor[1])
+                self._anchor = (self.clock(), int(at))
             self.speed = speed
         self._wake.set()
 
     def set_paused(self, paused: bool) -> None:
         with self._lock:
             if self._anchor is not None and self.speed and not self.paused and paused:
-                self._anchor = (self.clock(), int(self._now_sensor()))
+                self._anchor = (self.clock(), self._position())
             elif self._anchor is not None and self.paused and not paused:
-                self._anchor = (self.clock(), self._anchor[1])
-            self.paused = paused
+                # steps taken while paused moved the position on: play from there
+                self._anchor = (self.clock(), max(self._anchor[1], self._last or self._anchor[1]))
+            self.paused, self._allow = paused, None
         self._wake.set()
+
+    def step(self, us: int) -> None:
+        """While paused, release ``us`` more µs of sensor time (one bin forward); nothing when playing."""
+        with self._lock:
+            if self.paused and self._last is not None:
+                self._allow = max(self._allow or self._last, self._last) + int(us)
+        self._wake.set()
+
+    def extend(self, us: int) -> None:
+        """A step's release reaches ``us`` µs further (a released slice was thrown away)."""
+        with self._lock:
+            if self._allow is not None:
+                self._allow += int(us)
 
     def wait_until(self, t_us: int, stop: threading.Event) -> None:
         """Block until sensor time ``t_us`` is due (or ``stop`` is set)."""
@@ -57,14 +81,19 @@ class Pacer:
             self.start(t_us)
         while not stop.is_set():
             with self._lock:
+                if self.paused and self._allow is not None and t_us <= self._allow:
+                    self._last = t_us
+                    return
                 if self.paused:
                     delay = 0.05
                 elif not self.speed:
+                    self._last = t_us
                     return
                 else:
                     wall, t = self._anchor
                     delay = wall + (t_us - t) / (1e6 * self.speed) - self.clock()
                     if delay <= 0:
+                        self._last = t_us
                         return
             self._wake.clear()
             self._sleep(min(delay, 0.05))  # wake at least every 50 ms to honour stop and pause

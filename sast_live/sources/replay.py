@@ -7,6 +7,7 @@ seeks, so the stream a consumer sees is always non-decreasing in t, as a live ca
 
 from __future__ import annotations
 
+import bisect
 import os
 import threading
 from collections.abc import Iterator
@@ -48,12 +49,23 @@ class TimedSource(Source):
         self.pacer.interrupt()
 
     def _chunks(self) -> Iterator[np.ndarray]:
-        for _, t1, events in self._slices():
+        for t0, t1, events in self._slices():
             self.pacer.wait_until(t1, self._stop)
             if self.closed:
                 return
+            if self._skip():  # a step that released it still owes its length to the slices after the seek
+                self.pacer.extend(t1 - t0)
+                continue
             self._watermark = t1
+            self._released(t1)
             yield events
+
+    def _skip(self) -> bool:
+        """True to drop the slice that was waiting (a seek came while it waited)."""
+        return False
+
+    def _released(self, t1: int) -> None:
+        """Called as the slice ending at output time ``t1`` is handed out."""
 
 
 class FileSource(TimedSource):
@@ -71,11 +83,27 @@ class FileSource(TimedSource):
         self.loop = loop
         self._seek_to = None if start_us is None else int(start_us)
         self._seek_lock = threading.Lock()
+        self.position_us: int | None = None  # file time up to which events were handed out
+        self._offsets: list[tuple[int, int]] = []  # (output time a stretch starts at, output − file time there)
 
     def seek(self, t_us: int) -> None:
         """Continue from file time ``t_us`` at the next slice (output time keeps running forward)."""
         with self._seek_lock:
             self._seek_to = int(t_us)
+        self.pacer.interrupt()
+
+    def _skip(self) -> bool:
+        with self._seek_lock:
+            return self._seek_to is not None
+
+    def _released(self, t1: int) -> None:
+        self.position_us = self.file_time(t1)
+
+    def file_time(self, t_out: int) -> int:
+        """The file time of output time ``t_out`` (output time runs on across seeks and loops)."""
+        offsets = self._offsets
+        k = bisect.bisect_right(offsets, (int(t_out), float("inf"))) - 1
+        return int(t_out) - (offsets[max(k, 0)][1] if offsets else 0)
 
     def _take_seek(self) -> int | None:
         with self._seek_lock:
@@ -93,8 +121,10 @@ class FileSource(TimedSource):
                 if out_t is None:
                     out_t = t0
                     offset = 0
+                    self._offsets = [(t0, 0)]
                 elif not emitted:  # first slice after a (re)start: continue the output clock from out_t
                     offset = out_t - t0
+                    self._offsets = [*self._offsets[-31:], (out_t, offset)]  # new list: readers see old or new
                 emitted = True
                 if offset:
                     events = events.copy()

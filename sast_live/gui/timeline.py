@@ -1,0 +1,146 @@
+"""The timeline under the event view (file sources): where the replay is, a scrubber, ±1 bin steps while paused,
+and a strip of what the app said per window (top row) beside the ground truth from an IBM-style
+``<name>_labels.csv`` next to the recording (bottom row). A click or drag on the strip seeks there."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6 import QtCore, QtWidgets
+
+from sast_live.errors import SastLiveError
+from sast_live.gui.frames import class_colour
+
+STRIP_US = 25_000  # one strip column per 25 ms of file time
+
+
+class Timeline(QtWidgets.QWidget):
+    spanned = QtCore.pyqtSignal(object)  # (t_first, t_last) µs of the file, found on a helper thread
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.span: tuple[int, int] | None = None
+        self.truth: list[tuple[int, int, int]] = []
+        self._spec: str | None = None
+        self._seen = 0
+        self._last_end: int | None = None
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.plot = pg.PlotWidget()
+        self.plot.setFixedHeight(86)
+        self.plot.setMouseEnabled(False, False)
+        self.plot.hideButtons()
+        self.plot.getAxis("left").setTicks([[(0.5, "truth"), (1.5, "said")]])
+        self.plot.setLabel("bottom", "s")
+        self.strip = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.strip)
+        self.cursor = pg.InfiniteLine(pos=0, angle=90, movable=True, pen=pg.mkPen("#ffffff", width=2))
+        self.cursor.sigPositionChangeFinished.connect(lambda line: self.seek_to(line.value()))
+        self.plot.addItem(self.cursor)
+        self.plot.scene().sigMouseClicked.connect(self._clicked)
+        row = QtWidgets.QHBoxLayout()
+        self.back = QtWidgets.QPushButton("◀ bin")
+        self.back.setToolTip("one bin back (paused; ←)")
+        self.back.clicked.connect(lambda: self.session.step(-1))
+        self.forward = QtWidgets.QPushButton("bin ▶")
+        self.forward.setToolTip("one bin forward (paused; →)")
+        self.forward.clicked.connect(lambda: self.session.step(1))
+        self.where = QtWidgets.QLabel("")
+        self.where.setStyleSheet("font-family: monospace;")
+        row.addWidget(self.back)
+        row.addWidget(self.forward)
+        row.addWidget(self.where, 1)
+        layout.addWidget(self.plot)
+        layout.addLayout(row)
+        self.spanned.connect(self._set_span)
+
+    # -- a new source ---------------------------------------------------------------------------------------
+    def follow(self) -> None:
+        """Called each frame: set up for a newly opened file source; hidden for anything else."""
+        spec = self.session.spec
+        if spec == self._spec and self.session.source is not None:
+            return
+        self._spec, self.span, self.truth, self._seen, self._last_end = spec, None, [], 0, None
+        if not self.session.can_seek:
+            self.hide()
+            return
+        self.show()
+        self.strip.clear()
+        path = Path(spec)
+        threading.Thread(target=self._scan, args=(path,), name="sast-timeline-scan", daemon=True).start()
+        labels = path.with_name(path.stem + "_labels.csv")
+        if labels.is_file():
+            from sast_live.formats.dvs_gesture import read_gesture_labels
+
+            try:
+                self.truth = read_gesture_labels(labels, n_classes=len(self.session.backend.classes))
+            except SastLiveError:
+                self.truth = []  # a labels file we cannot read is no ground truth; the replay goes on
+
+    def _scan(self, path: Path) -> None:  # the file's time span, read once on a helper thread
+        from sast_live.formats.registry import file_info
+
+        try:
+            info = file_info(path)
+        except (SastLiveError, OSError):
+            return
+        if info["t_first"] is not None:
+            self.spanned.emit((info["t_first"], info["t_last"]))
+
+    def _set_span(self, span) -> None:
+        t0, t1 = span
+        self.span = (int(t0), int(t1))
+        n = max(1, (self.span[1] - self.span[0]) // STRIP_US + 1)
+        self.image = np.zeros((2, n, 3), np.uint8)
+        for k, a, b in self.truth:
+            self.image[0, self._col(a):self._col(b) + 1] = class_colour(k)
+        self._seen = 0
+        self.plot.setXRange(t0 / 1e6, t1 / 1e6, padding=0.01)
+        self.plot.setYRange(0, 2, padding=0)
+        self._draw()
+
+    def _col(self, t_us: int) -> int:
+        return int(np.clip((t_us - self.span[0]) // STRIP_US, 0, self.image.shape[1] - 1))
+
+    def _draw(self) -> None:
+        t0, t1 = self.span
+        self.strip.setImage(self.image, autoLevels=False, levels=(0, 255))
+        self.strip.setRect(QtCore.QRectF(t0 / 1e6, 0, (self.image.shape[1] * STRIP_US) / 1e6, 2))
+
+    # -- each frame -------------------------------------------------------------------------------------------
+    def update_view(self) -> None:
+        self.follow()
+        if self.span is None or not self.isVisible():
+            return
+        log, count = self.session.window_log, self.session.windows_logged
+        if count < self._seen:  # the same file opened again: a new log
+            self._seen, self._last_end = 0, None
+        new = min(count - self._seen, len(log))
+        if new > 0:
+            for a, b, k, _conf in (log[-i] for i in range(new, 0, -1)):
+                # streaming windows overlap: each paints what is new since the one before (all of it after a seek)
+                start = self._last_end if self._last_end is not None and a < self._last_end <= b else a
+                self.image[1, self._col(start):self._col(b) + 1] = class_colour(k)
+                self._last_end = b
+            self._seen = count
+            self._draw()
+        pos = getattr(self.session.source, "position_us", None)
+        if pos is not None and not self.cursor.moving:
+            self.cursor.setValue(pos / 1e6)
+            self.where.setText(f"{(pos - self.span[0]) / 1e6:7.2f} / {(self.span[1] - self.span[0]) / 1e6:.2f} s"
+                               + ("   paused: ←/→ step a bin" if self.session.paused else ""))
+
+    # -- seeking ------------------------------------------------------------------------------------------------
+    def seek_to(self, seconds: float) -> None:
+        if self.span is not None and self.session.can_seek:
+            self.session.seek(int(np.clip(seconds * 1e6, *self.span)))
+
+    def _clicked(self, event) -> None:
+        if self.span is None:
+            return
+        x = self.plot.getPlotItem().vb.mapSceneToView(event.scenePos()).x()
+        self.seek_to(x)

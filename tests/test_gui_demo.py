@@ -1,0 +1,238 @@
+"""The demo features of the window (issue 16): timeline with the prediction strip and ground truth, stepping and
+seeking, display controls, the network-input view, the energy panel, exports and keyboard shortcuts — driven
+through Qt (offscreen) and checked by what they change. Pure helpers are checked against plain NumPy."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from sast_live.events import make_events
+from tests.test_gui import qapp, spin  # noqa: F401 - the fixture
+from tests.test_wire import DEMO
+
+pytestmark = pytest.mark.gui
+
+
+# -- pure helpers -------------------------------------------------------------------------------------------
+def test_accumulate_counts_on_minus_off_in_the_window_with_each_decay():
+    from sast_live.gui.frames import accumulate
+
+    ev = make_events(np.array([0, 10_000, 40_000, 50_000]), np.array([1, 1, 2, 3]), np.array([0, 0, 1, 2]),
+                     np.array([1, 1, 0, 1]))
+    chunks = [ev[:2], ev[2:]]
+    f = accumulate(chunks, 4, 3, 45_000)  # the window reaches back to 5 ms: the first event is out
+    assert f[0, 1] == 1 and f[1, 2] == -1 and f[2, 3] == 1 and f.sum() == 1
+    lin = accumulate(chunks, 4, 3, 50_000, "linear")
+    assert np.isclose(lin[0, 1], (1 - 50 / 50) + (1 - 40 / 50)) and np.isclose(lin[1, 2], -(1 - 10 / 50))
+    ex = accumulate(chunks, 4, 3, 50_000, "exponential")
+    assert np.isclose(ex[2, 3], 1.0) and np.isclose(ex[1, 2], -np.exp(-3 * 10 / 50))
+    assert accumulate([], 4, 3, 50_000).shape == (3, 4)
+    with pytest.raises(ValueError, match="decay"):
+        accumulate(chunks, 4, 3, 1000, "cubic")
+
+
+def test_activity_onset_finds_the_start_of_the_last_burst():
+    from sast_live.gui.frames import activity_onset
+
+    e = np.array([2, 3, 2, 2, 3, 2, 50, 60, 3, 55, 70])
+    assert activity_onset(e) == 6  # one quiet bin inside the burst does not end it
+    assert activity_onset(np.array([2, 2, 50, 2, 2, 2, 2])) is None  # the last bin is quiet: no burst under way
+
+
+def test_tile_lays_channels_out_in_a_grid():
+    from sast_live.gui.inspector import tile
+
+    maps = np.arange(5 * 2 * 3).reshape(5, 2, 3)
+    t = tile(maps)
+    assert t.shape == (2 * 2 + 1, 3 * 3 + 2)  # 3 columns × 2 rows of 2×3 tiles, one-pixel gaps
+    assert (t[0:2, 0:3] == maps[0]).all() and (t[3:5, 4:7] == maps[4]).all() and t[2, 0] == -1
+
+
+def test_lookup_tables_run_from_off_through_nothing_to_on():
+    from sast_live.gui.frames import SCHEMES, lookup_table
+
+    for name, (off, mid, on) in SCHEMES.items():
+        lut = lookup_table(name)
+        assert tuple(lut[0]) == off and tuple(lut[-1]) == on and np.abs(lut[128].astype(int) - mid).max() <= 2
+
+
+# -- the window -------------------------------------------------------------------------------------------------
+@pytest.fixture
+def demo_window(qapp):  # noqa: F811
+    from sast_live.gui.window import MainWindow
+    from sast_live.session import Session, SourceOptions
+
+    session = Session(SourceOptions(speed=4.0))
+    win = MainWindow(session)
+    win.resize(1400, 900)
+    session.open(str(DEMO))
+    win.show()
+    yield win, session
+    win.close()
+
+
+def test_timeline_paints_predictions_and_truth_steps_and_seeks(qapp, demo_window):  # noqa: F811
+    from sast_live.gui.frames import NO_GESTURE_COLOUR, class_colour
+
+    win, session = demo_window
+    tl = win.timeline
+    spin(qapp, 60, until=lambda: tl.span is not None and session.windows_logged >= 8)
+    assert tl.isVisible() and tl.span[0] < 1000 and tl.span[1] > 20e6  # the first event at 29 µs
+    truth = tl.image[0]
+    assert tuple(truth[tl._col(1_000_000)]) == class_colour(1)  # the labels file: right hand wave for 0–2.5 s
+    said = tl.image[1]
+    painted = said.any(axis=1)
+    assert painted[:tl._col(1_500_000)].any()  # the first seconds carry what the app said
+    colours = {tuple(c) for c in said[painted]}
+    assert colours <= {class_colour(k) for k in range(12)} | {NO_GESTURE_COLOUR}
+
+    win.play.setChecked(True)  # paused: the arrows step one bin each
+    spin(qapp, 1.0)
+    pos = session.source.position_us
+    bin_us = session.backend.bin_cfg.bin_us
+    win.timeline.forward.click()
+    spin(qapp, 5, until=lambda: session.source.position_us >= pos + bin_us)
+    assert session.source.position_us == pos + bin_us
+    pos = session.source.position_us
+    win.timeline.back.click()
+    spin(qapp, 5, until=lambda: session.source.position_us < pos)
+    assert session.source.position_us == pos - bin_us
+
+    tl.seek_to(12.0)  # what a click or a drag on the strip does
+    spin(qapp, 5, until=lambda: abs(session.source.position_us - 12_000_000) <= bin_us)
+    assert abs(session.source.position_us - 12_000_000) <= bin_us
+    spin(qapp, 1.0)
+    assert abs(tl.cursor.value() - session.source.position_us / 1e6) < 1e-6 and "paused" in tl.where.text()
+
+
+def test_display_controls_change_the_event_view(qapp, demo_window):  # noqa: F811
+    win, session = demo_window
+    spin(qapp, 30, until=lambda: win.frames_rendered > 10 and win.last_snapshot.recent_events)
+    win.play.setChecked(True)
+    spin(qapp, 0.5)
+    snap = session.latest()
+    view = win.events
+
+    def shown():
+        view.update_view(snap)
+        return view.image.image.copy()
+
+    short = shown()
+    win.accumulate.setValue(400)
+    assert view.window_ms == 400
+    long = shown()
+    assert np.abs(long).sum() > np.abs(short).sum()  # more time, more events
+    win.decay.setCurrentText("exponential")
+    assert view.decay == "exponential" and np.abs(shown()).sum() < np.abs(long).sum()
+    win.scheme.setCurrentText("orange / sky blue (Okabe-Ito, colour-blind safe)")
+    assert tuple(view.image.lut[-1]) == (230, 159, 0)
+
+
+def test_energy_panel_and_headline_agree_with_the_snapshot(qapp, demo_window):  # noqa: F811
+    win, session = demo_window
+    spin(qapp, 60, until=lambda: win.last_snapshot is not None and win.last_snapshot.last_window is not None
+         and win.last_snapshot.synops_per_s > 0)
+    win.play.setChecked(True)
+    spin(qapp, 0.5)
+    snap = win.last_snapshot
+    e = win.energy
+    assert f"estimated at {snap.pj_per_synop:g} pJ/SynOp" in e.title()
+    assert e.power.text().startswith(f"{snap.synops_per_s * snap.pj_per_synop * 1e-9:,.3f} mW")
+    w = snap.last_window
+    assert e.per_inference.text().startswith(f"{w.synops * snap.pj_per_synop * 1e-6:,.2f} µJ")
+    assert np.isclose(snap.layer_synops_per_s.sum(), snap.synops_per_s)
+    assert e.per_layer.text().startswith("in→ ")
+    k = snap.verdict
+    if k >= 0:  # the headline and its bar say the same rounded percentage
+        assert win.prediction.top.text().endswith(win.prediction.bars[k].format())
+
+
+def test_network_input_view_shows_the_binned_input_and_a_layer(qapp, demo_window):  # noqa: F811
+    win, session = demo_window
+    win.inputs.show()
+    spin(qapp, 30, until=lambda: win.last_snapshot is not None and win.last_snapshot.input_frame is not None
+         and win.inputs.layer.count() > 0)
+    snap = win.last_snapshot
+    c, h, w = snap.input_frame.shape
+    assert c == 2 and win.inputs.input_image.image.shape == (h, 2 * w + 1)
+    assert win.inputs.layer.count() == len(snap.layer_sizes)
+    assert [int(np.prod(m.shape)) for m in snap.spike_maps] == list(snap.layer_sizes)
+    win.inputs.layer.setCurrentIndex(1)
+    win.inputs.update_view(snap)
+    assert win.inputs.layer_caption.text().startswith("L2:")
+
+
+def test_exports_png_csv_and_video(qapp, demo_window, tmp_path):  # noqa: F811
+    import imageio_ffmpeg
+
+    from sast_live.gui import export
+
+    win, session = demo_window
+    spin(qapp, 30, until=lambda: win.frames_rendered > 5)
+    png = export.save_png(win, tmp_path / "dash.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    win.start_csv(str(tmp_path / "bins.csv"))
+    win.start_video(str(tmp_path / "win.mp4"))
+    n0 = win.frames_rendered
+    spin(qapp, 60, until=lambda: win.frames_rendered > n0 + 45)
+    win.stop_video()
+    win.stop_csv()
+    with open(tmp_path / "bins.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    b = session.backend
+    assert len(rows) >= 40
+    assert list(rows[0])[:4] == ["t_s", "events", "dropped", "synops_in"] and list(rows[0])[-1] == "said"
+    assert f"score_{b.classes[0]}" in rows[0] and f"synops_L{len(b.layer_sizes)}" in rows[0]
+    t = np.array([float(r["t_s"]) for r in rows])
+    assert np.allclose(np.diff(t), b.bin_cfg.bin_us / 1e6)  # one row per bin, none missed
+    assert sum(int(r["events"]) for r in rows) > 0
+    reader = imageio_ffmpeg.read_frames(str(tmp_path / "win.mp4"))
+    meta = next(reader)
+    frames = sum(1 for _ in reader)
+    assert frames >= 40 and meta["size"][0] >= 1000
+
+
+def test_shortcuts_do_what_the_help_says(qapp, demo_window):  # noqa: F811
+    from PyQt6 import QtCore
+    from PyQt6.QtTest import QTest
+
+    win, session = demo_window
+    win.activateWindow()
+    spin(qapp, 20, until=lambda: win.frames_rendered > 3)
+    keys = QtCore.Qt.Key
+
+    def press(key, mod=QtCore.Qt.KeyboardModifier.NoModifier):
+        QTest.keyClick(win, key, mod)
+        spin(qapp, 0.05)
+
+    press(keys.Key_Space)
+    assert win.play.isChecked() and session.paused
+    press(keys.Key_Space)
+    assert not win.play.isChecked()
+    i = win.speed.currentIndex()
+    press(keys.Key_Plus)
+    assert win.speed.currentIndex() == i + 1
+    press(keys.Key_Minus)
+    assert win.speed.currentIndex() == i
+    press(keys.Key_L)
+    assert win.loop.isChecked() and session.sources.loop
+    press(keys.Key_4)
+    spin(qapp, 30, until=lambda: "int4" in session.backend.label)
+    assert win.precision.currentText() == "int4" and "int4" in session.backend.label
+    press(keys.Key_I)
+    assert win.inputs.isVisible()
+    press(keys.Key_F1)
+    assert win.help.isVisible() and "Ctrl+E" in win.help.text()
+    press(keys.Key_Escape)
+    assert not win.help.isVisible()
+    press(keys.Key_F)
+    spin(qapp, 20, until=lambda: session.options.filters_on)
+    assert win.filter.isChecked() and session.options.filters_on
+
+
+def test_the_port_box_does_not_show_a_port_as_connected(qapp, demo_window):  # noqa: F811
+    win, _ = demo_window
+    assert win.ports.currentData() is None and "n/a" not in win.ports.currentText()
