@@ -93,7 +93,7 @@ def test_spike_bars_of_a_silent_bin_show_zero_to_one_with_whole_layer_ticks(qapp
     assert lo <= 0 and 1 <= hi < 2  # not pyqtgraph's empty −100…100
     assert panel.bar_plot.getAxis("bottom")._tickLevels[0] == [(0, "L1"), (1, "L2"), (2, "L3")]
     panel.update_view(SimpleNamespace(activity=np.array([[0, 0, 0], [40, 7, 2]]), layer_sizes=(4096, 2048, 512)))
-    assert 40 <= panel.bar_plot.viewRange()[1][1] < 45
+    assert 40 <= panel.bar_plot.viewRange()[1][1] <= 55  # the tallest bar fits under a 1-2-5 axis top (50)
 
 
 def test_filter_toggle_switches_the_pipeline_filters(qapp):

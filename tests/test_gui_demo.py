@@ -51,6 +51,14 @@ def test_tile_lays_channels_out_in_a_grid():
     assert (t[0:2, 0:3] == maps[0]).all() and (t[3:5, 4:7] == maps[4]).all() and t[2, 0] == -1
 
 
+def test_axis_tops_are_steady_and_round():
+    from sast_live.gui.views import nice_ceiling, steady_top
+
+    assert [nice_ceiling(v) for v in (0, 1, 1.5, 3, 7, 40, 120)] == [1, 1, 2, 5, 10, 50, 200]
+    assert steady_top(50, 30) == 50 and steady_top(50, 12) == 50  # fits and fills a fifth: kept
+    assert steady_top(50, 60) == 100 and steady_top(50, 9) == 10 and steady_top(None, 0) == 1
+
+
 def test_lookup_tables_run_from_off_through_nothing_to_on():
     from sast_live.gui.frames import SCHEMES, lookup_table
 

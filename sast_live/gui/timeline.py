@@ -129,7 +129,9 @@ class Timeline(QtWidgets.QWidget):
             self._seen = count
             self._draw()
         pos = getattr(self.session.source, "position_us", None)
-        if pos is not None and not self.cursor.moving:
+        # the cursor moves when it would move a pixel (every move repaints the strip and its axis)
+        px = (self.span[1] - self.span[0]) / max(self.plot.width(), 1)
+        if pos is not None and not self.cursor.moving and abs(pos / 1e6 - self.cursor.value()) * 1e6 >= px:
             self.cursor.setValue(pos / 1e6)
             self.where.setText(f"{(pos - self.span[0]) / 1e6:7.2f} / {(self.span[1] - self.span[0]) / 1e6:.2f} s"
                                + ("   paused: ←/→ step a bin" if self.session.paused else ""))

@@ -11,6 +11,21 @@ from sast_live.gui.frames import DEFAULT_SCHEME, accumulate, lookup_table
 ON_OFF_LEVELS = (-4, 4)  # net ON − OFF counts shown at full colour
 
 
+def nice_ceiling(value: float) -> float:
+    """The smallest 1, 2 or 5 × 10^k at or above ``value`` (at least 1): an axis top that changes seldom."""
+    value = max(float(value), 1.0)
+    k = 10 ** np.floor(np.log10(value))
+    return float(next(m * k for m in (1, 2, 5, 10) if m * k >= value))
+
+
+def steady_top(current: float | None, peak: float) -> float:
+    """The y-axis top for a trace whose maximum is ``peak``: kept while the peak fits and uses more than a fifth of
+    it (an axis that re-ticks every frame costs a repaint of its labels), else the nice ceiling of the peak."""
+    if current is not None and 0.2 * current <= peak <= current:
+        return current
+    return nice_ceiling(peak)
+
+
 class EventView(pg.GraphicsLayoutWidget):
     """The events of the last ``window_ms`` at sensor resolution (row-major, y down), weighed by ``decay``
     (:func:`sast_live.gui.frames.accumulate`) and coloured by ``scheme`` (:data:`sast_live.gui.frames.SCHEMES`)."""
@@ -76,7 +91,8 @@ class PredictionPanel(QtWidgets.QGroupBox):
         if k != self._highlight:
             for i, (label, bar) in enumerate(zip(self.labels, self.bars, strict=True)):
                 label.setStyleSheet("font-weight: bold; color: #d08700;" if i == k else "")
-                bar.setStyleSheet("QProgressBar::chunk { background: #f0b400; }" if i == k else "")
+                bar.setStyleSheet("QProgressBar { text-align: center; } QProgressBar::chunk { background: #f0b400; }"
+                                  if i == k else "")
             self._highlight = k
         if k < 0:
             self.top.setText("no gesture")
@@ -101,6 +117,7 @@ class SpikePanel(pg.GraphicsLayoutWidget):
         self.bar_plot.addItem(self.bars)
         self.bar_plot.setMouseEnabled(False, False)
         self._n_layers = None
+        self._top: float | None = None
         self.setMinimumHeight(240)
 
     def _set_layers(self, n: int) -> None:
@@ -123,7 +140,10 @@ class SpikePanel(pg.GraphicsLayoutWidget):
         self.raster.setRect(QtCore.QRectF(-len(act), -0.5, len(act), n))
         self.bars.setOpts(x=np.arange(n), height=act[-1], width=0.6)
         # a bin without spikes still shows 0…1 spikes, not pyqtgraph's empty −100…100 auto range
-        self.bar_plot.setYRange(0, max(1.0, float(act[-1].max())), padding=0.05)
+        top = steady_top(self._top, float(act[-1].max()))
+        if top != self._top:
+            self.bar_plot.setYRange(0, top, padding=0.05)
+            self._top = top
 
 
 class RatePlot(pg.PlotWidget):
@@ -135,8 +155,18 @@ class RatePlot(pg.PlotWidget):
         self.setLabel("left", unit)
         self.setLabel("bottom", "seconds ago")
         self.setMinimumHeight(150)
+        self.setMouseEnabled(False, False)
+        self.getPlotItem().disableAutoRange()
+        self._span: tuple[float, float] | None = None
 
     def set_history(self, values: np.ndarray, bin_us: int, scale: float) -> None:
         n = len(values)
         x = (np.arange(n) - n + 1) * bin_us * 1e-6
-        self.curve.setData(x, np.asarray(values, np.float64) * scale)
+        y = np.asarray(values, np.float64) * scale
+        self.curve.setData(x, y)
+        span = (float(x[0]) if n else -1.0, steady_top(self._span[1] if self._span else None,
+                                                       float(y.max()) if n else 0.0))
+        if span != self._span:  # fixed ranges: the axes are redrawn only when they change
+            self.setXRange(min(span[0], -1e-6), 0, padding=0.02)
+            self.setYRange(0, span[1], padding=0.05)
+            self._span = span
