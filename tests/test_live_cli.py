@@ -102,11 +102,11 @@ def gui_env() -> dict:
 
 
 def test_live_in_the_gui_shows_the_emulated_camera(clip):
-    """``main.py live PORT`` without --headless: the window on the serial camera (offscreen Qt), every source
-    option accepted; it closes itself after N frames and reports what it showed."""
+    """``main.py live PORT`` without --headless: the window on the serial camera (offscreen Qt) with every panel
+    open, every source option accepted; it closes itself after N frames and reports what it showed."""
     camera, port = start_camera(clip, "--speed", "2")
     done = subprocess.run(MAIN + ["live", port, "--protocol", "edvs", "--baud", "12000000", "--reconnect-s", "0.5",
-                                  "--frames", "40"], capture_output=True, text=True, cwd=REPO, timeout=300,
+                                  "--frames", "40", "--panels", "all"], capture_output=True, text=True, cwd=REPO, timeout=300,
                           env=gui_env())
     camera.kill()
     camera.communicate(timeout=30)
