@@ -165,7 +165,8 @@ def test_network_input_view_shows_the_binned_input_and_a_layer(qapp, demo_window
          and win.inputs.layer.count() > 0)
     snap = win.last_snapshot
     c, h, w = snap.input_frame.shape
-    assert c == 2 and win.inputs.input_image.image.shape == (h, 2 * w + 1)
+    assert c == 2 and win.inputs.input_image.image.shape == (h, 2 * w + 1, 3)
+    assert tuple(win.inputs.input_image.image[0, w]) == (110, 110, 120)  # the grey line between ON and OFF
     assert win.inputs.layer.count() == len(snap.layer_sizes)
     assert [int(np.prod(m.shape)) for m in snap.spike_maps] == list(snap.layer_sizes)
     win.inputs.layer.setCurrentIndex(1)

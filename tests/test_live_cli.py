@@ -106,8 +106,8 @@ def test_live_in_the_gui_shows_the_emulated_camera(clip):
     open, every source option accepted; it closes itself after N frames and reports what it showed."""
     camera, port = start_camera(clip, "--speed", "2")
     done = subprocess.run(MAIN + ["live", port, "--protocol", "edvs", "--baud", "12000000", "--reconnect-s", "0.5",
-                                  "--frames", "40", "--panels", "all"], capture_output=True, text=True, cwd=REPO, timeout=300,
-                          env=gui_env())
+                                  "--frames", "40", "--panels", "all"], capture_output=True, text=True, cwd=REPO,
+                          timeout=300, env=gui_env())
     camera.kill()
     camera.communicate(timeout=30)
     assert done.returncode == 0, done.stderr

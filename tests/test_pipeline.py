@@ -11,6 +11,7 @@ from sast_live.events import SensorSize
 from sast_live.formats.registry import read_events
 from sast_live.pipeline import Pipeline, Runner, load_backend
 from sast_live.sources import FileSource
+from sast_live.streams import iter_time_windows
 from sast_live.transforms.binning import bin_window
 from tests.test_wire import DEMO
 
@@ -202,3 +203,29 @@ def test_a_model_switch_brings_its_own_streaming_window(demo, int8):
     assert after and all(w.bins == 20 and w.t_end_us - w.t_start_us == 500_000 for w in after)
     with pytest.raises(SastLiveError, match="taper"):
         pipe.set_backend(int8, taper="cosine")
+
+
+@pytest.mark.parametrize("precision", ["int8", "float"])
+def test_the_input_synops_the_filters_save_are_those_the_network_would_have_run(demo, int8, precision):
+    """With the noise filters on, the pipeline counts the input-layer SynOps the removed events would have driven:
+    the same stream without the filters runs exactly that many more input SynOps (no pooled pixel saturates)."""
+    backend = int8 if precision == "int8" else load_backend(None, "float")
+    noisy = corrupt_demo(demo)
+    figures = []
+    for filters in ({}, {"denoise_us": 5_000, "refractory_us": 1_000}):
+        pipe = Pipeline(backend, SensorSize(128, 128), **filters)
+        for _, t1, part in iter_time_windows([noisy], 5_000):
+            pipe.process(part, t1)
+        pipe.finish()
+        figures.append(pipe)
+    off, on = figures
+    assert on.input_synops_saved > 0 and off.input_synops_saved == 0
+    assert on.input_synops + on.input_synops_saved == off.input_synops
+    snap = on.snapshot()
+    assert snap.input_synops_saved == on.input_synops_saved
+
+
+def corrupt_demo(events):
+    from sast_live.transforms.corruptions import corrupt
+
+    return corrupt(events, "hot_pixels", 3, (128, 128), seed=3)

@@ -9,6 +9,17 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
+GAP_RGB = (110, 110, 120)  # the lines between tiles (and between the ON and OFF halves)
+
+
+def to_rgb(image: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """A 2-D image whose gaps are −1 → (H, W, 3) uint8: values 0 … max through ``lut`` (256, 3), gaps grey."""
+    top = max(1.0, float(image.max()))
+    idx = np.clip(image / top * 255, 0, 255).astype(np.int64)
+    out = lut[idx]
+    out[image < 0] = GAP_RGB
+    return out
+
 
 def tile(maps: np.ndarray, gap: int = 1) -> np.ndarray:
     """(C, H, W) → one 2-D image of the C maps in a near-square grid, ``gap`` pixels of −1 between tiles."""
@@ -32,12 +43,12 @@ class InputView(QtWidgets.QDockWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.input_box = self.graphics.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
         self.input_image = pg.ImageItem(axisOrder="row-major")
-        self.input_image.setLookupTable(pg.colormap.get("inferno").getLookupTable(nPts=256))
+        self.input_lut = pg.colormap.get("inferno").getLookupTable(nPts=256)
         self.input_box.addItem(self.input_image)
         self.graphics.nextRow()
         self.layer_box = self.graphics.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
         self.layer_image = pg.ImageItem(axisOrder="row-major")
-        self.layer_image.setLookupTable(pg.colormap.get("viridis").getLookupTable(nPts=256))
+        self.layer_lut = pg.colormap.get("viridis").getLookupTable(nPts=256)
         self.layer_box.addItem(self.layer_image)
         self.caption = QtWidgets.QLabel("input: ON | OFF events per pooled pixel in the last bin")
         self.layer = QtWidgets.QComboBox()
@@ -59,7 +70,7 @@ class InputView(QtWidgets.QDockWidget):
         x = np.asarray(snap.input_frame, np.float32)  # (C, h, w); channel 0 OFF, 1 ON
         side = np.concatenate([x[-1], np.full((x.shape[1], 1), -1, np.float32), x[0]], axis=1) if len(x) > 1 \
             else x[0]
-        self.input_image.setImage(side, levels=(0, max(1.0, float(x.max()))), autoLevels=False)
+        self.input_image.setImage(to_rgb(side, self.input_lut), autoLevels=False, levels=(0, 255))
         maps = snap.spike_maps
         if self.layer.count() != len(maps):
             self.layer.clear()
@@ -67,6 +78,6 @@ class InputView(QtWidgets.QDockWidget):
         k = self.layer.currentIndex()
         if 0 <= k < len(maps):
             m = np.asarray(maps[k], np.float32)
-            self.layer_image.setImage(tile(m), levels=(0, max(1.0, float(m.max()))), autoLevels=False)
+            self.layer_image.setImage(to_rgb(tile(m), self.layer_lut), autoLevels=False, levels=(0, 255))
             self.layer_caption.setText(f"L{k + 1}: {int(np.count_nonzero(m)):,} of {m.size:,} neurons spiked in the "
                                        "last bin")

@@ -451,6 +451,9 @@ class MainWindow(QtWidgets.QMainWindow):
         if snap.filters:
             share = snap.events_filtered / max(snap.events_in, 1)
             parts.append(f"filtered {snap.events_filtered:,} of {snap.events_in:,} events ({share:.0%})")
+            if snap.input_synops_saved:
+                saved = snap.input_synops_saved / max(snap.input_synops + snap.input_synops_saved, 1)
+                parts.append(f"filters saved {snap.input_synops_saved:,} input-layer SynOps ({saved:.0%})")
         if s.get("resyncs") or s.get("losses") or s.get("errors"):
             parts.append(f"resyncs {s['resyncs']} lost {s['losses']} errors {s['errors']}")
         if snap.error or s.get("last_error"):

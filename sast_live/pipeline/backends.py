@@ -52,6 +52,10 @@ class IntBackend:
         self.n_bins = model.n_bins
         self.input_refractory_us = model.refractory_us  # the input filter the model was trained behind
         self.decision = model.decision
+        g = self.sim.packed.geom[0]  # the first layer: SynOps an input event drives at each pooled position
+        c_in, h, w, c_out = (int(v) for v in g[:4])
+        taps = np.diff(self.sim.packed.fan_ptr[int(g[12]):int(g[12]) + h * w + 1])
+        self.input_fanout = (taps * c_out).reshape(h, w)
         self.reset()
 
     def reset(self) -> None:
@@ -116,6 +120,7 @@ class FloatBackend:
         self.input_refractory_us = cfg.refractory_us
         self.decision = decision or Decision()
         self._maps = fanout_maps(model)
+        self.input_fanout = np.asarray(self._maps[0].numpy(), np.int64)  # (h, w) SynOps per input event
         sizes, shapes, x = [], [], torch.zeros(1, cfg.in_channels, h, w)
         for conv in model.convs:
             x = conv(x)

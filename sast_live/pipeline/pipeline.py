@@ -125,6 +125,9 @@ class Pipeline:
         self.events_hist = deque(maxlen=self.history_bins)
         self.synops_total = self.events_total = self.bins_run = self.dropped = self.late = self.n_windows = 0
         self.events_in = self.events_filtered = 0  # before the filters, and what they removed
+        # the input layer's SynOps: all, and those the user's filters saved (the events they removed would have
+        # driven them; exact while no pooled pixel saturates its uint8 count in a bin)
+        self.input_synops = self.input_synops_saved = 0
         self.set_filters(denoise_us, refractory_us)
         self.t_us = 0
         self.arrival_wall = time.monotonic()
@@ -161,12 +164,21 @@ class Pipeline:
         if n and self.model_filter_cfg is not None:  # the network's input, as it was trained
             events, self.model_filter_state = filters.refractory(events, self.model_filter_state,
                                                                  self.model_filter_cfg)
+        before = events
         if len(events) and self.refractory_cfg is not None:  # rate-limits hot pixels before the neighbourhood test
             events, self.refractory_state = filters.refractory(events, self.refractory_state, self.refractory_cfg)
         if len(events) and self.denoise_cfg is not None:
             events, self.denoise_state = filters.denoise(events, self.denoise_state, self.denoise_cfg)
         self.events_filtered += n - len(events)
+        if len(events) != len(before):
+            self.input_synops_saved += self._input_synops(before) - self._input_synops(events)
         return events
+
+    def _input_synops(self, events: np.ndarray) -> int:
+        """The SynOps ``events`` drive in the first layer (each event: its pooled position's fan-out)."""
+        fan = self.backend.input_fanout
+        fy, fx = self.sensor_size.height // fan.shape[0], self.sensor_size.width // fan.shape[1]
+        return int(fan[events["y"] // fy, events["x"] // fx].sum())
 
     # -- backend ------------------------------------------------------------------------------------------
     def check_backend(self, backend) -> None:
@@ -346,6 +358,7 @@ class Pipeline:
                 self.w_synops += int(res.synops.sum())
                 self.synops_total += int(res.synops.sum())
                 self._history(res.spikes, res.synops, counts[n_drop:], res.layer_synops)
+                self.input_synops += int(res.layer_synops[:, 0].sum())
                 self.input_frame = frames[j - 1]
                 if self.hop_bins is None:  # streaming windows overlap: they need no smoothing
                     a = 1 - (1 - self.smoothing) ** (j - i - n_drop)
@@ -426,5 +439,6 @@ class Pipeline:
             source=self.source_name, source_stats=dict(source_stats or {}), last_window=self.last_window,
             windows=self.n_windows, finished=finished, error=error, recent_events=tuple(self.recent),
             layer_synops_per_s=frozen(layer_syn[recent].sum(0) / span_s), pj_per_synop=self.pj,
+            input_synops=self.input_synops, input_synops_saved=self.input_synops_saved,
             input_frame=None if self.input_frame is None else frozen(self.input_frame),
             spike_maps=tuple(frozen(m) for m in self.backend.spike_maps()) if self.bins_run else ())

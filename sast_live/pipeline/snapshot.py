@@ -67,6 +67,9 @@ class Snapshot:
             (EVENT_DTYPE, never written to), for an event view that accumulates its own way.
         layer_synops_per_s: (L + 1,) SynOps per second over the last second driven by the input (0) and by each
             layer's spikes; pj_per_synop: the energy estimate's pJ per SynOp.
+        input_synops / input_synops_saved: SynOps the input drove in the first layer since the start, and those the
+            switchable noise filters saved by removing events (the first layer only: deeper layers would need a
+            second run of the network).
         input_frame: (C, h, w) the binned, pooled input the network received in the last bin run (None before).
         spike_maps: the last bin's spikes of each layer, (C, H, W) each (empty before the first bin).
     """
@@ -105,6 +108,8 @@ class Snapshot:
     recent_events: tuple = ()
     layer_synops_per_s: np.ndarray | None = None
     pj_per_synop: float = 0.0
+    input_synops: int = 0
+    input_synops_saved: int = 0
     input_frame: np.ndarray | None = None
     spike_maps: tuple = ()
 
