@@ -198,10 +198,8 @@ def test_exports_png_csv_and_video(qapp, demo_window, tmp_path):  # noqa: F811
     t = np.array([float(r["t_s"]) for r in rows])
     assert np.allclose(np.diff(t), b.bin_cfg.bin_us / 1e6)  # one row per bin, none missed
     assert sum(int(r["events"]) for r in rows) > 0
-    reader = imageio_ffmpeg.read_frames(str(tmp_path / "win.mp4"))
-    meta = next(reader)
-    frames = sum(1 for _ in reader)
-    assert frames >= 40 and meta["size"][0] >= 1000
+    frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "win.mp4"))  # decodes the whole file
+    assert frames >= 40 and seconds > 1
 
 
 def test_shortcuts_do_what_the_help_says(qapp, demo_window):  # noqa: F811

@@ -6,6 +6,7 @@ from __future__ import annotations
 from PyQt6 import QtWidgets
 
 from sast_live.gui.frames import activity_onset
+from sast_live.gui.views import steady
 
 
 class EnergyPanel(QtWidgets.QGroupBox):
@@ -24,6 +25,7 @@ class EnergyPanel(QtWidgets.QGroupBox):
         for label, widget in (("SynOps/s per layer", self.per_layer), ("per inference", self.per_inference),
                               ("power", self.power), ("since start", self.total),
                               ("decision latency", self.latency)):
+            steady(widget)
             form.addRow(label, widget)
         self._verdict = -1
         self.last_latency_s: float | None = None

@@ -9,6 +9,8 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
+from sast_live.gui.views import steady
+
 GAP_RGB = (110, 110, 120)  # the lines between tiles (and between the ON and OFF halves)
 
 
@@ -59,7 +61,7 @@ class InputView(QtWidgets.QDockWidget):
         layout.addWidget(self.caption)
         layout.addWidget(self.graphics, 1)
         layout.addLayout(row)
-        self.layer_caption = QtWidgets.QLabel("")
+        self.layer_caption = steady(QtWidgets.QLabel(""))
         layout.addWidget(self.layer_caption)
         self.setWidget(body)
         self.setMinimumWidth(300)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PyQt6 import QtGui, QtWidgets
 
-THEMES = {  # window, base (inputs, lists), text, button, highlight, plot background, plot foreground
-    "dark": ("#1e1f24", "#15161a", "#e6e6e6", "#2b2d34", "#d08700", "#000000", "#c8c8c8"),
-    "light": ("#efefef", "#ffffff", "#111111", "#e2e2e2", "#d08700", "#ffffff", "#333333"),
+#: window, base (inputs, lists), text, button, highlight (progress bars: blue, so the prediction panel's amber
+#: highlight of the app's answer stands out), plot background, plot foreground
+THEMES = {
+    "dark": ("#1e1f24", "#15161a", "#e6e6e6", "#2b2d34", "#3d7fd6", "#000000", "#c8c8c8"),
+    "light": ("#efefef", "#ffffff", "#111111", "#e2e2e2", "#3d7fd6", "#ffffff", "#333333"),
 }
 
 
@@ -20,7 +22,7 @@ def apply_theme(name: str) -> None:
     role = QtGui.QPalette.ColorRole
     for r, c in ((role.Window, window), (role.Base, base), (role.AlternateBase, button), (role.Text, text),
                  (role.WindowText, text), (role.Button, button), (role.ButtonText, text), (role.ToolTipBase, base),
-                 (role.ToolTipText, text), (role.Highlight, highlight), (role.HighlightedText, "#000000"),
+                 (role.ToolTipText, text), (role.Highlight, highlight), (role.HighlightedText, "#ffffff"),
                  (role.PlaceholderText, "#888888")):
         p.setColor(r, QtGui.QColor(c))
     app.setPalette(p)

@@ -13,6 +13,7 @@ from PyQt6 import QtCore, QtWidgets
 
 from sast_live.errors import SastLiveError
 from sast_live.gui.frames import class_colour
+from sast_live.gui.views import steady
 
 STRIP_US = 25_000  # one strip column per 25 ms of file time
 
@@ -49,7 +50,7 @@ class Timeline(QtWidgets.QWidget):
         self.forward = QtWidgets.QPushButton("bin ▶")
         self.forward.setToolTip("one bin forward (paused; →)")
         self.forward.clicked.connect(lambda: self.session.step(1))
-        self.where = QtWidgets.QLabel("")
+        self.where = steady(QtWidgets.QLabel(""))
         self.where.setStyleSheet("font-family: monospace;")
         row.addWidget(self.back)
         row.addWidget(self.forward)

@@ -11,6 +11,14 @@ from sast_live.gui.frames import DEFAULT_SCHEME, accumulate, lookup_table
 ON_OFF_LEVELS = (-4, 4)  # net ON − OFF counts shown at full colour
 
 
+def steady(label: QtWidgets.QLabel) -> QtWidgets.QLabel:
+    """A label whose text changes every frame without asking the window for a new layout (a relayout repaints
+    every panel: with the docks open that had cost frames)."""
+    label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+    label.setMinimumWidth(80)
+    return label
+
+
 def nice_ceiling(value: float) -> float:
     """The smallest 1, 2 or 5 × 10^k at or above ``value`` (at least 1): an axis top that changes seldom."""
     value = max(float(value), 1.0)
