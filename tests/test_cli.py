@@ -83,16 +83,46 @@ def test_train_cli_tiny(tmp_path, real_dir):
     assert r.returncode == 2 and "--dataset" in r.stderr
 
 
-def test_sweep_cli_tiny(tmp_path, real_dir):
+def test_sweep_cli_tiny_over_two_seeds(tmp_path, real_dir):
     r = run("sweep", "--dataset", "nmnist-real", "--rho", "0", "0.2", "--epochs", "1", "--limit-train", "32",
-            "--limit-test", "16", "--n-bins", "4", "--batch-size", "16", "--out", tmp_path / "s", "--quiet")
+            "--limit-test", "16", "--n-bins", "4", "--batch-size", "16", "--seeds", "2", "--hardware", "int8",
+            "--out", tmp_path / "s", "--quiet")
     assert r.returncode == 0, r.stderr
-    rows = json.loads((tmp_path / "s" / "sweep.json").read_text())
-    assert [row["run"] for row in rows] == ["baseline", "sast rho=0.2", "baseline 2x epochs (compute-matched)"]
-    assert rows[0]["time_ratio"] == 1.0 and rows[2]["epochs"] == 2
-    assert rows[1]["gradient_passes"] == rows[2]["gradient_passes"]  # the control gets SAST's gradient budget
+    result = json.loads((tmp_path / "s" / "sweep.json").read_text())
+    runs, summary = result["runs"], result["summary"]
+    assert [(row["run"], row["seed"]) for row in runs] == [
+        ("baseline", 0), ("baseline", 1), ("baseline 2x epochs (compute-matched)", 0),
+        ("baseline 2x epochs (compute-matched)", 1), ("sast rho=0.2", 0), ("sast rho=0.2", 1)]
+    assert runs[2]["epochs"] == 2 and runs[4]["gradient_passes"] == runs[2]["gradient_passes"]  # SAST's budget
+    assert all(0 <= row["int8"] <= 1 and row["n_test"] == 16 and row["synops"] > 0 for row in runs)
+    assert runs[0]["hard"] != runs[1]["hard"] or runs[0]["surrogate"] != runs[1]["surrogate"]  # seeds differ
+    sast = summary[2]
+    assert sast["run"] == "sast rho=0.2" and sast["hard"]["n"] == 2 and sast["hard"]["ci95"] >= 0
+    diffs = [runs[4]["hard"] - runs[0]["hard"], runs[5]["hard"] - runs[1]["hard"]]
+    assert np.isclose(sast["paired"]["hard"]["mean"], np.mean(diffs))
+    assert summary[0]["time_ratio"] == 1.0 and "paired" not in summary[0]
     assert (tmp_path / "s" / "sweep.png").stat().st_size > 1000
-    assert "| sast rho=0.2 |" in (tmp_path / "s" / "sweep.md").read_text()
+    md = (tmp_path / "s" / "sweep.md").read_text()
+    assert "| sast rho=0.2 |" in md and "Paired with the baseline" in md and md in r.stdout
+    again = run("sweep", "--dataset", "nmnist-real", "--rho", "0", "0.2", "--epochs", "1", "--limit-train", "32",
+                "--limit-test", "16", "--n-bins", "4", "--batch-size", "16", "--seeds", "2", "--hardware", "int8",
+                "--out", tmp_path / "s", "--quiet")  # every run is there already: nothing is trained again
+    assert again.returncode == 0 and json.loads((tmp_path / "s" / "sweep.json").read_text())["runs"] == runs
+
+
+def test_sweep_intervals_are_t_intervals_of_the_mean():
+    from training.sweep import interval, summarize
+
+    s = interval([0.5, 0.7, 0.6])
+    assert np.isclose(s["mean"], 0.6) and np.isclose(s["std"], 0.1)
+    assert np.isclose(s["ci95"], 4.302653 * 0.1 / np.sqrt(3), atol=1e-6)  # t(0.975, 2) = 4.3027
+    assert interval([0.4])["ci95"] is None
+    rows = [{"run": "baseline", "method": "surrogate", "rho": 0, "epochs": 1, "seed": k, "hard": h}
+            for k, h in enumerate([0.5, 0.6])]
+    rows += [{"run": "sast rho=0.1", "method": "sast", "rho": 0.1, "epochs": 1, "seed": k, "hard": h}
+             for k, h in enumerate([0.7, 0.6])]
+    paired = summarize(rows)[1]["paired"]["hard"]
+    assert np.isclose(paired["mean"], 0.1) and np.isclose(paired["std"], np.std([0.2, 0.0], ddof=1))
 
 
 def test_evaluate_never_overwrites_the_shipped_reports_by_default(tmp_path, real_dir):

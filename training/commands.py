@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP
 from firmware_sim.precisions import INTEGER
@@ -170,8 +171,12 @@ def cmd_sweep(args) -> int:
         return 0
     from training.sweep import run_sweep
 
-    print(json.dumps(run_sweep(train_config(args), args.rho, args.out, compute_matched=args.compute_matched)))
-    return 0
+    result = run_sweep(train_config(args), args.rho, args.out, compute_matched=args.compute_matched,
+                       seeds=args.seeds, variants=tuple(args.variants), sg=args.sg, hardware=tuple(args.hardware),
+                       extra_test=args.extra_test)
+    print((Path(args.out) / "sweep.md").read_text())
+    print(f"wrote {Path(args.out) / 'sweep.json'}, sweep.md and sweep.png", file=sys.stderr)
+    return 0 if result["runs"] else 1
 
 
 def register(sub) -> None:
@@ -264,6 +269,17 @@ def register(sub) -> None:
                    help="instead of a rho sweep: CVX vs SG vs SG-CVX vs SG fine-tuned from CVX (+ SAST, SAST-CVX on "
                         "event data) in one table")
     p.add_argument("--sast-rho", type=float, default=0.3, help="--convex on event data: SAST's rho")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="run every configuration with seeds SEED … SEED+N−1; the table gives mean ± std, 95%% "
+                        "intervals and paired differences from the baseline")
+    p.add_argument("--variants", nargs="+", default=["sast"], choices=["sast", "sast-2batch", "asam"],
+                   help="SAST variants over the rho grid: same minibatch, an independent second minibatch for the "
+                        "ascent, adaptive SAM")
+    p.add_argument("--sg", action="store_true", help="also conventional surrogate-gradient training (hard forward)")
+    p.add_argument("--hardware", nargs="*", default=["int8", "int4"],
+                   help="integer precisions to simulate for every run (none: skip)")
+    p.add_argument("--extra-test", help="a second test set to report hard and INT8 accuracy on (e.g. nmnist: 1,000 "
+                                        "synthetic digits beside the 100 real ones)")
     p.add_argument("--out", default="runs/sweep")
     add_convex_args(p)
     p.set_defaults(func=cmd_sweep)

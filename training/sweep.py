@@ -1,15 +1,25 @@
-"""rho sweep: train and evaluate SAST at each rho, the baseline, and a compute-matched baseline.
+"""rho sweep over seeds: train and evaluate SAST at each rho, the baseline and its controls, each with N seeds.
 
 rho = 0 is the plain surrogate-forward baseline (``method="surrogate"``: SAM with rho 0 would only cost a
 second pass). SAST computes two gradients per step, so the compute-matched control is the same baseline
-trained for twice the epochs (the same number of gradient passes). The table reports surrogate and swap-only
-hard-spike test accuracy, the transfer gap and each run's median training time per epoch relative to the baseline's
-(the SAST paper reports 2.08×).
+trained for twice the epochs (the same number of gradient passes). Variants of SAST over the same rho grid:
+``sast`` (ascent and descent on one minibatch), ``sast-2batch`` (the ascent from an independent second
+minibatch) and ``asam`` (adaptive SAM); ``--sg`` adds conventional surrogate-gradient training (hard spikes
+forward) as a further control.
+
+Every configuration runs with seeds ``seed … seed + N − 1``. Each run is evaluated on the test split:
+surrogate and swap-only hard-spike accuracy, the transfer gap, the integer simulator at INT8 and INT4, SynOps per
+sample (hard spikes), median seconds per epoch; and, with ``extra_test``, hard and INT8 accuracy on a second test
+set (e.g. 1,000 synthetic N-MNIST digits beside the 100 real ones, for tighter intervals). The table gives each
+figure as mean ± std with a 95 % t-interval of the mean, and each configuration's paired difference from the
+baseline run with the same seed (mean and 95 % interval of the per-seed differences). Nothing is selected on the
+test sets: every figure is the last epoch's model.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,64 +27,232 @@ import numpy as np
 
 from training.train import TrainConfig, train
 
+VARIANTS = {"sast": {}, "sast-2batch": {"second_batch": True}, "asam": {"adaptive": True}}
+#: what each run reports (``extra_*`` only with a second test set)
+METRICS = ("surrogate", "hard", "gap", "int8", "int4", "synops", "epoch_seconds", "extra_hard", "extra_int8")
+#: the differences from the baseline worth a paired interval
+PAIRED = ("hard", "gap", "int8", "int4", "extra_hard", "extra_int8")
 
-def run_sweep(base: TrainConfig, rhos: list[float], out: str, compute_matched: bool = True) -> list[dict]:
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    runs = [("baseline", replace(base, method="surrogate", rho=0.0, out=str(out / "baseline")))]
-    runs += [(f"sast rho={r:g}", replace(base, method="sast", rho=r, out=str(out / f"sast_rho{r:g}")))
-             for r in rhos if r > 0]
+
+def configurations(base: TrainConfig, rhos, variants=("sast",), compute_matched: bool = True, sg: bool = False
+                   ) -> list[tuple[str, TrainConfig]]:
+    """``(name, config)`` of every configuration, the baseline first (``out`` not yet per seed)."""
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        from sast_live.errors import SastLiveError
+
+        raise SastLiveError(f"unknown SAST variant(s) {unknown}; choose from {', '.join(VARIANTS)}")
+    runs = [("baseline", replace(base, method="surrogate", rho=0.0))]
     if compute_matched:
         runs.append(("baseline 2x epochs (compute-matched)",
-                     replace(base, method="surrogate", rho=0.0, epochs=2 * base.epochs, out=str(out / "baseline_2x"))))
+                     replace(base, method="surrogate", rho=0.0, epochs=2 * base.epochs)))
+    if sg:
+        runs.append(("conventional SG", replace(base, method="sg", rho=0.0)))
+    for variant in variants:
+        runs += [(f"{variant} rho={r:g}", replace(base, method="sast", rho=r, **VARIANTS[variant]))
+                 for r in rhos if r > 0]
+    return runs
+
+
+def folder_name(name: str) -> str:
+    return name.split(" (")[0].replace(" ", "_").replace("=", "")
+
+
+def evaluate_run(checkpoint: str, cfg: TrainConfig, hardware, extra_test: str | None) -> dict:
+    """The figures of one trained run (see the module docstring)."""
+    from training.evaluate import EvalConfig, evaluate
+
+    out = {}
+    for key, dataset in (("", None), ("extra_", extra_test)):
+        if key and dataset is None:
+            continue
+        r = evaluate(EvalConfig(checkpoint, dataset=dataset, data_dir=None if key else cfg.data_dir,
+                                out=str(Path(checkpoint).parent / f"eval{'-extra' if key else ''}"), corruptions=(),
+                                limit_test=None if key else cfg.limit_test, seed=cfg.seed,
+                                progress=cfg.progress, hardware=tuple(hardware) if not key else ("int8",)))
+        acc = r["accuracy"]
+        if key:
+            out["extra_hard"], out["extra_int8"] = acc["hard"], r["hardware"]["int8"]["accuracy"]
+            out["extra_n_test"] = r["n_test"]
+            continue
+        out.update(surrogate=acc["surrogate"], hard=acc["hard"], gap=acc["transfer_gap"], n_test=r["n_test"],
+                   synops=r["spikes_hard"]["synops_per_sample"])
+        for name in hardware:
+            out[name] = r["hardware"][name]["accuracy"]
+    return out
+
+
+def run_sweep(base: TrainConfig, rhos: list[float], out: str, compute_matched: bool = True, seeds: int = 1,
+              variants=("sast",), sg: bool = False, hardware=("int8", "int4"), extra_test: str | None = None
+              ) -> dict:
+    """Train and evaluate every configuration with ``seeds`` seeds; writes ``sweep.json`` (runs and summary),
+    ``sweep.md`` and ``sweep.png`` into ``out`` and returns ``{"runs": [...], "summary": [...]}``. A run whose
+    folder already holds ``result.json`` is not trained again (a sweep stopped half-way goes on where it was)."""
+    from tqdm import tqdm
+
+    if seeds < 1:
+        from sast_live.errors import SastLiveError
+
+        raise SastLiveError(f"--seeds must be at least 1, got {seeds}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = [(name, replace(cfg, seed=base.seed + k, out=str(out / folder_name(name) / f"seed{base.seed + k}")))
+            for name, cfg in configurations(base, rhos, variants, compute_matched, sg) for k in range(seeds)]
     rows = []
-    for name, cfg in runs:
-        print(f"== {name}", flush=True)
-        final = train(cfg)
+    for name, cfg in tqdm(jobs, desc="sweep runs", unit="run", disable=not base.progress):
+        done = Path(cfg.out) / "result.json"
+        if done.exists():
+            rows.append(json.loads(done.read_text()))
+            continue
+        print(f"== {name}, seed {cfg.seed}", flush=True)
+        train(cfg)
         hist = [json.loads(x) for x in (Path(cfg.out) / "metrics.jsonl").read_text().splitlines()]
-        rows.append({"run": name, "method": cfg.method, "rho": cfg.rho, "epochs": cfg.epochs,
-                     "surrogate": final["test_acc_surrogate"], "hard": final["test_acc_hard"],
-                     "gap": final["test_acc_surrogate"] - final["test_acc_hard"],
-                     # the median resists an epoch slowed by other work on the machine
-                     "epoch_seconds": float(np.median([h["epoch_seconds"] for h in hist])),
-                     "gradient_passes": sum(h["gradient_passes"] for h in hist),
-                     "checkpoint": str(Path(cfg.out) / "model")})
-    base_sec = rows[0]["epoch_seconds"]
-    for row in rows:
-        row["time_ratio"] = row["epoch_seconds"] / base_sec
-    (out / "sweep.json").write_text(json.dumps(rows, indent=2))
-    (out / "sweep.md").write_text(render(rows, base))
-    plot(rows, out / "sweep.png")
-    return rows
+        row = {"run": name, "method": cfg.method, "rho": cfg.rho, "seed": cfg.seed, "epochs": cfg.epochs,
+               "second_batch": cfg.second_batch, "adaptive": cfg.adaptive,
+               # the median resists an epoch slowed by other work on the machine
+               "epoch_seconds": float(np.median([h["epoch_seconds"] for h in hist])),
+               "gradient_passes": sum(h["gradient_passes"] for h in hist),
+               "checkpoint": str(Path(cfg.out) / "model")}
+        row.update(evaluate_run(row["checkpoint"], cfg, hardware, extra_test))
+        done.write_text(json.dumps(row, indent=2))
+        rows.append(row)
+    result = {"runs": rows, "summary": summarize(rows)}
+    (out / "sweep.json").write_text(json.dumps(result, indent=2))
+    (out / "sweep.md").write_text(render(result, base, seeds))
+    plot(result["summary"], out / "sweep.png")
+    return result
 
 
-def render(rows: list[dict], base: TrainConfig) -> str:
-    lines = [f"# rho sweep on `{base.dataset}` ({base.epochs} epochs, seed {base.seed})", "",
-             "| run | rho | epochs | surrogate acc | hard acc (swap only) | gap | s/epoch | time vs baseline |",
-             "|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['run']} | {r['rho']:g} | {r['epochs']} | {r['surrogate']:.3f} | {r['hard']:.3f} | "
-                     f"{r['gap']:+.3f} | {r['epoch_seconds']:.1f} | {r['time_ratio']:.2f}× |")
+# -- statistics ------------------------------------------------------------------------------------------------
+def interval(values) -> dict:
+    """Mean, sample std and the half-width of the 95 % t-interval of the mean (None for one value)."""
+    from scipy import stats
+
+    v = np.asarray(values, np.float64)
+    n = len(v)
+    if n == 0:
+        return {"n": 0, "mean": None, "std": None, "ci95": None}
+    if n == 1:
+        return {"n": 1, "mean": float(v[0]), "std": None, "ci95": None}
+    std = float(v.std(ddof=1))
+    return {"n": n, "mean": float(v.mean()), "std": std,
+            "ci95": float(stats.t.ppf(0.975, n - 1) * std / math.sqrt(n))}
+
+
+def summarize(rows: list[dict]) -> list[dict]:
+    """Per configuration (in order of appearance): :func:`interval` of every metric over its seeds, and of the
+    per-seed differences from the baseline run with the same seed (``paired``; seeds without a baseline run are
+    left out)."""
+    names = list(dict.fromkeys(r["run"] for r in rows))
+    base = {r["seed"]: r for r in rows if r["run"] == "baseline"}
+    out = []
+    for name in names:
+        runs = [r for r in rows if r["run"] == name]
+        entry = {"run": name, "method": runs[0]["method"], "rho": runs[0]["rho"], "epochs": runs[0]["epochs"],
+                 "seeds": [r["seed"] for r in runs]}
+        for m in METRICS:
+            vals = [r[m] for r in runs if r.get(m) is not None]
+            if vals:
+                entry[m] = interval(vals)
+        if name != "baseline":
+            entry["paired"] = {}
+            for m in PAIRED:
+                diffs = [r[m] - base[r["seed"]][m] for r in runs
+                         if r.get(m) is not None and r["seed"] in base and base[r["seed"]].get(m) is not None]
+                if diffs:
+                    entry["paired"][m] = interval(diffs)
+        out.append(entry)
+    base_s = next((e["epoch_seconds"]["mean"] for e in out if e["run"] == "baseline" and "epoch_seconds" in e), None)
+    for e in out:
+        if base_s and "epoch_seconds" in e:
+            e["time_ratio"] = e["epoch_seconds"]["mean"] / base_s
+    return out
+
+
+def fmt(s: dict | None, scale: float = 1.0, digits: int = 3) -> str:
+    """``mean ± std [± ci]`` of an :func:`interval` (just the mean for one seed)."""
+    if not s or s.get("mean") is None:
+        return "—"
+    if s["std"] is None:
+        return f"{s['mean'] * scale:.{digits}f}"
+    return f"{s['mean'] * scale:.{digits}f} ± {s['std'] * scale:.{digits}f} (±{s['ci95'] * scale:.{digits}f})"
+
+
+def render(result: dict, base: TrainConfig, seeds: int) -> str:
+    summary = result["summary"]
+    extra = any("extra_hard" in e for e in summary)
+    n_test = result["runs"][0].get("n_test") if result["runs"] else None
+    lines = [f"# rho sweep on `{base.dataset}` ({base.epochs} epochs, {seeds} seed{'s' if seeds > 1 else ''} from "
+             f"{base.seed}, beta {base.beta if base.beta is not None else 'model default'})", "",
+             f"Each cell: mean ± std over the seeds (± half-width of the 95 % t-interval of the mean); test set: "
+             f"{n_test} samples" + (f", second test set: {result['runs'][0].get('extra_n_test')} samples." if extra
+                                    else "."), "",
+             "| run | surrogate | hard (swap only) | gap | INT8 | INT4 | SynOps/sample (k) | s/epoch "
+             "| time vs baseline |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for e in summary:
+        lines.append(f"| {e['run']} | {fmt(e.get('surrogate'))} | {fmt(e.get('hard'))} | {fmt(e.get('gap'))} | "
+                     f"{fmt(e.get('int8'))} | {fmt(e.get('int4'))} | {fmt(e.get('synops'), 1e-3, 1)} | "
+                     f"{fmt(e.get('epoch_seconds'), 1, 1)} | {e.get('time_ratio', float('nan')):.2f}× |")
+    lines += ["", "Paired with the baseline run of the same seed (mean difference, 95 % interval; an interval that "
+              "excludes 0 is a difference these seeds resolve):", "",
+              "| run | Δ hard | Δ gap | Δ INT8 | Δ INT4 |"
+              + (" Δ hard (2nd set) | Δ INT8 (2nd set) |" if extra else ""),
+              "|---|---|---|---|---|" + ("---|---|" if extra else "")]
+    for e in summary[1:]:
+        p = e.get("paired", {})
+        cells = [_diff(p.get(m)) for m in ("hard", "gap", "int8", "int4")]
+        if extra:
+            cells += [_diff(p.get(m)) for m in ("extra_hard", "extra_int8")]
+        lines.append(f"| {e['run']} | " + " | ".join(cells) + " |")
+    if extra:
+        lines += ["", "| run | hard (2nd set) | INT8 (2nd set) |", "|---|---|---|"]
+        for e in summary:
+            lines.append(f"| {e['run']} | {fmt(e.get('extra_hard'))} | {fmt(e.get('extra_int8'))} |")
     return "\n".join(lines + ["", "![sweep](sweep.png)", ""])
 
 
-def plot(rows: list[dict], path: Path) -> None:
+def _diff(s: dict | None) -> str:
+    if not s or s.get("mean") is None:
+        return "—"
+    if s["ci95"] is None:
+        return f"{s['mean']:+.3f}"
+    lo, hi = s["mean"] - s["ci95"], s["mean"] + s["ci95"]
+    return f"{s['mean']:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+
+
+def plot(summary: list[dict], path: Path) -> None:
+    """Surrogate, hard and INT8 accuracy against rho per variant, with 95 % intervals; the controls as bands."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    sweep = [r for r in rows if r["method"] == "sast"]
-    base = rows[0]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    rhos = [0.0] + [r["rho"] for r in sweep]
-    ax.plot(rhos, [base["surrogate"]] + [r["surrogate"] for r in sweep], "o-", label="surrogate forward")
-    ax.plot(rhos, [base["hard"]] + [r["hard"] for r in sweep], "s-", label="hard spikes (swap only)")
-    for r in rows[1:]:
-        if r["method"] == "surrogate":
-            ax.axhline(r["hard"], color="grey", ls="--", lw=1, label=f"{r['run']}: hard")
-    ax.set(xlabel="rho", ylabel="test accuracy", ylim=(0, 1), title="accuracy vs rho")
-    ax.legend(fontsize=8)
+    def mean_ci(e, m):
+        s = e.get(m) or {}
+        return s.get("mean", np.nan) if s.get("mean") is not None else np.nan, s.get("ci95") or 0.0
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4), sharey=True)
+    base = summary[0]
+    for ax, m, title in zip(axes, ("surrogate", "hard", "int8"), ("surrogate forward", "hard spikes (swap only)",
+                                                                     "INT8 simulator"), strict=True):
+        for variant in VARIANTS:
+            es = [e for e in summary if e["run"].startswith(f"{variant} rho=")]
+            if not es:
+                continue
+            rhos = [0.0] + [e["rho"] for e in es]
+            mc = [mean_ci(base, m)] + [mean_ci(e, m) for e in es]
+            ax.errorbar(rhos, [x for x, _ in mc], yerr=[c for _, c in mc], marker="o", capsize=3, label=variant)
+        for e in summary[1:]:
+            if e["run"].split(" ")[0] not in VARIANTS:
+                mean, ci = mean_ci(e, m)
+                if not np.isnan(mean):
+                    line = ax.axhline(mean, ls="--", lw=1, color="grey" if "2x" in e["run"] else "black")
+                    ax.axhspan(mean - ci, mean + ci, alpha=0.1, color=line.get_color(), label=e["run"])
+        ax.set(xlabel="rho", title=title, ylim=(0, 1))
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("test accuracy (mean, 95 % interval)")
+    axes[-1].legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
