@@ -172,3 +172,30 @@ def test_teach_a_new_gesture_end_to_end(tmp_path):
     assert wins and all(len(w["scores"]) == 13 for w in wins)
     streamed = summary["held_out_takes_streaming"]["push_both_hands"]
     assert streamed["windows"] >= 5 * 4 and 0 <= streamed["naming_it"] <= streamed["windows"]
+
+
+def test_a_fresh_clone_generates_only_the_old_class_recordings_the_fine_tuning_needs(tmp_path, monkeypatch):
+    """Without gestures-v2 on disk, fine-tuning generates keep_old training recordings per class and a few test
+    ones beside where the full set would be (not all 2,880 of them), once; with the full set there, it is used."""
+    from training import finetune
+    from training.data import resolve, synth_cli
+
+    calls = []
+
+    def fake_synth(kind, out, n_per_class, split, progress, workers):
+        calls.append((kind, Path(out).name, n_per_class, split))
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / "meta.json").write_text("{}")
+
+    monkeypatch.setattr(synth_cli, "synth_dataset", fake_synth)
+    monkeypatch.setitem(resolve.SYNTH_DEFAULT, "gestures-v2", tmp_path / "synth-gestures-v2")
+    model = str(REPO / "models" / "zoo" / "gestures-sast" / "model")
+    got = finetune.old_classes_dataset(model, 30, progress=False)
+    assert got == str(tmp_path / "synth-gestures-v2-finetune-30")
+    assert calls == [("gestures-v2", "synth-gestures-v2-finetune-30", 30, "train"),
+                     ("gestures-v2", "synth-gestures-v2-finetune-30", finetune.OLD_TEST_PER_CLASS, "test")]
+    assert finetune.old_classes_dataset(model, 30, progress=False) == got and len(calls) == 2  # once
+    (tmp_path / "synth-gestures-v2").mkdir()
+    (tmp_path / "synth-gestures-v2" / "meta.json").write_text("{}")
+    assert finetune.old_classes_dataset(model, 30, progress=False) is None  # the full set: used as it is
+    assert finetune.old_classes_dataset(model, 0, progress=False) is None

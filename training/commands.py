@@ -109,8 +109,12 @@ def cmd_train(args) -> int:
     finetune = bool(args.init_from) and is_takes_folder(args.dataset)
     given = {k: getattr(args, k) for k in TRAIN_DEFAULTS}
     if finetune:
+        from training.finetune import old_classes_dataset
+
         check_takes(args.dataset)
         given = few_shot_fields(args.init_from, given)
+        if args.keep_old_from is None:  # the base model's dataset, or a proportionate part of it generated now
+            args.keep_old_from = old_classes_dataset(args.init_from, given["keep_old"], not args.quiet)
     for k, v in TRAIN_DEFAULTS.items():
         setattr(args, k, v if given.get(k) is None else given[k])
     if args.method in ("cvx", "sg-cvx"):

@@ -30,6 +30,40 @@ from sast_live.errors import SastLiveError
 FEW_SHOT = {"epochs": 25, "lr": 2e-3, "schedule": "cosine", "validation": 0.2, "keep_old": 30, "rho_warmup": 0}
 
 
+#: recordings per class of the base model's test split that check the old classes when its dataset is generated
+#: for the fine-tuning alone (the full gestures-v2 test split has 40)
+OLD_TEST_PER_CLASS = 10
+
+
+def old_classes_dataset(base_checkpoint: str, keep_old: int, progress: bool = True) -> str | None:
+    """Where the old classes come from: None when the base model's dataset is on disk (or is not a synthetic one
+    this tool generates) — it is used as it is; else a folder generated for fine-tuning alone, beside where the
+    full set would be, with ``keep_old`` training recordings per class and :data:`OLD_TEST_PER_CLASS` test
+    recordings per class. Generating all of gestures-v2 (2,880 recordings, 3 GB, hours on 2 cores) only to mix
+    in 30 per class would make a fresh clone's first fine-tuning take hours instead of minutes."""
+    from models.checkpoint_files import read_checkpoint_meta
+    from training.data.resolve import SYNTH_DEFAULT, SYNTH_WORKERS
+    from training.data.synth_cli import synth_dataset
+
+    base = read_checkpoint_meta(base_checkpoint)[0].get("train_cfg") or {}
+    name = base.get("dataset")
+    if name not in SYNTH_DEFAULT or keep_old <= 0:
+        return None
+    full = Path(base["data_dir"]) if base.get("data_dir") else SYNTH_DEFAULT[name]
+    if (full / "meta.json").is_file():
+        return None
+    folder = full.with_name(f"{full.name}-finetune-{keep_old}")
+    if not (folder / "meta.json").is_file():
+        n = len(read_checkpoint_meta(base_checkpoint)[0]["model_cfg"].get("classes") or []) or 12
+        print(f"{folder}: {name}, which {base_checkpoint} was trained on, is not on disk; generating the "
+              f"{keep_old} recordings per class the fine-tuning mixes in and {OLD_TEST_PER_CLASS} per class to check "
+              f"the old classes ({(keep_old + OLD_TEST_PER_CLASS) * n} recordings, once)", flush=True)
+        synth_dataset(name, folder, n_per_class=keep_old, split="train", progress=progress, workers=SYNTH_WORKERS)
+        synth_dataset(name, folder, n_per_class=OLD_TEST_PER_CLASS, split="test", progress=progress,
+                      workers=SYNTH_WORKERS)
+    return str(folder)
+
+
 def is_takes_folder(path) -> bool:
     """Whether ``path`` is a folder of takes (``meta.json`` says ``sast-live-takes``)."""
     from sast_live.takes import DATASET, META
