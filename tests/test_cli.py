@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from sast_live.formats.registry import read_events
 
@@ -167,3 +168,20 @@ def test_evaluate_hardware_cli(tmp_path, real_dir):
     assert "int4 hard" in (tmp_path / "table.md").read_text()
     r = run("evaluate", zoo / "nmnist-real-baseline" / "model", "--hardware", "int3", "--out", tmp_path / "x")
     assert r.returncode == 2 and "unknown precision 'int3'" in r.stderr
+
+
+def test_sweep_configurations_name_every_control_and_variant():
+    from sast_live.errors import SastLiveError
+    from training.sweep import configurations
+    from training.train import TrainConfig
+
+    runs = configurations(TrainConfig(epochs=3), [0, 0.1], ("sast", "sast-2batch", "sast-dual"), sg=True)
+    names = [n for n, _ in runs]
+    assert names == ["baseline", "baseline 2x epochs (compute-matched)", "conventional SG", "sast rho=0.1",
+                     "sast-2batch rho=0.1", "surrogate + hard loss", "sast-dual rho=0.1"]
+    cfg = dict(runs)
+    assert cfg["baseline 2x epochs (compute-matched)"].epochs == 6 and cfg["conventional SG"].method == "sg"
+    assert cfg["sast-2batch rho=0.1"].second_batch and cfg["sast-dual rho=0.1"].hard_loss == 0.5
+    assert cfg["surrogate + hard loss"].method == "surrogate" and cfg["surrogate + hard loss"].rho == 0
+    with pytest.raises(SastLiveError, match="unknown SAST variant"):
+        configurations(TrainConfig(), [0.1], ("sam-ultra",))

@@ -143,3 +143,32 @@ def test_rho_warmup_grows_rho_from_zero():
     cfg = TrainConfig(rho=0.3, rho_warmup=3)
     assert [round(epoch_rho(cfg, e), 6) for e in range(5)] == [0.0, 0.1, 0.2, 0.3, 0.3]
     assert epoch_rho(TrainConfig(rho=0.3), 0) == 0.3
+
+
+def test_the_hard_loss_trains_the_deployed_network_too(tmp_path, real_dir):
+    """--hard-loss w: the loss is (1-w)·CE(surrogate forward) + w·CE(hard forward); the hard term has a gradient
+    (the surrogate one) and changes the update; an impossible weight or the SG method with it is refused."""
+    from models.networks import build_model
+    from training.train import loss_and_acc, model_config_for
+
+    torch.manual_seed(0)
+    mcfg = model_config_for(TrainConfig(n_bins=4), [str(i) for i in range(10)], (34, 34))
+    net = build_model(mcfg)
+    x = (torch.rand(4, 3, 2, 34, 34) < 0.05).float()  # (T, B, C, H, W)
+    y = torch.tensor([1, 2, 3])
+    soft, _ = loss_and_acc(net, x, y, "surrogate")
+    hard = torch.nn.functional.cross_entropy(net(x, "sg"), y)
+    mixed, _ = loss_and_acc(net, x, y, "surrogate", 0.25)
+    assert torch.isclose(mixed, 0.75 * soft + 0.25 * hard)
+    net.zero_grad()
+    loss_and_acc(net, x, y, "surrogate", 1.0)[0].backward()
+    assert net.convs[0].weight.grad.abs().sum() > 0  # through the surrogate gradient of the hard spikes
+    train(tiny(tmp_path, out=str(tmp_path / "plain"), method="surrogate", epochs=1))
+    train(tiny(tmp_path, out=str(tmp_path / "dual"), method="surrogate", epochs=1, hard_loss=0.5))
+    _, a = weights(tmp_path / "plain" / "model")
+    _, b = weights(tmp_path / "dual" / "model")
+    assert not torch.equal(a.readout.weight, b.readout.weight)
+    with pytest.raises(SastLiveError, match="weight from 0 to 1"):
+        TrainConfig(hard_loss=1.5)
+    with pytest.raises(SastLiveError, match="hard forward pass alone"):
+        TrainConfig(method="sg", hard_loss=0.5)

@@ -63,6 +63,9 @@ def add_convex_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--n-train", type=int, default=4000, help="training sequences (+ a quarter for validation)")
     g.add_argument("--n-test", type=int, default=1000)
     p.add_argument("--adaptive", action=argparse.BooleanOptionalAction, default=False, help="adaptive SAM")
+    p.add_argument("--hard-loss", type=float, default=0.0,
+                   help="weight w of the hard-spike forward pass in the loss: (1-w) CE(surrogate) + w CE(hard, "
+                        "surrogate gradient); 0 = none")
     p.add_argument("--second-batch", action=argparse.BooleanOptionalAction, default=False,
                    help="stochastic SAST: descent gradient from an independent minibatch")
 
@@ -138,7 +141,7 @@ def cmd_train(args) -> int:
                                             validation=args.validation, schedule=args.schedule,
                                             rho_warmup=args.rho_warmup, onset=args.onset,
                                             keep_old=args.keep_old, keep_old_from=args.keep_old_from,
-                                            freeze_features=args.freeze_features))))
+                                            freeze_features=args.freeze_features, hard_loss=args.hard_loss))))
         if finetune:
             from training.finetune import render, report
 
@@ -276,9 +279,10 @@ def register(sub) -> None:
     p.add_argument("--seeds", type=int, default=1,
                    help="run every configuration with seeds SEED … SEED+N−1; the table gives mean ± std, 95%% "
                         "intervals and paired differences from the baseline")
-    p.add_argument("--variants", nargs="+", default=["sast"], choices=["sast", "sast-2batch", "asam"],
+    p.add_argument("--variants", nargs="+", default=["sast"], choices=["sast", "sast-2batch", "asam", "sast-dual"],
                    help="SAST variants over the rho grid: same minibatch, an independent second minibatch for the "
-                        "ascent, adaptive SAM")
+                        "ascent, adaptive SAM, a loss over the surrogate and the hard forward pass (with its rho-0 "
+                        "control)")
     p.add_argument("--sg", action="store_true", help="also conventional surrogate-gradient training (hard forward)")
     p.add_argument("--hardware", nargs="*", default=["int8", "int4"],
                    help="integer precisions to simulate for every run (none: skip)")

@@ -4,8 +4,9 @@ rho = 0 is the plain surrogate-forward baseline (``method="surrogate"``: SAM wit
 second pass). SAST computes two gradients per step, so the compute-matched control is the same baseline
 trained for twice the epochs (the same number of gradient passes). Variants of SAST over the same rho grid:
 ``sast`` (ascent and descent on one minibatch), ``sast-2batch`` (the ascent from an independent second
-minibatch) and ``asam`` (adaptive SAM); ``--sg`` adds conventional surrogate-gradient training (hard spikes
-forward) as a further control.
+minibatch), ``asam`` (adaptive SAM) and ``sast-dual`` (SAST on a loss over both the surrogate and the hard-spike
+forward pass, :func:`training.train.loss_and_acc`, with its rho-0 control); ``--sg`` adds conventional
+surrogate-gradient training (hard spikes forward) as a further control.
 
 Every configuration runs with seeds ``seed … seed + N − 1``. Each run is evaluated on the test split:
 surrogate and swap-only hard-spike accuracy, the transfer gap, the integer simulator at INT8 and INT4, SynOps per
@@ -27,7 +28,10 @@ import numpy as np
 
 from training.train import TrainConfig, train
 
-VARIANTS = {"sast": {}, "sast-2batch": {"second_batch": True}, "asam": {"adaptive": True}}
+VARIANTS = {"sast": {}, "sast-2batch": {"second_batch": True}, "asam": {"adaptive": True},
+            "sast-dual": {"hard_loss": 0.5}}
+#: the rho-0 control of a variant that changes more than SAM (its extra loss without the ascent)
+CONTROLS = {"sast-dual": ("surrogate + hard loss", {"hard_loss": 0.5})}
 #: what each run reports (``extra_*`` only with a second test set)
 METRICS = ("surrogate", "hard", "gap", "int8", "int4", "synops", "epoch_seconds", "extra_hard", "extra_int8")
 #: the differences from the baseline worth a paired interval
@@ -49,6 +53,9 @@ def configurations(base: TrainConfig, rhos, variants=("sast",), compute_matched:
     if sg:
         runs.append(("conventional SG", replace(base, method="sg", rho=0.0)))
     for variant in variants:
+        if variant in CONTROLS:
+            name, fields = CONTROLS[variant]
+            runs.append((name, replace(base, method="surrogate", rho=0.0, **fields)))
         runs += [(f"{variant} rho={r:g}", replace(base, method="sast", rho=r, **VARIANTS[variant]))
                  for r in rhos if r > 0]
     return runs
@@ -108,7 +115,7 @@ def run_sweep(base: TrainConfig, rhos: list[float], out: str, compute_matched: b
         train(cfg)
         hist = [json.loads(x) for x in (Path(cfg.out) / "metrics.jsonl").read_text().splitlines()]
         row = {"run": name, "method": cfg.method, "rho": cfg.rho, "seed": cfg.seed, "epochs": cfg.epochs,
-               "second_batch": cfg.second_batch, "adaptive": cfg.adaptive,
+               "second_batch": cfg.second_batch, "adaptive": cfg.adaptive, "hard_loss": cfg.hard_loss,
                # the median resists an epoch slowed by other work on the machine
                "epoch_seconds": float(np.median([h["epoch_seconds"] for h in hist])),
                "gradient_passes": sum(h["gradient_passes"] for h in hist),

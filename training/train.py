@@ -82,6 +82,7 @@ class TrainConfig:
     keep_old: int = 0  # fine-tuning: mix in this many training samples per class of the base model's own dataset
     keep_old_from: str | None = None  # ... or of this dataset (name or folder) instead
     freeze_features: bool = False  # train the readout only (the convolutions keep their weights)
+    hard_loss: float = 0.0  # weight of the hard-spike (SG) forward pass in the loss (loss_and_acc), 0 = none
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -94,6 +95,11 @@ class TrainConfig:
             raise SastLiveError(f"--keep-old must be ≥ 0, got {self.keep_old}")
         if not 0 <= self.onset < 1:
             raise SastLiveError(f"--onset must be a fraction of the window in [0, 1), got {self.onset}")
+        if not 0 <= self.hard_loss <= 1:
+            raise SastLiveError(f"--hard-loss is a weight from 0 to 1, got {self.hard_loss}")
+        if self.hard_loss and self.method == "sg":
+            raise SastLiveError("--hard-loss adds the hard forward pass to surrogate-forward training; --method sg "
+                                "trains on the hard forward pass alone already")
         if not 0 <= self.validation < 1:
             raise SastLiveError(f"--validation must be in [0, 1), got {self.validation}")
 
@@ -160,9 +166,15 @@ def limit_dataset(ds, n):
     return ds.subset(torch.linspace(0, len(ds) - 1, n).round().long().tolist())
 
 
-def loss_and_acc(model, x, y, mode):
+def loss_and_acc(model, x, y, mode, hard_weight: float = 0.0):
+    """Cross-entropy of ``model(x, mode)`` and its accuracy; with ``hard_weight`` w the loss is
+    (1 − w)·CE(surrogate forward) + w·CE(hard spikes forward, surrogate gradient back): the network that will be
+    deployed is trained too, not only its smooth twin (a method aimed at the swap; twice the forward work)."""
     logits = model(x, mode)
-    return F.cross_entropy(logits, y), (logits.argmax(1) == y).float().mean().item()
+    loss = F.cross_entropy(logits, y)
+    if hard_weight:
+        loss = (1 - hard_weight) * loss + hard_weight * F.cross_entropy(model(x, "sg"), y)
+    return loss, (logits.argmax(1) == y).float().mean().item()
 
 
 @torch.no_grad()
@@ -334,7 +346,7 @@ def train(cfg: TrainConfig) -> dict:
         for b in tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False):
             x, y = _global_batch(train_cache, order[b : b + cfg.batch_size].tolist(), gen, d, aug)
             x, y = x.to(device), y.to(device)
-            loss, acc = loss_and_acc(model, x, y, train_mode)
+            loss, acc = loss_and_acc(model, x, y, train_mode, cfg.hard_loss)
             loss.backward()
             passes += 1
             if cfg.method == "sast":
@@ -342,7 +354,7 @@ def train(cfg: TrainConfig) -> dict:
                 if cfg.second_batch:
                     x, y = _global_batch(train_cache, second[b : b + cfg.batch_size].tolist(), gen, d, aug)
                     x, y = x.to(device), y.to(device)
-                loss2, _ = loss_and_acc(model, x, y, train_mode)  # fresh neuron state inside forward
+                loss2, _ = loss_and_acc(model, x, y, train_mode, cfg.hard_loss)  # fresh neuron state inside forward
                 loss2.backward()
                 passes += 1
                 optimizer.second_step()
