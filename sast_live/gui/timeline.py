@@ -15,16 +15,18 @@ from sast_live.errors import SastLiveError
 from sast_live.gui.frames import class_colour
 from sast_live.gui.views import steady
 
-STRIP_US = 25_000  # one strip column per 25 ms of file time
+STRIP_US = 25_000  # one strip column per 25 ms of file time …
+MAX_COLUMNS = 20_000  # … or coarser for recordings longer than 8 min (the strip is redrawn at each window)
 
 
 class Timeline(QtWidgets.QWidget):
-    spanned = QtCore.pyqtSignal(object)  # (t_first, t_last) µs of the file, found on a helper thread
+    spanned = QtCore.pyqtSignal(object)  # (path, (t_first, t_last) µs) of a file, found on a helper thread
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
         self.span: tuple[int, int] | None = None
+        self.strip_us = STRIP_US
         self.truth: list[tuple[int, int, int]] = []
         self._spec: str | None = None
         self._seen = 0
@@ -90,12 +92,15 @@ class Timeline(QtWidgets.QWidget):
         except (SastLiveError, OSError):
             return
         if info["t_first"] is not None:
-            self.spanned.emit((info["t_first"], info["t_last"]))
+            self.spanned.emit((str(path), (info["t_first"], info["t_last"])))
 
-    def _set_span(self, span) -> None:
-        t0, t1 = span
+    def _set_span(self, found) -> None:
+        path, (t0, t1) = found
+        if self._spec is None or path != str(Path(self._spec)):  # another file was opened while this was read
+            return
         self.span = (int(t0), int(t1))
-        n = max(1, (self.span[1] - self.span[0]) // STRIP_US + 1)
+        self.strip_us = max(STRIP_US, -(-(self.span[1] - self.span[0]) // MAX_COLUMNS))
+        n = max(1, (self.span[1] - self.span[0]) // self.strip_us + 1)
         self.image = np.zeros((2, n, 3), np.uint8)
         for k, a, b in self.truth:
             self.image[0, self._col(a):self._col(b) + 1] = class_colour(k)
@@ -105,12 +110,12 @@ class Timeline(QtWidgets.QWidget):
         self._draw()
 
     def _col(self, t_us: int) -> int:
-        return int(np.clip((t_us - self.span[0]) // STRIP_US, 0, self.image.shape[1] - 1))
+        return int(np.clip((t_us - self.span[0]) // self.strip_us, 0, self.image.shape[1] - 1))
 
     def _draw(self) -> None:
         t0, t1 = self.span
         self.strip.setImage(self.image, autoLevels=False, levels=(0, 255))
-        self.strip.setRect(QtCore.QRectF(t0 / 1e6, 0, (self.image.shape[1] * STRIP_US) / 1e6, 2))
+        self.strip.setRect(QtCore.QRectF(t0 / 1e6, 0, (self.image.shape[1] * self.strip_us) / 1e6, 2))
 
     # -- each frame -------------------------------------------------------------------------------------------
     def update_view(self) -> None:
