@@ -193,7 +193,9 @@ def test_filters_switch_on_in_a_running_session():
         session.set_filters(10_000, 1_000, done=lambda err: done.set())
         assert done.wait(30) and session.options.filters_on and session.message == "noise filters on"
         deadline = time.monotonic() + 30
-        while ((snap := session.latest()) is None or snap.events_filtered == 0) and time.monotonic() < deadline:
+        # ``done`` is called as the change is made on the worker; the first snapshot with it follows
+        while ((snap := session.latest()) is None or not snap.filters.endswith("denoise 10000 µs")
+               or snap.events_filtered == 0) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert snap.filters.endswith("refractory 1000 µs + denoise 10000 µs") and snap.events_filtered > 0
     finally:

@@ -21,6 +21,7 @@ from sast_live.errors import SastLiveError
 
 _END = object()
 BACKLOG = 64  # chunks a non-realtime source may run ahead of the worker (a file may wait; a camera never)
+PUBLISH_S = 1 / 60  # snapshots at most this often: twice the window's refresh, not one per 5-ms slice
 
 
 class Runner:
@@ -31,6 +32,7 @@ class Runner:
         self._lock = threading.Lock()
         self._latest = None
         self._published_stats: dict | None = None
+        self._published_at, self._dirty = 0.0, False
         self._stop = threading.Event()
         self._flush = False  # stop(flush=True): report the window under way before the worker ends
         self._calls: list | None = []  # (fn, then) for the worker; None once the worker has ended
@@ -76,6 +78,7 @@ class Runner:
             pass
         ran = self._run_calls()
         ended = False
+        windows = self.pipeline.n_windows
         for item in items:
             if item is _END:
                 ended = True
@@ -92,8 +95,15 @@ class Runner:
                 self._emit(win)
         stats = self.source.stats.as_dict()
         # a paused or silent source changes nothing: no new snapshot, so the window does not redraw an old one
-        if items or ran or stats != self._published_stats or self._latest is None:
+        self._dirty = self._dirty or bool(items) or ran or stats != self._published_stats or self._latest is None
+        # at most PUBLISH_S apart (a snapshot is Python work under the GIL the window's painting waits for), except
+        # for what must be seen at once: a change asked for, a new window, the end
+        now = time.monotonic()
+        due = ran or ended or self._latest is None or self.pipeline.n_windows != windows or \
+            now - self._published_at >= PUBLISH_S
+        if self._dirty and due:
             self._publish(finished=ended, stats=stats)
+            self._dirty, self._published_at = False, now
         return not ended
 
     def _emit(self, win) -> None:
