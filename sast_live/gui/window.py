@@ -61,8 +61,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.rate_plot = RatePlot("events per second", "events/s", "#4ce88a")
         self.timeline = Timeline(self.session)
         self.energy = EnergyPanel()
+        self.grid = grid
         grid.addWidget(self.events, 0, 0, 2, 1)
         grid.addWidget(self.timeline, 2, 0)
+        self._timeline_shown = True
         grid.addWidget(self.prediction, 0, 1)
         grid.addWidget(self.spikes, 1, 1)
         grid.addWidget(self.energy, 2, 1)
@@ -417,6 +419,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.spikes.update_view(snap)
         self.energy.update_view(snap)
         self.timeline.update_view()
+        if self.timeline.isVisibleTo(self) != self._timeline_shown:  # no timeline (a live source): events fill in
+            self._timeline_shown = self.timeline.isVisibleTo(self)
+            self.grid.addWidget(self.events, 0, 0, 2 if self._timeline_shown else 3, 1)
         self.inputs.update_view(snap)
         per_s = 1e6 / snap.bin_us
         self.synops_plot.set_history(snap.synops_history, snap.bin_us, per_s)
