@@ -109,6 +109,11 @@ def test_sweep_cli_tiny_over_two_seeds(tmp_path, real_dir):
                 "--limit-test", "16", "--n-bins", "4", "--batch-size", "16", "--seeds", "2", "--hardware", "int8",
                 "--out", tmp_path / "s", "--quiet")  # every run is there already: nothing is trained again
     assert again.returncode == 0 and json.loads((tmp_path / "s" / "sweep.json").read_text())["runs"] == runs
+    so_far = run("sweep", "--dataset", "nmnist-real", "--rho", "0", "0.2", "0.5", "--epochs", "1", "--limit-train",
+                 "32", "--limit-test", "16", "--n-bins", "4", "--batch-size", "16", "--seeds", "2", "--out",
+                 tmp_path / "s", "--report-only", "--quiet")  # rho 0.5 not run yet: reported without it
+    assert so_far.returncode == 0 and json.loads((tmp_path / "s" / "sweep.json").read_text())["runs"] == runs
+    assert not (tmp_path / "s" / "sast_rho0.5").exists()
 
 
 def test_sweep_intervals_are_t_intervals_of_the_mean():

@@ -180,7 +180,7 @@ def cmd_sweep(args) -> int:
 
     result = run_sweep(train_config(args), args.rho, args.out, compute_matched=args.compute_matched,
                        seeds=args.seeds, variants=tuple(args.variants), sg=args.sg, hardware=tuple(args.hardware),
-                       extra_test=args.extra_test)
+                       extra_test=args.extra_test, report_only=args.report_only)
     print((Path(args.out) / "sweep.md").read_text())
     print(f"wrote {Path(args.out) / 'sweep.json'}, sweep.md and sweep.png", file=sys.stderr)
     return 0 if result["runs"] else 1
@@ -288,6 +288,8 @@ def register(sub) -> None:
                    help="integer precisions to simulate for every run (none: skip)")
     p.add_argument("--extra-test", help="a second test set to report hard and INT8 accuracy on (e.g. nmnist: 1,000 "
                                         "synthetic digits beside the 100 real ones)")
+    p.add_argument("--report-only", action="store_true",
+                   help="train nothing: the tables and plot of the runs already in OUT (a sweep under way, so far)")
     p.add_argument("--out", default="runs/sweep")
     add_convex_args(p)
     p.set_defaults(func=cmd_sweep)

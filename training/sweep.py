@@ -90,11 +90,12 @@ def evaluate_run(checkpoint: str, cfg: TrainConfig, hardware, extra_test: str | 
 
 
 def run_sweep(base: TrainConfig, rhos: list[float], out: str, compute_matched: bool = True, seeds: int = 1,
-              variants=("sast",), sg: bool = False, hardware=("int8", "int4"), extra_test: str | None = None
-              ) -> dict:
+              variants=("sast",), sg: bool = False, hardware=("int8", "int4"), extra_test: str | None = None,
+              report_only: bool = False) -> dict:
     """Train and evaluate every configuration with ``seeds`` seeds; writes ``sweep.json`` (runs and summary),
     ``sweep.md`` and ``sweep.png`` into ``out`` and returns ``{"runs": [...], "summary": [...]}``. A run whose
-    folder already holds ``result.json`` is not trained again (a sweep stopped half-way goes on where it was)."""
+    folder already holds ``result.json`` is not trained again (a sweep stopped half-way goes on where it was);
+    ``report_only`` trains nothing and reports the runs that are there (a sweep under way, so far)."""
     from tqdm import tqdm
 
     if seeds < 1:
@@ -111,6 +112,8 @@ def run_sweep(base: TrainConfig, rhos: list[float], out: str, compute_matched: b
         if done.exists():
             rows.append(json.loads(done.read_text()))
             continue
+        if report_only:
+            continue
         print(f"== {name}, seed {cfg.seed}", flush=True)
         train(cfg)
         hist = [json.loads(x) for x in (Path(cfg.out) / "metrics.jsonl").read_text().splitlines()]
@@ -123,6 +126,10 @@ def run_sweep(base: TrainConfig, rhos: list[float], out: str, compute_matched: b
         row.update(evaluate_run(row["checkpoint"], cfg, hardware, extra_test))
         done.write_text(json.dumps(row, indent=2))
         rows.append(row)
+    if not rows:
+        from sast_live.errors import SastLiveError
+
+        raise SastLiveError(f"{out} holds no finished run of these configurations yet")
     result = {"runs": rows, "summary": summarize(rows)}
     (out / "sweep.json").write_text(json.dumps(result, indent=2))
     (out / "sweep.md").write_text(render(result, base, seeds))
