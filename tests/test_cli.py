@@ -190,3 +190,7 @@ def test_sweep_configurations_name_every_control_and_variant():
     assert cfg["surrogate + hard loss"].method == "surrogate" and cfg["surrogate + hard loss"].rho == 0
     with pytest.raises(SastLiveError, match="unknown SAST variant"):
         configurations(TrainConfig(), [0.1], ("sam-ultra",))
+    from training.sweep import folder_name
+
+    assert [folder_name(n) for n in names] == ["baseline", "baseline_2x_epochs", "conventional_SG", "sast_rho0.1",
+                                               "sast-2batch_rho0.1", "surrogate_hard_loss", "sast-dual_rho0.1"]

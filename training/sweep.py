@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -62,7 +63,8 @@ def configurations(base: TrainConfig, rhos, variants=("sast",), compute_matched:
 
 
 def folder_name(name: str) -> str:
-    return name.split(" (")[0].replace(" ", "_").replace("=", "")
+    """``sast rho=0.05`` → ``sast_rho0.05``, ``surrogate + hard loss`` → ``surrogate_hard_loss``."""
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", name.split(" (")[0].replace("=", ""))
 
 
 def evaluate_run(checkpoint: str, cfg: TrainConfig, hardware, extra_test: str | None) -> dict:
