@@ -71,23 +71,20 @@ def evaluate_run(checkpoint: str, cfg: TrainConfig, hardware, extra_test: str | 
     """The figures of one trained run (see the module docstring)."""
     from training.evaluate import EvalConfig, evaluate
 
-    out = {}
-    for key, dataset in (("", None), ("extra_", extra_test)):
-        if key and dataset is None:
-            continue
-        r = evaluate(EvalConfig(checkpoint, dataset=dataset, data_dir=None if key else cfg.data_dir,
-                                out=str(Path(checkpoint).parent / f"eval{'-extra' if key else ''}"), corruptions=(),
-                                limit_test=None if key else cfg.limit_test, seed=cfg.seed,
-                                progress=cfg.progress, hardware=tuple(hardware) if not key else ("int8",)))
-        acc = r["accuracy"]
-        if key:
-            out["extra_hard"], out["extra_int8"] = acc["hard"], r["hardware"]["int8"]["accuracy"]
-            out["extra_n_test"] = r["n_test"]
-            continue
-        out.update(surrogate=acc["surrogate"], hard=acc["hard"], gap=acc["transfer_gap"], n_test=r["n_test"],
-                   synops=r["spikes_hard"]["synops_per_sample"])
-        for name in hardware:
-            out[name] = r["hardware"][name]["accuracy"]
+    def report(dataset, data_dir, folder, limit_test, precisions):
+        return evaluate(EvalConfig(checkpoint, dataset=dataset, data_dir=data_dir, out=str(Path(checkpoint).parent /
+                                   folder), corruptions=(), limit_test=limit_test, seed=cfg.seed,
+                                   progress=cfg.progress, hardware=tuple(precisions)))
+
+    r = report(None, cfg.data_dir, "eval", cfg.limit_test, hardware)
+    acc = r["accuracy"]
+    out = {"surrogate": acc["surrogate"], "hard": acc["hard"], "gap": acc["transfer_gap"], "n_test": r["n_test"],
+           "synops": r["spikes_hard"]["synops_per_sample"]}
+    out.update({name: r["hardware"][name]["accuracy"] for name in hardware})
+    if extra_test is not None:
+        e = report(extra_test, None, "eval-extra", None, ("int8",))
+        out.update(extra_hard=e["accuracy"]["hard"], extra_int8=e["hardware"]["int8"]["accuracy"],
+                   extra_n_test=e["n_test"])
     return out
 
 

@@ -58,7 +58,7 @@ class BinCsv:
 
 class VideoWriter:
     """Frames (H, W, 3) uint8 → an H.264 MP4 at ``fps``, encoded on a helper thread; :meth:`close` finishes the
-    file. A frame whose size differs from the first is scaled to it (a resized window)."""
+    file. A frame whose size differs from the first is padded or cropped to it (a resized window)."""
 
     def __init__(self, path: str | Path, fps: float = 30.0):
         try:

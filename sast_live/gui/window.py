@@ -264,14 +264,22 @@ class MainWindow(QtWidgets.QMainWindow):
             self.report(f"wrote {sink.close():,} bins to {sink.path}")
 
     def toggle_csv(self, on: bool) -> None:
-        if not on:
-            return self.stop_csv()
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Per-bin CSV", "sast-live-bins.csv", "CSV (*.csv)")
-        if not path:
-            self.export_csv.setChecked(False)
-            return None
-        self.start_csv(path)
-        return None
+        if on:
+            self._start_export(self.export_csv, "Per-bin CSV", "sast-live-bins.csv", "CSV (*.csv)", self.start_csv)
+        else:
+            self.stop_csv()
+
+    def _start_export(self, action, title: str, default: str, filters: str, start) -> None:
+        """Ask where to write, then ``start(path)``; a cancelled dialog or a failed start unchecks ``action``
+        (the failure said in a message box)."""
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, title, default, filters)
+        try:
+            if path:
+                start(path)
+                return
+        except (SastLiveError, OSError) as exc:
+            QtWidgets.QMessageBox.warning(self, title, str(exc))
+        _uncheck(action)
 
     def start_video(self, path: str) -> None:
         """Record the window to an MP4 from now until :meth:`stop_video` (or the replay ends)."""
@@ -282,9 +290,7 @@ class MainWindow(QtWidgets.QMainWindow):
         video, self.video = self.video, None
         if video is None:
             return
-        self.export_video.blockSignals(True)
-        self.export_video.setChecked(False)
-        self.export_video.blockSignals(False)
+        _uncheck(self.export_video)
         try:
             n = video.close()
             self.report(f"wrote {n} frames to {video.path}" + (f" ({video.dropped} dropped)" if video.dropped else ""))
@@ -292,18 +298,11 @@ class MainWindow(QtWidgets.QMainWindow):
             QtWidgets.QMessageBox.warning(self, "Export", str(exc))
 
     def toggle_video(self, on: bool) -> None:
-        if not on:
-            return self.stop_video()
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Video of the window", "sast-live.mp4", "MP4 (*.mp4)")
-        if not path:
-            self.export_video.setChecked(False)
-            return None
-        try:
-            self.start_video(path)
-        except SastLiveError as exc:
-            self.export_video.setChecked(False)
-            QtWidgets.QMessageBox.warning(self, "Export", str(exc))
-        return None
+        if on:
+            self._start_export(self.export_video, "Video of the window", "sast-live.mp4", "MP4 (*.mp4)",
+                               self.start_video)
+        else:
+            self.stop_video()
 
     # -- actions ------------------------------------------------------------------------------------------
     def report(self, message: str) -> None:
@@ -388,23 +387,19 @@ class MainWindow(QtWidgets.QMainWindow):
         self.report(self.session.message)
 
     def toggle_record(self, on: bool) -> None:
+        if on:
+            self._start_export(self.rec, "Record to", "recording.raw", "EVT3 (*.raw);;NumPy (*.npy);;DAT (*.dat)",
+                               self.start_recording)
+            return
         try:
-            if on:
-                path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Record to", "recording.raw",
-                                                                "EVT3 (*.raw);;NumPy (*.npy);;DAT (*.dat)")
-                if not path:
-                    self.rec.setChecked(False)
-                    return
-                self.session.start_recording(path)
-                self.report(f"recording to {path}")
-            else:
-                self.session.stop_recording()
-                self.report(self.session.message)
+            self.session.stop_recording()
+            self.report(self.session.message)
         except SastLiveError as exc:
-            self.rec.blockSignals(True)
-            self.rec.setChecked(False)
-            self.rec.blockSignals(False)
             QtWidgets.QMessageBox.warning(self, "Recording", str(exc))
+
+    def start_recording(self, path: str) -> None:
+        self.session.start_recording(path)
+        self.report(f"recording to {path}")
 
     # -- rendering ----------------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -442,7 +437,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def fps(self, over_s: float = 3.0) -> float:
         """Frames per second over the last ``over_s`` seconds of frames (a pause in between does not count)."""
-        t = [x for x in self.render_times if self.render_times and x >= self.render_times[-1] - over_s]
+        since = self.render_times[-1] - over_s if self.render_times else 0.0
+        t = [x for x in self.render_times if x >= since]
         return (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 0.0
 
     def status_line(self, snap) -> str:
@@ -478,3 +474,10 @@ class MainWindow(QtWidgets.QMainWindow):
         except SastLiveError as exc:
             print(f"error: {exc}")
         event.accept()
+
+
+def _uncheck(action) -> None:
+    """Uncheck a checkable action or button without running what its toggle does."""
+    action.blockSignals(True)
+    action.setChecked(False)
+    action.blockSignals(False)
