@@ -203,6 +203,38 @@ def test_exports_png_csv_and_video(qapp, demo_window, tmp_path):  # noqa: F811
     assert frames >= 40 and seconds > 1
 
 
+def test_the_export_menu_starts_and_stops_each_export_and_says_why_one_fails(qapp, demo_window, tmp_path,  # noqa: F811
+                                                                            monkeypatch):
+    """What a user clicks: the menu's CSV and video items (a save dialog, then checked while they run; unchecked
+    stops them), a cancelled dialog, and a folder that cannot be written (a message, the item unchecked)."""
+    from PyQt6 import QtWidgets
+
+    win, _ = demo_window
+    said, answer = [], {}
+    monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda *a: said.append(a[2]))
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a: (answer["path"], ""))
+    spin(qapp, 30, until=lambda: win.frames_rendered > 3)
+    answer["path"] = str(tmp_path / "bins.csv")
+    win.export_csv.trigger()
+    assert win.export_csv.isChecked() and win.bin_csv is not None
+    spin(qapp, 1.0)
+    win.export_csv.trigger()
+    assert not win.export_csv.isChecked() and win.bin_csv is None and (tmp_path / "bins.csv").stat().st_size > 100
+    answer["path"] = str(tmp_path / "win.mp4")
+    win.export_video.trigger()
+    assert win.export_video.isChecked() and win.video is not None
+    n0 = win.frames_rendered
+    spin(qapp, 30, until=lambda: win.frames_rendered > n0 + 10)
+    win.export_video.trigger()
+    assert not win.export_video.isChecked() and win.video is None and (tmp_path / "win.mp4").is_file()
+    answer["path"] = ""  # cancelled
+    win.export_video.trigger()
+    assert not win.export_video.isChecked() and win.video is None
+    answer["path"] = str(tmp_path / "no-such-folder" / "bins.csv")
+    win.export_csv.trigger()
+    assert not win.export_csv.isChecked() and win.bin_csv is None and "no-such-folder" in said[-1]
+
+
 def test_shortcuts_do_what_the_help_says(qapp, demo_window):  # noqa: F811
     from PyQt6 import QtCore
     from PyQt6.QtTest import QTest

@@ -193,10 +193,13 @@ class MainWindow(QtWidgets.QMainWindow):
     def _build_menus(self) -> None:
         menu = QtWidgets.QMenu("Export", self)
         self.export_png = menu.addAction("Dashboard PNG…", self.choose_png)
-        self.export_csv = menu.addAction("Per-bin CSV…", self.toggle_csv)
+        # checkable: started by checking, stopped by unchecking (``toggled`` carries which; ``triggered`` does not)
+        self.export_csv = menu.addAction("Per-bin CSV…")
         self.export_csv.setCheckable(True)
-        self.export_video = menu.addAction("Video MP4…", self.toggle_video)
+        self.export_csv.toggled.connect(self.toggle_csv)
+        self.export_video = menu.addAction("Video MP4…")
         self.export_video.setCheckable(True)
+        self.export_video.toggled.connect(self.toggle_video)
         self.export_menu = menu
         self.export_button.setMenu(menu)
         bar = self.menuBar()
