@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from firmware_sim.kernels import run_steps
+from firmware_sim.kernels import run_steps, run_windows
 from firmware_sim.model_file import FirmwareModel
 from firmware_sim.packing import Packed, pack, scratch
 from firmware_sim.reference import run_reference
@@ -87,19 +87,56 @@ class Simulator:
             run_steps(frames, self.packed, v, s, acc, spikes, synops, sat, self._scratch)
         return SimState(v, s, acc, state.steps + len(frames)), RunOutput(spikes, synops, sat, acc.copy())
 
-    def classify(self, windows: np.ndarray, progress: bool = False) -> dict:
-        """Fresh state per window; ``windows`` (N, T, 2, H, W) → predictions, scores and counts per sample."""
+    def classify(self, windows: np.ndarray, progress: bool = False, last_counts: bool = False) -> dict:
+        """Fresh state per window; ``windows`` (N, T, 2, H, W) → predictions, scores and counts per sample.
+
+        The numba backend runs the windows in parallel, one per core (``kernels.run_windows``), in chunks so
+        that the progress bar moves. With ``last_counts`` the result also holds ``"last_counts"`` (N, F): each
+        last-layer neuron's spikes over the window, in the simulator's (H, W, C) order.
+        """
         from tqdm import tqdm
 
         n = len(windows)
         L = len(self.packed.geom)
+        n_last = int(self.model.layers[-1].n_neurons) if last_counts else 0
         scores = np.zeros((n, self.model.n_classes), dtype=np.int64)
         synops = np.zeros((n, L + 1), dtype=np.int64)
         spikes = np.zeros((n, L), dtype=np.int64)
         sat = np.zeros((n, L + 1), dtype=np.int64)
-        for i in tqdm(range(n), desc=f"int{self.model.weight_bits} simulator", disable=not progress):
-            _, out = self.run(windows[i], self.initial_state())
-            scores[i], synops[i], spikes[i], sat[i] = out.scores, out.synops.sum(0), out.spikes.sum(0), \
-                out.saturations
-        return {"predictions": scores.argmax(1), "scores": scores, "synops": synops, "spikes": spikes,
-                "saturations": sat}
+        counts = np.zeros((n, n_last), dtype=np.int64)
+        chunk = 64 if self.backend == "numba" else 1
+        with tqdm(total=n, desc=f"int{self.model.weight_bits} simulator", disable=not progress) as bar:
+            for a in range(0, n, chunk):
+                b = min(n, a + chunk)
+                if self.backend == "numba":
+                    run_windows(self.check_windows(windows[a:b]), self.packed, self._scratch, scores[a:b],
+                                synops[a:b], spikes[a:b], sat[a:b], counts[a:b])
+                else:
+                    self._classify_one(windows[a], scores[a], synops[a], spikes[a], sat[a], counts[a])
+                bar.update(b - a)
+        result = {"predictions": scores.argmax(1), "scores": scores, "synops": synops, "spikes": spikes,
+                  "saturations": sat}
+        if last_counts:
+            result["last_counts"] = counts
+        return result
+
+    def check_windows(self, windows: np.ndarray) -> np.ndarray:
+        """``windows`` (N, T, C, H, W) as contiguous uint8, checked as :meth:`check_frames` checks one."""
+        windows = np.asarray(windows)
+        if windows.ndim != 5:
+            raise SastLiveError(f"windows must be (N, T, C, H, W), got {windows.shape}")
+        return self.check_frames(windows.reshape(-1, *windows.shape[2:])).reshape(windows.shape)
+
+    def _classify_one(self, window, scores, synops, spikes, sat, counts):
+        """One window step by step (the reference backend; ``counts`` of size 0 skips the last layer)."""
+        state = self.initial_state()
+        off = len(state.s) - len(counts)  # the last layer's neurons are the last ones
+        steps = [window[t:t + 1] for t in range(len(window))] if len(counts) else [window]
+        for frames in steps:
+            state, out = self.run(frames, state)
+            synops += out.synops.sum(0)
+            spikes += out.spikes.sum(0)
+            sat += out.saturations
+            if len(counts):
+                counts += state.s[off:]
+        scores[:] = state.acc

@@ -120,6 +120,26 @@ def test_numba_equals_numpy_bit_for_bit(seed):
         assert oa.saturations[:-1].sum() > 0, "the 8-bit case must exercise membrane saturation"
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_parallel_windows_equal_the_reference_window_by_window(seed):
+    """``classify`` runs windows in parallel on the numba backend (``prange``, chunks of 64); every field,
+    the last layer's spike counts included, equals the reference run one window and one step at a time."""
+    rng = np.random.default_rng(seed)
+    small = seed == 1
+    model = random_model(rng, membrane_bits=8 if small else 16, frac_bits=2 if small else 0,
+                         leak=Leak("shift", 2) if small else Leak("multiply", 210),
+                         theta_range=(5, 60) if small else (20, 300), bias=True)
+    windows = np.stack([random_frames(rng, model, 9, rate=0.5, burst=i % 3 == 0) for i in range(70)])
+    fast = Simulator(model).classify(windows, last_counts=True)
+    ref = Simulator(model, "numpy").classify(windows, last_counts=True)
+    assert fast.keys() == ref.keys()
+    for name, value in fast.items():
+        assert np.array_equal(value, ref[name]), name
+    assert fast["last_counts"].sum() > 0 and len(np.unique(fast["scores"], axis=0)) > 1
+    one = Simulator(model).run(windows[69], Simulator(model).initial_state())[1]
+    assert np.array_equal(fast["scores"][69], one.scores) and np.array_equal(fast["synops"][69], one.synops.sum(0))
+
+
 def test_readout_accumulator_saturates_and_counts():
     rng = np.random.default_rng(9)
     model = random_model(rng, theta_range=(1, 1), specs=((3, 3, 1, 1),), in_hw=(6, 6))

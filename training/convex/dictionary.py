@@ -76,23 +76,14 @@ def conv_counts_hard(model, x: torch.Tensor) -> np.ndarray:
 
 
 def conv_counts_integer(sim, windows: np.ndarray, progress: bool = False) -> np.ndarray:
-    """windows (N, T, 2, H, W) uint8 → last-layer spike counts (N, C·H·W) from the integer simulator
-    (fresh state per window, one step at a time, reading the last layer's spikes out of the state)."""
-    from tqdm import tqdm
-
-    from firmware_sim.packing import G_COUT, G_HOUT, G_NOFF, G_WOUT
+    """windows (N, T, 2, H, W) uint8 → last-layer spike counts (N, C·H·W) from the integer simulator (fresh
+    state per window; windows in parallel on the numba backend), in the readout's (C, H, W) order."""
+    from firmware_sim.packing import G_COUT, G_HOUT, G_WOUT
 
     g = sim.packed.geom[-1]
-    c, h, w, off = int(g[G_COUT]), int(g[G_HOUT]), int(g[G_WOUT]), int(g[G_NOFF])
-    out = np.zeros((len(windows), c * h * w), np.int64)
-    for i in tqdm(range(len(windows)), desc=f"int{sim.model.weight_bits} dictionary", disable=not progress):
-        state = sim.initial_state()
-        acc = np.zeros(h * w * c, np.int64)
-        for t in range(windows.shape[1]):
-            state, _ = sim.run(windows[i, t:t + 1], state)
-            acc += state.s[off:off + h * w * c]
-        out[i] = acc.reshape(h, w, c).transpose(2, 0, 1).ravel()  # the simulator's (H, W, C) → (C, H, W)
-    return out
+    c, h, w = int(g[G_COUT]), int(g[G_HOUT]), int(g[G_WOUT])
+    counts = sim.classify(windows, progress=progress, last_counts=True)["last_counts"]
+    return counts.reshape(-1, h, w, c).transpose(0, 3, 1, 2).reshape(len(counts), -1)  # (H, W, C) → (C, H, W)
 
 
 def hidden_firmware(model, precision: str):
