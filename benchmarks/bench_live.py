@@ -132,7 +132,8 @@ def filter_cost() -> None:
 
 def gui_figures(frames: int) -> None:
     print("GUI (offscreen Qt, demo recording, SAST INT8):")
-    for speed, label, panels in (("1", "1×", "default"), ("1", "1×", "all"), ("0", "max", "default")):
+    for speed, label, panels in (("1", "1×", "default"), ("1", "1×", "all"), ("10", "10×", "all"),
+                                 ("0", "max", "default"), ("0", "max", "all")):
         s = gui_run(speed, frames, panels)
         label += ", every panel open" if panels == "all" else ""
         print(f"  {label:>4}: {s['fps']:5.1f} fps ({s['fps'] / 30:.2f}× the 30 Hz target), event-to-display latency "

@@ -276,3 +276,26 @@ def test_shortcuts_do_what_the_help_says(qapp, demo_window):  # noqa: F811
 def test_the_port_box_does_not_show_a_port_as_connected(qapp, demo_window):  # noqa: F811
     win, _ = demo_window
     assert win.ports.currentData() is None and "n/a" not in win.ports.currentText()
+
+
+def test_highlighting_a_class_or_a_new_headline_asks_for_no_new_layout(qapp):  # noqa: F811
+    """The highlighted class is bold and the headline names it: neither may change the panel's size hints, or
+    the window relays out and resizes (so fully redraws) every plot — 60–130 ms a frame, measured."""
+    from types import SimpleNamespace
+
+    from sast_live.gui.views import PredictionPanel
+
+    classes = ("arm_roll", "left_arm_counter_clockwise", "hand_clap", "no_gesture")
+    panel = PredictionPanel(classes)
+    panel.show()
+    qapp.processEvents()
+    hints = (panel.sizeHint().width(), panel.minimumSizeHint().width())
+    for k in (-1, 0, 1, 2, -1, 1):
+        smoothed = np.full(len(classes), 0.05)
+        if k >= 0:
+            smoothed[k] = 1.0
+        name = "no_gesture" if k < 0 else classes[k]
+        panel.update_view(SimpleNamespace(classes=classes, smoothed=smoothed, verdict=k, verdict_name=name))
+        qapp.processEvents()
+        assert (panel.sizeHint().width(), panel.minimumSizeHint().width()) == hints, name
+    assert "left arm counter clockwise" in panel.top.text()

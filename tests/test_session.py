@@ -102,6 +102,35 @@ def test_headless_session_equals_the_pipeline_fed_in_the_calling_thread(demo, in
     assert [json.loads(line) for line in out.getvalue().splitlines()] == [w.as_json() for w in want]
 
 
+def test_queued_chunks_of_a_waiting_source_are_processed_together_with_the_same_windows(demo, int8, tmp_path):
+    """A file at max speed queues slices faster than they are processed: the worker takes up to ``MERGE`` of them
+    in one pipeline call (less Python under the GIL the window paints with); windows and counts are unchanged."""
+    from sast_live.pipeline import runner as runner_mod
+
+    path = tmp_path / "clip.npy"
+    write_events(path, demo, (128, 128))
+    with FileSource(path, speed=None) as src:
+        items = [(chunk, src.clock_us(), 0.0) for chunk in src]
+    want_pipe = Pipeline(int8, SensorSize(128, 128))
+    want = [w for chunk, mark, _ in items for w in want_pipe.process(chunk, mark)] + want_pipe.finish()
+
+    pipe = Pipeline(int8, SensorSize(128, 128))
+    calls = []
+    process = pipe.process
+    pipe.process = lambda chunk, *a, **k: calls.append(len(chunk)) or process(chunk, *a, **k)
+    src = FileSource(path, speed=None)
+    seen = []
+    runner = Runner(src, pipe, on_window=seen.append)
+    for item in items:
+        runner.queue.put(item)
+    runner.queue.put(runner_mod._END)
+    assert runner.step() is False
+    assert len(items) > 2 * runner_mod.MERGE and len(calls) == -(-len(items) // runner_mod.MERGE)
+    assert sum(calls) == sum(len(c) for c, _, _ in items)
+    assert [w.as_json() for w in seen] == [w.as_json() for w in want] and len(want) >= 3
+    assert runner.latest().events_total == want_pipe.snapshot().events_total
+
+
 def test_set_model_switches_on_the_worker_thread(int8):
     """The loader thread only loads; check_backend and set_backend run on the pipeline's worker."""
     calls = []

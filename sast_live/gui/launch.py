@@ -20,6 +20,7 @@ from sast_live.errors import SastLiveError
 from sast_live.gui.qt_deps import DEBIAN_PACKAGES
 
 OFFSCREEN = ("offscreen", "minimal", "vnc")
+SWITCH_INTERVAL_S = 0.001  # the GIL hand-over interval while the window runs (Python's default: 0.005)
 
 
 def no_display_reason() -> str | None:
@@ -86,6 +87,9 @@ def launch(spec: str, sources, options, frames: int | None = None, panels: str =
     from sast_live.session import Session
 
     session = Session(sources, options)
+    # the window's painting is Python (pyqtgraph) and lets the GIL go at every Qt call; beside a busy pipeline
+    # thread each hand-back waited up to a whole switch interval (5 ms by default)
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     window = MainWindow(session, max_frames=frames)
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtCore, QtWidgets
+from PyQt6 import QtCore, QtGui, QtWidgets
 
 from sast_live.gui.frames import DEFAULT_SCHEME, accumulate, lookup_table
 
@@ -65,7 +65,7 @@ class PredictionPanel(QtWidgets.QGroupBox):
     def __init__(self, classes):
         super().__init__("Prediction")
         layout = QtWidgets.QGridLayout(self)
-        self.top = QtWidgets.QLabel("—")
+        self.top = steady(QtWidgets.QLabel("—"))  # its text changes width every window: no relayout for it
         self.top.setStyleSheet("font-size: 20pt; font-weight: bold;")
         layout.addWidget(self.top, 0, 0, 1, 2)
         self.labels, self.bars = [], []
@@ -79,6 +79,11 @@ class PredictionPanel(QtWidgets.QGroupBox):
         self.labels, self.bars = [], []
         for i, name in enumerate(classes):
             label = QtWidgets.QLabel(name.replace("_", " "))
+            # as wide as the name in bold: highlighting a class must not widen its column, which relaid the window
+            # and resized (so fully redrew) every plot, 60–130 ms a time
+            bold = label.font()
+            bold.setBold(True)
+            label.setMinimumWidth(QtGui.QFontMetrics(bold).horizontalAdvance(label.text()) + 4)
             bar = QtWidgets.QProgressBar()
             bar.setRange(0, 1000)
             bar.setTextVisible(True)
