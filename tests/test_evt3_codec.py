@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sast_live.errors import EventFormatError
-from sast_live.events import make_events
+from sast_live.events import EVENT_DTYPE, make_events
 from sast_live.formats import evt3_codec as codec
 from sast_live.formats.evt3 import EVT3Reader, decode_bytes, write_evt3
 from sast_live.formats.header import parse_header
@@ -143,3 +143,19 @@ def test_expelliarmus_evt3_timestamps_disagree_with_spec(real_dir, name):
     assert drift[0] == 0 and np.all(np.diff(drift) >= 0)
     assert np.all(drift % 4096 == 0)  # whole spurious 4096 µs steps ...
     assert drift[-1] // 4096 == falls  # ... one per fall of TIME_LOW
+
+
+@pytest.mark.parametrize("width,event_words,message", [
+    (8, (0x0003, 0x2009), "x=9, y=3 outside the 8x8 sensor"),  # ADDR_Y 3, ADDR_X 9
+    (7, (0x0002, 0x3006, 0x4003), "x=7, y=2 outside the 7x8 sensor"),  # vector base 6, bits 0 and 1: x 6, x 7
+])
+def test_an_event_outside_the_header_geometry_is_caught_in_the_decoding_pass(tmp_path, width, event_words, message):
+    """The reader no longer re-checks decoded chunks: the codec checks the bounds as it decodes, and the error
+    reads as check_events words it."""
+    p = tmp_path / "outside.raw"
+    p.write_bytes(f"% format EVT3;height=8;width={width}\n% end\n".encode() + words(0x8001, *event_words))
+    with pytest.raises(EventFormatError, match=message):
+        EVT3Reader(p).read()
+    state, out = codec.initial_state(), np.zeros(32, dtype=EVENT_DTYPE)
+    n, _, err, _ = codec.decode_words(np.array([0x8001, *event_words], np.uint16), state, out, 100, 100)
+    assert err == codec.OK and n >= 1  # inside a larger sensor: fine

@@ -27,6 +27,9 @@ def add_training_args(p: argparse.ArgumentParser, unset: bool = False) -> None:
     p.add_argument("--epochs", type=int, default=None if unset else TRAIN_DEFAULTS["epochs"],
                    help=f"(default {TRAIN_DEFAULTS['epochs']}; fine-tuning on takes: 25)")
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--channels", type=int, nargs="+", metavar="C",
+                   help="output channels of each convolutional layer (default: the network's own, N-MNIST 12 32, "
+                        "gestures 16 32 64); e.g. --channels 24 48 for a wider N-MNIST network")
     p.add_argument("--lr", type=float, default=None if unset else TRAIN_DEFAULTS["lr"],
                    help=f"(default {TRAIN_DEFAULTS['lr']}; fine-tuning on takes: the same)")
     p.add_argument("--beta", type=float, help="sigmoid slope of the surrogate spike (default: the model's, 5)")
@@ -76,7 +79,8 @@ def train_config(args, **fields):
 
     return TrainConfig(dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs, batch_size=args.batch_size,
                        lr=args.lr, seed=args.seed, beta=args.beta, n_bins=args.n_bins, limit_train=args.limit_train,
-                       limit_test=args.limit_test, device=args.device, progress=not args.quiet, **fields)
+                       limit_test=args.limit_test, device=args.device, progress=not args.quiet,
+                       channels=tuple(args.channels) if args.channels else None, **fields)
 
 
 def recon_config(args, method: str):

@@ -83,6 +83,7 @@ class TrainConfig:
     keep_old_from: str | None = None  # ... or of this dataset (name or folder) instead
     freeze_features: bool = False  # train the readout only (the convolutions keep their weights)
     hard_loss: float = 0.0  # weight of the hard-spike (SG) forward pass in the loss (loss_and_acc), 0 = none
+    channels: tuple[int, ...] | None = None  # output channels of each conv layer (default: the network's own)
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -102,6 +103,10 @@ class TrainConfig:
                                 "trains on the hard forward pass alone already")
         if not 0 <= self.validation < 1:
             raise SastLiveError(f"--validation must be in [0, 1), got {self.validation}")
+        if self.channels is not None and (not self.channels or min(self.channels) < 1):
+            raise SastLiveError(f"--channels must be positive channel counts, got {self.channels}")
+        if self.channels is not None and self.init_from:
+            raise SastLiveError("--channels shapes a new network; --init-from keeps the checkpoint's")
 
 
 def model_config_for(cfg: TrainConfig, classes, sensor_size) -> SNNConfig:
@@ -116,6 +121,13 @@ def model_config_for(cfg: TrainConfig, classes, sensor_size) -> SNNConfig:
         changes["beta"] = cfg.beta
     if cfg.n_bins is not None:
         changes["n_bins"] = cfg.n_bins
+    if cfg.channels is not None:
+        if len(cfg.channels) != len(base.layers):
+            raise SastLiveError(f"--channels needs one count per convolutional layer of the {base.name} network "
+                                f"({len(base.layers)}: {' '.join(str(c.out_channels) for c in base.layers)}), got "
+                                f"{len(cfg.channels)}")
+        changes["layers"] = tuple(replace(c, out_channels=int(n)) for c, n in zip(base.layers, cfg.channels,
+                                                                                    strict=True))
     return replace(base, **changes)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from sast_live.errors import EventFormatError
+from sast_live.errors import EventFormatError, SastLiveError
 from sast_live.events import EVENT_DTYPE, SensorSize, as_sensor_size, check_events
 from sast_live.formats import evt3_codec as codec
 from sast_live.formats.base import EventReader, read_prefix
@@ -21,6 +21,7 @@ OFFSET_KEY = "sast_time_offset_us"
 
 class EVT3Reader(EventReader):
     format = "EVT3"
+    decoder_checks = True  # the codec checks the time order and the sensor bounds as it decodes
 
     def __init__(self, path, sensor_size=None, chunk_events=1 << 16):
         super().__init__(path, sensor_size, chunk_events)
@@ -37,6 +38,8 @@ class EVT3Reader(EventReader):
         self.skipped = 0  # events before the first TIME_HIGH (no defined time)
 
     def _raw_chunks(self, n: int) -> Iterator[tuple[int, np.ndarray]]:
+        size = self.sensor_size
+        width, height = (int(size[0]), int(size[1])) if size is not None else (0, 0)
         state = codec.initial_state()
         cap = max(n, 12)
         with open(self.path, "rb") as fh:
@@ -52,7 +55,14 @@ class EVT3Reader(EventReader):
                 while pos < len(words):
                     # at most 12 events per word; every slot used is written, so no zero-fill
                     out = np.empty(min(cap, 12 * (len(words) - pos) + 12), dtype=EVENT_DTYPE)
-                    n_ev, used, err, _ = codec.decode_words(words[pos:], state, out)
+                    last_t = int(state[codec.STATE_LAST_T])
+                    n_ev, used, err, _ = codec.decode_words(words[pos:], state, out, width, height)
+                    if err == codec.ERR_OUTSIDE:  # the standard words for it, from the standard check
+                        try:
+                            check_events(out[:n_ev], size, last_t=last_t)
+                        except SastLiveError as exc:
+                            raise EventFormatError(self.path, offset + 2 * pos,
+                                                   f"{exc} (in the block read there)") from None
                     if err:
                         at = offset + 2 * (pos + used)
                         raise EventFormatError(self.path, at, codec.ERROR_TEXT[err])

@@ -52,11 +52,12 @@ STATE_HAVE_TIME, STATE_SKIPPED, STATE_LAST_T = 6, 7, 8
 STATE_SIZE = 9
 
 # error codes returned by decode_words
-OK, ERR_RESERVED_TYPE, ERR_TIME_BACKWARDS, ERR_X_RANGE = 0, 1, 2, 3
+OK, ERR_RESERVED_TYPE, ERR_TIME_BACKWARDS, ERR_X_RANGE, ERR_OUTSIDE = 0, 1, 2, 3, 4
 ERROR_TEXT = {
     ERR_RESERVED_TYPE: "reserved EVT3 word type",
     ERR_TIME_BACKWARDS: "EVT3 time base runs backwards (not a 24-bit wrap)",
     ERR_X_RANGE: "vectorised EVT3 x address runs past 2047",
+    ERR_OUTSIDE: "event outside the sensor",  # the reader words it with check_events (the event is written)
 }
 
 
@@ -68,8 +69,11 @@ def initial_state() -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def decode_words(words, state, out):  # pragma: no cover - compiled
+def decode_words(words, state, out, width=0, height=0):  # pragma: no cover - compiled
     """Decode EVT3 ``words`` (uint16[n]) into ``out`` (EVENT_DTYPE[m]), updating ``state`` in place.
+
+    With ``width``, ``height`` > 0 an event outside the sensor stops the decoding with ``ERR_OUTSIDE``, that event
+    written last (so a reader checks order and bounds here, in the one pass, not again after).
 
     Stops early, before a word that could overflow ``out`` (a vector word needs up to 12 slots).
     Events that come before the first TIME_HIGH have no defined time; they are skipped and counted in
@@ -108,45 +112,59 @@ def decode_words(words, state, out):  # pragma: no cover - compiled
                 if t < last_t:
                     err = 2
                     break
+                x = payload & 0x7FF
                 out[n_out].t = t
-                out[n_out].x = payload & 0x7FF
+                out[n_out].x = x
                 out[n_out].y = y
                 out[n_out].p = (payload >> 11) & 1
                 n_out += 1
                 last_t = t
+                if width > 0 and (x >= width or y >= height):
+                    err = 4
+                    i += 1
+                    break
         elif kind == 0x3:  # VECT_BASE_X
             base_x = payload & 0x7FF
             vpol = (payload >> 11) & 1
         elif kind == 0x4 or kind == 0x5:  # VECT_12 / VECT_8
-            width = 12 if kind == 0x4 else 8
+            n_bits = 12 if kind == 0x4 else 8
             bits = payload if kind == 0x4 else (payload & 0xFF)
             t = loops * 16777216 + (high << 12) + low
             if bits != 0:
-                # the highest set bit must stay on the 11-bit address grid
-                top = 0
-                for k in range(width):
-                    if (bits >> k) & 1:
-                        top = k
-                if base_x + top > 2047:
-                    err = 3
-                    break
+                # the highest set bit must stay on the 11-bit address grid (searched only near the edge)
+                if base_x + n_bits - 1 > 2047:
+                    top = 0
+                    for k in range(n_bits):
+                        if (bits >> k) & 1:
+                            top = k
+                    if base_x + top > 2047:
+                        err = 3
+                        break
                 if have_time == 0:
-                    for k in range(width):
+                    for k in range(n_bits):
                         if (bits >> k) & 1:
                             skipped += 1
                 else:
                     if t < last_t:
                         err = 2
                         break
-                    for k in range(width):
+                    outside = False
+                    for k in range(n_bits):
                         if (bits >> k) & 1:
                             out[n_out].t = t
                             out[n_out].x = base_x + k
                             out[n_out].y = y
                             out[n_out].p = vpol
                             n_out += 1
+                            if width > 0 and (base_x + k >= width or y >= height):
+                                outside = True
+                                break
                     last_t = t
-            base_x += width
+                    if outside:
+                        err = 4
+                        i += 1
+                        break
+            base_x += n_bits
             if base_x > 4096:
                 base_x = 4096  # keep the carry bounded on garbage; any later vector bit is then an error
         elif kind == 0x6:  # TIME_LOW

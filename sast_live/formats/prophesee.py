@@ -1,9 +1,10 @@
-"""Prophesee RAW EVT 2.0 and DAT files through expelliarmus (where it is right), with our own checks.
+"""Prophesee RAW EVT 2.0 (our one-pass numba decoder, :mod:`sast_live.formats.evt2_codec`) and DAT files
+(through expelliarmus, with our own checks).
 
-expelliarmus' C decoders trust their input and report failures only on stderr, so before handing a file to
-them we scan it ourselves (cheap NumPy passes over fixed-size blocks): EVT2 word types must be ones the
-format defines and DAT records must be whole 8-byte records. After decoding, the number of events must equal
-the number of event words we counted. Anything else raises :class:`EventFormatError` with the byte offset.
+expelliarmus' C decoders trust their input and report failures only on stderr, so before handing a DAT file
+to them we check that its records are whole 8-byte records, and after decoding that the number of events is
+the number of records. EVT2 is decoded, and its word types, time order and coordinates checked, in one pass.
+Anything wrong raises :class:`EventFormatError` with the byte offset.
 """
 
 from __future__ import annotations
@@ -16,31 +17,16 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from numba import njit
 
-from sast_live.errors import EventFormatError
+from sast_live.errors import EventFormatError, SastLiveError
 from sast_live.events import EVENT_DTYPE, SensorSize, as_sensor_size, check_events
+from sast_live.formats import evt2_codec
 from sast_live.formats.base import EventReader, read_prefix
 from sast_live.formats.header import MAX_HEADER_BYTES, format_header, parse_header, read_header_bytes
 
-SCAN_BLOCK = 1 << 20  # words or records per NumPy scan block
-EVT2_TYPES = (0x0, 0x1, 0x8, 0xA, 0xE, 0xF)  # CD_OFF, CD_ON, TIME_HIGH, EXT_TRIGGER, OTHERS, CONTINUED
-EVT2_ALLOWED = np.isin(np.arange(16), EVT2_TYPES)  # lookup table over the 4-bit word type
+EVT2_WORDS_PER_READ = 1 << 20  # 4 MB of the file per read
 EVT2_MAX_T = (1 << 34) - 1  # 28-bit TIME_HIGH << 6 | 6-bit low
 DAT_MAX_T = (1 << 32) - 1
-
-
-@njit(cache=True, nogil=True)
-def scan_evt2(words, allowed):  # pragma: no cover - compiled
-    """Count EVT2 CD words (types 0, 1); ``(count, index of the first word whose type is not allowed or -1)``."""
-    n = 0
-    for i in range(words.shape[0]):
-        kind = words[i] >> 28
-        if not allowed[kind]:
-            return n, i
-        if kind <= 1:
-            n += 1
-    return n, -1
 
 
 def _wizard(encoding: str, path: Path, chunk_events: int):
@@ -77,9 +63,9 @@ class _ExpelliarmusReader(EventReader):
             )
 
 
-class EVT2Reader(_ExpelliarmusReader):
+class EVT2Reader(EventReader):
     format = "EVT2"
-    encoding = "evt2"
+    decoder_checks = True  # evt2_codec checks order and bounds as it decodes
 
     def __init__(self, path, sensor_size=None, chunk_events=1 << 16):
         super().__init__(path, sensor_size, chunk_events)
@@ -88,24 +74,36 @@ class EVT2Reader(_ExpelliarmusReader):
             raise EventFormatError(self.path, 0, f"header declares {header.format}, not EVT2")
         self.header, self.header_size, self._sensor_size = header.fields, header.size, header.sensor_size
 
-    def _body_start(self) -> int:
-        return self.header_size
-
-    def _count_events(self) -> int:
-        body = self.file_size - self.header_size
-        if body % 4:
-            raise EventFormatError(self.path, self.file_size - body % 4, "file ends inside a 32-bit EVT2 word")
-        n_words = body // 4
-        count = 0
-        for start in range(0, n_words, SCAN_BLOCK):
-            words = np.fromfile(self.path, dtype="<u4", count=min(SCAN_BLOCK, n_words - start),
-                                offset=self.header_size + 4 * start)
-            n, bad = scan_evt2(words, EVT2_ALLOWED)
-            if bad >= 0:
-                at = self.header_size + 4 * (start + int(bad))
-                raise EventFormatError(self.path, at, f"reserved EVT2 word type {int(words[bad] >> 28):#x}")
-            count += int(n)
-        return count
+    def _raw_chunks(self, n: int) -> Iterator[tuple[int, np.ndarray]]:
+        size = self.sensor_size
+        width, height = (int(size[0]), int(size[1])) if size is not None else (0, 0)
+        state = evt2_codec.initial_state()
+        with open(self.path, "rb") as fh:
+            fh.seek(self.header_size)
+            offset = self.header_size
+            while raw := fh.read(4 * EVT2_WORDS_PER_READ):
+                usable = len(raw) - len(raw) % 4
+                words = np.frombuffer(raw[:usable], dtype="<u4")
+                pos = 0
+                while pos < len(words):
+                    out = np.empty(min(n, len(words) - pos), dtype=EVENT_DTYPE)  # at most one event per word
+                    last_t = int(state[evt2_codec.STATE_LAST_T])
+                    n_ev, used, err = evt2_codec.decode_words(words[pos:], state, out, width, height)
+                    if err == evt2_codec.RESERVED_TYPE:
+                        raise EventFormatError(self.path, offset + 4 * (pos + used),
+                                               f"reserved EVT2 word type {int(words[pos + used]) >> 28:#x}")
+                    if err == evt2_codec.PROBLEM_EVENT:  # the standard words for it, from the standard check
+                        try:
+                            check_events(out[:n_ev], size, last_t=last_t)
+                        except SastLiveError as exc:
+                            raise EventFormatError(self.path, offset + 4 * pos,
+                                                   f"{exc} (in the block read there)") from None
+                    if n_ev:
+                        yield offset + 4 * pos, out[:n_ev]
+                    pos += used
+                if usable != len(raw):
+                    raise EventFormatError(self.path, offset + usable, "file ends inside a 32-bit EVT2 word")
+                offset += usable
 
 
 class DATReader(_ExpelliarmusReader):
