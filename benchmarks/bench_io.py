@@ -1,10 +1,10 @@
 """Reader and binning throughput, as ratios against named peers measured in the same run.
 
-    python benchmarks/bench_io.py [--repeat 5]
+    python benchmarks/bench_io.py [--repeat 5] [--json]
 
 * EVT3: our numba codec vs expelliarmus' EVT3 decoder (whose timestamps are wrong, see the tests) on the
   real Prophesee samples.
-* EVT2: our reader (expelliarmus + our pre-scan and checks) vs bare expelliarmus.
+* EVT2: our reader (our one-pass numba decoder with its checks) vs bare expelliarmus.
 * Binning: ``bin_window`` vs tonic's ``ToFrame(time_window=…)`` on the same events (N-MNIST 34×34 and the
   128×128 demo gesture recording pooled to 32×32 vs tonic ``Downsample`` + ``ToFrame``).
 Prints events/s of each and the ratio; nothing is asserted.
@@ -16,6 +16,7 @@ import argparse
 import os
 from pathlib import Path
 
+from report import emit, rate
 from timing import best_of
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,6 +26,7 @@ REAL = Path(os.environ.get("SAST_SHARED_DATA") or REPO.parent / "shared" / "data
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
     args = ap.parse_args()
     from expelliarmus import Wizard
 
@@ -33,14 +35,16 @@ def main():
     from sast_live.transforms.binning import bin_window
     from sast_live.transforms.config import BinConfig
 
-    rows = []
+    figures = []
+    targets = {"evt3": 1.2, "evt2": 0.9}
     for name, enc in [("expelliarmus/evt3_sample.raw", "evt3"), ("expelliarmus/sparklers.raw", "evt2"),
                       ("expelliarmus/evt2_sample.raw", "evt2")]:
         path = REAL / name
         n = len(read_events(path))
         ours = best_of(lambda p=path: open_events(p, chunk_events=1 << 18).read(), args.repeat)
         theirs = best_of(lambda p=path, e=enc: Wizard(encoding=e).read(str(p)), args.repeat)
-        rows.append((f"read {name} ({enc.upper()}, {n} ev)", n / ours, n / theirs, "expelliarmus"))
+        figures.append(rate(f"read {name} ({enc.upper()}, {n} ev)", n / ours, "expelliarmus", n / theirs, "events/s",
+                            target=targets[enc], note="EVT3: expelliarmus' times are wrong" if enc == "evt3" else ""))
 
     ev = read_events(REAL / "tonic" / "sample_nmnist.bin")
     cfg = BinConfig((34, 34), 1000)
@@ -50,7 +54,8 @@ def main():
     ours = best_of(lambda: bin_window(ev, cfg, 0, 320), args.repeat)
     theirs = best_of(lambda: T.ToFrame(sensor_size=(34, 34, 2), time_window=1000, start_time=0,
                                         end_time=320_000)(te), args.repeat)
-    rows.append((f"bin N-MNIST 1 ms ({len(ev)} ev)", len(ev) / ours, len(ev) / theirs, "tonic ToFrame"))
+    figures.append(rate(f"bin N-MNIST 1 ms ({len(ev)} ev)", len(ev) / ours, "tonic ToFrame", len(ev) / theirs,
+                        "events/s"))
 
     demo = read_events(REPO / "sast_live" / "assets" / "demo_gestures.raw")
     cfg = BinConfig((128, 128), 10_000, (32, 32))
@@ -63,12 +68,9 @@ def main():
         return T.ToFrame(sensor_size=(32, 32, 2), time_window=10_000, start_time=0, end_time=n_bins * 10_000)(small)
 
     theirs = best_of(tonic_pool, args.repeat)
-    rows.append((f"bin demo 128→32, 10 ms ({len(demo)} ev)", len(demo) / ours, len(demo) / theirs,
-                 "tonic Downsample+ToFrame"))
-
-    print(f"{'task':<48} {'ours Mev/s':>11} {'peer Mev/s':>11} {'ratio':>7}  peer")
-    for task, a, b, peer in rows:
-        print(f"{task:<48} {a / 1e6:>11.2f} {b / 1e6:>11.2f} {a / b:>6.2f}×  {peer}")
+    figures.append(rate(f"bin demo 128→32, 10 ms ({len(demo)} ev)", len(demo) / ours, "tonic Downsample+ToFrame",
+                        len(demo) / theirs, "events/s"))
+    emit("bench_io", figures, args.json)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The live app: GUI frames per second and event-to-display latency; serial ingest over a pseudo-terminal.
 
-    python benchmarks/bench_live.py [--frames 150]
+    python benchmarks/bench_live.py [--frames 150] [--only gui|serial|filters] [--json]
 
 * GUI (offscreen Qt, the real window and timer): replaying the demo at 1× (also with every panel open: the
   network-input view and the teach panel docked) and at the fastest speed (``max``:
@@ -28,9 +28,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from report import cost, emit, rate
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+FIGURES = []  # every part adds its figures here (report.Figure)
 
 
 def gui_run(speed: str, frames: int, panels: str = "default") -> dict:
@@ -128,6 +130,8 @@ def filter_cost() -> None:
               f"time; removed {s_on.events_filtered / len(events):.1%} of the events, SynOps "
               f"{s_on.synops_total:,} vs {s_off.synops_total:,} ({1 - s_on.synops_total / s_off.synops_total:.1%} "
               "saved)")
+        FIGURES.append(cost(f"pipeline with the noise filters, {name}", on, "the pipeline without them", off, "s",
+                            note=f"{1 - s_on.synops_total / s_off.synops_total:.0%} of the SynOps saved"))
 
 
 def gui_figures(frames: int) -> None:
@@ -140,12 +144,18 @@ def gui_figures(frames: int) -> None:
               f"p50 {s['latency_ms_p50']:.0f} ms / p95 {s['latency_ms_p95']:.0f} ms "
               f"({s['latency_ms_p50'] / 25:.1f}× / {s['latency_ms_p95'] / 25:.1f}× one 25 ms bin), "
               f"{s['frames']} frames")
+        FIGURES.append(rate(f"GUI frame rate, replay at {label}", s["fps"], "the 30 fps target", 30.0, "fps", target=1,
+                            note=f"latency p50 {s['latency_ms_p50']:.0f} ms"))
+        if speed == "1":
+            FIGURES.append(cost(f"GUI event-to-display latency p95, {label}", s["latency_ms_p95"], "30 ms target", 30.0,
+                                "ms", target=1))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=150)
     ap.add_argument("--only", choices=["gui", "serial", "filters"], help="run one part")
+    ap.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
     args = ap.parse_args()
     if args.only in (None, "gui"):
         gui_figures(args.frames)
@@ -153,18 +163,23 @@ def main():
         serial_ingest()
     if args.only in (None, "filters"):
         filter_cost()
+    emit("bench_live", FIGURES, args.json)
 
 
 def serial_ingest() -> None:
     ev = line_rate_events(3.0)
-    rate, n, stats = ingest(ev, 1.0)
-    print(f"serial ingest at the eDVS line rate (300,000 ev/s, 3 s): {rate:,.0f} ev/s received, {n:,} of "
-          f"{len(ev):,} events, losses {stats['losses']}, resyncs {stats['resyncs']}")
+    rate_, n, stats_line = ingest(ev, 1.0)
+    print(f"serial ingest at the eDVS line rate (300,000 ev/s, 3 s): {rate_:,.0f} ev/s received, {n:,} of "
+          f"{len(ev):,} events, losses {stats_line['losses']}, resyncs {stats_line['resyncs']}")
     fast = line_rate_events(6.0)
     ours, _, stats = ingest(fast, 1000.0)
     peer, _, _ = ingest(fast, 1000.0, bare=True)
     print(f"serial ingest unpaced: SerialSource {ours:,.0f} ev/s (losses {stats['losses']}) vs bare pyserial "
           f"read loop {peer:,.0f} records/s: ratio {ours / peer:.2f}; {ours / 300_000:.1f}× the eDVS line rate")
+    FIGURES.append(rate("serial ingest at the eDVS line rate", rate_, "300,000 ev/s sent", 300_000.0, "events/s",
+                        target=0.99, note=f"losses {stats_line['losses']}"))
+    FIGURES.append(rate("serial ingest unpaced: SerialSource", ours, "bare pyserial read loop", peer, "events/s",
+                        note=f"{ours / 300_000:.1f}× the eDVS line rate"))
 
 
 if __name__ == "__main__":

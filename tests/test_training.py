@@ -172,3 +172,24 @@ def test_the_hard_loss_trains_the_deployed_network_too(tmp_path, real_dir):
         TrainConfig(hard_loss=1.5)
     with pytest.raises(SastLiveError, match="hard forward pass alone"):
         TrainConfig(method="sg", hard_loss=0.5)
+
+
+def test_channels_shape_a_wider_network_and_wrong_counts_are_refused(tmp_path, real_dir):
+    """--channels C1 C2: one output-channel count per conv layer of the dataset's network (the readout follows);
+    a count per layer is required, and a fine-tuning (--init-from) keeps its checkpoint's shape."""
+    from training.train import model_config_for
+
+    digits = [str(i) for i in range(10)]
+    wide = model_config_for(TrainConfig(channels=(24, 48)), digits, (34, 34))
+    assert [c.out_channels for c in wide.layers] == [24, 48]
+    base = model_config_for(TrainConfig(), digits, (34, 34))
+    assert [(c.kernel, c.stride) for c in wide.layers] == [(c.kernel, c.stride) for c in base.layers]
+    with pytest.raises(SastLiveError, match="one count per convolutional layer"):
+        model_config_for(TrainConfig(channels=(8, 8, 8)), digits, (34, 34))
+    with pytest.raises(SastLiveError, match="positive"):
+        TrainConfig(channels=(8, 0))
+    with pytest.raises(SastLiveError, match="init-from"):
+        TrainConfig(channels=(8, 8), init_from="runs/x/model")
+    train(tiny(tmp_path, method="surrogate", epochs=1, channels=(5, 7)))
+    model, _ = load_model(tmp_path / "run" / "model")
+    assert [c.out_channels for c in model.cfg.layers] == [5, 7] and model.convs[1].weight.shape[0] == 7
