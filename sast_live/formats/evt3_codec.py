@@ -96,6 +96,7 @@ def decode_words(words, state, out, width=0, height=0):  # pragma: no cover - co
     last_t = state[8]
     i = 0
     err = 0
+    t_cur = loops * 16777216 + (high << 12) + low  # the time of the next event, updated by the time words only
     while i < n:
         if cap - n_out < 12:
             break
@@ -105,7 +106,7 @@ def decode_words(words, state, out, width=0, height=0):  # pragma: no cover - co
         if kind == 0x0:  # ADDR_Y
             y = payload & 0x7FF
         elif kind == 0x2:  # ADDR_X
-            t = loops * 16777216 + (high << 12) + low
+            t = t_cur
             if have_time == 0:
                 skipped += 1
             else:
@@ -129,7 +130,7 @@ def decode_words(words, state, out, width=0, height=0):  # pragma: no cover - co
         elif kind == 0x4 or kind == 0x5:  # VECT_12 / VECT_8
             n_bits = 12 if kind == 0x4 else 8
             bits = payload if kind == 0x4 else (payload & 0xFF)
-            t = loops * 16777216 + (high << 12) + low
+            t = t_cur
             if bits != 0:
                 # the highest set bit must stay on the 11-bit address grid (searched only near the edge)
                 if base_x + n_bits - 1 > 2047:
@@ -169,6 +170,7 @@ def decode_words(words, state, out, width=0, height=0):  # pragma: no cover - co
                 base_x = 4096  # keep the carry bounded on garbage; any later vector bit is then an error
         elif kind == 0x6:  # TIME_LOW
             low = payload
+            t_cur = loops * 16777216 + (high << 12) + low
         elif kind == 0x8:  # TIME_HIGH
             if have_time != 0 and payload < high:
                 if high - payload >= 4085:
@@ -178,6 +180,7 @@ def decode_words(words, state, out, width=0, height=0):  # pragma: no cover - co
                     break
             high = payload
             have_time = 1
+            t_cur = loops * 16777216 + (high << 12) + low
         elif kind == 0x7 or kind == 0xA or kind == 0xE or kind == 0xF:
             pass
         else:
