@@ -159,3 +159,14 @@ def test_an_event_outside_the_header_geometry_is_caught_in_the_decoding_pass(tmp
     state, out = codec.initial_state(), np.zeros(32, dtype=EVENT_DTYPE)
     n, _, err, _ = codec.decode_words(np.array([0x8001, *event_words], np.uint16), state, out, 100, 100)
     assert err == codec.OK and n >= 1  # inside a larger sensor: fine
+
+
+def test_dense_vector_words_span_several_output_blocks(tmp_path):
+    """The reader sizes its output blocks for two events a word; a run of full 12-event vectors overflows that
+    many times over and must come out whole, in order, equal to the one-block decoding."""
+    body = words(0x8001, 0x0005, 0x3000, *([0x4FFF] * 150), 0x2007)  # 1,800 vector events and one ADDR_X
+    p = tmp_path / "dense.raw"
+    p.write_bytes(b"% format EVT3;height=16;width=2048\n% end\n" + body)
+    got = EVT3Reader(p).read()
+    assert len(got) == 1801 and np.array_equal(got, decode_bytes(body))
+    assert got["x"][:13].tolist() == list(range(13)) and got["x"][-1] == 7
