@@ -17,13 +17,20 @@ ZOO = Path(__file__).resolve().parents[1] / "models" / "zoo"
 NAMES = ["nmnist-real-baseline", "nmnist-real-sast", "gestures-baseline", "gestures-sast"]
 
 
+#: how each shipped model was trained: (method, --hard-loss). nmnist-real-sast is issue 17's model: the path the
+#: issue names, trained with the method that won the study (surrogate forward + a loss on the hard forward pass)
+TRAINED = {"nmnist-real-baseline": ("surrogate", 0.0), "nmnist-real-sast": ("surrogate", 0.5),
+           "gestures-baseline": ("surrogate", 0.0), "gestures-sast": ("sast", 0.0)}
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_zoo_checkpoint_is_complete(name):
     model, meta = load_model(ZOO / name / "model")
-    assert model_summary(model)["int8_bytes"] < 40_000
+    assert model_summary(model)["int8_bytes"] < 64 * 1024  # fits a 64 kB sensor memory at INT8
     report = json.loads((ZOO / name / "eval" / "report.json").read_text())
     assert set(report["accuracy"]) == {"surrogate", "hard", "transfer_gap"}
-    assert meta["train_cfg"]["method"] == ("sast" if name.endswith("sast") else "surrogate")
+    cfg = meta["train_cfg"]
+    assert (cfg["method"], cfg.get("hard_loss", 0.0)) == TRAINED[name]
 
 
 @pytest.mark.parametrize("name", ["nmnist-real-baseline", "nmnist-real-sast"])
@@ -34,3 +41,20 @@ def test_nmnist_zoo_reproduces_its_report(real_dir, name):
     cache = FrameCache(test, model.cfg)
     for mode in ("surrogate", "hard"):
         assert evaluate_accuracy(model, cache, mode, "cpu") == pytest.approx(report["accuracy"][mode])
+
+
+def test_the_shipped_nmnist_model_keeps_95_percent_at_int8_on_the_real_test_digits(real_dir):
+    """Issue 17's target, on the integer simulator as the sensor runs it: ≥ 95 of the 100 real test digits (the
+    report's figure, recomputed). Nothing was selected on these digits (models/zoo/make_zoo.sh)."""
+    import numpy as np
+
+    from training.hardware_eval import evaluate_hardware
+
+    model, _ = load_model(ZOO / "nmnist-real-sast" / "model")
+    report = json.loads((ZOO / "nmnist-real-sast" / "eval" / "report.json").read_text())
+    _, test = resolve_datasets("nmnist-real", progress=False)
+    cache = FrameCache(test, model.cfg)
+    hw, _ = evaluate_hardware(ZOO / "nmnist-real-sast" / "model", cache.windows(), np.asarray(cache.labels),
+                              ["int8"])
+    assert hw["int8"]["accuracy"] == pytest.approx(report["hardware"]["int8"]["accuracy"])
+    assert hw["int8"]["accuracy"] >= 0.95

