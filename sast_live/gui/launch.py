@@ -87,9 +87,6 @@ def launch(spec: str, sources, options, frames: int | None = None, panels: str =
     from sast_live.session import Session
 
     session = Session(sources, options)
-    # the window's painting is Python (pyqtgraph) and lets the GIL go at every Qt call; beside a busy pipeline
-    # thread each hand-back waited up to a whole switch interval (5 ms by default)
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     window = MainWindow(session, max_frames=frames)
     try:
@@ -102,12 +99,17 @@ def launch(spec: str, sources, options, frames: int | None = None, panels: str =
         window.inputs.show()
         window.teach.show()
     timer = quit_on_signals(app)
+    # the window's painting is Python (pyqtgraph) and lets the GIL go at every Qt call; beside a busy pipeline
+    # thread each hand-back waited up to a whole switch interval (5 ms by default)
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     try:
         app.exec()
     finally:
         timer.stop()
         window.close()
         session.stop()  # every thread joined before the interpreter exits
+        sys.setswitchinterval(switch_interval)
     if frames is not None:
         print(json.dumps(gui_stats(window)))
     return 0

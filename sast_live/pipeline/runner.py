@@ -17,9 +17,8 @@ import queue
 import threading
 import time
 
-import numpy as np
-
 from sast_live.errors import SastLiveError
+from sast_live.events import concat
 
 _END = object()
 BACKLOG = 64  # chunks a non-realtime source may run ahead of the worker (a file may wait; a camera never)
@@ -91,7 +90,7 @@ class Runner:
         for group in groups:
             if self._stop.is_set():  # stopping: what is still queued is not worked through
                 break
-            chunk = group[0][0] if len(group) == 1 else np.concatenate([c for c, _, _ in group])
+            chunk = group[0][0] if len(group) == 1 else concat(c for c, _, _ in group)
             _, watermark, arrival = group[-1]
             self.pipeline.realtime = realtime
             # drops are judged against where the source is now, not where it was when the chunk was queued
