@@ -64,14 +64,24 @@ class EventReader:
             if ev.dtype != EVENT_DTYPE:
                 ev = ev.astype(EVENT_DTYPE)
             if not self.decoder_checks:
-                try:
-                    check_events(ev, size, last_t=last_t)
-                except SastLiveError as exc:
-                    raise EventFormatError(self.path, offset, f"{exc} (in the block read there)") from None
+                self._check_block(ev, size, last_t, offset)
             last_t = int(ev["t"][-1])
             # some back ends (dv-processing batches, expelliarmus) choose their own sizes: keep the bound
             for start in range(0, len(ev), n):
                 yield ev[start : start + n]
+
+    def _check_block(self, events: np.ndarray, size, last_t: int | None, offset: int | None) -> None:
+        """``check_events`` on a decoded block, its failure raised as an :class:`EventFormatError` at ``offset``
+        (also how a decoder that checks as it decodes words the event it stopped at)."""
+        try:
+            check_events(events, size, last_t=last_t)
+        except SastLiveError as exc:
+            raise EventFormatError(self.path, offset, f"{exc} (in the block read there)") from None
+
+    def _bounds(self) -> tuple[int, int]:
+        """``(width, height)`` for a decoder's bound check; ``(0, 0)`` (no bound) when the size is unknown."""
+        size = self.sensor_size
+        return (int(size[0]), int(size[1])) if size is not None else (0, 0)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return self.chunks()

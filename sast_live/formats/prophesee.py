@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sast_live.errors import EventFormatError, SastLiveError
+from sast_live.errors import EventFormatError
 from sast_live.events import EVENT_DTYPE, SensorSize, as_sensor_size, check_events
 from sast_live.formats import evt2_codec
 from sast_live.formats.base import EventReader, read_prefix
@@ -75,8 +75,7 @@ class EVT2Reader(EventReader):
         self.header, self.header_size, self._sensor_size = header.fields, header.size, header.sensor_size
 
     def _raw_chunks(self, n: int) -> Iterator[tuple[int, np.ndarray]]:
-        size = self.sensor_size
-        width, height = (int(size[0]), int(size[1])) if size is not None else (0, 0)
+        width, height = self._bounds()
         state = evt2_codec.initial_state()
         with open(self.path, "rb") as fh:
             fh.seek(self.header_size)
@@ -93,11 +92,7 @@ class EVT2Reader(EventReader):
                         raise EventFormatError(self.path, offset + 4 * (pos + used),
                                                f"reserved EVT2 word type {int(words[pos + used]) >> 28:#x}")
                     if err == evt2_codec.PROBLEM_EVENT:  # the standard words for it, from the standard check
-                        try:
-                            check_events(out[:n_ev], size, last_t=last_t)
-                        except SastLiveError as exc:
-                            raise EventFormatError(self.path, offset + 4 * pos,
-                                                   f"{exc} (in the block read there)") from None
+                        self._check_block(out[:n_ev], self.sensor_size, last_t, offset + 4 * pos)
                     if n_ev:
                         yield offset + 4 * pos, out[:n_ev]
                     pos += used
