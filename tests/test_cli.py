@@ -114,6 +114,15 @@ def test_sweep_cli_tiny_over_two_seeds(tmp_path, real_dir):
                  tmp_path / "s", "--report-only", "--quiet")  # rho 0.5 not run yet: reported without it
     assert so_far.returncode == 0 and json.loads((tmp_path / "s" / "sweep.json").read_text())["runs"] == runs
     assert not (tmp_path / "s" / "sast_rho0.5").exists()
+    extra = run("sweep", "--dataset", "nmnist-real", "--rho", "0", "0.2", "--epochs", "1", "--limit-train", "32",
+                "--limit-test", "16", "--n-bins", "4", "--batch-size", "16", "--seeds", "2", "--out", tmp_path / "s",
+                "--report-only", "--extra-test", "nmnist-real", "--quiet")  # a second test set, added afterwards
+    assert extra.returncode == 0, extra.stderr
+    later = json.loads((tmp_path / "s" / "sweep.json").read_text())
+    for before, after in zip(runs, later["runs"], strict=True):  # evaluated on the 100 real digits, not trained again
+        assert after["extra_n_test"] == 100 and 0 <= after["extra_int8"] <= 1
+        assert {k: v for k, v in after.items() if not k.startswith("extra_")} == before
+    assert "extra_hard" in later["summary"][2]["paired"] and "second test set (`nmnist-real`" in extra.stdout
 
 
 def test_sweep_intervals_are_t_intervals_of_the_mean():

@@ -82,10 +82,19 @@ def evaluate_run(checkpoint: str, cfg: TrainConfig, hardware, extra_test: str | 
            "synops": r["spikes_hard"]["synops_per_sample"]}
     out.update({name: r["hardware"][name]["accuracy"] for name in hardware})
     if extra_test is not None:
-        e = report(extra_test, None, "eval-extra", None, ("int8",))
-        out.update(extra_hard=e["accuracy"]["hard"], extra_int8=e["hardware"]["int8"]["accuracy"],
-                   extra_n_test=e["n_test"])
+        out.update(evaluate_extra(checkpoint, cfg, extra_test))
     return out
+
+
+def evaluate_extra(checkpoint: str, cfg: TrainConfig, extra_test: str) -> dict:
+    """Hard-spike and INT8 accuracy of one trained run on the second test set ``extra_test`` (a dataset name or
+    folder), written to ``eval-extra/`` beside the checkpoint."""
+    from training.evaluate import EvalConfig, evaluate
+
+    e = evaluate(EvalConfig(checkpoint, dataset=extra_test, data_dir=None, out=str(Path(checkpoint).parent /
+                            "eval-extra"), corruptions=(), seed=cfg.seed, progress=cfg.progress, hardware=("int8",)))
+    return {"extra_hard": e["accuracy"]["hard"], "extra_int8": e["hardware"]["int8"]["accuracy"],
+            "extra_n_test": e["n_test"], "extra_test": extra_test}
 
 
 def run_sweep(base: TrainConfig, rhos: list[float], out: str, compute_matched: bool = True, seeds: int = 1,
@@ -94,7 +103,9 @@ def run_sweep(base: TrainConfig, rhos: list[float], out: str, compute_matched: b
     """Train and evaluate every configuration with ``seeds`` seeds; writes ``sweep.json`` (runs and summary),
     ``sweep.md`` and ``sweep.png`` into ``out`` and returns ``{"runs": [...], "summary": [...]}``. A run whose
     folder already holds ``result.json`` is not trained again (a sweep stopped half-way goes on where it was);
-    ``report_only`` trains nothing and reports the runs that are there (a sweep under way, so far)."""
+    ``report_only`` trains nothing and reports the runs that are there (a sweep under way, so far). With
+    ``extra_test``, a finished run not yet evaluated on it is evaluated (not trained) and its ``result.json``
+    updated: a second test set can be added to a study after its training."""
     from tqdm import tqdm
 
     if seeds < 1:
@@ -109,7 +120,11 @@ def run_sweep(base: TrainConfig, rhos: list[float], out: str, compute_matched: b
     for name, cfg in tqdm(jobs, desc="sweep runs", unit="run", disable=not base.progress):
         done = Path(cfg.out) / "result.json"
         if done.exists():
-            rows.append(json.loads(done.read_text()))
+            row = json.loads(done.read_text())
+            if extra_test is not None and "extra_hard" not in row:  # a second test set added after training
+                row.update(evaluate_extra(row["checkpoint"], cfg, extra_test))
+                done.write_text(json.dumps(row, indent=2))
+            rows.append(row)
             continue
         if report_only:
             continue
@@ -198,8 +213,8 @@ def render(result: dict, base: TrainConfig, seeds: int) -> str:
     lines = [f"# rho sweep on `{base.dataset}` ({base.epochs} epochs, {seeds} seed{'s' if seeds > 1 else ''} from "
              f"{base.seed}, beta {base.beta if base.beta is not None else 'model default'})", "",
              f"Each cell: mean ± std over the seeds (± half-width of the 95 % t-interval of the mean); test set: "
-             f"{n_test} samples" + (f", second test set: {result['runs'][0].get('extra_n_test')} samples." if extra
-                                    else "."), "",
+             f"{n_test} samples" + (f", second test set (`{result['runs'][0].get('extra_test', '?')}`, '2nd set' "
+                                    f"below): {result['runs'][0].get('extra_n_test')} samples." if extra else "."), "",
              "| run | surrogate | hard (swap only) | gap | INT8 | INT4 | SynOps/sample (k) | s/epoch "
              "| time vs baseline |",
              "|---|---|---|---|---|---|---|---|---|"]
