@@ -211,7 +211,8 @@ def render(result: dict, base: TrainConfig, seeds: int) -> str:
     extra = any("extra_hard" in e for e in summary)
     n_test = result["runs"][0].get("n_test") if result["runs"] else None
     lines = [f"# rho sweep on `{base.dataset}` ({base.epochs} epochs, {seeds} seed{'s' if seeds > 1 else ''} from "
-             f"{base.seed}, beta {base.beta if base.beta is not None else 'model default'})", "",
+             f"{base.seed}, beta {base.beta if base.beta is not None else 'model default'}"
+             + (f", channels {' '.join(map(str, base.channels))}" if base.channels else "") + ")", "",
              f"Each cell: mean ± std over the seeds (± half-width of the 95 % t-interval of the mean); test set: "
              f"{n_test} samples" + (f", second test set (`{result['runs'][0].get('extra_test', '?')}`, '2nd set' "
                                     f"below): {result['runs'][0].get('extra_n_test')} samples." if extra else "."), "",
