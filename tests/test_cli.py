@@ -203,3 +203,34 @@ def test_sweep_configurations_name_every_control_and_variant():
 
     assert [folder_name(n) for n in names] == ["baseline", "baseline_2x_epochs", "conventional_SG", "sast_rho0.1",
                                                "sast-2batch_rho0.1", "surrogate_hard_loss", "sast-dual_rho0.1"]
+
+
+def test_sweep_evaluates_finished_runs_on_a_second_test_set_once(tmp_path, monkeypatch):
+    import training.sweep as sweep
+    from training.train import TrainConfig
+
+    base = TrainConfig(dataset="nmnist-real", epochs=1, out=str(tmp_path), progress=False)
+    for seed in (0, 1):  # two finished baseline runs, evaluated on a second test set "a"
+        run = tmp_path / "baseline" / f"seed{seed}"
+        run.mkdir(parents=True)
+        (run / "result.json").write_text(json.dumps({
+            "run": "baseline", "method": "surrogate", "rho": 0.0, "seed": seed, "epochs": 1, "surrogate": 0.5,
+            "hard": 0.4 + seed / 10, "gap": 0.1, "n_test": 16, "synops": 1.0, "epoch_seconds": 1.0,
+            "checkpoint": str(run / "model"), "extra_hard": 0.3, "extra_int8": 0.3, "extra_n_test": 8,
+            "extra_test": "a"}))
+    calls = []
+
+    def fake(checkpoint, cfg, extra_test):
+        calls.append((checkpoint, cfg.seed, extra_test))
+        return {"extra_hard": 0.9, "extra_int8": 0.8, "extra_n_test": 20, "extra_test": extra_test}
+
+    monkeypatch.setattr(sweep, "evaluate_extra", fake)
+    sweep.run_sweep(base, [0.0], str(tmp_path), compute_matched=False, seeds=2, hardware=(), extra_test="a",
+                    report_only=True)
+    assert calls == []  # already evaluated on "a": nothing to do
+    result = sweep.run_sweep(base, [0.0], str(tmp_path), compute_matched=False, seeds=2, hardware=(),
+                             extra_test="b", report_only=True)
+    assert [c[1:] for c in calls] == [(0, "b"), (1, "b")]  # another set: evaluated, not trained
+    assert [r["extra_test"] for r in result["runs"]] == ["b", "b"] and result["runs"][0]["extra_hard"] == 0.9
+    assert json.loads((tmp_path / "baseline" / "seed1" / "result.json").read_text())["extra_n_test"] == 20
+    assert "second test set (`b`" in (tmp_path / "sweep.md").read_text()

@@ -121,7 +121,8 @@ def run_sweep(base: TrainConfig, rhos: list[float], out: str, compute_matched: b
         done = Path(cfg.out) / "result.json"
         if done.exists():
             row = json.loads(done.read_text())
-            if extra_test is not None and "extra_hard" not in row:  # a second test set added after training
+            # a second test set added after training (or another one than the run was evaluated on)
+            if extra_test is not None and ("extra_hard" not in row or row.get("extra_test", extra_test) != extra_test):
                 row.update(evaluate_extra(row["checkpoint"], cfg, extra_test))
                 done.write_text(json.dumps(row, indent=2))
             rows.append(row)
@@ -281,7 +282,8 @@ def plot(summary: list[dict], path: Path) -> None:
         ax.set(xlabel="rho", title=title, ylim=(0, 1))
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test accuracy (mean, 95 % interval)")
-    axes[-1].legend(fontsize=7, loc="lower right")
+    if axes[-1].get_legend_handles_labels()[0]:  # a sweep of the baseline alone has nothing to label
+        axes[-1].legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
