@@ -67,16 +67,20 @@ def folder_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9.-]+", "_", name.split(" (")[0].replace("=", ""))
 
 
-def evaluate_run(checkpoint: str, cfg: TrainConfig, hardware, extra_test: str | None) -> dict:
-    """The figures of one trained run (see the module docstring)."""
+def _report(checkpoint: str, cfg: TrainConfig, folder: str, precisions, dataset: str | None = None,
+            data_dir: str | None = None, limit_test: int | None = None) -> dict:
+    """``training.evaluate.evaluate`` of one run's checkpoint on a test set (no corruptions), written to
+    ``folder`` beside the checkpoint."""
     from training.evaluate import EvalConfig, evaluate
 
-    def report(dataset, data_dir, folder, limit_test, precisions):
-        return evaluate(EvalConfig(checkpoint, dataset=dataset, data_dir=data_dir, out=str(Path(checkpoint).parent /
-                                   folder), corruptions=(), limit_test=limit_test, seed=cfg.seed,
-                                   progress=cfg.progress, hardware=tuple(precisions)))
+    return evaluate(EvalConfig(checkpoint, dataset=dataset, data_dir=data_dir, out=str(Path(checkpoint).parent /
+                               folder), corruptions=(), limit_test=limit_test, seed=cfg.seed, progress=cfg.progress,
+                               hardware=tuple(precisions)))
 
-    r = report(None, cfg.data_dir, "eval", cfg.limit_test, hardware)
+
+def evaluate_run(checkpoint: str, cfg: TrainConfig, hardware, extra_test: str | None) -> dict:
+    """The figures of one trained run (see the module docstring)."""
+    r = _report(checkpoint, cfg, "eval", hardware, data_dir=cfg.data_dir, limit_test=cfg.limit_test)
     acc = r["accuracy"]
     out = {"surrogate": acc["surrogate"], "hard": acc["hard"], "gap": acc["transfer_gap"], "n_test": r["n_test"],
            "synops": r["spikes_hard"]["synops_per_sample"]}
@@ -89,10 +93,7 @@ def evaluate_run(checkpoint: str, cfg: TrainConfig, hardware, extra_test: str | 
 def evaluate_extra(checkpoint: str, cfg: TrainConfig, extra_test: str) -> dict:
     """Hard-spike and INT8 accuracy of one trained run on the second test set ``extra_test`` (a dataset name or
     folder), written to ``eval-extra/`` beside the checkpoint."""
-    from training.evaluate import EvalConfig, evaluate
-
-    e = evaluate(EvalConfig(checkpoint, dataset=extra_test, data_dir=None, out=str(Path(checkpoint).parent /
-                            "eval-extra"), corruptions=(), seed=cfg.seed, progress=cfg.progress, hardware=("int8",)))
+    e = _report(checkpoint, cfg, "eval-extra", ("int8",), dataset=extra_test)
     return {"extra_hard": e["accuracy"]["hard"], "extra_int8": e["hardware"]["int8"]["accuracy"],
             "extra_n_test": e["n_test"], "extra_test": extra_test}
 
