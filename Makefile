@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.sast-live-installed
 
-.PHONY: run test setup gui-deps lint clean bench
+.PHONY: run test test-fast setup gui-deps lint clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,14 @@ run: gui-deps
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
+# the whole suite in parallel worker processes (pyproject.toml: -n auto); a hung test fails alone at its limit
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+# the edit loop: everything but the tests marked slow (under a minute on 2 cores)
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
