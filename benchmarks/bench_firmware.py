@@ -150,10 +150,9 @@ def main():
 
     from firmware_sim.quantize import QuantConfig, quantize_checkpoint
     from firmware_sim.simulator import Simulator
-    from models.checkpoint import load_model
+    from models.checkpoint.weights import load_model
     from sast_live.formats.registry import open_events, read_events
     from sast_live.transforms.binning import bin_events, flush, initial_carry
-    from training.frames import bin_config
 
     cores = numba.config.NUMBA_NUM_THREADS
     demo = REPO / "sast_live" / "assets" / "demo_gestures.raw"
@@ -161,7 +160,7 @@ def main():
     duration_s = (int(events["t"][-1]) - int(events["t"][0])) * 1e-6
     fmodel, _ = load_model(args.model)
     fmodel.eval()
-    bcfg = bin_config(fmodel.cfg)
+    bcfg = fmodel.cfg.bin_config()
     sim = Simulator(quantize_checkpoint(args.model, QuantConfig(8)))
 
     def frame_chunks():

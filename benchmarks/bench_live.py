@@ -112,10 +112,10 @@ def pipeline_seconds(backend, chunks, **filters) -> tuple[float, object]:
 
 
 def filter_cost() -> None:
+    from sast_live.events import iter_time_windows
     from sast_live.formats.registry import read_events
     from sast_live.pipeline import load_backend
     from sast_live.sources import DEMO
-    from sast_live.streams import iter_time_windows
     from sast_live.transforms.corruptions import corrupt
 
     backend = load_backend(None, "int8")

@@ -97,7 +97,7 @@ def main(argv=None) -> int:
     # renderer and the network share the cores and the app drops bins): what the windows of the next seconds say
     from sast_live.gui.window import SPEEDS
 
-    win.speed.setCurrentIndex([label for label, _ in SPEEDS].index(args.live_speed))
+    win.controls.speed.setCurrentIndex([label for label, _ in SPEEDS].index(args.live_speed))
     spin(3)
     said, seen = [], session.latest().windows if session.latest() else 0
     bins0 = session.latest().bins_run + session.latest().dropped_bins if session.latest() else 0

@@ -50,7 +50,7 @@ def main() -> int:
     at(9.4)  # the pause between gestures
     save("gui-no-gesture.png")
     at(14.0)  # air drums
-    win.play.setChecked(True)
+    win.controls.play.setChecked(True)
     win.inputs.show()
     win.inputs.layer.setCurrentIndex(0)
     spin(1.0)

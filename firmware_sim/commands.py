@@ -8,20 +8,25 @@ from __future__ import annotations
 import argparse
 import json
 
+from firmware_sim.precisions import DEPLOYED, INTEGER, PRECISIONS
+
 
 def cmd_export(args) -> int:
     from firmware_sim.c_export import write_c
     from firmware_sim.model_file import save_firmware
-    from firmware_sim.quantize import QuantConfig, quantize_checkpoint
+    from firmware_sim.precisions import PRECISIONS
+    from firmware_sim.quantize import quantize_checkpoint, with_overrides
 
-    qcfg = QuantConfig(weight_bits=args.bits, per_channel=not args.per_layer, membrane_bits=args.membrane_bits,
-                       frac_bits=args.frac_bits, leak_form=args.leak, leak_shift=args.leak_shift)
+    qcfg = with_overrides(PRECISIONS[args.precision].quant_config(), per_channel=False if args.per_layer else None,
+                          membrane_bits=args.membrane_bits, frac_bits=args.frac_bits, leak_form=args.leak,
+                          leak_shift=args.leak_shift)
     model = quantize_checkpoint(args.checkpoint, qcfg)
     out = save_firmware(model, args.out)
     files = [str(out / "firmware.json"), str(out / "firmware.safetensors")]
     if args.c:
         files += [str(p) for p in write_c(model, out)]
-    summary = {"files": files, "weight_bits": model.weight_bits, "membrane_bits": model.membrane_bits,
+    summary = {"files": files, "precision": model.precision, "weight_bits": model.weight_bits,
+               "membrane_bits": model.membrane_bits,
                "leak": {"form": model.leak.form, "param": model.leak.param, "factor": model.leak.factor,
                         "trained_tau": model.tau}, "memory": model.memory_report()}
     print(json.dumps(summary) if args.json else export_text(summary, model))
@@ -31,7 +36,7 @@ def cmd_export(args) -> int:
 def export_text(summary: dict, model) -> str:
     m = summary["memory"]
     return (f"wrote {', '.join(summary['files'])}\n"
-            f"INT{model.weight_bits} weights: {m['weights']:,} ({m['weight_bytes']:,} bytes); "
+            f"{model.precision}: INT{model.weight_bits} weights: {m['weights']:,} ({m['weight_bytes']:,} bytes); "
             f"state {m['state_bytes']:,} bytes ({m['neurons']:,} neurons at {model.membrane_bits} bits)\n"
             f"leak: {model.leak.form} {model.leak.param} = {model.leak.factor:.5f} per step (trained tau {model.tau})")
 
@@ -49,15 +54,20 @@ def register(sub) -> None:
     p = sub.add_parser("export", help="quantize a checkpoint into a firmware model (INT8/INT4) and, with --c, "
                                       "portable C99")
     p.add_argument("checkpoint", help="OUT/model of a training run")
-    p.add_argument("--bits", type=int, choices=[8, 4, 16], default=8, help="weight bits (16: wide, for checks)")
+    p.add_argument("--precision", choices=INTEGER, default=DEPLOYED,
+                   help="a row of the precision table: " + "; ".join(
+                       f"{n}: INT{PRECISIONS[n].weight_bits} weights, {PRECISIONS[n].membrane_bits}-bit membranes, "
+                       f"leak m/2^{PRECISIONS[n].leak_shift}" for n in INTEGER)
+                   + f" (default {DEPLOYED}); the options below override it (the model is then 'custom')")
     p.add_argument("--out", required=True, help="output folder (firmware.json, firmware.safetensors, C files)")
     p.add_argument("--c", action="store_true", help="also write portable C99 (sast_model.[ch], sast_demo.c)")
-    p.add_argument("--per-layer", action="store_true", help="one weight scale per layer instead of per channel")
-    p.add_argument("--membrane-bits", type=int, default=16, help="saturating membrane width (8 12 16 24 32)")
-    p.add_argument("--frac-bits", type=int, default=0, help="membrane bits below one weight step")
-    p.add_argument("--leak", choices=["multiply", "shift"], default="multiply",
-                   help="leak as (v*m)>>shift or v - v>>k, both rounded toward zero")
-    p.add_argument("--leak-shift", type=int, default=8, help="denominator bits of the multiply leak")
+    g = p.add_argument_group("overrides of the precision's quantization (default: the precision's own)")
+    g.add_argument("--per-layer", action="store_true", help="one weight scale per layer instead of per channel")
+    g.add_argument("--membrane-bits", type=int, help="saturating membrane width (8 12 16 24 32)")
+    g.add_argument("--frac-bits", type=int, help="membrane bits below one weight step (0)")
+    g.add_argument("--leak", choices=["multiply", "shift"], help="leak as (v*m)>>shift or v - v>>k, both rounded "
+                                                                 "toward zero (multiply)")
+    g.add_argument("--leak-shift", type=int, help="denominator bits of the multiply leak")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_export)
 

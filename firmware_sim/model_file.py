@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from firmware_sim.fixed_point import MEMBRANE_BITS, READOUT_BITS, WEIGHT_QMAX, Leak, int_range
-from models.checkpoint_files import MAX_JSON_BYTES, safetensors_header
-from models.checkpoint_schema import (
+from models.checkpoint.files import read_json, safetensors_header
+from models.checkpoint.schema import (
     MAX_BIN_US,
     MAX_BINS,
     MAX_CHANNELS,
@@ -26,20 +26,17 @@ from models.checkpoint_schema import (
     MAX_PARAMETERS,
     MAX_SIZE,
 )
+from models.config import conv_out
 from models.decision import Decision
 from sast_live.errors import SastLiveError
+from sast_live.transforms.config import BinConfig
 
 FORMAT = "sast-live-firmware/1"
 JSON_NAME, TENSOR_NAME = "firmware.json", "firmware.safetensors"
-FIRMWARE_FIELDS = {"format", "name", "classes", "weight_bits", "per_channel", "membrane_bits", "frac_bits", "leak",
-                   "layers", "readout_scale", "sensor_size", "bin_us", "n_bins", "tau", "theta", "source", "memory",
-                   "decision", "refractory_us"}
+FIRMWARE_FIELDS = {"format", "name", "classes", "precision", "weight_bits", "per_channel", "membrane_bits",
+                   "frac_bits", "leak", "layers", "readout_scale", "sensor_size", "bin_us", "n_bins", "tau", "theta",
+                   "source", "memory", "decision", "refractory_us"}
 MAX_READOUT_BIAS = 2**24  # per bin; 128 bins of it stay far inside the 32-bit accumulator
-
-
-def conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
-    """Output length of a convolution along one axis."""
-    return (size + 2 * padding - kernel) // stride + 1
 
 
 @dataclass(frozen=True)
@@ -98,6 +95,12 @@ class FirmwareModel:
     decision: Decision = Decision()  # calibrated confidences and "no gesture" (models.decision)
     readout_bias: np.ndarray | None = None  # int64 (n_classes,) per bin, readout units
     refractory_us: int = 0
+    precision: str = "custom"  # the row of firmware_sim.precisions it was quantized at, or "custom"
+
+    def bin_config(self) -> BinConfig:
+        """How the sensor's events become this network's input frames (the training config's own binning:
+        ``bin_us`` bins, pooled to the first layer's input size, uint8 counts)."""
+        return BinConfig(tuple(self.sensor_size), self.bin_us, self.in_shape[:0:-1], "uint8")
 
     @property
     def bias(self) -> np.ndarray:
@@ -163,7 +166,8 @@ def save_firmware(model: FirmwareModel, out: str | os.PathLike) -> Path:
         tensors[f"conv{i}.theta"] = layer.theta.astype(np.int64)
         layers.append({"in_shape": list(layer.in_shape), "out_shape": list(layer.out_shape), "kernel": layer.kernel,
                        "stride": layer.stride, "padding": layer.padding, "scale": layer.scale.tolist()})
-    meta = {"format": FORMAT, "name": model.name, "classes": list(model.classes), "weight_bits": model.weight_bits,
+    meta = {"format": FORMAT, "name": model.name, "classes": list(model.classes), "precision": model.precision,
+            "weight_bits": model.weight_bits,
             "per_channel": model.per_channel, "membrane_bits": model.membrane_bits, "frac_bits": model.frac_bits,
             "leak": {"form": model.leak.form, "param": model.leak.param, "shift": model.leak.shift,
                      "factor": model.leak.factor},
@@ -194,22 +198,18 @@ def load_firmware(path: str | os.PathLike) -> FirmwareModel:
     """Read and validate a firmware model folder (or its ``firmware.json``)."""
     from safetensors.numpy import load_file
 
+    from firmware_sim.quantize import QuantConfig
+
     path = Path(path)
     folder = path.parent if path.suffix in (".json", ".safetensors") else path
     jpath, tpath = folder / JSON_NAME, folder / TENSOR_NAME
     if not jpath.is_file() or not tpath.is_file():
         raise SastLiveError(f"firmware model {folder}: need {JSON_NAME} and {TENSOR_NAME}")
-    if jpath.stat().st_size > MAX_JSON_BYTES:
-        raise SastLiveError(f"{jpath}: {jpath.stat().st_size:,} bytes: too large for a firmware model's JSON")
-    try:
-        meta = json.loads(jpath.read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise SastLiveError(f"{jpath}: not valid JSON ({exc})") from exc
+    meta = read_json(jpath, what="a firmware model's JSON")
     where = str(jpath)
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise SastLiveError(f"{where}: not a SAST-Live firmware model (format "
-                            f"{meta.get('format') if isinstance(meta, dict) else None!r}, expected {FORMAT!r}); "
-                            "a training checkpoint is turned into one by `main.py export`")
+    if meta.get("format") != FORMAT:
+        raise SastLiveError(f"{where}: not a SAST-Live firmware model (format {meta.get('format')!r}, expected "
+                            f"{FORMAT!r}); a training checkpoint is turned into one by `main.py export`")
     unknown = sorted(set(meta) - FIRMWARE_FIELDS)
     if unknown:
         raise SastLiveError(f"{where}: unknown field(s) {unknown}")
@@ -298,7 +298,24 @@ def load_firmware(path: str | os.PathLike) -> FirmwareModel:
         tau=_number(meta, "tau", leak.factor, where), theta=_number(meta, "theta", 1.0, where),
         source=dict(meta.get("source", {})),
         decision=Decision.from_dict(meta.get("decision"), classes, f"{where}: decision"), readout_bias=bias,
-        refractory_us=refractory_us)
+        refractory_us=refractory_us, precision=_precision(meta, where, QuantConfig(
+            wbits, bool(meta.get("per_channel")), mbits, frac, leak.form, leak.shift)))
+
+
+def _precision(meta: dict, where: str, have) -> str:
+    """The precision row the model was exported at, or ``custom``. A file written before the field existed is
+    matched on its whole quantization ``have`` (a QuantConfig: weight and membrane bits, leak form and width,
+    scales per channel, fraction bits), never on one of them."""
+    from firmware_sim.precisions import PRECISIONS
+
+    if "precision" in meta:
+        name = meta["precision"]
+        if name != "custom" and (name not in PRECISIONS or not PRECISIONS[name].integer):
+            raise SastLiveError(f"{where}: precision: must be custom or one of the integer precisions "
+                                f"{[n for n, p in PRECISIONS.items() if p.integer]}, got {name!r}")
+        return name
+    return next((n for n, p in PRECISIONS.items() if p.integer and replace(p.quant_config(), precision="custom") ==
+                 have), "custom")
 
 
 def _check_tensors(header: dict, meta: dict, tpath) -> None:

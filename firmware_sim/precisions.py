@@ -50,7 +50,8 @@ class Precision:
 
         if not self.integer:
             raise SastLiveError(f"{self.name!r} is a float precision; it is not quantized")
-        return QuantConfig(self.weight_bits, membrane_bits=self.membrane_bits, leak_shift=self.leak_shift)
+        return QuantConfig(self.weight_bits, membrane_bits=self.membrane_bits, leak_shift=self.leak_shift,
+                           precision=self.name)
 
 
 PRECISIONS: dict[str, Precision] = {p.name: p for p in (
@@ -62,6 +63,15 @@ PRECISIONS: dict[str, Precision] = {p.name: p for p in (
 )}
 #: the precisions of the integer simulator (``evaluate --hardware``)
 INTEGER = tuple(name for name, p in PRECISIONS.items() if p.integer)
+#: the precision a model is deployed at: the live app's default, the reports' headline, what fine-tuning exports
+DEPLOYED = "int8"
+
+
+def custom_precision(weight_bits: int, membrane_bits: int, leak_shift: int) -> Precision:
+    """The row-less precision of a firmware model exported with overrides (``export --precision int8
+    --membrane-bits 24``): it runs as itself, named ``custom``."""
+    return Precision("custom", f"custom (INT{weight_bits}, {membrane_bits}-bit membranes)", "hard", weight_bits,
+                     membrane_bits, leak_shift)
 
 
 def get_precision(name: str, allowed: tuple[str, ...] | None = None) -> Precision:

@@ -10,13 +10,14 @@ decision is an integer argmax.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from firmware_sim.fixed_point import LEAK_FORMS, MEMBRANE_BITS, WEIGHT_QMAX, nearest_leak, quantize_symmetric
-from firmware_sim.model_file import MAX_READOUT_BIAS, ConvLayer, FirmwareModel, check_thresholds, conv_out
-from models.checkpoint_files import read_checkpoint_files
+from firmware_sim.model_file import MAX_READOUT_BIAS, ConvLayer, FirmwareModel, check_thresholds
+from models.checkpoint.files import read_checkpoint_files
+from models.config import conv_out
 from models.decision import Decision
 from sast_live.errors import SastLiveError
 
@@ -32,6 +33,9 @@ class QuantConfig:
         frac_bits: extra fractional bits of the membrane below one weight step (finer leak rounding).
         leak_form: ``"multiply"`` (``m / 2^leak_shift``) or ``"shift"`` (``1 − 2^−k``).
         leak_shift: bits of the multiply form's denominator (8 = a byte multiplier, as on chip).
+        precision: the row of :mod:`firmware_sim.precisions` this is, or ``"custom"`` (set by
+            :meth:`Precision.quant_config <firmware_sim.precisions.Precision.quant_config>` and :func:`with_overrides`;
+            the firmware model and its file carry it).
     """
 
     weight_bits: int = 8
@@ -40,6 +44,7 @@ class QuantConfig:
     frac_bits: int = 0
     leak_form: str = "multiply"
     leak_shift: int = 8
+    precision: str = "custom"
 
     def __post_init__(self):
         if self.weight_bits not in WEIGHT_QMAX:
@@ -50,6 +55,13 @@ class QuantConfig:
             raise SastLiveError(f"frac bits must be 0..{self.membrane_bits - 2}, got {self.frac_bits}")
         if self.leak_form not in LEAK_FORMS:
             raise SastLiveError(f"leak form must be one of {LEAK_FORMS}, got {self.leak_form!r}")
+
+
+def with_overrides(qcfg: QuantConfig, **changes) -> QuantConfig:
+    """``qcfg`` with the fields in ``changes`` that are not None replaced; once it differs from ``qcfg`` it is no
+    longer that precision row, and says ``custom``."""
+    new = replace(qcfg, **{k: v for k, v in changes.items() if v is not None})
+    return new if new == qcfg else replace(new, precision="custom")
 
 
 def read_checkpoint(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
@@ -100,7 +112,8 @@ def quantize(meta: dict, weights: dict[str, np.ndarray], qcfg: QuantConfig) -> F
     source = {"name": cfg.get("name"), "dataset": train.get("dataset"), "method": train.get("method"),
               "rho": train.get("rho"), "epoch": meta.get("epoch"), "leak_requested_tau": tau}
     return FirmwareModel(
-        name=str(cfg.get("name", "")), classes=classes, weight_bits=qcfg.weight_bits, per_channel=qcfg.per_channel,
+        name=str(cfg.get("name", "")), classes=classes, precision=qcfg.precision, weight_bits=qcfg.weight_bits,
+        per_channel=qcfg.per_channel,
         membrane_bits=qcfg.membrane_bits, frac_bits=qcfg.frac_bits, leak=leak, layers=tuple(layers),
         readout=q_ro, readout_scale=float(ro_scale[0]), sensor_size=tuple(cfg["sensor_size"]),
         bin_us=int(cfg["bin_us"]), n_bins=int(cfg["n_bins"]), tau=tau, theta=theta, source=source,

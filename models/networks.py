@@ -9,94 +9,16 @@ Sizes are chosen for on-sensor memory: see :func:`model_summary` (N-MNIST 29,976
 12 outputs — 30 kB / 36 kB at INT8, within a 64 kB budget; the first gesture models had a 32-channel last layer,
 19,744 weights).
 
-Default neuron hyper-parameters (in the configs below), and why:
-* ``tau = 0.8`` per 10 ms bin (N-MNIST) / 25 ms bin (gestures): a membrane time constant of
-  −Δt/ln(0.8) ≈ 45 ms / 110 ms, about one N-MNIST saccade / one gesture stroke, so evidence is integrated
-  over a movement but not across the whole sample;
-* ``theta = 1.0``: a unit threshold; weight scale is learned relative to it (and quantized relative to it);
-* ``beta = 5``: the sigmoid reaches 0.007/0.993 at ±1 threshold, steep enough that the surrogate-forward
-  network behaves much like the hard one, smooth enough that gradients reach every neuron.
+The configs (and why their defaults are what they are) live in :mod:`models.config`, which needs no torch.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-
 import torch
 from torch import nn
 
-from models.neurons import LIFParameters, LIFState, initial_state, lif_step
-
-
-@dataclass(frozen=True)
-class ConvSpec:
-    """One hidden layer: ``out_channels``, square ``kernel``, ``stride``, ``padding``."""
-
-    out_channels: int
-    kernel: int = 3
-    stride: int = 2
-    padding: int = 1
-
-
-@dataclass(frozen=True)
-class SNNConfig:
-    """Everything needed to rebuild a network (saved as JSON beside the weights)."""
-
-    name: str
-    in_channels: int = 2
-    in_size: tuple[int, int] = (34, 34)  # (H, W) after any pooling of the sensor
-    sensor_size: tuple[int, int] = (34, 34)  # (width, height) of the sensor the frames come from
-    layers: tuple[ConvSpec, ...] = field(default_factory=tuple)
-    n_classes: int = 10
-    tau: float = 0.8
-    theta: float = 1.0
-    beta: float = 5.0
-    bin_us: int = 10_000
-    n_bins: int = 30
-    classes: tuple[str, ...] = ()
-    # a per-class readout bias: with no evidence at all (a still scene) the logits are the bias, so a reject
-    # class ("no gesture") can win without any spike; the sensor adds it to its accumulators every bin
-    readout_bias: bool = False
-    # the input filter the network was trained behind: events of a pixel within this many µs of its last kept
-    # one are dropped before binning (0 = none); training, evaluation and the live pipeline all apply it
-    refractory_us: int = 0
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @staticmethod
-    def from_dict(d: dict) -> SNNConfig:
-        d = dict(d)
-        d["layers"] = tuple(ConvSpec(**spec) for spec in d.get("layers", ()))
-        for key in ("in_size", "sensor_size", "classes"):
-            if key in d:
-                d[key] = tuple(d[key])
-        return SNNConfig(**d)
-
-    @property
-    def neuron(self) -> LIFParameters:
-        return LIFParameters(self.tau, self.theta, self.beta)
-
-
-def nmnist_config() -> SNNConfig:
-    """34×34 → 17×17×12 → 9×9×32 → 10 classes; 10 ms bins, 30 bins (300 ms)."""
-    return SNNConfig("nmnist-snn", 2, (34, 34), (34, 34), (ConvSpec(12, 5, 2, 2), ConvSpec(32, 3, 2, 1)),
-                     10, bin_us=10_000, n_bins=30, classes=tuple(str(d) for d in range(10)))
-
-
-def gesture_config() -> SNNConfig:
-    """128×128 pooled to 32×32 → 16×16×16 → 8×8×32 → 4×4×64 → classes; 25 ms bins, 40 bins (1 s); a readout
-    bias (for the reject class) and a 10-ms refractory input filter (a hot pixel at 1 kHz reaches the network
-    at ≤ 100 Hz, a moving edge loses little)."""
-    from sast_live.formats.dvs_gesture import GESTURE_CLASSES
-
-    return SNNConfig("gesture-snn", 2, (32, 32), (128, 128),
-                     (ConvSpec(16, 3, 2, 1), ConvSpec(32, 3, 2, 1), ConvSpec(64, 3, 2, 1)),
-                     11, bin_us=25_000, n_bins=40, classes=GESTURE_CLASSES, readout_bias=True, refractory_us=10_000)
-
-
-def _out_size(size: int, spec: ConvSpec) -> int:
-    return (size + 2 * spec.padding - spec.kernel) // spec.stride + 1
+from models.config import SNNConfig
+from models.neurons import LIFState, initial_state, lif_step
 
 
 class SpikingConvNet(nn.Module):
@@ -108,7 +30,7 @@ class SpikingConvNet(nn.Module):
         convs, c, (h, w) = [], cfg.in_channels, cfg.in_size
         for spec in cfg.layers:
             convs.append(nn.Conv2d(c, spec.out_channels, spec.kernel, spec.stride, spec.padding, bias=False))
-            c, h, w = spec.out_channels, _out_size(h, spec), _out_size(w, spec)
+            c, h, w = spec.out_channels, spec.out_size(h), spec.out_size(w)
         self.convs = nn.ModuleList(convs)
         self.readout = nn.Linear(c * h * w, cfg.n_classes, bias=cfg.readout_bias)
         if cfg.readout_bias:
@@ -141,8 +63,9 @@ class SpikingConvNet(nn.Module):
 
 def build_model(cfg):
     """Rebuild a network from its config (or the config's JSON dict): a :class:`SpikingConvNet`, or the
-    convex reconstruction's :class:`models.parallel.ParallelLIFNet` when the config says ``kind: parallel``."""
-    from models.parallel import KIND, ParallelConfig, build_parallel
+    convex reconstruction's :class:`models.sequence_net.ParallelLIFNet` when the config says ``kind: parallel``."""
+    from models.config import KIND, ParallelConfig
+    from models.sequence_net import build_parallel
 
     if isinstance(cfg, ParallelConfig) or (isinstance(cfg, dict) and cfg.get("kind") == KIND):
         return build_parallel(cfg)

@@ -21,15 +21,9 @@ from typing import NamedTuple
 
 import torch
 
+from models.config import LIFParameters
+
 SPIKE_MODES = ("surrogate", "hard", "sg")
-
-
-class LIFParameters(NamedTuple):
-    """tau: leak factor per time step (0–1); theta: threshold; beta: sigmoid slope (1/threshold units)."""
-
-    tau: float = 0.9
-    theta: float = 1.0
-    beta: float = 5.0
 
 
 class LIFState(NamedTuple):

@@ -12,8 +12,9 @@ import argparse
 import json
 
 from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP
-from firmware_sim.precisions import PRECISIONS
+from firmware_sim.precisions import DEPLOYED, PRECISIONS
 from models.decision import TAPERS
+from sast_live.pipeline.options import DEFAULT_DENOISE_US, DEFAULT_HOP_MS
 
 SOURCES_HELP = ("file, serial:PORT, edvs:PORT, framed:PORT, dv: (USB camera), synthetic:gestures, synthetic:people, "
                 "synthetic:people:MOTION (a class name or push_both_hands)")
@@ -45,19 +46,21 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
     g.add_argument("--model", help="training checkpoint or exported firmware folder (default: the bundled SAST "
                                    "gesture model, models/zoo/gestures-sast)")
-    g.add_argument("--precision", choices=list(PRECISIONS), default="int8",
+    g.add_argument("--precision", choices=list(PRECISIONS),
                    help="float = surrogate spikes, hard = Heaviside spikes (PyTorch); int8/int4/wide = the "
-                        "on-sensor integer simulator (default int8)")
+                        f"on-sensor integer simulator (default: {DEPLOYED} for a checkpoint, an exported firmware "
+                        "folder's own)")
     g.add_argument("--pj-per-synop", type=float, default=DEFAULT_PJ_PER_SYNOP,
                    help=f"energy per synaptic operation for the estimate (default {DEFAULT_PJ_PER_SYNOP} pJ, Loihi)")
     g.add_argument("--denoise", action=argparse.BooleanOptionalAction, default=False,
                    help="background-activity filter: keep an event only if a neighbour fired within --denoise-us")
-    g.add_argument("--denoise-us", type=int, default=10_000, help="the denoise filter's window (default 10000 µs)")
+    g.add_argument("--denoise-us", type=int, default=DEFAULT_DENOISE_US,
+                   help=f"the denoise filter's window (default {DEFAULT_DENOISE_US} µs)")
     g.add_argument("--refractory-us", type=int,
                    help="refractory filter: drop events of a pixel within this many µs of its last kept one")
-    g.add_argument("--hop-ms", type=int, default=250,
-                   help="a prediction every HOP ms over the last window, the network running on (default 250; "
-                        "0 = back-to-back windows with fresh network state, as in training)")
+    g.add_argument("--hop-ms", type=int, default=DEFAULT_HOP_MS,
+                   help="a prediction every HOP ms over the last window, the network running on (default "
+                        f"{DEFAULT_HOP_MS}; 0 = back-to-back windows with fresh network state, as in training)")
     g.add_argument("--window-ms", type=int,
                    help="the window a streaming prediction averages over (default: the one stored with the model's "
                         "decision — 500 for the shipped gesture models — else the model's own; shorter answers sooner "
@@ -76,7 +79,7 @@ def source_options(args, loop_default: bool = False):
 
 
 def pipeline_options(args):
-    from sast_live.session import PipelineOptions
+    from sast_live.pipeline.options import PipelineOptions
 
     return PipelineOptions(model=args.model, precision=args.precision, pj_per_synop=args.pj_per_synop,
                            denoise_us=args.denoise_us if args.denoise else None, refractory_us=args.refractory_us,

@@ -21,19 +21,15 @@ import threading
 from collections import deque
 from dataclasses import dataclass, replace
 
-from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP, check_pj_per_synop
-from firmware_sim.precisions import get_precision
-from models.decision import TAPERS
+from firmware_sim.precisions import Precision
 from sast_live.errors import SastLiveError
 from sast_live.pipeline import Pipeline, Runner, load_backend
+from sast_live.pipeline.options import PipelineOptions
 from sast_live.pipeline.pipeline import warm_up
 from sast_live.recorder import Recorder
 from sast_live.sources import open_source
 from sast_live.sources.base import Source
-
-#: the filters' windows when the GUI switches them on without values from the command line
-DEFAULT_DENOISE_US = 10_000
-DEFAULT_REFRACTORY_US = 1_000
+from sast_live.transforms.config import EventImageConfig
 
 
 @dataclass(frozen=True)
@@ -72,71 +68,6 @@ class SourceOptions:
                            sensor_size=self.sensor_size, reconnect_s=self.reconnect_s, baud=self.baud, seed=self.seed)
 
 
-@dataclass(frozen=True)
-class PipelineOptions:
-    """What runs on the stream.
-
-    Attributes:
-        model: training checkpoint or exported firmware folder; None = the bundled SAST gesture model.
-        precision: a row of :mod:`firmware_sim.precisions` (float, hard, int8, int4, wide).
-        pj_per_synop: energy per synaptic operation for the estimate (pJ).
-        denoise_us: background-activity filter window (µs), or None for no filter.
-        refractory_us: per-pixel refractory period (µs), or None for no filter.
-        hop_ms: a prediction every ``hop_ms`` over the last window, the network state running on (0: one
-            window after another, each with fresh state, as in training).
-        window_ms: the window a streaming prediction averages over (default: the one stored with the model's
-            decision, else the model's own window).
-        taper: how a streaming window weighs its hops: ``flat`` (a plain mean) or ``linear`` (newer hops count
-            more; :mod:`sast_live.pipeline.pipeline`); default: the model decision's.
-    """
-
-    model: str | None = None
-    precision: str = "int8"
-    pj_per_synop: float = DEFAULT_PJ_PER_SYNOP
-    denoise_us: int | None = None
-    refractory_us: int | None = None
-    hop_ms: int = 250
-    window_ms: int | None = None
-    taper: str | None = None
-
-    def __post_init__(self):
-        get_precision(self.precision)
-        check_pj_per_synop(self.pj_per_synop)
-        if self.denoise_us is not None and self.denoise_us <= 0:
-            raise SastLiveError(f"--denoise-us must be a positive number of µs, got {self.denoise_us}")
-        if self.refractory_us is not None and self.refractory_us < 0:
-            raise SastLiveError(f"--refractory-us must be ≥ 0 µs, got {self.refractory_us}")
-        if self.taper is not None and self.taper not in TAPERS:
-            raise SastLiveError(f"--taper must be one of {', '.join(TAPERS)}, got {self.taper!r}")
-        if self.hop_ms < 0:
-            raise SastLiveError(f"--hop-ms must be ≥ 0 ms (0: one window after another), got {self.hop_ms}")
-        if self.window_ms is not None and (self.window_ms < self.hop_ms or not self.hop_ms):
-            raise SastLiveError(f"--window-ms {self.window_ms} must be at least one hop (--hop-ms {self.hop_ms}, "
-                                "not 0)")
-
-    def hop_bins(self, backend) -> int | None:
-        """``hop_ms`` in the model's bins (at least 1, at most a window); None for back-to-back windows."""
-        if not self.hop_ms:
-            return None
-        return max(1, min(backend.n_bins, round(self.hop_ms * 1000 / backend.bin_cfg.bin_us)))
-
-    def window_bins(self, backend) -> int | None:
-        """``window_ms`` (else the model decision's) in the model's bins; None: the model's window (and always
-        for back-to-back windows)."""
-        ms = self.window_ms if self.window_ms is not None else backend.decision.window_ms
-        if ms is None or not self.hop_ms:
-            return None
-        return max(self.hop_bins(backend), round(ms * 1000 / backend.bin_cfg.bin_us))
-
-    def taper_for(self, backend) -> str:
-        """``taper``, else the model decision's."""
-        return self.taper if self.taper is not None else backend.decision.taper
-
-    @property
-    def filters_on(self) -> bool:
-        return self.denoise_us is not None or self.refractory_us is not None
-
-
 class Session:
     """One source, one pipeline, one runner, an optional recorder; options kept for the next :meth:`open`."""
 
@@ -152,6 +83,7 @@ class Session:
         self.window_log: deque = deque(maxlen=20_000)
         self.windows_logged = 0  # windows appended to window_log since the source opened
         self.message = ""  # the last thing worth telling the user (errors, records written)
+        self.event_image = EventImageConfig()  # how the event view's image is made (the window's display bar)
         self._loading = threading.Lock()
 
     # -- sources ------------------------------------------------------------------------------------------
@@ -161,12 +93,10 @@ class Session:
         warm_up(self.backend, source.sensor_size)  # compile everything before a camera starts to send
         source.open()  # a port that cannot be opened fails here, before the running stream is stopped
         self.stop()
-        o = self.options
         try:
-            pipeline = Pipeline(self.backend, source.sensor_size, source.describe(), realtime=source.realtime,
-                                pj_per_synop=o.pj_per_synop, denoise_us=o.denoise_us, refractory_us=o.refractory_us,
-                                hop_bins=o.hop_bins(self.backend), window_bins=o.window_bins(self.backend),
-                                taper=o.taper_for(self.backend))
+            pipeline = Pipeline(self.backend, source.sensor_size, self.options, source.describe(),
+                                realtime=source.realtime)
+            pipeline.set_event_image(self.event_image)
         except SastLiveError:
             source.close()
             raise
@@ -260,14 +190,15 @@ class Session:
             return then(None)
         runner.call(change, then)
 
-    def set_model(self, model: str | None, precision: str, done=None) -> None:
+    def set_model(self, model: str | None, precision: Precision | str | None, done=None) -> None:
         """Load on a helper thread (torch takes seconds), then switch at the next bin; ``done(error)`` after
-        (called on the loader or the worker thread)."""
+        (called on the loader or the worker thread). ``precision`` as :class:`PipelineOptions` takes it."""
 
         def work():
             with self._loading:
                 try:
-                    backend = load_backend(model, precision)
+                    options = replace(self.options, model=model, precision=precision)
+                    backend = load_backend(options.model, options.precision)
                 except SastLiveError as exc:
                     self.message = str(exc)
                     if done is not None:
@@ -275,12 +206,11 @@ class Session:
                     return
 
                 def install(pipeline):  # on the worker: geometry and binning must match the stream
-                    if pipeline is not None:
-                        pipeline.check_backend(backend)
-                        o = self.options  # the new model's own streaming window, unless the user chose one
-                        pipeline.set_backend(backend, o.window_bins(backend), o.taper_for(backend))
+                    if pipeline is not None:  # the new model's own streaming window, unless the user chose one
+                        pipeline.set_backend(backend, replace(pipeline.options, model=model,
+                                                              precision=options.precision))
                     self.backend = backend
-                    self.options = replace(self.options, model=model, precision=precision)
+                    self.options = options
 
                 self._on_worker(install, done, f"running {backend.label}")
 
@@ -296,6 +226,18 @@ class Session:
             self.options = options
 
         self._on_worker(install, done, f"noise filters {'on' if options.filters_on else 'off'}")
+
+    def set_event_image(self, window_ms: int, decay: str) -> None:
+        """How the event view's image is made (the last ``window_ms``, faded by ``decay``), from the next
+        snapshot on; kept for the next :meth:`open`."""
+        image = EventImageConfig(window_ms * 1000, decay)
+
+        def install(pipeline):
+            if pipeline is not None:
+                pipeline.set_event_image(image)
+            self.event_image = image
+
+        self._on_worker(install)
 
     def set_bin_sink(self, sink, done=None) -> None:
         """Call ``sink(BinRow)`` for every bin from the next one on (None: stop); the bins then run one at a time."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from firmware_sim.fixed_point import WEIGHT_QMAX, Leak, int_range
-from firmware_sim.model_file import ConvLayer, FirmwareModel, conv_out
+from firmware_sim.model_file import ConvLayer, FirmwareModel
+from models.config import conv_out
 
 
 def random_model(rng: np.random.Generator, in_hw=(9, 11), specs=((4, 3, 2, 1), (5, 5, 1, 2), (3, 3, 2, 0)),

@@ -51,7 +51,7 @@ def test_drop_thins_events_and_noise_and_hot_pixels_add_them():
 def test_sharded_batches_are_slices_of_the_one_process_batch():
     from types import SimpleNamespace
 
-    from models.networks import gesture_config
+    from models.config import gesture_config
     from training.frames import FrameCache
     from training.train import _global_batch
 
@@ -83,7 +83,7 @@ def test_onset_empties_the_start_of_some_windows_only():
 def test_hot_pixels_are_no_faster_than_the_models_refractory_filter():
     from dataclasses import replace
 
-    from models.networks import gesture_config
+    from models.config import gesture_config
     from training.train import TrainConfig, augment_config
 
     cfg = TrainConfig(augment=True, onset=0.6)

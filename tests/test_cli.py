@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from sast_live.formats.registry import read_events
+from sast_live.sources import DEMO
 
 REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
 
@@ -156,10 +157,10 @@ def test_export_cli(tmp_path):
     from firmware_sim.model_file import load_firmware
 
     ckpt = REPO / "models" / "zoo" / "gestures-sast" / "model"
-    r = run("export", ckpt, "--bits", "4", "--out", tmp_path / "fw", "--c", "--json")
+    r = run("export", ckpt, "--precision", "int4", "--out", tmp_path / "fw", "--c", "--json")
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
-    assert summary["weight_bits"] == 4 and summary["leak"]["param"] == 205
+    assert summary["precision"] == "int4" and summary["weight_bits"] == 4 and summary["leak"]["param"] == 205
     # the gesture net: 16-32-64 channels, 12 classes, and its 12 readout biases as int32
     assert summary["memory"]["weight_bytes"] == (35_616 * 4 + 7) // 8 + 12 * 4
     assert load_firmware(tmp_path / "fw").weight_bits == 4
@@ -168,6 +169,30 @@ def test_export_cli(tmp_path):
     assert r.returncode == 2 and "exceeds the 8-bit membrane" in r.stderr
     r = run("export", tmp_path / "fw" / "firmware", "--out", tmp_path / "bad2")
     assert r.returncode == 2 and r.stderr.startswith("error:")
+
+
+def test_export_precision_is_a_row_of_the_table_and_loads_back_as_itself(tmp_path):
+    """``--precision wide`` is the table's wide row (16-bit weights, 32-bit membranes, leak m/2^24), not merely
+    16-bit weights; an override makes the model 'custom', which runs as itself and as nothing else."""
+    from firmware_sim.precisions import PRECISIONS
+    from sast_live.pipeline import load_backend
+
+    ckpt = REPO / "models" / "zoo" / "gestures-sast" / "model"
+    assert run("export", ckpt, "--precision", "wide", "--out", tmp_path / "wide").returncode == 0
+    wide = json.loads((tmp_path / "wide" / "firmware.json").read_text())
+    assert (wide["precision"], wide["weight_bits"], wide["membrane_bits"], wide["leak"]["shift"]) == \
+        ("wide", 16, 32, 24)
+    assert load_backend(tmp_path / "wide").precision == PRECISIONS["wide"]
+    r = run("export", ckpt, "--precision", "int8", "--membrane-bits", "24", "--out", tmp_path / "custom", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["precision"] == "custom"
+    backend = load_backend(tmp_path / "custom")
+    assert backend.precision.name == "custom" and backend.precision.membrane_bits == 24
+    r = run("replay", DEMO, "--headless", "--json", "--speed", "0", "--seconds", "2", "--model", tmp_path / "custom",
+            "--precision", "int8")
+    assert r.returncode == 2 and "exported custom firmware model; it can only run as custom" in r.stderr
+    r = run("replay", DEMO, "--headless", "--json", "--speed", "0", "--seconds", "2", "--model", tmp_path / "custom")
+    assert r.returncode == 0 and json.loads(r.stdout.splitlines()[0])["class"] >= -1
 
 
 def test_evaluate_hardware_cli(tmp_path, real_dir):

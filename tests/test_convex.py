@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from models.networks import ConvSpec, SNNConfig, build_model
-from models.parallel import ParallelConfig, ParallelLIFNet
+from models.config import ConvSpec, ParallelConfig, SNNConfig
+from models.networks import build_model
+from models.sequence_net import ParallelLIFNet
 from training.convex.dictionary import (
     conv_counts_hard,
     conv_counts_integer,
@@ -259,7 +260,7 @@ def test_reconstructed_event_model_exports_and_runs_in_firmware_sim(tmp_path):
     dictionary times its quantized readout; evaluate and export take the checkpoint like any other."""
     from firmware_sim.model_file import load_firmware
     from firmware_sim.simulator import Simulator
-    from models.checkpoint import load_model
+    from models.checkpoint.weights import load_model
     from training.data.resolve import resolve_datasets
     from training.frames import FrameCache
     from training.train import limit_dataset

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from models.checkpoint import load_model
+from models.checkpoint.weights import load_model
 from models.networks import build_model
 from training.train import TrainConfig, train
 

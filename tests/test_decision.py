@@ -6,11 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from firmware_sim.precisions import PRECISIONS
 from models.decision import NO_CLASS, NO_GESTURE, Decision, softmax
 from sast_live.errors import SastLiveError
 from sast_live.events import SensorSize
 from sast_live.formats.registry import read_events
 from sast_live.pipeline import Pipeline, load_backend
+from sast_live.pipeline.options import TRAINING_WINDOWS, PipelineOptions
 from tests.test_wire import DEMO
 from training.calibration import fit_decision, fit_offsets_and_temperature, fit_temperature
 
@@ -101,14 +103,18 @@ def test_validation_holds_out_whole_subjects_or_every_kth_sample(tmp_path):
     assert not set(train.files) & set(val.files)
 
 
+#: the live app's hop (250 ms, 10 bins of the gesture models) over the model's own window (1 s, 40 bins)
+WHOLE = PipelineOptions(window_ms=1000)
+
+
 def test_streaming_windows_are_the_sums_of_a_network_that_runs_on(demo):
     """hop h: every h bins a window over the last n_bins bins; its readout is what one continuous run of the
     simulator accumulates over those bins, and the first window is the fresh-state window of the classic mode."""
-    int8 = load_backend(None, "int8")
+    int8 = load_backend(None, PRECISIONS["int8"])
     hop = 10
-    streamed = Pipeline(int8, SensorSize(128, 128), hop_bins=hop)
+    streamed = Pipeline(int8, SensorSize(128, 128), WHOLE)
     got = streamed.process(demo) + streamed.finish()
-    classic = Pipeline(load_backend(None, "int8"), SensorSize(128, 128))
+    classic = Pipeline(load_backend(None, PRECISIONS["int8"]), SensorSize(128, 128), TRAINING_WINDOWS)
     first = classic.process(demo)[0]
     full = [w for w in got if not w.partial]
     assert full[0].as_json() == first.as_json()
@@ -120,7 +126,7 @@ def test_streaming_windows_are_the_sums_of_a_network_that_runs_on(demo):
     t0 = int(demo["t"][0])
     n = (full[-1].t_end_us - t0) // int8.bin_cfg.bin_us
     frames = bin_window(model_input(demo, int8), int8.bin_cfg, t0, n)
-    runner = load_backend(None, "int8")
+    runner = load_backend(None, PRECISIONS["int8"])
     per_bin = []
     for f in frames:
         runner.run(f[None])
@@ -130,7 +136,8 @@ def test_streaming_windows_are_the_sums_of_a_network_that_runs_on(demo):
         k = (w.t_end_us - t0) // int8.bin_cfg.bin_us
         assert list(w.scores) == per_bin[k - int8.n_bins:k].sum(0).tolist()
     # the linear taper: hop j of a window's 4 (oldest first) weighs j + 1, in the scores and in the logits' steps
-    tapered = Pipeline(load_backend(None, "int8"), SensorSize(128, 128), hop_bins=hop, taper="linear")
+    tapered = Pipeline(load_backend(None, PRECISIONS["int8"]), SensorSize(128, 128),
+                       PipelineOptions(window_ms=1000, taper="linear"))
     tfull = [w for w in tapered.process(demo) + tapered.finish() if not w.partial]
     assert [w.t_end_us for w in tfull] == [w.t_end_us for w in full]
     for w in tfull:
@@ -141,13 +148,13 @@ def test_streaming_windows_are_the_sums_of_a_network_that_runs_on(demo):
         logits = int8.to_logits(weighted, 10 * hop)
         assert w.top_index == int(np.argmax(logits))
     with pytest.raises(SastLiveError, match="taper"):
-        Pipeline(int8, SensorSize(128, 128), hop_bins=hop, taper="cosine")
+        PipelineOptions(taper="cosine")
 
 
 def test_the_pipeline_reports_no_gesture_as_class_minus_one(demo):
-    backend = load_backend(None, "int8")
+    backend = load_backend(None, PRECISIONS["int8"])
     backend.decision = Decision(min_confidence=1.0)  # nothing is ever sure enough
-    pipe = Pipeline(backend, SensorSize(128, 128), hop_bins=10)
+    pipe = Pipeline(backend, SensorSize(128, 128), WHOLE)
     wins = pipe.process(demo) + pipe.finish()
     assert wins and all(w.class_index == NO_CLASS and w.class_name == NO_GESTURE for w in wins)
     assert all(w.top_index >= 0 and w.as_json()["top_name"] == backend.classes[w.top_index] for w in wins)
@@ -157,8 +164,8 @@ def test_the_pipeline_reports_no_gesture_as_class_minus_one(demo):
 def test_silence_is_no_gesture_when_the_model_has_a_threshold():
     """No events: the readout is the bias alone, and the calibrated bias names the model's own no_gesture class
     with confidence (the per-class offsets fitted in training: a still scene is a sure "no gesture")."""
-    backend = load_backend(None, "int8")
-    pipe = Pipeline(backend, SensorSize(128, 128), hop_bins=10)
+    backend = load_backend(None, PRECISIONS["int8"])
+    pipe = Pipeline(backend, SensorSize(128, 128), WHOLE)
     from sast_live.events import make_events
 
     ev = make_events([0, 2_000_000], [5, 5], [5, 5], [1, 1])
@@ -168,19 +175,19 @@ def test_silence_is_no_gesture_when_the_model_has_a_threshold():
 
 
 def test_a_shorter_streaming_window_sums_fewer_hops(demo):
-    backend = load_backend(None, "int8")
-    pipe = Pipeline(backend, SensorSize(128, 128), hop_bins=10, window_bins=20)
+    backend = load_backend(None, PRECISIONS["int8"])
+    pipe = Pipeline(backend, SensorSize(128, 128), PipelineOptions(window_ms=500))
     full = [w for w in pipe.process(demo) + pipe.finish() if not w.partial]
     assert full and all(w.t_end_us - w.t_start_us == 500_000 and w.bins == 20 for w in full)
     with pytest.raises(SastLiveError, match="at least one hop"):
-        Pipeline(backend, SensorSize(128, 128), hop_bins=10, window_bins=5)
+        PipelineOptions(window_ms=125)
 
 
 def test_a_stream_shorter_than_a_window_still_gets_a_prediction(demo):
-    backend = load_backend(None, "int8")
+    backend = load_backend(None, PRECISIONS["int8"])
     t0 = int(demo["t"][0])
     for end in (500_000, 512_345):  # on a hop boundary, and inside a hop
-        pipe = Pipeline(backend, SensorSize(128, 128), hop_bins=10)
+        pipe = Pipeline(backend, SensorSize(128, 128), WHOLE)
         wins = pipe.process(demo[demo["t"] < t0 + end]) + pipe.finish()
         assert len(wins) == 1 and wins[0].partial and wins[0].t_start_us == t0
 
@@ -207,11 +214,11 @@ def test_switching_to_a_model_with_other_classes_keeps_the_pipeline_running(demo
     save_file(tensors, str(other / "model.safetensors"))
     (other / "model.json").write_text(json.dumps(meta))
     shutil.copy(zoo / "metrics.jsonl", other)
-    for hop in (None, 10):
-        pipe = Pipeline(load_backend(None, "int8"), SensorSize(128, 128), hop_bins=hop)
+    for hop in (0, 250):
+        pipe = Pipeline(load_backend(None, PRECISIONS["int8"]), SensorSize(128, 128), PipelineOptions(hop_ms=hop))
         half = len(demo) // 2
         pipe.process(demo[:half])
-        pipe.set_backend(load_backend(other / "model", "int8"))
+        pipe.set_backend(load_backend(other / "model", PRECISIONS["int8"]))
         wins = pipe.process(demo[half:]) + pipe.finish()
         snap = pipe.snapshot()
         assert len(snap.classes) == len(snap.smoothed) == 11 and wins[-1].class_name in snap.classes
@@ -221,9 +228,8 @@ def test_the_app_streams_with_the_window_stored_in_the_models_decision():
     """PipelineOptions: the model decision's window and taper unless --window-ms/--taper say otherwise."""
     from dataclasses import replace
 
-    from sast_live.session import PipelineOptions
 
-    backend = load_backend(None, "int8")
+    backend = load_backend(None, PRECISIONS["int8"])
     backend.decision = replace(backend.decision, window_ms=750, taper="linear")
     app = PipelineOptions()
     assert app.window_bins(backend) == 30 and app.taper_for(backend) == "linear"

@@ -9,7 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from models.networks import build_model, gesture_config, nmnist_config
+from models.config import gesture_config, nmnist_config
+from models.networks import build_model
 from training.metrics import expected_calibration_error, spike_stats
 
 

@@ -157,7 +157,7 @@ def test_an_event_outside_the_header_geometry_is_caught_in_the_decoding_pass(tmp
     with pytest.raises(EventFormatError, match=message):
         EVT3Reader(p).read()
     state, out = codec.initial_state(), np.zeros(32, dtype=EVENT_DTYPE)
-    n, _, err, _ = codec.decode_words(np.array([0x8001, *event_words], np.uint16), state, out, 100, 100)
+    n, _, err, _ = codec.decode_evt3_words(np.array([0x8001, *event_words], np.uint16), state, out, 100, 100)
     assert err == codec.OK and n >= 1  # inside a larger sensor: fine
 
 

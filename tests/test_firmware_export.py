@@ -76,7 +76,7 @@ def test_c_export_is_bit_identical_to_the_simulator(tmp_path, case):
 
 def test_wide_integers_agree_with_the_float_hard_model(real_dir):
     """16-bit weights, 32-bit membranes and a 2^-24 leak: ≥ 99 % of the 100 real test digits agree."""
-    from models.checkpoint import load_model
+    from models.checkpoint.weights import load_model
     from training.data.resolve import resolve_datasets
     from training.frames import FrameCache
     from training.train import predict
@@ -98,8 +98,9 @@ def test_the_readout_bias_reaches_the_sensors_logits(tmp_path):
     within half a readout weight step per class, with the argmax the bias picks."""
     import torch
 
-    from models.checkpoint import save_checkpoint
-    from models.networks import ConvSpec, SNNConfig, SpikingConvNet
+    from models.checkpoint.weights import save_checkpoint
+    from models.config import ConvSpec, SNNConfig
+    from models.networks import SpikingConvNet
 
     cfg = SNNConfig("tiny", 2, (8, 8), (16, 16), (ConvSpec(4, 3, 2, 1),), 3, bin_us=1000, n_bins=6,
                     classes=("a", "b", "c"), readout_bias=True, refractory_us=2_000)

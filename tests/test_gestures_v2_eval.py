@@ -41,7 +41,7 @@ def test_train_with_validation_then_evaluate_per_subject_and_lighting(tmp_path):
     shipped = load_file(str(tmp_path / "run" / "model.safetensors"))["model.readout.bias"]
     assert "logit_offsets" not in meta["calibration"] and torch.equal(shipped, trained)
     # with offsets (the threshold lowered), they are folded into the readout bias, exactly
-    from models.checkpoint import load_model
+    from models.checkpoint.weights import load_model
     from training.data.resolve import resolve_split
     from training.frames import FrameCache
     from training.train import calibrate

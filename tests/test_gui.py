@@ -48,10 +48,10 @@ def test_window_plays_the_demo_at_10x_and_shows_predictions_and_synops(qapp):
         snap = win.last_snapshot  # the one on screen (the worker may have published a newer one since)
         assert snap is not None and snap.windows >= 2 and snap.synops_total > 0 and snap.error is None
         assert win.counter.text().startswith(f"{snap.synops_total:,} SynOps")
-        assert sum(bar.value() for bar in win.prediction.bars) > 900  # confidences shown (they sum to ~100 %)
-        assert win.prediction.top.text() != "—"
+        assert sum(bar.value() for bar in win.dashboard.prediction.bars) > 900  # confidences shown (they sum to ~100 %)
+        assert win.dashboard.prediction.top.text() != "—"
         assert win.frames_rendered >= 30  # the timer kept rendering while events came in 10× real time
-        win.precision.setCurrentText("hard")
+        win.controls.precision.setCurrentText("hard")
         spin(qapp, 60, until=lambda: "hard" in session.latest().backend)
         assert "hard" in session.latest().backend
         assert "dropped" in win.status.text() and "10×" in win.status.text()
@@ -104,12 +104,12 @@ def test_filter_toggle_switches_the_pipeline_filters(qapp):
     win = MainWindow(session)
     session.open(str(DEMO))
     try:
-        win.filter.setChecked(True)
+        win.controls.filter.setChecked(True)
         # the model's own refractory filter runs (and counts) from the start: wait for the user's denoise filter
         spin(qapp, 30, until=lambda: (s := session.latest()) is not None and "denoise" in s.filters)
         assert session.options.filters_on and "filtered" in win.status_line(session.latest())
         assert "model's refractory" in session.latest().filters
-        win.filter.setChecked(False)
+        win.controls.filter.setChecked(False)
         spin(qapp, 30, until=lambda: "denoise" not in session.latest().filters)
         assert not session.options.filters_on and "denoise" not in session.latest().filters
     finally:
@@ -236,12 +236,12 @@ def test_the_teach_panel_records_replays_deletes_and_loads_a_fine_tuned_model(qa
         assert session.source.name == "file 00001.raw"  # the take plays
         cmd = panel.finetune_command()
         assert cmd[2:4] == ["train", "--init-from"] and cmd[cmd.index("--dataset") + 1] == str(tmp_path / "takes")
-        assert not win.play.isChecked()
+        assert not win.controls.play.isChecked()
         panel.fine_tune()  # one take, none held out yet: the training refuses, the panel says why
-        assert win.play.isChecked() and session.source.pacer.paused  # the source waits while the model trains
+        assert win.controls.play.isChecked() and session.source.pacer.paused  # the source waits while the model trains
         spin(qapp, 120, until=lambda: panel.tune.isEnabled())
         assert "fine-tuning failed" in panel.state.text() and "held-out take" in panel.state.text()
-        assert not win.play.isChecked() and not session.source.pacer.paused  # and plays on after
+        assert not win.controls.play.isChecked() and not session.source.pacer.paused  # and plays on after
         other = REPO / "models" / "zoo" / "gestures-baseline" / "model"
         panel.run_dir.mkdir(parents=True)
         (panel.run_dir / "finetune.json").write_text(json.dumps({
@@ -273,7 +273,7 @@ def test_a_live_camera_is_stopped_while_the_model_trains_and_reopened_after(qapp
     try:
         assert not session.can_pace
         win.teach.tuning.emit(True)
-        assert session.runner is None and not win.play.isChecked()
+        assert session.runner is None and not win.controls.play.isChecked()
         win.teach.tuning.emit(False)
         assert session.runner is not None and session.spec == "edvs:loop://"
     finally:

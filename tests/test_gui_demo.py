@@ -9,6 +9,7 @@ import csv
 import numpy as np
 import pytest
 
+from sast_live.errors import SastLiveError
 from sast_live.events import make_events
 from tests.test_gui import qapp, spin  # noqa: F401 - the fixture
 from tests.test_wire import DEMO
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.gui
 
 # -- pure helpers -------------------------------------------------------------------------------------------
 def test_accumulate_counts_on_minus_off_in_the_window_with_each_decay():
-    from sast_live.gui.frames import accumulate
+    from sast_live.transforms.event_image import accumulate
 
     ev = make_events(np.array([0, 10_000, 40_000, 50_000]), np.array([1, 1, 2, 3]), np.array([0, 0, 1, 2]),
                      np.array([1, 1, 0, 1]))
@@ -30,12 +31,12 @@ def test_accumulate_counts_on_minus_off_in_the_window_with_each_decay():
     ex = accumulate(chunks, 4, 3, 50_000, "exponential")
     assert np.isclose(ex[2, 3], 1.0) and np.isclose(ex[1, 2], -np.exp(-3 * 10 / 50))
     assert accumulate([], 4, 3, 50_000).shape == (3, 4)
-    with pytest.raises(ValueError, match="decay"):
+    with pytest.raises(SastLiveError, match="decay"):
         accumulate(chunks, 4, 3, 1000, "cubic")
 
 
 def test_activity_onset_finds_the_start_of_the_last_burst():
-    from sast_live.gui.frames import activity_onset
+    from sast_live.pipeline.telemetry import activity_onset
 
     e = np.array([2, 3, 2, 2, 3, 2, 50, 60, 3, 55, 70])
     assert activity_onset(e) == 6  # one quiet bin inside the burst does not end it
@@ -60,7 +61,7 @@ def test_axis_tops_are_steady_and_round():
 
 
 def test_lookup_tables_run_from_off_through_nothing_to_on():
-    from sast_live.gui.frames import SCHEMES, lookup_table
+    from sast_live.gui.palette import SCHEMES, lookup_table
 
     for name, (off, mid, on) in SCHEMES.items():
         lut = lookup_table(name)
@@ -83,10 +84,10 @@ def demo_window(qapp):  # noqa: F811
 
 
 def test_timeline_paints_predictions_and_truth_steps_and_seeks(qapp, demo_window):  # noqa: F811
-    from sast_live.gui.frames import NO_GESTURE_COLOUR, class_colour
+    from sast_live.gui.palette import NO_GESTURE_COLOUR, class_colour
 
     win, session = demo_window
-    tl = win.timeline
+    tl = win.dashboard.timeline
     spin(qapp, 60, until=lambda: tl.span is not None and session.windows_logged >= 8)
     assert tl.isVisible() and tl.span[0] < 1000 and tl.span[1] > 20e6  # the first event at 29 µs
     truth = tl.image[0]
@@ -97,15 +98,15 @@ def test_timeline_paints_predictions_and_truth_steps_and_seeks(qapp, demo_window
     colours = {tuple(c) for c in said[painted]}
     assert colours <= {class_colour(k) for k in range(12)} | {NO_GESTURE_COLOUR}
 
-    win.play.setChecked(True)  # paused: the arrows step one bin each
+    win.controls.play.setChecked(True)  # paused: the arrows step one bin each
     spin(qapp, 1.0)
     pos = session.source.position_us
     bin_us = session.backend.bin_cfg.bin_us
-    win.timeline.forward.click()
+    win.dashboard.timeline.forward.click()
     spin(qapp, 5, until=lambda: session.source.position_us >= pos + bin_us)
     assert session.source.position_us == pos + bin_us
     pos = session.source.position_us
-    win.timeline.back.click()
+    win.dashboard.timeline.back.click()
     spin(qapp, 5, until=lambda: session.source.position_us < pos)
     assert session.source.position_us == pos - bin_us
 
@@ -118,25 +119,29 @@ def test_timeline_paints_predictions_and_truth_steps_and_seeks(qapp, demo_window
 
 
 def test_display_controls_change_the_event_view(qapp, demo_window):  # noqa: F811
+    """The display bar's window and decay reach the pipeline, whose next snapshot carries the image the view
+    draws (the window computes nothing); the colours are the view's own."""
     win, session = demo_window
-    spin(qapp, 30, until=lambda: win.frames_rendered > 10 and win.last_snapshot.recent_events)
-    win.play.setChecked(True)
+    spin(qapp, 30, until=lambda: win.frames_rendered > 10 and np.abs(win.last_snapshot.frame).sum() > 0)
+    win.controls.play.setChecked(True)
     spin(qapp, 0.5)
-    snap = session.latest()
-    view = win.events
+    view = win.dashboard.events
 
-    def shown():
-        view.update_view(snap)
+    def shown_after(change):
+        before = session.latest()
+        change()
+        spin(qapp, 10, until=lambda: session.latest() is not before and win.last_snapshot is session.latest())
+        assert win.last_snapshot is not before
         return view.image.image.copy()
 
-    short = shown()
-    win.accumulate.setValue(400)
-    assert view.window_ms == 400
-    long = shown()
+    short = view.image.image.copy()
+    assert np.array_equal(short, win.last_snapshot.frame)
+    long = shown_after(lambda: win.controls.accumulate.setValue(400))
+    assert session.event_image.window_us == 400_000
     assert np.abs(long).sum() > np.abs(short).sum()  # more time, more events
-    win.decay.setCurrentText("exponential")
-    assert view.decay == "exponential" and np.abs(shown()).sum() < np.abs(long).sum()
-    win.scheme.setCurrentText("orange / sky blue (Okabe-Ito, colour-blind safe)")
+    faded = shown_after(lambda: win.controls.decay.setCurrentText("exponential"))
+    assert session.event_image.decay == "exponential" and np.abs(faded).sum() < np.abs(long).sum()
+    win.controls.scheme.setCurrentText("orange / sky blue (Okabe-Ito, colour-blind safe)")
     assert tuple(view.image.lut[-1]) == (230, 159, 0)
 
 
@@ -144,10 +149,10 @@ def test_energy_panel_and_headline_agree_with_the_snapshot(qapp, demo_window):  
     win, session = demo_window
     spin(qapp, 60, until=lambda: win.last_snapshot is not None and win.last_snapshot.last_window is not None
          and win.last_snapshot.synops_per_s > 0)
-    win.play.setChecked(True)
+    win.controls.play.setChecked(True)
     spin(qapp, 0.5)
     snap = win.last_snapshot
-    e = win.energy
+    e = win.dashboard.energy
     assert f"estimated at {snap.pj_per_synop:g} pJ/SynOp" in e.title()
     assert e.power.text().startswith(f"{snap.synops_per_s * snap.pj_per_synop * 1e-9:,.3f} mW")
     w = snap.last_window
@@ -156,7 +161,7 @@ def test_energy_panel_and_headline_agree_with_the_snapshot(qapp, demo_window):  
     assert e.per_layer.text().startswith("in→ ")
     k = snap.verdict
     if k >= 0:  # the headline and its bar say the same rounded percentage
-        assert win.prediction.top.text().endswith(win.prediction.bars[k].format())
+        assert win.dashboard.prediction.top.text().endswith(win.dashboard.prediction.bars[k].format())
 
 
 def test_network_input_view_shows_the_binned_input_and_a_layer(qapp, demo_window):  # noqa: F811
@@ -184,12 +189,12 @@ def test_exports_png_csv_and_video(qapp, demo_window, tmp_path):  # noqa: F811
     spin(qapp, 30, until=lambda: win.frames_rendered > 5)
     png = export.save_png(win, tmp_path / "dash.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    win.start_csv(str(tmp_path / "bins.csv"))
-    win.start_video(str(tmp_path / "win.mp4"))
+    win.exports.start_csv(str(tmp_path / "bins.csv"))
+    win.exports.start_video(str(tmp_path / "win.mp4"))
     n0 = win.frames_rendered
     spin(qapp, 60, until=lambda: win.frames_rendered > n0 + 45)
-    win.stop_video()
-    win.stop_csv()
+    win.exports.stop_video()
+    win.exports.stop_csv()
     with open(tmp_path / "bins.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     b = session.backend
@@ -215,24 +220,25 @@ def test_the_export_menu_starts_and_stops_each_export_and_says_why_one_fails(qap
     monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a: (answer["path"], ""))
     spin(qapp, 30, until=lambda: win.frames_rendered > 3)
     answer["path"] = str(tmp_path / "bins.csv")
-    win.export_csv.trigger()
-    assert win.export_csv.isChecked() and win.bin_csv is not None
+    win.exports.export_csv.trigger()
+    assert win.exports.export_csv.isChecked() and win.exports.bin_csv is not None
     spin(qapp, 1.0)
-    win.export_csv.trigger()
-    assert not win.export_csv.isChecked() and win.bin_csv is None and (tmp_path / "bins.csv").stat().st_size > 100
+    win.exports.export_csv.trigger()
+    assert not win.exports.export_csv.isChecked() and win.exports.bin_csv is None
+    assert (tmp_path / "bins.csv").stat().st_size > 100
     answer["path"] = str(tmp_path / "win.mp4")
-    win.export_video.trigger()
-    assert win.export_video.isChecked() and win.video is not None
+    win.exports.export_video.trigger()
+    assert win.exports.export_video.isChecked() and win.exports.video is not None
     n0 = win.frames_rendered
     spin(qapp, 30, until=lambda: win.frames_rendered > n0 + 10)
-    win.export_video.trigger()
-    assert not win.export_video.isChecked() and win.video is None and (tmp_path / "win.mp4").is_file()
+    win.exports.export_video.trigger()
+    assert not win.exports.export_video.isChecked() and win.exports.video is None and (tmp_path / "win.mp4").is_file()
     answer["path"] = ""  # cancelled
-    win.export_video.trigger()
-    assert not win.export_video.isChecked() and win.video is None
+    win.exports.export_video.trigger()
+    assert not win.exports.export_video.isChecked() and win.exports.video is None
     answer["path"] = str(tmp_path / "no-such-folder" / "bins.csv")
-    win.export_csv.trigger()
-    assert not win.export_csv.isChecked() and win.bin_csv is None and "no-such-folder" in said[-1]
+    win.exports.export_csv.trigger()
+    assert not win.exports.export_csv.isChecked() and win.exports.bin_csv is None and "no-such-folder" in said[-1]
 
 
 def test_shortcuts_do_what_the_help_says(qapp, demo_window):  # noqa: F811
@@ -249,33 +255,33 @@ def test_shortcuts_do_what_the_help_says(qapp, demo_window):  # noqa: F811
         spin(qapp, 0.05)
 
     press(keys.Key_Space)
-    assert win.play.isChecked() and session.paused
+    assert win.controls.play.isChecked() and session.paused
     press(keys.Key_Space)
-    assert not win.play.isChecked()
-    i = win.speed.currentIndex()
+    assert not win.controls.play.isChecked()
+    i = win.controls.speed.currentIndex()
     press(keys.Key_Plus)
-    assert win.speed.currentIndex() == i + 1
+    assert win.controls.speed.currentIndex() == i + 1
     press(keys.Key_Minus)
-    assert win.speed.currentIndex() == i
+    assert win.controls.speed.currentIndex() == i
     press(keys.Key_L)
-    assert win.loop.isChecked() and session.sources.loop
+    assert win.controls.loop.isChecked() and session.sources.loop
     press(keys.Key_4)
     spin(qapp, 30, until=lambda: "int4" in session.backend.label)
-    assert win.precision.currentText() == "int4" and "int4" in session.backend.label
+    assert win.controls.precision.currentText() == "int4" and "int4" in session.backend.label
     press(keys.Key_I)
     assert win.inputs.isVisible()
     press(keys.Key_F1)
-    assert win.help.isVisible() and "Ctrl+E" in win.help.text()
+    assert win.controls.help.isVisible() and "Ctrl+E" in win.controls.help.text()
     press(keys.Key_Escape)
-    assert not win.help.isVisible()
+    assert not win.controls.help.isVisible()
     press(keys.Key_F)
     spin(qapp, 20, until=lambda: session.options.filters_on)
-    assert win.filter.isChecked() and session.options.filters_on
+    assert win.controls.filter.isChecked() and session.options.filters_on
 
 
 def test_the_port_box_does_not_show_a_port_as_connected(qapp, demo_window):  # noqa: F811
     win, _ = demo_window
-    assert win.ports.currentData() is None and "n/a" not in win.ports.currentText()
+    assert win.controls.ports.currentData() is None and "n/a" not in win.controls.ports.currentText()
 
 
 def test_highlighting_a_class_or_a_new_headline_asks_for_no_new_layout(qapp):  # noqa: F811

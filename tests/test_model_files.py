@@ -17,7 +17,7 @@ from dataclasses import fields
 import numpy as np
 import pytest
 
-from models.checkpoint_schema import CONV_FIELDS, PARALLEL_FIELDS
+from models.checkpoint.schema import CONV_FIELDS, PARALLEL_FIELDS
 from tests.conftest import REPO
 
 ZOO = REPO / "models" / "zoo" / "gestures-sast"
@@ -142,8 +142,7 @@ CHECKPOINTS = {
 
 
 def test_the_checked_fields_are_the_configs_fields():
-    from models.networks import SNNConfig
-    from models.parallel import ParallelConfig
+    from models.config import ParallelConfig, SNNConfig
 
     assert CONV_FIELDS == {f.name for f in fields(SNNConfig)}
     assert PARALLEL_FIELDS == {f.name for f in fields(ParallelConfig)}

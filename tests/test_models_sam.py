@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from models.networks import SNNConfig, build_model, gesture_config, model_summary, nmnist_config
-from models.neurons import LIFParameters, initial_state, lif_step, spike_fn
+from models.config import LIFParameters, SNNConfig, gesture_config, nmnist_config
+from models.networks import build_model, model_summary
+from models.neurons import initial_state, lif_step, spike_fn
 from training.sam import SAM
 
 

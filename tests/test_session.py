@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 
+from firmware_sim.precisions import PRECISIONS
 from main import build_parser
 from sast_live.commands import pipeline_options, source_options
 from sast_live.errors import SastLiveError
@@ -18,6 +19,7 @@ from sast_live.events import SensorSize
 from sast_live.formats.registry import read_events, write_events
 from sast_live.headless import run_headless
 from sast_live.pipeline import Pipeline, Runner, load_backend
+from sast_live.pipeline.options import TRAINING_WINDOWS
 from sast_live.session import PipelineOptions, Session, SourceOptions
 from sast_live.sources import FileSource
 from sast_live.transforms import filters
@@ -37,7 +39,7 @@ def demo():
 
 @pytest.fixture(scope="module")
 def int8():
-    return load_backend(None, "int8")
+    return load_backend(None, PRECISIONS["int8"])
 
 
 @pytest.mark.parametrize("argv", [["gui", "x.raw"], ["replay", "x.raw", "--headless"], ["live", "/dev/ttyX"],
@@ -86,8 +88,7 @@ def test_headless_session_equals_the_pipeline_fed_in_the_calling_thread(demo, in
     out = io.StringIO()
     got = run_headless(Session(SourceOptions(speed=None), PipelineOptions()), path, out=out)
     app = PipelineOptions()  # the app's streaming: every 250 ms over the window stored in the model's decision
-    pipe = Pipeline(int8, SensorSize(128, 128), hop_bins=app.hop_bins(int8), window_bins=app.window_bins(int8),
-                    taper=app.taper_for(int8))
+    pipe = Pipeline(int8, SensorSize(128, 128), app)
     want = []
     with FileSource(path, speed=None) as src:
         for chunk in src:
@@ -111,10 +112,10 @@ def test_queued_chunks_of_a_waiting_source_are_processed_together_with_the_same_
     write_events(path, demo, (128, 128))
     with FileSource(path, speed=None) as src:
         items = [(chunk, src.clock_us(), 0.0) for chunk in src]
-    want_pipe = Pipeline(int8, SensorSize(128, 128))
+    want_pipe = Pipeline(int8, SensorSize(128, 128), TRAINING_WINDOWS)
     want = [w for chunk, mark, _ in items for w in want_pipe.process(chunk, mark)] + want_pipe.finish()
 
-    pipe = Pipeline(int8, SensorSize(128, 128))
+    pipe = Pipeline(int8, SensorSize(128, 128), TRAINING_WINDOWS)
     calls = []
     process = pipe.process
     pipe.process = lambda chunk, *a, **k: calls.append(len(chunk)) or process(chunk, *a, **k)
@@ -153,23 +154,23 @@ def test_set_model_switches_on_the_worker_thread(int8):
         errors = []
         session.set_model(None, "int4", done=lambda err: (errors.append(err), done.set()))
         assert done.wait(60) and errors == [None]
-        assert calls == [("check", "sast-pipeline"), ("set", "sast-pipeline")]
+        assert sorted(calls) == [("check", "sast-pipeline"), ("set", "sast-pipeline")]
         deadline = time.monotonic() + 30
         while ((snap := session.latest()) is None or "int4" not in snap.backend) and time.monotonic() < deadline:
             time.sleep(0.05)  # the switch may come before the worker's first snapshot
-        assert "int4" in snap.backend and session.options.precision == "int4"
+        assert "int4" in snap.backend and session.options.precision.name == "int4"
         # a model that does not fit the stream is refused on the worker, and the stream runs on
         done.clear()
         session.set_model(None, "nope", done=lambda err: (errors.append(err), done.set()))
         assert done.wait(60) and "unknown precision 'nope'" in errors[-1]
-        assert session.options.precision == "int4" and session.latest().error is None
+        assert session.options.precision.name == "int4" and session.latest().error is None
     finally:
         session.stop()
 
 
 def test_runner_call_runs_on_the_caller_once_the_worker_has_ended(int8):
     src = FileSource(DEMO, speed=None)
-    runner = Runner(src, Pipeline(int8, src.sensor_size)).start()
+    runner = Runner(src, Pipeline(int8, src.sensor_size, TRAINING_WINDOWS)).start()
     assert runner.wait(60)
     runner.stop()
     seen = []
@@ -196,9 +197,9 @@ def test_pipeline_filters_are_the_filter_functions_carried_across_chunks(demo, i
         kept, _ = filters.refractory(kept, None, RefractoryConfig(size, refractory_us))
     if denoise_us is not None:
         kept, _ = filters.denoise(kept, None, DenoiseConfig(size, denoise_us))
-    plain = Pipeline(int8, size)
+    plain = Pipeline(int8, size, TRAINING_WINDOWS)
     want = plain.process(kept) + plain.finish()
-    pipe = Pipeline(int8, size, denoise_us=denoise_us, refractory_us=refractory_us)
+    pipe = Pipeline(int8, size, PipelineOptions(hop_ms=0, denoise_us=denoise_us, refractory_us=refractory_us))
     got = []
     for part in np.array_split(demo, 37):
         got += pipe.process(part)
@@ -210,7 +211,7 @@ def test_pipeline_filters_are_the_filter_functions_carried_across_chunks(demo, i
 
 
 def run_plain(backend, events):
-    pipe = Pipeline(backend, SensorSize(128, 128))
+    pipe = Pipeline(backend, SensorSize(128, 128), TRAINING_WINDOWS)
     return pipe.process(events) + pipe.finish()
 
 
@@ -256,7 +257,8 @@ def test_an_overloaded_paced_source_stays_near_the_live_edge_and_counts_drops(in
     def seen(win):  # on the worker thread, as the window is reported
         lags.append((src.clock_us() - win.t_end_us) / speed / 1e6)
 
-    runner = Runner(src, Pipeline(SlowBackend(int8, 0.015), src.sensor_size, realtime=True), on_window=seen).start()
+    pipe = Pipeline(SlowBackend(int8, 0.015), src.sensor_size, TRAINING_WINDOWS, realtime=True)
+    runner = Runner(src, pipe, on_window=seen).start()
     time.sleep(6.0)
     runner.stop()
     runner.raise_error()

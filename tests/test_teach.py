@@ -107,7 +107,7 @@ def test_record_takes_from_the_stand_in_person(tmp_path):
 
 
 def test_the_readout_grows_for_new_classes_and_keeps_the_old_rows():
-    from models.checkpoint import load_model
+    from models.checkpoint.weights import load_model
     from training.train import initial_network
 
     base, _ = load_model(BASE)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from models.checkpoint import load_checkpoint, load_model
+from models.checkpoint.weights import load_checkpoint, load_model
 from sast_live.errors import SastLiveError
 from training.train import TrainConfig, train
 

@@ -11,7 +11,7 @@ from firmware_sim.camera_board import corrupt
 from sast_live.events import SensorSize, make_events
 from sast_live.formats.registry import read_events
 from sast_live.wire import edvs, framed
-from sast_live.wire.evt2_words import decode_words, encode_words
+from sast_live.wire.evt2_words import decode_wire_words, encode_wire_words
 from tests.conftest import REPO
 
 DEMO = REPO / "sast_live" / "assets" / "demo_gestures.raw"
@@ -209,11 +209,11 @@ def test_edvs_decoder_survives_garbage_drops_and_duplicates(seed):
 def test_evt2_words_match_the_prophesee_reader(tmp_path, demo):
     from sast_live.formats.header import format_header
 
-    words = encode_words(demo)
+    words = encode_wire_words(demo)
     path = tmp_path / "w.raw"
     path.write_bytes(format_header("EVT2", SensorSize(128, 128)) + words.astype("<u4").tobytes())
     np.testing.assert_array_equal(read_events(path), demo)  # expelliarmus decodes our words to the same events
-    back, _ = decode_words(words)
+    back, _ = decode_wire_words(words)
     np.testing.assert_array_equal(back, demo)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from models.checkpoint import load_model
+from models.checkpoint.weights import load_model
 from models.networks import model_summary
 from training.data.resolve import resolve_datasets
 from training.frames import FrameCache

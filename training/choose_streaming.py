@@ -59,24 +59,26 @@ def recordings(seed: int = 7) -> list[tuple[np.ndarray, list]]:
 def score_settings(checkpoint, recs) -> dict:
     """Per setting ``"W ms, taper"``: gestures with a right majority, median latency, pause windows saying no
     gesture — pooled over the recordings."""
+    from firmware_sim.precisions import DEPLOYED, PRECISIONS
     from sast_live.pipeline import load_backend
+    from sast_live.pipeline.options import PipelineOptions
+    from sast_live.pipeline.pipeline import stream_windows
     from sast_live.scoring import score_recording
-    from training.no_gesture_eval import run_stream
 
-    backend = load_backend(checkpoint, "int8")
-    hop = round(250_000 / backend.bin_cfg.bin_us)
+    backend = load_backend(checkpoint, PRECISIONS[DEPLOYED])
+    sensor = backend.bin_cfg.sensor_size
     fitted = backend.decision
     table = {}
     for ms in WINDOWS_MS:
         for taper in TAPERS:
-            window = round(ms * 1000 / backend.bin_cfg.bin_us)
-            if window > backend.n_bins:
+            options = PipelineOptions(window_ms=ms, taper=taper)  # a prediction every hop, as the app does
+            if options.window_bins(backend) > backend.n_bins:
                 continue
             backend.decision = replace(fitted, min_confidence=0.0)
-            runs = [(run_stream(backend, ev, hop, window, taper), labels) for ev, labels in recs]
+            runs = [(stream_windows(backend, ev, sensor, options), labels) for ev, labels in recs]
             floor = stream_floor(runs)
             backend.decision = replace(fitted, min_confidence=floor)
-            scores = [score_recording(run_stream(backend, ev, hop, window, taper), labels, backend.classes)
+            scores = [score_recording(stream_windows(backend, ev, sensor, options), labels, backend.classes)
                       for ev, labels in recs]
             lat = [g["latency_s"] for s in scores for g in s["gestures"]]
             pauses = [p for s in scores for p in s["pauses"]]

@@ -8,15 +8,15 @@ changed from the training sigmoid to the Heaviside step.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP, check_pj_per_synop
-from models.checkpoint import load_event_model
-from models.checkpoint_files import checkpoint_paths
+from models.checkpoint.files import checkpoint_paths
+from models.checkpoint.weights import load_event_model
 from models.decision import TAPERS, Decision, softmax
 from sast_live.errors import SastLiveError
 from sast_live.transforms.corruptions import CORRUPTIONS, corrupt
@@ -170,35 +170,39 @@ def evaluate(cfg: EvalConfig) -> dict:
 def live_report(checkpoint, mcfg, seed: int) -> dict:
     """The streaming INT8 pipeline scored on the bundled demo (a 128×128 gesture model only) and on scenes with
     no gesture."""
+    from firmware_sim.precisions import DEPLOYED, PRECISIONS
     from sast_live.formats.dvs_gesture import labels_path_for, read_gesture_labels
     from sast_live.formats.registry import read_events
     from sast_live.pipeline import load_backend
+    from sast_live.pipeline.options import PipelineOptions
+    from sast_live.pipeline.pipeline import stream_windows
     from sast_live.scoring import score_recording
-    from sast_live.session import PipelineOptions
     from sast_live.sources import DEMO
     from training.data.resolve import shared_data
-    from training.no_gesture_eval import no_gesture_report, run_stream
+    from training.no_gesture_eval import no_gesture_report
 
     if tuple(mcfg.sensor_size) != (128, 128):
         raise SastLiveError("--live scores gesture models (128×128); this model is "
                             f"{mcfg.sensor_size[0]}×{mcfg.sensor_size[1]}")
-    backend = load_backend(checkpoint, "int8")
+    backend = load_backend(checkpoint, PRECISIONS[DEPLOYED])
     bin_ms = backend.bin_cfg.bin_us / 1000
     app = PipelineOptions()  # the live app's defaults: hop, window, taper
-    hop, window, taper = app.hop_bins(backend), app.window_bins(backend), app.taper_for(backend)
+    hop, window, taper = app.hop_bins(backend), app.window_bins(backend) or backend.n_bins, app.taper_for(backend)
     events, labels = read_events(DEMO), read_gesture_labels(labels_path_for(DEMO))
-    demo = score_recording(run_stream(backend, events, hop, window, taper), labels, backend.classes)
+    sensor = backend.bin_cfg.sensor_size
+    demo = score_recording(stream_windows(backend, events, sensor, app), labels, backend.classes)
     variants = {}  # the trade-offs of other streaming settings (--window-ms, --taper): sooner, or steadier
     for k in (2, 3, backend.n_bins // hop):
         for other in TAPERS:
-            if (k * hop, other) == (window or backend.n_bins, taper) or k * hop > backend.n_bins:
+            o = replace(app, window_ms=k * app.hop_ms, taper=other)
+            if (o.window_bins(backend), other) == (window, taper) or o.window_bins(backend) > backend.n_bins:
                 continue
-            s = score_recording(run_stream(backend, events, hop, k * hop, other), labels, backend.classes)
-            variants[f"{round(k * hop * bin_ms)} ms, {other}"] = {key: s[key] for key in (
+            s = score_recording(stream_windows(backend, events, sensor, o), labels, backend.classes)
+            variants[f"{o.window_ms} ms, {other}"] = {key: s[key] for key in (
                 "gestures_with_majority", "n_gestures", "median_latency_s", "missed", "pause_no_gesture")}
-    return {"precision": "int8", "hop_ms": hop * bin_ms, "window_ms": (window or backend.n_bins) * bin_ms,
+    return {"precision": DEPLOYED, "hop_ms": hop * bin_ms, "window_ms": window * bin_ms,
             "taper": taper, "demo": demo, "demo_variants": variants,
-            "no_gesture": no_gesture_report(backend, shared_data(), seed, hop, window, taper)}
+            "no_gesture": no_gesture_report(backend, shared_data(), app, seed)}
 
 
 def _plots(report: dict, out: Path) -> None:

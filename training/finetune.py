@@ -41,7 +41,7 @@ def old_classes_dataset(base_checkpoint: str, keep_old: int, progress: bool = Tr
     full set would be, with ``keep_old`` training recordings per class and :data:`OLD_TEST_PER_CLASS` test
     recordings per class. Generating all of gestures-v2 (2,880 recordings, 3 GB, hours on 2 cores) only to mix
     in 30 per class would make a fresh clone's first fine-tuning take hours instead of minutes."""
-    from models.checkpoint_files import read_checkpoint_meta
+    from models.checkpoint.files import read_checkpoint_meta
     from training.data.resolve import SYNTH_DEFAULT, SYNTH_WORKERS
     from training.data.synth_cli import synth_dataset
 
@@ -78,7 +78,7 @@ def is_takes_folder(path) -> bool:
 def few_shot_fields(base_checkpoint: str, given: dict) -> dict:
     """TrainConfig fields for fine-tuning ``base_checkpoint``: ``given`` (the options the user set; None = not
     set) over :data:`FEW_SHOT` over what the base model was trained with (method, rho, augmentation, onset)."""
-    from models.checkpoint_files import read_checkpoint_meta
+    from models.checkpoint.files import read_checkpoint_meta
 
     meta, _ = read_checkpoint_meta(base_checkpoint)
     base = meta.get("train_cfg") or {}
@@ -98,7 +98,7 @@ def report(out: str | Path, base_checkpoint: str, takes_dir: str, progress: bool
     from firmware_sim.model_file import save_firmware
     from firmware_sim.precisions import PRECISIONS
     from firmware_sim.quantize import quantize_checkpoint
-    from models.checkpoint_files import read_checkpoint_meta
+    from models.checkpoint.files import read_checkpoint_meta
     from training.evaluate import evaluate_many
 
     out = Path(out)
@@ -147,20 +147,19 @@ def choose_streaming_window(model: Path) -> dict | None:
 def stream_takes(model: Path, takes_dir: str) -> dict:
     """Per class of the held-out takes: the full streaming windows (the app's settings, INT8) and how many name
     the class (the app's answer, "no gesture" counting as wrong)."""
+    from firmware_sim.precisions import DEPLOYED, PRECISIONS
     from sast_live.formats.registry import read_events
     from sast_live.pipeline import load_backend
-    from sast_live.session import PipelineOptions
+    from sast_live.pipeline.options import PipelineOptions
+    from sast_live.pipeline.pipeline import stream_windows
     from sast_live.takes import TakeSet
-    from training.no_gesture_eval import run_stream
 
-    backend = load_backend(model, "int8")
-    app = PipelineOptions()
-    hop = app.hop_bins(backend)
+    backend = load_backend(model, PRECISIONS[DEPLOYED])
     out: dict[str, dict[str, int]] = {}
     for take in TakeSet.open(takes_dir).takes():
         if take.split != "test":
             continue
-        wins = run_stream(backend, read_events(take.path), hop, app.window_bins(backend), app.taper_for(backend))
+        wins = stream_windows(backend, read_events(take.path), backend.bin_cfg.sensor_size, PipelineOptions())
         row = out.setdefault(take.name, {"windows": 0, "naming_it": 0})
         row["windows"] += len(wins)
         row["naming_it"] += sum(w.class_index == take.label for w in wins)

@@ -11,16 +11,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from models.networks import SNNConfig
+from models.config import SNNConfig
 from sast_live.transforms.binning import bin_window
-from sast_live.transforms.config import BinConfig, RefractoryConfig
+from sast_live.transforms.config import RefractoryConfig
 from sast_live.transforms.filters import refractory
-
-
-def bin_config(cfg: SNNConfig) -> BinConfig:
-    """The BinConfig that turns the sensor's events into this network's input frames."""
-    h, w = cfg.in_size
-    return BinConfig(tuple(cfg.sensor_size), cfg.bin_us, (w, h), "uint8")
 
 
 def input_filter(events: np.ndarray, cfg: SNNConfig) -> np.ndarray:
@@ -35,7 +29,7 @@ def full_frames(events: np.ndarray, cfg: SNNConfig) -> np.ndarray:
     events = input_filter(events, cfg)
     t_last = int(events["t"][-1]) if len(events) else 0
     n = max(cfg.n_bins, t_last // cfg.bin_us + 1)
-    return bin_window(events, bin_config(cfg), 0, n)
+    return bin_window(events, cfg.bin_config(), 0, n)
 
 
 class FrameCache:

@@ -89,25 +89,15 @@ def scenes(shared, seed: int = 0) -> dict[str, np.ndarray]:
     return out
 
 
-def run_stream(backend, events: np.ndarray, hop_bins: int = 10, window_bins: int | None = None,
-               taper: str = "flat") -> list:
-    """The full windows of the streaming pipeline over ``events``."""
-    from sast_live.pipeline import Pipeline
-
-    backend.reset()
-    pipe = Pipeline(backend, SENSOR, hop_bins=min(hop_bins, backend.n_bins), window_bins=window_bins, taper=taper)
-    return [w for w in pipe.process(events) + pipe.finish() if not w.partial]
-
-
-def no_gesture_report(backend, shared, seed: int = 0, hop_bins: int = 10, window_bins: int | None = None,
-                      taper: str = "flat") -> dict:
-    """Per scene: windows, windows that claim a gesture, claims at ≥ 80 % confidence, the highest claim (the
-    streaming settings of :func:`run_stream`)."""
+def no_gesture_report(backend, shared, options, seed: int = 0) -> dict:
+    """Per scene: windows, windows that claim a gesture, claims at ≥ 80 % confidence, the highest claim (the full
+    windows of the pipeline with ``options``, a :class:`~sast_live.pipeline.options.PipelineOptions`)."""
     from models.decision import NO_CLASS
+    from sast_live.pipeline.pipeline import stream_windows
 
     out = {}
     for name, events in scenes(shared, seed).items():
-        wins = run_stream(backend, events, hop_bins, window_bins, taper)
+        wins = stream_windows(backend, events, SENSOR, options)
         claims = [w for w in wins if w.class_index != NO_CLASS]
         out[name] = {"windows": len(wins), "claims": len(claims),
                      "claims_at_80": sum(w.confidence >= 0.8 for w in claims),

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
-from models.checkpoint import load_event_model, save_checkpoint
-from models.checkpoint_files import checkpoint_paths
+from models.checkpoint.files import checkpoint_paths
+from models.checkpoint.weights import load_event_model, save_checkpoint
 from sast_live.errors import SastLiveError
 
 

@@ -25,10 +25,11 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from models.checkpoint import load_checkpoint, restore, save_checkpoint
-from models.checkpoint_files import read_checkpoint_meta
+from models.checkpoint.files import read_checkpoint_meta
+from models.checkpoint.weights import load_checkpoint, restore, save_checkpoint
+from models.config import SNNConfig, gesture_config, nmnist_config
 from models.decision import NO_GESTURE, softmax
-from models.networks import SNNConfig, build_model, gesture_config, nmnist_config
+from models.networks import build_model
 from sast_live.errors import SastLiveError
 from training import distributed
 from training.augment import AugmentConfig, augment
@@ -136,7 +137,7 @@ def initial_network(path: str, classes, sensor_size=None) -> tuple[SNNConfig, to
     whose classes are the model's, in order, followed by new ones grows the readout: the old classes keep their
     rows and biases, each new class gets a fresh row (PyTorch's default initialisation) and the old classes'
     mean bias."""
-    from models.checkpoint import load_model
+    from models.checkpoint.weights import load_model
 
     model, _ = load_model(path)
     if not isinstance(model.cfg, SNNConfig):
@@ -216,7 +217,7 @@ def _global_batch(cache: FrameCache, indices: list[int], gen: torch.Generator, d
     if aug is None:
         return cache.batch([indices[j] for j in mine], [offsets[j] for j in mine])
     x, y = cache.batch(indices, offsets)
-    x = augment(x, gen, aug, cache.cfg.bin_us, pooling(cache.cfg))
+    x = augment(x, gen, aug, cache.cfg.bin_us, cache.cfg.pooling)
     return x[:, mine], y[mine]
 
 
@@ -231,11 +232,6 @@ def augment_config(cfg: TrainConfig, mcfg: SNNConfig) -> AugmentConfig | None:
         cap = 1e6 / mcfg.refractory_us
         aug = replace(aug, hot_rate_hz=tuple(min(r, cap) for r in aug.hot_rate_hz))
     return aug
-
-
-def pooling(cfg: SNNConfig) -> int:
-    """Sensor pixels per network input pixel."""
-    return (cfg.sensor_size[0] // cfg.in_size[1]) * (cfg.sensor_size[1] // cfg.in_size[0])
 
 
 def write_log(out: Path, history: list[dict]) -> None:

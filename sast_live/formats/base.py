@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from sast_live.errors import EventFormatError, SastLiveError
-from sast_live.events import EVENT_DTYPE, SensorSize, as_sensor_size, check_events, concat
-from sast_live.streams import iter_time_windows
+from sast_live.events import EVENT_DTYPE, SensorSize, as_sensor_size, check_events, concat, iter_time_windows
 
 DEFAULT_CHUNK_EVENTS = 1 << 16
 READ_ALL_CHUNK = 1 << 22  # read() returns everything anyway: fewer, larger blocks

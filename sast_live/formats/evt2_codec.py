@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-#: error codes of :func:`decode_words`
+#: error codes of :func:`decode_evt2_words`
 OK, RESERVED_TYPE, PROBLEM_EVENT = 0, 1, 2
 STATE_HIGH, STATE_LAST_T = 0, 1
 
@@ -30,7 +30,7 @@ def initial_state() -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def decode_words(words, state, out, width, height):  # pragma: no cover - compiled
+def decode_evt2_words(words, state, out, width, height):  # pragma: no cover - compiled
     """Decode EVT2 ``words`` (uint32[n]) into ``out`` (EVENT_DTYPE[m]), updating ``state`` in place.
 
     Checks as it goes what :func:`sast_live.events.check_events` checks of a chunk: time never decreasing

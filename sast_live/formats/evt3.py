@@ -58,7 +58,7 @@ class EVT3Reader(EventReader):
                     # Every slot used is written, so no zero-fill.
                     out = np.empty(min(cap, 2 * (len(words) - pos) + 12), dtype=EVENT_DTYPE)
                     last_t = int(state[codec.STATE_LAST_T])
-                    n_ev, used, err, _ = codec.decode_words(words[pos:], state, out, width, height)
+                    n_ev, used, err, _ = codec.decode_evt3_words(words[pos:], state, out, width, height)
                     if err == codec.ERR_OUTSIDE:  # the standard words for it, from the standard check
                         self._check_block(out[:n_ev], self.sensor_size, last_t, offset + 2 * pos)
                     if err:
@@ -106,7 +106,7 @@ def decode_bytes(data: bytes) -> np.ndarray:
     words = np.frombuffer(data[: len(data) - len(data) % 2], dtype="<u2")
     state = codec.initial_state()
     out = np.zeros(12 * len(words) + 12, dtype=EVENT_DTYPE)
-    n, used, err, _ = codec.decode_words(words, state, out)
+    n, used, err, _ = codec.decode_evt3_words(words, state, out)
     if err:
         raise EventFormatError(None, 2 * used, codec.ERROR_TEXT[err])
     return out[:n]

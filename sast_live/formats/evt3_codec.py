@@ -51,7 +51,7 @@ STATE_Y, STATE_BASE_X, STATE_VPOL, STATE_HIGH, STATE_LOW, STATE_LOOPS = 0, 1, 2,
 STATE_HAVE_TIME, STATE_SKIPPED, STATE_LAST_T = 6, 7, 8
 STATE_SIZE = 9
 
-# error codes returned by decode_words
+# error codes returned by decode_evt3_words
 OK, ERR_RESERVED_TYPE, ERR_TIME_BACKWARDS, ERR_X_RANGE, ERR_OUTSIDE = 0, 1, 2, 3, 4
 ERROR_TEXT = {
     ERR_RESERVED_TYPE: "reserved EVT3 word type",
@@ -68,8 +68,80 @@ def initial_state() -> np.ndarray:
     return state
 
 
+# The word handlers below are inlined into decode_evt3_words's loop at numba-IR level (inline="always"): the loop
+# spends 2-5 ns a word, so code layout shows; as ordinary calls it measured 5 % slower on one sample file and 5 %
+# faster on another, inlined it matches the single-function decoder it replaced on both.
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _addr_x(payload, y, t, have_time, last_t, skipped, out, n_out, width, height):  # pragma: no cover - compiled
+    """One ADDR_X word: the event at (x, y) at time ``t``. Returns ``(n_out, last_t, skipped, error_code)``."""
+    if have_time == 0:
+        return n_out, last_t, skipped + 1, OK
+    if t < last_t:
+        return n_out, last_t, skipped, ERR_TIME_BACKWARDS
+    x = payload & 0x7FF
+    out[n_out].t = t
+    out[n_out].x = x
+    out[n_out].y = y
+    out[n_out].p = (payload >> 11) & 1
+    if width > 0 and (x >= width or y >= height):
+        return n_out + 1, t, skipped, ERR_OUTSIDE
+    return n_out + 1, t, skipped, OK
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _top_bit(bits, n_bits):  # pragma: no cover - compiled
+    """Index of the highest set bit among the ``n_bits`` low bits of ``bits`` (0 when none is set)."""
+    top = 0
+    for k in range(n_bits):
+        if (bits >> k) & 1:
+            top = k
+    return top
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _vector(bits, n_bits, base_x, vpol, y, t, have_time, last_t, skipped, out, n_out,
+            width, height):  # pragma: no cover - compiled
+    """One VECT_12 / VECT_8 word: an event at ``base_x + k`` for each set bit ``k`` of ``bits`` (``n_bits`` valid).
+
+    Returns ``(n_out, last_t, skipped, error_code)``; the caller advances ``base_x`` when there is no error.
+    """
+    if bits == 0:
+        return n_out, last_t, skipped, OK
+    # the highest set bit must stay on the 11-bit address grid (searched only near the edge)
+    if base_x + n_bits - 1 > MAX_COORD and base_x + _top_bit(bits, n_bits) > MAX_COORD:
+        return n_out, last_t, skipped, ERR_X_RANGE
+    if have_time == 0:
+        for k in range(n_bits):
+            skipped += (bits >> k) & 1
+        return n_out, last_t, skipped, OK
+    if t < last_t:
+        return n_out, last_t, skipped, ERR_TIME_BACKWARDS
+    for k in range(n_bits):
+        if (bits >> k) & 1:
+            out[n_out].t = t
+            out[n_out].x = base_x + k
+            out[n_out].y = y
+            out[n_out].p = vpol
+            n_out += 1
+            if width > 0 and (base_x + k >= width or y >= height):
+                return n_out, t, skipped, ERR_OUTSIDE
+    return n_out, t, skipped, OK
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _time_high_loops(payload, high, loops, have_time):  # pragma: no cover - compiled
+    """The wrap count after a TIME_HIGH word ``payload``, and an error code: ``(loops, error_code)``."""
+    if have_time == 0 or payload >= high:
+        return loops, OK
+    if high - payload >= LOOP_THRESHOLD_HIGH:
+        return loops + 1, OK
+    return loops, ERR_TIME_BACKWARDS
+
+
 @njit(cache=True, nogil=True)
-def decode_words(words, state, out, width=0, height=0):  # pragma: no cover - compiled
+def decode_evt3_words(words, state, out, width=0, height=0):  # pragma: no cover - compiled
     """Decode EVT3 ``words`` (uint16[n]) into ``out`` (EVENT_DTYPE[m]), updating ``state`` in place.
 
     With ``width``, ``height`` > 0 an event outside the sensor stops the decoding with ``ERR_OUTSIDE``, that event
@@ -85,117 +157,75 @@ def decode_words(words, state, out, width=0, height=0):  # pragma: no cover - co
     n_out = 0
     cap = out.shape[0]
     n = words.shape[0]
-    y = state[0]
-    base_x = state[1]
-    vpol = state[2]
-    high = state[3]
-    low = state[4]
-    loops = state[5]
-    have_time = state[6]
-    skipped = state[7]
-    last_t = state[8]
+    y = state[STATE_Y]
+    base_x = state[STATE_BASE_X]
+    vpol = state[STATE_VPOL]
+    high = state[STATE_HIGH]
+    low = state[STATE_LOW]
+    loops = state[STATE_LOOPS]
+    have_time = state[STATE_HAVE_TIME]
+    skipped = state[STATE_SKIPPED]
+    last_t = state[STATE_LAST_T]
     i = 0
-    err = 0
-    t_cur = loops * 16777216 + (high << 12) + low  # the time of the next event, updated by the time words only
+    err = OK
+    t_cur = loops * TIME_LOOP_US + (high << 12) + low  # the time of the next event, updated by the time words only
+    # An if/elif dispatch with each error handled inside its branch: one shared error check after the dispatch,
+    # or flat `if ...: continue` branches, measured 10-40 % slower on the demo recording.
     while i < n:
         if cap - n_out < 12:
             break
         w = np.int64(words[i])
         kind = w >> 12
         payload = w & 0xFFF
-        if kind == 0x0:  # ADDR_Y
+        if kind == ADDR_Y:
             y = payload & 0x7FF
-        elif kind == 0x2:  # ADDR_X
-            t = t_cur
-            if have_time == 0:
-                skipped += 1
-            else:
-                if t < last_t:
-                    err = 2
-                    break
-                x = payload & 0x7FF
-                out[n_out].t = t
-                out[n_out].x = x
-                out[n_out].y = y
-                out[n_out].p = (payload >> 11) & 1
-                n_out += 1
-                last_t = t
-                if width > 0 and (x >= width or y >= height):
-                    err = 4
-                    i += 1
-                    break
-        elif kind == 0x3:  # VECT_BASE_X
+        elif kind == ADDR_X:
+            n_out, last_t, skipped, err = _addr_x(payload, y, t_cur, have_time, last_t, skipped, out, n_out,
+                                                  width, height)
+            if err == ERR_OUTSIDE:
+                i += 1  # that event is written: its word is consumed
+                break
+            if err != OK:
+                break
+        elif kind == VECT_BASE_X:
             base_x = payload & 0x7FF
             vpol = (payload >> 11) & 1
-        elif kind == 0x4 or kind == 0x5:  # VECT_12 / VECT_8
-            n_bits = 12 if kind == 0x4 else 8
-            bits = payload if kind == 0x4 else (payload & 0xFF)
-            t = t_cur
-            if bits != 0:
-                # the highest set bit must stay on the 11-bit address grid (searched only near the edge)
-                if base_x + n_bits - 1 > 2047:
-                    top = 0
-                    for k in range(n_bits):
-                        if (bits >> k) & 1:
-                            top = k
-                    if base_x + top > 2047:
-                        err = 3
-                        break
-                if have_time == 0:
-                    for k in range(n_bits):
-                        if (bits >> k) & 1:
-                            skipped += 1
-                else:
-                    if t < last_t:
-                        err = 2
-                        break
-                    outside = False
-                    for k in range(n_bits):
-                        if (bits >> k) & 1:
-                            out[n_out].t = t
-                            out[n_out].x = base_x + k
-                            out[n_out].y = y
-                            out[n_out].p = vpol
-                            n_out += 1
-                            if width > 0 and (base_x + k >= width or y >= height):
-                                outside = True
-                                break
-                    last_t = t
-                    if outside:
-                        err = 4
-                        i += 1
-                        break
-            base_x += n_bits
-            if base_x > 4096:
-                base_x = 4096  # keep the carry bounded on garbage; any later vector bit is then an error
-        elif kind == 0x6:  # TIME_LOW
+        elif kind == VECT_12 or kind == VECT_8:
+            n_bits = 12 if kind == VECT_12 else 8
+            n_out, last_t, skipped, err = _vector(payload & ((1 << n_bits) - 1), n_bits, base_x, vpol, y, t_cur,
+                                                  have_time, last_t, skipped, out, n_out, width, height)
+            if err == ERR_OUTSIDE:
+                i += 1
+                break
+            if err != OK:
+                break
+            # keep the carry bounded on garbage; any later vector bit is then an error
+            base_x = min(base_x + n_bits, 4096)
+        elif kind == TIME_LOW:
             low = payload
-            t_cur = loops * 16777216 + (high << 12) + low
-        elif kind == 0x8:  # TIME_HIGH
-            if have_time != 0 and payload < high:
-                if high - payload >= 4085:
-                    loops += 1
-                else:
-                    err = 2
-                    break
+            t_cur = loops * TIME_LOOP_US + (high << 12) + low
+        elif kind == TIME_HIGH:
+            loops, err = _time_high_loops(payload, high, loops, have_time)
+            if err != OK:
+                break
             high = payload
             have_time = 1
-            t_cur = loops * 16777216 + (high << 12) + low
-        elif kind == 0x7 or kind == 0xA or kind == 0xE or kind == 0xF:
+            t_cur = loops * TIME_LOOP_US + (high << 12) + low
+        elif kind == CONTINUED_4 or kind == EXT_TRIGGER or kind == OTHERS or kind == CONTINUED_12:
             pass
         else:
-            err = 1
+            err = ERR_RESERVED_TYPE
             break
         i += 1
-    state[0] = y
-    state[1] = base_x
-    state[2] = vpol
-    state[3] = high
-    state[4] = low
-    state[5] = loops
-    state[6] = have_time
-    state[7] = skipped
-    state[8] = last_t
+    state[STATE_Y] = y
+    state[STATE_BASE_X] = base_x
+    state[STATE_VPOL] = vpol
+    state[STATE_HIGH] = high
+    state[STATE_LOW] = low
+    state[STATE_LOOPS] = loops
+    state[STATE_HAVE_TIME] = have_time
+    state[STATE_SKIPPED] = skipped
+    state[STATE_LAST_T] = last_t
     return n_out, i, err, i
 
 

@@ -87,7 +87,7 @@ class EVT2Reader(EventReader):
                 while pos < len(words):
                     out = np.empty(min(n, len(words) - pos), dtype=EVENT_DTYPE)  # at most one event per word
                     last_t = int(state[evt2_codec.STATE_LAST_T])
-                    n_ev, used, err = evt2_codec.decode_words(words[pos:], state, out, width, height)
+                    n_ev, used, err = evt2_codec.decode_evt2_words(words[pos:], state, out, width, height)
                     if err == evt2_codec.RESERVED_TYPE:
                         raise EventFormatError(self.path, offset + 4 * (pos + used),
                                                f"reserved EVT2 word type {int(words[pos + used]) >> 28:#x}")

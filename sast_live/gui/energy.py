@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from PyQt6 import QtWidgets
 
-from sast_live.gui.frames import activity_onset
 from sast_live.gui.views import steady
 
 
 class EnergyPanel(QtWidgets.QGroupBox):
-    """Figures from each snapshot. The latency is measured when the app's answer turns from "no gesture" to a
-    gesture: from the first bin of the burst of events that led to it (:func:`~sast_live.gui.frames.activity_onset`
-    over the last 3 s) to the bin the answer came in."""
+    """Figures from each snapshot. The decision latency is the pipeline's (:mod:`sast_live.pipeline.telemetry`):
+    from the first bin of the burst of events that led to a gesture to the answer naming it."""
 
     def __init__(self):
         super().__init__("Energy (estimated)")
@@ -27,7 +25,6 @@ class EnergyPanel(QtWidgets.QGroupBox):
                               ("decision latency", self.latency)):
             steady(widget)
             form.addRow(label, widget)
-        self._verdict = -1
         self.last_latency_s: float | None = None
 
     def update_view(self, snap) -> None:
@@ -44,10 +41,7 @@ class EnergyPanel(QtWidgets.QGroupBox):
                                        "window)")
         self.power.setText(f"{snap.synops_per_s * pj * 1e-9:,.3f} mW at {snap.event_rate / 1e3:,.1f} k events/s")
         self.total.setText(f"{snap.energy_uj:,.1f} µJ ({snap.synops_total:,} SynOps)")
-        if snap.verdict >= 0 and self._verdict < 0:  # the answer just turned to a gesture
-            onset = activity_onset(snap.events_history)
-            if onset is not None:
-                self.last_latency_s = (len(snap.events_history) - onset) * snap.bin_us * 1e-6
-                self.latency.setText(f"{self.last_latency_s * 1e3:,.0f} ms from the onset of "
-                                     f"{snap.verdict_name.replace('_', ' ')}")
-        self._verdict = snap.verdict
+        if snap.decision_latency_s is not None and snap.decision_latency_s != self.last_latency_s:
+            self.last_latency_s = snap.decision_latency_s
+            self.latency.setText(f"{self.last_latency_s * 1e3:,.0f} ms from the onset of "
+                                 f"{snap.classes[snap.latency_class].replace('_', ' ')}")

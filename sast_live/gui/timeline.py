@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
 from sast_live.errors import SastLiveError
-from sast_live.gui.frames import class_colour
+from sast_live.gui.palette import class_colour
 from sast_live.gui.views import steady
 
 STRIP_US = 25_000  # one strip column per 25 ms of file time …

@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from sast_live.gui.frames import DEFAULT_SCHEME, accumulate, lookup_table
+from sast_live.gui.palette import DEFAULT_SCHEME, lookup_table
 
 ON_OFF_LEVELS = (-4, 4)  # net ON − OFF counts shown at full colour
 
@@ -35,12 +35,11 @@ def steady_top(current: float | None, peak: float) -> float:
 
 
 class EventView(pg.GraphicsLayoutWidget):
-    """The events of the last ``window_ms`` at sensor resolution (row-major, y down), weighed by ``decay``
-    (:func:`sast_live.gui.frames.accumulate`) and coloured by ``scheme`` (:data:`sast_live.gui.frames.SCHEMES`)."""
+    """The snapshot's event image at sensor resolution (row-major, y down; made by the pipeline from the window
+    and decay of the display bar) coloured by ``scheme`` (:data:`sast_live.gui.palette.SCHEMES`)."""
 
     def __init__(self):
         super().__init__()
-        self.window_ms, self.decay = 50, "none"
         self.box = self.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.set_scheme(DEFAULT_SCHEME)
@@ -52,10 +51,7 @@ class EventView(pg.GraphicsLayoutWidget):
         self.image.setLookupTable(lookup_table(scheme))
 
     def update_view(self, snap) -> None:
-        h, w = snap.frame.shape
-        frame = accumulate(snap.recent_events, w, h, self.window_ms * 1000, self.decay) if snap.recent_events \
-            else snap.frame
-        self.image.setImage(frame, levels=ON_OFF_LEVELS, autoLevels=False)
+        self.image.setImage(snap.frame, levels=ON_OFF_LEVELS, autoLevels=False)
 
 
 class PredictionPanel(QtWidgets.QGroupBox):
@@ -172,10 +168,10 @@ class RatePlot(pg.PlotWidget):
         self.getPlotItem().disableAutoRange()
         self._span: tuple[float, float] | None = None
 
-    def set_history(self, values: np.ndarray, bin_us: int, scale: float) -> None:
+    def set_history(self, age_s: np.ndarray, values: np.ndarray) -> None:
+        """``values`` (R,) per bin against ``age_s`` (R,), seconds before now (≤ 0)."""
         n = len(values)
-        x = (np.arange(n) - n + 1) * bin_us * 1e-6
-        y = np.asarray(values, np.float64) * scale
+        x, y = np.asarray(age_s, np.float64), np.asarray(values, np.float64)
         self.curve.setData(x, y)
         span = (float(x[0]) if n else -1.0, steady_top(self._span[1] if self._span else None,
                                                        float(y.max()) if n else 0.0))

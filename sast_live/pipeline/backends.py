@@ -24,9 +24,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from firmware_sim.precisions import PRECISIONS, get_precision
+from firmware_sim.precisions import DEPLOYED, PRECISIONS, Precision, custom_precision
 from sast_live.errors import SastLiveError
-from sast_live.transforms.config import BinConfig
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "zoo" / "gestures-sast"
 
@@ -40,15 +39,15 @@ class BackendOut(NamedTuple):
 class IntBackend:
     """The integer simulator of a :class:`~firmware_sim.model_file.FirmwareModel`."""
 
-    def __init__(self, model, label: str):
+    def __init__(self, model, label: str, precision: Precision):
         from firmware_sim.simulator import Simulator
 
-        self.model, self.label = model, label
+        self.model, self.label, self.precision = model, label, precision
         self.sim = Simulator(model)
         self.classes = tuple(model.classes)
         self.layer_sizes = tuple(layer.n_neurons for layer in model.layers)
         self.layer_shapes = tuple(tuple(layer.out_shape) for layer in model.layers)  # (C, H, W) each
-        self.bin_cfg = BinConfig(tuple(model.sensor_size), model.bin_us, model.in_shape[:0:-1], "uint8")
+        self.bin_cfg = model.bin_config()
         self.n_bins = model.n_bins
         self.input_refractory_us = model.refractory_us  # the input filter the model was trained behind
         self.decision = model.decision
@@ -102,7 +101,7 @@ class IntBackend:
 class FloatBackend:
     """The PyTorch model stepped one bin at a time with ``mode`` = ``surrogate`` or ``hard`` spikes."""
 
-    def __init__(self, model, mode: str, label: str, decision=None):
+    def __init__(self, model, precision: Precision, label: str, decision=None):
         import torch
 
         from models.decision import Decision
@@ -111,11 +110,11 @@ class FloatBackend:
 
         self.torch, self._initial_state, self._lif_step = torch, initial_state, lif_step
         self._synops = synops_per_layer
-        self.model, self.mode, self.label = model.eval(), mode, label
+        self.model, self.precision, self.mode, self.label = model.eval(), precision, precision.spike, label
         cfg = model.cfg
         self.classes = tuple(cfg.classes or [str(i) for i in range(cfg.n_classes)])
         h, w = cfg.in_size
-        self.bin_cfg = BinConfig(tuple(cfg.sensor_size), cfg.bin_us, (w, h), "uint8")
+        self.bin_cfg = cfg.bin_config()
         self.n_bins = cfg.n_bins
         self.input_refractory_us = cfg.refractory_us
         self.decision = decision or Decision()
@@ -195,36 +194,38 @@ def model_classes(model_path: str | os.PathLike | None) -> tuple[str, ...]:
         from firmware_sim.model_file import load_firmware
 
         return tuple(load_firmware(path).classes)
-    from models.checkpoint_files import read_checkpoint_meta
+    from models.checkpoint.files import read_checkpoint_meta
 
     if not path.exists() and not path.with_suffix(".json").exists():
         raise SastLiveError(f"no model at {path}: give a training checkpoint or an exported firmware folder")
     return tuple(read_checkpoint_meta(path)[0]["model_cfg"]["classes"])
 
 
-def load_backend(model_path: str | os.PathLike | None, precision: str):
-    """The backend for ``precision`` from a training checkpoint (any precision) or an exported firmware folder
-    (its own integer precision only). ``None`` means the bundled SAST gesture model."""
-    prec = get_precision(precision)
+def load_backend(model_path: str | os.PathLike | None, precision: Precision | None = None):
+    """The backend that runs ``model_path`` at ``precision``: a training checkpoint at any row of the precision
+    table (None: :data:`~firmware_sim.precisions.DEPLOYED`), or an exported firmware folder at its own precision
+    (None, or that row). ``model_path`` None means the bundled SAST gesture model."""
     path = Path(model_path) if model_path else DEFAULT_MODEL
     if not path.exists() and not path.with_suffix(".json").exists():
         raise SastLiveError(f"no model at {path}: give a training checkpoint or an exported firmware folder")
-    label = f"{path.name} {precision}"
     if is_firmware_dir(path):
         from firmware_sim.model_file import load_firmware
 
         model = load_firmware(path)
-        if prec.weight_bits != model.weight_bits:
-            have = next(n for n, p in PRECISIONS.items() if p.weight_bits == model.weight_bits)
-            raise SastLiveError(f"{path} is an exported {have} firmware model; it can only run as {have} "
-                                f"(give the training checkpoint for {precision})")
-        return IntBackend(model, label)
+        own = PRECISIONS.get(model.precision) or custom_precision(model.weight_bits, model.membrane_bits,
+                                                                  model.leak.shift)
+        if precision is not None and precision.name != own.name:
+            raise SastLiveError(f"{path} is an exported {own.name} firmware model; it can only run as {own.name} "
+                                f"(give the training checkpoint for {precision.name})")
+        return IntBackend(model, f"{path.name} {own.name}", own)
+    prec = precision or PRECISIONS[DEPLOYED]
+    label = f"{path.name} {prec.name}"
     if prec.integer:
         from firmware_sim.quantize import quantize_checkpoint
 
-        return IntBackend(quantize_checkpoint(path, prec.quant_config()), label)
-    from models.checkpoint import load_event_model
+        return IntBackend(quantize_checkpoint(path, prec.quant_config()), label, prec)
+    from models.checkpoint.weights import load_event_model
     from models.decision import Decision
 
     model, meta = load_event_model(path)
-    return FloatBackend(model, prec.spike, label, Decision.from_dict(meta.get("decision"), model.cfg.classes))
+    return FloatBackend(model, prec, label, Decision.from_dict(meta.get("decision"), model.cfg.classes))

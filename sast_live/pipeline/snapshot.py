@@ -50,21 +50,22 @@ class Snapshot:
 
     Attributes:
         t_us: end of the last bin run.
-        frame: (H, W) int32 ON minus OFF event counts over the last ``accumulate_us`` at sensor resolution.
+        frame: (H, W) float32 the event view's image at sensor resolution: ON minus OFF events of the last
+            window, faded by age as the pipeline's :class:`~sast_live.transforms.config.EventImageConfig` says.
         classes: class names; confidence (n_classes,) calibrated probabilities of the current window's logits so
             far (streaming: of the last window);
         smoothed: (n_classes,) exponential moving average of ``confidence`` over bins (streaming: the last
             window's); smoothed_top1 its argmax; verdict: what the app says — a class index, or −1 for no gesture.
         layer_sizes: neurons per layer; activity: (R, L) spikes per layer in the last R bins (oldest first).
         synops_history / events_history: (R,) per bin; synops_total since start; synops_per_s over the last second.
+        bin_us: the model's bin width; history_age_s: (R,) how long before ``t_us`` each history bin ended (s, ≤ 0);
+            synops_rate_history / event_rate_history: (R,) the histories per second.
         energy_uj: synops_total × pJ/SynOp, in µJ.
         arrival_wall: ``time.monotonic()`` when the newest chunk in the last bin arrived (a viewer's latency is
             its render time minus this).
         late_events: events that arrived after their bin had been run (counted, skipped).
         events_in / events_filtered: events that reached the noise filters, and how many they removed;
         filters: which filters run ("" when none).
-        recent_events: the filtered events of the last ``pipeline.RECENT_US`` (500 ms), as the chunks they came in
-            (EVENT_DTYPE, never written to), for an event view that accumulates its own way.
         layer_synops_per_s: (L + 1,) SynOps per second over the last second driven by the input (0) and by each
             layer's spikes; pj_per_synop: the energy estimate's pJ per SynOp.
         input_synops / input_synops_saved: SynOps the input drove in the first layer since the start, and those the
@@ -72,6 +73,8 @@ class Snapshot:
             second run of the network).
         input_frame: (C, h, w) the binned, pooled input the network received in the last bin run (None before).
         spike_maps: the last bin's spikes of each layer, (C, H, W) each (empty before the first bin).
+        decision_latency_s / latency_class: the latest time from the onset of a burst of events to the answer
+            that turned from "no gesture" to the gesture ``latency_class`` (None / −1 before any).
     """
 
     t_us: int
@@ -105,13 +108,17 @@ class Snapshot:
     windows: int = 0
     finished: bool = False
     error: str | None = None
-    recent_events: tuple = ()
+    history_age_s: np.ndarray | None = None
+    synops_rate_history: np.ndarray | None = None
+    event_rate_history: np.ndarray | None = None
     layer_synops_per_s: np.ndarray | None = None
     pj_per_synop: float = 0.0
     input_synops: int = 0
     input_synops_saved: int = 0
     input_frame: np.ndarray | None = None
     spike_maps: tuple = ()
+    decision_latency_s: float | None = None
+    latency_class: int = -1
 
     @property
     def smoothed_name(self) -> str:

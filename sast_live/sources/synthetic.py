@@ -6,10 +6,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from sast_live.events import SensorSize
+from sast_live.events import SensorSize, iter_time_windows
 from sast_live.sources.paced import Pacer
 from sast_live.sources.replay import SLICE_US, TimedSource
-from sast_live.streams import iter_time_windows
 from sast_live.synthetic import gestures
 
 

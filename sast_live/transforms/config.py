@@ -76,3 +76,23 @@ class RefractoryConfig:
         object.__setattr__(self, "sensor_size", as_sensor_size(self.sensor_size))
         if int(self.refractory_us) < 0:
             raise SastLiveError(f"refractory_us must be ≥ 0, got {self.refractory_us}")
+
+
+@dataclass(frozen=True)
+class EventImageConfig:
+    """The event view's image (:func:`sast_live.transforms.event_image.accumulate`): events of the last
+    ``window_us`` (5 ms … 500 ms, what a pipeline keeps), faded by ``decay`` (``none``, ``linear``,
+    ``exponential``)."""
+
+    window_us: int = 50_000
+    decay: str = "none"
+
+    def __post_init__(self):
+        from sast_live.transforms.event_image import DECAYS
+
+        if not 1 <= int(self.window_us) <= 500_000:
+            raise SastLiveError(f"the event view's window must be 1 µs … 500 ms, got {self.window_us} µs")
+        object.__setattr__(self, "window_us", int(self.window_us))
+        if self.decay not in DECAYS:
+            raise SastLiveError(f"decay must be one of {DECAYS}, got {self.decay!r}")
+

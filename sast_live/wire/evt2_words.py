@@ -18,7 +18,7 @@ MAX_COORD = (1 << 11) - 1
 MAX_T = (1 << 34) - 1  # 28 + 6 bits of µs ≈ 4.8 hours
 
 
-def encode_words(events: np.ndarray) -> np.ndarray:
+def encode_wire_words(events: np.ndarray) -> np.ndarray:
     """EVENT_DTYPE → uint32 words; a TIME_HIGH word opens the block and precedes every change of ``t >> 6``."""
     t = events["t"].astype(np.int64)
     high = t >> 6
@@ -35,7 +35,7 @@ def encode_words(events: np.ndarray) -> np.ndarray:
     return words
 
 
-def decode_words(words: np.ndarray, time_high: int = -1) -> tuple[np.ndarray, int]:
+def decode_wire_words(words: np.ndarray, time_high: int = -1) -> tuple[np.ndarray, int]:
     """uint32 words → (EVENT_DTYPE events, last TIME_HIGH value); CD words before any TIME_HIGH are dropped.
 
     ``time_high`` carries the last TIME_HIGH value from the previous block (-1: none yet).

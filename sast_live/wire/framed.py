@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from sast_live.events import EVENT_DTYPE, SensorSize
-from sast_live.wire.evt2_words import decode_words, encode_words
+from sast_live.wire.evt2_words import decode_wire_words, encode_wire_words
 
 MAGIC = b"\xa5\x5a"
 HEADER = struct.Struct("<2sHH")
@@ -50,7 +50,7 @@ class FramedState(NamedTuple):
 
 def encode_frame(events: np.ndarray, seq: int) -> bytes:
     """One frame holding ``events`` (their words must fit MAX_PAYLOAD)."""
-    payload = encode_words(events).astype("<u4").tobytes()
+    payload = encode_wire_words(events).astype("<u4").tobytes()
     if len(payload) > MAX_PAYLOAD:
         raise ValueError(f"{len(events)} events need {len(payload)} payload bytes > {MAX_PAYLOAD}")
     head = HEADER.pack(MAGIC, len(payload), seq & 0xFFFF)
@@ -103,7 +103,7 @@ def decode_framed(data: bytes, state: FramedState, sensor: SensorSize) -> tuple[
         st["next_seq"] = (seq + 1) & 0xFFFF
         st["frames"] += 1
         words = np.frombuffer(buf, "<u4", length // 4, i + HEADER.size)
-        ev, _ = decode_words(words)
+        ev, _ = decode_wire_words(words)
         ok = (ev["x"] < sensor.width) & (ev["y"] < sensor.height)
         t_ok = np.maximum.accumulate(np.concatenate([[st["t_last"]], ev["t"]]))[:-1] <= ev["t"]
         ok &= t_ok

@@ -8,7 +8,7 @@ readout (``logits = mean_t W·s[t] = W·count/T``). The counts come from
 * ``precision="int8"|"int4"|"wide"`` — the integer on-sensor simulator (:mod:`firmware_sim`) running the quantized
   hidden layers, so the INT8 deployment computes exactly the features the convex program saw.
 
-For the parallel sequence networks (:class:`models.parallel.ParallelLIFNet`) a row is a sample's features at
+For the parallel sequence networks (:class:`models.sequence_net.ParallelLIFNet`) a row is a sample's features at
 the last step, or, per step, one row per (sample, step). Spikes are stored as bits (``np.packbits``), counts
 as uint8/uint16, membranes as float32; :meth:`Dictionary.floats` expands them only for the solver.
 """

@@ -15,7 +15,7 @@
 
 Event datasets (N-MNIST, gestures, any dataset folder) use the convolutional networks with spike-count
 features (their deployed readout); the sequence tasks (:mod:`training.convex.tasks`) use the parallel LIF
-network of :mod:`models.parallel`.
+network of :mod:`models.sequence_net`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.checkpoint import save_checkpoint
+from models.checkpoint.weights import save_checkpoint
 from sast_live.errors import SastLiveError
 from training.convex.dictionary import conv_dictionary, parallel_dictionary, rows_labels
 from training.convex.solvers import LOSSES, Solution, loss_value, max_rho, solve, solve_path
@@ -150,7 +150,7 @@ def prune_conv(model, W: np.ndarray):
 @torch.no_grad()
 def prune_parallel(model, W: np.ndarray):
     """Drop branches whose last-layer neurons all have zero readout rows; returns the smaller network."""
-    from models.parallel import ParallelLIFNet
+    from models.sequence_net import ParallelLIFNet
 
     K, m = model.cfg.branches, model.cfg.widths[-1]
     keep = np.flatnonzero(np.any(W.reshape(K, m, -1) != 0, axis=(1, 2)))
@@ -244,7 +244,8 @@ def reconstruct_events(cfg: ReconConfig, log) -> dict:
 
 
 def reconstruct_sequence(cfg: ReconConfig, log) -> dict:
-    from models.parallel import ParallelConfig, ParallelLIFNet
+    from models.config import ParallelConfig
+    from models.sequence_net import ParallelLIFNet
     from training.convex.sequence import evaluate_sequence, load_sequence_data, load_task_network, train_sequence_sg
 
     spec = task_spec(cfg.dataset, cfg.length)

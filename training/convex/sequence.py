@@ -1,6 +1,6 @@
 """Sequence tasks on the parallel LIF network: data splits, surrogate-gradient training and accuracy.
 
-The SG baseline trains every weight of :class:`models.parallel.ParallelLIFNet` with Heaviside spikes forward
+The SG baseline trains every weight of :class:`models.sequence_net.ParallelLIFNet` with Heaviside spikes forward
 and the sigmoid's derivative backward (``mode="sg"``), Adam and cross-entropy (per step: averaged over the
 steps). It also fine-tunes a reconstructed network (the paper's hybrid), starting from its weights.
 """
@@ -94,7 +94,7 @@ def train_sequence_sg(model, data: SequenceData, epochs: int, lr: float = 3e-3, 
 
 def load_task_network(path: str, spec: TaskSpec):
     """A trained or reconstructed parallel network from checkpoint ``path``, checked to fit task ``spec``."""
-    from models.checkpoint import load_model
+    from models.checkpoint.weights import load_model
     from sast_live.errors import SastLiveError
 
     model, _ = load_model(path)
@@ -111,8 +111,9 @@ def run_sequence_sg(task: str, out: str, epochs: int = 30, lr: float = 3e-3, len
     reconstructed parallel network); writes ``OUT/model.*`` and returns the summary."""
     from pathlib import Path
 
-    from models.checkpoint import save_checkpoint
-    from models.parallel import ParallelConfig, ParallelLIFNet
+    from models.checkpoint.weights import save_checkpoint
+    from models.config import ParallelConfig
+    from models.sequence_net import ParallelLIFNet
     from sast_live.errors import SastLiveError
     from training.convex.tasks import task_spec
 

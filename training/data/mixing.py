@@ -29,7 +29,7 @@ def with_old_classes(takes: EventDataset, checkpoint: str, n: int, progress: boo
                      dataset: str | None = None) -> EventDataset:
     """``takes`` plus ``n`` training recordings per class of ``dataset`` (default: the one ``checkpoint`` was
     trained on)."""
-    from models.checkpoint_files import read_checkpoint_meta
+    from models.checkpoint.files import read_checkpoint_meta
     from training.data.resolve import resolve_split
 
     if n < 0:

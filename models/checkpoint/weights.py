@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from models.checkpoint_files import FORMAT, read_checkpoint_files
+from models.checkpoint.files import FORMAT, read_checkpoint_files
 from sast_live.errors import SastLiveError
 
 

@@ -3,7 +3,7 @@ checkpoints too).
 
 A checkpoint ``X`` is ``X.json`` (config, history) + ``X.safetensors`` (tensors); ``X``, either file, or a run
 folder holding ``model.*`` all name it. Nothing is built and no tensor is read before
-:mod:`models.checkpoint_schema` has checked the config and the tensors' names, shapes and dtypes, which come from
+:mod:`models.checkpoint.schema` has checked the config and the tensors' names, shapes and dtypes, which come from
 the safetensors header alone (:func:`safetensors_header`).
 """
 
@@ -62,6 +62,21 @@ def safetensors_header(path: str | os.PathLike) -> dict[str, tuple[str, tuple[in
     return out
 
 
+def read_json(path: Path, max_bytes: int = MAX_JSON_BYTES, what: str = "a checkpoint's config") -> dict:
+    """A model file's JSON object (a checkpoint's config, a firmware model's description), refused with a clear
+    error when it is larger than ``max_bytes``, not UTF-8 JSON, or not an object; nothing else is checked here."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise SastLiveError(f"{path}: {size:,} bytes: too large for {what}")
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise SastLiveError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise SastLiveError(f"{path}: not {what} (a JSON {type(meta).__name__}, not an object)")
+    return meta
+
+
 def checkpoint_paths(path: str | os.PathLike) -> tuple[Path, Path]:
     """``(X.json, X.safetensors)`` of a checkpoint named as ``X``, either file, or a run folder."""
     path = Path(path)
@@ -76,20 +91,14 @@ def checkpoint_paths(path: str | os.PathLike) -> tuple[Path, Path]:
 
 
 def read_checkpoint_meta(path: str | os.PathLike) -> tuple[dict, Path]:
-    """The checked JSON of a checkpoint and its tensor file; every check of :mod:`models.checkpoint_schema`
+    """The checked JSON of a checkpoint and its tensor file; every check of :mod:`models.checkpoint.schema`
     has passed, and no tensor has been read."""
-    from models.checkpoint_schema import check_checkpoint
+    from models.checkpoint.schema import check_checkpoint
 
     jpath, wpath = checkpoint_paths(path)
-    if jpath.stat().st_size > MAX_JSON_BYTES:
-        raise SastLiveError(f"{jpath}: {jpath.stat().st_size:,} bytes: too large for a checkpoint's config")
-    try:
-        meta = json.loads(jpath.read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise SastLiveError(f"{jpath}: not valid JSON ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT or "model_cfg" not in meta:
-        raise SastLiveError(f"{jpath}: not a SAST-Live checkpoint (format "
-                            f"{meta.get('format') if isinstance(meta, dict) else None!r})")
+    meta = read_json(jpath)
+    if meta.get("format") != FORMAT or "model_cfg" not in meta:
+        raise SastLiveError(f"{jpath}: not a SAST-Live checkpoint (format {meta.get('format')!r})")
     check_checkpoint(meta, safetensors_header(wpath), str(jpath), str(wpath))
     return meta, wpath
 

@@ -1,4 +1,5 @@
-"""The parallel LIF network of the convex reconstruction (Udupi, Yang, Zhai; after Ergen et al., ICLR 2023).
+"""The sequence network of the convex reconstruction: parallel LIF branches (Udupi, Yang, Zhai; after Ergen et al.,
+ICLR 2023).
 
 ``K`` independent branches, each a chain of fully connected LIF layers of widths ``widths`` (the last one
 usually 1); no recurrent weight matrices — the only recurrence is each neuron's leak and reset, the SAST LIF
@@ -15,60 +16,11 @@ and read out linearly without bias:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import torch
 from torch import nn
 
-from models.neurons import LIFParameters, initial_state, lif_step
-from sast_live.errors import SastLiveError
-
-FEATURES = ("spike", "membrane", "count")
-KIND = "parallel"
-
-
-@dataclass(frozen=True)
-class ParallelConfig:
-    """Everything needed to rebuild a parallel LIF network (saved as JSON beside the weights)."""
-
-    name: str
-    n_in: int
-    branches: int = 1024
-    widths: tuple[int, ...] = (16, 1)
-    n_classes: int = 2
-    tau: float = 0.9
-    theta: float = 1.0
-    beta: float = 5.0
-    features: str = "spike"
-    per_step: bool = False
-    classes: tuple[str, ...] = ()
-    kind: str = KIND
-
-    def __post_init__(self):
-        if self.features not in FEATURES:
-            raise SastLiveError(f"features must be one of {FEATURES}, got {self.features!r}")
-        if self.n_in < 1 or self.branches < 1 or not self.widths or min(self.widths) < 1:
-            raise SastLiveError(f"need n_in, branches and every width ≥ 1, got {self.n_in}, {self.branches}, "
-                             f"{self.widths}")
-
-    @property
-    def n_features(self) -> int:
-        return self.branches * self.widths[-1]
-
-    @property
-    def neuron(self) -> LIFParameters:
-        return LIFParameters(self.tau, self.theta, self.beta)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @staticmethod
-    def from_dict(d: dict) -> ParallelConfig:
-        d = dict(d)
-        for key in ("widths", "classes"):
-            if key in d:
-                d[key] = tuple(d[key])
-        return ParallelConfig(**d)
+from models.config import ParallelConfig
+from models.neurons import initial_state, lif_step
 
 
 class ParallelLIFNet(nn.Module):

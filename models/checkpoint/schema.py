@@ -18,7 +18,9 @@ export, train --init-from/--resume/--witness-from).
 from __future__ import annotations
 
 import math
+from dataclasses import fields
 
+from models.config import FEATURES, KIND, ConvSpec, ParallelConfig, SNNConfig, conv_out, defaults
 from sast_live.errors import SastLiveError
 
 MAX_CHANNELS = 4096
@@ -87,42 +89,40 @@ def _classes(where: Field, value, n: int) -> None:
         raise where.error(f"must be a list of {n} class names (or empty), got {value!r}")
 
 
-def _out(size: int, k: int, s: int, p: int) -> int:
-    return (size + 2 * p - k) // s + 1
-
-
 def conv_tensors(cfg: dict, where: Field) -> dict[str, tuple[int, ...]]:
     """Check a :class:`~models.networks.SNNConfig` dict; returns the weight shapes it implies."""
     _keys(where, cfg, CONV_FIELDS, {"name", "layers", "n_classes"})
+    cfg = {**defaults(SNNConfig), **cfg}  # a field left out means the config's default
     if not isinstance(cfg["name"], str):
         raise where("name").error("must be a string")
-    c = _int(where("in_channels"), cfg.get("in_channels", 2), 1, MAX_CHANNELS)
-    h, w = _pair(where("in_size"), cfg.get("in_size", [34, 34]), MAX_SIZE)
-    sw, sh = _pair(where("sensor_size"), cfg.get("sensor_size", [34, 34]), MAX_SIZE)
+    c = _int(where("in_channels"), cfg["in_channels"], 1, MAX_CHANNELS)
+    h, w = _pair(where("in_size"), cfg["in_size"], MAX_SIZE)
+    sw, sh = _pair(where("sensor_size"), cfg["sensor_size"], MAX_SIZE)
     if sw % w or sh % h:
         raise where("sensor_size").error(f"the sensor {sw}×{sh} must be a whole multiple of the input {w}×{h}")
     n_classes = _int(where("n_classes"), cfg["n_classes"], 1, MAX_CLASSES)
-    _float(where("tau"), cfg.get("tau", 0.8), 0.0, 1.0, open_hi=True)
-    _float(where("theta"), cfg.get("theta", 1.0), 0.0, 1e6)
-    _float(where("beta"), cfg.get("beta", 5.0), 0.0, 1e6)
-    _int(where("bin_us"), cfg.get("bin_us", 10_000), 1, MAX_BIN_US)
-    _int(where("n_bins"), cfg.get("n_bins", 30), 1, MAX_BINS)
-    _classes(where("classes"), cfg.get("classes", []), n_classes)
-    if not isinstance(cfg.get("readout_bias", False), bool):
-        raise where("readout_bias").error(f"must be true or false, got {cfg.get('readout_bias')!r}")
-    _int(where("refractory_us"), cfg.get("refractory_us", 0), 0, MAX_BIN_US)
+    _float(where("tau"), cfg["tau"], 0.0, 1.0, open_hi=True)
+    _float(where("theta"), cfg["theta"], 0.0, 1e6)
+    _float(where("beta"), cfg["beta"], 0.0, 1e6)
+    _int(where("bin_us"), cfg["bin_us"], 1, MAX_BIN_US)
+    _int(where("n_bins"), cfg["n_bins"], 1, MAX_BINS)
+    _classes(where("classes"), cfg["classes"], n_classes)
+    if not isinstance(cfg["readout_bias"], bool):
+        raise where("readout_bias").error(f"must be true or false, got {cfg['readout_bias']!r}")
+    _int(where("refractory_us"), cfg["refractory_us"], 0, MAX_BIN_US)
     layers = cfg["layers"]
     if not isinstance(layers, list) or not 1 <= len(layers) <= MAX_LAYERS:
         raise where("layers").error(f"must be a list of 1…{MAX_LAYERS} layers, got {layers!r}")
     shapes, params, neurons = {}, 0, 0
     for i, spec in enumerate(layers):
         lw = where("layers")(i)
-        _keys(lw, spec, {"out_channels", "kernel", "stride", "padding"}, {"out_channels"})
+        _keys(lw, spec, CONV_SPEC_FIELDS, {"out_channels"})
+        spec = {**defaults(ConvSpec), **spec}
         co = _int(lw("out_channels"), spec["out_channels"], 1, MAX_CHANNELS)
-        k = _int(lw("kernel"), spec.get("kernel", 3), 1, MAX_KERNEL)
-        s = _int(lw("stride"), spec.get("stride", 2), 1, MAX_KERNEL)
-        p = _int(lw("padding"), spec.get("padding", 1), 0, k - 1)
-        h, w = _out(h, k, s, p), _out(w, k, s, p)
+        k = _int(lw("kernel"), spec["kernel"], 1, MAX_KERNEL)
+        s = _int(lw("stride"), spec["stride"], 1, MAX_KERNEL)
+        p = _int(lw("padding"), spec["padding"], 0, k - 1)
+        h, w = conv_out(h, k, s, p), conv_out(w, k, s, p)
         if h < 1 or w < 1:
             raise lw.error(f"kernel {k}, stride {s}, padding {p} leave no output ({h}×{w})")
         params += co * c * k * k
@@ -133,30 +133,31 @@ def conv_tensors(cfg: dict, where: Field) -> dict[str, tuple[int, ...]]:
     params += n_classes * c * h * w
     _bound(where, params, neurons)
     shapes["model.readout.weight"] = (n_classes, c * h * w)
-    if cfg.get("readout_bias", False):
+    if cfg["readout_bias"]:
         shapes["model.readout.bias"] = (n_classes,)
     return shapes
 
 
 def parallel_tensors(cfg: dict, where: Field) -> dict[str, tuple[int, ...]]:
-    """Check a :class:`~models.parallel.ParallelConfig` dict; returns the weight shapes it implies."""
+    """Check a :class:`~models.sequence_net.ParallelConfig` dict; returns the weight shapes it implies."""
     _keys(where, cfg, PARALLEL_FIELDS, {"name", "n_in", "kind"})
+    cfg = {**defaults(ParallelConfig), **cfg}
     if not isinstance(cfg["name"], str):
         raise where("name").error("must be a string")
     n_in = _int(where("n_in"), cfg["n_in"], 1, MAX_NEURONS)
-    k = _int(where("branches"), cfg.get("branches", 1024), 1, MAX_BRANCHES)
-    widths = cfg.get("widths", [16, 1])
+    k = _int(where("branches"), cfg["branches"], 1, MAX_BRANCHES)
+    widths = cfg["widths"]
     if not isinstance(widths, list) or not 1 <= len(widths) <= MAX_LAYERS:
         raise where("widths").error(f"must be a list of 1…{MAX_LAYERS} widths, got {widths!r}")
-    n_classes = _int(where("n_classes"), cfg.get("n_classes", 2), 1, MAX_CLASSES)
-    _float(where("tau"), cfg.get("tau", 0.9), 0.0, 1.0, open_hi=True)
-    _float(where("theta"), cfg.get("theta", 1.0), 0.0, 1e6)
-    _float(where("beta"), cfg.get("beta", 5.0), 0.0, 1e6)
-    if cfg.get("features", "spike") not in ("spike", "membrane", "count"):
-        raise where("features").error(f"must be spike, membrane or count, got {cfg.get('features')!r}")
-    if not isinstance(cfg.get("per_step", False), bool):
+    n_classes = _int(where("n_classes"), cfg["n_classes"], 1, MAX_CLASSES)
+    _float(where("tau"), cfg["tau"], 0.0, 1.0, open_hi=True)
+    _float(where("theta"), cfg["theta"], 0.0, 1e6)
+    _float(where("beta"), cfg["beta"], 0.0, 1e6)
+    if cfg["features"] not in FEATURES:
+        raise where("features").error(f"must be one of {', '.join(FEATURES)}, got {cfg['features']!r}")
+    if not isinstance(cfg["per_step"], bool):
         raise where("per_step").error("must be true or false")
-    _classes(where("classes"), cfg.get("classes", []), n_classes)
+    _classes(where("classes"), cfg["classes"], n_classes)
     shapes, params, fan_in = {}, 0, n_in
     for i, width in enumerate(widths):
         m = _int(where("widths")(i), width, 1, MAX_CHANNELS)
@@ -179,20 +180,19 @@ def _bound(where: Field, params: int, neurons: int) -> None:
                           "is allocated)")
 
 
-# the fields of models.networks.SNNConfig and models.parallel.ParallelConfig (a test keeps them in step)
-CONV_FIELDS = {"name", "in_channels", "in_size", "sensor_size", "layers", "n_classes", "tau", "theta", "beta",
-               "bin_us", "n_bins", "classes", "readout_bias", "refractory_us"}
-PARALLEL_FIELDS = {"name", "n_in", "branches", "widths", "n_classes", "tau", "theta", "beta", "features",
-                   "per_step", "classes", "kind"}
+# what a config may hold: the fields of its dataclass (models.config), and nothing else
+CONV_FIELDS = {f.name for f in fields(SNNConfig)}
+CONV_SPEC_FIELDS = {f.name for f in fields(ConvSpec)}
+PARALLEL_FIELDS = {f.name for f in fields(ParallelConfig)}
 
 
 def check_checkpoint(meta, header: dict[str, tuple[str, tuple[int, ...]]], json_file: str,
                      tensor_file: str) -> None:
     """Raise :class:`SastLiveError` naming the first problem of a checkpoint's JSON ``meta`` and its safetensors
-    ``header`` (``name → (dtype, shape)``, from :func:`models.checkpoint_files.safetensors_header`)."""
+    ``header`` (``name → (dtype, shape)``, from :func:`models.checkpoint.files.safetensors_header`)."""
     root = Field(json_file, "model_cfg")
     cfg = meta["model_cfg"]
-    if isinstance(cfg, dict) and cfg.get("kind") == "parallel":
+    if isinstance(cfg, dict) and cfg.get("kind") == KIND:
         expected = parallel_tensors(cfg, root)
     else:
         expected = conv_tensors(cfg, root)

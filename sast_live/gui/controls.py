@@ -1,0 +1,282 @@
+"""The window's controls: the two toolbars, the keys, the help overlay, and what each does — every action one
+call of a :class:`~sast_live.session.Session` method (so each is tested without a window)."""
+
+from __future__ import annotations
+
+from PyQt6 import QtCore, QtGui, QtWidgets
+
+from firmware_sim.precisions import PRECISIONS
+from sast_live.errors import SastLiveError
+from sast_live.gui.palette import SCHEMES
+from sast_live.pipeline.options import DEFAULT_DENOISE_US, DEFAULT_REFRACTORY_US
+from sast_live.transforms.event_image import DECAYS
+
+SPEEDS = [("0.25×", 0.25), ("0.5×", 0.5), ("1×", 1.0), ("2×", 2.0), ("5×", 5.0), ("10×", 10.0), ("max", None)]
+SHORTCUTS = [("Space", "pause / play"), ("← / →", "one bin back / forward (paused, recordings)"),
+             ("+ / −", "faster / slower replay"), ("R", "record the stream to a file"), ("L", "loop the recording"),
+             ("F", "noise filter on / off"), ("1 – 4", "precision: float, hard, int8, int4"),
+             ("T", "record a take (Teach panel)"), ("Ctrl+E", "export: dashboard PNG, per-bin CSV, video"),
+             ("I", "network input and layer spikes"), ("F1 / ?", "this help")]
+
+
+class HelpOverlay(QtWidgets.QLabel):
+    """The keys, over the middle of the window (F1, ?; Esc closes)."""
+
+    def __init__(self, window: QtWidgets.QWidget):
+        super().__init__(window)
+        self.setText("<h3>Keyboard</h3><table>" + "".join(
+            f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in SHORTCUTS) + "</table>"
+            "<p>F1, ? or Esc closes this.</p>")
+        self.setStyleSheet("background: rgba(10, 10, 14, 230); color: #eee; padding: 18px; "
+                           "border: 1px solid #888; font-size: 11pt;")
+        self.hide()
+
+    def toggle(self) -> None:
+        if self.isVisible():
+            self.hide()
+            return
+        self.adjustSize()
+        parent = self.parentWidget()
+        self.move((parent.width() - self.width()) // 2, (parent.height() - self.height()) // 2)
+        self.raise_()
+        self.show()
+
+
+class Controls(QtCore.QObject):
+    """Builds the toolbars of ``window`` and its keys; ``report(text)`` tells the user how an action went.
+
+    ``teach`` and ``inputs`` are the window's docks (the toolbars toggle them); ``export_menu`` drops down from the
+    display bar's Export button.
+    """
+
+    def __init__(self, window: QtWidgets.QMainWindow, session, report, teach, inputs, export_menu):
+        super().__init__(window)
+        self.window, self.session, self.report = window, session, report
+        self.teach, self.inputs, self.export_menu = teach, inputs, export_menu
+        self.help = HelpOverlay(window)
+        self._held: str | None = None  # how the source was held for a fine-tuning: "paused", a spec to reopen
+        self._build_source_bar()
+        self._build_display_bar()
+        self._build_shortcuts()
+        teach.tuning.connect(self.hold_source)
+
+    # -- building -----------------------------------------------------------------------------------------------
+    def _build_source_bar(self) -> None:
+        bar = self.window.addToolBar("controls")
+        bar.setMovable(False)
+        bar.addAction("Open file…", self.choose_file)
+        self.ports = QtWidgets.QComboBox()
+        self.ports.setMinimumWidth(160)
+        self.ports.setToolTip("serial event cameras (refresh with ↻)")
+        bar.addWidget(self.ports)
+        self.protocol = QtWidgets.QComboBox()
+        self.protocol.addItems(["edvs", "framed"])
+        bar.addWidget(self.protocol)
+        bar.addAction("↻", self.refresh_ports)
+        bar.addAction("Connect", self.connect_port)
+        bar.addAction("USB camera", lambda: self.open_source("dv:"))
+        bar.addAction("Synthetic", lambda: self.open_source("synthetic:gestures"))
+        bar.addSeparator()
+        self.play = QtGui.QAction("Pause", self.window, checkable=True)
+        self.play.toggled.connect(self.toggle_pause)
+        bar.addAction(self.play)
+        self.speed = QtWidgets.QComboBox()
+        for label, _ in SPEEDS:
+            self.speed.addItem(label)
+        speeds = [v for _, v in SPEEDS]
+        speed = self.session.sources.speed
+        self.speed.setCurrentIndex(speeds.index(speed) if speed in speeds else 2)
+        self.speed.currentIndexChanged.connect(lambda i: self.session.set_speed(SPEEDS[i][1]))
+        bar.addWidget(self.speed)
+        self.loop = QtWidgets.QCheckBox("loop")
+        self.loop.setChecked(self.session.sources.loop)
+        self.loop.toggled.connect(self.session.set_loop)
+        bar.addWidget(self.loop)
+        bar.addSeparator()
+        bar.addAction("Model…", self.choose_model)
+        self.precision = QtWidgets.QComboBox()
+        self.precision.addItems(PRECISIONS)
+        self.precision.setCurrentText(self.session.backend.precision.name)
+        self.precision.currentTextChanged.connect(self.change_precision)
+        bar.addWidget(self.precision)
+        self.filter = QtGui.QAction("Filter noise", self.window, checkable=True)
+        self.filter.setToolTip("refractory period per pixel + background-activity (denoise) filter")
+        o = self.session.options
+        self.filter.setChecked(o.filters_on)
+        self._filter_us = (o.denoise_us or DEFAULT_DENOISE_US, o.refractory_us or DEFAULT_REFRACTORY_US)
+        self.filter.toggled.connect(self.toggle_filter)
+        bar.addAction(self.filter)
+        bar.addSeparator()
+        self.rec = QtGui.QAction("● Record", self.window, checkable=True)
+        self.rec.toggled.connect(self.toggle_record)
+        bar.addAction(self.rec)
+        teach = self.teach.toggleViewAction()
+        teach.setText("Teach…")
+        teach.setToolTip("record takes of a gesture of your own and fine-tune the model on them")
+        bar.addAction(teach)
+        self.refresh_ports()
+
+    def _build_display_bar(self) -> None:
+        self.window.addToolBarBreak()
+        bar = self.window.addToolBar("display")
+        bar.setMovable(False)
+        bar.addWidget(QtWidgets.QLabel(" accumulate "))
+        image = self.session.event_image
+        self.accumulate = QtWidgets.QSpinBox()
+        self.accumulate.setRange(5, 500)
+        self.accumulate.setSingleStep(5)
+        self.accumulate.setSuffix(" ms")
+        self.accumulate.setValue(image.window_us // 1000)
+        self.accumulate.setToolTip("how far back the event view shows events (5–500 ms)")
+        self.accumulate.valueChanged.connect(self.set_event_image)
+        bar.addWidget(self.accumulate)
+        self.decay = QtWidgets.QComboBox()
+        self.decay.addItems(DECAYS)
+        self.decay.setCurrentText(image.decay)
+        self.decay.setToolTip("how older events fade: none, linearly, or exponentially")
+        self.decay.currentTextChanged.connect(self.set_event_image)
+        bar.addWidget(QtWidgets.QLabel(" decay "))
+        bar.addWidget(self.decay)
+        self.scheme = QtWidgets.QComboBox()
+        self.scheme.addItems(list(SCHEMES))
+        self.scheme.setToolTip("ON / OFF colours of the event view")
+        self.scheme.currentTextChanged.connect(self.window.dashboard.events.set_scheme)
+        bar.addWidget(QtWidgets.QLabel(" colours "))
+        bar.addWidget(self.scheme)
+        bar.addSeparator()
+        inputs = self.inputs.toggleViewAction()
+        inputs.setText("Network input")
+        inputs.setShortcut("I")
+        bar.addAction(inputs)
+        self.export_button = QtWidgets.QToolButton()
+        self.export_button.setText("Export")
+        self.export_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.export_button.setMenu(self.export_menu)
+        bar.addWidget(self.export_button)
+        bar.addAction("Help", self.help.toggle)
+
+    def _build_shortcuts(self) -> None:
+        def key(seq, slot):
+            QtGui.QShortcut(QtGui.QKeySequence(seq), self.window, slot)
+
+        def faster(step: int):
+            return lambda: self.speed.setCurrentIndex(min(max(self.speed.currentIndex() + step, 0),
+                                                          self.speed.count() - 1))
+
+        key("Space", self.play.toggle)
+        key("Left", lambda: self.session.step(-1))
+        key("Right", lambda: self.session.step(1))
+        key("+", faster(1))
+        key("=", faster(1))
+        key("-", faster(-1))
+        key("R", self.rec.toggle)
+        key("L", self.loop.toggle)
+        key("F", self.filter.toggle)
+        for n, name in enumerate(list(PRECISIONS)[:4], start=1):
+            key(str(n), lambda name=name: self.precision.setCurrentText(name))
+        key("Ctrl+E", lambda: self.export_menu.popup(self.window.mapToGlobal(self.window.rect().center())))
+        key("F1", self.help.toggle)
+        key("?", self.help.toggle)
+        key("Escape", self.help.hide)
+
+    # -- sources ------------------------------------------------------------------------------------------------
+    def open_source(self, spec: str) -> None:
+        try:
+            self.session.set_protocol(self.protocol.currentText())
+            self.session.open(spec)
+            self.report(f"opened {spec}")
+        except SastLiveError as exc:
+            QtWidgets.QMessageBox.warning(self.window, "Cannot open source", str(exc))
+
+    def choose_file(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self.window, "Open a recording", "",
+            "Event files (*.raw *.dat *.bin *.bs2 *.npy *.aedat *.aedat4);;All (*)")
+        if path:
+            self.open_source(path)
+
+    def refresh_ports(self) -> None:
+        from serial.tools import list_ports
+
+        self.ports.clear()
+        ports = list_ports.comports()
+        self.ports.addItem("serial port…" if ports else "(no serial ports)", None)  # no port looks connected
+        for port in ports:
+            about = port.description if port.description and port.description != "n/a" else ""
+            self.ports.addItem(f"{port.device} {about}".strip(), port.device)
+
+    def connect_port(self) -> None:
+        device = self.ports.currentData()
+        if device is None:
+            text, ok = QtWidgets.QInputDialog.getText(self.window, "Serial port",
+                                                      "Port (e.g. /dev/ttyUSB0, /dev/pts/3):")
+            if not ok or not text:
+                return
+            device = text
+        self.open_source(f"{self.protocol.currentText()}:{device}")
+
+    def toggle_pause(self, paused: bool) -> None:
+        self.session.set_paused(paused)
+        self.play.setText("Play" if paused else "Pause")
+
+    def hold_source(self, hold: bool) -> None:
+        """Hold the source still while a fine-tuning trains (pause a file or the synthetic camera; stop a live
+        camera, which cannot wait) and give it back as it was after."""
+        if hold:
+            self._held = None
+            if self.session.can_pace and not self.play.isChecked():
+                self.play.setChecked(True)
+                self._held = "paused"
+            elif not self.session.can_pace and self.session.runner is not None:
+                self._held = self.session.spec
+                self.session.stop()
+            if self._held:
+                self.report("source held while the model trains")
+            return
+        held, self._held = self._held, None
+        if held == "paused":
+            self.play.setChecked(False)
+        elif held:
+            self.open_source(held)
+
+    # -- what runs on the stream --------------------------------------------------------------------------------
+    def change_precision(self, precision: str) -> None:
+        self.report(f"loading {precision}…")
+        self.session.set_model(self.session.options.model, precision, done=self._loaded)
+
+    def choose_model(self) -> None:
+        path = QtWidgets.QFileDialog.getExistingDirectory(self.window, "Training run or exported firmware folder")
+        if path:
+            self.session.set_model(path, self.precision.currentText(), done=self._loaded)
+
+    def toggle_filter(self, on: bool) -> None:
+        denoise_us, refractory_us = self._filter_us if on else (None, None)
+        self.session.set_filters(denoise_us, refractory_us, done=self._loaded)
+
+    def set_event_image(self, *_) -> None:
+        self.session.set_event_image(self.accumulate.value(), self.decay.currentText())
+
+    def _loaded(self, error: str | None) -> None:
+        # called on the loader or the worker thread: hand the message to the GUI thread
+        QtCore.QMetaObject.invokeMethod(self, "_show_message", QtCore.Qt.ConnectionType.QueuedConnection)
+
+    @QtCore.pyqtSlot()
+    def _show_message(self) -> None:
+        self.report(self.session.message)
+
+    # -- recording ----------------------------------------------------------------------------------------------
+    def toggle_record(self, on: bool) -> None:
+        if on:
+            self.export_menu.ask_and_start(self.rec, "Record to", "recording.raw",
+                                           "EVT3 (*.raw);;NumPy (*.npy);;DAT (*.dat)", self.start_recording)
+            return
+        try:
+            self.session.stop_recording()
+            self.report(self.session.message)
+        except SastLiveError as exc:
+            QtWidgets.QMessageBox.warning(self.window, "Recording", str(exc))
+
+    def start_recording(self, path: str) -> None:
+        self.session.start_recording(path)
+        self.report(f"recording to {path}")
+

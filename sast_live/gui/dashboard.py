@@ -1,0 +1,50 @@
+"""The window's central panels — events, timeline, prediction, spikes per layer, energy, SynOps and event rates —
+laid out in one grid and rendered from one snapshot."""
+
+from __future__ import annotations
+
+from PyQt6 import QtWidgets
+
+from sast_live.gui.energy import EnergyPanel
+from sast_live.gui.timeline import Timeline
+from sast_live.gui.views import EventView, PredictionPanel, RatePlot, SpikePanel
+
+
+class Dashboard(QtWidgets.QWidget):
+    """The panels; :meth:`update_view` draws a snapshot and computes nothing."""
+
+    def __init__(self, session):
+        super().__init__()
+        grid = QtWidgets.QGridLayout(self)
+        self.events = EventView()
+        self.prediction = PredictionPanel(session.backend.classes)
+        self.spikes = SpikePanel()
+        self.synops_plot = RatePlot("SynOps per second", "SynOps/s", "#e8744c")
+        self.rate_plot = RatePlot("events per second", "events/s", "#4ce88a")
+        self.timeline = Timeline(session)
+        self.energy = EnergyPanel()
+        self.grid = grid
+        grid.addWidget(self.events, 0, 0, 2, 1)
+        grid.addWidget(self.timeline, 2, 0)
+        self._timeline_shown = True
+        grid.addWidget(self.prediction, 0, 1)
+        grid.addWidget(self.spikes, 1, 1)
+        grid.addWidget(self.energy, 2, 1)
+        grid.addWidget(self.synops_plot, 3, 0)
+        grid.addWidget(self.rate_plot, 3, 1)
+        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(1, 2)
+        grid.setRowStretch(0, 3)
+        grid.setRowStretch(1, 2)
+
+    def update_view(self, snap) -> None:
+        self.events.update_view(snap)
+        self.prediction.update_view(snap)
+        self.spikes.update_view(snap)
+        self.energy.update_view(snap)
+        self.timeline.update_view()
+        if self.timeline.isVisibleTo(self) != self._timeline_shown:  # no timeline (a live source): events fill in
+            self._timeline_shown = self.timeline.isVisibleTo(self)
+            self.grid.addWidget(self.events, 0, 0, 2 if self._timeline_shown else 3, 1)
+        self.synops_plot.set_history(snap.history_age_s, snap.synops_rate_history)
+        self.rate_plot.set_history(snap.history_age_s, snap.event_rate_history)
