@@ -24,11 +24,12 @@ CVXPY_MAX_FEATURES = 256
 
 def dictionary() -> tuple[torch.Tensor, torch.Tensor]:
     from models.networks import build_model
+    from training.config import TrainConfig
     from training.convex.dictionary import conv_dictionary
     from training.convex.witness import calibration_indices, gaussian_witness
+    from training.data.frames import FrameCache
     from training.data.resolve import resolve_datasets
-    from training.frames import FrameCache
-    from training.train import TrainConfig, model_config_for
+    from training.networks import model_config_for
 
     train, _ = resolve_datasets("nmnist-real", progress=False)
     torch.manual_seed(0)

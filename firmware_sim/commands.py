@@ -17,7 +17,8 @@ def cmd_export(args) -> int:
     from firmware_sim.precisions import PRECISIONS
     from firmware_sim.quantize import quantize_checkpoint, with_overrides
 
-    qcfg = with_overrides(PRECISIONS[args.precision].quant_config(), per_channel=False if args.per_layer else None,
+    row = {8: "int8", 4: "int4"}[args.bits] if args.bits else args.precision
+    qcfg = with_overrides(PRECISIONS[row].quant_config(), per_channel=False if args.per_layer else None,
                           membrane_bits=args.membrane_bits, frac_bits=args.frac_bits, leak_form=args.leak,
                           leak_shift=args.leak_shift)
     model = quantize_checkpoint(args.checkpoint, qcfg)
@@ -54,11 +55,13 @@ def register(sub) -> None:
     p = sub.add_parser("export", help="quantize a checkpoint into a firmware model (INT8/INT4) and, with --c, "
                                       "portable C99")
     p.add_argument("checkpoint", help="OUT/model of a training run")
-    p.add_argument("--precision", choices=INTEGER, default=DEPLOYED,
-                   help="a row of the precision table: " + "; ".join(
+    rows = p.add_mutually_exclusive_group()
+    rows.add_argument("--precision", choices=INTEGER, default=DEPLOYED,
+                      help="a row of the precision table: " + "; ".join(
                        f"{n}: INT{PRECISIONS[n].weight_bits} weights, {PRECISIONS[n].membrane_bits}-bit membranes, "
                        f"leak m/2^{PRECISIONS[n].leak_shift}" for n in INTEGER)
-                   + f" (default {DEPLOYED}); the options below override it (the model is then 'custom')")
+                      + f" (default {DEPLOYED}); the options below override it (the model is then 'custom')")
+    rows.add_argument("--bits", type=int, choices=[8, 4], help="the same as --precision int8 / int4 (DESIGN.md's name)")
     p.add_argument("--out", required=True, help="output folder (firmware.json, firmware.safetensors, C files)")
     p.add_argument("--c", action="store_true", help="also write portable C99 (sast_model.[ch], sast_demo.c)")
     g = p.add_argument_group("overrides of the precision's quantization (default: the precision's own)")

@@ -4,13 +4,13 @@ A :class:`Decision` is stored with a model (``decision`` in a checkpoint's JSON 
 applied by every consumer — the live pipeline, ``replay --json``, the GUI, ``evaluate`` — the same way:
 
 1. confidences are ``softmax(logits / temperature)`` (the temperature is fitted on a validation split, with
-   per-class offsets that training folds into the readout bias: :mod:`training.calibration`);
+   per-class offsets that training folds into the readout bias: :mod:`training.decision.calibration`);
 2. the answer is "no gesture" (class ``-1``, :data:`NO_GESTURE`) when the top class is the model's own reject
    class (trained on still scenes, noise and non-gesture motion) or its confidence is below ``min_confidence``
    (chosen on the validation split, never on test data);
 3. streaming (the live app, ``replay``): a prediction over the last ``window_ms`` (None: the model's window)
    whose hops are weighed ``taper`` (``flat`` or ``linear``, :mod:`sast_live.pipeline.pipeline`) — chosen on
-   the validation subjects' recordings (:mod:`training.choose_streaming`); ``--window-ms``/``--taper`` override.
+   the validation subjects' recordings (:mod:`training.decision.streaming`); ``--window-ms``/``--taper`` override.
 
 NumPy only: the sensor side (``sast_live``, ``firmware_sim``) reads it without torch.
 """

@@ -255,3 +255,24 @@ class TakeCollector:
         if self.done is not None:
             self.done(self.take, self.error)
         return chunk[t >= self.end]
+
+
+#: what a fine-tuning on takes writes beside its checkpoint (``training.finetune.report``)
+FINETUNE_SUMMARY = "finetune.json"
+
+
+def finetune_lines(summary: dict) -> list[str]:
+    """What a fine-tuning on takes measured (its :data:`FINETUNE_SUMMARY`), one short line per new class and one for
+    the old classes: what ``train`` prints at the end and the Teach panel shows."""
+    lines = []
+    for name, v in summary.get("held_out_takes", {}).items():
+        st = summary.get("held_out_takes_streaming", {}).get(name, {})
+        lines.append(f"held-out takes of {name}: {round(v['int8_accuracy'] * v['n'])}/{v['n']} right (INT8), "
+                     f"{st.get('naming_it', 0)}/{st.get('windows', 0)} streamed windows name it")
+    old = summary.get("old_classes")
+    if old:
+        of = f" of {old['dataset']}" if old.get("dataset") else ""
+        lines.append(f"old classes: {old['int8_before']:.1%} → {old['int8_after']:.1%} (INT8, {old['n']} test "
+                     f"recordings{of})")
+    return lines
+

@@ -52,7 +52,7 @@ def test_sharded_batches_are_slices_of_the_one_process_batch():
     from types import SimpleNamespace
 
     from models.config import gesture_config
-    from training.frames import FrameCache
+    from training.data.frames import FrameCache
     from training.train import _global_batch
 
     cfg = gesture_config()
@@ -84,7 +84,8 @@ def test_hot_pixels_are_no_faster_than_the_models_refractory_filter():
     from dataclasses import replace
 
     from models.config import gesture_config
-    from training.train import TrainConfig, augment_config
+    from training.config import TrainConfig
+    from training.train import augment_config
 
     cfg = TrainConfig(augment=True, onset=0.6)
     assert augment_config(cfg, gesture_config()).hot_rate_hz == (100.0, 100.0)  # 10 ms refractory: ≤ 100 Hz

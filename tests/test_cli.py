@@ -127,7 +127,7 @@ def test_sweep_cli_tiny_over_two_seeds(tmp_path, real_dir):
 
 
 def test_sweep_intervals_are_t_intervals_of_the_mean():
-    from training.sweep import interval, summarize
+    from training.studies.sweep import interval, summarize
 
     s = interval([0.5, 0.7, 0.6])
     assert np.isclose(s["mean"], 0.6) and np.isclose(s["std"], 0.1)
@@ -183,6 +183,9 @@ def test_export_precision_is_a_row_of_the_table_and_loads_back_as_itself(tmp_pat
     assert (wide["precision"], wide["weight_bits"], wide["membrane_bits"], wide["leak"]["shift"]) == \
         ("wide", 16, 32, 24)
     assert load_backend(tmp_path / "wide").precision == PRECISIONS["wide"]
+    assert run("export", ckpt, "--bits", "16", "--out", tmp_path / "w16").returncode == 2  # 16 bits alone is no row
+    assert run("export", ckpt, "--bits", "4", "--out", tmp_path / "b4", "--json").returncode == 0
+    assert json.loads((tmp_path / "b4" / "firmware.json").read_text())["precision"] == "int4"
     r = run("export", ckpt, "--precision", "int8", "--membrane-bits", "24", "--out", tmp_path / "custom", "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["precision"] == "custom"
@@ -211,8 +214,8 @@ def test_evaluate_hardware_cli(tmp_path, real_dir):
 
 def test_sweep_configurations_name_every_control_and_variant():
     from sast_live.errors import SastLiveError
-    from training.sweep import configurations
-    from training.train import TrainConfig
+    from training.config import TrainConfig
+    from training.studies.sweep import configurations
 
     runs = configurations(TrainConfig(epochs=3), [0, 0.1], ("sast", "sast-2batch", "sast-dual"), sg=True)
     names = [n for n, _ in runs]
@@ -224,15 +227,15 @@ def test_sweep_configurations_name_every_control_and_variant():
     assert cfg["surrogate + hard loss"].method == "surrogate" and cfg["surrogate + hard loss"].rho == 0
     with pytest.raises(SastLiveError, match="unknown SAST variant"):
         configurations(TrainConfig(), [0.1], ("sam-ultra",))
-    from training.sweep import folder_name
+    from training.studies.sweep import folder_name
 
     assert [folder_name(n) for n in names] == ["baseline", "baseline_2x_epochs", "conventional_SG", "sast_rho0.1",
                                                "sast-2batch_rho0.1", "surrogate_hard_loss", "sast-dual_rho0.1"]
 
 
 def test_sweep_evaluates_finished_runs_on_a_second_test_set_once(tmp_path, monkeypatch):
-    import training.sweep as sweep
-    from training.train import TrainConfig
+    import training.studies.sweep as sweep
+    from training.config import TrainConfig
 
     base = TrainConfig(dataset="nmnist-real", epochs=1, out=str(tmp_path), progress=False)
     for seed in (0, 1):  # two finished baseline runs, evaluated on a second test set "a"

@@ -261,9 +261,9 @@ def test_reconstructed_event_model_exports_and_runs_in_firmware_sim(tmp_path):
     from firmware_sim.model_file import load_firmware
     from firmware_sim.simulator import Simulator
     from models.checkpoint.weights import load_model
+    from training.data.datasets import limit_dataset
+    from training.data.frames import FrameCache
     from training.data.resolve import resolve_datasets
-    from training.frames import FrameCache
-    from training.train import limit_dataset
 
     out = tmp_path / "cvx"
     r = run("train", "--method", "cvx", "--dataset", "nmnist-real", "--limit-train", "100", "--limit-test", "30",

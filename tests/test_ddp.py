@@ -11,7 +11,8 @@ import torch
 
 from models.checkpoint.weights import load_model
 from models.networks import build_model
-from training.train import TrainConfig, train
+from training.config import TrainConfig
+from training.train import train
 
 REPO = Path(__file__).resolve().parents[1]
 ARGS = ["--dataset", "nmnist-real", "--method", "sast", "--rho", "0.3", "--epochs", "1", "--batch-size", "16",

@@ -14,7 +14,7 @@ from sast_live.formats.registry import read_events
 from sast_live.pipeline import Pipeline, load_backend
 from sast_live.pipeline.options import TRAINING_WINDOWS, PipelineOptions
 from tests.test_wire import DEMO
-from training.calibration import fit_decision, fit_offsets_and_temperature, fit_temperature
+from training.decision.calibration import fit_decision, fit_offsets_and_temperature, fit_temperature
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,7 @@ def test_offsets_and_temperature_are_recovered_and_a_spikeless_answer_becomes_co
 def test_validation_holds_out_whole_subjects_or_every_kth_sample(tmp_path):
     from sast_live.events import SensorSize as Size
     from training.data.datasets import EventDataset
-    from training.validation import split_validation
+    from training.data.validation import split_validation
 
     files = tuple(tmp_path / f"{i}.raw" for i in range(40))
     recs = tuple((i % 8, "led") for i in range(40))

@@ -14,7 +14,7 @@ from sast_live.synthetic import nmnist as synth_nmnist
 from sast_live.synthetic.dvs_sim import DVSConfig, _interval_reference, simulate
 from sast_live.synthetic.render import render_capsules, render_capsules_reference
 from training.data.datasets import open_dataset
-from training.data.synth_cli import synth_dataset
+from training.data.synth import synth_dataset
 
 
 def moving_square(T=60):

@@ -51,8 +51,9 @@ def test_ece_by_hand():
 
 
 def test_evaluate_tiny_checkpoint(tmp_path, real_dir):
-    from training.evaluate import EvalConfig, evaluate
-    from training.train import TrainConfig, train
+    from training.config import TrainConfig
+    from training.evaluation.report import EvalConfig, evaluate
+    from training.train import train
 
     final = train(TrainConfig(dataset="nmnist-real", method="surrogate", epochs=1, batch_size=16, limit_train=32,
                               limit_test=10, n_bins=5, out=str(tmp_path / "run"), progress=False))

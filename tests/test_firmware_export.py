@@ -77,9 +77,9 @@ def test_c_export_is_bit_identical_to_the_simulator(tmp_path, case):
 def test_wide_integers_agree_with_the_float_hard_model(real_dir):
     """16-bit weights, 32-bit membranes and a 2^-24 leak: ≥ 99 % of the 100 real test digits agree."""
     from models.checkpoint.weights import load_model
+    from training.data.frames import FrameCache
     from training.data.resolve import resolve_datasets
-    from training.frames import FrameCache
-    from training.train import predict
+    from training.inference import predict
 
     model, _ = load_model(NMNIST_SAST)
     _, test = resolve_datasets("nmnist-real", progress=False)

@@ -42,10 +42,10 @@ def test_train_with_validation_then_evaluate_per_subject_and_lighting(tmp_path):
     assert "logit_offsets" not in meta["calibration"] and torch.equal(shipped, trained)
     # with offsets (the threshold lowered), they are folded into the readout bias, exactly
     from models.checkpoint.weights import load_model
+    from training.data.frames import FrameCache
     from training.data.resolve import resolve_split
-    from training.frames import FrameCache
-    from training.train import calibrate
-    from training.validation import split_validation
+    from training.data.validation import split_validation
+    from training.decision.calibration import calibrate
 
     net, _ = load_model(tmp_path / "run" / "model")
     _, val, what = split_validation(resolve_split(str(data), "train", None, False), 0.25)
@@ -54,7 +54,7 @@ def test_train_with_validation_then_evaluate_per_subject_and_lighting(tmp_path):
     assert len(figures["logit_offsets"]) == 12 and "per-class offsets" in decision.fitted_on
     assert np.allclose((net.readout.bias.detach() - before).numpy(), figures["logit_offsets"], atol=1e-5)
     # recalibrating the finished checkpoint is training's last step again: the same decision, the same bias
-    subprocess.run([sys.executable, "-m", "training.recalibrate", str(tmp_path / "run" / "model")], cwd=REPO,
+    subprocess.run([sys.executable, "-m", "training.decision.recalibrate", str(tmp_path / "run" / "model")], cwd=REPO,
                    check=True, capture_output=True, timeout=600)
     again = json.loads((tmp_path / "run" / "model.json").read_text())
     assert again["decision"] == d and again["calibration"] == meta["calibration"]

@@ -251,7 +251,8 @@ def test_the_teach_panel_records_replays_deletes_and_loads_a_fine_tuned_model(qa
         panel.load_result(other)  # what a finished fine-tuning does with its run folder
         spin(qapp, 60, until=lambda: session.options.model == str(other) and "loading" not in panel.state.text())
         assert session.options.model == str(other) and "loading" not in panel.state.text()
-        assert "4/5 held-out takes right (INT8), 26/35 streamed windows" in panel.state.text()
+        shown = panel.state.text()
+        assert "held-out takes of push_both_hands: 4/5 right (INT8), 26/35 streamed windows name it" in shown
         assert "old classes: 95.4% → 94.6%" in panel.state.text()
         panel.label.setEditText("two words")
         panel.record.click()  # a bad class name: the panel says why, and nothing is stored

@@ -5,6 +5,10 @@
   reaches them;
 * Qt (PyQt6, pyqtgraph) only inside ``sast_live/gui/``; nothing imports ``sast_live.gui`` but the CLI;
 * torch only in ``models/``, ``training/`` and the float backend of the pipeline;
+* ``training/`` is grouped by job, and the jobs form layers (:data:`TRAINING_LAYERS`): a module imports its own
+  job and the jobs of lower layers only, so shared helpers sit low enough for both users to reach them (an
+  evaluation never reaches into the trainer, a decision never into an evaluation); and no module imports another
+  job's private (``_``) names;
 * ``main.py --help`` (and every subcommand's) loads neither torch, numba nor Qt.
 """
 
@@ -24,6 +28,17 @@ PACKAGES = ("sast_live", "firmware_sim", "models", "training")
 QT = ("PyQt6", "PySide6", "pyqtgraph")
 TORCH_ALLOWED = ("models/", "training/", "sast_live/pipeline/backends.py")
 CLI_MODULES = ("sast_live/commands.py",)  # the only place that may start the GUI
+#: training's jobs, lowest layer first: ``{job: its module prefixes}`` per layer. A module imports its own job and
+#: the jobs of lower layers; jobs of one layer are siblings and import nothing of each other.
+TRAINING_LAYERS = (
+    {"data": ("training.data",)},  # datasets, synthetic generation, frames, the validation split
+    {"core": ("training.config", "training.networks", "training.inference", "training.metrics", "training.sam",
+              "training.augment", "training.distributed")},  # what a run is, the network it starts from, outputs
+    {"decision": ("training.decision",)},  # calibration, the streaming window: fitted on validation only
+    {"trainer": ("training.train",), "evaluation": ("training.evaluation",)},
+    {"finetuning": ("training.finetune",), "studies": ("training.studies",), "convex": ("training.convex",)},
+    {"cli": ("training.options", "training.commands")},
+)
 
 
 def imported_modules(source: str) -> list[tuple[int, str]]:
@@ -54,6 +69,34 @@ def direct_violations(rel: str, source: str) -> list[str]:
             bad.append(f"{where} (torch only in models, training and the float backend)")
         if mod.startswith("sast_live.gui") and not rel.startswith("sast_live/gui/") and rel not in CLI_MODULES:
             bad.append(f"{where} (nothing but the CLI imports the GUI)")
+    return bad
+
+
+def training_job(module: str) -> tuple[str, int] | None:
+    """``(job, layer)`` of a ``training`` module by the longest matching prefix in :data:`TRAINING_LAYERS`."""
+    for layer, jobs in enumerate(TRAINING_LAYERS):
+        for job, prefixes in jobs.items():
+            if any(module == p or module.startswith(p + ".") for p in prefixes):
+                return job, layer
+    return None
+
+
+def training_violations(module: str, source: str) -> list[str]:
+    """Imports of ``training`` module ``module`` that run against the job layers or reach another job's privates."""
+    here = training_job(module)
+    assert here is not None, f"{module} belongs to no job of TRAINING_LAYERS"
+    bad = []
+    for line, mod in imported_modules(source):
+        if not mod.startswith("training.") or mod == "training.__init__":
+            continue
+        there = training_job(mod)
+        if there is None or there[0] == here[0]:
+            continue
+        if there[1] >= here[1]:
+            bad.append(f"{module}:{line} imports {mod} (job {there[0]}, layer {there[1]}; {module} is job {here[0]}, "
+                       f"layer {here[1]}: a job imports lower layers only)")
+        if mod.rsplit(".", 1)[-1].startswith("_"):
+            bad.append(f"{module}:{line} imports {mod}, a private name of another job")
     return bad
 
 
@@ -91,6 +134,25 @@ def test_every_module_keeps_the_direct_rules():
     for path in [*(p for pkg in PACKAGES for p in (REPO / pkg).rglob("*.py"))]:
         bad += direct_violations(path.relative_to(REPO).as_posix(), path.read_text())
     assert bad == []
+
+
+def test_training_jobs_import_lower_layers_only():
+    bad = []
+    for mod, path in project_files().items():
+        if mod.startswith("training."):
+            bad += training_violations(mod, path.read_text())
+    assert bad == []
+
+
+@pytest.mark.parametrize("module,line", [
+    ("training.evaluation.report", "from training.train import predict"),  # a report reaching into the trainer
+    ("training.train", "from training.evaluation.metrics import spike_stats"),  # siblings of one layer
+    ("training.decision.streaming", "from training.evaluation.no_gesture import run_stream"),
+    ("training.data.mixing", "def f():\n    from training.finetune import FEW_SHOT"),
+    ("training.studies.sweep", "from training.convex.reconstruct import _prune"),  # a sibling's private
+])
+def test_the_layer_check_catches_imports_that_run_upwards(module, line):
+    assert training_violations(module, line)
 
 
 def test_firmware_sim_reaches_neither_torch_nor_qt():
@@ -141,7 +203,8 @@ print(json.dumps(heavy))
 
 
 @pytest.mark.parametrize("command", ["", "gui", "replay", "live", "record", "info", "convert", "data synth",
-                                     "train", "evaluate", "sweep", "export", "emulate-camera"])
+                                     "data gallery", "data demo", "train", "evaluate", "sweep", "overview",
+                                     "calibrate", "choose-window", "export", "emulate-camera"])
 def test_help_loads_no_torch_numba_or_qt(command):
     done = subprocess.run([sys.executable, "-c", PROBE, *command.split(), "--help"], capture_output=True,
                           text=True, cwd=REPO, timeout=120)

@@ -81,7 +81,7 @@ def test_hot_pixels_fire_on_their_own():
 
 
 def test_the_dataset_records_who_and_which_light(tmp_path):
-    from training.data.synth_cli import person_and_light, synth_dataset
+    from training.data.synth import person_and_light, synth_dataset
 
     synth_dataset("gestures-v2", tmp_path / "g", n_per_class=1, split="test", progress=False)
     synth_dataset("gestures-v2", tmp_path / "g", n_per_class=1, split="train", progress=False)  # a second run

@@ -54,8 +54,8 @@ def test_replay_score_on_the_demo_reads_its_labels_file():
 
 
 def test_the_streaming_choice_meets_the_latency_first_then_keeps_the_most_gestures():
-    from training.choose_streaming import VALIDATION_SUBJECTS, choose, script
-    from training.validation import split_validation  # noqa: F401 - the subjects it holds out are these
+    from training.data.validation import split_validation  # noqa: F401 - the subjects it holds out are these
+    from training.decision.streaming import VALIDATION_SUBJECTS, choose, script
 
     def row(lat, maj, pause):
         return {"median_latency_s": lat, "gestures_with_majority": maj, "pause_no_gesture": pause}
@@ -75,7 +75,7 @@ def test_the_streaming_floor_lets_98_percent_of_the_right_windows_through_and_is
 
     import numpy as np
 
-    from training.choose_streaming import store, stream_floor
+    from training.decision.streaming import store, stream_floor
 
     def win(t, cls, conf):
         return SimpleNamespace(t_start_us=t, t_end_us=t + 500_000, class_index=cls, confidence=conf)

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from training.study_overview import load, main
-from training.sweep import summarize
+from main import main
+from training.studies.overview import load
+from training.studies.sweep import summarize
 
 
 def sweep_json(path, hards):
@@ -25,14 +26,14 @@ def test_overview_draws_one_panel_per_sweep(tmp_path):
     assert title == "beta3" and [e["run"] for e in summary][0] == "baseline" and len(runs) == 9
     assert abs(summary[1]["paired"]["hard"]["mean"] - (0.25 - 0.7)) < 1e-12
     out = tmp_path / "overview.png"
-    assert main([str(a), str(b), "--out", str(out)]) == 0
+    assert main(["overview", str(a), str(b), "--out", str(out)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
 
 
 def test_overview_names_a_file_that_is_not_a_sweep(tmp_path, capsys):
     bad = tmp_path / "sweep.json"
     bad.write_text('{"runs": []}')
-    assert main([str(bad), "--out", str(tmp_path / "o.png")]) == 2
+    assert main(["overview", str(bad), "--out", str(tmp_path / "o.png")]) == 2
     assert str(bad) in capsys.readouterr().err and not (tmp_path / "o.png").exists()
     with pytest.raises(SystemExit):
-        main(["--out", str(tmp_path / "o.png")])  # no sweep given: argparse's usage error
+        main(["overview", "--out", str(tmp_path / "o.png")])  # no sweep given: argparse's usage error

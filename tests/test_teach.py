@@ -108,7 +108,7 @@ def test_record_takes_from_the_stand_in_person(tmp_path):
 
 def test_the_readout_grows_for_new_classes_and_keeps_the_old_rows():
     from models.checkpoint.weights import load_model
-    from training.train import initial_network
+    from training.networks import initial_network
 
     base, _ = load_model(BASE)
     cfg, grown = initial_network(str(BASE), (*people.CLASSES, "push_both_hands"), (128, 128))
@@ -178,7 +178,7 @@ def test_a_fresh_clone_generates_only_the_old_class_recordings_the_fine_tuning_n
     """Without gestures-v2 on disk, fine-tuning generates keep_old training recordings per class and a few test
     ones beside where the full set would be (not all 2,880 of them), once; with the full set there, it is used."""
     from training import finetune
-    from training.data import resolve, synth_cli
+    from training.data import resolve, synth
 
     calls = []
 
@@ -187,7 +187,7 @@ def test_a_fresh_clone_generates_only_the_old_class_recordings_the_fine_tuning_n
         Path(out).mkdir(parents=True, exist_ok=True)
         (Path(out) / "meta.json").write_text("{}")
 
-    monkeypatch.setattr(synth_cli, "synth_dataset", fake_synth)
+    monkeypatch.setattr(synth, "synth_dataset", fake_synth)
     monkeypatch.setitem(resolve.SYNTH_DEFAULT, "gestures-v2", tmp_path / "synth-gestures-v2")
     model = str(REPO / "models" / "zoo" / "gestures-sast" / "model")
     got = finetune.old_classes_dataset(model, 30, progress=False)

@@ -10,7 +10,8 @@ import torch
 
 from models.checkpoint.weights import load_checkpoint, load_model
 from sast_live.errors import SastLiveError
-from training.train import TrainConfig, train
+from training.config import TrainConfig
+from training.train import train
 
 
 def tiny(tmp_path, **kw):
@@ -34,9 +35,10 @@ def test_methods_run_and_write_logs_and_checkpoints(tmp_path, real_dir, method):
     assert final["gradient_passes"] == (6 if method == "sast" else 3)
     meta, model = weights(tmp_path / "run" / "model")
     # the logged test accuracy is the saved model's, evaluated again from the file
+    from training.data.datasets import limit_dataset
+    from training.data.frames import FrameCache
     from training.data.resolve import resolve_datasets
-    from training.frames import FrameCache
-    from training.train import evaluate_accuracy, limit_dataset
+    from training.inference import evaluate_accuracy
 
     test = limit_dataset(resolve_datasets("nmnist-real", progress=False)[1], 20)
     assert evaluate_accuracy(model, FrameCache(test, model.cfg), "hard", "cpu") == final["test_acc_hard"]
@@ -128,7 +130,8 @@ def test_the_real_digits_are_found_where_sast_shared_data_says(tmp_path, monkeyp
 
 
 def test_cosine_schedule_decays_from_lr_to_zero_by_epoch():
-    from training.train import TrainConfig, epoch_lr
+    from training.config import TrainConfig
+    from training.train import epoch_lr
 
     cfg = TrainConfig(lr=0.01, epochs=4, schedule="cosine")
     assert [round(epoch_lr(cfg, e), 6) for e in range(4)] == [0.01, 0.008536, 0.005, 0.001464]
@@ -138,7 +141,8 @@ def test_cosine_schedule_decays_from_lr_to_zero_by_epoch():
 
 
 def test_rho_warmup_grows_rho_from_zero():
-    from training.train import TrainConfig, epoch_rho
+    from training.config import TrainConfig
+    from training.train import epoch_rho
 
     cfg = TrainConfig(rho=0.3, rho_warmup=3)
     assert [round(epoch_rho(cfg, e), 6) for e in range(5)] == [0.0, 0.1, 0.2, 0.3, 0.3]
@@ -149,7 +153,8 @@ def test_the_hard_loss_trains_the_deployed_network_too(tmp_path, real_dir):
     """--hard-loss w: the loss is (1-w)·CE(surrogate forward) + w·CE(hard forward); the hard term has a gradient
     (the surrogate one) and changes the update; an impossible weight or the SG method with it is refused."""
     from models.networks import build_model
-    from training.train import loss_and_acc, model_config_for
+    from training.networks import model_config_for
+    from training.train import loss_and_acc
 
     torch.manual_seed(0)
     mcfg = model_config_for(TrainConfig(n_bins=4), [str(i) for i in range(10)], (34, 34))
@@ -177,7 +182,7 @@ def test_the_hard_loss_trains_the_deployed_network_too(tmp_path, real_dir):
 def test_channels_shape_a_wider_network_and_wrong_counts_are_refused(tmp_path, real_dir):
     """--channels C1 C2: one output-channel count per conv layer of the dataset's network (the readout follows);
     a count per layer is required, and a fine-tuning (--init-from) keeps its checkpoint's shape."""
-    from training.train import model_config_for
+    from training.networks import model_config_for
 
     digits = [str(i) for i in range(10)]
     wide = model_config_for(TrainConfig(channels=(24, 48)), digits, (34, 34))

@@ -9,9 +9,9 @@ import pytest
 
 from models.checkpoint.weights import load_model
 from models.networks import model_summary
+from training.data.frames import FrameCache
 from training.data.resolve import resolve_datasets
-from training.frames import FrameCache
-from training.train import evaluate_accuracy
+from training.inference import evaluate_accuracy
 
 ZOO = Path(__file__).resolve().parents[1] / "models" / "zoo"
 NAMES = ["nmnist-real-baseline", "nmnist-real-sast", "gestures-baseline", "gestures-sast"]
@@ -48,7 +48,7 @@ def test_the_shipped_nmnist_model_keeps_95_percent_at_int8_on_the_real_test_digi
     report's figure, recomputed). Nothing was selected on these digits (models/zoo/make_zoo.sh)."""
     import numpy as np
 
-    from training.hardware_eval import evaluate_hardware
+    from training.evaluation.hardware import evaluate_hardware
 
     model, _ = load_model(ZOO / "nmnist-real-sast" / "model")
     report = json.loads((ZOO / "nmnist-real-sast" / "eval" / "report.json").read_text())

@@ -2,7 +2,7 @@
 
 TAKES is a folder :mod:`sast_live.takes` wrote (``record --label --dataset``, the GUI's teach panel). Its classes
 are the base model's followed by any new ones; the readout grows for the new ones
-(:func:`training.train.initial_network`), and the old classes are kept by mixing in ``keep_old`` training
+(:func:`training.networks.initial_network`), and the old classes are kept by mixing in ``keep_old`` training
 recordings of each from the base model's own dataset (:mod:`training.data.mixing`).
 
 Few-shot defaults (:data:`FEW_SHOT`, each overridable on the command line): the classes balanced (the takes
@@ -43,7 +43,7 @@ def old_classes_dataset(base_checkpoint: str, keep_old: int, progress: bool = Tr
     in 30 per class would make a fresh clone's first fine-tuning take hours instead of minutes."""
     from models.checkpoint.files import read_checkpoint_meta
     from training.data.resolve import SYNTH_DEFAULT, SYNTH_WORKERS
-    from training.data.synth_cli import synth_dataset
+    from training.data.synth import synth_dataset
 
     base = read_checkpoint_meta(base_checkpoint)[0].get("train_cfg") or {}
     name = base.get("dataset")
@@ -99,7 +99,8 @@ def report(out: str | Path, base_checkpoint: str, takes_dir: str, progress: bool
     from firmware_sim.precisions import PRECISIONS
     from firmware_sim.quantize import quantize_checkpoint
     from models.checkpoint.files import read_checkpoint_meta
-    from training.evaluate import evaluate_many
+    from sast_live.takes import FINETUNE_SUMMARY
+    from training.evaluation.report import evaluate_many
 
     out = Path(out)
     model = out / "model"
@@ -123,17 +124,17 @@ def report(out: str | Path, base_checkpoint: str, takes_dir: str, progress: bool
         summary["old_classes"]["change"] = summary["old_classes"]["int8_after"] - summary["old_classes"]["int8_before"]
     fw = save_firmware(quantize_checkpoint(model, PRECISIONS["int8"].quant_config()), out / "firmware-int8")
     summary["firmware"] = str(fw)
-    (out / "finetune.json").write_text(json.dumps(summary, indent=2))
+    (out / FINETUNE_SUMMARY).write_text(json.dumps(summary, indent=2))
     return summary
 
 
 def choose_streaming_window(model: Path) -> dict | None:
     """A gesture model's streaming window, floor and taper, chosen as for the shipped models
-    (:mod:`training.choose_streaming`, on the validation subjects' recordings of the 11 gestures) and stored in
+    (:mod:`training.decision.streaming`, on the validation subjects' recordings of the 11 gestures) and stored in
     its decision; None (nothing stored) for a model whose first classes are not the 12 of gestures-v2."""
     from sast_live.pipeline.backends import model_classes
     from sast_live.synthetic import people
-    from training.choose_streaming import choose, recordings, score_settings, store
+    from training.decision.streaming import choose, recordings, score_settings, store
 
     if model_classes(model)[:len(people.CLASSES)] != people.CLASSES:
         return None
@@ -168,20 +169,15 @@ def stream_takes(model: Path, takes_dir: str) -> dict:
 
 def render(summary: dict) -> str:
     """The few lines ``train`` prints at the end of a fine-tuning."""
+    from sast_live.takes import finetune_lines
+
     lines = [f"fine-tuned {summary['model']} (INT8 firmware: {summary['firmware']})"]
-    for name, v in summary["held_out_takes"].items():
-        st = summary["held_out_takes_streaming"].get(name, {})
-        lines.append(f"  held-out takes of {name}: {v['int8_accuracy']:.0%} of {v['n']} right (INT8); streaming, "
-                     f"{st.get('naming_it', 0)} of {st.get('windows', 0)} windows name it")
+    lines += [f"  {line}" for line in finetune_lines(summary)]
     if summary.get("streaming"):
         r = summary["streaming"]
         lines.append(f"  streaming window {r['window_ms']} ms, {r['taper']}, floor {r['min_confidence']:.2f} (chosen "
                      f"on the validation subjects: {r['gestures_with_majority']}/{r['n_gestures']} gestures, median "
                      f"latency {r['median_latency_s']:.2f} s)")
-    old = summary.get("old_classes")
-    if old:
-        lines.append(f"  the old classes on {old['dataset']}'s test split ({old['n']} recordings): INT8 "
-                     f"{old['int8_before']:.3f} → {old['int8_after']:.3f} ({100 * old['change']:+.1f} points)")
     return "\n".join(lines)
 
 

@@ -12,7 +12,7 @@ train_and_eval () {
         $PY main.py train "$@" --out "models/zoo/$name" --quiet
         rm -f "models/zoo/$name"/last.safetensors "models/zoo/$name"/last.json   # resume state, not needed
         case $name in  # the live app's streaming window, chosen on the validation subjects' recordings
-            gestures-*) $PY -m training.choose_streaming "models/zoo/$name/model" --write ;;
+            gestures-*) $PY main.py choose-window "models/zoo/$name/model" --write ;;
         esac
     fi
     # shellcheck disable=SC2086
@@ -46,8 +46,8 @@ $PY main.py data synth --dataset gestures-v2 --out data/synth-gestures-v2-seed1 
 # SAST takes two gradient passes per step: 20 SAST epochs (40 passes per batch) against 30 baseline epochs.
 # (The shipped pair was trained two at a time with OMP_NUM_THREADS=1; another thread count may differ in the last
 # digits of the float sums. It was trained before training fitted per-class logit offsets; its calibration was
-# refitted afterwards with `python -m training.recalibrate` — training's own last step on the same validation
-# split — and its streaming window rechosen with training.choose_streaming, as this script does after training.)
+# refitted afterwards with `python main.py calibrate` — training's own last step on the same validation
+# split — and its streaming window rechosen with training.decision.streaming, as this script does after training.)
 GESTURES="--dataset gestures-v2 --schedule cosine --augment --onset 0.6 --validation 0.13"
 GEVAL="--severities 1 2 3 --live"
 train_and_eval gestures-baseline "$GEVAL" $GESTURES --method surrogate --epochs 30

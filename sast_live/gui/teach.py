@@ -240,17 +240,9 @@ class TeachPanel(QtWidgets.QDockWidget):
         """What the finished run measured (its ``finetune.json``), in a few short lines; "" without one."""
         import json
 
-        path = self.run_dir / "finetune.json" if self.run_dir is not None else None
+        from sast_live.takes import FINETUNE_SUMMARY, finetune_lines
+
+        path = self.run_dir / FINETUNE_SUMMARY if self.run_dir is not None else None
         if path is None or not path.exists():
             return ""
-        summary = json.loads(path.read_text())
-        lines = []
-        for name, v in summary.get("held_out_takes", {}).items():
-            st = summary.get("held_out_takes_streaming", {}).get(name, {})
-            lines.append(f"{name}: {round(v['int8_accuracy'] * v['n'])}/{v['n']} held-out takes right (INT8), "
-                         f"{st.get('naming_it', 0)}/{st.get('windows', 0)} streamed windows")
-        old = summary.get("old_classes")
-        if old:
-            lines.append(f"old classes: {old['int8_before']:.1%} → {old['int8_after']:.1%} (INT8, {old['n']} test "
-                         "recordings)")
-        return "\n".join(lines)
+        return "\n".join(finetune_lines(json.loads(path.read_text())))

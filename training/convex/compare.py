@@ -6,7 +6,7 @@ with SG for as many epochs as the SG baseline had (the paper's hybrid); all eval
 addition tasks also at 2×/5×/10× the training length.
 
 Event datasets: the same four plus SAST and SAST-CVX (SAST's hidden weights as the witness), each evaluated by
-:func:`training.evaluate.evaluate` with the INT8 simulator and rendered as the training reports' comparison
+:func:`training.evaluation.report.evaluate` with the INT8 simulator and rendered as the training reports' comparison
 table (float surrogate, float hard, INT8 hard, SynOps).
 """
 
@@ -16,15 +16,15 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from training.convex.reconstruct import ReconConfig, reconstruct
+from training.convex.config import ReconConfig
+from training.convex.reconstruct import reconstruct
 from training.convex.tasks import is_task
 
 
 def compare_sequence(base: ReconConfig, epochs: int, lr: float, out: Path) -> list[dict]:
     from training.convex.sequence import run_sequence_sg
 
-    sg = run_sequence_sg(base.dataset, str(out / "sg"), epochs, lr, base.length, base.branches, base.widths,
-                         base.tau, base.features, base.n_train, base.n_test, seed=base.seed, progress=base.progress)
+    sg = run_sequence_sg(replace(base, out=str(out / "sg")), epochs, lr)
     cvx = reconstruct(replace(base, method="cvx", out=str(out / "cvx"), finetune_epochs=epochs))
     sg_cvx = reconstruct(replace(base, method="sg-cvx", witness_from=sg["checkpoint"], out=str(out / "sg-cvx")))
 
@@ -63,8 +63,9 @@ def render_sequence(rows: list[dict], title: str) -> str:
 
 
 def compare_events(base: ReconConfig, epochs: int, lr: float, rho: float, out: Path) -> list[dict]:
-    from training.evaluate import EvalConfig, evaluate
-    from training.train import TrainConfig, train
+    from training.config import TrainConfig
+    from training.evaluation.report import EvalConfig, evaluate
+    from training.train import train
 
     def trained(method: str, name: str, **fields) -> str:
         cfg = TrainConfig(dataset=base.dataset, data_dir=base.data_dir, method=method, rho=rho, epochs=epochs, lr=lr,
@@ -96,7 +97,7 @@ def compare(base: ReconConfig, epochs: int, lr: float, rho: float, out: str) -> 
         table = render_sequence(rows, f"{base.dataset}: CVX vs SG vs SG-CVX vs SG fine-tuned from CVX "
                                       f"(hard spikes, {epochs} SG epochs, seed {base.seed})")
     else:
-        from training.hardware_eval import render_comparison
+        from training.evaluation.hardware import render_comparison
 
         rows = compare_events(base, epochs, lr, rho, out)
         table = (f"# {base.dataset}: reconstruction vs gradient training ({epochs} epochs, SAST rho {rho})\n\n"

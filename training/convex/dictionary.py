@@ -100,7 +100,7 @@ def hidden_firmware(model, precision: str):
 
 
 def conv_dictionary(model, cache, precision: str = "hard", batch_size: int = 64, progress: bool = False) -> Dictionary:
-    """The dictionary of a cached split's centred windows (``training.frames.FrameCache``)."""
+    """The dictionary of a cached split's centred windows (``training.data.frames.FrameCache``)."""
     if precision not in PRECISIONS:
         raise SastLiveError(f"dictionary precision must be one of {PRECISIONS}, got {precision!r}")
     T = model.cfg.n_bins

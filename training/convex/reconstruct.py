@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,60 +31,11 @@ import torch
 
 from models.checkpoint.weights import save_checkpoint
 from sast_live.errors import SastLiveError
+from training.convex.config import BETA_FRACTIONS, ReconConfig
 from training.convex.dictionary import conv_dictionary, parallel_dictionary, rows_labels
-from training.convex.solvers import LOSSES, Solution, loss_value, max_rho, solve, solve_path
+from training.convex.solvers import Solution, loss_value, max_rho, solve, solve_path
 from training.convex.tasks import is_task, task_spec
 from training.convex.witness import calibration_indices, gaussian_witness
-
-METHODS = ("cvx", "sg-cvx")
-#: the default beta path, as fractions of beta_max (the smallest beta at which W = 0 is optimal)
-BETA_FRACTIONS = (0.3, 0.1, 0.03, 0.01, 0.003)
-
-
-@dataclass(frozen=True)
-class ReconConfig:
-    dataset: str = "nmnist-real"  # an event dataset (nmnist, nmnist-real, gestures, folder) or a sequence task
-    data_dir: str | None = None
-    method: str = "cvx"
-    witness_from: str | None = None  # sg-cvx: the checkpoint whose hidden weights are the witness
-    loss: str = "ce"
-    betas: tuple[float, ...] = ()  # empty: beta_max × BETA_FRACTIONS
-    tol: float = 1e-4  # relative duality gap at which a solve stops
-    max_iter: int = 2000  # proximal steps per beta
-    witness_rate: float = 0.1  # cvx: each Gaussian layer's calibrated mean spike rate
-    dictionary: str = "hard"  # event networks: hard | int8 | int4 (which deployed simulator computes D)
-    features: str = "spike"  # parallel networks: spike | membrane | count
-    branches: int = 1024  # parallel networks: K
-    widths: tuple[int, ...] = (4, 1)  # parallel networks: each branch's layer widths
-    tau: float = 0.9  # parallel networks' leak
-    length: int | None = None  # sequence tasks: T (xor, smnist) or digits (addition)
-    n_train: int = 4000  # sequence tasks: training sequences (validation: a quarter as many more)
-    n_test: int = 1000
-    n_bins: int | None = None  # event networks: window length override
-    limit_train: int | None = None
-    limit_test: int | None = None
-    val_every: int = 5  # event datasets: every k-th training sample validates beta
-    finetune_epochs: int = 0  # > 0: surrogate-gradient fine-tuning from the reconstruction (the hybrid)
-    lr: float = 1e-3
-    seed: int = 0
-    out: str = "runs/cvx"
-    progress: bool = True
-
-    def __post_init__(self):
-        if self.method not in METHODS:
-            raise SastLiveError(f"reconstruction method must be one of {METHODS}, got {self.method!r}")
-        if self.method == "sg-cvx" and not self.witness_from:
-            raise SastLiveError("sg-cvx needs --witness-from CKPT (a trained checkpoint whose hidden weights to keep)")
-        if self.loss not in LOSSES:
-            raise SastLiveError(f"loss must be one of {LOSSES}, got {self.loss!r}")
-        if any(not (b > 0 and math.isfinite(b)) for b in self.betas):
-            raise SastLiveError(f"every beta must be a positive number, got {list(self.betas)}")
-        if self.tol <= 0 or self.max_iter < 1 or self.val_every < 2 or self.finetune_epochs < 0:
-            raise SastLiveError("need tol > 0, max_iter ≥ 1, val_every ≥ 2 and finetune_epochs ≥ 0")
-        if is_task(self.dataset) and self.dictionary != "hard":
-            raise SastLiveError("--dictionary int8|int4 is for the event networks (the sequence tasks' parallel "
-                                "network has no integer simulator)")
-
 
 # --- the convex step, shared by both kinds of network -----------------------------------------------------
 
@@ -190,9 +141,12 @@ def _info(model, cfg: ReconConfig, rows: list[dict], extra: dict) -> dict:
 
 def reconstruct_events(cfg: ReconConfig, log) -> dict:
     from models.networks import build_model
+    from training.config import TrainConfig
+    from training.data.datasets import limit_dataset
+    from training.data.frames import FrameCache
     from training.data.resolve import resolve_datasets
-    from training.frames import FrameCache
-    from training.train import TrainConfig, evaluate_accuracy, initial_network, limit_dataset, model_config_for
+    from training.inference import evaluate_accuracy
+    from training.networks import initial_network, model_config_for
 
     train_ds, test_ds = resolve_datasets(cfg.dataset, cfg.data_dir, progress=cfg.progress)
     train_ds, test_ds = limit_dataset(train_ds, cfg.limit_train), limit_dataset(test_ds, cfg.limit_test)
@@ -225,7 +179,7 @@ def reconstruct_events(cfg: ReconConfig, log) -> dict:
     extra = {**solved_summary(witness, D_fit, D_val, sol, (t0, t1, t2, t3)), "dictionary": cfg.dictionary,
              "kept_channels": model.cfg.layers[-1].out_channels}
     path = save_checkpoint(Path(cfg.out) / "model", model, _info(model, cfg, rows, extra))
-    from training.hardware_eval import evaluate_hardware
+    from training.evaluation.hardware import evaluate_hardware
 
     extra["test_acc_hard"] = evaluate_accuracy(model, test_cache, "hard")
     precisions = ("int8",) if cfg.dictionary in ("hard", "int8") else ("int8", cfg.dictionary)

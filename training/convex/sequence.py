@@ -103,12 +103,11 @@ def load_task_network(path: str, spec: TaskSpec):
     return model
 
 
-def run_sequence_sg(task: str, out: str, epochs: int = 30, lr: float = 3e-3, length: int | None = None,
-                    branches: int = 1024, widths=(4, 1), tau: float = 0.9, features: str = "spike",
-                    n_train: int = 4000, n_test: int = 1000, init_from: str | None = None, seed: int = 0,
-                    progress: bool = True) -> dict:
-    """The SG baseline on a sequence task (or, with ``init_from``, SG fine-tuning of a trained or
-    reconstructed parallel network); writes ``OUT/model.*`` and returns the summary."""
+def run_sequence_sg(cfg, epochs: int, lr: float, init_from: str | None = None) -> dict:
+    """The SG baseline on the sequence task of ``cfg`` (a :class:`~training.convex.config.ReconConfig`: the task,
+    its length and data sizes, the network's branches, widths, leak and features, the seed and ``out``) for
+    ``epochs`` at ``lr``; with ``init_from``, SG fine-tuning of a trained or reconstructed parallel network.
+    Writes ``OUT/model.*`` and returns the summary."""
     from pathlib import Path
 
     from models.checkpoint.weights import save_checkpoint
@@ -117,23 +116,24 @@ def run_sequence_sg(task: str, out: str, epochs: int = 30, lr: float = 3e-3, len
     from sast_live.errors import SastLiveError
     from training.convex.tasks import task_spec
 
+    task, out, length, seed = cfg.dataset, cfg.out, cfg.length, cfg.seed
     if (Path(out) / "model.json").is_file():
         raise SastLiveError(f"{out} already holds a model; choose another --out")
     if epochs < 1 or lr <= 0:
         raise SastLiveError(f"need epochs ≥ 1 and lr > 0, got {epochs} and {lr}")
     spec = task_spec(task, length)
-    data = load_sequence_data(spec, n_train, n_test, seed)
+    data = load_sequence_data(spec, cfg.n_train, cfg.n_test, seed)
     torch.manual_seed(seed)
     if init_from:
         model = load_task_network(init_from, spec)
     else:
-        model = ParallelLIFNet(ParallelConfig(f"{spec.name}-parallel", spec.n_in, branches, tuple(widths),
-                                              spec.n_classes, tau=tau, features=features, per_step=spec.per_step,
-                                              classes=spec.classes))
-    history = train_sequence_sg(model, data, epochs, lr, seed=seed, progress=progress)
+        model = ParallelLIFNet(ParallelConfig(f"{spec.name}-parallel", spec.n_in, cfg.branches, tuple(cfg.widths),
+                                              spec.n_classes, tau=cfg.tau, features=cfg.features,
+                                              per_step=spec.per_step, classes=spec.classes))
+    history = train_sequence_sg(model, data, epochs, lr, seed=seed, progress=cfg.progress)
     acc = evaluate_sequence(model, data)
     train_cfg = {"dataset": task, "method": "sg-from-cvx" if init_from else "sg", "epochs": epochs, "lr": lr,
-                 "length": length, "n_train": n_train, "seed": seed, "init_from": init_from}
+                 "length": length, "n_train": cfg.n_train, "seed": seed, "init_from": init_from}
     path = save_checkpoint(Path(out) / "model", model, {"model_cfg": model.cfg.to_dict(), "train_cfg": train_cfg,
                                                        "epoch": epochs, "history": history, "accuracy": acc})
     return {"method": train_cfg["method"], "dataset": task, "checkpoint": str(path), "accuracy": acc,

@@ -33,8 +33,8 @@ import numpy as np
 import torch
 
 from sast_live.errors import SastLiveError
+from training.convex.config import LOSSES
 
-LOSSES = ("ce", "hinge", "squared")
 #: rows of the dictionary handled at once in the float64 certificate pass (bounds its extra memory)
 CERT_CHUNK = 8192
 

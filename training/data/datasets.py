@@ -153,3 +153,13 @@ def open_dataset(spec: str | os.PathLike, split: str) -> EventDataset:
         return load_dvsgesture_tonic(root, split)
     raise SastLiveError(f"{root}: not a dataset folder this tool knows (synthetic meta.json, NMNISTsmall, "
                         "tonic N-MNIST or DVS Gesture layout)")
+
+
+def limit_dataset(ds: EventDataset, n: int | None) -> EventDataset:
+    """The first ``n`` samples in a balanced way (every k-th sample, so the classes stay balanced); all for None."""
+    import torch  # the indices as training has always drawn them (float32 linspace, rounded)
+
+    if n is None or n >= len(ds):
+        return ds
+    # keep classes balanced when cutting: take every k-th sample
+    return ds.subset(torch.linspace(0, len(ds) - 1, n).round().long().tolist())

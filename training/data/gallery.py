@@ -1,6 +1,6 @@
 """``docs/gestures.png`` and the statistics table of the second synthetic gesture generation.
 
-    python -m training.data.gallery [--out docs/gestures.png] [--per-class 3]
+    python main.py data gallery [--out docs/gestures.png] [--per-class 3]
 
 For each lighting, one row of intensity frames (what a camera would see) and one of event frames (40 ms of ON in
 yellow and OFF in blue, what the DVS sends), one column per class, each performed by a held-out test subject.
@@ -10,7 +10,6 @@ pixels active in a 25 ms bin, and events per 1-s window.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -88,19 +87,3 @@ def statistics(per_class: int, seed: int = 0) -> str:
         rows.append(f"| {lighting} | {len(rates)} | {np.median(rates):,.0f} ({np.percentile(rates, 10):,.0f}–"
                     f"{np.percentile(rates, 90):,.0f}) | {np.median(active):.1%} | {np.median(per_window):,.0f} |")
     return "\n".join(rows)
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=str(REPO / "docs" / "gestures.png"))
-    ap.add_argument("--per-class", type=int, default=3,
-                    help="recordings per gesture class and lighting for the table (0: no table)")
-    args = ap.parse_args()
-    gallery(Path(args.out))
-    print(f"wrote {args.out}")
-    if args.per_class:
-        print(statistics(args.per_class))
-
-
-if __name__ == "__main__":
-    main()

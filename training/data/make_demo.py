@@ -1,7 +1,7 @@
 """Make the bundled demo recording: one held-out test subject performing gestures in one room, with a pause and a
 change of lighting, as EVT3 plus IBM-style labels.
 
-Run ``python -m training.data.make_demo`` to regenerate ``sast_live/assets/demo_gestures.raw`` (it is
+Run ``main.py data demo`` to regenerate ``sast_live/assets/demo_gestures.raw`` (it is
 committed, so the GUI's default run needs no generation) and ``demo_gestures_labels.csv`` (class 1–11,
 start and end in µs; the pause is not a gesture and has no row, as in IBM's files).
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sast_live.errors import SastLiveError
 from sast_live.formats.evt3 import write_evt3
 from sast_live.sources import DEMO
 from sast_live.synthetic import people
@@ -33,14 +34,9 @@ def make_demo(path: Path = DEMO, seed: int = 2026) -> tuple[Path, Path]:
     size = tmp.stat().st_size
     if size > MAX_BYTES:
         tmp.unlink()
-        raise SystemExit(f"the demo would be {size:,} bytes, over {MAX_BYTES:,}: shorten SCRIPT")
+        raise SastLiveError(f"the demo would be {size:,} bytes, over {MAX_BYTES:,}: shorten SCRIPT")
     tmp.replace(path)
     labels = path.with_name(path.stem + "_labels.csv")
     rows = [(c + 1, a, b) for c, a, b in spans if c != people.IDLE]
     labels.write_text("class,startTime_usec,endTime_usec\n" + "".join(f"{c},{a},{b}\n" for c, a, b in rows))
     return path, labels
-
-
-if __name__ == "__main__":
-    p, lab = make_demo()
-    print(f"wrote {p} ({p.stat().st_size:,} bytes) and {lab}")

@@ -33,7 +33,7 @@ def resolve_split(name: str, split: str, data_dir: str | None = None, progress: 
     if name in SYNTH_DEFAULT:
         folder = Path(data_dir) if data_dir else SYNTH_DEFAULT[name]
         if not (folder / "meta.json").is_file():
-            from training.data.synth_cli import synth_dataset
+            from training.data.synth import synth_dataset
 
             print(f"{folder}: generating the synthetic {name} dataset once ({SYNTH_SIZE[name]} per class)")
             synth_dataset(name, folder, n_per_class=SYNTH_SIZE[name], progress=progress, workers=SYNTH_WORKERS)

@@ -7,14 +7,12 @@ swap-only hard-spike accuracy over the seeds with the 95 % t-interval of the mea
 the same configuration's surrogate-forward accuracy (the gap between tick and bar is the transfer gap); the
 dots are the single seeds.
 
-    python -m training.study_overview models/zoo/study/*/sweep.json --out models/zoo/study/overview.png
+    python main.py overview models/zoo/study/*/sweep.json --out models/zoo/study/overview.png
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -78,23 +76,3 @@ def plot(sweeps: list[tuple[str, list[dict], list[dict]]], out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100)
     plt.close(fig)
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m training.study_overview", description=__doc__.split("\n")[0])
-    p.add_argument("sweeps", nargs="+", type=Path, help="sweep.json files, one panel each, in this order")
-    p.add_argument("--out", type=Path, required=True, help="the PNG to write")
-    args = p.parse_args(argv)
-    from sast_live.errors import SastLiveError
-
-    try:
-        plot([load(path) for path in args.sweeps], args.out)
-    except SastLiveError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"wrote {args.out}", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -3,18 +3,17 @@
 Training fits the :class:`~models.decision.Decision` (temperature, per-class offsets folded into the readout
 bias, the clipped-window confidence floor) on the validation subjects it held out (``--validation``). This
 module re-runs that last step on a finished checkpoint: the same split (rebuilt from the ``train_cfg`` stored in
-the checkpoint), the same fit (:func:`training.train.calibrate`). Use it after the calibration method changed,
-instead of retraining. The streaming choice of a gesture model depends on the calibrated confidences, so it is
-dropped here: run ``python -m training.choose_streaming CKPT --write`` afterwards.
+the checkpoint), the same fit (:func:`training.decision.calibration.calibrate`). Use it after the calibration
+method changed, instead of retraining. The streaming choice of a gesture model depends on the calibrated
+confidences, so it is dropped here: run ``python main.py choose-window CKPT --write`` afterwards.
 
 The offsets a checkpoint already carries (``calibration.logit_offsets``) are taken out of its readout bias
-before the fit, so running it twice gives what running it once gives. ``python -m training.recalibrate CKPT``
+before the fit, so running it twice gives what running it once gives. ``python main.py calibrate CKPT``
 rewrites the checkpoint atomically.
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import torch
@@ -26,10 +25,11 @@ from sast_live.errors import SastLiveError
 
 def recalibrate(checkpoint: str | Path, progress: bool = True) -> dict:
     """Refit and rewrite ``checkpoint`` (``X``, ``X.json`` or ``X.safetensors``); returns the new figures."""
+    from training.data.datasets import limit_dataset
+    from training.data.frames import FrameCache
     from training.data.resolve import resolve_split
-    from training.frames import FrameCache
-    from training.train import calibrate, limit_dataset
-    from training.validation import split_validation
+    from training.data.validation import split_validation
+    from training.decision.calibration import calibrate
 
     path = checkpoint_paths(checkpoint)[0].with_suffix("")  # X, X.json, X.safetensors or a run folder → X
     net, meta = load_event_model(path)
@@ -53,18 +53,3 @@ def recalibrate(checkpoint: str | Path, progress: bool = True) -> dict:
     info |= {"decision": decision.to_dict(), "calibration": figures}
     save_checkpoint(path, net, info)
     return figures
-
-
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("checkpoint")
-    args = p.parse_args(argv)
-    fig = recalibrate(args.checkpoint)
-    print(f"{args.checkpoint}: T {fig['temperature']:.3f}, ECE on validation {fig['ece_before']:.4f} → "
-          f"{fig['ece_after']:.4f} ({fig['n']} samples)"
-          + (f", offsets {fig['logit_offsets']}" if "logit_offsets" in fig else "")
-          + "; now run python -m training.choose_streaming for a gesture model's streaming window")
-
-
-if __name__ == "__main__":
-    main()

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training.train import TrainConfig, train
+from training.config import TrainConfig
+from training.train import train
 
 VARIANTS = {"sast": {}, "sast-2batch": {"second_batch": True}, "asam": {"adaptive": True},
             "sast-dual": {"hard_loss": 0.5}}
@@ -69,9 +70,9 @@ def folder_name(name: str) -> str:
 
 def _report(checkpoint: str, cfg: TrainConfig, folder: str, precisions, dataset: str | None = None,
             data_dir: str | None = None, limit_test: int | None = None) -> dict:
-    """``training.evaluate.evaluate`` of one run's checkpoint on a test set (no corruptions), written to
+    """``training.evaluation.report.evaluate`` of one run's checkpoint on a test set (no corruptions), written to
     ``folder`` beside the checkpoint."""
-    from training.evaluate import EvalConfig, evaluate
+    from training.evaluation.report import EvalConfig, evaluate
 
     return evaluate(EvalConfig(checkpoint, dataset=dataset, data_dir=data_dir, out=str(Path(checkpoint).parent /
                                folder), corruptions=(), limit_test=limit_test, seed=cfg.seed, progress=cfg.progress,

@@ -7,20 +7,19 @@ training subjects that ``train --validation 0.13`` holds out), with all 11 gestu
 lighting change, and scores every setting with :func:`sast_live.scoring.score_recording` on the INT8 model.
 
 Per setting, the confidence floor is fitted for streaming windows on the same recordings, with the rule the
-training uses on clipped windows (:func:`training.calibration.fit_decision`): the calibrated confidence that 98 %
-of the correctly named windows inside a gesture reach (the temperature stays the one fitted in training).
+training uses on clipped windows (:func:`training.decision.calibration.fit_decision`): the calibrated confidence
+that 98 % of the correctly named windows inside a gesture reach (the temperature stays the one fitted in training).
 
 Rule: among the settings whose median latency is at most :data:`LATENCY_TARGET_S`, the one where the most
 gestures keep a right majority of windows (then: the most pause windows saying "no gesture", then the lower
-latency); if none meets the latency, the lowest latency. ``python -m training.choose_streaming [CKPT]`` prints
-the table, writes it as JSON (``--out``) and, with ``--write``, stores the choice in the checkpoint's decision
+latency); if none meets the latency, the lowest latency. ``main.py choose-window [CKPT]`` prints the table,
+writes it as JSON (``--out``) and, with ``--write``, stores the choice in the checkpoint's decision
 (``window_ms``, ``taper`` and the streaming floor as ``min_confidence`` in ``model.json``: the live app's
 defaults for that model; the clipped-window floor it replaces is kept as ``clip_min_confidence`` in the JSON).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -111,25 +110,27 @@ def choose(table: dict) -> str:
                                     -table[k]["median_latency_s"]))
 
 
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("checkpoint", nargs="?", default="models/zoo/gestures-sast/model")
-    p.add_argument("--out", help="where to write the table (default: streaming-choice.json beside the checkpoint)")
-    p.add_argument("--write", action="store_true", help="store the choice in the checkpoint's decision")
-    args = p.parse_args(argv)
-    table = score_settings(args.checkpoint, recordings())
+def choose_window(checkpoint: str, out: str | None = None, write: bool = False) -> tuple[dict, str, Path]:
+    """Score every setting on the validation subjects' recordings, pick one by the rule, write the table as JSON
+    (``out``; default ``streaming-choice.json`` beside the checkpoint) and, with ``write``, store the choice in the
+    checkpoint's decision. Returns ``(table, chosen setting, JSON path)``."""
+    table = score_settings(checkpoint, recordings())
     best = choose(table)
-    for name, r in table.items():
-        print(f"{name:>16}: floor {r['min_confidence']:.3f}, {r['gestures_with_majority']}/{r['n_gestures']} "
-              f"gestures with a right majority, "
-              f"median latency {r['median_latency_s']:.2f} s, pause {r['pause_no_gesture']:.0%} no gesture"
-              + ("   <- chosen" if name == best else ""))
-    out = Path(args.out) if args.out else Path(args.checkpoint).parent / "streaming-choice.json"
-    out.write_text(json.dumps({"subjects": VALIDATION_SUBJECTS, "rule": __doc__.split("\n\n")[2],
-                               "settings": table, "chosen": best}, indent=2))
-    if args.write:
+    path = Path(out) if out else Path(checkpoint).parent / "streaming-choice.json"
+    path.write_text(json.dumps({"subjects": VALIDATION_SUBJECTS, "rule": __doc__.split("\n\n")[2],
+                                "settings": table, "chosen": best}, indent=2))
+    if write:
         r = table[best]
-        store(Path(args.checkpoint).with_suffix(".json"), r["window_ms"], r["taper"], r["min_confidence"])
+        store(Path(checkpoint).with_suffix(".json"), r["window_ms"], r["taper"], r["min_confidence"])
+    return table, best, path
+
+
+def render(table: dict, best: str) -> str:
+    """The table, one line per setting, the chosen one marked."""
+    return "\n".join(f"{name:>16}: floor {r['min_confidence']:.3f}, {r['gestures_with_majority']}/{r['n_gestures']} "
+                     f"gestures with a right majority, median latency {r['median_latency_s']:.2f} s, pause "
+                     f"{r['pause_no_gesture']:.0%} no gesture" + ("   <- chosen" if name == best else "")
+                     for name, r in table.items())
 
 
 def store(meta_path: Path, window_ms: int, taper: str, min_confidence: float) -> None:
@@ -146,6 +147,3 @@ def store(meta_path: Path, window_ms: int, taper: str, min_confidence: float) ->
     tmp.write_text(json.dumps(meta, indent=2))
     tmp.replace(meta_path)
 
-
-if __name__ == "__main__":
-    main()

@@ -20,11 +20,11 @@ from models.checkpoint.weights import load_event_model
 from models.decision import TAPERS, Decision, softmax
 from sast_live.errors import SastLiveError
 from sast_live.transforms.corruptions import CORRUPTIONS, corrupt
-from training.breakdown import breakdown, confusion, decision_figures, plot_confusion
-from training.frames import FrameCache
+from training.data.frames import FrameCache
+from training.evaluation.breakdown import breakdown, confusion, decision_figures, plot_confusion
 from training.metrics import expected_calibration_error, spike_stats
 
-ZOO = Path(__file__).resolve().parents[1] / "models" / "zoo"
+ZOO = Path(__file__).resolve().parents[2] / "models" / "zoo"
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class EvalConfig:
     progress: bool = True
     hardware: tuple[str, ...] = ()  # integer precisions to simulate (firmware_sim.precisions.INTEGER)
     pj_per_synop: float = DEFAULT_PJ_PER_SYNOP
-    live: bool = False  # the streaming pipeline on the demo and on no-gesture scenes (training.no_gesture_eval)
+    live: bool = False  # the streaming pipeline on the demo and on no-gesture scenes (training.evaluation.no_gesture)
 
     def __post_init__(self):
         unknown = [c for c in self.corruptions if c not in CORRUPTIONS]
@@ -88,8 +88,9 @@ def summary(report: dict) -> dict:
 
 
 def evaluate(cfg: EvalConfig) -> dict:
+    from training.data.datasets import limit_dataset
     from training.data.resolve import resolve_split
-    from training.train import limit_dataset, predict, predict_logits
+    from training.inference import predict, predict_logits
 
     model, meta = load_event_model(cfg.checkpoint)
     mcfg = model.cfg
@@ -130,7 +131,7 @@ def evaluate(cfg: EvalConfig) -> dict:
     }
     outputs = {}  # per simulated precision: (predictions, logits)
     if cfg.hardware:
-        from training.hardware_eval import evaluate_hardware
+        from training.evaluation.hardware import evaluate_hardware
 
         report["hardware"], outputs = evaluate_hardware(cfg.checkpoint, cache.windows(), labels, cfg.hardware,
                                                         probs["hard"].argmax(1), cfg.pj_per_synop, cfg.progress)
@@ -179,7 +180,7 @@ def live_report(checkpoint, mcfg, seed: int) -> dict:
     from sast_live.scoring import score_recording
     from sast_live.sources import DEMO
     from training.data.resolve import shared_data
-    from training.no_gesture_eval import no_gesture_report
+    from training.evaluation.no_gesture import no_gesture_report
 
     if tuple(mcfg.sensor_size) != (128, 128):
         raise SastLiveError("--live scores gesture models (128×128); this model is "
@@ -257,12 +258,12 @@ def render_markdown(r: dict) -> str:
     lines += ["", f"SynOps per sample: {r['spikes_hard']['synops_per_sample']:,.0f} "
               f"(per layer, input events first: {per_layer})", ""]
     if r.get("hardware"):
-        from training.hardware_eval import render_hardware_markdown
+        from training.evaluation.hardware import render_hardware_markdown
 
         lines += render_hardware_markdown(r["hardware"])
     lines += render_breakdown(r)
     if r.get("live"):
-        from training.no_gesture_eval import render_no_gesture
+        from training.evaluation.no_gesture import render_no_gesture
 
         live, d = r["live"], r["live"]["demo"]
         lines += [f"## Live (streaming {live['precision']}, a prediction every {live['hop_ms']:.0f} ms over the last "
