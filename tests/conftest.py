@@ -27,6 +27,26 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
+def tiny_gestures_v2(tmp_path_factory, worker_id) -> Path:
+    """One gestures-v2 recording of each class in each split (24), made once per test run and shared by every
+    worker (a file lock: the first worker to ask generates it, the others wait and read). Made as ``data synth``
+    makes a dataset in two runs, the test split and then the train split into the same folder (the second run
+    adds to the first: tests/test_people.py checks the result). Never written to by a test."""
+    from filelock import FileLock
+
+    from training.data.synth import synth_dataset
+
+    root = tmp_path_factory.getbasetemp()
+    root = root if worker_id == "master" else root.parent  # the workers' common parent
+    path = root / "tiny-gestures-v2"
+    with FileLock(str(path) + ".lock"):
+        if not (path / "meta.json").is_file() or len(list(path.rglob("*.raw"))) < 24:
+            synth_dataset("gestures-v2", path, n_per_class=1, split="test", progress=False)
+            synth_dataset("gestures-v2", path, n_per_class=1, split="train", progress=False)
+    return path
+
+
+@pytest.fixture(scope="session")
 def real_dir() -> Path:
     if not REAL.is_dir():
         pytest.fail(f"the real recordings are missing: {REAL} (set SAST_SHARED_DATA)")

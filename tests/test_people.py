@@ -80,12 +80,11 @@ def test_hot_pixels_fire_on_their_own():
     assert np.sort(per_pixel)[-2] >= 40  # ≥ 50 Hz each; the busiest moving-edge pixel fires far less often
 
 
-def test_the_dataset_records_who_and_which_light(tmp_path):
-    from training.data.synth import person_and_light, synth_dataset
+def test_the_dataset_records_who_and_which_light(tiny_gestures_v2):
+    """The shared set was made in two runs (the test split, then the train split): both are recorded."""
+    from training.data.synth import person_and_light
 
-    synth_dataset("gestures-v2", tmp_path / "g", n_per_class=1, split="test", progress=False)
-    synth_dataset("gestures-v2", tmp_path / "g", n_per_class=1, split="train", progress=False)  # a second run
-    meta = json.loads((tmp_path / "g" / "meta.json").read_text())
+    meta = json.loads((tiny_gestures_v2 / "meta.json").read_text())
     assert meta["splits"] == {"test": 12, "train": 12} and set(meta["recordings"]) == {"test", "train"}
     rec = meta["recordings"]["test"]
     assert len(rec) == 12 and all(sid in people.TEST_SUBJECTS for (sid, _), in rec)
