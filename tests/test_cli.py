@@ -36,6 +36,7 @@ def test_info_json(real_dir):
     assert info["duration_us"] == info["t_last"] - info["t_first"] and info["on"] + info["off"] == 5000
 
 
+@pytest.mark.slow
 def test_convert_chain_is_lossless(real_dir, tmp_path):
     src = real_dir / "tonic" / "sample_ncars.dat"
     r = run("convert", src, tmp_path / "a.raw")
@@ -47,6 +48,7 @@ def test_convert_chain_is_lossless(real_dir, tmp_path):
     assert np.array_equal(read_events(tmp_path / "d.npy"), read_events(src))
 
 
+@pytest.mark.slow
 def test_bad_input_is_one_clear_line(tmp_path):
     bad = tmp_path / "broken.raw"
     bad.write_bytes(b"% evt 3.0\n% end\n" + b"\x01\x80\x00\x20\x00\x90")
@@ -58,6 +60,7 @@ def test_bad_input_is_one_clear_line(tmp_path):
     assert r.returncode == 2 and "--format" in r.stderr
 
 
+@pytest.mark.slow
 def test_data_synth_cli(tmp_path):
     r = run("data", "synth", "--dataset", "gestures-v2", "--out", tmp_path / "g", "--n-per-class", "1",
             "--split", "test", "--workers", "2", "--quiet")
@@ -74,6 +77,7 @@ def test_data_synth_cli(tmp_path):
     assert report["n_test"] == 12 and report["accuracy"]["hard"] >= 8 / 12
 
 
+@pytest.mark.slow
 def test_train_cli_tiny(tmp_path, real_dir):
     r = run("train", "--dataset", "nmnist-real", "--method", "sast", "--epochs", "1", "--limit-train", "32",
             "--limit-test", "16", "--n-bins", "5", "--batch-size", "16", "--out", tmp_path / "t", "--quiet")
@@ -85,6 +89,7 @@ def test_train_cli_tiny(tmp_path, real_dir):
     assert r.returncode == 2 and "--dataset" in r.stderr
 
 
+@pytest.mark.slow
 def test_sweep_cli_tiny_over_two_seeds(tmp_path, real_dir):
     r = run("sweep", "--dataset", "nmnist-real", "--rho", "0", "0.2", "--epochs", "1", "--limit-train", "32",
             "--limit-test", "16", "--n-bins", "4", "--batch-size", "16", "--seeds", "2", "--hardware", "int8",
@@ -141,6 +146,7 @@ def test_sweep_intervals_are_t_intervals_of_the_mean():
     assert np.isclose(paired["mean"], 0.1) and np.isclose(paired["std"], np.std([0.2, 0.0], ddof=1))
 
 
+@pytest.mark.slow
 def test_evaluate_never_overwrites_the_shipped_reports_by_default(tmp_path, real_dir):
     shipped = REPO / "models" / "zoo" / "nmnist-real-sast" / "eval" / "report.json"
     before = shipped.read_bytes()
@@ -153,6 +159,7 @@ def test_evaluate_never_overwrites_the_shipped_reports_by_default(tmp_path, real
     assert shipped.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_export_cli(tmp_path):
     from firmware_sim.model_file import load_firmware
 
@@ -171,6 +178,7 @@ def test_export_cli(tmp_path):
     assert r.returncode == 2 and r.stderr.startswith("error:")
 
 
+@pytest.mark.slow
 def test_export_precision_is_a_row_of_the_table_and_loads_back_as_itself(tmp_path):
     """``--precision wide`` is the table's wide row (16-bit weights, 32-bit membranes, leak m/2^24), not merely
     16-bit weights; an override makes the model 'custom', which runs as itself and as nothing else."""
@@ -198,6 +206,7 @@ def test_export_precision_is_a_row_of_the_table_and_loads_back_as_itself(tmp_pat
     assert r.returncode == 0 and json.loads(r.stdout.splitlines()[0])["class"] >= -1
 
 
+@pytest.mark.slow
 def test_evaluate_hardware_cli(tmp_path, real_dir):
     zoo = REPO / "models" / "zoo"
     r = run("evaluate", zoo / "nmnist-real-baseline" / "model", "--limit-test", "12", "--no-corruptions",

@@ -68,6 +68,7 @@ def test_fista_reaches_the_cvxpy_optimum_with_a_certificate(loss):
     np.testing.assert_allclose(sol.W, W, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_hinge_certificate_brackets_the_cvxpy_optimum():
     pytest.importorskip("cvxpy")
     from training.convex.solvers import cvx_reference
@@ -240,6 +241,7 @@ def test_task_splits_are_seeded_and_disjoint_streams():
 
 # --- end to end ------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_xor_is_solved_on_a_small_instance(tmp_path):
     s = reconstruct(ReconConfig(dataset="xor", length=4, branches=512, n_train=1000, n_test=400, witness_rate=0.05,
                                 out=str(tmp_path / "cvx"), progress=False))
@@ -255,6 +257,7 @@ def run(*args):
                           timeout=600, cwd=REPO)
 
 
+@pytest.mark.slow
 def test_reconstructed_event_model_exports_and_runs_in_firmware_sim(tmp_path):
     """cvx on real N-MNIST with the INT8 dictionary: the exported INT8 model's accumulators are exactly the
     dictionary times its quantized readout; evaluate and export take the checkpoint like any other."""
@@ -291,6 +294,7 @@ def test_reconstructed_event_model_exports_and_runs_in_firmware_sim(tmp_path):
         summary["test_acc_int8"])
 
 
+@pytest.mark.slow
 def test_cli_sequence_methods_and_errors(tmp_path):
     common = ["--dataset", "xor", "--length", "4", "--branches", "64", "--n-train", "300", "--n-test", "100", "--quiet"]
     r = run("train", "--method", "sg", "--epochs", "2", "--out", tmp_path / "sg", *common)

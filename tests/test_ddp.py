@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from models.checkpoint.weights import load_model
@@ -23,6 +24,7 @@ def load(path):
     return load_model(path)[0]
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_equal_one_process(tmp_path, real_dir):
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",

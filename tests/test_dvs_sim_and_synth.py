@@ -61,6 +61,7 @@ def test_render_numba_equals_numpy():
     assert np.allclose(a, b, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_synthetic_nmnist_sample_looks_like_nmnist(real_dir):
     ev = synth_nmnist.make_sample(7, 0, seed=1)
     assert ev["x"].max() <= 33 and ev["y"].max() <= 33
@@ -86,6 +87,7 @@ def test_gesture_samples_vary_and_last_1_to_6_s():
     assert abs(float(a["x"].mean()) - float(b["x"].mean())) > 0.5 or len(a) != len(b)
 
 
+@pytest.mark.slow
 def test_synth_cli_layout_loader_and_resume(tmp_path):
     out = tmp_path / "ds"
     synth_dataset("nmnist", out, n_per_class=2, seed=5, progress=False)
@@ -141,6 +143,7 @@ def test_demo_recording_is_committed_and_small():
     assert 5_000_000 < info["duration_us"] < 25_000_000  # 7 gestures, a pause, a change of light: 20.5 s
 
 
+@pytest.mark.slow
 def test_parallel_generation_writes_identical_files(tmp_path):
     synth_dataset("nmnist", tmp_path / "a", n_per_class=1, split="test", progress=False, workers=1)
     synth_dataset("nmnist", tmp_path / "b", n_per_class=1, split="test", progress=False, workers=2)

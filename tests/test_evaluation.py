@@ -50,6 +50,7 @@ def test_ece_by_hand():
     assert sum(table["count"]) == 4
 
 
+@pytest.mark.slow
 def test_evaluate_tiny_checkpoint(tmp_path, real_dir):
     from training.config import TrainConfig
     from training.evaluation.report import EvalConfig, evaluate

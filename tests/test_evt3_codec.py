@@ -100,6 +100,7 @@ def test_roundtrip_late_start_keeps_absolute_time(tmp_path):
     assert np.array_equal(EVT3Reader(tmp_path / "late.raw").read(), ev)
 
 
+@pytest.mark.slow
 def test_chunked_decode_equals_whole(real_dir):
     path = real_dir / "expelliarmus" / "evt3_sample.raw"
     whole = EVT3Reader(path).read()

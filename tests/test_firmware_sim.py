@@ -284,6 +284,7 @@ def test_simulator_rejects_wrong_frames():
         sim.run(np.full((1, 2, 9, 11), 300, np.int32), sim.initial_state())
 
 
+@pytest.mark.slow
 def test_firmware_sim_runs_without_torch(tmp_path):
     """Quantize a checkpoint and simulate it with torch made unimportable."""
     code = f"""

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -25,6 +26,7 @@ def run(*args):
     return done
 
 
+@pytest.mark.slow
 def test_train_with_validation_then_evaluate_per_subject_and_lighting(tmp_path, tiny_gestures_v2):
     data = tiny_gestures_v2
     run("train", "--dataset", str(data), "--method", "sast", "--rho", "0.1", "--epochs", "1", "--validation", "0.25",

@@ -35,6 +35,7 @@ def spin(app, seconds: float, until=None) -> None:
         time.sleep(0.005)
 
 
+@pytest.mark.slow
 def test_window_plays_the_demo_at_10x_and_shows_predictions_and_synops(qapp):
     from sast_live.gui.window import MainWindow
     from sast_live.session import Session, SourceOptions
@@ -59,6 +60,7 @@ def test_window_plays_the_demo_at_10x_and_shows_predictions_and_synops(qapp):
         win.close()
 
 
+@pytest.mark.slow
 def test_recording_from_the_window(qapp, tmp_path):
     from sast_live.formats.registry import read_events
     from sast_live.session import Session, SourceOptions
@@ -73,6 +75,7 @@ def test_recording_from_the_window(qapp, tmp_path):
     assert n == len(got) > 0 and np.all(np.diff(got["t"]) >= 0)
 
 
+@pytest.mark.slow
 def test_no_display_falls_back_to_the_headless_replay():
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     done = subprocess.run(MAIN, capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
@@ -126,6 +129,7 @@ def test_missing_qt_libraries_are_named_with_their_debian_package():
     assert "libEGL.so.1" in explain_qt_failure("ImportError: libEGL.so.1: cannot open shared object file")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="Debian's xvfb is not installed (apt install xvfb)")
 def test_screenshot_under_xvfb(tmp_path):
     out = REPO / "docs" / "gui.png" if os.environ.get("SAST_SAVE_SCREENSHOT") else tmp_path / "gui.png"
@@ -202,6 +206,7 @@ def test_without_root_the_probe_prints_the_apt_line(monkeypatch, capsys):
     assert "sudo apt install libxcb-icccm4" in out.getvalue() and "headless replay" in out.getvalue()
 
 
+@pytest.mark.slow
 def test_the_teach_panel_records_replays_deletes_and_loads_a_fine_tuned_model(qapp, tmp_path):
     """Takes of a new gesture from the running source (the stand-in person), listed per class; one replayed
     (it becomes the source) and one deleted; the fine-tune command; a finished run's model is loaded; a bad class

@@ -83,6 +83,7 @@ def demo_window(qapp):  # noqa: F811
     win.close()
 
 
+@pytest.mark.slow
 def test_timeline_paints_predictions_and_truth_steps_and_seeks(qapp, demo_window):  # noqa: F811
     from sast_live.gui.palette import NO_GESTURE_COLOUR, class_colour
 
@@ -180,6 +181,7 @@ def test_network_input_view_shows_the_binned_input_and_a_layer(qapp, demo_window
     assert win.inputs.layer_caption.text().startswith("L2:")
 
 
+@pytest.mark.slow
 def test_exports_png_csv_and_video(qapp, demo_window, tmp_path):  # noqa: F811
     import imageio_ffmpeg
 
@@ -208,6 +210,7 @@ def test_exports_png_csv_and_video(qapp, demo_window, tmp_path):  # noqa: F811
     assert frames >= 40 and seconds > 1
 
 
+@pytest.mark.slow
 def test_the_export_menu_starts_and_stops_each_export_and_says_why_one_fails(qapp, demo_window, tmp_path,  # noqa: F811
                                                                             monkeypatch):
     """What a user clicks: the menu's CSV and video items (a save dialog, then checked while they run; unchecked

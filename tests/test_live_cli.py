@@ -39,6 +39,7 @@ def start_camera(path, *extra):
     return proc, port
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("protocol,speed", [("edvs", "1"), ("framed", "3")])
 def test_live_from_the_emulated_camera_predicts_what_replay_predicts(clip, protocol, speed):
     replay = subprocess.run(MAIN + ["replay", str(clip), "--headless", "--json"], capture_output=True, text=True,
@@ -60,6 +61,7 @@ def test_live_from_the_emulated_camera_predicts_what_replay_predicts(clip, proto
     assert [{k: w[k] for k in keys} for w in got] == [{k: w[k] for k in keys} for w in full]
 
 
+@pytest.mark.slow
 def test_live_survives_byte_errors_and_reports_them(clip):
     camera, port = start_camera(clip, "--speed", "4", "--byte-errors", "0.002", "--seed", "3")
     live = subprocess.run(MAIN + ["live", port, "--headless", "--json", "--reconnect-s", "0.5"],
@@ -70,6 +72,7 @@ def test_live_survives_byte_errors_and_reports_them(clip):
     assert "resyncs" in live.stderr and "lost" in live.stderr
 
 
+@pytest.mark.slow
 def test_record_saves_any_source(tmp_path, clip):
     out = tmp_path / "copy.npy"
     done = subprocess.run(MAIN + ["record", str(clip), str(out), "--speed", "0", "--quiet"], capture_output=True,
@@ -82,6 +85,7 @@ def test_record_saves_any_source(tmp_path, clip):
     assert bad.returncode == 2 and "cannot tell the output format" in bad.stderr
 
 
+@pytest.mark.slow
 def test_recording_a_serial_camera(tmp_path, clip):
     camera, port = start_camera(clip, "--speed", "4")
     out = tmp_path / "cam.raw"
@@ -101,6 +105,7 @@ def gui_env() -> dict:
     return dict(os.environ, QT_QPA_PLATFORM="offscreen")
 
 
+@pytest.mark.slow
 def test_live_in_the_gui_shows_the_emulated_camera(clip):
     """``main.py live PORT`` without --headless: the window on the serial camera (offscreen Qt) with every panel
     open, every source option accepted; it closes itself after N frames and reports what it showed."""
@@ -118,6 +123,7 @@ def test_live_in_the_gui_shows_the_emulated_camera(clip):
     assert "int8" in stats["backend"]
 
 
+@pytest.mark.slow
 def test_gui_on_a_file_takes_every_source_option(clip):
     done = subprocess.run(MAIN + ["gui", str(clip), "--speed", "2", "--baud", "115200", "--sensor-size", "128x128",
                                   "--reconnect-s", "1", "--protocol", "framed", "--no-loop", "--precision", "int4",
@@ -131,6 +137,7 @@ def test_gui_on_a_file_takes_every_source_option(clip):
     assert bad.returncode == 2 and "--speed must be a positive factor" in bad.stderr
 
 
+@pytest.mark.slow
 def test_a_reader_that_leaves_early_ends_replay_quietly():
     """``replay … --json | head -1``: the windows are printed on the worker thread; a closed pipe still ends the
     command quietly with exit code 0, as the shell expects of a filter."""
@@ -143,6 +150,7 @@ def test_a_reader_that_leaves_early_ends_replay_quietly():
     assert proc.returncode == 0 and "error" not in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_live_with_host_stalls_and_a_cold_numba_cache_predicts_what_replay_predicts(clip, tmp_path):
     """The first `live` after install compiles every kernel, and the host process is stopped (SIGSTOP) three
     times for 0.12 s mid-stream while the camera keeps sending: bytes wait in the line, but that wait is not a
@@ -181,6 +189,7 @@ def overloaded(seconds: float, *extra) -> list[str]:
                    "--headless", *extra]
 
 
+@pytest.mark.slow
 def test_an_overloaded_replay_stops_at_seconds_and_reports_its_drops():
     """At 100× the float model cannot keep up: whole bins are dropped (counted on stderr) and the run ends when
     --seconds says, instead of working through a backlog that grows without limit."""
@@ -213,6 +222,7 @@ def test_overloaded_runs_exit_cleanly():
     assert not any("terminate called" in err or "Traceback" in err for _, err in results)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize("mode", ["replay", "gui", "record"])
 def test_ctrl_c_and_sigterm_end_every_mode_cleanly(sig, mode, tmp_path):
@@ -242,6 +252,7 @@ def test_ctrl_c_and_sigterm_end_every_mode_cleanly(sig, mode, tmp_path):
         assert len(read_events(tmp_path / "rec.npy")) > 0 and not os.path.exists(tmp_path / "rec.npy.part")
 
 
+@pytest.mark.slow
 def test_gui_frames_ends_when_the_file_ends_first(clip):
     done = subprocess.run(MAIN + ["gui", str(clip), "--speed", "0", "--frames", "100000"], capture_output=True,
                           text=True, cwd=REPO, timeout=300, env=gui_env())

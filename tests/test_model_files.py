@@ -163,6 +163,7 @@ def crafted(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_every_command_refuses_crafted_checkpoints_in_one_line(crafted, tmp_path):
     jobs = []
     for name, path in crafted.items():

@@ -54,6 +54,7 @@ def on_spectrum_peak(events, seconds: float) -> float:
     return float(f[band][np.argmax(spec[band])]), float(spec[band].max() / np.median(spec[band]))
 
 
+@pytest.mark.slow
 def test_fluorescent_light_flickers_at_twice_the_mains_frequency():
     ev = people.make_sample(7, 5, people.subject(2), "fluorescent", duration_s=1.5)
     p = people.sample_params(7, people.subject(2), "fluorescent", np.random.default_rng(5))
@@ -80,6 +81,7 @@ def test_hot_pixels_fire_on_their_own():
     assert np.sort(per_pixel)[-2] >= 40  # ≥ 50 Hz each; the busiest moving-edge pixel fires far less often
 
 
+@pytest.mark.slow
 def test_the_dataset_records_who_and_which_light(tiny_gestures_v2):
     """The shared set was made in two runs (the test split, then the train split): both are recorded."""
     from training.data.synth import person_and_light

@@ -116,6 +116,7 @@ def test_wrong_geometry_and_precision_are_clear_errors(int8, tmp_path):
         load_backend(tmp_path / "nothing", PRECISIONS["int8"])
 
 
+@pytest.mark.slow
 def test_runner_threads_process_a_paced_file_and_publish_snapshots(int8, demo):
     seen = []
     src = FileSource(DEMO, speed=20.0)
@@ -165,6 +166,7 @@ print(sorted(k for k, n in signatures().items() if n != warmed.get(k, 0)), sum(w
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision", ["int8", "float"])
 def test_warm_up_compiles_every_kernel_the_live_path_runs(precision):
     """Whatever chunks arrive (empty, one event, many; filters on), no numba kernel compiles after the warm-up —

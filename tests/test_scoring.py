@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from models.decision import NO_CLASS
 from sast_live.pipeline.snapshot import WindowResult
 from sast_live.scoring import first_stable, score_recording
@@ -38,6 +40,7 @@ def test_majority_latency_and_pauses():
     assert first_stable(windows, 7, 0, 8_000_000) is None
 
 
+@pytest.mark.slow
 def test_replay_score_on_the_demo_reads_its_labels_file():
     done = subprocess.run([sys.executable, str(REPO / "main.py"), "replay", "sast_live/assets/demo_gestures.raw",
                            "--headless", "--json", "--score"], capture_output=True, text=True, cwd=REPO, timeout=300)

@@ -246,6 +246,7 @@ class SlowBackend:
         return self.inner.run(frames)
 
 
+@pytest.mark.slow
 def test_an_overloaded_paced_source_stays_near_the_live_edge_and_counts_drops(int8):
     """At 10× the demo needs a bin every 2.5 ms of wall time; this backend takes 15 ms. Bins older than 250 ms
     of sensor time behind where the source is *now* are dropped, so the windows that come out stay within half

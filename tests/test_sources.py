@@ -168,6 +168,7 @@ def test_serial_source_reads_the_emulated_board_exactly(demo, protocol):
     assert src.stats.resyncs == 0 and src.stats.losses == 0
 
 
+@pytest.mark.slow
 def test_unplugged_port_is_reported_and_iteration_ends_without_raising(demo):
     link = PtyLink.open()
     board = CameraBoard(demo[:4000], "edvs", speed=4.0)

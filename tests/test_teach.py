@@ -85,6 +85,7 @@ def test_bad_takes_and_folders_are_refused_with_what_was_wrong(tmp_path):
     assert TakeSet.open(tmp_path / "t").counts() == {"a": {"train": 0, "test": 0}}  # nothing half-written
 
 
+@pytest.mark.slow
 def test_record_takes_from_the_stand_in_person(tmp_path):
     d = tmp_path / "takes"
     done = run("record", "synthetic:people:push_both_hands", "--label", "push_both_hands", "--dataset", d,

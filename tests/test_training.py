@@ -46,6 +46,7 @@ def test_methods_run_and_write_logs_and_checkpoints(tmp_path, real_dir, method):
     assert not any(f.suffix == ".pt" for f in (tmp_path / "run").iterdir())  # no pickles anywhere
 
 
+@pytest.mark.slow
 def test_resume_after_interruption_gives_the_same_weights(tmp_path, real_dir):
     full = tiny(tmp_path, out=str(tmp_path / "a"), method="sast", epochs=3)
     train(full)

@@ -99,6 +99,7 @@ def mutate(data: bytes, rng) -> bytes:
     return bytes(b)
 
 
+@pytest.mark.slow
 def test_edvs_kernel_matches_reference_twin_on_fuzzed_bytes():
     rng = np.random.default_rng(7)
     for _ in range(120):
