@@ -100,9 +100,10 @@ def pipeline_seconds(backend, chunks, **filters) -> tuple[float, object]:
 
     from sast_live.events import SensorSize
     from sast_live.pipeline import Pipeline
+    from sast_live.pipeline.options import PipelineOptions
 
     def run():
-        pipe = Pipeline(backend, SensorSize(128, 128), **filters)
+        pipe = Pipeline(backend, SensorSize(128, 128), PipelineOptions(hop_ms=0, **filters))
         for t1, chunk in chunks:
             pipe.process(chunk, t1)
         pipe.finish()
@@ -118,7 +119,7 @@ def filter_cost() -> None:
     from sast_live.sources import DEMO
     from sast_live.transforms.corruptions import corrupt
 
-    backend = load_backend(None, "int8")
+    backend = load_backend(None)
     demo = read_events(DEMO)
     noisy = corrupt(corrupt(demo, "hot_pixels", 3, (128, 128), 1), "background_noise", 3, (128, 128), 2)
     print("noise filters (refractory 1000 µs + denoise 10000 µs) in the pipeline, SAST INT8, 5 ms chunks:")

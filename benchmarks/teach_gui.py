@@ -95,7 +95,7 @@ def main(argv=None) -> int:
     running = session.options.model == model
     # the source plays again, at a pace the stand-in person renders with room to spare on 2 cores (at 1× its
     # renderer and the network share the cores and the app drops bins): what the windows of the next seconds say
-    from sast_live.gui.window import SPEEDS
+    from sast_live.gui.controls import SPEEDS
 
     win.controls.speed.setCurrentIndex([label for label, _ in SPEEDS].index(args.live_speed))
     spin(3)

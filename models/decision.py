@@ -25,7 +25,7 @@ from sast_live.errors import SastLiveError
 
 NO_GESTURE = "no_gesture"
 NO_CLASS = -1  # the class index reported for "no gesture"
-TAPERS = ("flat", "linear")  # how a streaming window weighs its hops (sast_live.pipeline.pipeline.hop_weights)
+TAPERS = ("flat", "linear")  # how a streaming window weighs its hops (sast_live.pipeline.windows.hop_weights)
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:

@@ -96,7 +96,7 @@ def report(out: str | Path, base_checkpoint: str, takes_dir: str, progress: bool
     ``old_dataset`` (default: the base model's dataset; the old classes, beside the base model's);
     ``out/finetune.json``; the INT8 firmware folder."""
     from firmware_sim.model_file import save_firmware
-    from firmware_sim.precisions import PRECISIONS
+    from firmware_sim.precisions import DEPLOYED, PRECISIONS
     from firmware_sim.quantize import quantize_checkpoint
     from models.checkpoint.files import read_checkpoint_meta
     from sast_live.takes import FINETUNE_SUMMARY
@@ -105,9 +105,9 @@ def report(out: str | Path, base_checkpoint: str, takes_dir: str, progress: bool
     out = Path(out)
     model = out / "model"
     streaming = choose_streaming_window(model)
-    common = {"corruptions": (), "hardware": ("int8",), "progress": progress}
+    common = {"corruptions": (), "hardware": (DEPLOYED,), "progress": progress}
     takes = evaluate_many([str(model)], str(out / "eval-takes"), dataset=takes_dir, **common)[0]
-    by_class = takes["breakdown"]["int8"]["by_class"]
+    by_class = takes["breakdown"][DEPLOYED]["by_class"]
     summary = {"base_model": str(base_checkpoint), "takes": str(takes_dir), "model": str(model),
                "held_out_takes": {name: {"n": v["n"], "int8_accuracy": v["accuracy"]}
                                   for name, v in by_class.items() if v["n"]},
@@ -119,10 +119,10 @@ def report(out: str | Path, base_checkpoint: str, takes_dir: str, progress: bool
         after = evaluate_many([str(model)], str(out / "eval-old"), **ds, **common)[0]
         before = evaluate_many([str(base_checkpoint)], str(out / "eval-old-base"), **ds, **common)[0]
         summary["old_classes"] = {"dataset": ds["dataset"], "n": after["n_test"],
-                                  "int8_before": before["hardware"]["int8"]["accuracy"],
-                                  "int8_after": after["hardware"]["int8"]["accuracy"]}
+                                  "int8_before": before["hardware"][DEPLOYED]["accuracy"],
+                                  "int8_after": after["hardware"][DEPLOYED]["accuracy"]}
         summary["old_classes"]["change"] = summary["old_classes"]["int8_after"] - summary["old_classes"]["int8_before"]
-    fw = save_firmware(quantize_checkpoint(model, PRECISIONS["int8"].quant_config()), out / "firmware-int8")
+    fw = save_firmware(quantize_checkpoint(model, PRECISIONS[DEPLOYED].quant_config()), out / f"firmware-{DEPLOYED}")
     summary["firmware"] = str(fw)
     (out / FINETUNE_SUMMARY).write_text(json.dumps(summary, indent=2))
     return summary

@@ -16,6 +16,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from firmware_sim.precisions import DEPLOYED
 from training.convex.config import ReconConfig
 from training.convex.reconstruct import reconstruct
 from training.convex.tasks import is_task
@@ -83,7 +84,7 @@ def compare_events(base: ReconConfig, epochs: int, lr: float, rho: float, out: P
     for ckpt in (cvx, sg, sg_cvx, finetuned, sast, sast_cvx):
         cfg = EvalConfig(ckpt, dataset=base.dataset, data_dir=base.data_dir, out=str(Path(ckpt).parent / "eval"),
                          corruptions=(), limit_test=base.limit_test, seed=base.seed, progress=base.progress,
-                         hardware=("int8",))
+                         hardware=(DEPLOYED,))
         reports.append(evaluate(cfg))
     return reports
 

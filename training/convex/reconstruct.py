@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from firmware_sim.precisions import DEPLOYED
 from models.checkpoint.weights import save_checkpoint
 from sast_live.errors import SastLiveError
 from training.convex.config import BETA_FRACTIONS, ReconConfig
@@ -182,7 +183,7 @@ def reconstruct_events(cfg: ReconConfig, log) -> dict:
     from training.evaluation.hardware import evaluate_hardware
 
     extra["test_acc_hard"] = evaluate_accuracy(model, test_cache, "hard")
-    precisions = ("int8",) if cfg.dictionary in ("hard", "int8") else ("int8", cfg.dictionary)
+    precisions = (DEPLOYED,) if cfg.dictionary in ("hard", DEPLOYED) else (DEPLOYED, cfg.dictionary)
     hw, _ = evaluate_hardware(path, test_cache.windows(), test_cache.labels.numpy(), precisions)
     for name in precisions:
         extra[f"test_acc_{name}"] = hw[name]["accuracy"]

@@ -15,6 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP, check_pj_per_synop
+from firmware_sim.precisions import DEPLOYED
 from models.checkpoint.files import checkpoint_paths
 from models.checkpoint.weights import load_event_model
 from models.decision import TAPERS, Decision, softmax
@@ -161,7 +162,7 @@ def evaluate(cfg: EvalConfig) -> dict:
     report["report_dir"] = str(out)
     (out / "report.json").write_text(json.dumps(report, indent=2))
     _plots(report, out)
-    shown = next(n for n in ("int8", *preds) if n in preds)  # the deployed precision where it was simulated
+    shown = next(n for n in (DEPLOYED, *preds) if n in preds)  # the deployed precision where it was simulated
     plot_confusion(confusions[shown], mcfg.classes, f"{Path(cfg.checkpoint).parent.name}: {shown}, "
                    f"{len(labels)} test samples", out / "confusion.png")
     (out / "report.md").write_text(render_markdown(report))
@@ -171,7 +172,7 @@ def evaluate(cfg: EvalConfig) -> dict:
 def live_report(checkpoint, mcfg, seed: int) -> dict:
     """The streaming INT8 pipeline scored on the bundled demo (a 128×128 gesture model only) and on scenes with
     no gesture."""
-    from firmware_sim.precisions import DEPLOYED, PRECISIONS
+    from firmware_sim.precisions import PRECISIONS
     from sast_live.formats.dvs_gesture import labels_path_for, read_gesture_labels
     from sast_live.formats.registry import read_events
     from sast_live.pipeline import load_backend
