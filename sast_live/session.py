@@ -237,7 +237,7 @@ class Session:
                 pipeline.set_event_image(image)
             self.event_image = image
 
-        self._on_worker(install)
+        self._on_worker(install, message=f"event view: the last {window_ms} ms, decay {decay}")
 
     def set_bin_sink(self, sink, done=None) -> None:
         """Call ``sink(BinRow)`` for every bin from the next one on (None: stop); the bins then run one at a time."""
