@@ -114,12 +114,14 @@ def cmd_sequence_sg(args) -> int:
 def cmd_evaluate(args) -> int:
     from sast_live.transforms.corruptions import CORRUPTIONS
     from training.evaluation.report import evaluate_many, summary
+    from training.evaluation.robustness import DEFAULT_GRID, parse_grid
 
+    grid = parse_grid(args.grid) if args.grid else (DEFAULT_GRID if args.robustness else None)
     reports = evaluate_many(args.checkpoint, args.out, dataset=args.dataset, data_dir=args.data_dir,
                             corruptions=tuple(args.only or CORRUPTIONS) if args.corruptions else (),
                             severities=tuple(args.severities), limit_test=args.limit_test, seed=args.seed,
                             progress=not args.quiet, hardware=tuple(args.hardware or ()),
-                            pj_per_synop=args.pj_per_synop, live=args.live)
+                            pj_per_synop=args.pj_per_synop, live=args.live, grid=grid)
     for report in reports:
         print(json.dumps(summary(report)))
     if args.table:
@@ -210,6 +212,13 @@ def register(sub) -> None:
                    help="also run the live app's streaming pipeline (INT8, a prediction every 250 ms): scored on the "
                         "bundled demo, and on scenes with no gesture (silence, noise, hot pixels, real recordings "
                         "of cars, pedestrians, sparklers)")
+    p.add_argument("--robustness", action="store_true",
+                   help="also the robustness grid at INT8: the test recordings resized (scale 0.6 0.75 1.25 1.5), "
+                        "shifted (±20 px), turned (±15°) and re-timed (speed 0.6 1.6), one change at a time; a table "
+                        "and robustness-grid.png")
+    p.add_argument("--grid", nargs="+", metavar="AXIS=V1,V2",
+                   help="a grid of your own instead (implies --robustness): axes scale, shift (x pixels), rotation "
+                        "(degrees), speed; e.g. --grid scale=0.5,2 speed=0.8")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 

@@ -42,6 +42,7 @@ class EvalConfig:
     hardware: tuple[str, ...] = ()  # integer precisions to simulate (firmware_sim.precisions.INTEGER)
     pj_per_synop: float = DEFAULT_PJ_PER_SYNOP
     live: bool = False  # the streaming pipeline on the demo and on no-gesture scenes (training.evaluation.no_gesture)
+    grid: dict | None = None  # the robustness grid {axis: values} (training.evaluation.robustness); None: none
 
     def __post_init__(self):
         unknown = [c for c in self.corruptions if c not in CORRUPTIONS]
@@ -85,6 +86,8 @@ def summary(report: dict) -> dict:
     if "hardware" in report:
         out["hardware"] = {k: {"accuracy": v["accuracy"], "synops_per_sample": v["synops_per_sample"]}
                            for k, v in report["hardware"].items()}
+    if "geometry" in report:
+        out["robustness_grid"] = {r["point"]: r["accuracy"] for r in report["geometry"]["points"]}
     return out
 
 
@@ -155,6 +158,11 @@ def evaluate(cfg: EvalConfig) -> dict:
             mode: float((predict(model, ccache, mode).argmax(1) == labels).mean()) for mode in ("surrogate", "hard")
         }
     report["robustness"] = robustness
+    if cfg.grid is not None:  # the test recordings moved, resized, turned, re-timed: at the deployed precision
+        from training.evaluation.robustness import robustness_report
+
+        report["geometry"] = robustness_report(cfg.checkpoint, test_ds, mcfg, cfg.grid, seed=cfg.seed,
+                                               progress=cfg.progress)
     if cfg.live:
         report["live"] = live_report(cfg.checkpoint, mcfg, cfg.seed)
     out = Path(cfg.out) if cfg.out else default_out(cfg.checkpoint)
@@ -165,6 +173,10 @@ def evaluate(cfg: EvalConfig) -> dict:
     shown = next(n for n in (DEPLOYED, *preds) if n in preds)  # the deployed precision where it was simulated
     plot_confusion(confusions[shown], mcfg.classes, f"{Path(cfg.checkpoint).parent.name}: {shown}, "
                    f"{len(labels)} test samples", out / "confusion.png")
+    if "geometry" in report:
+        from training.evaluation.robustness import plot_robustness
+
+        plot_robustness(report["geometry"], out / "robustness-grid.png")
     (out / "report.md").write_text(render_markdown(report))
     return report
 
@@ -263,6 +275,11 @@ def render_markdown(r: dict) -> str:
 
         lines += render_hardware_markdown(r["hardware"])
     lines += render_breakdown(r)
+    if r.get("geometry"):
+        from training.evaluation.robustness import render_robustness
+
+        lines += ["## Robustness grid (geometry and tempo)", ""] + render_robustness(r["geometry"]) + \
+            ["", "![robustness grid](robustness-grid.png)", ""]
     if r.get("live"):
         from training.evaluation.no_gesture import render_no_gesture
 
