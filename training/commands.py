@@ -48,6 +48,17 @@ def cmd_data_gallery(args) -> int:
     return 0
 
 
+def cmd_data_realism(args) -> int:
+    from training.data.realism import real_recordings, render_realism, synthetic_recordings, write_realism
+    from training.data.resolve import shared_data
+
+    real = real_recordings(shared_data(), args.files)
+    report = write_realism(Path(args.out), real, synthetic_recordings(args.per_class, args.seed))
+    print(render_realism(report))
+    print(f"wrote {args.out}/realism.md, realism.json, realism.png", file=sys.stderr)
+    return 0
+
+
 def cmd_data_demo(args) -> int:
     from training.data.make_demo import make_demo
 
@@ -247,6 +258,14 @@ def register_data(sub) -> None:
     s.add_argument("--per-class", type=int, default=3,
                    help="recordings per gesture class and lighting for the table (0: no table; default 3)")
     s.set_defaults(func=cmd_data_gallery)
+    s = data_sub.add_parser("realism", help="synthetic recordings beside real ones: event rate, ON/OFF, occupancy, "
+                                            "concentration, per-pixel rates and intervals, spatial support")
+    s.add_argument("files", nargs="*", help="real recordings (default: every one in ../shared/data/real)")
+    s.add_argument("--per-class", type=int, default=2,
+                   help="synthetic gestures-v2 recordings per class (and as many synthetic digits; default 2)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", type=Path, default=Path("runs/realism"), help="report folder (default runs/realism)")
+    s.set_defaults(func=cmd_data_realism)
     s = data_sub.add_parser("demo", help="make the bundled demo recording (a held-out test subject, EVT3) and its "
                                          "labels")
     demo = REPO / "sast_live" / "assets" / "demo_gestures.raw"  # sast_live.sources.DEMO, without loading numba

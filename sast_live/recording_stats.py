@@ -1,0 +1,56 @@
+"""What a recording looks like to the sensor's statistics: how fast, how balanced, how spread, how clustered.
+
+:func:`recording_stats` gives, for one recording (EVENT_DTYPE on a ``(width, height)`` sensor):
+
+* ``events_per_s`` over its span; ``on_off`` — ON events per OFF event (real DVS128 files: 0.81–0.90);
+* ``occupancy`` — the share of the sensor's pixels with at least one event;
+* ``share_90`` — the smallest share of the sensor's pixels that holds 90 % of the events (a scene of edges
+  concentrates its events; noise spreads them);
+* ``pixels_ge_1hz`` — the share of the sensor's pixels firing at least once a second on average (in a recording
+  shorter than a second every active pixel does: it is then the occupancy);
+* ``median_iei_ms`` — the median interval between two events of one pixel;
+* ``supported`` — the share of events with a 4-neighbour event within ``support_us`` before it (what the
+  background-activity filter keeps: spatially correlated activity; uncorrelated noise has little);
+* ``rate_hist`` / ``iei_hist`` — per-pixel rates (Hz) and per-pixel inter-event intervals (ms), log-spaced bins
+  (:data:`RATE_EDGES`, :data:`IEI_EDGES`), as shares.
+
+The realism report (``main.py realism``) puts these side by side for synthetic and real recordings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sast_live.errors import SastLiveError
+
+RATE_EDGES = np.logspace(-1, 3, 17)  # 0.1 Hz … 1 kHz per pixel
+IEI_EDGES = np.logspace(-2, 3, 21)  # 10 µs … 1 s between two events of a pixel (ms)
+STATS = ("events_per_s", "on_off", "occupancy", "share_90", "pixels_ge_1hz", "median_iei_ms", "supported")
+
+
+def recording_stats(events: np.ndarray, sensor_size, support_us: int = 5_000) -> dict:
+    """The statistics of the module docstring for ``events`` on a ``sensor_size`` (width, height) sensor."""
+    from sast_live.transforms.config import DenoiseConfig
+    from sast_live.transforms.filters import denoise
+
+    if len(events) < 2:
+        raise SastLiveError(f"a recording with {len(events)} event(s) has no statistics to report")
+    w, h = int(sensor_size[0]), int(sensor_size[1])
+    span_s = max(int(events["t"][-1]) - int(events["t"][0]), 1) * 1e-6
+    n_on = int(np.count_nonzero(events["p"]))
+    pix = events["y"].astype(np.int64) * w + events["x"].astype(np.int64)
+    counts = np.bincount(pix, minlength=w * h)
+    active = np.sort(counts[counts > 0])[::-1]
+    k90 = int(np.searchsorted(np.cumsum(active), 0.9 * len(events))) + 1
+    order = np.lexsort((events["t"], pix))  # by pixel, then time
+    same = pix[order][1:] == pix[order][:-1]
+    iei_ms = np.diff(events["t"][order].astype(np.int64))[same] * 1e-3
+    rates = counts / span_s
+    kept, _ = denoise(events, None, DenoiseConfig((w, h), support_us))
+    return {"events": int(len(events)), "duration_s": span_s, "events_per_s": len(events) / span_s,
+            "on_off": n_on / max(len(events) - n_on, 1), "occupancy": float(np.mean(counts > 0)),
+            "share_90": k90 / (w * h), "pixels_ge_1hz": float(np.mean(rates >= 1.0)),
+            "median_iei_ms": float(np.median(iei_ms)) if len(iei_ms) else None,
+            "supported": len(kept) / len(events),
+            "rate_hist": (np.histogram(rates[counts > 0], RATE_EDGES)[0] / len(active)).tolist(),
+            "iei_hist": (np.histogram(iei_ms, IEI_EDGES)[0] / max(len(iei_ms), 1)).tolist()}

@@ -1,0 +1,52 @@
+"""The recording statistics of the realism report, and the report itself on the real files and a few synthetic
+recordings."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sast_live.errors import SastLiveError
+from sast_live.events import make_events
+from sast_live.recording_stats import recording_stats
+from tests.conftest import REPO
+
+
+def test_noise_spreads_and_an_edge_concentrates():
+    rng = np.random.default_rng(0)
+    n = 20_000
+    noise = make_events(np.sort(rng.integers(0, 2_000_000, n)), rng.integers(0, 128, n), rng.integers(0, 128, n),
+                        rng.integers(0, 2, n))
+    t = np.arange(n) * 100  # a vertical ON edge sweeping right, 2 s
+    edge = make_events(t, (t // 15_625) % 128, np.arange(n) % 128, np.ones(n, np.int64))
+    a, b = recording_stats(noise, (128, 128)), recording_stats(edge, (128, 128))
+    assert abs(a["events_per_s"] - n / 2) < 50 and 0.9 < a["on_off"] < 1.1 and b["on_off"] == n
+    assert a["share_90"] > 0.5 and a["supported"] < 0.2  # everywhere, uncorrelated
+    assert b["supported"] > 0.9  # every event has a neighbour that just fired
+    assert abs(sum(a["rate_hist"]) - 1) < 1e-9 and abs(sum(b["iei_hist"]) - 1) < 1e-9
+    with pytest.raises(SastLiveError, match="no statistics"):
+        recording_stats(noise[:1], (128, 128))
+
+
+@pytest.mark.slow
+def test_the_realism_report_sets_synthetic_beside_real(tmp_path, real_dir):
+    main = [sys.executable, str(REPO / "main.py")]
+    done = subprocess.run(main + ["data", "realism", "--per-class", "1", "--out", str(tmp_path / "r")],
+                          capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((tmp_path / "r" / "realism.json").read_text())
+    kinds = set(report["ranges"])
+    assert {"ATIS (N-CARS)", "ATIS (N-MNIST)", "Prophesee Gen3", "Prophesee Gen4", "DVXplorer",
+            "synthetic gestures-v2", "synthetic N-MNIST"} <= kinds
+    assert len([r for r in report["recordings"] if r["kind"] == "synthetic gestures-v2"]) == 12
+    assert "| DVXplorer | 1 |" in (tmp_path / "r" / "realism.md").read_text()
+    assert (tmp_path / "r" / "realism.png").stat().st_size > 20_000
+    empty = tmp_path / "empty.npy"
+    np.save(empty, make_events([], [], [], []))
+    bad = subprocess.run(main + ["data", "realism", str(empty), "--per-class", "0", "--out", str(tmp_path / "x")],
+                         capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith("error:"), bad.stderr[-500:]
