@@ -203,8 +203,8 @@ print(json.dumps(heavy))
 
 
 @pytest.mark.parametrize("command", ["", "gui", "replay", "live", "record", "info", "convert", "data synth",
-                                     "data gallery", "data demo", "train", "evaluate", "sweep", "overview",
-                                     "calibrate", "choose-window", "export", "emulate-camera"])
+                                     "data gallery", "data demo", "data realism", "train", "evaluate", "sweep",
+                                     "overview", "calibrate", "choose-window", "export", "emulate-camera"])
 def test_help_loads_no_torch_numba_or_qt(command):
     done = subprocess.run([sys.executable, "-c", PROBE, *command.split(), "--help"], capture_output=True,
                           text=True, cwd=REPO, timeout=120)
