@@ -49,7 +49,7 @@ $PY main.py data synth --dataset gestures-v2 --out data/synth-gestures-v2-seed1 
 # refitted afterwards with `python main.py calibrate` — training's own last step on the same validation
 # split — and its streaming window rechosen with training.decision.streaming, as this script does after training.)
 GESTURES="--dataset gestures-v2 --schedule cosine --augment --onset 0.6 --validation 0.13"
-GEVAL="--severities 1 2 3 --live"
+GEVAL="--severities 1 2 3 --live --robustness"
 train_and_eval gestures-baseline "$GEVAL" $GESTURES --method surrogate --epochs 30
 train_and_eval gestures-sast     "$GEVAL" $GESTURES --method sast --rho 0.1 --rho-warmup 3 --epochs 20
 for m in gestures-baseline gestures-sast; do
