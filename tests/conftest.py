@@ -48,8 +48,9 @@ def tiny_gestures_v2(tmp_path_factory, worker_id) -> Path:
     path = root / "tiny-gestures-v2"
     with FileLock(str(path) + ".lock"):
         if not (path / "meta.json").is_file() or len(list(path.rglob("*.raw"))) < 24:
-            synth_dataset("gestures-v2", path, n_per_class=1, split="test", progress=False)
-            synth_dataset("gestures-v2", path, n_per_class=1, split="train", progress=False)
+            # two processes: the workers that asked meanwhile wait on the lock, so their cores are free
+            synth_dataset("gestures-v2", path, n_per_class=1, split="test", progress=False, workers=2)
+            synth_dataset("gestures-v2", path, n_per_class=1, split="train", progress=False, workers=2)
     return path
 
 

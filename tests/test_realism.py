@@ -33,16 +33,16 @@ def test_noise_spreads_and_an_edge_concentrates():
 
 
 @pytest.mark.slow
-def test_the_realism_report_sets_synthetic_beside_real(tmp_path, real_dir):
+def test_the_realism_report_sets_synthetic_beside_real(tmp_path, real_dir, tiny_gestures_v2):
     main = [sys.executable, str(REPO / "main.py")]
-    done = subprocess.run(main + ["data", "realism", "--per-class", "1", "--out", str(tmp_path / "r")],
-                          capture_output=True, text=True, timeout=600, cwd=REPO)
+    done = subprocess.run(main + ["data", "realism", "--synthetic", str(tiny_gestures_v2), "--out",
+                                  str(tmp_path / "r")], capture_output=True, text=True, timeout=600, cwd=REPO)
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads((tmp_path / "r" / "realism.json").read_text())
     kinds = set(report["ranges"])
     assert {"ATIS (N-CARS)", "ATIS (N-MNIST)", "Prophesee Gen3", "Prophesee Gen4", "DVXplorer",
-            "synthetic gestures-v2", "synthetic N-MNIST"} <= kinds
-    assert len([r for r in report["recordings"] if r["kind"] == "synthetic gestures-v2"]) == 12
+            f"dataset {tiny_gestures_v2.name}"} <= kinds
+    assert len([r for r in report["recordings"] if r["kind"] == f"dataset {tiny_gestures_v2.name}"]) == 12
     assert "| DVXplorer | 1 |" in (tmp_path / "r" / "realism.md").read_text()
     assert (tmp_path / "r" / "realism.png").stat().st_size > 20_000
     empty = tmp_path / "empty.npy"

@@ -49,11 +49,21 @@ def cmd_data_gallery(args) -> int:
 
 
 def cmd_data_realism(args) -> int:
-    from training.data.realism import real_recordings, render_realism, synthetic_recordings, write_realism
+    from training.data.realism import (
+        dataset_recordings,
+        real_recordings,
+        render_realism,
+        synthetic_recordings,
+        write_realism,
+    )
     from training.data.resolve import shared_data
 
     real = real_recordings(shared_data(), args.files)
-    report = write_realism(Path(args.out), real, synthetic_recordings(args.per_class, args.seed))
+    if args.synthetic:
+        synthetic = dataset_recordings(args.synthetic)
+    else:
+        synthetic = synthetic_recordings(args.per_class, args.seed)
+    report = write_realism(Path(args.out), real, synthetic)
     print(render_realism(report))
     print(f"wrote {args.out}/realism.md, realism.json, realism.png", file=sys.stderr)
     return 0
@@ -263,6 +273,8 @@ def register_data(sub) -> None:
     s.add_argument("files", nargs="*", help="real recordings (default: every one in ../shared/data/real)")
     s.add_argument("--per-class", type=int, default=2,
                    help="synthetic gestures-v2 recordings per class (and as many synthetic digits; default 2)")
+    s.add_argument("--synthetic", metavar="DIR", help="instead: the recordings of this dataset folder (its test split, "
+                                                         "else its train split)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", type=Path, default=Path("runs/realism"), help="report folder (default runs/realism)")
     s.set_defaults(func=cmd_data_realism)

@@ -2,11 +2,12 @@
 (:func:`sast_live.recording_stats.recording_stats`), as a table (markdown + JSON) and a PNG (per-pixel rate and
 inter-event-interval histograms, and 40 ms of events of each recording).
 
-    main.py realism [FILE …] [--per-class N] --out DIR
+    main.py data realism [FILE …] [--per-class N | --synthetic DIR] --out DIR
 
 Real: the files given, else every recording of ``../shared/data/real`` (20 of its N-MNIST digits), each with the
 sensor it was recorded on. Synthetic: ``--per-class`` gestures-v2 recordings of each class by the held-out test
-subjects (rendered now, seeded) and as many synthetic N-MNIST digits. What the review measured on real DVS128
+subjects (rendered now, seeded) and as many synthetic N-MNIST digits, or the recordings of a dataset folder
+(``--synthetic DIR``, e.g. one ``data synth`` wrote). What the review measured on real DVS128
 footage that is not in the repository is quoted beside them (:data:`DVS128_REVIEW`), never mixed in.
 """
 
@@ -49,6 +50,19 @@ def real_recordings(shared: Path, files=None, nmnist: int = 20) -> list[tuple[st
         size = tuple(size) if size else (int(events["x"].max()) + 1, int(events["y"].max()) + 1)
         out.append((path.name, kind, events, size))
     return out
+
+
+def dataset_recordings(folder, limit: int | None = None) -> list[tuple[str, str, np.ndarray, tuple]]:
+    """The test split (else the train split) of a dataset folder, e.g. one ``data synth`` wrote."""
+    from training.data.datasets import open_dataset
+
+    try:
+        ds = open_dataset(folder, "test")
+    except SastLiveError:
+        ds = open_dataset(folder, "train")
+    n = len(ds) if limit is None else min(limit, len(ds))
+    return [(f"{ds.classes[ds.labels[i]]} #{i}", f"dataset {Path(folder).name}", ds[i][0], tuple(ds.sensor_size))
+            for i in range(n)]
 
 
 def synthetic_recordings(per_class: int, seed: int = 0) -> list[tuple[str, str, np.ndarray, tuple]]:
