@@ -57,7 +57,8 @@ def test_scale_rotation_and_speed_do_what_they_say():
 @pytest.mark.parametrize("kwargs,msg", [({"scale": 0.0}, "scale 0.0 is out of range"),
                                         ({"speed": float("nan")}, "speed nan is out of range"),
                                         ({"rotation": 200.0}, "rotation 200.0 is out of range"),
-                                        ({"shift": (500, 0)}, "shift 500 is out of range")])
+                                        ({"shift": (500, 0)}, "shift 500 is out of range"),
+                                        ({"shift": (2.5, 0)}, "must be whole pixels")])
 def test_impossible_geometry_is_one_clear_error(kwargs, msg):
     with pytest.raises(SastLiveError, match=msg):
         Warp(**kwargs)

@@ -38,6 +38,9 @@ class Warp:
             lo, hi = LIMITS[name]
             if not (isinstance(value, (int, float)) and math.isfinite(value) and lo <= value <= hi):
                 raise SastLiveError(f"{name} {value!r} is out of range: it must be {lo:g} … {hi:g}")
+        if any(float(v) != int(v) for v in self.shift):
+            raise SastLiveError(f"shift {self.shift} must be whole pixels")
+        object.__setattr__(self, "shift", (int(self.shift[0]), int(self.shift[1])))
 
     @property
     def identity(self) -> bool:
