@@ -11,6 +11,8 @@
 * ``median_iei_ms`` — the median interval between two events of one pixel;
 * ``supported`` — the share of events with a 4-neighbour event within ``support_us`` before it (what the
   background-activity filter keeps: spatially correlated activity; uncorrelated noise has little);
+* ``ba_hz`` — the unsupported events per pixel per second: an upper bound of the sensor's background activity
+  (a scene's isolated events count too), the first sensor parameter a real file gives directly;
 * ``rate_hist`` / ``iei_hist`` — per-pixel rates (Hz) and per-pixel inter-event intervals (ms), log-spaced bins
   (:data:`RATE_EDGES`, :data:`IEI_EDGES`), as shares.
 
@@ -25,7 +27,7 @@ from sast_live.errors import SastLiveError
 
 RATE_EDGES = np.logspace(-1, 3, 17)  # 0.1 Hz … 1 kHz per pixel
 IEI_EDGES = np.logspace(-2, 3, 21)  # 10 µs … 1 s between two events of a pixel (ms)
-STATS = ("events_per_s", "on_off", "occupancy", "share_90", "pixels_ge_1hz", "median_iei_ms", "supported")
+STATS = ("events_per_s", "on_off", "occupancy", "share_90", "pixels_ge_1hz", "median_iei_ms", "supported", "ba_hz")
 
 
 def recording_stats(events: np.ndarray, sensor_size, support_us: int = 5_000) -> dict:
@@ -51,6 +53,6 @@ def recording_stats(events: np.ndarray, sensor_size, support_us: int = 5_000) ->
             "on_off": n_on / max(len(events) - n_on, 1), "occupancy": float(np.mean(counts > 0)),
             "share_90": k90 / (w * h), "pixels_ge_1hz": float(np.mean(rates >= 1.0)),
             "median_iei_ms": float(np.median(iei_ms)) if len(iei_ms) else None,
-            "supported": len(kept) / len(events),
+            "supported": len(kept) / len(events), "ba_hz": (len(events) - len(kept)) / (w * h * span_s),
             "rate_hist": (np.histogram(rates[counts > 0], RATE_EDGES)[0] / len(active)).tolist(),
             "iei_hist": (np.histogram(iei_ms, IEI_EDGES)[0] / max(len(iei_ms), 1)).tolist()}

@@ -27,6 +27,8 @@ def test_noise_spreads_and_an_edge_concentrates():
     assert abs(a["events_per_s"] - n / 2) < 50 and 0.9 < a["on_off"] < 1.1 and b["on_off"] == n
     assert a["share_90"] > 0.5 and a["supported"] < 0.2  # everywhere, uncorrelated
     assert b["supported"] > 0.9  # every event has a neighbour that just fired
+    # the unsupported events per pixel per second: nearly all of the noise (10,000/s over 16,384 pixels)
+    assert 0.8 * 10_000 / 16_384 < a["ba_hz"] <= 10_000 / 16_384 and b["ba_hz"] < 0.1 * a["ba_hz"]
     assert abs(sum(a["rate_hist"]) - 1) < 1e-9 and abs(sum(b["iei_hist"]) - 1) < 1e-9
     with pytest.raises(SastLiveError, match="no statistics"):
         recording_stats(noise[:1], (128, 128))

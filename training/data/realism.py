@@ -102,7 +102,8 @@ def render_realism(report: dict) -> str:
              "OFF event; occupancy: share of pixels with an event; share_90: share of the pixels holding 90 % "
              "of the events; pixels_ge_1hz: share of pixels at ≥ 1 Hz (the occupancy, for a clip under a second); "
              "median_iei_ms: median interval between two events of a pixel; supported: share of events with a "
-             "neighbour event within 5 ms.", "",
+             "neighbour event within 5 ms; ba_hz: the others per pixel per second (an upper bound of the background "
+             "activity).", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     counts = {}
     for r in report["recordings"]:
