@@ -116,8 +116,7 @@ class Pipeline:
         self.telemetry = Telemetry(len(backend.classes), self.cfg.bin_us, history_bins, smoothing,
                                    options.pj_per_synop)
         self._pending: tuple | None = None  # (backend, options) to switch to at the next bin
-        self._install(backend, options)
-        backend.reset()  # a stream starts with fresh network state
+        self._install(backend, options)  # new Windows: fresh network state for the stream
         self.carry = initial_carry(self.cfg)
         self.open_count = 0  # events in the open bin so far
         self.input_frame: np.ndarray | None = None  # the network's input in the last bin run
@@ -260,9 +259,7 @@ class Pipeline:
         out = self._close(partial=True)
         backend, options = self._pending
         self._pending = None
-        self._install(backend, options)
-        self.windows.segment = None
-        self.backend.reset()
+        self._install(backend, options)  # new Windows: no segment under way, fresh network state
         return out
 
     def _close(self, partial: bool) -> list[WindowResult]:

@@ -57,18 +57,18 @@ class Windows:
         self.hops: deque = deque(maxlen=max(1, round(self.window_bins / hop_bins)) if hop_bins else 1)
         self.segment: Segment | None = None
         self.last_run = 0  # bins the last closed segment ran (its confidences stay shown until the next opens)
+        backend.reset()  # new windows (a stream's start, a model switch) start from fresh network state
 
     @property
     def length(self) -> int:
         """Bins in a segment: a hop while streaming, else the model's window."""
         return self.hop_bins or self.backend.n_bins
 
-    def open(self, t0: int, fresh: bool = False) -> None:
-        """Start a window (or a hop) at ``t0``; the network state is fresh for a window, and for a hop only when
-        ``fresh`` (start, model switch)."""
+    def open(self, t0: int) -> None:
+        """Start a window (or a hop) at ``t0``; the network state is fresh for a window (a hop runs on)."""
         self.segment = Segment(int(t0))
         self.last_run = 0
-        if self.hop_bins is None or fresh:
+        if self.hop_bins is None:
             self.backend.reset()
             self.hops.clear()
 
