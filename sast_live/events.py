@@ -168,6 +168,14 @@ def concat(chunks) -> np.ndarray:
     return raw.view(EVENT_DTYPE)
 
 
+def sensor_or_extent(size, events: np.ndarray) -> SensorSize:
+    """The sensor a recording says it came from, else (a file that does not say) the extent of its events."""
+    size = as_sensor_size(size)
+    if size is not None:
+        return size
+    return SensorSize(int(events["x"].max()) + 1, int(events["y"].max()) + 1)
+
+
 def as_sensor_size(size) -> SensorSize | None:
     """Accept ``SensorSize``, ``(width, height)`` or tonic's ``(width, height, polarities)``; None stays None."""
     if size is None:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from sast_live.errors import SastLiveError
+from sast_live.events import sensor_or_extent
 from sast_live.recording_stats import IEI_EDGES, RATE_EDGES, STATS, recording_stats
 
 #: the sensor each shared real file was recorded with (../shared/data/real/SOURCES.md)
@@ -46,9 +47,7 @@ def real_recordings(shared: Path, files=None, nmnist: int = 20) -> list[tuple[st
         events = reader.read()
         if len(events) < 2:
             raise SastLiveError(f"{path}: {len(events)} event(s): nothing to measure")
-        size = reader.sensor_size  # a file that does not say: the extent of its events
-        size = tuple(size) if size else (int(events["x"].max()) + 1, int(events["y"].max()) + 1)
-        out.append((path.name, kind, events, size))
+        out.append((path.name, kind, events, tuple(sensor_or_extent(reader.sensor_size, events))))
     return out
 
 

@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from sast_live.events import SensorSize, concat, make_events
+from sast_live.events import SensorSize, concat, make_events, sensor_or_extent
 
 SENSOR = SensorSize(128, 128)
 SECONDS = 4.0
@@ -55,8 +55,7 @@ def hot_pixels(n: int, rate_hz: float, seconds: float, rng: np.random.Generator)
 
 def to_128(events: np.ndarray, sensor: SensorSize | None) -> np.ndarray:
     """The documented rule: pool by the smallest integer k that fits 128×128, centre, times from 0."""
-    w = sensor.width if sensor else int(events["x"].max()) + 1
-    h = sensor.height if sensor else int(events["y"].max()) + 1
+    w, h = sensor_or_extent(sensor, events)
     k = max(1, math.ceil(max(w, h) / 128))
     ox, oy = (128 - math.ceil(w / k)) // 2, (128 - math.ceil(h / k)) // 2
     return make_events(events["t"] - events["t"][0], events["x"] // k + ox, events["y"] // k + oy, events["p"])
