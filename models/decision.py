@@ -8,7 +8,13 @@ applied by every consumer — the live pipeline, ``replay --json``, the GUI, ``e
 2. the answer is "no gesture" (class ``-1``, :data:`NO_GESTURE`) when the top class is the model's own reject
    class (trained on still scenes, noise and non-gesture motion) or its confidence is below ``min_confidence``
    (chosen on the validation split, never on test data);
-3. streaming (the live app, ``replay``): a prediction over the last ``window_ms`` (None: the model's window)
+3. the answer is "unfamiliar scene" (class ``-2``, :data:`UNFAMILIAR`) instead of a gesture when the input is
+   unlike the training data: the window's energy ``−T·logsumexp(logits / T)`` (Liu et al., 2020: low for inputs
+   like the training data, high for others) is above ``max_energy``, or its events per second fall outside
+   ``event_rate`` — both fitted on the validation split (:mod:`training.decision.calibration`), so that a chosen
+   small share of its gesture windows is flagged. "No gesture" wins over "unfamiliar": only a gesture claim is
+   replaced, so the app never names a gesture for a scene it does not know;
+4. streaming (the live app, ``replay``): a prediction over the last ``window_ms`` (None: the model's window)
    whose hops are weighed ``taper`` (``flat`` or ``linear``, :mod:`sast_live.pipeline.pipeline`) — chosen on
    the validation subjects' recordings (:mod:`training.decision.streaming`); ``--window-ms``/``--taper`` override.
 
@@ -25,7 +31,21 @@ from sast_live.errors import SastLiveError
 
 NO_GESTURE = "no_gesture"
 NO_CLASS = -1  # the class index reported for "no gesture"
+UNFAMILIAR = "unfamiliar_scene"
+UNFAMILIAR_CLASS = -2  # the class index reported for "unfamiliar scene"
 TAPERS = ("flat", "linear")  # how a streaming window weighs its hops (sast_live.pipeline.windows.hop_weights)
+
+
+def verdict_name(k: int, classes) -> str:
+    """What a decided class index (a class, :data:`NO_CLASS` or :data:`UNFAMILIAR_CLASS`) is called."""
+    return NO_GESTURE if k == NO_CLASS else UNFAMILIAR if k == UNFAMILIAR_CLASS else classes[k]
+
+
+def energy(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """``−T·logsumexp(logits / T)`` over the last axis (float64): the out-of-distribution score."""
+    z = np.asarray(logits, np.float64) / temperature
+    m = z.max(-1)
+    return -temperature * (m + np.log(np.exp(z - m[..., None]).sum(-1)))
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -43,6 +63,19 @@ class Decision:
     fitted_on: str = ""  # which data chose the two numbers above (for the reports)
     window_ms: int | None = None  # the streaming window the app uses with this model (None: the model's own)
     taper: str = "flat"  # how that window weighs its hops
+    max_energy: float | None = None  # above it a gesture claim becomes "unfamiliar scene" (None: never)
+    event_rate: tuple[float, float] | None = None  # events/s a familiar window has (None: any)
+
+    def unfamiliar(self, logits: np.ndarray, events_per_s=None) -> np.ndarray | bool:
+        """Whether windows with ``logits`` (…, n_classes) and ``events_per_s`` (…,; None: not checked) are
+        unlike the validation data."""
+        out = np.zeros(np.shape(logits)[:-1], bool)
+        if self.max_energy is not None:
+            out |= energy(logits, self.temperature) > self.max_energy
+        if self.event_rate is not None and events_per_s is not None:
+            rate = np.asarray(events_per_s, np.float64)
+            out |= (rate < self.event_rate[0]) | (rate > self.event_rate[1])
+        return out if out.ndim else bool(out)
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         return softmax(logits, self.temperature)
@@ -52,18 +85,23 @@ class Decision:
         k = int(np.argmax(probs))
         return NO_CLASS if k == self.reject_class or probs[k] < self.min_confidence else k
 
-    def decide(self, logits: np.ndarray) -> tuple[int, float, np.ndarray]:
-        """``(class or NO_CLASS, calibrated top-1 probability, probabilities)`` of one readout (n_classes,)."""
+    def decide(self, logits: np.ndarray, events_per_s: float | None = None) -> tuple[int, float, np.ndarray]:
+        """``(class, NO_CLASS or UNFAMILIAR_CLASS, calibrated top-1 probability, probabilities)`` of one readout
+        (n_classes,) over a window with ``events_per_s`` (None: the rate is not checked)."""
         p = self.probabilities(logits)
-        return self.judge(p), float(p.max()), p
+        k = self.judge(p)
+        if k >= 0 and self.unfamiliar(logits, events_per_s):
+            k = UNFAMILIAR_CLASS
+        return k, float(p.max()), p
 
-    def decide_many(self, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def decide_many(self, logits: np.ndarray, events_per_s=None) -> tuple[np.ndarray, np.ndarray]:
         """Vectorised :meth:`decide` for logits (N, n_classes): ``(classes (N,), top-1 probabilities (N,))``."""
         p = self.probabilities(logits)
         k = p.argmax(1)
         conf = p.max(1)
         rejected = (conf < self.min_confidence) | ((k == self.reject_class) if self.reject_class is not None else False)
-        return np.where(rejected, NO_CLASS, k), conf
+        k = np.where(rejected, NO_CLASS, k)
+        return np.where((k >= 0) & self.unfamiliar(logits, events_per_s), UNFAMILIAR_CLASS, k), conf
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -74,9 +112,16 @@ class Decision:
         if d is None:
             return Decision()
         if not isinstance(d, dict) or set(d) - {"temperature", "reject_class", "min_confidence", "fitted_on",
-                                                "window_ms", "taper"}:
+                                                "window_ms", "taper", "max_energy", "event_rate"}:
             raise SastLiveError(f"{where}: must be an object with temperature, reject_class, min_confidence, "
-                                f"fitted_on, window_ms, taper; got {d!r:.200}")
+                                f"fitted_on, window_ms, taper, max_energy, event_rate; got {d!r:.200}")
+        e, rate = d.get("max_energy"), d.get("event_rate")
+        if e is not None and (isinstance(e, bool) or not isinstance(e, int | float) or not np.isfinite(e)):
+            raise SastLiveError(f"{where}.max_energy: {e!r} is not a finite number (or null)")
+        if rate is not None and not (isinstance(rate, list | tuple) and len(rate) == 2 and all(
+                isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v) and v >= 0 for v in rate)
+                and rate[0] <= rate[1]):
+            raise SastLiveError(f"{where}.event_rate: {rate!r} is not [low, high] events per second (or null)")
         w, taper = d.get("window_ms"), d.get("taper", "flat")
         if w is not None and (isinstance(w, bool) or not isinstance(w, int) or not 1 <= w <= 3_600_000):
             raise SastLiveError(f"{where}.window_ms: {w!r} is not a window in ms (1 … 3600000, or null)")
@@ -89,4 +134,5 @@ class Decision:
             raise SastLiveError(f"{where}.reject_class: {r!r} is not a class index of {len(classes)} classes")
         if isinstance(m, bool) or not isinstance(m, int | float) or not 0 <= m <= 1:
             raise SastLiveError(f"{where}.min_confidence: {m!r} is not a probability")
-        return Decision(float(t), r, float(m), str(d.get("fitted_on", "")), w, taper)
+        return Decision(float(t), r, float(m), str(d.get("fitted_on", "")), w, taper,
+                        None if e is None else float(e), None if rate is None else (float(rate[0]), float(rate[1])))

@@ -56,3 +56,49 @@ def recording_stats(events: np.ndarray, sensor_size, support_us: int = 5_000) ->
             "supported": len(kept) / len(events), "ba_hz": (len(events) - len(kept)) / (w * h * span_s),
             "rate_hist": (np.histogram(rates[counts > 0], RATE_EDGES)[0] / len(active)).tolist(),
             "iei_hist": (np.histogram(iei_ms, IEI_EDGES)[0] / max(len(iei_ms), 1)).tolist()}
+
+
+def fit_profile_values(events: np.ndarray, sensor_size, support_us: int = 5_000) -> dict:
+    """The sensor-profile values one recording gives directly (:mod:`sast_live.synthetic.sensor_profiles`):
+
+    * ``on_off`` — ON per OFF event (a sensor's asymmetry only where the scene is balanced);
+    * ``ba_hz`` — unsupported events per pixel and second (an upper bound: isolated scene events count too);
+    * ``ba_cluster`` — the share of unsupported events with another unsupported event within 1 ms in their 3×3
+      neighbourhood (0 for noise spread evenly);
+    * ``hot_share`` — the share of the sensor's pixels firing above 50× the median active pixel's rate (and at
+      ≥ 20 events), hot pixels;
+    * ``refractory_us`` — the 0.1 % shortest interval between two events of one pixel (the dead time's floor).
+    """
+    from sast_live.transforms.config import DenoiseConfig
+    from sast_live.transforms.filters import _denoise_kernel, initial_state
+
+    if len(events) < 2:
+        raise SastLiveError(f"a recording with {len(events)} event(s) has no sensor values to fit")
+    w, h = int(sensor_size[0]), int(sensor_size[1])
+    span_s = max(int(events["t"][-1]) - int(events["t"][0]), 1) * 1e-6
+    n_on = int(np.count_nonzero(events["p"]))
+    pix = events["y"].astype(np.int64) * w + events["x"].astype(np.int64)
+    counts = np.bincount(pix, minlength=w * h)
+    med = float(np.median(counts[counts > 0]))
+    hot = (counts > 50 * med) & (counts >= 20)
+    order = np.lexsort((events["t"], pix))
+    same = pix[order][1:] == pix[order][:-1]
+    iei = np.diff(events["t"][order].astype(np.int64))[same]
+    cfg = DenoiseConfig((w, h), support_us)
+    supported = np.zeros(len(events), np.bool_)
+    _denoise_kernel(events["t"], events["x"], events["y"], initial_state(cfg.sensor_size), np.int64(support_us),
+                    supported)
+    alone = events[~supported]
+    cluster = 0.0
+    if len(alone) > 1:
+        grid = np.full((h + 2, w + 2), -(2 ** 62), np.int64)  # last unsupported event time per pixel (padded)
+        near = 0
+        for e in alone:  # few events (unsupported ones only): plain Python is fast enough
+            x, y, t = int(e["x"]) + 1, int(e["y"]) + 1, int(e["t"])
+            if (t - grid[y - 1:y + 2, x - 1:x + 2] <= 1000).any():
+                near += 1
+            grid[y, x] = t
+        cluster = near / len(alone)
+    return {"on_off": n_on / max(len(events) - n_on, 1), "ba_hz": len(alone) / (w * h * span_s),
+            "ba_cluster": cluster, "hot_share": float(hot.sum() / (w * h)),
+            "refractory_us": int(np.quantile(iei, 0.001)) if len(iei) else None}

@@ -53,7 +53,7 @@ def score_recording(windows, labels, classes, t_end_us: int | None = None) -> di
         inside = [w for w in full if _inside(w, s, e)]
         if inside:
             pause_rows.append({"start_us": s, "end_us": e, "windows": len(inside),
-                               "no_gesture": sum(w.class_index == NO_CLASS for w in inside)})
+                               "no_gesture": sum(w.class_index <= NO_CLASS for w in inside)})  # or unfamiliar
     lat = [g["latency_s"] for g in gestures]
     found = [v for v in lat if v is not None]
     return {"gestures": gestures, "pauses": pause_rows,

@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 
 from firmware_sim.precisions import PRECISIONS
-from models.decision import NO_CLASS, NO_GESTURE, Decision, softmax
+from models.decision import NO_CLASS, NO_GESTURE, UNFAMILIAR, UNFAMILIAR_CLASS, Decision, energy, softmax, verdict_name
 from sast_live.errors import SastLiveError
 from sast_live.events import SensorSize
 from sast_live.formats.registry import read_events
 from sast_live.pipeline import Pipeline, load_backend
 from sast_live.pipeline.options import TRAINING_WINDOWS, PipelineOptions
 from tests.test_wire import DEMO
-from training.decision.calibration import fit_decision, fit_offsets_and_temperature, fit_temperature
+from training.decision.calibration import fit_decision, fit_offsets_and_temperature, fit_temperature, fit_unfamiliar
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +34,41 @@ def test_the_decision_says_no_gesture_for_its_reject_class_and_for_low_confidenc
     assert classes.tolist() == [0, NO_CLASS, NO_CLASS] and confs[0] > 0.9
 
 
+def test_an_unfamiliar_window_is_called_so_instead_of_a_gesture_but_no_gesture_wins():
+    d = Decision(reject_class=2, max_energy=-5.0, event_rate=(100.0, 10_000.0))
+    assert energy(np.array([8.0, 0.0, 0.0])) == pytest.approx(-8.0 - np.log(1 + 2 * np.exp(-8.0)))
+    assert d.decide(np.array([8.0, 0.0, 0.0]), 1000.0)[0] == 0  # confident and familiar
+    assert d.decide(np.array([3.0, 0.0, 0.0]), 1000.0)[0] == UNFAMILIAR_CLASS  # weak evidence: high energy
+    assert d.decide(np.array([8.0, 0.0, 0.0]), 50_000.0)[0] == UNFAMILIAR_CLASS  # far more events than known
+    assert d.decide(np.array([8.0, 0.0, 0.0]))[0] == 0  # the rate is not checked when not given
+    assert d.decide(np.array([0.0, 0.0, 3.0]), 50_000.0)[0] == NO_CLASS  # "no gesture" is never replaced
+    classes, _ = d.decide_many(np.array([[8.0, 0, 0], [3.0, 0, 0], [8.0, 0, 0]]), np.array([1e3, 1e3, 10.0]))
+    assert classes.tolist() == [0, UNFAMILIAR_CLASS, UNFAMILIAR_CLASS]
+    assert verdict_name(UNFAMILIAR_CLASS, "abc") == UNFAMILIAR and verdict_name(NO_CLASS, "abc") == NO_GESTURE
+    stored = Decision.from_dict(d.to_dict(), ("a", "b", "c"))
+    assert stored == d
+
+
+def test_the_unfamiliar_limits_flag_the_chosen_share_of_validation_gestures():
+    rng = np.random.default_rng(4)
+    z = rng.normal(0, 3, (5000, 4))
+    labels = z.argmax(1)
+    rates = rng.uniform(1e3, 5e3, 5000)
+    limits = fit_unfamiliar(z, labels, 1.0, reject_class=3, rates=rates, share=0.02)
+    d = Decision(reject_class=3, **limits)
+    gestures = labels != 3
+    flagged = d.unfamiliar(z, rates)[gestures].mean()
+    assert 0.015 < flagged < 0.025
+    assert limits["event_rate"][0] < 1e3 / 1.9 and limits["event_rate"][1] > 5e3 * 1.9
+
+
 @pytest.mark.parametrize("bad,names", [({"temperature": 0}, "temperature"), ({"temperature": "hot"}, "temperature"),
                                        ({"reject_class": 3}, "reject_class"), ({"min_confidence": 1.5}, "min_conf"),
                                        ({"threshold": 0.5}, "must be an object"), ([1], "must be an object"),
                                        ({"window_ms": 0}, "window_ms"), ({"window_ms": "1s"}, "window_ms"),
-                                       ({"taper": "cosine"}, "taper")])
+                                       ({"taper": "cosine"}, "taper"), ({"max_energy": "high"}, "max_energy"),
+                                       ({"max_energy": float("inf")}, "max_energy"),
+                                       ({"event_rate": [5, 1]}, "event_rate"), ({"event_rate": 3}, "event_rate")])
 def test_stored_decisions_are_checked(bad, names):
     with pytest.raises(SastLiveError, match=names):
         Decision.from_dict(bad, ("a", "b", "c"))

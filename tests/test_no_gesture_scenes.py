@@ -7,18 +7,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.evaluation.no_gesture import FLOOR_HZ, REAL, SECONDS, real_scenes_summary, scenes
+from training.evaluation.no_gesture import DIGITS, FLOOR_HZ, REAL, SECONDS, is_held_out, real_scenes_summary, scenes
 
 
 @pytest.mark.slow
 def test_every_quarter_second_of_a_real_scene_holds_the_scene(real_dir):
     made = scenes(real_dir)
-    real = [k for k in made if any(k.startswith(f"{n},") for n in REAL)]
+    real = [k for k in made if any(k.startswith(f"{n},") for n in REAL) or k.startswith(DIGITS)]
     assert not [k for k in made if "once" in k]  # no clip placed once into silence
-    assert len(real) == 8 and all(k.endswith("looped") for k in real)
-    assert {k for k in real if "centre crop" in k} == {f"{n}, centre crop, looped" for n in
-                                                       ("pedestrians (EVT3)", "sparklers (EVT2)",
-                                                        "person, head and shoulders (DVXplorer)")}
+    assert len(real) == 14 and all("looped" in k for k in real)
+    held_out = [k for k in real if is_held_out(k)]
+    assert len(held_out) == 8 and not any("seen in training" in k for k in held_out)
+    assert {k for k in held_out if "centre crop" in k} == {
+        f"{n}, centre crop, looped" for n in ("pedestrians (EVT3)", "person, head and shoulders (DVXplorer)")}
     floor = FLOOR_HZ * 128 * 128 * 0.25  # the floor noise expected in a quarter second
     for name in real:
         ev = made[name]
@@ -27,10 +28,10 @@ def test_every_quarter_second_of_a_real_scene_holds_the_scene(real_dir):
         assert per_quarter.min() > 10 * floor, (name, per_quarter.min())  # no quarter second is empty
 
 
-def test_the_real_scenes_summary_counts_every_real_scene():
+def test_the_real_scenes_summary_counts_every_held_out_real_scene():
     row = {"windows": 15, "claims": 5, "claims_at_80": 2}
     report = {"silence": dict(row), "person, head and shoulders (DVXplorer), looped": dict(row),
               "person, head and shoulders (DVXplorer), centre crop, looped": dict(row),
-              "N-CARS obj_004397, looped": dict(row)}
+              "N-CARS obj_004397, looped": dict(row), "sparklers (EVT2), looped (seen in training)": dict(row)}
     s = real_scenes_summary(report)
     assert s == {"scenes": 3, "windows": 45, "claims_at_80": 6, "quiet_share": 30 / 45}

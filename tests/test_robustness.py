@@ -68,10 +68,13 @@ def test_a_grid_is_parsed_and_checked_before_any_work():
     from training.evaluation.robustness import DEFAULT_GRID, grid_points, parse_grid
 
     assert parse_grid(["scale=0.6,1.5", "speed=0.8"]) == {"scale": (0.6, 1.5), "speed": (0.8,)}
+    assert parse_grid(["sensor=dvs128,atis"]) == {"sensor": ("dvs128", "atis")}
     assert [p.label() for p in grid_points({"shift": (-20,)})] == ["nominal", "shift -20,+0 px"]
-    assert len(grid_points(DEFAULT_GRID)) == 11
+    assert [p.label() for p in grid_points({"sensor": ("dvxplorer",)})] == ["nominal", "sensor dvxplorer"]
+    assert len(grid_points(DEFAULT_GRID)) == 17
     for bad, msg in ((["scale=9"], "scale 9.0 is out of range"), (["zoom=2"], "unknown robustness axis 'zoom'"),
-                     (["scale=a"], "give AXIS=V1,V2"), (["scale="], "give AXIS=V1,V2")):
+                     (["scale=a"], "give AXIS=V1,V2"), (["scale="], "give AXIS=V1,V2"),
+                     (["sensor=kinect"], "unknown sensor profile 'kinect'; choose dvs128")):
         with pytest.raises(SastLiveError, match=msg):
             parse_grid(bad)
 
@@ -83,12 +86,13 @@ def test_evaluate_robustness_on_the_tiny_set(tmp_path, tiny_gestures_v2):
     main = [sys.executable, str(REPO / "main.py")]
     model = REPO / "models" / "zoo" / "gestures-sast" / "model"
     done = subprocess.run(main + ["evaluate", str(model), "--dataset", str(tiny_gestures_v2), "--no-corruptions",
-                                  "--hardware", "int8", "--grid", "scale=0.6", "speed=1.6", "--out",
+                                  "--hardware", "int8", "--grid", "scale=0.6", "speed=1.6", "sensor=dvs128", "--out",
                                   str(tmp_path / "ev"), "--quiet"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads((tmp_path / "ev" / "report.json").read_text())
     g = report["geometry"]
-    assert [p["point"] for p in g["points"]] == ["nominal", "scale 0.6", "speed 1.6×"] and g["n"] == 12
+    assert [p["point"] for p in g["points"]] == ["nominal", "scale 0.6", "speed 1.6×", "sensor dvs128"]
+    assert g["n"] == 12
     assert g["points"][0]["accuracy"] == report["hardware"]["int8"]["accuracy"]
     assert all(0 <= p["accuracy"] <= 1 for p in g["points"])
     assert "## Robustness grid" in (tmp_path / "ev" / "report.md").read_text()

@@ -235,11 +235,12 @@ def register(sub) -> None:
                         "of cars, pedestrians, sparklers)")
     p.add_argument("--robustness", action="store_true",
                    help="also the robustness grid at INT8: the test recordings resized (scale 0.6 0.75 1.25 1.5), "
-                        "shifted (±20 px), turned (±15°) and re-timed (speed 0.6 1.6), one change at a time; a table "
-                        "and robustness-grid.png")
+                        "shifted (±20 px), turned (±15°), re-timed (speed 0.6 1.6) and seen by each sensor profile "
+                        "(dvs128 davis346 dvxplorer atis prophesee-gen3 prophesee-gen4), one change at a time; a "
+                        "table and robustness-grid.png")
     p.add_argument("--grid", nargs="+", metavar="AXIS=V1,V2",
                    help="a grid of your own instead (implies --robustness): axes scale, shift (x pixels), rotation "
-                        "(degrees), speed; e.g. --grid scale=0.5,2 speed=0.8")
+                        "(degrees), speed, sensor (profile names); e.g. --grid scale=0.5,2 sensor=dvs128")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 
@@ -251,9 +252,11 @@ def register_data(sub) -> None:
     p = sub.add_parser("data", help="datasets: generate them, picture them, make the bundled demo")
     data_sub = p.add_subparsers(title="data commands", metavar="ACTION", required=True)
     s = data_sub.add_parser("synth", help="generate synthetic N-MNIST or DVS-Gesture-like datasets")
-    s.add_argument("--dataset", choices=["nmnist", "gestures", "gestures-v2"], required=True,  # synth.GENERATORS
+    s.add_argument("--dataset", choices=["nmnist", "gestures", "gestures-v2", "gestures-v3"], required=True,
                    help="nmnist: real MNIST digits in saccades; gestures: outline figures; gestures-v2: filled people "
-                        "from 29 subjects (23 train / 6 test) under natural, fluorescent and LED light")
+                        "from 29 subjects (23 train / 6 test) under natural, fluorescent and LED light; gestures-v3: "
+                        "those people with domain randomisation (any size, place, roll, tilt, tempo, sensor profile, "
+                        "real events mixed in, walkers and a hand near the lens as no gesture)")
     s.add_argument("--out", required=True, help="output directory")
     s.add_argument("--n-per-class", type=int, default=100, help="samples per class and split (default 100)")
     s.add_argument("--split", choices=["train", "test", "both"], default="both")

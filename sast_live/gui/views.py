@@ -96,7 +96,7 @@ class PredictionPanel(QtWidgets.QGroupBox):
         for bar, c in zip(self.bars, snap.smoothed, strict=True):
             bar.setValue(int(round(1000 * float(c))))
             bar.setFormat(f"{float(c):.0%}")  # rounded as the headline is (Qt's %p% truncates)
-        k = snap.verdict  # −1: the model's decision is "no gesture" (nothing highlighted)
+        k = snap.verdict  # −1 "no gesture", −2 "unfamiliar scene": nothing highlighted
         if k != self._highlight:
             for i, (label, bar) in enumerate(zip(self.labels, self.bars, strict=True)):
                 label.setStyleSheet("font-weight: bold; color: #d08700;" if i == k else "")
@@ -104,7 +104,7 @@ class PredictionPanel(QtWidgets.QGroupBox):
                                   if i == k else "")
             self._highlight = k
         if k < 0:
-            self.top.setText("no gesture")
+            self.top.setText(snap.verdict_name.replace("_", " "))
         else:
             self.top.setText(f"{snap.verdict_name.replace('_', ' ')}  {snap.smoothed[k]:.0%}")
 

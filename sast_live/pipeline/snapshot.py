@@ -10,12 +10,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from models.decision import verdict_name
+
 
 @dataclass(frozen=True)
 class WindowResult:
     """One prediction: a window of ``n_bins`` model bins (fresh network state at its start), or, streaming, the
     last ``n_bins`` bins of a network that runs on. ``class_index`` is −1 (``class_name`` "no_gesture") when the
-    model's decision says no gesture; ``top_index``/``top_name`` are the model's own top class either way."""
+    model's decision says no gesture, −2 ("unfamiliar_scene") when the window is unlike the training data;
+    ``top_index``/``top_name`` are the model's own top class either way."""
 
     t_start_us: int
     t_end_us: int
@@ -55,7 +58,8 @@ class Snapshot:
         classes: class names; confidence (n_classes,) calibrated probabilities of the current window's logits so
             far (streaming: of the last window);
         smoothed: (n_classes,) exponential moving average of ``confidence`` over bins (streaming: the last
-            window's); smoothed_top1 its argmax; verdict: what the app says — a class index, or −1 for no gesture.
+            window's); smoothed_top1 its argmax; verdict: what the app says — a class index, −1 for no gesture
+            or −2 for an unfamiliar scene (the last window was unlike the training data).
         layer_sizes: neurons per layer; activity: (R, L) spikes per layer in the last R bins (oldest first).
         synops_history / events_history: (R,) per bin; synops_total since start; synops_per_s over the last second.
         bin_us: the model's bin width; history_age_s: (R,) how long before ``t_us`` each history bin ended (s, ≤ 0);
@@ -126,4 +130,4 @@ class Snapshot:
 
     @property
     def verdict_name(self) -> str:
-        return "no_gesture" if self.verdict < 0 else self.classes[self.verdict]
+        return verdict_name(self.verdict, self.classes)

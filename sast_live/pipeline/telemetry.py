@@ -12,6 +12,7 @@ from collections import deque
 
 import numpy as np
 
+from models.decision import UNFAMILIAR_CLASS
 from sast_live.pipeline.snapshot import Snapshot, WindowResult, frozen
 from sast_live.transforms.config import EventImageConfig
 from sast_live.transforms.event_image import accumulate
@@ -142,6 +143,8 @@ class Telemetry:
         else:
             conf = backend.decision.probabilities(backend.logits()) if window_run else np.full(n_cls, 1.0 / n_cls)
         verdict = backend.decision.judge(self.smoothed)
+        if verdict >= 0 and self.last_window is not None and self.last_window.class_index == UNFAMILIAR_CLASS:
+            verdict = UNFAMILIAR_CLASS  # the last window was unlike the training data: no gesture is named
         self._latency(verdict)
         return Snapshot(
             t_us=t_us, frame=frozen(frame), classes=tuple(backend.classes), confidence=frozen(conf),

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from models.decision import NO_CLASS, NO_GESTURE
+from models.decision import verdict_name
 from sast_live.pipeline.snapshot import WindowResult
 
 
@@ -120,10 +120,11 @@ class Windows:
                             total.bins < self.hops.maxlen * self.hop_bins)
 
     def _result(self, logits, scores, t_start, t_end, s: Segment, partial) -> tuple[WindowResult, np.ndarray]:
-        k, conf, probs = self.backend.decision.decide(logits)
+        rate = s.events / max((t_end - t_start) * 1e-6, 1e-9)  # events per second: the input-statistics check
+        k, conf, probs = self.backend.decision.decide(logits, rate)
         top = int(np.argmax(probs))
         classes = self.backend.classes
-        res = WindowResult(int(t_start), int(t_end), k, NO_GESTURE if k == NO_CLASS else classes[k],
+        res = WindowResult(int(t_start), int(t_end), k, verdict_name(k, classes),
                            tuple(np.asarray(scores).tolist()), conf, int(s.synops), int(s.events), int(s.run),
                            int(s.dropped), partial, top, classes[top])
         return res, probs

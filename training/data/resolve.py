@@ -20,8 +20,9 @@ def shared_data() -> Path:
 def real_nmnist() -> Path:
     return shared_data() / "slayer-nmnist" / "NMNISTsmall"
 SYNTH_DEFAULT = {"nmnist": REPO / "data" / "synth-nmnist", "gestures": REPO / "data" / "synth-gestures",
-                 "gestures-v2": REPO / "data" / "synth-gestures-v2"}
-SYNTH_SIZE = {"nmnist": 100, "gestures": 40, "gestures-v2": 200}  # per class and split, generated on first use
+                 "gestures-v2": REPO / "data" / "synth-gestures-v2", "gestures-v3": REPO / "data" / "synth-gestures-v3"}
+# per class and split, generated on first use
+SYNTH_SIZE = {"nmnist": 100, "gestures": 40, "gestures-v2": 200, "gestures-v3": 200}
 SYNTH_WORKERS = max(1, (os.cpu_count() or 1))
 
 
@@ -40,8 +41,8 @@ def resolve_split(name: str, split: str, data_dir: str | None = None, progress: 
         return open_dataset(folder, split)
     if Path(name).is_dir():
         return open_dataset(Path(name), split)
-    raise SastLiveError(f"--dataset must be nmnist, nmnist-real, gestures, gestures-v2 or a dataset folder; "
-                        f"got {name!r}")
+    raise SastLiveError("--dataset must be nmnist, nmnist-real, gestures, gestures-v2, gestures-v3 or a dataset "
+                        f"folder; got {name!r}")
 
 
 def resolve_datasets(name: str, data_dir: str | None = None, progress: bool = True):

@@ -12,19 +12,23 @@ from sast_live.errors import SastLiveError
 from sast_live.formats.evt3 import write_evt3
 from sast_live.synthetic import gestures as synth_gestures
 from sast_live.synthetic import nmnist as synth_nmnist
-from sast_live.synthetic import people
+from sast_live.synthetic import people, people_v3
 from training.data.datasets import META, sample_path
+from training.data.real_scenes import training_clips
+from training.data.resolve import shared_data
 
 GENERATORS = {
     "nmnist": ("synthetic-nmnist", synth_nmnist),
     "gestures": ("synthetic-gestures", synth_gestures),
     "gestures-v2": ("synthetic-gestures-v2", people),
+    "gestures-v3": ("synthetic-gestures-v3", people_v3),
 }
+PEOPLE = ("gestures-v2", "gestures-v3")  # the datasets of people from a subject pool
 SPLIT_SUBJECTS = {"train": people.TRAIN_SUBJECTS, "test": people.TEST_SUBJECTS}
 
 
 def person_and_light(split: str, label: int, index: int) -> tuple[int, str]:
-    """Who performs sample ``index`` of class ``label`` and under which light (gestures-v2): every subject of the
+    """Who performs sample ``index`` of class ``label`` and under which light (gestures-v2/v3): every subject of the
     split under every lighting, spread evenly over the classes; train and test subjects never meet."""
     subjects = SPLIT_SUBJECTS[split]
     lighting = people.LIGHTINGS[index % len(people.LIGHTINGS)]
@@ -45,6 +49,10 @@ def _generate(kind: str, split: str, label: int, index: int, seed: int):
     if kind == "gestures-v2":
         sid, lighting = person_and_light(split, label, index)
         return people.make_sample(label, s, people.subject(sid, seed), lighting)
+    if kind == "gestures-v3":  # real clips only from the training side of the declared split, in both splits
+        sid, lighting = person_and_light(split, label, index)
+        return people_v3.make_sample(label, s, people_v3.subject(sid, seed), lighting,
+                                     real_clips=training_clips(str(shared_data())))
     return synth_gestures.make_sample(label, s)
 
 
@@ -105,7 +113,7 @@ def synth_dataset(kind: str, out: str | os.PathLike, n_per_class: int = 100, see
         "seed": seed,
         "format": "EVT3 .raw per sample, t from 0 µs; layout <split>/<label:02d>_<class>/<index:05d>.raw",
     }
-    if kind == "gestures-v2":  # who and which light, per split, class and index (for per-subject evaluation)
+    if kind in PEOPLE:  # who and which light, per split, class and index (for per-subject evaluation)
         meta["recordings"] = {**old.get("recordings", {}), **{
             s: [[list(person_and_light(s, c, i)) for i in range(n_per_class)] for c in range(len(module.CLASSES))]
             for s in splits}}

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from models.config import SNNConfig
-from models.decision import NO_GESTURE, Decision, softmax
+from models.decision import NO_GESTURE, Decision, energy, softmax
 from training.data.frames import FrameCache
 from training.inference import predict_logits
 from training.metrics import expected_calibration_error
@@ -91,13 +91,42 @@ def fit_offsets_and_temperature(logits: np.ndarray, labels: np.ndarray, ridge: f
     return float(1.0 / theta[0]), theta[1:]
 
 
+#: the share of validation gesture windows the "unfamiliar scene" test may flag (issue 29 allows ≤ 2 % in test)
+UNFAMILIAR_SHARE = 0.01
+#: a window's event rate is familiar within this factor of the validation windows' 0.1 %–99.9 % range
+RATE_MARGIN = 2.0
+
+
+def fit_unfamiliar(logits: np.ndarray, labels: np.ndarray, temperature: float, reject_class: int | None,
+                   rates: np.ndarray | None = None, share: float = UNFAMILIAR_SHARE) -> dict:
+    """The out-of-distribution limits on validation data: ``max_energy`` = the energy that all but ``share`` of
+    the gesture windows stay below, ``event_rate`` = the events per second of the validation windows (0.1 % and
+    99.9 % quantiles, widened by :data:`RATE_MARGIN`; None without ``rates``)."""
+    gesture = np.asarray(labels) != (reject_class if reject_class is not None else -1)
+    e = energy(logits, temperature)[gesture]
+    out = {"max_energy": round(float(np.quantile(e, 1 - share)), 6) if len(e) else None, "event_rate": None}
+    if rates is not None and len(rates):
+        lo, hi = np.quantile(np.asarray(rates, np.float64), [0.001, 0.999])
+        out["event_rate"] = (round(float(lo) / RATE_MARGIN, 3), round(float(hi) * RATE_MARGIN, 3))
+    return out
+
+
+def window_rates(cache: FrameCache) -> np.ndarray:
+    """Events per second of each centred window of ``cache`` (N,)."""
+    seconds = cache.cfg.n_bins * cache.cfg.bin_us * 1e-6
+    return np.array([f[cache.centre(i):cache.centre(i) + cache.cfg.n_bins].sum() / seconds
+                     for i, f in enumerate(cache.frames)], np.float64)
+
+
 def fit_decision(logits: np.ndarray, labels: np.ndarray, reject_class: int | None, fitted_on: str,
-                 keep: float = 0.98, offsets: bool = False) -> tuple[Decision, dict, np.ndarray | None]:
+                 keep: float = 0.98, offsets: bool = False, rates: np.ndarray | None = None,
+                 ) -> tuple[Decision, dict, np.ndarray | None]:
     """The Decision for validation ``logits`` (N, C) and ``labels``: the temperature, and ``min_confidence`` =
     the calibrated confidence that ``keep`` of the correctly recognised validation gestures reach (so the gate
     costs at most ``1 − keep`` of them). Also the figures behind it (ECE before/after, gestures kept) and, with
     ``offsets``, the shift (C,) to add to the model's logits (its readout bias; None without ``offsets``): the
-    Decision's temperature applies to the shifted logits."""
+    Decision's temperature applies to the shifted logits. The "unfamiliar scene" limits come from
+    :func:`fit_unfamiliar` on the same logits (shifted) and the windows' event ``rates`` (N,)."""
     raw, shift = np.asarray(logits, np.float64), None
     if offsets:
         t, b = fit_offsets_and_temperature(raw, labels)
@@ -108,8 +137,9 @@ def fit_decision(logits: np.ndarray, labels: np.ndarray, reject_class: int | Non
     pred, conf = p.argmax(1), p.max(1)
     right = (pred == labels) & (labels != (reject_class if reject_class is not None else -1))
     threshold = float(np.quantile(conf[right], 1 - keep)) if right.any() else 0.0
-    decision = Decision(t, reject_class, round(threshold, 4), fitted_on)
-    figures = {"temperature": t, "min_confidence": decision.min_confidence,
+    ood = fit_unfamiliar(raw if shift is None else raw + shift, labels, t, reject_class, rates)
+    decision = Decision(t, reject_class, round(threshold, 4), fitted_on, **ood)
+    figures = {"temperature": t, "min_confidence": decision.min_confidence, **ood,
                "ece_before": expected_calibration_error(softmax(raw), labels)[0],
                "ece_after": expected_calibration_error(p, labels)[0], "n": int(len(labels))}
     if shift is not None:
@@ -134,7 +164,7 @@ def calibrate(net, mcfg: SNNConfig, val_cache: FrameCache, val_what: str, device
     decision, figures, shift = fit_decision(predict_logits(net, val_cache, "hard", device), val_cache.labels.numpy(),
                                             reject, f"hard spikes on {val_what}"
                                             + (" (temperature and per-class offsets)" if offsets else ""),
-                                            offsets=offsets)
+                                            offsets=offsets, rates=window_rates(val_cache))
     if shift is not None:
         with torch.no_grad():
             net.readout.bias += torch.as_tensor(shift, dtype=net.readout.bias.dtype, device=net.readout.bias.device)

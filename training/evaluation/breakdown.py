@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.decision import NO_CLASS
+from models.decision import NO_CLASS, UNFAMILIAR_CLASS
 
 
 def confusion(pred: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
@@ -44,14 +44,17 @@ def breakdown(preds: dict[str, np.ndarray], labels: np.ndarray, classes, recordi
 
 
 def decision_figures(decided: np.ndarray, labels: np.ndarray, reject_class: int | None) -> dict:
-    """What the decision rule does on a test set: gestures it turns into "no gesture", its accuracy counting a
-    rejected gesture as wrong and a rejected no-gesture sample as right."""
+    """What the decision rule does on a test set: gestures it turns into "no gesture" or "unfamiliar scene" (the
+    in-distribution unfamiliar rate), its accuracy counting a rejected gesture as wrong and a rejected or
+    unfamiliar no-gesture sample as right."""
     labels = np.asarray(labels)
     is_gesture = labels != (reject_class if reject_class is not None else -2)
     rejected = decided == NO_CLASS
-    right = np.where(is_gesture, decided == labels, rejected)
+    unfamiliar = decided == UNFAMILIAR_CLASS
+    right = np.where(is_gesture, decided == labels, rejected | unfamiliar)
     out = {"accuracy": float(right.mean()),
            "gestures_rejected": float(rejected[is_gesture].mean()) if is_gesture.any() else 0.0,
+           "gestures_unfamiliar": float(unfamiliar[is_gesture].mean()) if is_gesture.any() else 0.0,
            "gesture_accuracy": float((decided == labels)[is_gesture].mean()) if is_gesture.any() else 0.0}
     if (~is_gesture).any():
         out["no_gesture_recall"] = float(rejected[~is_gesture].mean())

@@ -22,6 +22,7 @@ from models.decision import TAPERS, Decision, softmax
 from sast_live.errors import SastLiveError
 from sast_live.transforms.corruptions import CORRUPTIONS, corrupt
 from training.data.frames import FrameCache
+from training.decision.calibration import window_rates
 from training.evaluation.breakdown import breakdown, confusion, decision_figures, plot_confusion
 from training.metrics import expected_calibration_error, spike_stats
 
@@ -140,10 +141,11 @@ def evaluate(cfg: EvalConfig) -> dict:
         report["hardware"], outputs = evaluate_hardware(cfg.checkpoint, cache.windows(), labels, cfg.hardware,
                                                         probs["hard"].argmax(1), cfg.pj_per_synop, cfg.progress)
     preds = {"hard": probs["hard"].argmax(1)}
-    decided = {"hard": decision.decide_many(logits["hard"])[0]}
+    rates = window_rates(cache)  # the input-statistics half of "unfamiliar scene"
+    decided = {"hard": decision.decide_many(logits["hard"], rates)[0]}
     for name, (pred, hw_logits) in outputs.items():
         preds[name] = pred
-        decided[name] = decision.decide_many(hw_logits)[0]
+        decided[name] = decision.decide_many(hw_logits, rates)[0]
     report["breakdown"] = breakdown(preds, labels, mcfg.classes, test_ds.recordings)
     report["decision_effect"] = {name: decision_figures(d, labels, decision.reject_class)
                                  for name, d in decided.items()}
@@ -337,11 +339,15 @@ def render_breakdown(r: dict) -> list[str]:
     d = r["decision"]
     lines += ["", f"Decision rule: no gesture when the top class is "
               f"{'class ' + str(d['reject_class']) if d['reject_class'] is not None else '(no reject class)'} "
-              f"or its calibrated confidence is below {d['min_confidence']:.3f}.", "",
-              "| precision | accuracy with the rule | gestures turned into 'no gesture' | no-gesture samples "
-              "recognised |", "|---|---|---|---|"]
+              f"or its calibrated confidence is below {d['min_confidence']:.3f}; "
+              + (f"unfamiliar scene instead of a gesture when the energy is above {d['max_energy']:.3f}"
+                 if d.get("max_energy") is not None else "no unfamiliar-scene test (an older model)")
+              + (f" or the events/s are outside {d['event_rate'][0]:,.0f}–{d['event_rate'][1]:,.0f}"
+                 if d.get("event_rate") else "") + ".", "",
+              "| precision | accuracy with the rule | gestures turned into 'no gesture' | gestures called "
+              "'unfamiliar scene' | no-gesture samples recognised |", "|---|---|---|---|---|"]
     for n, e in r["decision_effect"].items():
         recall = e.get("no_gesture_recall")
         lines.append(f"| {n} | {e['accuracy']:.3f} | {e['gestures_rejected']:.3f} | "
-                     f"{'' if recall is None else f'{recall:.3f}'} |")
+                     f"{e.get('gestures_unfamiliar', 0.0):.3f} | {'' if recall is None else f'{recall:.3f}'} |")
     return lines + ["", "![confusion](confusion.png)", ""]

@@ -2,37 +2,61 @@
 (:mod:`sast_live.transforms.geometry`), run in the integer simulator at the deployed precision.
 
 The default grid is the one every gesture model is held to: scale 0.6 / 0.75 / 1.25 / 1.5, shift ±20 px (x),
-rotation ±15°, speed 0.6 / 1.6, one change at a time, beside the nominal recordings. Each recording's warp is
-seeded by its index, so a report is reproducible. ``evaluate CKPT --robustness`` writes it into the report
-(``robustness`` in ``report.json``, a table in ``report.md``, ``robustness-grid.png``).
+rotation ±15°, speed 0.6 / 1.6, and each sensor profile (:mod:`sast_live.synthetic.sensor_profiles`: the
+recording as that camera's pixels would send it), one change at a time, beside the nominal recordings. Each
+recording's warp or profile is seeded by its index, so a report is reproducible. ``evaluate CKPT --robustness``
+writes it into the report (``robustness`` in ``report.json``, a table in ``report.md``, ``robustness-grid.png``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from firmware_sim.precisions import DEPLOYED, INTEGER, get_precision
 from sast_live.errors import SastLiveError
+from sast_live.synthetic.sensor_profiles import PROFILES, apply_profile, profile
 from sast_live.transforms.geometry import Warp, warp
 
 #: the grid (one change at a time) and the accuracy each point must keep (issue 29's bar)
-DEFAULT_GRID = {"scale": (0.6, 0.75, 1.25, 1.5), "shift": (-20, 20), "rotation": (-15.0, 15.0), "speed": (0.6, 1.6)}
+DEFAULT_GRID = {"scale": (0.6, 0.75, 1.25, 1.5), "shift": (-20, 20), "rotation": (-15.0, 15.0), "speed": (0.6, 1.6),
+                "sensor": tuple(PROFILES)}
 TARGET = 0.90
+AXES = ("scale", "shift", "rotation", "speed", "sensor")
 
 
-def grid_points(grid: dict) -> list[Warp]:
-    """The nominal geometry and one :class:`Warp` per value of ``grid`` (``{axis: values}``; shift is in x)."""
-    points = [Warp()]
+@dataclass(frozen=True)
+class GridPoint:
+    """One point of the grid: a geometry and, optionally, a sensor profile put on the recording."""
+
+    warp: Warp = Warp()
+    sensor: str | None = None
+
+    def label(self) -> str:
+        return f"sensor {self.sensor}" if self.sensor else self.warp.label()
+
+    def apply(self, events: np.ndarray, sensor_size, seed: int) -> np.ndarray:
+        if self.sensor:
+            return apply_profile(events, profile(self.sensor), sensor_size, seed)
+        return warp(events, sensor_size, self.warp, seed)
+
+
+def grid_points(grid: dict) -> list[GridPoint]:
+    """The nominal point and one per value of ``grid`` (``{axis: values}``; shift is in x, sensor names a
+    profile)."""
+    points = [GridPoint()]
     for axis, values in grid.items():
         for v in values:
             if axis == "shift":
-                points.append(Warp(shift=(int(v), 0)))
+                points.append(GridPoint(Warp(shift=(int(v), 0))))
             elif axis in ("scale", "rotation", "speed"):
-                points.append(Warp(**{axis: float(v)}))
+                points.append(GridPoint(Warp(**{axis: float(v)})))
+            elif axis == "sensor":
+                points.append(GridPoint(sensor=profile(v).name))
             else:
-                raise SastLiveError(f"unknown robustness axis {axis!r}; the grid has scale, shift, rotation, speed")
+                raise SastLiveError(f"unknown robustness axis {axis!r}; the grid has {', '.join(AXES)}")
     return points
 
 
@@ -42,7 +66,8 @@ def parse_grid(items: list[str]) -> dict:
     for item in items:
         axis, _, values = item.partition("=")
         try:
-            grid[axis.strip()] = tuple(float(v) for v in values.split(",") if v.strip())
+            cast = str if axis.strip() == "sensor" else float
+            grid[axis.strip()] = tuple(cast(v.strip()) for v in values.split(",") if v.strip())
         except ValueError:
             raise SastLiveError(f"--grid {item!r}: give AXIS=V1,V2,… with numbers (e.g. scale=0.6,1.5)") from None
         if not values or not grid[axis.strip()]:
@@ -79,19 +104,22 @@ def robustness_report(checkpoint, dataset, mcfg, grid: dict | None = None, preci
     held = InMemory(dataset)
     labels = np.asarray(dataset.labels)
     rows = []
-    for w in points:
-        cache = FrameCache(held, mcfg, progress, transform=lambda ev, i, w=w: warp(ev, mcfg.sensor_size, w, seed + i))
+    for pt in points:
+        cache = FrameCache(held, mcfg, progress,
+                           transform=lambda ev, i, pt=pt: pt.apply(ev, mcfg.sensor_size, seed + i))
         r = sim.classify(cache.windows())
-        rows.append({"point": w.label(), "scale": w.scale, "shift": list(w.shift), "rotation": w.rotation,
-                     "speed": w.speed, "accuracy": float((r["predictions"] == labels).mean())})
+        w = pt.warp
+        rows.append({"point": pt.label(), "scale": w.scale, "shift": list(w.shift), "rotation": w.rotation,
+                     "speed": w.speed, "sensor": pt.sensor, "accuracy": float((r["predictions"] == labels).mean())})
     worst = min(rows, key=lambda row: row["accuracy"])
     return {"precision": precision, "n": len(labels), "target": TARGET, "points": rows, "worst": worst["point"],
             "worst_accuracy": worst["accuracy"], "all_meet_target": all(r["accuracy"] >= TARGET for r in rows)}
 
 
 def render_robustness(report: dict) -> list[str]:
-    lines = [f"Accuracy at {report['precision']} on the {report['n']} test recordings, each moved, resized, turned or "
-             f"re-timed (one change at a time); the bar is {report['target']:.2f} at every point.", "",
+    lines = [f"Accuracy at {report['precision']} on the {report['n']} test recordings, each moved, resized, turned, "
+             f"re-timed or seen by another sensor (one change at a time); the bar is {report['target']:.2f} at every "
+             "point.", "",
              "| geometry | accuracy |", "|---|---|"]
     lines += [f"| {r['point']} | {r['accuracy']:.3f}{'' if r['accuracy'] >= report['target'] else ' ✗'} |"
               for r in report["points"]]
