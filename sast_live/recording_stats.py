@@ -13,6 +13,8 @@
   background-activity filter keeps: spatially correlated activity; uncorrelated noise has little);
 * ``ba_hz`` — the unsupported events per pixel per second: an upper bound of the sensor's background activity
   (a scene's isolated events count too), the first sensor parameter a real file gives directly;
+* ``ba_cluster`` — the noise's spatial correlation: the share of unsupported events with another unsupported
+  event within 1 ms in their 3×3 neighbourhood (0 for noise spread evenly; real pixels leak into neighbours);
 * ``rate_hist`` / ``iei_hist`` — per-pixel rates (Hz) and per-pixel inter-event intervals (ms), log-spaced bins
   (:data:`RATE_EDGES`, :data:`IEI_EDGES`), as shares.
 
@@ -27,14 +29,12 @@ from sast_live.errors import SastLiveError
 
 RATE_EDGES = np.logspace(-1, 3, 17)  # 0.1 Hz … 1 kHz per pixel
 IEI_EDGES = np.logspace(-2, 3, 21)  # 10 µs … 1 s between two events of a pixel (ms)
-STATS = ("events_per_s", "on_off", "occupancy", "share_90", "pixels_ge_1hz", "median_iei_ms", "supported", "ba_hz")
+STATS = ("events_per_s", "on_off", "occupancy", "share_90", "pixels_ge_1hz", "median_iei_ms", "supported", "ba_hz",
+         "ba_cluster")
 
 
 def recording_stats(events: np.ndarray, sensor_size, support_us: int = 5_000) -> dict:
     """The statistics of the module docstring for ``events`` on a ``sensor_size`` (width, height) sensor."""
-    from sast_live.transforms.config import DenoiseConfig
-    from sast_live.transforms.filters import denoise
-
     if len(events) < 2:
         raise SastLiveError(f"a recording with {len(events)} event(s) has no statistics to report")
     w, h = int(sensor_size[0]), int(sensor_size[1])
@@ -48,57 +48,56 @@ def recording_stats(events: np.ndarray, sensor_size, support_us: int = 5_000) ->
     same = pix[order][1:] == pix[order][:-1]
     iei_ms = np.diff(events["t"][order].astype(np.int64))[same] * 1e-3
     rates = counts / span_s
-    kept, _ = denoise(events, None, DenoiseConfig((w, h), support_us))
+    alone = events[~supported_mask(events, (w, h), support_us)]
     return {"events": int(len(events)), "duration_s": span_s, "events_per_s": len(events) / span_s,
             "on_off": n_on / max(len(events) - n_on, 1), "occupancy": float(np.mean(counts > 0)),
             "share_90": k90 / (w * h), "pixels_ge_1hz": float(np.mean(rates >= 1.0)),
             "median_iei_ms": float(np.median(iei_ms)) if len(iei_ms) else None,
-            "supported": len(kept) / len(events), "ba_hz": (len(events) - len(kept)) / (w * h * span_s),
+            "supported": 1 - len(alone) / len(events), "ba_hz": len(alone) / (w * h * span_s),
+            "ba_cluster": neighbour_share(alone, (w, h)),
             "rate_hist": (np.histogram(rates[counts > 0], RATE_EDGES)[0] / len(active)).tolist(),
             "iei_hist": (np.histogram(iei_ms, IEI_EDGES)[0] / max(len(iei_ms), 1)).tolist()}
 
 
-def fit_profile_values(events: np.ndarray, sensor_size, support_us: int = 5_000) -> dict:
-    """The sensor-profile values one recording gives directly (:mod:`sast_live.synthetic.sensor_profiles`):
-
-    * ``on_off`` — ON per OFF event (a sensor's asymmetry only where the scene is balanced);
-    * ``ba_hz`` — unsupported events per pixel and second (an upper bound: isolated scene events count too);
-    * ``ba_cluster`` — the share of unsupported events with another unsupported event within 1 ms in their 3×3
-      neighbourhood (0 for noise spread evenly);
-    * ``hot_share`` — the share of the sensor's pixels firing above 50× the median active pixel's rate (and at
-      ≥ 20 events), hot pixels;
-    * ``refractory_us`` — the 0.1 % shortest interval between two events of one pixel (the dead time's floor).
-    """
+def supported_mask(events: np.ndarray, sensor_size, support_us: int) -> np.ndarray:
+    """(N,) bool: the events the background-activity filter keeps (a 4-neighbour event within ``support_us``)."""
     from sast_live.transforms.config import DenoiseConfig
     from sast_live.transforms.filters import _denoise_kernel, initial_state
 
+    cfg = DenoiseConfig((int(sensor_size[0]), int(sensor_size[1])), support_us)
+    keep = np.zeros(len(events), np.bool_)
+    _denoise_kernel(events["t"], events["x"], events["y"], initial_state(cfg.sensor_size), np.int64(support_us), keep)
+    return keep
+
+
+def neighbour_share(events: np.ndarray, sensor_size, within_us: int = 1000) -> float:
+    """The share of ``events`` with an earlier one of them within ``within_us`` in their 3×3 neighbourhood."""
     if len(events) < 2:
-        raise SastLiveError(f"a recording with {len(events)} event(s) has no sensor values to fit")
+        return 0.0
     w, h = int(sensor_size[0]), int(sensor_size[1])
-    span_s = max(int(events["t"][-1]) - int(events["t"][0]), 1) * 1e-6
-    n_on = int(np.count_nonzero(events["p"]))
+    last = np.full((h + 2, w + 2), -(2 ** 62), np.int64)  # padded: the border needs no special case
+    near = 0
+    for x, y, t in zip((events["x"] + 1).tolist(), (events["y"] + 1).tolist(), events["t"].tolist(), strict=True):
+        if (t - last[y - 1:y + 2, x - 1:x + 2] <= within_us).any():
+            near += 1
+        last[y, x] = t
+    return near / len(events)
+
+
+def fit_profile_values(events: np.ndarray, sensor_size, support_us: int = 5_000) -> dict:
+    """The sensor-profile values one recording gives directly (:mod:`sast_live.synthetic.sensor_profiles`):
+    ``on_off``, ``ba_hz`` and ``ba_cluster`` as :func:`recording_stats` measures them (the asymmetry only where
+    the scene is balanced; the background an upper bound), ``hot_share`` — the share of the sensor's pixels
+    firing above 50× the median active pixel's rate (and at ≥ 20 events) — and ``refractory_us``, the 0.1 %
+    shortest interval between two events of one pixel (the dead time's floor)."""
+    s = recording_stats(events, sensor_size, support_us)
+    w, h = int(sensor_size[0]), int(sensor_size[1])
     pix = events["y"].astype(np.int64) * w + events["x"].astype(np.int64)
     counts = np.bincount(pix, minlength=w * h)
-    med = float(np.median(counts[counts > 0]))
-    hot = (counts > 50 * med) & (counts >= 20)
+    hot = (counts > 50 * float(np.median(counts[counts > 0]))) & (counts >= 20)
     order = np.lexsort((events["t"], pix))
     same = pix[order][1:] == pix[order][:-1]
     iei = np.diff(events["t"][order].astype(np.int64))[same]
-    cfg = DenoiseConfig((w, h), support_us)
-    supported = np.zeros(len(events), np.bool_)
-    _denoise_kernel(events["t"], events["x"], events["y"], initial_state(cfg.sensor_size), np.int64(support_us),
-                    supported)
-    alone = events[~supported]
-    cluster = 0.0
-    if len(alone) > 1:
-        grid = np.full((h + 2, w + 2), -(2 ** 62), np.int64)  # last unsupported event time per pixel (padded)
-        near = 0
-        for e in alone:  # few events (unsupported ones only): plain Python is fast enough
-            x, y, t = int(e["x"]) + 1, int(e["y"]) + 1, int(e["t"])
-            if (t - grid[y - 1:y + 2, x - 1:x + 2] <= 1000).any():
-                near += 1
-            grid[y, x] = t
-        cluster = near / len(alone)
-    return {"on_off": n_on / max(len(events) - n_on, 1), "ba_hz": len(alone) / (w * h * span_s),
-            "ba_cluster": cluster, "hot_share": float(hot.sum() / (w * h)),
+    return {"on_off": s["on_off"], "ba_hz": s["ba_hz"], "ba_cluster": s["ba_cluster"],
+            "hot_share": float(hot.sum() / (w * h)),
             "refractory_us": int(np.quantile(iei, 0.001)) if len(iei) else None}

@@ -46,9 +46,28 @@ def test_the_realism_report_sets_synthetic_beside_real(tmp_path, real_dir, tiny_
             f"dataset {tiny_gestures_v2.name}"} <= kinds
     assert len([r for r in report["recordings"] if r["kind"] == f"dataset {tiny_gestures_v2.name}"]) == 12
     assert "| DVXplorer | 1 |" in (tmp_path / "r" / "realism.md").read_text()
+    assert abs(report["fitted"]["sample.aedat4"]["ba_hz"] - 1.65) < 0.01  # the DVXplorer profile's fitted value
     assert (tmp_path / "r" / "realism.png").stat().st_size > 20_000
     empty = tmp_path / "empty.npy"
     np.save(empty, make_events([], [], [], []))
     bad = subprocess.run(main + ["data", "realism", str(empty), "--per-class", "0", "--out", str(tmp_path / "x")],
                          capture_output=True, text=True, timeout=120, cwd=REPO)
     assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith("error:"), bad.stderr[-500:]
+
+
+def test_each_profile_is_held_to_the_real_files_of_its_camera_and_says_why_not():
+    from training.data.realism import DVS128_REVIEW, sensor_comparison
+
+    rng = {"on_off": [1.0, 1.0], "ba_hz": [1.0, 2.0], "ba_cluster": [0.05, 0.1], "share_90": [0.3, 0.4],
+           "pixels_ge_1hz": [0.1, 0.2]}
+    report = {"ranges": {"DVXplorer": {"on_off": [0.97, 0.97], "ba_hz": [1.65, 1.65], "ba_cluster": [0.1, 0.1]},
+                         "synthetic gestures-v3 (dvxplorer)": rng, "synthetic gestures-v3 (dvs128)": rng},
+              "dvs128_review": DVS128_REVIEW}
+    rows = {(r["profile"], r["stat"]): r for r in sensor_comparison(report)}
+    assert rows[("dvxplorer", "on_off")]["verdict"] == "outside" and rows[("dvxplorer", "on_off")]["why"]
+    assert rows[("dvxplorer", "ba_hz")]["verdict"] == "overlaps"
+    assert rows[("dvxplorer", "ba_cluster")]["verdict"] == "overlaps"
+    assert rows[("dvs128 (review of people)", "share_90")]["verdict"] == "outside"
+    assert rows[("dvs128 (review of people)", "pixels_ge_1hz")] == {
+        "profile": "dvs128 (review of people)", "stat": "pixels_ge_1hz", "real": [0.07, 0.21],
+        "synthetic": [0.1, 0.2], "verdict": "inside", "why": ""}

@@ -272,10 +272,12 @@ def register_data(sub) -> None:
                    help="recordings per gesture class and lighting for the table (0: no table; default 3)")
     s.set_defaults(func=cmd_data_gallery)
     s = data_sub.add_parser("realism", help="synthetic recordings beside real ones: event rate, ON/OFF, occupancy, "
-                                            "concentration, per-pixel rates and intervals, spatial support")
+                                            "concentration, per-pixel rates and intervals, spatial support, noise "
+                                            "clustering; each camera's sensor statistics against its real files")
     s.add_argument("files", nargs="*", help="real recordings (default: every one in ../shared/data/real)")
-    s.add_argument("--per-class", type=int, default=2,
-                   help="synthetic gestures-v2 recordings per class (and as many synthetic digits; default 2)")
+    s.add_argument("--per-class", type=int, default=1,
+                   help="synthetic gestures-v3 recordings per class and sensor profile (and as many synthetic digits; "
+                        "default 1)")
     s.add_argument("--synthetic", metavar="DIR", help="instead: the recordings of this dataset folder (its test split, "
                                                          "else its train split)")
     s.add_argument("--seed", type=int, default=0)

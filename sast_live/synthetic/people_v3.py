@@ -38,7 +38,7 @@ from sast_live.synthetic import people
 from sast_live.synthetic.dvs_sim import DVSConfig, simulate
 from sast_live.synthetic.gestures import LEFT, RIGHT
 from sast_live.synthetic.paint import SHAPE_COLUMNS, paint
-from sast_live.synthetic.sensor_profiles import apply_profile, randomised
+from sast_live.synthetic.sensor_profiles import SensorProfile, apply_profile, randomised
 from sast_live.transforms.geometry import Warp, warp
 
 __all__ = ["CLASSES", "IDLE", "IDLE_SCENES", "SENSOR", "LIGHTINGS", "TRAIN_SUBJECTS", "TEST_SUBJECTS", "View",
@@ -272,13 +272,16 @@ def real_clip_events(clip: np.ndarray, duration_us: int, rng: np.random.Generato
 
 
 def make_sample(cls: int, seed: int, person: people.Subject, lighting: str, duration_s: float | None = None,
-                real_clips=None) -> np.ndarray:
+                real_clips=None, sensor: SensorProfile | None = None) -> np.ndarray:
     """One gestures-v3 recording (EVENT_DTYPE, t from 0 µs) of ``person`` doing class ``cls`` under ``lighting``.
 
     ``real_clips``: ``{"small": [...], "scene": [...]}`` real recordings on 128×128 (t from 0) to mix in as
-    distractors and real no-gesture scenes; without them those draws fall back to synthetic content."""
+    distractors and real no-gesture scenes; without them those draws fall back to synthetic content.
+    ``sensor``: this profile instead of the randomised one (the realism report's camera-by-camera comparison)."""
     rng = np.random.default_rng(seed)
     p = sample_params(cls, person, lighting, rng)
+    if sensor is not None:
+        p["sensor"] = sensor
     duration = p["duration_s"] if duration_s is None else float(duration_s)
     times = np.arange(0, int(duration * 1e6) + 1, people.frame_us(lighting), dtype=np.int64)
     view = draw_view(people.body_shapes(person, p, 0.0), rng)
