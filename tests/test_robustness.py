@@ -102,3 +102,12 @@ def test_evaluate_robustness_on_the_tiny_set(tmp_path, tiny_gestures_v2):
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.strip().splitlines() == ["error: speed 9.0 is out of range: it must be "
                                                                       "0.25 … 4"]
+
+
+def test_a_sensor_profile_that_does_not_exist_is_one_line_from_the_command_line():
+    model = REPO / "models" / "zoo" / "gestures-sast" / "model"
+    bad = subprocess.run([sys.executable, str(REPO / "main.py"), "evaluate", str(model), "--grid", "sensor=kinect"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == ["error: unknown sensor profile 'kinect'; choose dvs128, davis346, "
+                                               "dvxplorer, atis, prophesee-gen3, prophesee-gen4"]
