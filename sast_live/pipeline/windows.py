@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from models.decision import verdict_name
+from models.decision import energy, verdict_name
 from sast_live.pipeline.snapshot import WindowResult
 
 
@@ -126,7 +126,8 @@ class Windows:
         classes = self.backend.classes
         res = WindowResult(int(t_start), int(t_end), k, verdict_name(k, classes),
                            tuple(np.asarray(scores).tolist()), conf, int(s.synops), int(s.events), int(s.run),
-                           int(s.dropped), partial, top, classes[top])
+                           int(s.dropped), partial, top, classes[top],
+                           float(energy(logits, self.backend.decision.temperature)))
         return res, probs
 
     def end_of_stream(self, got_any: bool) -> tuple[WindowResult, np.ndarray] | None:

@@ -49,7 +49,7 @@ def recalibrate(checkpoint: str | Path, progress: bool = True) -> dict:
         with torch.no_grad():
             net.readout.bias -= torch.tensor(folded, dtype=net.readout.bias.dtype)
     decision, figures = calibrate(net, net.cfg, FrameCache(val_ds, net.cfg, progress), what)
-    info = {k: v for k, v in meta.items() if k not in ("format", "clip_min_confidence")}
+    info = {k: v for k, v in meta.items() if k not in ("format", "clip_min_confidence", "clip_max_energy")}
     info |= {"decision": decision.to_dict(), "calibration": figures}
     save_checkpoint(path, net, info)
     return figures

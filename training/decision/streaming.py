@@ -8,7 +8,9 @@ lighting change, and scores every setting with :func:`sast_live.scoring.score_re
 
 Per setting, the confidence floor is fitted for streaming windows on the same recordings, with the rule the
 training uses on clipped windows (:func:`training.decision.calibration.fit_decision`): the calibrated confidence
-that 98 % of the correctly named windows inside a gesture reach (the temperature stays the one fitted in training).
+that 98 % of the correctly named windows inside a gesture reach (the temperature stays the one fitted in training);
+and so is the "unfamiliar scene" energy limit: the energy that 99 % of the full windows inside a gesture stay
+below (:data:`training.decision.calibration.UNFAMILIAR_SHARE`), for a model that has one.
 
 Rule: among the settings whose median latency is at most :data:`LATENCY_TARGET_S`, the one where the most
 gestures keep a right majority of windows (then: the most pause windows saying "no gesture", then the lower
@@ -76,7 +78,8 @@ def score_settings(checkpoint, recs) -> dict:
             backend.decision = replace(fitted, min_confidence=0.0)
             runs = [(stream_windows(backend, ev, sensor, options), labels) for ev, labels in recs]
             floor = stream_floor(runs)
-            backend.decision = replace(fitted, min_confidence=floor)
+            limit = stream_energy_limit(runs) if fitted.max_energy is not None else None
+            backend.decision = replace(fitted, min_confidence=floor, max_energy=limit)
             scores = [score_recording(stream_windows(backend, ev, sensor, options), labels, backend.classes)
                       for ev, labels in recs]
             lat = [g["latency_s"] for s in scores for g in s["gestures"]]
@@ -85,7 +88,7 @@ def score_settings(checkpoint, recs) -> dict:
                 "window_ms": ms, "taper": taper,
                 "gestures_with_majority": sum(s["gestures_with_majority"] for s in scores),
                 "n_gestures": sum(s["n_gestures"] for s in scores),
-                "min_confidence": floor,
+                "min_confidence": floor, "max_energy": limit,
                 "median_latency_s": float(np.median([np.inf if v is None else v for v in lat])),
                 "missed": sum(v is None for v in lat),
                 "pause_no_gesture": sum(p["no_gesture"] for p in pauses) / max(1, sum(p["windows"] for p in pauses))}
@@ -99,6 +102,16 @@ def stream_floor(runs) -> float:
     conf = [w.confidence for wins, labels in runs for c, a, b in labels for w in wins
             if w.t_start_us >= a and w.t_end_us <= b and w.class_index == c]
     return round(float(np.quantile(conf, 1 - KEEP)), 4) if conf else 0.0
+
+
+def stream_energy_limit(runs) -> float | None:
+    """The energy that all but :data:`~training.decision.calibration.UNFAMILIAR_SHARE` of the full windows inside
+    a labelled gesture stay below; ``runs`` as :func:`stream_floor` takes them."""
+    from training.decision.calibration import UNFAMILIAR_SHARE
+
+    e = [w.energy for wins, labels in runs for c, a, b in labels for w in wins
+         if w.t_start_us >= a and w.t_end_us <= b and not w.partial]
+    return round(float(np.quantile(e, 1 - UNFAMILIAR_SHARE)), 6) if e else None
 
 
 def choose(table: dict) -> str:
@@ -121,7 +134,8 @@ def choose_window(checkpoint: str, out: str | None = None, write: bool = False) 
                                 "settings": table, "chosen": best}, indent=2))
     if write:
         r = table[best]
-        store(Path(checkpoint).with_suffix(".json"), r["window_ms"], r["taper"], r["min_confidence"])
+        store(Path(checkpoint).with_suffix(".json"), r["window_ms"], r["taper"], r["min_confidence"],
+              r.get("max_energy"))
     return table, best, path
 
 
@@ -133,12 +147,16 @@ def render(table: dict, best: str) -> str:
                      for name, r in table.items())
 
 
-def store(meta_path: Path, window_ms: int, taper: str, min_confidence: float) -> None:
+def store(meta_path: Path, window_ms: int, taper: str, min_confidence: float, max_energy: float | None = None) -> None:
     """Put the streaming choice into a checkpoint's ``decision`` (JSON rewritten atomically; weights untouched);
-    the floor fitted on clipped windows moves to ``clip_min_confidence`` at the JSON's top level."""
+    the floor (and energy limit) fitted on clipped windows move to ``clip_min_confidence`` (``clip_max_energy``) at
+    the JSON's top level."""
     meta = json.loads(meta_path.read_text())
     decision = meta.setdefault("decision", {})
     meta.setdefault("clip_min_confidence", decision.get("min_confidence", 0.0))
+    if max_energy is not None:
+        meta.setdefault("clip_max_energy", decision.get("max_energy"))
+        decision["max_energy"] = float(max_energy)
     base = str(decision.get("fitted_on", "")).split("; floor:")[0]
     decision.update(window_ms=int(window_ms), taper=taper, min_confidence=float(min_confidence),
                     fitted_on=f"{base}; floor: streaming windows of the validation subjects' recordings "
