@@ -24,6 +24,7 @@ The realism report (``main.py realism``) puts these side by side for synthetic a
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from sast_live.errors import SastLiveError
 
@@ -70,18 +71,42 @@ def supported_mask(events: np.ndarray, sensor_size, support_us: int) -> np.ndarr
     return keep
 
 
-def neighbour_share(events: np.ndarray, sensor_size, within_us: int = 1000) -> float:
-    """The share of ``events`` with an earlier one of them within ``within_us`` in their 3×3 neighbourhood."""
-    if len(events) < 2:
-        return 0.0
-    w, h = int(sensor_size[0]), int(sensor_size[1])
+@njit(cache=True, nogil=True)
+def _neighbours_kernel(t, x, y, w, h, within_us):  # pragma: no cover - compiled
+    """How many events have an earlier one within ``within_us`` in their 3×3 neighbourhood (time order)."""
     last = np.full((h + 2, w + 2), -(2 ** 62), np.int64)  # padded: the border needs no special case
     near = 0
-    for x, y, t in zip((events["x"] + 1).tolist(), (events["y"] + 1).tolist(), events["t"].tolist(), strict=True):
-        if (t - last[y - 1:y + 2, x - 1:x + 2] <= within_us).any():
+    for i in range(t.shape[0]):
+        xx, yy = x[i] + 1, y[i] + 1
+        hit = False
+        for dy in range(-1, 2):
+            for dx in range(-1, 2):
+                if t[i] - last[yy + dy, xx + dx] <= within_us:
+                    hit = True
+        if hit:
             near += 1
-        last[y, x] = t
-    return near / len(events)
+        last[yy, xx] = t[i]
+    return near
+
+
+def _neighbours_reference(t, x, y, w, h, within_us) -> int:
+    """Plain NumPy twin of :func:`_neighbours_kernel`."""
+    last = np.full((h + 2, w + 2), -(2 ** 62), np.int64)
+    near = 0
+    for ti, xi, yi in zip(t.tolist(), (x + 1).tolist(), (y + 1).tolist(), strict=True):
+        near += bool((ti - last[yi - 1:yi + 2, xi - 1:xi + 2] <= within_us).any())
+        last[yi, xi] = ti
+    return near
+
+
+def neighbour_share(events: np.ndarray, sensor_size, within_us: int = 1000, kernel=_neighbours_kernel) -> float:
+    """The share of ``events`` (time order) with an earlier one of them within ``within_us`` in their 3×3
+    neighbourhood."""
+    if len(events) < 2:
+        return 0.0
+    near = kernel(events["t"].astype(np.int64), events["x"].astype(np.int64), events["y"].astype(np.int64),
+                  int(sensor_size[0]), int(sensor_size[1]), np.int64(within_us))
+    return int(near) / len(events)
 
 
 def fit_profile_values(events: np.ndarray, sensor_size, support_us: int = 5_000) -> dict:

@@ -71,3 +71,15 @@ def test_each_profile_is_held_to_the_real_files_of_its_camera_and_says_why_not()
     assert rows[("dvs128 (review of people)", "pixels_ge_1hz")] == {
         "profile": "dvs128 (review of people)", "stat": "pixels_ge_1hz", "real": [0.07, 0.21],
         "synthetic": [0.1, 0.2], "verdict": "inside", "why": ""}
+
+
+def test_the_noise_clustering_kernel_equals_its_twin():
+    from sast_live.recording_stats import _neighbours_reference, neighbour_share
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    ev = make_events(np.sort(rng.integers(0, 200_000, n)), rng.integers(0, 40, n), rng.integers(0, 30, n),
+                     rng.integers(0, 2, n))
+    for within in (0, 500, 5000):
+        assert neighbour_share(ev, (40, 30), within) == neighbour_share(ev, (40, 30), within, _neighbours_reference)
+    assert 0 < neighbour_share(ev, (40, 30), 5000) <= 1
