@@ -191,6 +191,20 @@ def test_the_pipeline_reports_no_gesture_as_class_minus_one(demo):
     assert pipe.snapshot().verdict == NO_CLASS and pipe.snapshot().verdict_name == NO_GESTURE
 
 
+def test_the_pipeline_says_unfamiliar_scene_instead_of_a_gesture_and_reports_each_windows_energy(demo):
+    backend = load_backend(None, PRECISIONS["int8"])
+    backend.decision = Decision(reject_class=backend.decision.reject_class, event_rate=(0.0, 1.0))  # all too busy
+    pipe = Pipeline(backend, SensorSize(128, 128), WHOLE)
+    wins = pipe.process(demo) + pipe.finish()
+    claimed = [w for w in wins if w.top_name != NO_GESTURE]
+    assert claimed and all(w.class_index == UNFAMILIAR_CLASS and w.class_name == UNFAMILIAR for w in claimed)
+    assert all(w.as_json()["name"] == UNFAMILIAR and w.as_json()["energy"] == pytest.approx(
+        float(energy(backend.to_logits(np.asarray(w.scores), w.bins), 1.0)), abs=1e-4) for w in claimed if
+        not w.partial)
+    assert wins[-1].class_index == UNFAMILIAR_CLASS  # the demo ends inside a gesture
+    assert pipe.snapshot().verdict < 0  # the headline names no gesture after an unfamiliar window
+
+
 def test_silence_is_no_gesture_when_the_model_has_a_threshold():
     """No events: the readout is the bias alone, and the calibrated bias names the model's own no_gesture class
     with confidence (the per-class offsets fitted in training: a still scene is a sure "no gesture")."""
