@@ -74,6 +74,10 @@ class SNNConfig:
     # the input filter the network was trained behind: events of a pixel within this many µs of its last kept
     # one are dropped before binning (0 = none); training, evaluation and the live pipeline all apply it
     refractory_us: int = 0
+    # the readout weighs a channel's spikes the same at every position of the last layer (a global sum per
+    # channel): what the network says does not depend on where in the view it happens. Stored as the full
+    # (classes, C·H·W) matrix with equal columns per channel, so the integer simulator and the C export need nothing new
+    readout_tied: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)

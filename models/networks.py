@@ -36,6 +36,17 @@ class SpikingConvNet(nn.Module):
         if cfg.readout_bias:
             nn.init.zeros_(self.readout.bias)  # no preference until the data give one
         self.feature_shape = (c, h, w)
+        self.tie_readout()
+
+    def tie_readout(self) -> None:
+        """With ``cfg.readout_tied``: set every position's readout weight of a channel to their mean (in place; a
+        projection training applies after each step, so the stored weights always are the tied ones)."""
+        if not self.cfg.readout_tied:
+            return
+        c, h, w = self.feature_shape
+        with torch.no_grad():
+            wt = self.readout.weight
+            wt.copy_(wt.view(wt.shape[0], c, h * w).mean(-1, keepdim=True).expand(-1, c, h * w).reshape(wt.shape))
 
     def forward(self, x: torch.Tensor, mode: str = "surrogate", record: bool = False):
         """x (T, B, C, H, W) → logits (B, n_classes); with ``record``, also per-layer spikes (T, B, …)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -199,3 +200,26 @@ def test_channels_shape_a_wider_network_and_wrong_counts_are_refused(tmp_path, r
     train(tiny(tmp_path, method="surrogate", epochs=1, channels=(5, 7)))
     model, _ = load_model(tmp_path / "run" / "model")
     assert [c.out_channels for c in model.cfg.layers] == [5, 7] and model.convs[1].weight.shape[0] == 7
+
+
+def test_a_tied_readout_stays_tied_through_training_and_is_a_global_sum(tmp_path):
+    """--readout-tied: every position of a channel carries the same readout weight after every step, so moving
+    the whole input changes nothing the readout sees but what the convolutions see at the edges."""
+    import torch
+
+    from models.config import gesture_config
+    from models.networks import build_model
+
+    cfg = replace(gesture_config(), readout_tied=True)
+    net = build_model(cfg)
+    c, h, w = net.feature_shape
+    wt = net.readout.weight.detach().view(cfg.n_classes, c, h * w)
+    assert torch.allclose(wt, wt[..., :1].expand_as(wt))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    x = (torch.rand(6, 2, 2, 32, 32) < 0.3).float()
+    loss = net(x).pow(2).sum()
+    loss.backward()
+    opt.step()
+    net.tie_readout()
+    wt = net.readout.weight.detach().view(cfg.n_classes, c, h * w)
+    assert torch.allclose(wt, wt[..., :1].expand_as(wt)) and wt.abs().sum() > 0

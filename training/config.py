@@ -44,6 +44,7 @@ class TrainConfig:
     freeze_features: bool = False  # train the readout only (the convolutions keep their weights)
     hard_loss: float = 0.0  # weight of the hard-spike (SG) forward pass in the loss (loss_and_acc), 0 = none
     channels: tuple[int, ...] | None = None  # output channels of each conv layer (default: the network's own)
+    readout_tied: bool = False  # one readout weight per channel and class at every position (models.config)
 
     def __post_init__(self):
         if self.method not in METHODS:

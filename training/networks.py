@@ -25,6 +25,8 @@ def model_config_for(cfg: TrainConfig, classes, sensor_size) -> SNNConfig:
         changes["beta"] = cfg.beta
     if cfg.n_bins is not None:
         changes["n_bins"] = cfg.n_bins
+    if cfg.readout_tied:
+        changes["readout_tied"] = True
     if cfg.channels is not None:
         if len(cfg.channels) != len(base.layers):
             raise SastLiveError(f"--channels needs one count per convolutional layer of the {base.name} network "

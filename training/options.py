@@ -42,6 +42,10 @@ def add_training_args(p: argparse.ArgumentParser, unset: bool = False) -> None:
     p.add_argument("--channels", type=int, nargs="+", metavar="C",
                    help="output channels of each convolutional layer (default: the network's own, N-MNIST 12 32, "
                         "gestures 16 32 64); e.g. --channels 24 48 for a wider N-MNIST network")
+    p.add_argument("--readout-tied", action="store_true",
+                   help="one readout weight per channel and class at every position of the last layer (a global "
+                        "sum: the answer does not depend on where in the view the gesture is); with --init-from, "
+                        "the checkpoint's readout is tied from the start")
     p.add_argument("--lr", type=float, default=default("lr"),
                    help=f"(default {D['lr']}; fine-tuning on takes: the same)")
     p.add_argument("--beta", type=float, help="sigmoid slope of the surrogate spike (default: the model's, 5)")
@@ -137,7 +141,8 @@ def train_config(args, **fields):
                        lr=args.lr, seed=args.seed, beta=args.beta, n_bins=args.n_bins, limit_train=args.limit_train,
                        limit_test=args.limit_test, device=args.device, progress=not args.quiet,
                        channels=tuple(args.channels) if args.channels else None, adaptive=args.adaptive,
-                       hard_loss=args.hard_loss, second_batch=args.second_batch, **fields)
+                       hard_loss=args.hard_loss, second_batch=args.second_batch,
+                       readout_tied=getattr(args, "readout_tied", False), **fields)
 
 
 def recon_config(args, method: str):

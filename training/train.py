@@ -132,6 +132,10 @@ def prepare_network(cfg: TrainConfig, train_ds, device) -> tuple:
     torch.manual_seed(cfg.seed)
     if cfg.init_from:
         mcfg, net = initial_network(cfg.init_from, train_ds.classes, train_ds.sensor_size)
+        if cfg.readout_tied and not mcfg.readout_tied:  # the checkpoint's readout, tied from here on
+            mcfg = replace(mcfg, readout_tied=True)
+            net.cfg = mcfg
+            net.tie_readout()
     else:
         mcfg = model_config_for(cfg, train_ds.classes, train_ds.sensor_size)
         net = build_model(mcfg)
@@ -200,6 +204,7 @@ def run_epoch(cfg: TrainConfig, epoch: int, model, optimizer, base, cache: Frame
         else:
             optimizer.step()
             optimizer.zero_grad()
+        model.tie_readout()  # a tied readout stays tied (projected gradient descent)
         losses.append(loss.item())
         accs.append(acc)
     return {"loss": sum(losses) / len(losses), "train_acc": sum(accs) / len(accs),

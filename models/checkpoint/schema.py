@@ -107,8 +107,9 @@ def conv_tensors(cfg: dict, where: Field) -> dict[str, tuple[int, ...]]:
     _int(where("bin_us"), cfg["bin_us"], 1, MAX_BIN_US)
     _int(where("n_bins"), cfg["n_bins"], 1, MAX_BINS)
     _classes(where("classes"), cfg["classes"], n_classes)
-    if not isinstance(cfg["readout_bias"], bool):
-        raise where("readout_bias").error(f"must be true or false, got {cfg['readout_bias']!r}")
+    for flag in ("readout_bias", "readout_tied"):
+        if not isinstance(cfg[flag], bool):
+            raise where(flag).error(f"must be true or false, got {cfg[flag]!r}")
     _int(where("refractory_us"), cfg["refractory_us"], 0, MAX_BIN_US)
     layers = cfg["layers"]
     if not isinstance(layers, list) or not 1 <= len(layers) <= MAX_LAYERS:
