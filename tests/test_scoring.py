@@ -95,3 +95,32 @@ def test_the_streaming_floor_lets_98_percent_of_the_right_windows_through_and_is
     d = json.loads(meta.read_text())
     assert d["clip_min_confidence"] == 0.9 and d["decision"]["min_confidence"] == floor
     assert d["decision"]["window_ms"] == 500 and d["decision"]["fitted_on"].startswith("val; floor: streaming")
+
+
+def test_the_streaming_unfamiliar_limits_come_from_the_validation_windows_and_are_stored(tmp_path):
+    import json
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from models.decision import Decision
+    from training.decision.streaming import store, stream_energy_limit, stream_rate_range
+
+    def win(t, energy, events, partial=False):
+        return SimpleNamespace(t_start_us=t, t_end_us=t + 500_000, energy=energy, events=events, partial=partial)
+
+    e = np.linspace(-10.0, -5.0, 200)
+    wins = [win(1_000_000, v, 1000 + i) for i, v in enumerate(e)] + [win(9_000_000, 50.0, 10**6),
+                                                                       win(1_000_000, 99.0, 5, partial=True)]
+    runs = [(wins, [(3, 1_000_000, 2_000_000)])]
+    assert stream_energy_limit(runs) == round(float(np.quantile(e, 0.99)), 6)  # inside gestures, full windows
+    lo, hi = stream_rate_range(runs)  # every full window, pauses included
+    rates = [2 * (1000 + i) for i in range(200)] + [2 * 10**6]  # events per second of the full windows
+    assert (lo, hi) == (round(float(np.quantile(rates, 0.001)) / 2, 3), round(float(np.quantile(rates, 0.999)) * 2, 3))
+    assert stream_energy_limit([([], [])]) is None and stream_rate_range([([], [])]) is None
+    meta = tmp_path / "model.json"
+    meta.write_text(json.dumps({"decision": {"temperature": 0.5, "min_confidence": 0.9, "max_energy": -3.0}}))
+    store(meta, 500, "flat", 0.5, -6.0, (lo, hi))
+    d = json.loads(meta.read_text())
+    assert d["clip_max_energy"] == -3.0 and d["decision"]["max_energy"] == -6.0
+    assert Decision.from_dict(d["decision"], "abc").event_rate == (lo, hi)

@@ -9,8 +9,10 @@ lighting change, and scores every setting with :func:`sast_live.scoring.score_re
 Per setting, the confidence floor is fitted for streaming windows on the same recordings, with the rule the
 training uses on clipped windows (:func:`training.decision.calibration.fit_decision`): the calibrated confidence
 that 98 % of the correctly named windows inside a gesture reach (the temperature stays the one fitted in training);
-and so is the "unfamiliar scene" energy limit: the energy that 99 % of the full windows inside a gesture stay
-below (:data:`training.decision.calibration.UNFAMILIAR_SHARE`), for a model that has one.
+and so are the "unfamiliar scene" limits: the energy that 99 % of the full windows inside a gesture stay below
+(:data:`training.decision.calibration.UNFAMILIAR_SHARE`) and the range of events per second of the full windows
+(0.1–99.9 %, widened by :data:`training.decision.calibration.RATE_MARGIN`) — so a model trained before they
+existed gets them from validation data too.
 
 Rule: among the settings whose median latency is at most :data:`LATENCY_TARGET_S`, the one where the most
 gestures keep a right majority of windows (then: the most pause windows saying "no gesture", then the lower
@@ -78,8 +80,8 @@ def score_settings(checkpoint, recs) -> dict:
             backend.decision = replace(fitted, min_confidence=0.0)
             runs = [(stream_windows(backend, ev, sensor, options), labels) for ev, labels in recs]
             floor = stream_floor(runs)
-            limit = stream_energy_limit(runs) if fitted.max_energy is not None else None
-            backend.decision = replace(fitted, min_confidence=floor, max_energy=limit)
+            limit, rates = stream_energy_limit(runs), stream_rate_range(runs)
+            backend.decision = replace(fitted, min_confidence=floor, max_energy=limit, event_rate=rates)
             scores = [score_recording(stream_windows(backend, ev, sensor, options), labels, backend.classes)
                       for ev, labels in recs]
             lat = [g["latency_s"] for s in scores for g in s["gestures"]]
@@ -88,7 +90,7 @@ def score_settings(checkpoint, recs) -> dict:
                 "window_ms": ms, "taper": taper,
                 "gestures_with_majority": sum(s["gestures_with_majority"] for s in scores),
                 "n_gestures": sum(s["n_gestures"] for s in scores),
-                "min_confidence": floor, "max_energy": limit,
+                "min_confidence": floor, "max_energy": limit, "event_rate": rates,
                 "median_latency_s": float(np.median([np.inf if v is None else v for v in lat])),
                 "missed": sum(v is None for v in lat),
                 "pause_no_gesture": sum(p["no_gesture"] for p in pauses) / max(1, sum(p["windows"] for p in pauses))}
@@ -114,6 +116,18 @@ def stream_energy_limit(runs) -> float | None:
     return round(float(np.quantile(e, 1 - UNFAMILIAR_SHARE)), 6) if e else None
 
 
+def stream_rate_range(runs) -> tuple[float, float] | None:
+    """Events per second of the full streamed windows (gestures and pauses), 0.1–99.9 %, widened by the
+    calibration's margin; ``runs`` as :func:`stream_floor` takes them."""
+    from training.decision.calibration import RATE_MARGIN
+
+    r = [w.events / ((w.t_end_us - w.t_start_us) * 1e-6) for wins, _ in runs for w in wins if not w.partial]
+    if not r:
+        return None
+    lo, hi = np.quantile(r, [0.001, 0.999])
+    return round(float(lo) / RATE_MARGIN, 3), round(float(hi) * RATE_MARGIN, 3)
+
+
 def choose(table: dict) -> str:
     """The rule of the module docstring."""
     fast = [k for k, r in table.items() if r["median_latency_s"] <= LATENCY_TARGET_S]
@@ -135,7 +149,7 @@ def choose_window(checkpoint: str, out: str | None = None, write: bool = False) 
     if write:
         r = table[best]
         store(Path(checkpoint).with_suffix(".json"), r["window_ms"], r["taper"], r["min_confidence"],
-              r.get("max_energy"))
+              r.get("max_energy"), r.get("event_rate"))
     return table, best, path
 
 
@@ -147,7 +161,8 @@ def render(table: dict, best: str) -> str:
                      for name, r in table.items())
 
 
-def store(meta_path: Path, window_ms: int, taper: str, min_confidence: float, max_energy: float | None = None) -> None:
+def store(meta_path: Path, window_ms: int, taper: str, min_confidence: float, max_energy: float | None = None,
+          event_rate=None) -> None:
     """Put the streaming choice into a checkpoint's ``decision`` (JSON rewritten atomically; weights untouched);
     the floor (and energy limit) fitted on clipped windows move to ``clip_min_confidence`` (``clip_max_energy``) at
     the JSON's top level."""
@@ -157,6 +172,8 @@ def store(meta_path: Path, window_ms: int, taper: str, min_confidence: float, ma
     if max_energy is not None:
         meta.setdefault("clip_max_energy", decision.get("max_energy"))
         decision["max_energy"] = float(max_energy)
+    if event_rate is not None:
+        decision["event_rate"] = [float(event_rate[0]), float(event_rate[1])]
     base = str(decision.get("fitted_on", "")).split("; floor:")[0]
     decision.update(window_ms=int(window_ms), taper=taper, min_confidence=float(min_confidence),
                     fitted_on=f"{base}; floor: streaming windows of the validation subjects' recordings "
