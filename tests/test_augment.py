@@ -94,3 +94,60 @@ def test_hot_pixels_are_no_faster_than_the_models_refractory_filter():
     assert augment_config(TrainConfig(), gesture_config()) is None
     only = augment_config(TrainConfig(onset=0.3), gesture_config())
     assert only.max_onset == 0.3 and only.max_hot == 0 and only.max_noise_hz == 0
+
+
+def test_geometry_resizes_turns_and_moves_each_window_keeping_its_events():
+    import math
+
+    from training.augment import GEOMETRY
+
+    x = torch.zeros(4, 64, 2, 32, 32)
+    x[:, :, 1, 14:18, 10:22] = 2.0  # a bar, 4 × 12 input pixels, left of centre
+    assert math.isclose(GEOMETRY["geo_p"], 0.8)
+    out = augment(x, torch.Generator().manual_seed(3), AugmentConfig(**NONE, **GEOMETRY), 25_000, 16)
+    assert out.shape == x.shape and torch.all(out == out.round()) and out.min() >= 0
+    kept = out.sum((0, 2, 3, 4)) / x.sum((0, 2, 3, 4))
+    assert 0.8 < float(kept.median()) < 1.2  # a resized bar keeps its events (the area change is compensated)
+    moved = [b for b in range(64) if not torch.equal(out[:, b], x[:, b])]
+    assert 40 <= len(moved) <= 64  # about 80 % of the windows get a geometry
+    only_scale = AugmentConfig(**NONE, scale=(2.0, 2.0), geo_p=1.0)
+    big = augment(x[:, :1], torch.Generator().manual_seed(0), only_scale, 25_000, 16)
+    ys, xs = torch.nonzero(big[0, 0, 1], as_tuple=True)
+    assert int(xs.max() - xs.min()) + 1 >= 22 and int(ys.max() - ys.min()) + 1 >= 7  # twice as large about the centre
+    turned = augment(x[:, :1], torch.Generator().manual_seed(0),
+                     AugmentConfig(**NONE, rotation=90.0, geo_p=1.0), 25_000, 16)
+    ys, xs = torch.nonzero(turned[0, 0, 1], as_tuple=True)
+    assert int(ys.max() - ys.min()) > int(xs.max() - xs.min())  # a bar turned a quarter stands up
+    with pytest.raises(Exception, match="impossible augmentation"):
+        AugmentConfig(scale=(2.0, 1.0))
+
+
+def test_retimed_windows_play_more_or_fewer_bins_of_the_recording():
+    import numpy as np
+
+    from training.augment import retime
+
+    frames = np.zeros((100, 2, 4, 4), np.uint8)
+    frames[:, 1, 0, 0] = np.arange(100) % 7
+    gen = torch.Generator().manual_seed(0)
+    fast = retime(frames, 10, 80, 40, gen)  # twice the tempo: two source bins per output bin
+    assert fast.shape == (40, 2, 4, 4) and fast[:, 1, 0, 0].sum() == frames[10:90, 1, 0, 0].sum()
+    slow = retime(frames, 10, 20, 40, gen)  # half the tempo: each source bin spread over two, events thinned
+    assert slow.shape == (40, 2, 4, 4) and slow[:, 1, 0, 0].sum() <= 2 * frames[10:30, 1, 0, 0].sum()
+    assert abs(int(slow[:, 1, 0, 0].sum()) - int(frames[10:30, 1, 0, 0].sum())) < 25
+
+
+def test_a_training_batch_at_twice_the_tempo_holds_twice_the_bins_of_each_recording():
+    from types import SimpleNamespace
+
+    from models.config import gesture_config
+    from training.data.frames import FrameCache
+    from training.train import _global_batch
+
+    cfg = gesture_config()
+    frames = [torch.ones((200, 2, 32, 32), dtype=torch.uint8).numpy() for _ in range(4)]
+    cache = object.__new__(FrameCache)
+    cache.cfg, cache.frames, cache.labels = cfg, frames, torch.arange(4)
+    fast = AugmentConfig(**NONE, speed=(2.0, 2.0), geo_p=1.0)
+    x, y = _global_batch(cache, [0, 1, 2, 3], torch.Generator().manual_seed(1), SimpleNamespace(rank=0, world=1), fast)
+    assert x.shape == (cfg.n_bins, 4, 2, 32, 32) and torch.all(x == 2) and y.tolist() == [0, 1, 2, 3]

@@ -9,7 +9,13 @@ with its own draw from a seeded ``torch.Generator`` (so a run is reproducible an
 * **hot pixels** — up to ``max_hot`` pixels that fire in every bin at a high rate (one polarity each);
 * **onset** — with probability ``onset_p`` the first ``k`` bins are emptied, ``k`` up to ``max_onset`` of the
   window: a gesture that began part-way into the window (what a streaming app sees shortly after a start);
-  applied before noise and hot pixels, which then fill the quiet part as the camera would.
+  applied before noise and hot pixels, which then fill the quiet part as the camera would;
+* **geometry** (``--augment-geometry``, :data:`GEOMETRY`) — with probability ``geo_p`` the window is resized about
+  its centre (``scale``, log-uniform), turned (± ``rotation`` degrees) and moved (± ``geo_shift`` pooled pixels)
+  by one affine map per sample (nearest source pixel; counts rescaled by the area change and rounded
+  stochastically, so a shrunk person keeps its events and an enlarged one does not gain any), and re-timed
+  (``speed``, log-uniform: :func:`retime`, drawn when the window is cut from its recording) — the robustness
+  grid's changes, drawn anew for every window of every epoch. Applied first.
 
 Rates are given per *sensor* pixel and converted with the pooling factor and the bin width, so the same config
 means the same camera for any network input size. Corruptions at evaluation are applied to events instead
@@ -18,9 +24,12 @@ means the same camera for any network input size. Corruptions at evaluation are 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 
 from sast_live.errors import SastLiveError
 
@@ -36,18 +45,85 @@ class AugmentConfig:
     hot_rate_hz: tuple[float, float] = (100.0, 1000.0)
     max_onset: float = 0.0  # fraction of the window that may be empty before the gesture (0: off)
     onset_p: float = 0.5
+    scale: tuple[float, float] = (1.0, 1.0)  # geometry: size about the centre (log-uniform)
+    rotation: float = 0.0  # geometry: ± degrees
+    geo_shift: int = 0  # geometry: ± pooled pixels, x and y
+    speed: tuple[float, float] = (1.0, 1.0)  # geometry: tempo (log-uniform; retime)
+    geo_p: float = 0.0  # share of the windows that get the geometry
 
     def __post_init__(self):
         if self.max_shift < 0 or not 0 <= self.max_drop < 1 or self.max_noise_hz < 0 or self.max_hot < 0 \
-                or not 0 <= self.max_onset < 1 or not 0 <= self.onset_p <= 1:
+                or not 0 <= self.max_onset < 1 or not 0 <= self.onset_p <= 1 or not 0 <= self.geo_p <= 1 \
+                or not 0 < self.scale[0] <= self.scale[1] or not 0 < self.speed[0] <= self.speed[1] \
+                or self.rotation < 0 or self.geo_shift < 0:
             raise SastLiveError(f"impossible augmentation {self}")
+
+    @property
+    def has_geometry(self) -> bool:
+        return self.geo_p > 0 and (self.scale != (1.0, 1.0) or self.rotation > 0 or self.geo_shift > 0)
+
+    @property
+    def has_speed(self) -> bool:
+        return self.geo_p > 0 and self.speed != (1.0, 1.0)
+
+
+#: ``--augment-geometry``: the robustness grid's changes and a little beyond (scale 0.6–1.5, shift ±20 sensor px,
+#: rotation ±15°, speed 0.6–1.6), on 80 % of the windows (the rest stay nominal)
+GEOMETRY = {"scale": (0.55, 1.6), "rotation": 17.0, "geo_shift": 6, "speed": (0.55, 1.75), "geo_p": 0.8}
+
+
+def _log_uniform(lo: float, hi: float, n: int, gen: torch.Generator) -> torch.Tensor:
+    return torch.exp(math.log(lo) + (math.log(hi) - math.log(lo)) * torch.rand(n, generator=gen))
+
+
+def _stochastic_round(x: torch.Tensor, factor: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """``x · factor`` (factor broadcast) as whole counts: the integer part, plus a binomial draw of the rest."""
+    whole = torch.floor(factor)
+    frac = (factor - whole).expand_as(x)
+    return x * whole + torch.binomial(x, frac.contiguous(), generator=gen)
+
+
+def geometry(x: torch.Tensor, gen: torch.Generator, cfg: AugmentConfig) -> torch.Tensor:
+    """``x`` (T, B, C, H, W) counts, each sample (with probability ``geo_p``) resized, turned and moved."""
+    T, B, C, H, W = x.shape
+    use = torch.rand(B, generator=gen) < cfg.geo_p
+    s = torch.where(use, _log_uniform(*cfg.scale, B, gen), torch.ones(B))
+    a = torch.where(use, (2 * torch.rand(B, generator=gen) - 1) * math.radians(cfg.rotation), torch.zeros(B))
+    d = torch.where(use[:, None], torch.randint(-cfg.geo_shift, cfg.geo_shift + 1, (B, 2), generator=gen).float(),
+                    torch.zeros(B, 2))
+    # affine_grid maps output to input coordinates in [-1, 1]: the inverse of "scale by s, turn by a, move by d"
+    cos, sin = torch.cos(a), torch.sin(a)
+    theta = torch.zeros(B, 2, 3)
+    theta[:, 0, 0], theta[:, 0, 1] = cos / s, sin / s
+    theta[:, 1, 0], theta[:, 1, 1] = -sin / s, cos / s
+    shift = torch.stack([d[:, 0] * 2 / W, d[:, 1] * 2 / H], 1)
+    theta[:, :, 2] = -(theta[:, :, :2] @ shift[:, :, None])[:, :, 0]
+    grid = F.affine_grid(theta, (B, T * C, H, W), align_corners=False)
+    moved = F.grid_sample(x.permute(1, 0, 2, 3, 4).reshape(B, T * C, H, W), grid, mode="nearest",
+                          padding_mode="zeros", align_corners=False)
+    moved = moved.reshape(B, T, C, H, W).permute(1, 0, 2, 3, 4)
+    return _stochastic_round(moved, (1.0 / (s * s)).view(1, B, 1, 1, 1), gen)
+
+
+def retime(frames: np.ndarray, start: int, length: int, n_bins: int, gen: torch.Generator) -> np.ndarray:
+    """``length`` bins of ``frames`` (L, C, H, W) from ``start`` played in ``n_bins`` bins (speed length/n_bins):
+    faster — source bins summed into each output bin; slower — each output bin takes its source bin's events
+    thinned to the share of it it covers. Returns (n_bins, C, H, W) uint8."""
+    src = torch.from_numpy(np.asarray(frames[start:start + length], np.float32))
+    edges = np.floor(np.arange(n_bins + 1) * length / n_bins).astype(int)
+    if length >= n_bins:  # faster: every source bin lands in exactly one output bin
+        out = torch.stack([src[edges[j]:max(edges[j + 1], edges[j] + 1)].sum(0) for j in range(n_bins)])
+    else:
+        pick = torch.as_tensor(np.minimum(np.arange(n_bins) * length // n_bins, length - 1))
+        out = torch.binomial(src[pick], torch.full_like(src[pick], length / n_bins), generator=gen)
+    return out.clamp_(max=255.0).numpy().astype(np.uint8)
 
 
 def augment(x: torch.Tensor, gen: torch.Generator, cfg: AugmentConfig, bin_us: int, pool: int) -> torch.Tensor:
     """A new tensor: ``x`` (T, B, 2, H, W) counts with every sample augmented; ``pool`` sensor pixels per input
     pixel (area), ``bin_us`` the bin width."""
     T, B, C, H, W = x.shape
-    out = x.clone()
+    out = geometry(x, gen, cfg) if cfg.has_geometry else x.clone()
     if cfg.max_shift:
         shifts = torch.randint(-cfg.max_shift, cfg.max_shift + 1, (B, 2), generator=gen)
         for b in range(B):

@@ -103,7 +103,7 @@ def run_fields(args) -> dict:
     """``train``'s TrainConfig fields beyond those every training command shares."""
     return {k: getattr(args, k) for k in ("method", "rho", "out", "resume", "init_from", "augment", "validation",
                                           "schedule", "rho_warmup", "onset", "keep_old", "keep_old_from",
-                                          "freeze_features")}
+                                          "freeze_features", "augment_geometry")}
 
 
 def cmd_finetune(args) -> int:

@@ -39,6 +39,7 @@ class TrainConfig:
     schedule: str = "constant"  # learning rate over the epochs: constant, or cosine (decays to 0 at the last epoch)
     rho_warmup: int = 0  # SAST: rho grows linearly from 0 over this many epochs (plain descent in the first)
     onset: float = 0.0  # augmentation: up to this fraction of a window empty before the gesture (training.augment)
+    augment_geometry: bool = False  # augmentation: windows resized, turned, moved, re-timed (training.augment)
     keep_old: int = 0  # fine-tuning: mix in this many training samples per class of the base model's own dataset
     keep_old_from: str | None = None  # ... or of this dataset (name or folder) instead
     freeze_features: bool = False  # train the readout only (the convolutions keep their weights)

@@ -18,7 +18,7 @@ D, R = TRAIN_DEFAULTS, RECON_DEFAULTS
 
 #: ``train``'s options that a fine-tuning on takes sets otherwise (None until :func:`fill_unset`)
 FINE_TUNED = ("epochs", "lr", "method", "rho", "rho_warmup", "schedule", "validation", "augment", "onset", "keep_old",
-              "freeze_features")
+              "freeze_features", "augment_geometry")
 
 
 def fill_unset(args, given: dict) -> None:
@@ -128,6 +128,9 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
                         "and choose the no-gesture threshold (stored in model.json as 'decision')")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="augment training windows: shift, event drop, background noise, hot pixels")
+    p.add_argument("--augment-geometry", action=argparse.BooleanOptionalAction, default=None,
+                   help="augment training windows' geometry: resized (0.55–1.6), turned (±17°), moved (±6 input "
+                        "pixels) and re-timed (0.55–1.75×) on 80 %% of them, drawn anew every epoch")
     p.add_argument("--onset", type=float, default=None, metavar="FRACTION",
                    help="half of the training windows start with up to this fraction of empty bins, as a gesture "
                         "that began part-way into the window (shorter latency when streaming; e.g. 0.6)")

@@ -20,6 +20,7 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
@@ -30,7 +31,7 @@ from models.config import SNNConfig
 from models.networks import build_model
 from sast_live.errors import SastLiveError
 from training import distributed
-from training.augment import AugmentConfig, augment
+from training.augment import GEOMETRY, AugmentConfig, augment, retime
 from training.config import TrainConfig
 from training.data.datasets import limit_dataset
 from training.data.frames import FrameCache
@@ -68,22 +69,44 @@ def loss_and_acc(model, x, y, mode, hard_weight: float = 0.0):
 def _global_batch(cache: FrameCache, indices: list[int], gen: torch.Generator, d, aug=None) -> tuple:
     """This rank's share of a global batch; random windows (and augmentations) are drawn for the whole global
     batch first, so the data do not depend on the number of processes."""
-    offsets = cache.draw_offsets(indices, gen)
     mine = distributed.shard(list(range(len(indices))), d)
-    if aug is None:
-        return cache.batch([indices[j] for j in mine], [offsets[j] for j in mine])
-    x, y = cache.batch(indices, offsets)
+    if aug is not None and aug.has_speed:
+        x, y = _retimed_batch(cache, indices, gen, aug)
+    else:
+        offsets = cache.draw_offsets(indices, gen)
+        if aug is None:
+            return cache.batch([indices[j] for j in mine], [offsets[j] for j in mine])
+        x, y = cache.batch(indices, offsets)
     x = augment(x, gen, aug, cache.cfg.bin_us, cache.cfg.pooling)
     return x[:, mine], y[mine]
+
+
+def _retimed_batch(cache: FrameCache, indices: list[int], gen: torch.Generator, aug) -> tuple:
+    """A batch of windows cut at a random tempo each (``aug.speed``, on ``aug.geo_p`` of them): ``speed · n_bins``
+    bins of the recording (as many as it has) played in ``n_bins`` (:func:`training.augment.retime`)."""
+    T = cache.cfg.n_bins
+    use = torch.rand(len(indices), generator=gen) < aug.geo_p
+    speeds = torch.exp(math.log(aug.speed[0]) + (math.log(aug.speed[1]) - math.log(aug.speed[0]))
+                       * torch.rand(len(indices), generator=gen))
+    out = np.empty((len(indices), T, *cache.frames[0].shape[1:]), np.float32)
+    for j, i in enumerate(indices):
+        f = cache.frames[int(i)]
+        length = min(max(1, round(T * float(speeds[j]))), len(f)) if use[j] else min(T, len(f))
+        start = int(torch.randint(0, len(f) - length + 1, (1,), generator=gen))
+        out[j, :] = retime(f, start, length, T, gen) if length != T else f[start:start + T]
+    x = torch.from_numpy(out).transpose(0, 1).contiguous()
+    return x, cache.labels[torch.as_tensor(np.asarray(indices, dtype=np.int64))]
 
 
 def augment_config(cfg: TrainConfig, mcfg: SNNConfig) -> AugmentConfig | None:
     """The run's augmentation: ``--augment``'s camera defaults and/or ``--onset``; hot pixels no faster than the
     model's refractory input filter lets through (a hot pixel at 1 kHz reaches a 10-ms-filtered net at 100 Hz)."""
-    if not cfg.augment and not cfg.onset:
+    if not cfg.augment and not cfg.onset and not cfg.augment_geometry:
         return None
     aug = AugmentConfig(max_onset=cfg.onset) if cfg.augment else \
         AugmentConfig(max_shift=0, max_drop=0.0, max_noise_hz=0.0, max_hot=0, max_onset=cfg.onset)
+    if cfg.augment_geometry:
+        aug = replace(aug, **GEOMETRY)
     if getattr(mcfg, "refractory_us", 0):
         cap = 1e6 / mcfg.refractory_us
         aug = replace(aug, hot_rate_hz=tuple(min(r, cap) for r in aug.hot_rate_hz))
