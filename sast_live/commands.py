@@ -15,6 +15,7 @@ from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP
 from firmware_sim.precisions import DEPLOYED, PRECISIONS
 from models.decision import TAPERS
 from sast_live.pipeline.options import DEFAULT_DENOISE_US, DEFAULT_HOP_MS
+from sast_live.transforms.fit import FITS
 
 SOURCES_HELP = ("file, serial:PORT, edvs:PORT, framed:PORT, dv: (USB camera), synthetic:gestures, synthetic:people, "
                 "synthetic:people:MOTION (a class name or push_both_hands)")
@@ -65,6 +66,10 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                    help="the window a streaming prediction averages over (default: the one stored with the model's "
                         "decision — 500 for the shipped gesture models — else the model's own; shorter answers sooner "
                         "after a gesture starts)")
+    g.add_argument("--fit", choices=FITS, default=None,
+                   help="a camera larger than the model's sensor (a DAVIS346, DVXplorer, Prophesee): pool = the whole "
+                        "view pooled by the smallest whole factor that fits, centred; crop = its middle at full "
+                        "resolution (default: refuse such a source)")
     g.add_argument("--taper", choices=TAPERS, default=None,
                    help="how a streaming window weighs its hops: flat = a plain mean, linear = newer hops count "
                         "more, so a new gesture wins sooner (default: the one stored with the model's decision)")
@@ -84,7 +89,7 @@ def pipeline_options(args):
     return PipelineOptions(model=args.model, precision=args.precision, pj_per_synop=args.pj_per_synop,
                            denoise_us=args.denoise_us if args.denoise else None, refractory_us=args.refractory_us,
                            hop_ms=args.hop_ms, window_ms=args.window_ms,
-                           taper=args.taper)
+                           taper=args.taper, fit=args.fit)
 
 
 # -- handlers ----------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP, check_pj_per_synop
 from firmware_sim.precisions import Precision, get_precision
 from models.decision import TAPERS
 from sast_live.errors import SastLiveError
+from sast_live.transforms.fit import FITS
 
 #: the filters' windows when the GUI switches them on without values from the command line
 DEFAULT_DENOISE_US = 10_000
@@ -40,6 +41,8 @@ class PipelineOptions:
             decision, else the model's own window).
         taper: how a streaming window weighs its hops: ``flat`` (a plain mean) or ``linear`` (newer hops count
             more; :mod:`sast_live.pipeline.windows`); default: the model decision's.
+        fit: how a source larger than the model's sensor is put onto it (``pool`` or ``crop``,
+            :mod:`sast_live.transforms.fit`); None: such a source is refused.
     """
 
     model: str | None = None
@@ -50,6 +53,7 @@ class PipelineOptions:
     hop_ms: int = DEFAULT_HOP_MS
     window_ms: int | None = None
     taper: str | None = None
+    fit: str | None = None
 
     def __post_init__(self):
         if isinstance(self.precision, str):
@@ -59,6 +63,8 @@ class PipelineOptions:
             raise SastLiveError(f"--denoise-us must be a positive number of µs, got {self.denoise_us}")
         if self.refractory_us is not None and self.refractory_us < 0:
             raise SastLiveError(f"--refractory-us must be ≥ 0 µs, got {self.refractory_us}")
+        if self.fit is not None and self.fit not in FITS:
+            raise SastLiveError(f"--fit must be one of {', '.join(FITS)}, got {self.fit!r}")
         if self.taper is not None and self.taper not in TAPERS:
             raise SastLiveError(f"--taper must be one of {', '.join(TAPERS)}, got {self.taper!r}")
         if self.hop_ms < 0:

@@ -34,6 +34,7 @@ from sast_live.pipeline.windows import Windows
 from sast_live.transforms import filters
 from sast_live.transforms.binning import bin_events, flush, initial_carry
 from sast_live.transforms.config import DenoiseConfig, EventImageConfig, RefractoryConfig
+from sast_live.transforms.fit import fit_events
 
 
 class BinRow(NamedTuple):
@@ -108,7 +109,10 @@ class Pipeline:
     def __init__(self, backend, sensor_size: SensorSize, options: PipelineOptions, source_name: str = "", *,
                  realtime: bool = False, max_lag_us: int = 250_000, history_bins: int = 120,
                  smoothing: float = 0.15):
-        self.sensor_size = SensorSize(*sensor_size)
+        self.source_size = SensorSize(*sensor_size)
+        model_size = SensorSize(*backend.bin_cfg.sensor_size)
+        self.fit = options.fit if options.fit and self.source_size != model_size else None
+        self.sensor_size = model_size if self.fit else self.source_size  # what the filters and the network see
         self.options, self.source_name = options, source_name
         self.realtime, self.max_lag_us = realtime, int(max_lag_us)
         self.cfg = backend.bin_cfg  # the binning stays with the stream: a new model must bin the same way
@@ -164,7 +168,7 @@ class Pipeline:
         if tuple(backend.bin_cfg.sensor_size) != tuple(self.sensor_size):
             s, m = self.sensor_size, backend.bin_cfg.sensor_size
             raise SastLiveError(f"the source is {s.width}×{s.height} pixels but the model expects "
-                                f"{m.width}×{m.height}; pick a matching model or source")
+                                f"{m.width}×{m.height}; pick a matching model or source, or --fit pool|crop")
         if backend.bin_cfg.bin_us != self.cfg.bin_us or backend.bin_cfg.out_size != self.cfg.out_size:
             raise SastLiveError("the new model bins events differently (bin width or input size); restart instead")
 
@@ -201,6 +205,8 @@ class Pipeline:
         tel = self.telemetry
         if arrival is not None:
             tel.arrival_wall = arrival
+        if self.fit:  # a larger sensor onto the model's (pooled or cropped)
+            events = fit_events(events, self.source_size, self.sensor_size, self.fit)
         if self.carry.t_open is not None and len(events) and events["t"][0] < self.carry.t_open:
             keep = events["t"] >= self.carry.t_open  # late events belong to bins already run: count, skip
             tel.late += int(len(events) - keep.sum())

@@ -18,13 +18,13 @@ kept) and centred; ``centre crop`` — the events of the middle 128×128 pixels.
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from sast_live.events import SensorSize, make_events, sensor_or_extent
+from sast_live.transforms.fit import fit_events
 
 SENSOR = SensorSize(128, 128)
 TRAINING = {"sparklers (EVT2)": "expelliarmus/sparklers.raw",
@@ -38,25 +38,23 @@ HELD_OUT = {"N-CARS sample (tonic)": "tonic/sample_ncars.dat",
 HELD_OUT_DIGITS = range(60001, 60101)
 
 
+def _from_zero(events: np.ndarray) -> np.ndarray:
+    return make_events(events["t"] - events["t"][0], events["x"], events["y"], events["p"])
+
+
 def to_128(events: np.ndarray, sensor: SensorSize | None) -> np.ndarray:
-    """The documented rule: pool by the smallest integer k that fits 128×128, centre, times from 0."""
-    w, h = sensor_or_extent(sensor, events)
-    k = max(1, math.ceil(max(w, h) / 128))
-    ox, oy = (128 - math.ceil(w / k)) // 2, (128 - math.ceil(h / k)) // 2
-    return make_events(events["t"] - events["t"][0], events["x"] // k + ox, events["y"] // k + oy, events["p"])
+    """The documented rule (the app's ``--fit pool``): pool by the smallest integer k that fits 128×128, centre,
+    times from 0."""
+    return _from_zero(fit_events(events, sensor_or_extent(sensor, events), SENSOR, "pool"))
 
 
 def centre_crop(events: np.ndarray, sensor: SensorSize | None) -> np.ndarray | None:
-    """The events of the middle 128×128 pixels of a larger sensor, at full resolution, times from 0 (None for a
-    sensor no larger than 128×128, or when the middle holds no events)."""
+    """The events of the middle 128×128 pixels of a larger sensor (the app's ``--fit crop``), at full resolution,
+    times from 0 (None for a sensor no larger than 128×128, or when the middle holds no events)."""
     if sensor is None or (sensor.width <= 128 and sensor.height <= 128):
         return None
-    x0, y0 = max(0, (sensor.width - 128) // 2), max(0, (sensor.height - 128) // 2)
-    keep = (events["x"] >= x0) & (events["x"] < x0 + 128) & (events["y"] >= y0) & (events["y"] < y0 + 128)
-    if not keep.any():
-        return None
-    ev = events[keep]
-    return make_events(ev["t"] - ev["t"][0], ev["x"] - x0, ev["y"] - y0, ev["p"])
+    ev = fit_events(events, sensor, SENSOR, "crop")
+    return _from_zero(ev) if len(ev) else None
 
 
 def views_128(path: Path) -> list[np.ndarray]:
