@@ -17,7 +17,7 @@ def test_every_quarter_second_of_a_real_scene_holds_the_scene(real_dir):
     assert not [k for k in made if "once" in k]  # no clip placed once into silence
     assert len(real) == 14 and all("looped" in k for k in real)
     held_out = [k for k in real if is_held_out(k)]
-    assert len(held_out) == 8 and not any("seen in training" in k for k in held_out)
+    assert len(held_out) == 8 and not any("training side" in k for k in held_out)
     assert {k for k in held_out if "centre crop" in k} == {
         f"{n}, centre crop, looped" for n in ("pedestrians (EVT3)", "person, head and shoulders (DVXplorer)")}
     floor = FLOOR_HZ * 128 * 128 * 0.25  # the floor noise expected in a quarter second
@@ -32,6 +32,6 @@ def test_the_real_scenes_summary_counts_every_held_out_real_scene():
     row = {"windows": 15, "claims": 5, "claims_at_80": 2}
     report = {"silence": dict(row), "person, head and shoulders (DVXplorer), looped": dict(row),
               "person, head and shoulders (DVXplorer), centre crop, looped": dict(row),
-              "N-CARS obj_004397, looped": dict(row), "sparklers (EVT2), looped (seen in training)": dict(row)}
+              "N-CARS obj_004397, looped": dict(row), "sparklers (EVT2), looped (training side)": dict(row)}
     s = real_scenes_summary(report)
     assert s == {"scenes": 3, "windows": 45, "claims_at_80": 6, "quiet_share": 30 / 45}
