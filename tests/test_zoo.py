@@ -14,13 +14,14 @@ from training.data.resolve import resolve_datasets
 from training.inference import evaluate_accuracy
 
 ZOO = Path(__file__).resolve().parents[1] / "models" / "zoo"
-NAMES = ["nmnist-real-baseline", "nmnist-real-sast", "gestures-baseline", "gestures-sast"]
+NAMES = ["nmnist-real-baseline", "nmnist-real-sast", "gestures-baseline", "gestures-sast", "gestures-sast-geometry"]
 
 
 #: how each shipped model was trained: (method, --hard-loss). nmnist-real-sast is issue 17's model: the path the
 #: issue names, trained with the method that won the study (surrogate forward + a loss on the hard forward pass)
 TRAINED = {"nmnist-real-baseline": ("surrogate", 0.0), "nmnist-real-sast": ("surrogate", 0.5),
-           "gestures-baseline": ("surrogate", 0.0), "gestures-sast": ("sast", 0.0)}
+           "gestures-baseline": ("surrogate", 0.0), "gestures-sast": ("sast", 0.0),
+           "gestures-sast-geometry": ("sast", 0.0)}
 
 
 @pytest.mark.parametrize("name", NAMES)

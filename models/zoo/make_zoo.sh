@@ -52,6 +52,21 @@ GESTURES="--dataset gestures-v2 --schedule cosine --augment --onset 0.6 --valida
 GEVAL="--severities 1 2 3 --live --robustness"
 train_and_eval gestures-baseline "$GEVAL" $GESTURES --method surrogate --epochs 30
 train_and_eval gestures-sast     "$GEVAL" $GESTURES --method sast --rho 0.1 --rho-warmup 3 --epochs 20
+# issue 29: gestures-sast fine-tuned with the robustness grid's changes drawn anew for every training window
+# (--augment-geometry: scale 0.55-1.6, rotation ±17°, shift ±6 input pixels, speed 0.55-1.75, on 80 % of them),
+# 15 SAST epochs at lr 1e-3 from the shipped weights; evaluated at INT8 on the nominal test set, the grid, the demo
+# and the real scenes. (The default gestures-sast got its unfamiliar-scene limits by re-running choose-window
+# --write, which fits them on the validation subjects' streaming windows, as it does for every model above.)
+if [ -z "${EVAL_ONLY:-}" ]; then
+    rm -rf models/zoo/gestures-sast-geometry
+    $PY main.py train --dataset gestures-v2 --init-from models/zoo/gestures-sast/model --method sast --rho 0.1 \
+        --rho-warmup 0 --schedule cosine --augment --onset 0.6 --augment-geometry --validation 0.13 --epochs 15 \
+        --lr 1e-3 --out models/zoo/gestures-sast-geometry --quiet
+    rm -f models/zoo/gestures-sast-geometry/last.safetensors models/zoo/gestures-sast-geometry/last.json
+    $PY main.py choose-window models/zoo/gestures-sast-geometry/model --write
+fi
+$PY main.py evaluate models/zoo/gestures-sast-geometry/model --no-corruptions --hardware int8 --robustness --live \
+    --out models/zoo/gestures-sast-geometry/eval --quiet
 for m in gestures-baseline gestures-sast; do
     $PY main.py evaluate "models/zoo/$m/model" --dataset data/synth-gestures-v2-seed1 --no-corruptions $HW \
         --out "models/zoo/$m/eval-seed1" --quiet

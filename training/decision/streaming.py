@@ -170,7 +170,8 @@ def store(meta_path: Path, window_ms: int, taper: str, min_confidence: float, ma
     decision = meta.setdefault("decision", {})
     meta.setdefault("clip_min_confidence", decision.get("min_confidence", 0.0))
     if max_energy is not None:
-        meta.setdefault("clip_max_energy", decision.get("max_energy"))
+        if decision.get("max_energy") is not None:  # the clipped-window limit training fitted, if it did
+            meta.setdefault("clip_max_energy", decision["max_energy"])
         decision["max_energy"] = float(max_energy)
     if event_rate is not None:
         decision["event_rate"] = [float(event_rate[0]), float(event_rate[1])]
