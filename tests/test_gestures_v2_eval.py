@@ -77,7 +77,7 @@ def test_train_with_validation_then_evaluate_per_subject_and_lighting(tmp_path, 
     live = report["live"]
     assert live["hop_ms"] == 250 and live["demo"]["n_gestures"] == 7 and live["demo"]["pauses"]
     scenes = live["no_gesture"]
-    want = {"silence", "noise 5 Hz", "hot pixels", "sparklers (EVT2), looped",
+    want = {"silence", "noise 5 Hz", "hot pixels", "sparklers (EVT2), centre crop, looped (training side)",
             "pedestrians (EVT3), centre crop, looped", "person, head and shoulders (DVXplorer), looped"}
     assert want <= set(scenes)
     assert all(r["windows"] >= 12 and 0 <= r["claims_at_80"] <= r["claims"] <= r["windows"] for r in scenes.values())

@@ -15,7 +15,7 @@ def test_every_quarter_second_of_a_real_scene_holds_the_scene(real_dir):
     made = scenes(real_dir)
     real = [k for k in made if any(k.startswith(f"{n},") for n in REAL) or k.startswith(DIGITS)]
     assert not [k for k in made if "once" in k]  # no clip placed once into silence
-    assert len(real) == 14 and all("looped" in k for k in real)
+    assert len(real) == 11 and all("looped" in k for k in real)
     held_out = [k for k in real if is_held_out(k)]
     assert len(held_out) == 8 and not any("training side" in k for k in held_out)
     assert {k for k in held_out if "centre crop" in k} == {

@@ -227,7 +227,7 @@ def run_epoch(cfg: TrainConfig, epoch: int, model, optimizer, base, cache: Frame
         else:
             optimizer.step()
             optimizer.zero_grad()
-        model.tie_readout()  # a tied readout stays tied (projected gradient descent)
+        getattr(model, "module", model).tie_readout()  # a tied readout stays tied (projected gradient descent)
         losses.append(loss.item())
         accs.append(acc)
     return {"loss": sum(losses) / len(losses), "train_acc": sum(accs) / len(accs),
