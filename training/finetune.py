@@ -140,7 +140,8 @@ def choose_streaming_window(model: Path) -> dict | None:
         return None
     table = score_settings(model, recordings())
     r = table[choose(table)]
-    store(model.with_suffix(".json"), r["window_ms"], r["taper"], r["min_confidence"])
+    store(model.with_suffix(".json"), r["window_ms"], r["taper"], r["min_confidence"], r.get("max_energy"),
+          r.get("event_rate"))
     return {k: r[k] for k in ("window_ms", "taper", "min_confidence", "gestures_with_majority", "n_gestures",
                               "median_latency_s")}
 
