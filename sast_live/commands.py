@@ -99,7 +99,8 @@ def cmd_gui(args) -> int:
 
     spec = args.source or str(DEMO)
     sources = source_options(args, loop_default=args.source is None)  # the demo loops
-    return launch(spec, sources, pipeline_options(args), frames=args.frames, panels=args.panels)
+    return launch(spec, sources, pipeline_options(args), frames=args.frames, panels=args.panels,
+                  seconds=getattr(args, "seconds", None))
 
 
 def cmd_replay(args) -> int:

@@ -138,6 +138,19 @@ def test_gui_on_a_file_takes_every_source_option(clip):
 
 
 @pytest.mark.slow
+def test_the_window_on_a_big_camera_with_fit_closes_after_seconds(real_dir):
+    """``replay FILE --fit pool --loop --seconds 3`` in the window: a 320×240 DVXplorer recording runs through the
+    128×128 model (without --fit it is refused in one line) and the window closes after the given wall time."""
+    f = real_dir / "tonic" / "sample.aedat4"
+    done = subprocess.run(MAIN + ["replay", str(f), "--fit", "pool", "--loop", "--seconds", "3"], capture_output=True,
+                          text=True, cwd=REPO, timeout=120, env=gui_env())
+    assert done.returncode == 0, done.stderr
+    bad = subprocess.run(MAIN + ["replay", str(f), "--seconds", "3"], capture_output=True, text=True, cwd=REPO,
+                         timeout=120, env=gui_env())
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].endswith("or --fit pool|crop")
+
+
+@pytest.mark.slow
 def test_a_reader_that_leaves_early_ends_replay_quietly():
     """``replay … --json | head -1``: the windows are printed on the worker thread; a closed pipe still ends the
     command quietly with exit code 0, as the shell expects of a filter."""

@@ -58,32 +58,35 @@ def qt_problem() -> str | None:
     return None if done.returncode == 0 else explain_qt_failure(done.stderr + done.stdout)
 
 
-def headless_fallback(spec: str, sources, options, reason: str) -> int:
-    """The same session without a window: the recording played once as fast as possible, windows printed."""
+def headless_fallback(spec: str, sources, options, reason: str, seconds: float | None = None) -> int:
+    """The same session without a window: the recording played once as fast as possible, windows printed (for at
+    most ``seconds`` of wall time, if given)."""
     from sast_live.headless import run_headless
     from sast_live.session import Session
 
     print(f"{reason}: running the headless replay of {spec} instead (python main.py replay --headless).",
           file=sys.stderr)
-    run_headless(Session(replace(sources, speed=None, loop=False), options), spec, as_json=False)
+    run_headless(Session(replace(sources, speed=None, loop=False), options), spec, as_json=False, seconds=seconds)
     return 0
 
 
-def launch(spec: str, sources, options, frames: int | None = None, panels: str = "default") -> int:
+def launch(spec: str, sources, options, frames: int | None = None, panels: str = "default",
+           seconds: float | None = None) -> int:
     """The window on ``spec`` (a :class:`~sast_live.session.SourceOptions` / ``PipelineOptions`` pair says how),
     or the headless fallback with the reason. ``frames``: close after N frames and print the figures as JSON;
-    ``panels="all"``: the docked panels (network input, teach) open too."""
+    ``panels="all"``: the docked panels (network input, teach) open too; ``seconds``: close after that much wall
+    time (``--seconds``, as the headless modes stop)."""
     reason = no_display_reason()
     if reason is None and os.environ.get("QT_QPA_PLATFORM", "").split(":")[0] not in OFFSCREEN:
         reason = qt_problem()
     if reason is not None:
-        return headless_fallback(spec, sources, options, reason)
+        return headless_fallback(spec, sources, options, reason, seconds)
     try:
         from PyQt6 import QtWidgets
 
         from sast_live.gui.window import MainWindow
     except ImportError as exc:
-        return headless_fallback(spec, sources, options, explain_qt_failure(str(exc)))
+        return headless_fallback(spec, sources, options, explain_qt_failure(str(exc)), seconds)
     from sast_live.session import Session
 
     session = Session(sources, options)
@@ -99,6 +102,10 @@ def launch(spec: str, sources, options, frames: int | None = None, panels: str =
         window.inputs.show()
         window.teach.show()
     timer = quit_on_signals(app)
+    if seconds is not None:
+        from PyQt6 import QtCore
+
+        QtCore.QTimer.singleShot(int(seconds * 1000), window.close)
     # the window's painting is Python (pyqtgraph) and lets the GIL go at every Qt call; beside a busy pipeline
     # thread each hand-back waited up to a whole switch interval (5 ms by default)
     switch_interval = sys.getswitchinterval()
