@@ -86,8 +86,8 @@ class Decision:
         return NO_CLASS if k == self.reject_class or probs[k] < self.min_confidence else k
 
     def decide(self, logits: np.ndarray, events_per_s: float | None = None) -> tuple[int, float, np.ndarray]:
-        """``(class, NO_CLASS or UNFAMILIAR_CLASS, calibrated top-1 probability, probabilities)`` of one readout
-        (n_classes,) over a window with ``events_per_s`` (None: the rate is not checked)."""
+        """``(answer, calibrated top-1 probability, probabilities)`` of one readout (n_classes,) over a window with
+        ``events_per_s`` (None: the rate is not checked); the answer is a class, NO_CLASS or UNFAMILIAR_CLASS."""
         p = self.probabilities(logits)
         k = self.judge(p)
         if k >= 0 and self.unfamiliar(logits, events_per_s):
