@@ -72,7 +72,7 @@ class AugmentConfig:
 GEOMETRY = {"scale": (0.55, 1.6), "rotation": 17.0, "geo_shift": 6, "speed": (0.55, 1.75), "geo_p": 0.8}
 
 
-def _log_uniform(lo: float, hi: float, n: int, gen: torch.Generator) -> torch.Tensor:
+def log_uniform(lo: float, hi: float, n: int, gen: torch.Generator) -> torch.Tensor:
     return torch.exp(math.log(lo) + (math.log(hi) - math.log(lo)) * torch.rand(n, generator=gen))
 
 
@@ -87,7 +87,7 @@ def geometry(x: torch.Tensor, gen: torch.Generator, cfg: AugmentConfig) -> torch
     """``x`` (T, B, C, H, W) counts, each sample (with probability ``geo_p``) resized, turned and moved."""
     T, B, C, H, W = x.shape
     use = torch.rand(B, generator=gen) < cfg.geo_p
-    s = torch.where(use, _log_uniform(*cfg.scale, B, gen), torch.ones(B))
+    s = torch.where(use, log_uniform(*cfg.scale, B, gen), torch.ones(B))
     a = torch.where(use, (2 * torch.rand(B, generator=gen) - 1) * math.radians(cfg.rotation), torch.zeros(B))
     d = torch.where(use[:, None], torch.randint(-cfg.geo_shift, cfg.geo_shift + 1, (B, 2), generator=gen).float(),
                     torch.zeros(B, 2))

@@ -31,7 +31,7 @@ from models.config import SNNConfig
 from models.networks import build_model
 from sast_live.errors import SastLiveError
 from training import distributed
-from training.augment import GEOMETRY, AugmentConfig, augment, retime
+from training.augment import GEOMETRY, AugmentConfig, augment, log_uniform, retime
 from training.config import TrainConfig
 from training.data.datasets import limit_dataset
 from training.data.frames import FrameCache
@@ -86,8 +86,7 @@ def _retimed_batch(cache: FrameCache, indices: list[int], gen: torch.Generator, 
     bins of the recording (as many as it has) played in ``n_bins`` (:func:`training.augment.retime`)."""
     T = cache.cfg.n_bins
     use = torch.rand(len(indices), generator=gen) < aug.geo_p
-    speeds = torch.exp(math.log(aug.speed[0]) + (math.log(aug.speed[1]) - math.log(aug.speed[0]))
-                       * torch.rand(len(indices), generator=gen))
+    speeds = log_uniform(*aug.speed, len(indices), gen)
     out = np.empty((len(indices), T, *cache.frames[0].shape[1:]), np.float32)
     for j, i in enumerate(indices):
         f = cache.frames[int(i)]

@@ -97,18 +97,30 @@ UNFAMILIAR_SHARE = 0.01
 RATE_MARGIN = 2.0
 
 
+def energy_limit(energies, share: float = UNFAMILIAR_SHARE) -> float | None:
+    """The energy that all but ``share`` of ``energies`` (familiar windows) stay below; None for none."""
+    e = np.asarray(energies, np.float64)
+    return round(float(np.quantile(e, 1 - share)), 6) if len(e) else None
+
+
+def rate_range(rates) -> tuple[float, float] | None:
+    """The events per second of familiar windows: their 0.1 % and 99.9 % quantiles, widened by
+    :data:`RATE_MARGIN`; None for no windows."""
+    r = np.asarray(rates, np.float64)
+    if not len(r):
+        return None
+    lo, hi = np.quantile(r, [0.001, 0.999])
+    return round(float(lo) / RATE_MARGIN, 3), round(float(hi) * RATE_MARGIN, 3)
+
+
 def fit_unfamiliar(logits: np.ndarray, labels: np.ndarray, temperature: float, reject_class: int | None,
                    rates: np.ndarray | None = None, share: float = UNFAMILIAR_SHARE) -> dict:
     """The out-of-distribution limits on validation data: ``max_energy`` = the energy that all but ``share`` of
     the gesture windows stay below, ``event_rate`` = the events per second of the validation windows (0.1 % and
     99.9 % quantiles, widened by :data:`RATE_MARGIN`; None without ``rates``)."""
     gesture = np.asarray(labels) != (reject_class if reject_class is not None else -1)
-    e = energy(logits, temperature)[gesture]
-    out = {"max_energy": round(float(np.quantile(e, 1 - share)), 6) if len(e) else None, "event_rate": None}
-    if rates is not None and len(rates):
-        lo, hi = np.quantile(np.asarray(rates, np.float64), [0.001, 0.999])
-        out["event_rate"] = (round(float(lo) / RATE_MARGIN, 3), round(float(hi) * RATE_MARGIN, 3))
-    return out
+    return {"max_energy": energy_limit(energy(logits, temperature)[gesture], share),
+            "event_rate": None if rates is None else rate_range(rates)}
 
 
 def window_rates(cache: FrameCache) -> np.ndarray:

@@ -109,23 +109,19 @@ def stream_floor(runs) -> float:
 def stream_energy_limit(runs) -> float | None:
     """The energy that all but :data:`~training.decision.calibration.UNFAMILIAR_SHARE` of the full windows inside
     a labelled gesture stay below; ``runs`` as :func:`stream_floor` takes them."""
-    from training.decision.calibration import UNFAMILIAR_SHARE
+    from training.decision.calibration import energy_limit
 
-    e = [w.energy for wins, labels in runs for c, a, b in labels for w in wins
-         if w.t_start_us >= a and w.t_end_us <= b and not w.partial]
-    return round(float(np.quantile(e, 1 - UNFAMILIAR_SHARE)), 6) if e else None
+    return energy_limit([w.energy for wins, labels in runs for c, a, b in labels for w in wins
+                         if w.t_start_us >= a and w.t_end_us <= b and not w.partial])
 
 
 def stream_rate_range(runs) -> tuple[float, float] | None:
     """Events per second of the full streamed windows (gestures and pauses), 0.1–99.9 %, widened by the
     calibration's margin; ``runs`` as :func:`stream_floor` takes them."""
-    from training.decision.calibration import RATE_MARGIN
+    from training.decision.calibration import rate_range
 
-    r = [w.events / ((w.t_end_us - w.t_start_us) * 1e-6) for wins, _ in runs for w in wins if not w.partial]
-    if not r:
-        return None
-    lo, hi = np.quantile(r, [0.001, 0.999])
-    return round(float(lo) / RATE_MARGIN, 3), round(float(hi) * RATE_MARGIN, 3)
+    return rate_range([w.events / ((w.t_end_us - w.t_start_us) * 1e-6) for wins, _ in runs for w in wins
+                       if not w.partial])
 
 
 def choose(table: dict) -> str:
