@@ -49,7 +49,10 @@ def recording_stats(events: np.ndarray, sensor_size, support_us: int = 5_000) ->
     same = pix[order][1:] == pix[order][:-1]
     iei_ms = np.diff(events["t"][order].astype(np.int64))[same] * 1e-3
     rates = counts / span_s
-    alone = events[~supported_mask(events, (w, h), support_us)]
+    from sast_live.transforms.config import DenoiseConfig
+    from sast_live.transforms.filters import denoise_mask
+
+    alone = events[~denoise_mask(events, DenoiseConfig((w, h), support_us))]
     return {"events": int(len(events)), "duration_s": span_s, "events_per_s": len(events) / span_s,
             "on_off": n_on / max(len(events) - n_on, 1), "occupancy": float(np.mean(counts > 0)),
             "share_90": k90 / (w * h), "pixels_ge_1hz": float(np.mean(rates >= 1.0)),
@@ -58,17 +61,6 @@ def recording_stats(events: np.ndarray, sensor_size, support_us: int = 5_000) ->
             "ba_cluster": neighbour_share(alone, (w, h)),
             "rate_hist": (np.histogram(rates[counts > 0], RATE_EDGES)[0] / len(active)).tolist(),
             "iei_hist": (np.histogram(iei_ms, IEI_EDGES)[0] / max(len(iei_ms), 1)).tolist()}
-
-
-def supported_mask(events: np.ndarray, sensor_size, support_us: int) -> np.ndarray:
-    """(N,) bool: the events the background-activity filter keeps (a 4-neighbour event within ``support_us``)."""
-    from sast_live.transforms.config import DenoiseConfig
-    from sast_live.transforms.filters import _denoise_kernel, initial_state
-
-    cfg = DenoiseConfig((int(sensor_size[0]), int(sensor_size[1])), support_us)
-    keep = np.zeros(len(events), np.bool_)
-    _denoise_kernel(events["t"], events["x"], events["y"], initial_state(cfg.sensor_size), np.int64(support_us), keep)
-    return keep
 
 
 @njit(cache=True, nogil=True)

@@ -85,7 +85,8 @@ def _refractory_reference(t, x, y, last, refractory_us, keep):
             last[yi, xi] = t[i]
 
 
-def _run(kernel, events, state, size: SensorSize, param: int):
+def _keep(kernel, events, state, size: SensorSize, param: int):
+    """``(mask of the kept events, state after them)``."""
     if state is None:
         state = initial_state(size)
     elif state.shape != (size.height, size.width):
@@ -93,7 +94,17 @@ def _run(kernel, events, state, size: SensorSize, param: int):
     state = state.copy()  # pure function: the caller's carry is not modified
     keep = np.zeros(len(events), dtype=np.bool_)
     kernel(events["t"], events["x"], events["y"], state, np.int64(param), keep)
+    return keep, state
+
+
+def _run(kernel, events, state, size: SensorSize, param: int):
+    keep, state = _keep(kernel, events, state, size, param)
     return events[keep], state
+
+
+def denoise_mask(events: np.ndarray, cfg: DenoiseConfig) -> np.ndarray:
+    """(N,) bool: which ``events`` the background-activity filter keeps, from a fresh state."""
+    return _keep(_denoise_kernel, events, None, cfg.sensor_size, cfg.filter_us)[0]
 
 
 def denoise(events: np.ndarray, state: np.ndarray | None, cfg: DenoiseConfig, reference: bool = False):
