@@ -293,6 +293,22 @@ def frame_us(lighting: str) -> int:
     return 1000 if lighting == "fluorescent" else 2000
 
 
+def wall_view(bg: np.ndarray, jitter, t: float) -> tuple[np.ndarray, float, float]:
+    """The wall as the camera sees it at time ``t`` (s) with the mount ``jitter`` (amplitude, Hz per axis, phases):
+    ``(frame (H, W), jx, jy)`` — the frame bilinearly shifted by the mount's offset (px), which the caller also
+    gives to everything painted over it."""
+    jamp, jhz, jph = jitter
+    jx = jamp * (np.sin(2 * np.pi * jhz[0] * t + jph[0]) + 0.5 * np.sin(2 * np.pi * 2.3 * jhz[0] * t + jph[2]))
+    jy = jamp * (np.sin(2 * np.pi * jhz[1] * t + jph[1]) + 0.5 * np.sin(2 * np.pi * 1.7 * jhz[1] * t + jph[3]))
+    ix, iy = int(np.floor(jx)), int(np.floor(jy))
+    fx, fy = jx - ix, jy - iy
+    y0, x0 = MARGIN + iy, MARGIN + ix
+    win = bg[y0:y0 + SENSOR[1] + 1, x0:x0 + SENSOR[0] + 1]  # the mount moved: the wall moves too
+    frame = ((1 - fy) * ((1 - fx) * win[:-1, :-1] + fx * win[:-1, 1:]) +
+             fy * ((1 - fx) * win[1:, :-1] + fx * win[1:, 1:]))
+    return np.ascontiguousarray(frame), jx, jy
+
+
 def render_frames(person: Subject, p: dict, times_s: np.ndarray, blend=None) -> np.ndarray:
     """Intensity frames (T, 128, 128) of one recording at ``times_s``. ``blend = (p_before, t_start, seconds)``:
     for ``seconds`` after ``t_start`` the hands move from where they were in ``p_before`` at ``t_start`` to where
@@ -305,15 +321,7 @@ def render_frames(person: Subject, p: dict, times_s: np.ndarray, blend=None) -> 
         jamp, lum = 0.0, np.full(len(times_s), p["light"])
     out = np.empty((len(times_s), SENSOR[1], SENSOR[0]))
     for k, t in enumerate(times_s):
-        jx = jamp * (np.sin(2 * np.pi * jhz[0] * t + jph[0]) + 0.5 * np.sin(2 * np.pi * 2.3 * jhz[0] * t + jph[2]))
-        jy = jamp * (np.sin(2 * np.pi * jhz[1] * t + jph[1]) + 0.5 * np.sin(2 * np.pi * 1.7 * jhz[1] * t + jph[3]))
-        ix, iy = int(np.floor(jx)), int(np.floor(jy))
-        fx, fy = jx - ix, jy - iy
-        y0, x0 = MARGIN + iy, MARGIN + ix
-        win = bg[y0:y0 + SENSOR[1] + 1, x0:x0 + SENSOR[0] + 1]  # the mount moved: the wall moves too
-        frame = ((1 - fy) * ((1 - fx) * win[:-1, :-1] + fx * win[:-1, 1:]) +
-                 fy * ((1 - fx) * win[1:, :-1] + fx * win[1:, 1:]))
-        frame = np.ascontiguousarray(frame)
+        frame, jx, jy = wall_view(bg, (jamp, jhz, jph), t)
         if person_in_view:
             hands = None
             if blend is not None and t < blend[1] + blend[2]:

@@ -227,17 +227,10 @@ def render_frames(person: people.Subject, p: dict, view: View, times_s: np.ndarr
     lum = people.light(p, np.asarray(times_s, np.float64))
     if p.get("scene") == "sensor":
         jamp, lum = 0.0, np.full(len(times_s), p["light"])
-    m = people.MARGIN
     out = np.empty((len(times_s), people.SENSOR[1], people.SENSOR[0]))
     for k, t in enumerate(times_s):
         t = float(t)
-        jx = jamp * (np.sin(2 * np.pi * jhz[0] * t + jph[0]) + 0.5 * np.sin(2 * np.pi * 2.3 * jhz[0] * t + jph[2]))
-        jy = jamp * (np.sin(2 * np.pi * jhz[1] * t + jph[1]) + 0.5 * np.sin(2 * np.pi * 1.7 * jhz[1] * t + jph[3]))
-        ix, iy = int(np.floor(jx)), int(np.floor(jy))
-        fx, fy = jx - ix, jy - iy
-        win = bg[m + iy:m + iy + people.SENSOR[1] + 1, m + ix:m + ix + people.SENSOR[0] + 1]
-        frame = np.ascontiguousarray((1 - fy) * ((1 - fx) * win[:-1, :-1] + fx * win[:-1, 1:]) +
-                                     fy * ((1 - fx) * win[1:, :-1] + fx * win[1:, 1:]))
+        frame, jx, jy = people.wall_view(bg, (jamp, jhz, jph), t)
         if p["behind"]:
             paint(people.object_shapes({"objects": p["behind"]}, t), frame, jx, jy)
         if p.get("person", True):
