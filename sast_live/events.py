@@ -168,6 +168,18 @@ def concat(chunks) -> np.ndarray:
     return raw.view(EVENT_DTYPE)
 
 
+def tile(clip: np.ndarray, duration_us: int, start_us: int = 0) -> np.ndarray:
+    """``clip`` (time order, t from 0) repeated back to back, read from ``start_us`` into it, for ``duration_us``:
+    events with 0 ≤ t < ``duration_us``, in time order (a short recording looped to fill a longer stream)."""
+    span = int(clip["t"][-1]) + 1
+    parts = []
+    for k in range(-(-(int(duration_us) + int(start_us)) // span)):
+        part = clip.copy()
+        part["t"] = part["t"].astype(np.int64) + k * span - int(start_us)
+        parts.append(part[(part["t"] >= 0) & (part["t"] < duration_us)])
+    return concat(parts)
+
+
 def sensor_or_extent(size, events: np.ndarray) -> SensorSize:
     """The sensor a recording says it came from, else (a file that does not say) the extent of its events."""
     size = as_sensor_size(size)

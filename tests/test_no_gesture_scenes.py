@@ -35,3 +35,12 @@ def test_the_real_scenes_summary_counts_every_held_out_real_scene():
               "N-CARS obj_004397, looped": dict(row), "sparklers (EVT2), looped (training side)": dict(row)}
     s = real_scenes_summary(report)
     assert s == {"scenes": 3, "windows": 45, "claims_at_80": 6, "quiet_share": 30 / 45}
+
+
+def test_a_clip_is_tiled_back_to_back_from_any_start():
+    from sast_live.events import make_events, tile
+
+    clip = make_events([0, 40, 99], [1, 2, 3], [0, 0, 0], [1, 0, 1])  # 100 µs long
+    assert tile(clip, 250)["t"].tolist() == [0, 40, 99, 100, 140, 199, 200, 240]
+    assert tile(clip, 120, start_us=50)["t"].tolist() == [49, 50, 90]  # read from 50 µs into the clip
+    assert tile(clip, 250)["x"].tolist() == [1, 2, 3, 1, 2, 3, 1, 2]

@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from sast_live.events import concat
+from sast_live.events import concat, tile
 from sast_live.synthetic import people
 from sast_live.synthetic.dvs_sim import DVSConfig, simulate
 from sast_live.synthetic.gestures import LEFT, RIGHT
@@ -246,15 +246,7 @@ def render_frames(person: people.Subject, p: dict, view: View, times_s: np.ndarr
 def real_clip_events(clip: np.ndarray, duration_us: int, rng: np.random.Generator, small: bool) -> np.ndarray:
     """A real clip (128×128, t from 0) looped over ``duration_us``, resized, turned and moved (a distractor:
     ``small``, somewhere off-centre; else a whole scene)."""
-    span = int(clip["t"][-1]) + 1
-    start = int(rng.integers(0, span))
-    parts = []
-    for k in range(-(-(duration_us + start) // span)):
-        part = clip.copy()
-        part["t"] = part["t"].astype(np.int64) + k * span - start
-        parts.append(part[(part["t"] >= 0) & (part["t"] < duration_us)])
-    ev = concat(parts)
-    ev = ev[np.argsort(ev["t"], kind="stable")]
+    ev = tile(clip, duration_us, int(rng.integers(0, int(clip["t"][-1]) + 1)))
     if small:
         w = Warp(float(rng.uniform(0.6, 1.3)), (int(rng.integers(-50, 51)), int(rng.integers(-50, 51))),
                  float(rng.uniform(-30, 30)))

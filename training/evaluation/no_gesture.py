@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sast_live.events import SensorSize, concat, make_events
+from sast_live.events import SensorSize, concat, make_events, tile
 from sast_live.transforms.geometry import Warp, warp
 from training.data.real_scenes import HELD_OUT, HELD_OUT_DIGITS, TRAINING, centre_crop, digit_clip, to_128
 
@@ -52,13 +52,7 @@ def hot_pixels(n: int, rate_hz: float, seconds: float, rng: np.random.Generator)
 
 def looped(clip: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """``clip`` repeated back to back over ``SECONDS`` (every window full of it), with the sensor's floor noise."""
-    span = int(clip["t"][-1]) + 1
-    loops = []
-    for k in range(-(-int(SECONDS * 1e6) // span)):
-        part = clip.copy()
-        part["t"] += k * span
-        loops.append(part[part["t"] < int(SECONDS * 1e6)])
-    return _sorted([*loops, noise(FLOOR_HZ, SECONDS, rng)])
+    return _sorted([tile(clip, int(SECONDS * 1e6)), noise(FLOOR_HZ, SECONDS, rng)])
 
 
 def _sorted(parts) -> np.ndarray:
