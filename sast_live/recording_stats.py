@@ -15,6 +15,8 @@
   (a scene's isolated events count too), the first sensor parameter a real file gives directly;
 * ``ba_cluster`` — the noise's spatial correlation: the share of unsupported events with another unsupported
   event within 1 ms in their 3×3 neighbourhood (0 for noise spread evenly; real pixels leak into neighbours);
+* ``hot_share`` — the share of the sensor's pixels firing above 50× the median active pixel's rate (and at
+  ≥ 20 events); ``refractory_us`` — the 0.1 % shortest interval between two events of one pixel;
 * ``rate_hist`` / ``iei_hist`` — per-pixel rates (Hz) and per-pixel inter-event intervals (ms), log-spaced bins
   (:data:`RATE_EDGES`, :data:`IEI_EDGES`), as shares.
 
@@ -30,6 +32,7 @@ from sast_live.errors import SastLiveError
 
 RATE_EDGES = np.logspace(-1, 3, 17)  # 0.1 Hz … 1 kHz per pixel
 IEI_EDGES = np.logspace(-2, 3, 21)  # 10 µs … 1 s between two events of a pixel (ms)
+PROFILE_VALUES = ("on_off", "ba_hz", "ba_cluster", "hot_share", "refractory_us")  # fit_profile_values
 STATS = ("events_per_s", "on_off", "occupancy", "share_90", "pixels_ge_1hz", "median_iei_ms", "supported", "ba_hz",
          "ba_cluster")
 
@@ -47,8 +50,10 @@ def recording_stats(events: np.ndarray, sensor_size, support_us: int = 5_000) ->
     k90 = int(np.searchsorted(np.cumsum(active), 0.9 * len(events))) + 1
     order = np.lexsort((events["t"], pix))  # by pixel, then time
     same = pix[order][1:] == pix[order][:-1]
-    iei_ms = np.diff(events["t"][order].astype(np.int64))[same] * 1e-3
+    iei_us = np.diff(events["t"][order].astype(np.int64))[same]
+    iei_ms = iei_us * 1e-3
     rates = counts / span_s
+    hot = (counts > 50 * float(np.median(counts[counts > 0]))) & (counts >= 20)
     from sast_live.transforms.config import DenoiseConfig
     from sast_live.transforms.filters import denoise_mask
 
@@ -58,7 +63,8 @@ def recording_stats(events: np.ndarray, sensor_size, support_us: int = 5_000) ->
             "share_90": k90 / (w * h), "pixels_ge_1hz": float(np.mean(rates >= 1.0)),
             "median_iei_ms": float(np.median(iei_ms)) if len(iei_ms) else None,
             "supported": 1 - len(alone) / len(events), "ba_hz": len(alone) / (w * h * span_s),
-            "ba_cluster": neighbour_share(alone, (w, h)),
+            "ba_cluster": neighbour_share(alone, (w, h)), "hot_share": float(hot.sum() / (w * h)),
+            "refractory_us": int(np.quantile(iei_us, 0.001)) if len(iei_us) else None,
             "rate_hist": (np.histogram(rates[counts > 0], RATE_EDGES)[0] / len(active)).tolist(),
             "iei_hist": (np.histogram(iei_ms, IEI_EDGES)[0] / max(len(iei_ms), 1)).tolist()}
 
@@ -107,14 +113,9 @@ def fit_profile_values(events: np.ndarray, sensor_size, support_us: int = 5_000)
     the scene is balanced; the background an upper bound), ``hot_share`` — the share of the sensor's pixels
     firing above 50× the median active pixel's rate (and at ≥ 20 events) — and ``refractory_us``, the 0.1 %
     shortest interval between two events of one pixel (the dead time's floor)."""
-    s = recording_stats(events, sensor_size, support_us)
-    w, h = int(sensor_size[0]), int(sensor_size[1])
-    pix = events["y"].astype(np.int64) * w + events["x"].astype(np.int64)
-    counts = np.bincount(pix, minlength=w * h)
-    hot = (counts > 50 * float(np.median(counts[counts > 0]))) & (counts >= 20)
-    order = np.lexsort((events["t"], pix))
-    same = pix[order][1:] == pix[order][:-1]
-    iei = np.diff(events["t"][order].astype(np.int64))[same]
-    return {"on_off": s["on_off"], "ba_hz": s["ba_hz"], "ba_cluster": s["ba_cluster"],
-            "hot_share": float(hot.sum() / (w * h)),
-            "refractory_us": int(np.quantile(iei, 0.001)) if len(iei) else None}
+    return profile_values(recording_stats(events, sensor_size, support_us))
+
+
+def profile_values(stats: dict) -> dict:
+    """The sensor-profile values among a :func:`recording_stats` result."""
+    return {k: stats[k] for k in PROFILE_VALUES}

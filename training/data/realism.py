@@ -25,7 +25,7 @@ import numpy as np
 
 from sast_live.errors import SastLiveError
 from sast_live.events import sensor_or_extent
-from sast_live.recording_stats import IEI_EDGES, RATE_EDGES, STATS, fit_profile_values, recording_stats
+from sast_live.recording_stats import IEI_EDGES, RATE_EDGES, STATS, profile_values, recording_stats
 
 #: the sensor each shared real file was recorded with (../shared/data/real/SOURCES.md)
 REAL_FILES = {"tonic/sample_ncars.dat": "ATIS (N-CARS)", "expelliarmus/NCARS_obj_004397_td.dat": "ATIS (N-CARS)",
@@ -155,7 +155,7 @@ def realism_report(real, synthetic) -> dict:
                   for s in STATS} for k, rs in kinds.items()}
     report = {"recordings": rows, "ranges": ranges, "dvs128_review": DVS128_REVIEW}
     report["sensor_comparison"] = sensor_comparison(report)
-    report["fitted"] = {n: fit_profile_values(ev, s) for n, _, ev, s in real}
+    report["fitted"] = {r["name"]: profile_values(r) for r in rows[:len(real)]}  # the real files' rows
     return report
 
 
