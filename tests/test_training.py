@@ -223,3 +223,23 @@ def test_a_tied_readout_stays_tied_through_training_and_is_a_global_sum(tmp_path
     net.tie_readout()
     wt = net.readout.weight.detach().view(cfg.n_classes, c, h * w)
     assert torch.allclose(wt, wt[..., :1].expand_as(wt)) and wt.abs().sum() > 0
+
+
+def test_a_union_of_datasets_keeps_files_labels_and_subjects_and_refuses_a_mismatch(tmp_path, real_dir):
+    from training.data.datasets import EventDataset
+    from training.data.resolve import resolve_split, union
+    from sast_live.events import SensorSize
+
+    digits = resolve_split("nmnist-real", "test", progress=False)
+    both = resolve_split("nmnist-real+nmnist-real", "test", progress=False)
+    assert both.name == "nmnist-real+nmnist-real" and both.files == digits.files * 2
+    assert both.labels == digits.labels * 2 and both.classes == digits.classes
+    a = EventDataset("a", (tmp_path / "1",), (0,), ("x", "y"), SensorSize(128, 128), ((20, "natural"),))
+    b = EventDataset("b", (tmp_path / "2",), (1,), ("x", "y"), SensorSize(128, 128), ((3, "lamp"),))
+    assert union([a, b], "a+b").recordings == ((20, "natural"), (3, "lamp"))
+    with pytest.raises(SastLiveError, match="same classes"):
+        union([a, EventDataset("c", (), (), ("y", "x"), SensorSize(128, 128))], "a+c")
+    with pytest.raises(SastLiveError, match="64x64"):
+        union([a, EventDataset("d", (), (), ("x", "y"), SensorSize(64, 64))], "a+d")
+    with pytest.raises(SastLiveError, match="--data-dir"):
+        resolve_split("nmnist-real+nmnist-real", "test", str(tmp_path), progress=False)

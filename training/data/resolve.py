@@ -28,7 +28,12 @@ SYNTH_WORKERS = max(1, (os.cpu_count() or 1))
 
 def resolve_split(name: str, split: str, data_dir: str | None = None, progress: bool = True) -> EventDataset:
     """The ``split`` of ``nmnist`` (synthetic), ``nmnist-real`` (the 1,000/100 real digits), ``gestures``
-    (synthetic) or a path to any dataset folder ``open_dataset`` understands."""
+    (synthetic) or a path to any dataset folder ``open_dataset`` understands; ``A+B`` is the union of both
+    datasets' ``split`` (same classes, same sensor), e.g. ``gestures-v2+gestures-v3``."""
+    if "+" in name and not Path(name).is_dir():
+        if data_dir:
+            raise SastLiveError(f"--data-dir names one folder; the union {name!r} takes folders as its parts")
+        return union([resolve_split(part, split, None, progress) for part in name.split("+")], name)
     if name == "nmnist-real":
         return open_dataset(Path(data_dir) if data_dir else real_nmnist(), split)
     if name in SYNTH_DEFAULT:
@@ -41,10 +46,29 @@ def resolve_split(name: str, split: str, data_dir: str | None = None, progress: 
         return open_dataset(folder, split)
     if Path(name).is_dir():
         return open_dataset(Path(name), split)
-    raise SastLiveError("--dataset must be nmnist, nmnist-real, gestures, gestures-v2, gestures-v3 or a dataset "
-                        f"folder; got {name!r}")
+    raise SastLiveError("--dataset must be nmnist, nmnist-real, gestures, gestures-v2, gestures-v3, a dataset "
+                        f"folder or a union A+B of them; got {name!r}")
 
 
 def resolve_datasets(name: str, data_dir: str | None = None, progress: bool = True):
     """(train, test) of :func:`resolve_split`."""
     return resolve_split(name, "train", data_dir, progress), resolve_split(name, "test", data_dir, progress)
+
+
+def union(parts: list[EventDataset], name: str) -> EventDataset:
+    """The datasets ``parts`` one after the other (their files, labels and recordings). Subjects keep their ids:
+    the people datasets draw the same split's subjects from one pool, so a validation split by subject holds the
+    same people out of every part, and no test subject is in any part's training split."""
+    first = parts[0]
+    for ds in parts[1:]:
+        if tuple(ds.classes) != tuple(first.classes):
+            raise SastLiveError(f"{name}: {ds.name} has the classes {list(ds.classes)}, {first.name} "
+                                f"{list(first.classes)}; a union needs the same classes in the same order")
+        if tuple(ds.sensor_size) != tuple(first.sensor_size):
+            raise SastLiveError(f"{name}: {ds.name} is {ds.sensor_size[0]}x{ds.sensor_size[1]}, {first.name} "
+                                f"{first.sensor_size[0]}x{first.sensor_size[1]}")
+    recordings = None
+    if all(ds.recordings is not None for ds in parts):
+        recordings = tuple(r for ds in parts for r in ds.recordings)
+    return EventDataset(name, tuple(f for ds in parts for f in ds.files), tuple(y for ds in parts for y in ds.labels),
+                        first.classes, first.sensor_size, recordings)
