@@ -95,6 +95,12 @@ def test_evaluate_robustness_on_the_tiny_set(tmp_path, tiny_gestures_v2):
     assert g["n"] == 12
     assert g["points"][0]["accuracy"] == report["hardware"]["int8"]["accuracy"]
     assert all(0 <= p["accuracy"] <= 1 for p in g["points"])
+    # the nominal point's per-class recalls are the INT8 confusion matrix's diagonal over its rows
+    conf = np.asarray(report["confusion"]["int8"])
+    classes = json.loads((model.with_suffix(".json")).read_text())["model_cfg"]["classes"]
+    expected = {name: conf[c, c] / conf[c].sum() for c, name in enumerate(classes) if conf[c].sum()}
+    assert g["points"][0]["recall"] == pytest.approx(expected)
+    assert all(0 <= v <= 1 for p in g["points"] for v in p["recall"].values())
     assert "## Robustness grid" in (tmp_path / "ev" / "report.md").read_text()
     assert (tmp_path / "ev" / "robustness-grid.png").stat().st_size > 5_000
     assert json.loads(done.stdout.splitlines()[-1])["robustness_grid"]["scale 0.6"] == g["points"][1]["accuracy"]
