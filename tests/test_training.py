@@ -243,3 +243,16 @@ def test_a_union_of_datasets_keeps_files_labels_and_subjects_and_refuses_a_misma
         union([a, EventDataset("d", (), (), ("x", "y"), SensorSize(64, 64))], "a+d")
     with pytest.raises(SastLiveError, match="--data-dir"):
         resolve_split("nmnist-real+nmnist-real", "test", str(tmp_path), progress=False)
+
+
+def test_a_dataset_narrowed_to_some_classes_keeps_its_class_list_and_names_an_unknown_class(real_dir):
+    from training.data.resolve import resolve_split
+
+    digits = resolve_split("nmnist-real", "test", progress=False)
+    threes = resolve_split("nmnist-real:3,7", "test", progress=False)
+    assert threes.classes == digits.classes and set(threes.labels) == {3, 7}
+    assert len(threes) == sum(y in (3, 7) for y in digits.labels)
+    mixed = resolve_split("nmnist-real+nmnist-real:3", "test", progress=False)
+    assert len(mixed) == len(digits) + digits.labels.count(3)
+    with pytest.raises(SastLiveError, match="no class eleven; its classes are 0, 1"):
+        resolve_split("nmnist-real:eleven", "test", progress=False)

@@ -29,11 +29,15 @@ SYNTH_WORKERS = max(1, (os.cpu_count() or 1))
 def resolve_split(name: str, split: str, data_dir: str | None = None, progress: bool = True) -> EventDataset:
     """The ``split`` of ``nmnist`` (synthetic), ``nmnist-real`` (the 1,000/100 real digits), ``gestures``
     (synthetic) or a path to any dataset folder ``open_dataset`` understands; ``A+B`` is the union of both
-    datasets' ``split`` (same classes, same sensor), e.g. ``gestures-v2+gestures-v3``."""
+    datasets' ``split`` (same classes, same sensor), e.g. ``gestures-v2+gestures-v3``; ``A:c1,c2`` only the
+    recordings of classes c1, c2 of A (the class list stays A's), e.g. ``gestures-v2+gestures-v3:no_gesture``."""
     if "+" in name and not Path(name).is_dir():
         if data_dir:
             raise SastLiveError(f"--data-dir names one folder; the union {name!r} takes folders as its parts")
         return union([resolve_split(part, split, None, progress) for part in name.split("+")], name)
+    if ":" in name and not Path(name).is_dir():
+        base, wanted = name.rsplit(":", 1)
+        return only_classes(resolve_split(base, split, data_dir, progress), wanted.split(","), name)
     if name == "nmnist-real":
         return open_dataset(Path(data_dir) if data_dir else real_nmnist(), split)
     if name in SYNTH_DEFAULT:
@@ -53,6 +57,17 @@ def resolve_split(name: str, split: str, data_dir: str | None = None, progress: 
 def resolve_datasets(name: str, data_dir: str | None = None, progress: bool = True):
     """(train, test) of :func:`resolve_split`."""
     return resolve_split(name, "train", data_dir, progress), resolve_split(name, "test", data_dir, progress)
+
+
+def only_classes(ds: EventDataset, wanted: list[str], name: str) -> EventDataset:
+    """The recordings of ``ds`` whose class is one of ``wanted`` (labels and class list unchanged)."""
+    unknown = [c for c in wanted if c not in ds.classes]
+    if unknown or not wanted:
+        raise SastLiveError(f"{name}: {ds.name} has no class {', '.join(unknown) or '(none named)'}; its classes "
+                            f"are {', '.join(ds.classes)}")
+    keep = [ds.classes.index(c) for c in wanted]
+    sub = ds.subset([i for i, y in enumerate(ds.labels) if y in keep])
+    return EventDataset(name, sub.files, sub.labels, sub.classes, sub.sensor_size, sub.recordings)
 
 
 def union(parts: list[EventDataset], name: str) -> EventDataset:
