@@ -68,3 +68,25 @@ def test_evaluate_tiny_checkpoint(tmp_path, real_dir):
     assert set(report["robustness"]) == {"event_drop", "spatial_shift"}
     for name in ("report.md", "reliability.png", "robustness.png"):
         assert (tmp_path / "ev" / name).stat().st_size > 100
+
+
+def test_evaluate_on_the_validation_subjects_reads_only_them(tmp_path, tiny_gestures_v2):
+    """--split validation: the training split's held-out subjects (the checkpoint's own --validation share), so
+    models can be compared without the test set; a checkpoint trained without one is told so."""
+    from sast_live.errors import SastLiveError
+    from tests.conftest import REPO
+    from training.data.resolve import resolve_split
+    from training.data.validation import split_validation
+    from training.evaluation.report import EvalConfig, evaluate
+
+    zoo = REPO / "models" / "zoo"
+    _, val, _ = split_validation(resolve_split(str(tiny_gestures_v2), "train", progress=False), 0.13)
+    report = evaluate(EvalConfig(str(zoo / "gestures-sast" / "model"), dataset=str(tiny_gestures_v2),
+                                 out=str(tmp_path / "ev"), corruptions=(), progress=False, split="validation"))
+    assert report["split"] == "validation" and report["n_test"] == len(val) == 2
+    assert "2 validation samples" in (tmp_path / "ev" / "report.md").read_text()
+    with pytest.raises(SastLiveError, match="without a validation split"):
+        evaluate(EvalConfig(str(zoo / "nmnist-real-sast" / "model"), out=str(tmp_path / "ev2"), corruptions=(),
+                            progress=False, split="validation"))
+    with pytest.raises(SastLiveError, match="--split must be"):
+        EvalConfig("x", split="train")

@@ -226,9 +226,9 @@ def test_a_tied_readout_stays_tied_through_training_and_is_a_global_sum(tmp_path
 
 
 def test_a_union_of_datasets_keeps_files_labels_and_subjects_and_refuses_a_mismatch(tmp_path, real_dir):
+    from sast_live.events import SensorSize
     from training.data.datasets import EventDataset
     from training.data.resolve import resolve_split, union
-    from sast_live.events import SensorSize
 
     digits = resolve_split("nmnist-real", "test", progress=False)
     both = resolve_split("nmnist-real+nmnist-real", "test", progress=False)

@@ -142,7 +142,7 @@ def cmd_evaluate(args) -> int:
                             corruptions=tuple(args.only or CORRUPTIONS) if args.corruptions else (),
                             severities=tuple(args.severities), limit_test=args.limit_test, seed=args.seed,
                             progress=not args.quiet, hardware=tuple(args.hardware or ()),
-                            pj_per_synop=args.pj_per_synop, live=args.live, grid=grid)
+                            pj_per_synop=args.pj_per_synop, live=args.live, grid=grid, split=args.split)
     for report in reports:
         print(json.dumps(summary(report)))
     if args.table:
@@ -216,6 +216,10 @@ def register(sub) -> None:
                    "several give one report each and, with --table, a side-by-side table")
     p.add_argument("--dataset", help="default: the one the checkpoint was trained on (only its test split is read)")
     p.add_argument("--data-dir")
+    p.add_argument("--split", choices=["test", "validation"], default="test",
+                   help="which recordings: the test split (default), or the validation subjects the checkpoint's "
+                        "training held out of its training split — to compare models or recipes without looking "
+                        "at the test set")
     p.add_argument("--out", help="report folder (default: next to the checkpoint, eval/); with several "
                    "checkpoints, one subfolder per checkpoint folder name")
     p.add_argument("--corruptions", action=argparse.BooleanOptionalAction, default=True,

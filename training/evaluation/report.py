@@ -27,6 +27,7 @@ from training.evaluation.breakdown import breakdown, confusion, decision_figures
 from training.metrics import expected_calibration_error, spike_stats
 
 ZOO = Path(__file__).resolve().parents[2] / "models" / "zoo"
+SPLITS = ("test", "validation")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ class EvalConfig:
     pj_per_synop: float = DEFAULT_PJ_PER_SYNOP
     live: bool = False  # the streaming pipeline on the demo and on no-gesture scenes (training.evaluation.no_gesture)
     grid: dict | None = None  # the robustness grid {axis: values} (training.evaluation.robustness); None: none
+    # "test", or "validation": the recordings the checkpoint's training held out of its training split (the same
+    # --validation share, the same subjects), to compare models or recipes without looking at the test set
+    split: str = "test"
 
     def __post_init__(self):
         unknown = [c for c in self.corruptions if c not in CORRUPTIONS]
@@ -56,6 +60,8 @@ class EvalConfig:
         for name in self.hardware:
             get_precision(name, INTEGER)
         check_pj_per_synop(self.pj_per_synop)
+        if self.split not in SPLITS:
+            raise SastLiveError(f"--split must be one of {', '.join(SPLITS)}, got {self.split!r}")
 
 
 def default_out(checkpoint) -> Path:
@@ -92,24 +98,39 @@ def summary(report: dict) -> dict:
     return out
 
 
+def evaluation_split(cfg: EvalConfig, train_cfg: dict, dataset: str):
+    """The recordings ``cfg.split`` names: the test split (a folder that holds nothing else is enough), or the
+    validation share of the training split that the checkpoint's training held out."""
+    from training.data.resolve import resolve_split
+    from training.data.validation import split_validation
+
+    data_dir = cfg.data_dir or train_cfg.get("data_dir")
+    if cfg.split == "test":
+        return resolve_split(dataset, "test", data_dir, progress=cfg.progress)
+    if not train_cfg.get("validation"):
+        raise SastLiveError(f"{cfg.checkpoint} was trained without a validation split (--validation); evaluate it "
+                            "on --split test")
+    _, val, _ = split_validation(resolve_split(dataset, "train", data_dir, progress=cfg.progress),
+                                 train_cfg["validation"])
+    return val
+
+
 def evaluate(cfg: EvalConfig) -> dict:
     from training.data.datasets import limit_dataset
-    from training.data.resolve import resolve_split
     from training.inference import predict, predict_logits
 
     model, meta = load_event_model(cfg.checkpoint)
     mcfg = model.cfg
     train_cfg = meta.get("train_cfg", {})
     dataset = cfg.dataset or train_cfg.get("dataset", "nmnist-real")
-    # only the test split is read: a folder that holds nothing else is enough
-    test_ds = resolve_split(dataset, "test", cfg.data_dir or train_cfg.get("data_dir"), progress=cfg.progress)
+    test_ds = evaluation_split(cfg, train_cfg, dataset)
     test_ds = limit_dataset(test_ds, cfg.limit_test)
     if tuple(mcfg.classes[:len(test_ds.classes)]) != tuple(test_ds.classes):
         raise SastLiveError(f"{cfg.checkpoint} has classes {list(mcfg.classes)}; the test set {dataset} has "
                             f"{list(test_ds.classes)} (they must be the model's first classes, in its order)")
     labels = np.asarray(test_ds.labels)
     cache = FrameCache(test_ds, mcfg, cfg.progress)
-    report = {"checkpoint": str(cfg.checkpoint), "dataset": dataset, "n_test": len(test_ds),
+    report = {"checkpoint": str(cfg.checkpoint), "dataset": dataset, "split": cfg.split, "n_test": len(test_ds),
               "method": train_cfg.get("method"),
               "rho": train_cfg.get("rho") if train_cfg.get("method") == "sast" else None, "beta": mcfg.beta}
     decision = Decision.from_dict(meta.get("decision"), mcfg.classes)
@@ -164,7 +185,7 @@ def evaluate(cfg: EvalConfig) -> dict:
         from training.evaluation.robustness import robustness_report
 
         report["geometry"] = robustness_report(cfg.checkpoint, test_ds, mcfg, cfg.grid, seed=cfg.seed,
-                                               progress=cfg.progress)
+                                               progress=cfg.progress, split=cfg.split)
     if cfg.live:
         report["live"] = live_report(cfg.checkpoint, mcfg, cfg.seed)
     out = Path(cfg.out) if cfg.out else default_out(cfg.checkpoint)
@@ -257,8 +278,8 @@ def _plots(report: dict, out: Path) -> None:
 def render_markdown(r: dict) -> str:
     a = r["accuracy"]
     lines = [f"# Evaluation of `{r['checkpoint']}`", "",
-             f"Dataset `{r['dataset']}` ({r['n_test']} test samples); method `{r['method']}`, rho {r['rho']}, "
-             f"beta {r['beta']}.", "",
+             f"Dataset `{r['dataset']}` ({r['n_test']} {r.get('split', 'test')} samples); method `{r['method']}`, "
+             f"rho {r['rho']}, beta {r['beta']}.", "",
              "| surrogate accuracy | hard-spike accuracy (swap only) | transfer gap |", "|---|---|---|",
              f"| {a['surrogate']:.3f} | {a['hard']:.3f} | {a['transfer_gap']:+.3f} |", "",
              "## Calibration", "", f"Confidences are softmax(logits / T), T = {r['decision']['temperature']:.3f} "

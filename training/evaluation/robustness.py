@@ -91,7 +91,7 @@ class InMemory:
 
 
 def robustness_report(checkpoint, dataset, mcfg, grid: dict | None = None, precision: str = DEPLOYED,
-                      seed: int = 0, progress: bool = False) -> dict:
+                      seed: int = 0, progress: bool = False, split: str = "test") -> dict:
     """Per grid point: its label, the warp, and the accuracy of ``checkpoint`` at ``precision`` over ``dataset``
     (an EventDataset, read once) with that warp applied to every recording."""
     from firmware_sim.quantize import quantize_checkpoint
@@ -113,14 +113,15 @@ def robustness_report(checkpoint, dataset, mcfg, grid: dict | None = None, preci
         rows.append({"point": pt.label(), "scale": w.scale, "shift": list(w.shift), "rotation": w.rotation,
                      "speed": w.speed, "sensor": pt.sensor, "accuracy": float(right.mean()), "recall": recall})
     worst = min(rows, key=lambda row: row["accuracy"])
-    return {"precision": precision, "n": len(labels), "target": TARGET, "points": rows, "worst": worst["point"],
-            "worst_accuracy": worst["accuracy"], "all_meet_target": all(r["accuracy"] >= TARGET for r in rows)}
+    return {"precision": precision, "n": len(labels), "split": split, "target": TARGET, "points": rows,
+            "worst": worst["point"], "worst_accuracy": worst["accuracy"],
+            "all_meet_target": all(r["accuracy"] >= TARGET for r in rows)}
 
 
 def render_robustness(report: dict) -> list[str]:
-    lines = [f"Accuracy at {report['precision']} on the {report['n']} test recordings, each moved, resized, turned, "
-             f"re-timed or seen by another sensor (one change at a time); the bar is {report['target']:.2f} at every "
-             "point.", "",
+    lines = [f"Accuracy at {report['precision']} on the {report['n']} {report.get('split', 'test')} recordings, each "
+             "moved, resized, turned, re-timed or seen by another sensor (one change at a time); the bar is "
+             f"{report['target']:.2f} at every point.", "",
              "| geometry | accuracy | weakest classes (recall) |", "|---|---|---|"]
     lines += [f"| {r['point']} | {r['accuracy']:.3f}{'' if r['accuracy'] >= report['target'] else ' ✗'} | "
               f"{_weakest(r.get('recall', {}))} |" for r in report["points"]]
@@ -146,7 +147,7 @@ def plot_robustness(report: dict, path: Path) -> None:
     ax.set_xticks(range(len(rows)), [r["point"] for r in rows], rotation=35, ha="right", fontsize=8)
     ax.set_ylim(0, 1)
     ax.set_ylabel(f"accuracy ({report['precision']})")
-    ax.set_title(f"robustness grid, {report['n']} test recordings")
+    ax.set_title(f"robustness grid, {report['n']} {report.get('split', 'test')} recordings")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
