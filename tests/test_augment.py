@@ -151,3 +151,37 @@ def test_a_training_batch_at_twice_the_tempo_holds_twice_the_bins_of_each_record
     fast = AugmentConfig(**NONE, speed=(2.0, 2.0), geo_p=1.0)
     x, y = _global_batch(cache, [0, 1, 2, 3], torch.Generator().manual_seed(1), SimpleNamespace(rank=0, world=1), fast)
     assert x.shape == (cfg.n_bins, 4, 2, 32, 32) and torch.all(x == 2) and y.tolist() == [0, 1, 2, 3]
+
+
+def test_a_shrink_in_training_puts_the_counts_where_shrinking_the_events_would():
+    """The training-time shrink (pooled 32×32 frames) against the robustness grid's own (events on the 128×128
+    sensor, then pooled): the same counts, the same place, the same extent."""
+    import math
+
+    import numpy as np
+
+    from sast_live.events import make_events
+    from sast_live.transforms.geometry import Warp, warp
+    from training.augment import _splat
+
+    rng = np.random.default_rng(0)
+    n = 20_000
+    x, y = rng.integers(8, 56, n), rng.integers(50, 66, n)  # a bar left of centre, 48 × 16 sensor pixels
+    ev = make_events(np.sort(rng.integers(0, 1000, n)), x, y, np.ones(n, np.int8))
+
+    def pooled(e):
+        f = np.zeros((1, 1, 32, 32))
+        np.add.at(f, (0, 0, e["y"] // 4, e["x"] // 4), 1)
+        return torch.from_numpy(f).float()
+
+    want = pooled(warp(ev, (128, 128), Warp(0.6, (8, -4), 20.0), seed=1))
+    got = _splat(pooled(ev), 0.6, math.radians(-20.0), (2.0, -1.0))
+    assert got.sum() == want.sum() == n  # nothing lost, nothing gained
+
+    def centroid(f):
+        ys, xs = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
+        return float((f[0, 0] * xs).sum() / f.sum()), float((f[0, 0] * ys).sum() / f.sum())
+
+    assert np.allclose(centroid(got), centroid(want), atol=0.5)
+    overlap = torch.minimum(got, want).sum() / n
+    assert overlap > 0.7, overlap  # the same pixels, up to the rounding of pooled centres

@@ -12,8 +12,9 @@ with its own draw from a seeded ``torch.Generator`` (so a run is reproducible an
   applied before noise and hot pixels, which then fill the quiet part as the camera would;
 * **geometry** (``--augment-geometry``, :data:`GEOMETRY`) — with probability ``geo_p`` the window is resized about
   its centre (``scale``, log-uniform), turned (± ``rotation`` degrees) and moved (± ``geo_shift`` pooled pixels)
-  by one affine map per sample (nearest source pixel; counts rescaled by the area change and rounded
-  stochastically, so a shrunk person keeps its events and an enlarged one does not gain any), and re-timed
+  by one affine map per sample (shrinking: every pixel's counts added where the map sends it, as shrinking the
+  events before pooling does; otherwise the nearest source pixel, counts rescaled by the area change and rounded
+  stochastically, so an enlarged person does not gain events), and re-timed
   (``speed``, log-uniform: :func:`retime`, drawn when the window is cut from its recording) — the robustness
   grid's changes, drawn anew for every window of every epoch. Applied first.
 
@@ -84,7 +85,11 @@ def _stochastic_round(x: torch.Tensor, factor: torch.Tensor, gen: torch.Generato
 
 
 def geometry(x: torch.Tensor, gen: torch.Generator, cfg: AugmentConfig) -> torch.Tensor:
-    """``x`` (T, B, C, H, W) counts, each sample (with probability ``geo_p``) resized, turned and moved."""
+    """``x`` (T, B, C, H, W) counts, each sample (with probability ``geo_p``) resized, turned and moved.
+
+    Shrinking (scale < 1) moves every input pixel's counts to where the map sends it (:func:`_splat`): what
+    shrinking the events and then pooling them does, every count kept. Enlarging or turning samples each output
+    pixel's source instead (nearest pixel, counts thinned by the area change), which leaves no holes."""
     T, B, C, H, W = x.shape
     use = torch.rand(B, generator=gen) < cfg.geo_p
     s = torch.where(use, log_uniform(*cfg.scale, B, gen), torch.ones(B))
@@ -102,7 +107,28 @@ def geometry(x: torch.Tensor, gen: torch.Generator, cfg: AugmentConfig) -> torch
     moved = F.grid_sample(x.permute(1, 0, 2, 3, 4).reshape(B, T * C, H, W), grid, mode="nearest",
                           padding_mode="zeros", align_corners=False)
     moved = moved.reshape(B, T, C, H, W).permute(1, 0, 2, 3, 4)
-    return _stochastic_round(moved, (1.0 / (s * s)).view(1, B, 1, 1, 1), gen)
+    out = _stochastic_round(moved, (1.0 / (s * s)).view(1, B, 1, 1, 1), gen)
+    for b in torch.nonzero(s < 1).flatten().tolist():
+        out[:, b] = _splat(x[:, b], float(s[b]), float(a[b]), (float(d[b, 0]), float(d[b, 1])))
+    return out
+
+
+def _splat(x: torch.Tensor, s: float, a: float, d: tuple[float, float]) -> torch.Tensor:
+    """``x`` (T, C, H, W) counts with each pixel's counts added at the output pixel nearest to where "scale by
+    ``s`` about the centre, turn by ``a`` radians, move by ``d`` pixels" sends its centre (the forward form of
+    :func:`geometry`'s map); counts that land outside the view are lost."""
+    T, C, H, W = x.shape
+    yy, xx = torch.meshgrid(torch.arange(H, dtype=torch.float32), torch.arange(W, dtype=torch.float32),
+                            indexing="ij")
+    u, v = xx + 0.5 - W / 2, yy + 0.5 - H / 2  # pixel centres about the view's centre
+    ou = s * (math.cos(a) * u - math.sin(a) * v) + d[0] + W / 2
+    ov = s * (math.sin(a) * u + math.cos(a) * v) + d[1] + H / 2
+    ox, oy = torch.floor(ou).long(), torch.floor(ov).long()
+    inside = ((ox >= 0) & (ox < W) & (oy >= 0) & (oy < H)).flatten()
+    target = (oy * W + ox).flatten()[inside]
+    out = torch.zeros(T * C, H * W)
+    out.index_add_(1, target, x.reshape(T * C, H * W)[:, inside])
+    return out.reshape(T, C, H, W)
 
 
 def retime(frames: np.ndarray, start: int, length: int, n_bins: int, gen: torch.Generator) -> np.ndarray:
