@@ -14,6 +14,7 @@ from pathlib import Path
 
 from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP
 from firmware_sim.precisions import INTEGER
+from sast_live.pipeline.backends import DEFAULT_MODEL
 from training.options import (
     FINE_TUNED,
     add_convex_args,
@@ -340,8 +341,8 @@ def register_decision(sub) -> None:
 
     p = sub.add_parser("choose-window", help="choose a gesture model's streaming window, taper and floor on the "
                                              "validation subjects' recordings (never the demo or the test subjects)")
-    p.add_argument("checkpoint", nargs="?", default=str(REPO / "models" / "zoo" / "gestures-sast" / "model"),
-                   help="a gesture model's checkpoint (default: the bundled SAST model)")
+    p.add_argument("checkpoint", nargs="?", default=str(DEFAULT_MODEL / "model"),
+                   help="a gesture model's checkpoint (default: the bundled gesture model)")
     p.add_argument("--out", help="where to write the table (default: streaming-choice.json beside the checkpoint)")
     p.add_argument("--write", action="store_true", help="store the choice in the checkpoint's decision")
     p.set_defaults(func=cmd_choose_window)
