@@ -134,7 +134,7 @@ def test_validation_holds_out_whole_subjects_or_every_kth_sample(tmp_path):
 
 
 #: the live app's hop (250 ms, 10 bins of the gesture models) over the model's own window (1 s, 40 bins)
-WHOLE = PipelineOptions(window_ms=1000)
+WHOLE = PipelineOptions(window_ms=1000, taper="flat")  # the model's own taper may be linear
 
 
 def test_streaming_windows_are_the_sums_of_a_network_that_runs_on(demo):
