@@ -59,3 +59,34 @@ def real_dir() -> Path:
     if not REAL.is_dir():
         pytest.fail(f"the real recordings are missing: {REAL} (set SAST_SHARED_DATA)")
     return REAL
+
+
+@pytest.fixture(autouse=True)
+def _qt_garbage_is_collected_on_the_gui_thread(request):
+    """Windows are freed here, on the GUI thread, never by a pipeline thread. A closed window is kept alive by the
+    reference cycles its signal connections make; left to the automatic collector it is freed by whichever thread
+    allocates next — often a pipeline worker inside numba or NumPy — and Qt widgets deleted off the GUI thread
+    crash the process (the worker segfaults seen in tests/test_gui_demo.py). So during a test that uses Qt the
+    automatic collector is off, and after it the garbage is collected here."""
+    import gc
+
+    qt = "qapp" in request.fixturenames
+    if qt:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if qt:
+            gc.enable()
+    import sys
+
+    if "PyQt6.QtWidgets" not in sys.modules:
+        return
+    from PyQt6 import QtCore, QtWidgets
+
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        return
+    gc.collect()
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    app.processEvents()
