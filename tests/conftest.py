@@ -70,23 +70,16 @@ def _qt_garbage_is_collected_on_the_gui_thread(request):
     automatic collector is off, and after it the garbage is collected here."""
     import gc
 
-    qt = "qapp" in request.fixturenames
-    if qt:
-        gc.disable()
-    try:
+    if "qapp" not in request.fixturenames:
         yield
-    finally:
-        if qt:
-            gc.enable()
-    import sys
-
-    if "PyQt6.QtWidgets" not in sys.modules:
         return
     from PyQt6 import QtCore, QtWidgets
 
-    app = QtWidgets.QApplication.instance()
-    if app is None:
-        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
     gc.collect()
     QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
-    app.processEvents()
+    QtWidgets.QApplication.processEvents()
