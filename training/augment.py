@@ -107,6 +107,7 @@ def geometry(x: torch.Tensor, gen: torch.Generator, cfg: AugmentConfig) -> torch
     moved = F.grid_sample(x.permute(1, 0, 2, 3, 4).reshape(B, T * C, H, W), grid, mode="nearest",
                           padding_mode="zeros", align_corners=False)
     moved = moved.reshape(B, T, C, H, W).permute(1, 0, 2, 3, 4)
+    # every sample's rounding is drawn, shrunk ones too, so the generator's stream does not depend on the scales
     out = _stochastic_round(moved, (1.0 / (s * s)).view(1, B, 1, 1, 1), gen)
     for b in torch.nonzero(s < 1).flatten().tolist():
         out[:, b] = _splat(x[:, b], float(s[b]), float(a[b]), (float(d[b, 0]), float(d[b, 1])))

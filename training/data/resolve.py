@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from sast_live.errors import SastLiveError
@@ -66,8 +67,7 @@ def only_classes(ds: EventDataset, wanted: list[str], name: str) -> EventDataset
         raise SastLiveError(f"{name}: {ds.name} has no class {', '.join(unknown) or '(none named)'}; its classes "
                             f"are {', '.join(ds.classes)}")
     keep = [ds.classes.index(c) for c in wanted]
-    sub = ds.subset([i for i, y in enumerate(ds.labels) if y in keep])
-    return EventDataset(name, sub.files, sub.labels, sub.classes, sub.sensor_size, sub.recordings)
+    return replace(ds.subset([i for i, y in enumerate(ds.labels) if y in keep]), name=name)
 
 
 def union(parts: list[EventDataset], name: str) -> EventDataset:

@@ -97,6 +97,7 @@ def robustness_report(checkpoint, dataset, mcfg, grid: dict | None = None, preci
     from firmware_sim.quantize import quantize_checkpoint
     from firmware_sim.simulator import Simulator
     from training.data.frames import FrameCache
+    from training.evaluation.breakdown import breakdown
 
     get_precision(precision, INTEGER)
     points = grid_points(DEFAULT_GRID if grid is None else grid)
@@ -108,10 +109,11 @@ def robustness_report(checkpoint, dataset, mcfg, grid: dict | None = None, preci
         cache = FrameCache(held, mcfg, progress,
                            transform=lambda ev, i, pt=pt: pt.apply(ev, mcfg.sensor_size, seed + i))
         r = sim.classify(cache.windows())
-        w, right = pt.warp, r["predictions"] == labels
-        recall = {name: float(right[labels == c].mean()) for c, name in enumerate(mcfg.classes) if (labels == c).any()}
+        w = pt.warp
+        by_class = breakdown({"int": r["predictions"]}, labels, mcfg.classes)["int"]["by_class"]
         rows.append({"point": pt.label(), "scale": w.scale, "shift": list(w.shift), "rotation": w.rotation,
-                     "speed": w.speed, "sensor": pt.sensor, "accuracy": float(right.mean()), "recall": recall})
+                     "speed": w.speed, "sensor": pt.sensor, "accuracy": float((r["predictions"] == labels).mean()),
+                     "recall": {name: v["accuracy"] for name, v in by_class.items()}})
     worst = min(rows, key=lambda row: row["accuracy"])
     return {"precision": precision, "n": len(labels), "split": split, "target": TARGET, "points": rows,
             "worst": worst["point"], "worst_accuracy": worst["accuracy"],
