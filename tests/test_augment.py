@@ -122,6 +122,31 @@ def test_geometry_resizes_turns_and_moves_each_window_keeping_its_events():
         AugmentConfig(scale=(2.0, 1.0))
 
 
+def test_geometry_each_draws_the_resize_the_turn_and_the_move_apart():
+    from training.augment import GEOMETRY_EACH, geometry
+
+    B = 400
+    x = torch.zeros(1, B, 2, 32, 32)
+    x[:, :, 1, 14:18, 10:22] = 2.0  # the bar of the test above
+    only = {"scale": dict(scale=(2.0, 2.0)), "turn": dict(rotation=90.0), "move": dict(geo_shift=6)}
+    changed = {}
+    for name, kw in only.items():  # one change at a time, same seed: which windows got that change
+        cfg = AugmentConfig(**NONE, geo_p=0.5, geo_each=True, **kw)
+        out = geometry(x, torch.Generator().manual_seed(5), cfg)
+        changed[name] = torch.tensor([not torch.equal(out[:, b], x[:, b]) for b in range(B)])
+    for name, c in changed.items():
+        assert 0.35 < float(c.float().mean()) < 0.6, name  # about half the windows (a move of 0 changes nothing)
+    # drawn apart: how often two changes meet is near the product of their shares, not their smaller share
+    both = float((changed["scale"] & changed["turn"]).float().mean())
+    assert abs(both - float(changed["scale"].float().mean() * changed["turn"].float().mean())) < 0.08
+    assert both < 0.8 * min(float(changed["scale"].float().mean()), float(changed["turn"].float().mean()))
+    together = AugmentConfig(**NONE, geo_p=0.5, scale=(2.0, 2.0), rotation=90.0)  # without geo_each: one draw
+    a = geometry(x, torch.Generator().manual_seed(5), together)
+    b = geometry(x, torch.Generator().manual_seed(5), AugmentConfig(**NONE, geo_p=0.5, scale=(2.0, 2.0)))
+    assert [torch.equal(a[:, i], x[:, i]) for i in range(B)] == [torch.equal(b[:, i], x[:, i]) for i in range(B)]
+    assert GEOMETRY_EACH["geo_each"] and GEOMETRY_EACH["scale"] == (0.55, 1.6)
+
+
 def test_retimed_windows_play_more_or_fewer_bins_of_the_recording():
     import numpy as np
 

@@ -16,7 +16,9 @@ with its own draw from a seeded ``torch.Generator`` (so a run is reproducible an
   events before pooling does; otherwise the nearest source pixel, counts rescaled by the area change and rounded
   stochastically, so an enlarged person does not gain events), and re-timed
   (``speed``, log-uniform: :func:`retime`, drawn when the window is cut from its recording) — the robustness
-  grid's changes, drawn anew for every window of every epoch. Applied first.
+  grid's changes, drawn anew for every window of every epoch. Applied first. With ``geo_each``
+  (``--geometry-each``) the resize, the turn, the move and the tempo are each drawn on their own with probability
+  ``geo_p``, so most windows carry one or two changes rather than all of them at once.
 
 Rates are given per *sensor* pixel and converted with the pooling factor and the bin width, so the same config
 means the same camera for any network input size. Corruptions at evaluation are applied to events instead
@@ -51,6 +53,7 @@ class AugmentConfig:
     geo_shift: int = 0  # geometry: ± pooled pixels, x and y
     speed: tuple[float, float] = (1.0, 1.0)  # geometry: tempo (log-uniform; retime)
     geo_p: float = 0.0  # share of the windows that get the geometry
+    geo_each: bool = False  # scale, turn, move (and tempo) each drawn with probability geo_p, not all together
 
     def __post_init__(self):
         if self.max_shift < 0 or not 0 <= self.max_drop < 1 or self.max_noise_hz < 0 or self.max_hot < 0 \
@@ -71,6 +74,9 @@ class AugmentConfig:
 #: ``--augment-geometry``: the robustness grid's changes and a little beyond (scale 0.6–1.5, shift ±20 sensor px,
 #: rotation ±15°, speed 0.6–1.6), on 80 % of the windows (the rest stay nominal)
 GEOMETRY = {"scale": (0.55, 1.6), "rotation": 17.0, "geo_shift": 6, "speed": (0.55, 1.75), "geo_p": 0.8}
+#: ``--augment-geometry --geometry-each``: the same ranges, each change on its own half of the windows (all four
+#: together on 1 in 16; none on 1 in 16)
+GEOMETRY_EACH = {**GEOMETRY, "geo_p": 0.5, "geo_each": True}
 
 
 def log_uniform(lo: float, hi: float, n: int, gen: torch.Generator) -> torch.Tensor:
@@ -92,9 +98,13 @@ def geometry(x: torch.Tensor, gen: torch.Generator, cfg: AugmentConfig) -> torch
     pixel's source instead (nearest pixel, counts thinned by the area change), which leaves no holes."""
     T, B, C, H, W = x.shape
     use = torch.rand(B, generator=gen) < cfg.geo_p
+    # with geo_each, the turn and the move get draws of their own (the scale keeps ``use``); without it none are
+    # drawn, so the generator's stream, and every run made before the option, stay as they were
+    use_a, use_d = (torch.rand(B, generator=gen) < cfg.geo_p, torch.rand(B, generator=gen) < cfg.geo_p) \
+        if cfg.geo_each else (use, use)
     s = torch.where(use, log_uniform(*cfg.scale, B, gen), torch.ones(B))
-    a = torch.where(use, (2 * torch.rand(B, generator=gen) - 1) * math.radians(cfg.rotation), torch.zeros(B))
-    d = torch.where(use[:, None], torch.randint(-cfg.geo_shift, cfg.geo_shift + 1, (B, 2), generator=gen).float(),
+    a = torch.where(use_a, (2 * torch.rand(B, generator=gen) - 1) * math.radians(cfg.rotation), torch.zeros(B))
+    d = torch.where(use_d[:, None], torch.randint(-cfg.geo_shift, cfg.geo_shift + 1, (B, 2), generator=gen).float(),
                     torch.zeros(B, 2))
     # affine_grid maps output to input coordinates in [-1, 1]: the inverse of "scale by s, turn by a, move by d"
     cos, sin = torch.cos(a), torch.sin(a)

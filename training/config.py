@@ -40,6 +40,7 @@ class TrainConfig:
     rho_warmup: int = 0  # SAST: rho grows linearly from 0 over this many epochs (plain descent in the first)
     onset: float = 0.0  # augmentation: up to this fraction of a window empty before the gesture (training.augment)
     augment_geometry: bool = False  # augmentation: windows resized, turned, moved, re-timed (training.augment)
+    geometry_each: bool = False  # ... each of those changes on its own half of the windows (GEOMETRY_EACH)
     keep_old: int = 0  # fine-tuning: mix in this many training samples per class of the base model's own dataset
     keep_old_from: str | None = None  # ... or of this dataset (name or folder) instead
     freeze_features: bool = False  # train the readout only (the convolutions keep their weights)
@@ -67,6 +68,8 @@ class TrainConfig:
             raise SastLiveError(f"--validation must be in [0, 1), got {self.validation}")
         if self.channels is not None and (not self.channels or min(self.channels) < 1):
             raise SastLiveError(f"--channels must be positive channel counts, got {self.channels}")
+        if self.geometry_each and not self.augment_geometry:
+            raise SastLiveError("--geometry-each says how --augment-geometry draws its changes; add --augment-geometry")
         if self.channels is not None and self.init_from:
             raise SastLiveError("--channels shapes a new network; --init-from keeps the checkpoint's")
 

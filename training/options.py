@@ -98,9 +98,13 @@ def add_convex_args(p: argparse.ArgumentParser) -> None:
 
 def add_train_args(p: argparse.ArgumentParser) -> None:
     """``train``'s own options (beside :func:`add_training_args`, :func:`add_method_args`, :func:`add_convex_args`)."""
-    p.add_argument("--method", choices=[*METHODS, "cvx", "sg-cvx"], default=None,
-                   help="sast | surrogate | sg (gradient training) | cvx | sg-cvx (convex readout reconstruction) "
-                        f"(default {D['method']})")
+    p.add_argument("--method", choices=[*METHODS, "cvx", "sg-cvx", "readout"], default=None,
+                   help="sast | surrogate | sg (gradient training) | cvx | sg-cvx (convex readout reconstruction) | "
+                        "readout (teaching, --init-from and a folder of takes: the readout refitted on the sensor's "
+                        f"INT8 features in seconds, the default there) (default {D['method']})")
+    p.add_argument("--readout-l2", type=float, default=None, metavar="LAMBDA",
+                   help="--method readout: how strongly the refitted readout is pulled towards the base model's "
+                        "(default 1e-3)")
     p.add_argument("--rho", type=float, default=None, help=f"SAM neighbourhood radius (sast; default {D['rho']}, "
                                                            "fine-tuning: the base model's)")
     p.add_argument("--init-from", metavar="CKPT", help="start from this checkpoint's network and weights "
@@ -131,6 +135,10 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--augment-geometry", action=argparse.BooleanOptionalAction, default=None,
                    help="augment training windows' geometry: resized (0.55–1.6), turned (±17°), moved (±6 input "
                         "pixels) and re-timed (0.55–1.75×) on 80 %% of them, drawn anew every epoch")
+    p.add_argument("--geometry-each", action="store_true",
+                   help="with --augment-geometry: draw the resize, the turn, the move and the tempo each on its own "
+                        "half of the windows instead of all together on 80 %% (fewer windows with every change at "
+                        "once)")
     p.add_argument("--onset", type=float, default=None, metavar="FRACTION",
                    help="half of the training windows start with up to this fraction of empty bins, as a gesture "
                         "that began part-way into the window (shorter latency when streaming; e.g. 0.6)")
@@ -145,7 +153,8 @@ def train_config(args, **fields):
                        limit_test=args.limit_test, device=args.device, progress=not args.quiet,
                        channels=tuple(args.channels) if args.channels else None, adaptive=args.adaptive,
                        hard_loss=args.hard_loss, second_batch=args.second_batch,
-                       readout_tied=getattr(args, "readout_tied", False), **fields)
+                       readout_tied=getattr(args, "readout_tied", False),
+                       geometry_each=getattr(args, "geometry_each", False), **fields)
 
 
 def recon_config(args, method: str):
