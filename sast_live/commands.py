@@ -18,7 +18,7 @@ from sast_live.pipeline.options import DEFAULT_DENOISE_US, DEFAULT_HOP_MS
 from sast_live.transforms.fit import FITS
 
 SOURCES_HELP = ("file, serial:PORT, edvs:PORT, framed:PORT, dv: (USB camera), synthetic:gestures, synthetic:people, "
-                "synthetic:people:MOTION (a class name or push_both_hands)")
+                "synthetic:people:MOTION (a class name, push_both_hands, raise_both_arms or punch_right)")
 
 
 def sensor_size_arg(text: str) -> tuple[int, int]:
@@ -114,8 +114,9 @@ def cmd_replay(args) -> int:
         from pathlib import Path
 
         from sast_live.formats.dvs_gesture import labels_path_for, read_gesture_labels
+        from sast_live.pipeline.backends import model_classes
 
-        labels = read_gesture_labels(labels_path_for(Path(args.source)))
+        labels = read_gesture_labels(labels_path_for(Path(args.source)), len(model_classes(args.model)))
     session = Session(source_options(args), pipeline_options(args))
     windows = run_headless(session, args.source, as_json=args.json, seconds=args.seconds)
     if labels is not None:
@@ -144,6 +145,8 @@ def cmd_record(args) -> int:
         source = source_options(args).open(args.source)
         n, size = record(source, args.out, args.seconds, args.format, progress=not args.quiet)
         print(f"recorded {n} events ({size} bytes) to {args.out}")
+        if getattr(source, "labels", None):  # a stand-in person: what it performed, as the model's labels
+            write_segment_labels(source, args.out, args.model)
         return 0
     if args.out is not None or args.label is None:
         raise SastLiveError("with --dataset, give --label CLASS and no output file (takes go into the dataset)")
@@ -163,9 +166,34 @@ def cmd_record(args) -> int:
     return 0 if len(stored) == args.takes else 1
 
 
+def write_segment_labels(source, out, model) -> None:
+    """``OUT``'s ``_labels.csv`` (IBM style, as ``replay --score`` reads it) of a stand-in person's segments, in
+    the classes of ``model`` (the bundled one by default; a taught model knows its new motions)."""
+    from sast_live.formats.dvs_gesture import labels_path_for
+    from sast_live.formats.registry import read_events
+    from sast_live.pipeline.backends import model_classes
+    from sast_live.sources.synthetic import segment_labels
+
+    t = read_events(out)["t"]
+    rows, missing = segment_labels(source.labels, model_classes(model))
+    rows = [(c, a, b) for c, a, b in rows if b <= int(t[-1]) + 1]  # a segment the recording cut short: unlabelled
+    path = labels_path_for(out)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("class,startTime_usec,endTime_usec\n" + "".join(f"{c + 1},{a},{b}\n" for c, a, b in rows))
+    tmp.replace(path)
+    print(f"wrote {path} ({len(rows)} labelled segments" + (f"; {', '.join(missing)} left unlabelled: not a class "
+                                                          "of the model (give --model the taught one)" if missing
+                                                          else "") + ")")
+
+
 def cmd_info(args) -> int:
     from sast_live.formats.registry import file_info
+    from sast_live.model_info import is_model_path, model_info, render_model_info
 
+    if args.format is None and is_model_path(args.file):
+        info = model_info(args.file)
+        print(json.dumps(info) if args.json else render_model_info(info))
+        return 0
     info = file_info(args.file, args.format)
     if args.json:
         print(json.dumps(info))
@@ -235,13 +263,15 @@ def register(sub) -> None:
                                                     "take of a class is held out for testing)")
     g.add_argument("--takes", type=int, default=1, help="how many takes to record (default 1)")
     g.add_argument("--gap", type=float, default=1.0, help="seconds to get ready before each take (default 1)")
-    g.add_argument("--model", help="the model whose classes a new dataset starts from (default: the bundled "
+    g.add_argument("--model", help="the model whose classes a new dataset starts from, and, recording a stand-in "
+                                   "person to a file, whose classes its _labels.csv names (default: the bundled "
                                    "gesture model)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_record)
 
-    p = sub.add_parser("info", help="format, sensor size and event statistics of a recording")
-    p.add_argument("file")
+    p = sub.add_parser("info", help="format, sensor size and event statistics of a recording; or, for a model, its "
+                                    "classes, decision, what it was taught and from how many takes")
+    p.add_argument("file", help="a recording, or a model (checkpoint or firmware folder)")
     p.add_argument("--format", help="force the input format (evt2, evt3, dat, nmnist, npy, aedat3, aedat4)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_info)

@@ -280,6 +280,13 @@ class Session:
         self.take = TakeCollector(takes, name, seconds, finished)
         self.runner.tap = self._tap
 
+    def stop_take(self) -> None:
+        """End the take under way now (hold-to-record let go); what it holds is stored (see
+        :meth:`sast_live.takes.TakeCollector.stop`)."""
+        take = self.take
+        if take is not None:
+            take.stop()
+
     def stop_recording(self) -> tuple[int, int] | None:
         rec, self.recorder = self.recorder, None
         if rec is None:

@@ -244,6 +244,20 @@ class TakeCollector:
             if int(t[-1]) < self.end:
                 return chunk[:0]
             self.finished = True
+        self._store()
+        return chunk[t >= self.end]
+
+    def stop(self) -> None:
+        """End the take now (a held key or button let go): what arrived so far is stored (a take with no events
+        is refused, as always); nothing happens if it has ended already. Any thread."""
+        with self._lock:
+            if self.finished:
+                return
+            self.finished = True
+        self._store()
+
+    def _store(self) -> None:
+        """Store the parts (once, after ``finished`` was set under the lock) and tell ``done``."""
         from sast_live.events import EVENT_DTYPE, concat
 
         try:
@@ -254,7 +268,6 @@ class TakeCollector:
         self.parts = []
         if self.done is not None:
             self.done(self.take, self.error)
-        return chunk[t >= self.end]
 
 
 #: what a fine-tuning on takes writes beside its checkpoint (``training.finetune.report``)
@@ -272,7 +285,7 @@ def finetune_lines(summary: dict) -> list[str]:
     old = summary.get("old_classes")
     if old:
         of = f" of {old['dataset']}" if old.get("dataset") else ""
-        lines.append(f"old classes: {old['int8_before']:.1%} → {old['int8_after']:.1%} (INT8, {old['n']} test "
-                     f"recordings{of})")
+        lines.append(f"old classes: {old['int8_before']:.1%} → {old['int8_after']:.1%} (INT8, {old['n']} "
+                     f"{old.get('what', 'test recordings')}{of})")
     return lines
 

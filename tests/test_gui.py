@@ -3,7 +3,6 @@ fallback; one screenshot under Xvfb (kept as tests' output for a person to look 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -207,10 +206,14 @@ def test_without_root_the_probe_prints_the_apt_line(monkeypatch, capsys):
 
 
 @pytest.mark.slow
-def test_the_teach_panel_records_replays_deletes_and_loads_a_fine_tuned_model(qapp, tmp_path):
-    """Takes of a new gesture from the running source (the stand-in person), listed per class; one replayed
-    (it becomes the source) and one deleted; the fine-tune command; a finished run's model is loaded; a bad class
-    name is refused in the panel."""
+def test_the_teach_panel_records_held_and_timed_takes_replays_deletes_and_teaches(qapp, tmp_path):
+    """Takes of a new gesture from the running source (the stand-in person): timed ones (a countdown, then the take
+    length) and held ones (the button, then the T key, held down and let go), listed per class; one replayed (it
+    becomes the source) and both deleted; "Teach" with no take fails with the reason in the panel and the source
+    plays on; with the held takes it teaches, and the taught model (13 classes) runs in the window
+    with its figures in the panel; a bad class name is refused in the panel."""
+    from PyQt6 import QtCore, QtTest
+
     from sast_live.gui.window import MainWindow
     from sast_live.session import Session, SourceOptions
     from sast_live.takes import TakeSet
@@ -220,50 +223,65 @@ def test_the_teach_panel_records_replays_deletes_and_loads_a_fine_tuned_model(qa
     session.open("synthetic:people:push_both_hands")
     win.show()
     panel = win.teach
+    panel.show()  # the Teach dock (the toolbar's Teach button opens it)
+    folder = tmp_path / "takes"
+    n_takes = lambda: len(TakeSet.open(folder).takes())  # noqa: E731
     try:
         panel.countdown_s = 0
-        panel.set_folder(tmp_path / "takes")
+        panel.set_folder(folder)
         panel.label.setEditText("push_both_hands")
+        panel.hold.setChecked(False)
         panel.seconds.setValue(0.5)
         for k in range(2):
             panel.record.click()
-            spin(qapp, 120, until=lambda k=k: len(TakeSet.open(tmp_path / "takes").takes()) > k and
-                 panel.record.isEnabled())
-        takes = TakeSet.open(tmp_path / "takes").takes()
+            spin(qapp, 120, until=lambda k=k: n_takes() > k and panel.record.isEnabled())
+        takes = TakeSet.open(folder).takes()
         assert [t.name for t in takes] == ["push_both_hands"] * 2 and "stored" in panel.state.text()
         group = panel.list.topLevelItem(0)
         assert group.text(0) == "push_both_hands (2)" and group.childCount() == 2
         panel.list.setCurrentItem(group.child(0))
-        panel.delete_selected()
-        assert len(TakeSet.open(tmp_path / "takes").takes()) == 1 and panel.list.topLevelItem(0).childCount() == 1
-        panel.list.setCurrentItem(panel.list.topLevelItem(0).child(0))
         panel.replay_selected()
-        assert session.source.name == "file 00001.raw"  # the take plays
+        assert session.source.name == "file 00000.raw"  # the take plays
+        session.open("synthetic:people:push_both_hands")
+        for _ in range(2):
+            panel.list.setCurrentItem(panel.list.topLevelItem(0).child(0))
+            panel.delete_selected()
+        assert n_takes() == 0 and panel.list.topLevelItem(0) is None
         cmd = panel.finetune_command()
-        assert cmd[2:4] == ["train", "--init-from"] and cmd[cmd.index("--dataset") + 1] == str(tmp_path / "takes")
+        assert cmd[2:4] == ["train", "--init-from"] and cmd[cmd.index("--dataset") + 1] == str(folder)
         assert not win.controls.play.isChecked()
-        panel.fine_tune()  # one take, none held out yet: the training refuses, the panel says why
-        assert win.controls.play.isChecked() and session.source.pacer.paused  # the source waits while the model trains
+        panel.fine_tune()  # no take left: teaching refuses, the panel says why
+        assert win.controls.play.isChecked() and session.source.pacer.paused  # the source waits meanwhile
         spin(qapp, 120, until=lambda: panel.tune.isEnabled())
-        assert "fine-tuning failed" in panel.state.text() and "held-out take" in panel.state.text()
+        assert "teaching failed" in panel.state.text() and "no training takes" in panel.state.text()
         assert not win.controls.play.isChecked() and not session.source.pacer.paused  # and plays on after
-        other = REPO / "models" / "zoo" / "gestures-baseline" / "model"
-        panel.run_dir.mkdir(parents=True)
-        (panel.run_dir / "finetune.json").write_text(json.dumps({
-            "held_out_takes": {"push_both_hands": {"n": 5, "int8_accuracy": 0.8}},
-            "held_out_takes_streaming": {"push_both_hands": {"windows": 35, "naming_it": 26}},
-            "old_classes": {"n": 480, "int8_before": 0.954, "int8_after": 0.946}}))
-        panel.load_result(other)  # what a finished fine-tuning does with its run folder
-        spin(qapp, 60, until=lambda: session.options.model == str(other) and "loading" not in panel.state.text())
-        assert session.options.model == str(other) and "loading" not in panel.state.text()
-        shown = panel.state.text()
-        assert "held-out takes of push_both_hands: 4/5 right (INT8), 26/35 streamed windows name it" in shown
-        assert "old classes: 95.4% → 94.6%" in panel.state.text()
+        panel.hold.setChecked(True)
+        held = [lambda: QtTest.QTest.mousePress(panel.record, QtCore.Qt.MouseButton.LeftButton),
+                lambda: QtTest.QTest.keyPress(win, QtCore.Qt.Key.Key_T)]
+        let_go = [lambda: QtTest.QTest.mouseRelease(panel.record, QtCore.Qt.MouseButton.LeftButton),
+                  lambda: QtTest.QTest.keyRelease(win, QtCore.Qt.Key.Key_T)]
+        for k in range(4):  # two by the button, two by the key
+            win.setFocus()
+            held[k % 2]()
+            assert panel.holding and "let go to store it" in panel.state.text()
+            spin(qapp, 1.5)
+            let_go[k % 2]()
+            spin(qapp, 60, until=lambda k=k: n_takes() > k)
+            assert not panel.holding
+        takes = TakeSet.open(folder).takes()
+        assert len(takes) == 4 and [t.split for t in takes].count("test") == 1
+        panel.fine_tune()
+        spin(qapp, 300, until=lambda: panel.tune.isEnabled() and "loading" not in panel.state.text()
+             and session.backend is not None and len(session.backend.classes) == 13)
+        assert session.backend.classes[-1] == "push_both_hands", panel.state.text()
+        assert "held-out takes of push_both_hands: " in panel.state.text()
+        assert "old classes:" in panel.state.text()
+        panel.hold.setChecked(False)
         panel.label.setEditText("two words")
         panel.record.click()  # a bad class name: the panel says why, and nothing is stored
         spin(qapp, 10, until=lambda: panel.record.isEnabled())
         assert "not a valid folder name" in panel.state.text() or "folder name" in panel.state.text()
-        assert len(TakeSet.open(tmp_path / "takes").takes()) == 1
+        assert n_takes() == 4
     finally:
         win.close()
 

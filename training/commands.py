@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
 from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP
 from firmware_sim.precisions import INTEGER
+from sast_live.errors import SastLiveError
 from sast_live.pipeline.backends import DEFAULT_MODEL
 from training.options import (
     FINE_TUNED,
@@ -84,6 +86,9 @@ def cmd_train(args) -> int:
 
     if args.init_from and is_takes_folder(args.dataset):
         return cmd_finetune(args)
+    if args.method == "readout" or args.readout_l2 is not None:
+        raise SastLiveError("--method readout (and --readout-l2) teach a model: give --init-from MODEL and a folder "
+                            "of takes as --dataset")
     fill_unset(args, {k: getattr(args, k) for k in FINE_TUNED})
     if args.method in ("cvx", "sg-cvx"):
         from training.convex.reconstruct import reconstruct
@@ -108,10 +113,15 @@ def run_fields(args) -> dict:
 
 
 def cmd_finetune(args) -> int:
-    """``train --init-from CKPT --dataset TAKES``: few-shot defaults, then the INT8 report on the takes."""
+    """``train --init-from CKPT --dataset TAKES``: the readout refitted (default), or with ``--method sast|
+    surrogate|sg`` the whole network fine-tuned with few-shot defaults; then the INT8 report on the takes."""
     from training.finetune import check_takes, few_shot_fields, old_classes_dataset, render, report
     from training.train import train
 
+    if args.method in (None, "readout"):
+        return cmd_teach(args)
+    if args.readout_l2 is not None:
+        raise SastLiveError("--readout-l2 belongs to --method readout")
     check_takes(args.dataset)
     given = few_shot_fields(args.init_from, {k: getattr(args, k) for k in FINE_TUNED})
     if args.keep_old_from is None:  # the base model's dataset, or a proportionate part of it generated now
@@ -119,6 +129,42 @@ def cmd_finetune(args) -> int:
     fill_unset(args, given)
     print(json.dumps(train(train_config(args, **run_fields(args)))))
     print(render(report(args.out, args.init_from, args.dataset, not args.quiet, args.keep_old_from)))
+    return 0
+
+
+def cmd_teach(args) -> int:
+    """``train --init-from CKPT --dataset TAKES [--method readout]``: :func:`training.teach.readout.teach`."""
+    from training.teach.readout import LAMBDA, render, teach
+
+    given = [f"--{k.replace('_', '-')}" for k in FINE_TUNED if k != "method" and getattr(args, k) is not None]
+    if given:
+        raise SastLiveError(f"{', '.join(given)}: options of a full fine-tuning (--method sast); teaching by "
+                            "refitting the readout (the default) trains no epochs")
+    lam = LAMBDA if args.readout_l2 is None else args.readout_l2
+    if not (lam > 0 and math.isfinite(lam)):
+        raise SastLiveError(f"--readout-l2 must be a positive number, got {args.readout_l2}")
+    summary = teach(str(args.init_from), args.dataset, args.out, lam=lam, progress=not args.quiet)
+    print(render(summary))
+    return 0
+
+
+def cmd_teach_bank(args) -> int:
+    from training.teach.bank import bank_path, build_bank
+
+    bank = build_bank(args.checkpoint, args.dataset, args.data_dir, progress=not args.quiet)
+    path = bank.save(bank_path(args.checkpoint))
+    print(f"wrote {path}: {len(bank)} recordings ({bank.source}), {len(bank.counts)} hops of {bank.hop_bins} bins, "
+          f"{path.stat().st_size / 1e6:.1f} MB")
+    return 0
+
+
+def cmd_forget(args) -> int:
+    from training.teach.readout import LAMBDA, forget
+
+    s = forget(args.checkpoint, args.name, args.out, LAMBDA)
+    print(f"wrote {s['model']} without {s['forgot']}: {len(s['classes'])} classes; readout refitted on "
+          f"{s['windows_fitted']} windows, within {s['certificate']['gap_bound']:.1e} of the optimum (INT8 firmware: "
+          f"{s['firmware']})")
     return 0
 
 
@@ -338,6 +384,22 @@ def register_decision(sub) -> None:
     p.add_argument("checkpoint", help="OUT/model of a run trained with --validation")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("teach-bank", help="compute a model's feature bank beside it (MODEL.bank.npz): its classes as "
+                                          "its INT8 hidden layers see them, which teaching keeps the old classes with")
+    p.add_argument("checkpoint", nargs="?", default=str(DEFAULT_MODEL / "model"),
+                   help="a gesture model's checkpoint (default: the bundled gesture model)")
+    p.add_argument("--dataset", help="the recordings to take the classes from (default: the model's own dataset)")
+    p.add_argument("--data-dir", help="its folder, if not the default")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_teach_bank)
+
+    p = sub.add_parser("forget", help="a taught model without one of its classes: that class's readout row and "
+                                      "feature-bank recordings dropped, the readout of the rest refitted (seconds)")
+    p.add_argument("checkpoint", help="the model (e.g. a taught one, OUT/model)")
+    p.add_argument("name", help="the class to remove")
+    p.add_argument("--out", required=True, help="output folder (model, its bank, firmware-int8)")
+    p.set_defaults(func=cmd_forget)
 
     p = sub.add_parser("choose-window", help="choose a gesture model's streaming window, taper and floor on the "
                                              "validation subjects' recordings (never the demo or the test subjects)")

@@ -104,7 +104,7 @@ def report(out: str | Path, base_checkpoint: str, takes_dir: str, progress: bool
 
     out = Path(out)
     model = out / "model"
-    streaming = choose_streaming_window(model)
+    streaming = keep_streaming_window(model, base_checkpoint)
     common = {"corruptions": (), "hardware": (DEPLOYED,), "progress": progress}
     takes = evaluate_many([str(model)], str(out / "eval-takes"), dataset=takes_dir, **common)[0]
     by_class = takes["breakdown"][DEPLOYED]["by_class"]
@@ -128,22 +128,20 @@ def report(out: str | Path, base_checkpoint: str, takes_dir: str, progress: bool
     return summary
 
 
-def choose_streaming_window(model: Path) -> dict | None:
-    """A gesture model's streaming window, floor and taper, chosen as for the shipped models
-    (:mod:`training.decision.streaming`, on the validation subjects' recordings of the 11 gestures) and stored in
-    its decision; None (nothing stored) for a model whose first classes are not the 12 of gestures-v2."""
-    from sast_live.pipeline.backends import model_classes
-    from sast_live.synthetic import people
-    from training.decision.streaming import choose, recordings, score_settings, store
+def keep_streaming_window(model: Path, base_checkpoint) -> dict | None:
+    """The base model's streaming window, taper and confidence floor, stored in the fine-tuned model's decision
+    (the floor is never lowered below the base's; ``main.py choose-window OUT/model --write`` chooses them afresh
+    on the validation subjects' recordings, which takes rendering them: about 40 s on 2 cores); None when the base
+    model has no streaming choice."""
+    from models.checkpoint.files import read_checkpoint_meta
+    from training.decision.streaming import store
 
-    if model_classes(model)[:len(people.CLASSES)] != people.CLASSES:
+    base = read_checkpoint_meta(str(base_checkpoint))[0].get("decision") or {}
+    if not base.get("window_ms"):
         return None
-    table = score_settings(model, recordings())
-    r = table[choose(table)]
-    store(model.with_suffix(".json"), r["window_ms"], r["taper"], r["min_confidence"], r.get("max_energy"),
-          r.get("event_rate"))
-    return {k: r[k] for k in ("window_ms", "taper", "min_confidence", "gestures_with_majority", "n_gestures",
-                              "median_latency_s")}
+    store(model.with_suffix(".json"), base["window_ms"], base.get("taper", "flat"), base.get("min_confidence", 0.0))
+    return {"window_ms": base["window_ms"], "taper": base.get("taper", "flat"),
+            "min_confidence": base.get("min_confidence", 0.0), "from": str(base_checkpoint)}
 
 
 def stream_takes(model: Path, takes_dir: str) -> dict:
@@ -176,9 +174,8 @@ def render(summary: dict) -> str:
     lines += [f"  {line}" for line in finetune_lines(summary)]
     if summary.get("streaming"):
         r = summary["streaming"]
-        lines.append(f"  streaming window {r['window_ms']} ms, {r['taper']}, floor {r['min_confidence']:.2f} (chosen "
-                     f"on the validation subjects: {r['gestures_with_majority']}/{r['n_gestures']} gestures, median "
-                     f"latency {r['median_latency_s']:.2f} s)")
+        lines.append(f"  streaming window {r['window_ms']} ms, {r['taper']}, floor {r['min_confidence']:.2f} (the base "
+                     "model's; `main.py choose-window OUT/model --write` chooses them afresh)")
     return "\n".join(lines)
 
 

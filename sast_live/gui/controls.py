@@ -112,7 +112,7 @@ class Controls(QtCore.QObject):
         bar.addAction(self.rec)
         teach = self.teach.toggleViewAction()
         teach.setText("Teach…")
-        teach.setToolTip("record takes of a gesture of your own and fine-tune the model on them")
+        teach.setToolTip("record takes of a gesture of your own and teach the model them (seconds)")
         bar.addAction(teach)
         self.refresh_ports()
 

@@ -1,11 +1,12 @@
-"""The teach panel: record labelled takes of a gesture from the current source, look after them, fine-tune.
+"""The teach panel: record labelled takes of a gesture from the current source, look after them, teach the model.
 
-The takes go into a folder of :mod:`sast_live.takes` (the layout ``record --label --dataset`` writes); a take is
-the next N seconds of the running source after a countdown (:meth:`Session.start_take`). "Fine-tune" runs
-``main.py train --init-from MODEL --dataset FOLDER`` in a background process (:class:`QtCore.QProcess`), shows
-its epochs in a progress bar and loads the result into the session when it ends. While it trains the panel
-says so (:attr:`TeachPanel.tuning`) and the window holds the source still: the two CPU cores go to the training
-(a live 1× source beside it had taken it from 4 to over 10 minutes).
+The takes go into a folder of :mod:`sast_live.takes` (the layout ``record --label --dataset`` writes). A take is
+what the source sends while the Record button or the T key is held down (:meth:`Session.start_take`, ended by
+:meth:`Session.stop_take` on release; at most :data:`MAX_HOLD_S`), or, with "hold to record" off, the next N seconds
+after a countdown. "Teach" runs ``main.py train --init-from MODEL --dataset FOLDER`` in a background process
+(:class:`QtCore.QProcess`): the readout refitted on the sensor's own features (:mod:`training.teach`, seconds), its
+steps in the progress bar; the result is loaded into the session when it ends. While it runs the panel says so
+(:attr:`TeachPanel.tuning`) and the window holds the source still, so the work has both CPU cores.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from sast_live.errors import SastLiveError
 from sast_live.pipeline.backends import DEFAULT_MODEL
 
 REPO = Path(__file__).resolve().parents[2]
-_EPOCH = re.compile(r"epoch (\d+)/(\d+)")
+_STEP = re.compile(r"(?:epoch|step) (\d+)/(\d+)")  # a full fine-tuning's epochs, teaching's steps
+#: the longest a held take lasts (a key held by mistake does not record forever)
+MAX_HOLD_S = 30.0
 
 
 class TeachPanel(QtWidgets.QDockWidget):
@@ -54,9 +57,15 @@ class TeachPanel(QtWidgets.QDockWidget):
         self.seconds.setValue(2.0)
         self.seconds.setSuffix(" s")
         form.addRow("take length", self.seconds)
-        self.record = QtWidgets.QPushButton("Record take  (T)")
-        self.record.setShortcut("T")
-        self.record.clicked.connect(self.record_take)
+        self.hold = QtWidgets.QCheckBox("hold to record (button or T); off: a countdown, then the take length")
+        self.hold.setChecked(True)
+        form.addRow(self.hold)
+        self.record = QtWidgets.QPushButton("Record take  (hold, or hold T)")
+        self.record.setToolTip("hold down to record a take of the class above; let go to store it")
+        self.record.pressed.connect(self._press)
+        self.record.released.connect(self._release)
+        self.record.clicked.connect(self._click)
+        self.holding = False
         form.addRow(self.record)
         self.list = QtWidgets.QTreeWidget()
         self.list.setHeaderLabels(["take", "split"])
@@ -69,7 +78,9 @@ class TeachPanel(QtWidgets.QDockWidget):
             b.clicked.connect(slot)
             buttons.addWidget(b)
         form.addRow(buttons)
-        self.tune = QtWidgets.QPushButton("Fine-tune")
+        self.tune = QtWidgets.QPushButton("Teach")
+        self.tune.setToolTip("refit the model's readout on the takes (the sensor's features stay as they are): "
+                             "seconds, nothing generated; the old classes are kept by the model's feature bank")
         self.tune.clicked.connect(self.fine_tune)
         form.addRow(self.tune)
         self.progress = QtWidgets.QProgressBar()
@@ -81,6 +92,54 @@ class TeachPanel(QtWidgets.QDockWidget):
         form.addRow(self.state)
         self.setWidget(body)
         self.took.connect(self._took)
+        QtWidgets.QApplication.instance().installEventFilter(self)
+
+    # -- hold to record ---------------------------------------------------------------------------------------
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt's name)
+        """T held down records a take while this panel is shown (not while a text field has the keyboard)."""
+        kind = event.type()
+        if kind not in (QtCore.QEvent.Type.KeyPress, QtCore.QEvent.Type.KeyRelease) or not self.isVisible():
+            return False
+        if event.key() != QtCore.Qt.Key.Key_T or event.modifiers() & ~QtCore.Qt.KeyboardModifier.KeypadModifier:
+            return False
+        focus = QtWidgets.QApplication.focusWidget()
+        if isinstance(focus, QtWidgets.QLineEdit | QtWidgets.QAbstractSpinBox | QtWidgets.QTextEdit):
+            return False
+        if event.isAutoRepeat():
+            return True
+        if kind == QtCore.QEvent.Type.KeyPress:
+            self._press() if self.hold.isChecked() else self.record_take()
+        else:
+            self._release()
+        return True
+
+    def _press(self) -> None:
+        if self.hold.isChecked() and not self.holding and self.record.isEnabled():
+            self.start_hold()
+
+    def _release(self) -> None:
+        if self.holding:
+            self.holding = False
+            self.session.stop_take()
+
+    def _click(self) -> None:
+        if not self.hold.isChecked():
+            self.record_take()
+
+    def start_hold(self) -> None:
+        """Start a take that lasts until the button or key is let go (at most :data:`MAX_HOLD_S`)."""
+        if self.takes is None:
+            self.choose_folder()
+            if self.takes is None:
+                return
+        name = self.label.currentText().strip()
+        try:
+            self.session.start_take(self.takes, name, MAX_HOLD_S, done=self.took.emit)
+        except SastLiveError as exc:
+            self.state.setText(f"not recorded: {exc}")
+            return
+        self.holding = True
+        self.state.setText(f"recording a take of {name}… (let go to store it)")
 
     # -- takes ----------------------------------------------------------------------------------------------
     def choose_folder(self) -> None:
@@ -146,6 +205,7 @@ class TeachPanel(QtWidgets.QDockWidget):
 
     def _took(self, take, error) -> None:
         self.record.setEnabled(True)
+        self.holding = False
         if error:
             self.state.setText(f"not stored: {error}")
             return
@@ -169,9 +229,9 @@ class TeachPanel(QtWidgets.QDockWidget):
             self.takes.delete(take)
             self.refresh_list()
 
-    # -- fine-tuning ----------------------------------------------------------------------------------------
+    # -- teaching ---------------------------------------------------------------------------------------------
     def finetune_command(self) -> list[str]:
-        """The command "Fine-tune" runs: the current model, the takes, a new run folder beside the takes."""
+        """The command "Teach" runs: the current model, the takes, a new run folder beside the takes."""
         if self.takes is None:
             raise SastLiveError("choose a folder of takes first")
         model = self.session.options.model or str(DEFAULT_MODEL)
@@ -183,7 +243,7 @@ class TeachPanel(QtWidgets.QDockWidget):
         try:
             cmd = self.finetune_command()
         except SastLiveError as exc:
-            QtWidgets.QMessageBox.warning(self, "Fine-tune", str(exc))
+            QtWidgets.QMessageBox.warning(self, "Teach", str(exc))
             return
         self.output = ""
         self.process = QtCore.QProcess(self)
@@ -191,22 +251,23 @@ class TeachPanel(QtWidgets.QDockWidget):
         self.process.readyReadStandardOutput.connect(self._progress)
         self.process.finished.connect(self._finished)
         self.tune.setEnabled(False)
-        self.progress.setRange(0, 0)  # busy until the first epoch is reported
-        self.state.setText(f"fine-tuning into {self.run_dir}…")
+        self.progress.setRange(0, 0)  # busy until the first step is reported
+        self.state.setText(f"teaching into {self.run_dir}…")
         self.tuning.emit(True)
         self.process.start(cmd[0], cmd[1:])
 
     def _progress(self) -> None:
         text = bytes(self.process.readAllStandardOutput()).decode(errors="replace")
         self.output = (self.output + text)[-4000:]  # the tail, for the reason of a failure
-        found = _EPOCH.findall(text)
+        found = _STEP.findall(text)
         if found:
             done, total = map(int, found[-1])
             self.progress.setRange(0, total)
-            self.progress.setValue(done)
+            self.progress.setValue(done - 1 if "step" in text else done)  # a step is reported as it begins
         lines = [ln for ln in text.replace("\r", "\n").splitlines() if ln.strip()]
-        if lines and ("held-out" in lines[-1] or "error" in lines[-1]):
-            self.state.setText(lines[-1].strip())
+        said = [ln.strip() for ln in lines if ln.startswith("step ") or "held-out" in ln or "error" in ln]
+        if said:
+            self.state.setText(said[-1])
 
     def _finished(self, code: int, _status=None) -> None:
         self.tune.setEnabled(True)
@@ -215,13 +276,13 @@ class TeachPanel(QtWidgets.QDockWidget):
         if code != 0:
             lines = [ln.strip() for ln in self.output.replace("\r", "\n").splitlines() if ln.strip()]
             why = next((ln for ln in reversed(lines) if ln.startswith("error")), lines[-1] if lines else "")
-            self.state.setText(f"fine-tuning failed: {why}")
+            self.state.setText(f"teaching failed: {why}")
             self.tuning.emit(False)
             return
         self.load_result(self.run_dir / "model")
 
     def load_result(self, model: Path) -> None:
-        """Put the fine-tuned model into the session (its classes into the prediction panel)."""
+        """Put the taught model into the session (its classes into the prediction panel)."""
         self.state.setText(f"loading {model}…")
         self.session.set_model(str(model), self.session.options.precision, done=self._loaded_elsewhere)
 

@@ -48,7 +48,7 @@ def open_source(spec: str | os.PathLike, *, speed: float | None = 1.0, loop: boo
         if rest != "gestures":
             raise SastLiveError(f"unknown synthetic stream {rest!r}; available: synthetic:gestures (outlines), "
                                 "synthetic:people (a stand-in person, random gestures), synthetic:people:MOTION "
-                                "(one motion: a class name or push_both_hands)")
+                                "(one motion: a class name, push_both_hands, raise_both_arms or punch_right)")
         from sast_live.sources.synthetic import SyntheticGestures
 
         return SyntheticGestures(speed, seed)

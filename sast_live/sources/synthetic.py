@@ -41,12 +41,14 @@ class SyntheticGestures(TimedSource):
 
 class SyntheticPeople(TimedSource):
     """A stand-in person (the gestures-v2 renderer: a filled, shaded upper body) in front of the DVS pixel model,
-    performing ``motion`` again and again (a class name or one of :data:`people.EXTRA_MOTIONS`), or random
-    gestures of the 11 classes when ``motion`` is None; 2.5-s segments, each drawn afresh (tempo, phase, size),
+    performing ``motion`` again and again (a class name or one of :data:`people.EXTRA_MOTIONS`; several,
+    comma-separated, are performed in turn, one segment each), or random gestures of the 11 classes when ``motion``
+    is None; 2.5-s segments, each drawn afresh (tempo, phase, size),
     rendered one at a time (the DVS state starts afresh with each), paced.
 
     The person is held-out test subject ``TEST_SUBJECTS[seed % 6]`` under one lighting; ``labels`` records
-    ``(motion id, t_start, t_end)`` of each segment generated so far.
+    ``(motion id, t_start, t_end)`` of each segment generated so far (:func:`segment_labels` turns them into a
+    model's class labels).
     """
 
     name = "synthetic person"
@@ -58,11 +60,14 @@ class SyntheticPeople(TimedSource):
         from sast_live.errors import SastLiveError
         from sast_live.synthetic import people
 
-        if motion is not None and motion not in people.MOTIONS:
-            raise SastLiveError(f"unknown motion {motion!r} for synthetic:people; choose one of "
-                                f"{', '.join(people.MOTIONS)}")
+        motions = [m.strip() for m in motion.split(",")] if motion else []
+        unknown = [m for m in motions if m not in people.MOTIONS]
+        if unknown or (motion is not None and not motions):
+            raise SastLiveError(f"unknown motion {(unknown or [motion])[0]!r} for synthetic:people; choose one of "
+                                f"{', '.join(people.MOTIONS)} (or several, comma-separated, performed in turn)")
         super().__init__(SensorSize(*people.SENSOR), speed, pacer)
         self.motion, self.seed = motion, seed
+        self.motions = motions
         self.labels: list[tuple[int, int, int]] = []
         if motion is not None:
             self.name = f"synthetic person: {motion}"
@@ -75,8 +80,8 @@ class SyntheticPeople(TimedSource):
         lighting = people.LIGHTINGS[self.seed % len(people.LIGHTINGS)]
         t_base, k = 0, 0
         while not self.closed:
-            ids = [people.MOTIONS[self.motion] if self.motion is not None else int(rng.integers(0, 11))
-                   for _ in range(self.PER_RENDER)]
+            ids = [people.MOTIONS[self.motions[(k + j) % len(self.motions)]] if self.motions else
+                   int(rng.integers(0, 11)) for j in range(self.PER_RENDER)]
             events, spans = people.make_sequence(person, [(c, self.SEGMENT_S, lighting) for c in ids],
                                                  seed=self.seed * 100_003 + k)
             events["t"] += t_base
@@ -84,3 +89,22 @@ class SyntheticPeople(TimedSource):
             end = t_base + spans[-1][2]
             yield from iter_time_windows([events], SLICE_US, t_start=t_base, t_end=end)
             t_base, k = end, k + 1
+
+
+def segment_labels(labels, classes) -> tuple[list[tuple[int, int, int]], list[str]]:
+    """A stand-in person's segments ``[(motion id, start, end)]`` as IBM-style labels of a model with ``classes``:
+    ``([(class index, start_us, end_us)], motions that are not among the classes)``; "no gesture" segments are
+    the unlabelled pauses."""
+    from sast_live.synthetic import people
+
+    names = {v: k for k, v in people.MOTIONS.items()}
+    rows, missing = [], []
+    for motion, start, end in labels:
+        name = names[motion]
+        if name == people.NO_GESTURE:
+            continue
+        if name not in classes:
+            missing.append(name)
+            continue
+        rows.append((list(classes).index(name), int(start), int(end)))
+    return rows, sorted(set(missing))

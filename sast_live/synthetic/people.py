@@ -50,7 +50,7 @@ IDLE = len(GESTURES)  # the class index of NO_GESTURE
 IDLE_SCENES = ("still", "empty", "sensor", "objects")  # what a no-gesture recording shows (see make_sample)
 #: motions the stand-in person performs that are none of the 11 classes (a user teaching the sensor a new gesture);
 #: motion ids, outside the range of class indices
-EXTRA_MOTIONS = {"push_both_hands": 100}
+EXTRA_MOTIONS = {"push_both_hands": 100, "raise_both_arms": 101, "punch_right": 102}
 MOTIONS = {**{name: k for k, name in enumerate(CLASSES)}, **EXTRA_MOTIONS}  # every motion a person can perform
 
 
@@ -210,6 +210,28 @@ def push_hands(p: dict, t: float) -> tuple[np.ndarray, np.ndarray]:
     return out[0], out[1]
 
 
+def raise_arms(p: dict, t: float) -> tuple[np.ndarray, np.ndarray]:
+    """Both arms swung out sideways from the hips to above the head and back, again and again (a jumping jack's
+    arms; none of the 11 classes): each hand on a circle about its shoulder, from hanging down to overhead."""
+    u = (1 - np.cos(2 * np.pi * t / p["period"] + p["phase"])) / 2  # 0: arms down, 1: overhead
+    ang = np.pi / 2 - min(p["amp"], 1.1) * u * np.radians(150)  # from straight down towards straight up
+    out = []
+    for side, shoulder in ((RIGHT, p["shoulder_r"]), (LEFT, p["shoulder_l"])):
+        out.append(shoulder + 0.9 * p["reach"] * np.array([side * np.cos(ang), np.sin(ang)]))
+    return out[0], out[1]
+
+
+def punch_right(p: dict, t: float) -> tuple[np.ndarray, np.ndarray]:
+    """The right fist punched towards the camera from the chest and drawn back, quickly, again and again; the
+    left hand rests (none of the 11 classes)."""
+    s, reach = p["scale"], p["reach"]
+    u = np.clip(np.sin(np.pi * ((t / p["period"] * 2 + p["phase"] / np.pi) % 1.0)) * 1.4, 0.0, 1.0)  # fast out, back
+    back = np.array([p["cx"] + RIGHT * 6 * s, p["shoulder_r"][1] + 0.5 * reach])
+    out = np.array([p["shoulder_r"][0] - RIGHT * 2 * s, p["shoulder_r"][1] + 0.1 * reach])
+    rest_l = p["shoulder_l"] + np.array([LEFT * 6 * s, 0.92 * reach])
+    return back + min(p["amp"], 1.1) * u * (out - back), rest_l
+
+
 def hands_at(person: Subject, p: dict, t: float) -> tuple[np.ndarray, np.ndarray]:
     """Where the right and left hands are at time ``t`` (s) of recording ``p``."""
     cx, _, _, q = _frame_of_body(person, p, t)
@@ -217,6 +239,10 @@ def hands_at(person: Subject, p: dict, t: float) -> tuple[np.ndarray, np.ndarray
         hand_r, hand_l = _idle_hands(q, t)
     elif p["cls"] == EXTRA_MOTIONS["push_both_hands"]:
         hand_r, hand_l = push_hands(q, t)
+    elif p["cls"] == EXTRA_MOTIONS["raise_both_arms"]:
+        hand_r, hand_l = raise_arms(q, t)
+    elif p["cls"] == EXTRA_MOTIONS["punch_right"]:
+        hand_r, hand_l = punch_right(q, t)
     else:
         hand_r, hand_l = hand_targets(p["cls"], t, q)
     if person.handed == LEFT and p["cls"] in (8, 9):  # the strumming / lead drum hand follows the handedness

@@ -1,0 +1,270 @@
+"""Teaching by refitting the readout on the sensor's own features: the hop counts are the live app's windows bit for
+bit, the fit reaches its optimum and its certificate is a true bound, the feature bank beside the shipped model is
+that model's, and `train --init-from MODEL --dataset TAKES` teaches a new motion in seconds without generating
+anything, keeps the old classes and refuses what it cannot use with one clear line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from sast_live.errors import SastLiveError
+from sast_live.pipeline.backends import DEFAULT_MODEL
+from sast_live.takes import TakeSet
+from training.teach.bank import PARTS, Bank, bank_path, features_digest
+from training.teach.fit import class_weights, fit_readout, objective
+
+REPO = Path(__file__).resolve().parents[1]
+MAIN = [sys.executable, str(REPO / "main.py")]
+BASE = DEFAULT_MODEL / "model"
+
+
+def run(*args, ok=True, timeout=600):
+    done = subprocess.run(MAIN + [str(a) for a in args], capture_output=True, text=True, cwd=REPO, timeout=timeout)
+    if ok:
+        assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+@pytest.mark.parametrize("window_ms, taper", [(None, None), (1000, "flat")])
+def test_hop_counts_give_the_live_apps_streaming_scores_bit_for_bit(tiny_gestures_v2, window_ms, taper):
+    from firmware_sim.features import window_scores
+    from firmware_sim.precisions import PRECISIONS
+    from firmware_sim.quantize import quantize_checkpoint
+    from models.checkpoint.weights import load_model
+    from sast_live.formats.registry import read_events
+    from sast_live.pipeline import load_backend
+    from sast_live.pipeline.options import PipelineOptions
+    from sast_live.pipeline.pipeline import stream_windows
+    from sast_live.pipeline.windows import hop_weights
+    from training.convex.dictionary import hidden_firmware
+    from training.teach.bank import take_hops
+
+    model, _ = load_model(str(BASE))
+    fw = quantize_checkpoint(BASE, PRECISIONS["int8"].quant_config())
+    backend = load_backend(BASE, PRECISIONS["int8"])
+    opts = PipelineOptions(model=str(BASE), window_ms=window_ms, taper=taper)
+    sim = hidden_firmware(model, "int8")
+    n_hops = {None: 2, 1000: 4}[window_ms]  # the model's stored 500 ms, or 1 s, of 250-ms hops
+    weights = hop_weights(n_hops, taper or "linear")
+    checked = 0
+    for path in sorted(Path(tiny_gestures_v2, "test").rglob("*.raw"))[:4]:
+        ev = read_events(path)
+        wins = stream_windows(backend, ev, backend.bin_cfg.sensor_size, opts)
+        counts, bins = take_hops(sim, ev, model.cfg, 10)
+        scores = window_scores(fw, counts, bins, n_hops, weights)
+        assert len(wins) == len(scores) > 0
+        assert np.array_equal(np.array([w.scores for w in wins]), scores)
+        checked += len(wins)
+    assert checked >= 8
+
+
+def _problem(n=300, f=40, c=4, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 1, (c, f))
+    y = rng.integers(0, c, n)
+    X = np.abs(centres[y] + rng.normal(0, 1.5, (n, f))) / 4
+    return X, y, rng.normal(0, 0.3, (c, f)), rng.normal(0, 0.1, c)
+
+
+def test_the_readout_fit_reaches_the_optimum_and_its_certificate_is_a_true_bound():
+    X, y, W0, b0 = _problem()
+    tight = fit_readout(X, y, W0, b0, 0.5, 1e-3)
+    assert tight.gap_bound <= 1e-6 and tight.grad_norm < 1e-3  # the fit aims for a certificate of 1e-6 (GAP)
+    T = lambda a: torch.from_numpy(np.asarray(a, np.float64))  # noqa: E731
+    w = class_weights(y, 4)
+
+    def F(W, b):
+        return float(objective(T(W), T(b), T(X), torch.from_numpy(y), T(w), T(W0), T(b0), 0.5, 1e-3))
+
+    assert abs(F(tight.W, tight.b) - tight.objective) < 1e-12
+    rng = np.random.default_rng(1)
+    for scale in (1e-3, 1e-2, 1e-1):  # no nearby point is lower (beyond what the bound allows)
+        for _ in range(5):
+            assert F(tight.W + scale * rng.normal(size=W0.shape), tight.b + scale * rng.normal(size=4)) >= \
+                tight.objective - tight.gap_bound
+    loose = fit_readout(X, y, W0, b0, 0.5, 1e-3, tol=3e-2, max_iter=3)
+    assert loose.gap_bound > tight.gap_bound
+    assert 0 <= loose.objective - tight.objective <= loose.gap_bound + 1e-12  # the bound holds where it is loose
+    strong = fit_readout(X, y, W0, b0, 0.5, 1e3)  # a strong pull keeps the base readout
+    assert np.abs(strong.W - W0).max() < 1e-2
+    right = ((X @ tight.W.T + tight.b).argmax(1) == y).mean()
+    assert right > ((X @ W0.T + b0).argmax(1) == y).mean() and right > 0.8
+
+
+def test_class_weights_make_every_class_weigh_the_same_and_bad_fits_are_refused():
+    w = class_weights(np.array([0, 0, 0, 1, 2, 2]), 4)
+    assert np.isclose(w.sum(), 1) and np.isclose(w[:3].sum(), w[3]) and np.isclose(w[4:].sum(), w[3])
+    X, y, W0, b0 = _problem(n=20)
+    for bad, msg in ((dict(lam=0.0), "λ > 0"), (dict(y=np.full(20, 9)), "class indices below 4"),
+                     (dict(X=X[:, :3]), "do not agree"), (dict(X=X * np.nan), "finite features")):
+        kw = {"X": X, "y": y, "W0": W0, "b0": b0, "temperature": 0.5, "lam": 1e-3, **bad}
+        with pytest.raises(SastLiveError, match=msg):
+            fit_readout(**kw)
+
+
+def _bank(n_rec=6, F=8, classes=("a", "b", "c")) -> Bank:
+    rng = np.random.default_rng(0)
+    hops = rng.integers(2, 5, n_rec)
+    starts = np.concatenate([[0], np.cumsum(hops)])
+    return Bank(rng.integers(0, 10, (int(starts[-1]), F)).astype(np.uint8), np.full(int(starts[-1]), 10, np.uint16),
+                starts.astype(np.int64), (np.arange(n_rec) % len(classes)).astype(np.int16),
+                (np.arange(n_rec) % len(PARTS)).astype(np.uint8), classes, "d1g35t", 10, "made up")
+
+
+def test_a_feature_bank_round_trips_grows_and_shrinks_and_refuses_damage(tmp_path):
+    bank = _bank()
+    path = bank.save(tmp_path / "m.bank.npz")
+    back = Bank.load(path)
+    assert back.classes == bank.classes and back.digest == bank.digest and back.hop_bins == 10
+    for name in ("counts", "bins", "starts", "labels", "parts"):
+        assert np.array_equal(getattr(back, name), getattr(bank, name))
+    grown = bank.with_recordings([(np.ones((3, 8)), np.full(3, 10), 3, "fit")], (*bank.classes, "d"))
+    assert len(grown) == 7 and grown.per_class("fit")["d"] == 1
+    c, b, label = list(grown.recordings("fit"))[-1]
+    assert label == 3 and c.shape == (3, 8) and c.sum() == 24
+    fewer = grown.without_class("b")
+    assert fewer.classes == ("a", "c", "d") and len(fewer) == 5
+    assert sorted(set(fewer.labels.tolist())) == [0, 1, 2]
+    assert sum(len(c) for c, _, _ in (r for p in PARTS for r in fewer.recordings(p))) == len(fewer.counts)
+    with pytest.raises(SastLiveError, match="only grow at the end"):
+        bank.with_recordings([], ("b", "a"))
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(SastLiveError, match="not a readable feature bank"):
+        Bank.load(path)
+    with pytest.raises(SastLiveError, match="teach-bank"):
+        Bank.load(tmp_path / "none.bank.npz")
+    assert bank_path("runs/x/model.json") == Path("runs/x/model.bank.npz")
+    assert bank_path(DEFAULT_MODEL) == bank_path(BASE) == BASE.with_name("model.bank.npz")  # a run folder too
+
+
+def test_the_shipped_model_has_a_bank_of_its_own_hidden_layers():
+    from models.checkpoint.weights import load_model
+
+    model, _ = load_model(str(BASE))
+    bank = Bank.load(bank_path(BASE))
+    assert bank.digest == features_digest(model) and bank.classes == tuple(model.cfg.classes)
+    for part, least in (("fit", 20), ("validation", 5), ("test", 15)):
+        per = bank.per_class(part)
+        assert set(per) == set(bank.classes) and min(per.values()) >= least, part
+    other = model.convs[0].weight.detach().clone()
+    with torch.no_grad():
+        model.convs[0].weight[0, 0, 0, 0] += 1e-3
+    assert features_digest(model) != bank.digest  # a changed hidden layer is another bank
+    model.convs[0].weight.data.copy_(other)
+
+
+@pytest.fixture(scope="module")
+def push_takes(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("teach-readout") / "takes"
+    run("record", "synthetic:people:push_both_hands", "--label", "push_both_hands", "--dataset", d, "--takes", "8",
+        "--seconds", "1.5", "--gap", "0.3", "--speed", "0", "--quiet")
+    return d
+
+
+def test_teach_a_new_motion_in_seconds_keeping_the_old_classes(push_takes, tmp_path):
+    """8 takes of a motion none of the 11 classes is (6 to fit, 2 held out); nothing generated or rendered."""
+    out = tmp_path / "run"
+    done = run("train", "--init-from", BASE, "--dataset", push_takes, "--out", out, "--quiet")
+    assert "step 4/4" in done.stdout and "held-out takes of push_both_hands" in done.stdout
+    summary = json.loads((out / "finetune.json").read_text())
+    assert summary["method"] == "readout" and summary["certificate"]["gap_bound"] < 1e-6
+    held = summary["held_out_takes"]["push_both_hands"]
+    streamed = summary["held_out_takes_streaming"]["push_both_hands"]
+    assert held["n"] == 2 and streamed["windows"] >= 8
+    old = summary["old_classes"]
+    assert old["n"] > 1000 and old["int8_after"] >= old["int8_before"] - 0.01  # the issue's bar: within 1 point
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["model_cfg"]["classes"][-1] == "push_both_hands" and len(meta["model_cfg"]["classes"]) == 13
+    assert meta["taught"] == [{"class": "push_both_hands", "takes": 6, "held_out": 2, "takes_folder": str(push_takes)}]
+    base_decision = json.loads(BASE.with_suffix(".json").read_text())["decision"]
+    for key in ("temperature", "min_confidence", "window_ms", "taper", "reject_class"):
+        assert meta["decision"][key] == base_decision[key], key  # the floor and window are the base model's
+    bank = Bank.load(bank_path(out / "model"))
+    assert bank.classes[-1] == "push_both_hands" and bank.per_class("fit")["push_both_hands"] == 6
+    # the INT8 firmware folder runs in the live app with the new class, and names it on a held-out take
+    take = next(t for t in TakeSet.open(push_takes).takes() if t.split == "test")
+    line = run("replay", take.path, "--model", out / "firmware-int8", "--headless", "--json", "--speed", "0")
+    wins = [json.loads(x) for x in line.stdout.splitlines() if x.startswith("{")]
+    assert wins and all(len(w["scores"]) == 13 for w in wins)
+
+
+def test_teaching_refuses_what_it_cannot_use(push_takes, tmp_path):
+    bad = run("train", "--init-from", BASE, "--dataset", push_takes, "--epochs", "3", "--out", tmp_path / "r",
+              ok=False)
+    assert bad.returncode == 2 and "--epochs" in bad.stderr and "--method sast" in bad.stderr
+    bad = run("train", "--method", "readout", "--dataset", "gestures-v2", "--out", tmp_path / "r", ok=False)
+    assert bad.returncode == 2 and "give --init-from MODEL and a folder of takes" in bad.stderr
+    bad = run("train", "--init-from", BASE, "--dataset", push_takes, "--readout-l2", "-1", "--out", tmp_path / "r",
+              ok=False)
+    assert bad.returncode == 2 and "--readout-l2 must be a positive number" in bad.stderr
+    # a copy of the model whose bank was computed with other hidden layers
+    model = tmp_path / "m" / "model"
+    model.parent.mkdir()
+    for suffix in (".json", ".safetensors"):
+        shutil.copy(BASE.with_suffix(suffix), model.with_suffix(suffix))
+    from dataclasses import replace
+
+    replace(Bank.load(bank_path(BASE)), digest="0" * 16).save(bank_path(model))
+    bad = run("train", "--init-from", model, "--dataset", push_takes, "--out", tmp_path / "r", ok=False)
+    assert bad.returncode == 2 and "other hidden layers" in bad.stderr and "teach-bank" in bad.stderr
+    bank_path(model).unlink()
+    bad = run("train", "--init-from", model, "--dataset", push_takes, "--out", tmp_path / "r", ok=False)
+    assert bad.returncode == 2 and "no feature bank" in bad.stderr
+    for out in (bad.stdout, bad.stderr):
+        assert "Traceback" not in out
+
+
+def test_teach_one_class_after_another_then_forget_one(push_takes, tmp_path):
+    """A, then B from A's model (a new folder begun from it), then A forgotten: each model lists what it was taught
+    and from how many takes (`info MODEL`), A's takes travel in the bank, and the readout keeps its old rows' place."""
+    a, b, f = tmp_path / "a", tmp_path / "b", tmp_path / "f"
+    run("train", "--init-from", BASE, "--dataset", push_takes, "--out", a, "--quiet")
+    takes_b = tmp_path / "takes-b"
+    run("record", "synthetic:people:raise_both_arms", "--label", "raise_both_arms", "--dataset", takes_b, "--takes",
+        "4", "--seconds", "1.5", "--gap", "0.3", "--speed", "0", "--model", a / "model", "--quiet")
+    run("train", "--init-from", a / "model", "--dataset", takes_b, "--out", b, "--quiet")
+    meta = json.loads((b / "model.json").read_text())
+    assert meta["model_cfg"]["classes"][-2:] == ["push_both_hands", "raise_both_arms"]
+    assert [h["class"] for h in meta["taught"]] == ["push_both_hands", "raise_both_arms"]
+    bank = Bank.load(bank_path(b / "model"))
+    assert bank.per_class("fit")["push_both_hands"] == 6 and bank.per_class("fit")["raise_both_arms"] == 3
+    summary = json.loads((b / "finetune.json").read_text())
+    assert summary["old_classes"]["n"] > 1000  # the old classes, A's held-out takes among them, before and after
+    take = next(t for t in TakeSet.open(push_takes).takes() if t.split == "test")  # A is kept: B's model names it
+    line = run("replay", take.path, "--model", b / "firmware-int8", "--headless", "--json", "--speed", "0")
+    wins = [json.loads(x) for x in line.stdout.splitlines() if x.startswith("{")]
+    assert sum(w["name"] == "push_both_hands" for w in wins) * 2 > len(wins)
+    info = run("info", b / "model").stdout
+    assert "push_both_hands from 6 takes (2 held out)" in info and "raise_both_arms from 3 takes (1 held out)" in info
+    done = run("forget", b / "model", "push_both_hands", "--out", f)
+    assert "13 classes" in done.stdout
+    meta = json.loads((f / "model.json").read_text())
+    assert meta["model_cfg"]["classes"][-1] == "raise_both_arms" and len(meta["model_cfg"]["classes"]) == 13
+    assert [h["class"] for h in meta["taught"]] == ["raise_both_arms"] and meta["decision"]["reject_class"] == 11
+    assert "push_both_hands" not in Bank.load(bank_path(f / "model")).classes
+    bad = run("forget", f / "model", "no_gesture", "--out", tmp_path / "x", ok=False)
+    assert bad.returncode == 2 and "no-gesture class" in bad.stderr
+
+
+def test_a_recorded_stand_in_person_comes_with_the_models_labels(tmp_path):
+    """`record synthetic:people:A,B,C FILE`: the motions in turn, and FILE's _labels.csv in the model's classes
+    (a motion the model does not know is left unlabelled and said so; a segment cut short is not labelled)."""
+    out = tmp_path / "try.raw"
+    done = run("record", "synthetic:people:hand_clap,no_gesture,push_both_hands,arm_roll", out, "--seconds", "6",
+               "--speed", "0", "--quiet")
+    assert "push_both_hands left unlabelled" in done.stdout
+    rows = (tmp_path / "try_labels.csv").read_text().splitlines()
+    assert rows[0] == "class,startTime_usec,endTime_usec" and rows[1] == "1,0,2500000"
+    assert all(int(r.split(",")[2]) <= 10_000_000 for r in rows[1:]) and not any(r.startswith("13,") for r in rows)
+    score = run("replay", out, "--headless", "--score", "--speed", "0").stdout
+    assert "hand_clap" in score and "majority right in" in score
+    bad = run("record", "synthetic:people:hand_clap,moonwalk", out, "--seconds", "1", ok=False)
+    assert bad.returncode == 2 and "unknown motion 'moonwalk'" in bad.stderr

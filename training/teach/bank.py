@@ -1,0 +1,224 @@
+"""A model's feature bank: what its old classes look like to the sensor, stored beside it so that teaching needs no
+recordings (``MODEL.bank.npz`` beside ``MODEL.json``).
+
+Each stored recording is its last layer's spike counts per hop (:func:`firmware_sim.features.hop_counts`: the INT8
+hidden layers running on, hop = the app's 250 ms), uint8, so any streaming window and taper can be formed from it
+later, and any readout scored exactly (:func:`firmware_sim.features.window_scores`). Recordings are in three parts:
+
+* ``fit`` — training subjects (never the validation or test ones): the old classes the readout fit keeps;
+* ``validation`` — the validation subjects the model's training held out: familiar windows for the unfamiliar-scene
+  limit after a fit;
+* ``test`` — the test split: only to *report* the old classes before and after teaching, never to choose.
+
+A bank belongs to the hidden layers it was computed with (:func:`features_digest`: their weights and the input
+settings); teaching refuses a bank of other layers. A taught model's bank is its base's plus the new classes' takes
+(training takes as ``fit``, held-out takes as ``test``), so teaching again from it keeps what was taught before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from sast_live.errors import SastLiveError
+
+PARTS = ("fit", "validation", "test")
+SUFFIX = ".bank.npz"
+#: recordings per class stored from each part when a bank is built (fit, validation, test)
+PER_CLASS = {"fit": 24, "validation": 8, "test": 20}
+
+
+def bank_path(checkpoint) -> Path:
+    """``MODEL.bank.npz`` for checkpoint ``MODEL`` (``MODEL``, ``MODEL.json``, ``MODEL.safetensors``, or a run
+    folder holding ``model.json``)."""
+    p = Path(str(checkpoint))
+    if p.is_dir() and (p / "model.json").is_file():
+        p = p / "model"
+    if p.suffix in (".json", ".safetensors"):
+        p = p.with_suffix("")
+    return p.with_name(p.name + SUFFIX)
+
+
+def features_digest(model) -> str:
+    """What the features depend on: the hidden layers' weights and the input settings (not the readout, not the
+    classes), as a short hex digest."""
+    cfg = model.cfg
+    h = hashlib.sha256()
+    h.update(json.dumps({k: getattr(cfg, k) for k in ("in_size", "sensor_size", "tau", "theta", "bin_us",
+                                                      "refractory_us")}, default=list).encode())
+    h.update(json.dumps([[s.out_channels, s.kernel, s.stride, s.padding] for s in cfg.layers]).encode())
+    for conv in model.convs:
+        h.update(conv.weight.detach().cpu().contiguous().float().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Bank:
+    """Hop counts of recordings: ``counts`` (hops, F) uint8, ``bins`` (hops,) per hop, recording ``k`` holding
+    hops ``starts[k]:starts[k + 1]``, its class ``labels[k]`` and part ``parts[k]`` (index into :data:`PARTS`)."""
+
+    counts: np.ndarray
+    bins: np.ndarray
+    starts: np.ndarray
+    labels: np.ndarray
+    parts: np.ndarray
+    classes: tuple[str, ...]
+    digest: str
+    hop_bins: int
+    source: str  # what the recordings were (for reports)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def recordings(self, part: str):
+        """``(counts, bins, label)`` of every recording of ``part``."""
+        k = PARTS.index(part)
+        for i in np.flatnonzero(self.parts == k):
+            a, b = int(self.starts[i]), int(self.starts[i + 1])
+            yield self.counts[a:b], self.bins[a:b], int(self.labels[i])
+
+    def per_class(self, part: str) -> dict[str, int]:
+        k = PARTS.index(part)
+        n = np.bincount(self.labels[self.parts == k], minlength=len(self.classes))
+        return {c: int(v) for c, v in zip(self.classes, n, strict=True) if v}
+
+    def with_recordings(self, items, classes) -> Bank:
+        """A new bank with ``items`` ``(counts, bins, label, part)`` appended and ``classes`` (this bank's,
+        followed by any new ones)."""
+        classes = tuple(classes)
+        if classes[:len(self.classes)] != self.classes:
+            raise SastLiveError(f"a bank's classes only grow at the end: {list(self.classes)} → {list(classes)}")
+        counts, bins, starts = [self.counts], [self.bins], list(self.starts)
+        labels, parts = list(self.labels), list(self.parts)
+        for c, b, label, part in items:
+            counts.append(np.asarray(c, np.uint8))
+            bins.append(np.asarray(b, np.uint16))
+            starts.append(starts[-1] + len(c))
+            labels.append(int(label))
+            parts.append(PARTS.index(part))
+        return replace(self, counts=np.concatenate(counts), bins=np.concatenate(bins),
+                       starts=np.asarray(starts, np.int64), labels=np.asarray(labels, np.int16),
+                       parts=np.asarray(parts, np.uint8), classes=classes)
+
+    def keeping(self, mask: np.ndarray) -> Bank:
+        """The bank with only the recordings where ``mask`` (len(self),) is true (classes unchanged)."""
+        keep = np.flatnonzero(mask)
+        counts, bins, starts = [self.counts[:0]], [self.bins[:0]], [0]
+        for i in keep:
+            a, b = int(self.starts[i]), int(self.starts[i + 1])
+            counts.append(self.counts[a:b])
+            bins.append(self.bins[a:b])
+            starts.append(starts[-1] + b - a)
+        return replace(self, counts=np.concatenate(counts), bins=np.concatenate(bins),
+                       starts=np.asarray(starts, np.int64), labels=self.labels[keep], parts=self.parts[keep])
+
+    def without_class(self, name: str) -> Bank:
+        """The bank without class ``name`` (its recordings dropped, the classes after it one index lower)."""
+        if name not in self.classes:
+            raise SastLiveError(f"the bank has no class {name!r}; it has {', '.join(self.classes)}")
+        k = self.classes.index(name)
+        kept = self.keeping(self.labels != k)
+        labels = kept.labels.astype(np.int64)
+        labels[labels > k] -= 1
+        return replace(kept, labels=labels.astype(np.int16), classes=self.classes[:k] + self.classes[k + 1:])
+
+    def save(self, path) -> Path:
+        """Write atomically (a temporary file, then a rename)."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        header = {"classes": list(self.classes), "digest": self.digest, "hop_bins": self.hop_bins,
+                  "source": self.source, "parts": list(PARTS)}
+        np.savez_compressed(tmp, counts=self.counts, bins=self.bins, starts=self.starts, labels=self.labels,
+                            parts=self.parts, header=np.frombuffer(json.dumps(header).encode(), np.uint8))
+        tmp.replace(path)
+        return path
+
+    @staticmethod
+    def load(path) -> Bank:
+        """A checked bank; a missing or damaged file is one clear error."""
+        path = Path(path)
+        if not path.is_file():
+            raise SastLiveError(f"{path}: no feature bank (a model's old classes for teaching); build one with "
+                                f"`main.py teach-bank MODEL`")
+        try:
+            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # fh: closed on a damaged file too
+                header = json.loads(bytes(z["header"]).decode())
+                bank = Bank(z["counts"], z["bins"], z["starts"], z["labels"], z["parts"],
+                            tuple(header["classes"]), str(header["digest"]), int(header["hop_bins"]),
+                            str(header.get("source", "")))
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as e:
+            raise SastLiveError(f"{path}: not a readable feature bank ({e})") from None
+        n = len(bank.labels)
+        if bank.counts.ndim != 2 or len(bank.starts) != n + 1 or len(bank.parts) != n or \
+                len(bank.bins) != len(bank.counts) or (n and int(bank.starts[-1]) != len(bank.counts)):
+            raise SastLiveError(f"{path}: its arrays do not agree (a damaged feature bank)")
+        return bank
+
+
+def take_hops(sim, events: np.ndarray, cfg, hop_bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """A recording's hop counts ``(counts (hops, F) uint8, bins (hops,))``: its events through the network's input
+    filter, binned from its first event on and run from fresh state, as the app replays a file
+    (:mod:`sast_live.pipeline.pipeline`: the same full windows, bit for bit); only whole hops (a hop cut short by
+    the end of the recording gives the app no full window either)."""
+    from firmware_sim.features import hop_counts
+    from sast_live.transforms.binning import bin_window
+    from training.data.frames import input_filter
+
+    n = 0
+    if len(events):
+        events = input_filter(events, cfg).copy()
+        events["t"] -= events["t"][0]
+        n = (int(events["t"][-1]) // cfg.bin_us + 1) // hop_bins * hop_bins
+    if n == 0:
+        return np.zeros((0, sim.model.layers[-1].n_neurons), np.uint8), np.zeros(0, np.uint16)
+    counts, bins, _ = hop_counts(sim, bin_window(events, cfg.bin_config(), 0, n), hop_bins)
+    return np.minimum(counts, 255).astype(np.uint8), bins.astype(np.uint16)
+
+
+def build_bank(checkpoint, dataset: str | None = None, data_dir: str | None = None, per_class: dict | None = None,
+               hop_ms: int | None = None, progress: bool = True) -> Bank:
+    """The bank of ``checkpoint`` from its own dataset (or ``dataset``): :data:`PER_CLASS` recordings per class
+    of each part, picked evenly (:func:`training.data.mixing.pick_per_class`)."""
+    from tqdm import tqdm
+
+    from firmware_sim.precisions import DEPLOYED
+    from models.checkpoint.files import read_checkpoint_meta
+    from models.checkpoint.weights import load_model
+    from sast_live.formats.registry import read_events
+    from sast_live.pipeline.options import DEFAULT_HOP_MS
+    from training.convex.dictionary import hidden_firmware
+    from training.data.mixing import pick_per_class
+    from training.data.resolve import resolve_split
+    from training.data.validation import split_validation
+
+    model, _ = load_model(str(checkpoint))
+    cfg = model.cfg
+    train_cfg = read_checkpoint_meta(str(checkpoint))[0].get("train_cfg") or {}
+    dataset = dataset or train_cfg.get("dataset")
+    if not dataset:
+        raise SastLiveError(f"{checkpoint} does not say which dataset it was trained on; give --dataset")
+    data_dir = data_dir or (train_cfg.get("data_dir") if dataset == train_cfg.get("dataset") else None)
+    per_class = {**PER_CLASS, **(per_class or {})}
+    hop_bins = max(1, round((hop_ms or DEFAULT_HOP_MS) * 1000 / cfg.bin_us))
+    train = resolve_split(dataset, "train", data_dir, progress=progress)
+    fit, val, _ = split_validation(train, train_cfg.get("validation") or 0.13)
+    test = resolve_split(dataset, "test", data_dir, progress=progress)
+    if tuple(train.classes) != tuple(cfg.classes[:len(train.classes)]):
+        raise SastLiveError(f"{dataset} has classes {list(train.classes)}; {checkpoint} has {list(cfg.classes)}")
+    sim = hidden_firmware(model, DEPLOYED)
+    picked = [(part, ds, i) for part, ds in (("fit", fit), ("validation", val), ("test", test))
+              for i in pick_per_class(ds.labels, per_class[part])]
+    items = []
+    for part, ds, i in tqdm(picked, desc="feature bank", disable=not progress):
+        counts, bins = take_hops(sim, read_events(ds.files[i]), cfg, hop_bins)
+        items.append((counts, bins, int(ds.labels[i]), part))
+    source = f"{dataset}: " + ", ".join(f"{n} per class of {p}" for p, n in per_class.items())
+    empty = Bank(np.zeros((0, int(np.prod(model.feature_shape))), np.uint8), np.zeros(0, np.uint16),
+                 np.zeros(1, np.int64), np.zeros(0, np.int16), np.zeros(0, np.uint8), tuple(cfg.classes),
+                 features_digest(model), hop_bins, source)
+    return empty.with_recordings(items, cfg.classes)

@@ -1,0 +1,129 @@
+"""The readout refitted on frozen features: a strongly convex problem with one optimum and a bound on the distance
+to it.
+
+With the sensor's hidden layers fixed, a window's logits are linear in its features (:mod:`firmware_sim.features`):
+``z = W f + b``. Teaching fits ``W`` (classes × F) and ``b`` (classes,) by
+
+    minimise  Σ_i ω_i · CE(z_i / T, y_i)  +  (λ/2) (‖W − W₀‖² + ‖b − b₀‖²)          (Σ ω_i = 1)
+
+where ``T`` is the base model's calibrated temperature (the fit works in the units the app's confidences and its
+floor are in, so the floor keeps its meaning), ``W₀, b₀`` the base readout (a new class starts from a zero row and
+the old classes' mean bias) and ``ω`` the class-balanced sample weights. Cross-entropy is convex in ``(W, b)`` and
+the penalty makes the objective λ-strongly convex, so the optimum is unique and for any point
+``F(x) − F* ≤ ‖∇F(x)‖² / (2λ)``: the fit reports that bound (the *certificate*), computed in float64. The
+penalty towards the base readout is also what keeps the old classes where they were when the new class's takes
+are few. Solved by L-BFGS (strong-Wolfe line search) in float32 — the features are small counts per bin, and
+half-width arithmetic halves the time of every step — until the gradient's norm is below ``tol``; the objective,
+the gradient and the bound are then computed once more in float64 at the point reached.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from sast_live.errors import SastLiveError
+
+
+@dataclass(frozen=True)
+class ReadoutFit:
+    W: np.ndarray  # (classes, F) float64
+    b: np.ndarray  # (classes,) float64
+    objective: float
+    gap_bound: float  # F(W, b) − F* ≤ this (strong convexity: ‖∇F‖² / 2λ)
+    grad_norm: float
+    iterations: int
+    seconds: float
+
+
+def class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
+    """Sample weights (n,) summing to 1 in which every class present weighs the same."""
+    y = np.asarray(y)
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    present = int((counts > 0).sum())
+    if present == 0:
+        raise SastLiveError("no samples to fit the readout on")
+    return 1.0 / (present * counts[y])
+
+
+def objective(W: torch.Tensor, b: torch.Tensor, X: torch.Tensor, y: torch.Tensor, w: torch.Tensor,
+              W0: torch.Tensor, b0: torch.Tensor, temperature: float, lam: float) -> torch.Tensor:
+    """The fit's objective (module docstring) at ``(W, b)``."""
+    z = (X @ W.T + b) / temperature
+    ce = F.cross_entropy(z, y, reduction="none")
+    return (w * ce).sum() + 0.5 * lam * (((W - W0) ** 2).sum() + ((b - b0) ** 2).sum())
+
+
+def fit_readout(X: np.ndarray, y: np.ndarray, W0: np.ndarray, b0: np.ndarray, temperature: float, lam: float,
+                sample_weight: np.ndarray | None = None, tol: float = 1e-5, max_iter: int = 1000) -> ReadoutFit:
+    """The optimum of the module's problem for features ``X`` (n, F), labels ``y`` (n,) in ``[0, len(W0))``,
+    starting readout ``W0`` (classes, F) and ``b0`` (classes,); ``sample_weight`` default: class-balanced."""
+    X, y = np.asarray(X, np.float64), np.asarray(y, np.int64)
+    n_classes = len(W0)
+    if X.ndim != 2 or len(X) != len(y) or X.shape[1] != W0.shape[1] or len(b0) != n_classes:
+        raise SastLiveError(f"readout fit: features {X.shape}, labels {y.shape}, readout {np.shape(W0)} and bias "
+                            f"{np.shape(b0)} do not agree")
+    if len(y) == 0 or y.min() < 0 or y.max() >= n_classes:
+        raise SastLiveError(f"readout fit: labels must be class indices below {n_classes}")
+    if not (lam > 0 and temperature > 0 and np.isfinite(X).all()):
+        raise SastLiveError(f"readout fit: need λ > 0, a temperature > 0 and finite features (λ {lam}, T "
+                            f"{temperature})")
+    w = class_weights(y, n_classes) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    if len(w) != len(y) or not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):
+        raise SastLiveError("readout fit: the sample weights must be one finite, non-negative weight per sample")
+    t0 = time.perf_counter()
+    w = w / w.sum()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a small problem: one thread is as fast, and two spin against anything else running
+    try:
+        return _fit(X, y, w, W0, b0, temperature, lam, tol, max_iter, t0)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit(X, y, w, W0, b0, temperature, lam, tol, max_iter, t0) -> ReadoutFit:
+    W, b = _lbfgs(X, y, w, W0, b0, temperature, lam, tol, max_iter, torch.float32, W0, b0)
+    steps = _lbfgs.iterations
+    # float64 steps until the certificate is below GAP (‖∇F‖₂ ≤ √(2λ·GAP), via the max-norm L-BFGS tests)
+    W, b = _lbfgs(X, y, w, W0, b0, temperature, lam, min(tol, (2 * lam * GAP / W0.size) ** 0.5), POLISH,
+                  torch.float64, W, b)
+    steps += _lbfgs.iterations
+    # the certificate, in float64 at the point reached
+    W64 = torch.from_numpy(np.asarray(W, np.float64)).requires_grad_(True)
+    b64 = torch.from_numpy(np.asarray(b, np.float64)).requires_grad_(True)
+    f = objective(W64, b64, torch.from_numpy(X), torch.from_numpy(y), torch.from_numpy(w),
+                  torch.as_tensor(W0, dtype=torch.float64), torch.as_tensor(b0, dtype=torch.float64), temperature, lam)
+    f.backward()
+    g2 = float((W64.grad ** 2).sum() + (b64.grad ** 2).sum())
+    return ReadoutFit(W64.detach().numpy().copy(), b64.detach().numpy().copy(), float(f.detach()), g2 / (2 * lam),
+                      g2 ** 0.5, steps, time.perf_counter() - t0)
+
+
+#: float64 L-BFGS steps at most after the float32 run, and the certificate they aim for
+POLISH = 100
+GAP = 1e-6
+
+
+def _lbfgs(X, y, w, W0, b0, temperature, lam, tol, max_iter, dtype, W_start, b_start) -> tuple[np.ndarray, np.ndarray]:
+    """L-BFGS on the objective in ``dtype`` from ``(W_start, b_start)``; the point reached (its step count in
+    ``_lbfgs.iterations``)."""
+    Xt, yt, wt = torch.from_numpy(X).to(dtype), torch.from_numpy(y), torch.from_numpy(w).to(dtype)
+    W0t, b0t = torch.as_tensor(W0, dtype=dtype), torch.as_tensor(b0, dtype=dtype)
+    W = torch.as_tensor(np.asarray(W_start), dtype=dtype).clone().requires_grad_(True)
+    b = torch.as_tensor(np.asarray(b_start), dtype=dtype).clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([W, b], lr=1.0, max_iter=max_iter, tolerance_grad=tol, tolerance_change=0.0,
+                            history_size=20, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        f = objective(W, b, Xt, yt, wt, W0t, b0t, temperature, lam)
+        f.backward()
+        return f
+
+    opt.step(closure)
+    _lbfgs.iterations = int(opt.state[opt._params[0]].get("n_iter", 0))
+    return W.detach().double().numpy(), b.detach().double().numpy()
