@@ -206,7 +206,7 @@ def test_without_root_the_probe_prints_the_apt_line(monkeypatch, capsys):
 
 
 @pytest.mark.slow
-def test_the_teach_panel_records_held_and_timed_takes_replays_deletes_and_teaches(qapp, tmp_path):
+def test_the_teach_panel_records_held_and_timed_takes_replays_deletes_and_teaches(qapp, tmp_path, monkeypatch):
     """Takes of a new gesture from the running source (the stand-in person): timed ones (a countdown, then the take
     length) and held ones (the button, then the T key, held down and let go), listed per class; one replayed (it
     becomes the source) and both deleted; "Teach" with no take fails with the reason in the panel and the source
@@ -214,6 +214,7 @@ def test_the_teach_panel_records_held_and_timed_takes_replays_deletes_and_teache
     with its figures in the panel; a bad class name is refused in the panel."""
     from PyQt6 import QtCore, QtTest
 
+    from sast_live.gui import teach as teach_module
     from sast_live.gui.window import MainWindow
     from sast_live.session import Session, SourceOptions
     from sast_live.takes import TakeSet
@@ -224,6 +225,7 @@ def test_the_teach_panel_records_held_and_timed_takes_replays_deletes_and_teache
     win.show()
     panel = win.teach
     panel.show()  # the Teach dock (the toolbar's Teach button opens it)
+    assert panel.taught.text().startswith("nothing yet")
     folder = tmp_path / "takes"
     n_takes = lambda: len(TakeSet.open(folder).takes())  # noqa: E731
     try:
@@ -276,6 +278,17 @@ def test_the_teach_panel_records_held_and_timed_takes_replays_deletes_and_teache
         assert session.backend.classes[-1] == "push_both_hands", panel.state.text()
         assert "held-out takes of push_both_hands: " in panel.state.text()
         assert "old classes:" in panel.state.text()
+        assert panel.taught.text() == "push_both_hands (3 takes)"
+        monkeypatch.setattr(teach_module, "TRY_S", 3.0)  # "Try it", short: the person keeps pushing
+        monkeypatch.setattr(teach_module, "TRY_GRACE_S", 0.5)
+        panel.label.setEditText("push_both_hands")
+        panel.try_it()
+        assert "now: push_both_hands" in panel.state.text() and not panel.try_btn.isEnabled()
+        spin(qapp, 20, until=lambda: panel.try_result is not None)
+        rows = panel.try_result["rows"]
+        assert [r["what"] for r in rows] == ["push_both_hands", "hand_clap", "nothing"]
+        assert rows[0]["right"] >= 1 and rows[0]["right"] * 2 >= rows[0]["windows"] and panel.try_btn.isEnabled()
+        assert panel.state.text().startswith("try it: push_both_hands ")
         panel.hold.setChecked(False)
         panel.label.setEditText("two words")
         panel.record.click()  # a bad class name: the panel says why, and nothing is stored
@@ -284,6 +297,17 @@ def test_the_teach_panel_records_held_and_timed_takes_replays_deletes_and_teache
         assert n_takes() == 4
     finally:
         win.close()
+
+
+def test_try_it_scores_each_prompt_on_the_windows_after_its_grace():
+    from sast_live.gui.teach import TRY_GRACE_S, score_try
+
+    plan = [("wave", 0.0, 5.0), ("clap", 5.0, 10.0), ("nothing", 10.0, 15.0)]
+    seen = [(0.5, 1), (TRY_GRACE_S + 0.1, 0), (2.5, 0), (3.0, 1), (6.0, 1), (7.0, 1), (11.9, -1), (12.5, -2),
+            (13.0, 0)]
+    rows = score_try(plan, seen, ["wave", "clap"])["rows"]
+    assert rows == [{"what": "wave", "windows": 3, "right": 2}, {"what": "clap", "windows": 1, "right": 1},
+                    {"what": "nothing", "windows": 3, "right": 2}]
 
 
 def test_a_live_camera_is_stopped_while_the_model_trains_and_reopened_after(qapp):

@@ -22,6 +22,9 @@ from sast_live.errors import SastLiveError
 from sast_live.pipeline.backends import DEFAULT_MODEL
 
 REPO = Path(__file__).resolve().parents[2]
+#: the "Try it" check: what the user is asked to do, for how long each (s), and the first part of each prompt that
+#: is not scored (the user reacts; the streaming window still holds what came before)
+TRY_S, TRY_GRACE_S = 5.0, 1.5
 _STEP = re.compile(r"(?:epoch|step) (\d+)/(\d+)")  # a full fine-tuning's epochs, teaching's steps
 #: the longest a held take lasts (a key held by mistake does not record forever)
 MAX_HOLD_S = 30.0
@@ -51,6 +54,11 @@ class TeachPanel(QtWidgets.QDockWidget):
         self.label.setToolTip("one of the model's classes, or type a new name (letters, digits, _ and -)")
         self.label.addItems(self.session.backend.classes)
         form.addRow("class", self.label)
+        self.taught = QtWidgets.QLabel("")
+        self.taught.setWordWrap(True)
+        self.taught.setToolTip("what the running model was taught, and from how many takes (`main.py info MODEL`)")
+        form.addRow("taught", self.taught)
+        self.show_taught()
         self.seconds = QtWidgets.QDoubleSpinBox()
         self.seconds.setRange(0.5, 10.0)
         self.seconds.setSingleStep(0.5)
@@ -83,6 +91,17 @@ class TeachPanel(QtWidgets.QDockWidget):
                              "seconds, nothing generated; the old classes are kept by the model's feature bank")
         self.tune.clicked.connect(self.fine_tune)
         form.addRow(self.tune)
+        self.try_btn = QtWidgets.QPushButton("Try it")
+        self.try_btn.setToolTip("the panel asks for the taught gesture, an old one and nothing, a few seconds each, "
+                                "and scores what the model says meanwhile")
+        self.try_btn.clicked.connect(self.try_it)
+        form.addRow(self.try_btn)
+        self.try_plan: list[tuple[str, float, float]] = []  # (what, start, end) on the monotonic clock
+        self.try_seen: list[tuple[float, int]] = []  # (when, class index) of each new window
+        self.try_result: dict | None = None
+        self._try_timer = QtCore.QTimer(self)
+        self._try_timer.setInterval(50)
+        self._try_timer.timeout.connect(self._try_tick)
         self.progress = QtWidgets.QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
@@ -289,8 +308,61 @@ class TeachPanel(QtWidgets.QDockWidget):
     def _loaded_elsewhere(self, error) -> None:  # on a worker thread: the window refreshes the panel
         QtCore.QMetaObject.invokeMethod(self, "_loaded", QtCore.Qt.ConnectionType.QueuedConnection)
 
+    # -- try it ---------------------------------------------------------------------------------------------
+    def try_plan_for(self) -> list[str]:
+        """What "Try it" asks for: the class being taught (or the model's last), an old gesture, nothing."""
+        classes = list(self.session.backend.classes)
+        new = self.label.currentText().strip()
+        new = new if new in classes else classes[-1]
+        old = next(c for c in classes if c != new)
+        return [new, old, "nothing"]
+
+    def try_it(self) -> None:
+        """Prompt the plan, TRY_S seconds each, collecting the model's windows; :meth:`_try_tick` scores at the end."""
+        if self.session.runner is None:
+            self.state.setText("open a source first (a camera, or the stand-in person)")
+            return
+        t0 = time.monotonic()
+        self.try_plan = [(what, t0 + k * TRY_S, t0 + (k + 1) * TRY_S) for k, what in enumerate(self.try_plan_for())]
+        snap = self.session.latest()
+        self._try_count = snap.windows if snap is not None else 0
+        self.try_seen, self.try_result = [], None
+        self.try_btn.setEnabled(False)
+        self._try_timer.start()
+        self._try_tick()  # the first prompt, now
+
+    def _try_tick(self) -> None:
+        now = time.monotonic()
+        snap = self.session.latest()
+        if snap is not None and snap.windows != self._try_count and snap.last_window is not None:
+            self._try_count = snap.windows
+            self.try_seen.append((now, snap.last_window.class_index))
+        current = next((p for p in self.try_plan if p[1] <= now < p[2]), None)
+        if current is not None:
+            what = "stay still: nothing" if current[0] == "nothing" else f"now: {current[0]}"
+            self.state.setText(f"try it — {what} ({current[2] - now:.0f} s)")
+            return
+        self._try_timer.stop()
+        self.try_btn.setEnabled(True)
+        self.try_result = score_try(self.try_plan, self.try_seen, list(self.session.backend.classes))
+        self.state.setText("try it: " + "; ".join(f"{r['what']} {r['right']}/{r['windows']}"
+                                                   for r in self.try_result["rows"]))
+
+    def show_taught(self) -> None:
+        """The running model's taught classes and their takes, in the panel."""
+        from sast_live.model_info import is_model_path, model_info
+
+        model = self.session.options.model or str(DEFAULT_MODEL)
+        try:
+            taught = model_info(model).get("taught", []) if is_model_path(model) else []
+        except (SastLiveError, OSError):
+            taught = []
+        self.taught.setText(", ".join(f"{h['class']} ({h['takes']} takes)" for h in taught) or
+                            "nothing yet (the classes it was trained with)")
+
     @QtCore.pyqtSlot()
     def _loaded(self) -> None:  # the prediction panel follows the new classes by itself (PredictionPanel)
+        self.show_taught()
         self.state.setText("\n".join(filter(None, [self.session.message, self.result_summary()])))
         self.tuning.emit(False)
         for name in self.session.backend.classes:
@@ -307,3 +379,14 @@ class TeachPanel(QtWidgets.QDockWidget):
         if path is None or not path.exists():
             return ""
         return "\n".join(finetune_lines(json.loads(path.read_text())))
+
+
+def score_try(plan, seen, classes) -> dict:
+    """The "Try it" score: per prompt ``(what, start, end)``, the windows that arrived after its first
+    :data:`TRY_GRACE_S` and by its end, and how many said what was asked ("nothing": no gesture or unfamiliar)."""
+    rows = []
+    for what, start, end in plan:
+        got = [k for t, k in seen if start + TRY_GRACE_S <= t < end]
+        right = sum(k < 0 for k in got) if what == "nothing" else sum(k == classes.index(what) for k in got)
+        rows.append({"what": what, "windows": len(got), "right": right})
+    return {"rows": rows}

@@ -186,7 +186,7 @@ def old_classes_report(base: str, decision, fw, new_decision, bank, keep, bin_us
     base_fw = quantize_checkpoint(base, PRECISIONS[DEPLOYED].quant_config())
     lb, top_before, ans_before = decided(base_fw, decision, old, n_hops, weights)
     _, top_after, ans_after = decided(fw, new_decision, old, n_hops, weights)
-    out = {"dataset": f"the feature bank ({bank.source})", "what": "test windows", "n": int(len(lb)),
+    out = {"dataset": "the feature bank", "bank_source": bank.source, "what": "test windows", "n": int(len(lb)),
            "int8_before": float((top_before == lb).mean()), "int8_after": float((top_after == lb).mean()),
            "answers_before": _answer_right(ans_before, lb, decision.reject_class),
            "answers_after": _answer_right(ans_after, lb, new_decision.reject_class)}
