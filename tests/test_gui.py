@@ -326,3 +326,23 @@ def test_a_live_camera_is_stopped_while_the_model_trains_and_reopened_after(qapp
         assert session.runner is not None and session.spec == "edvs:loop://"
     finally:
         win.close()
+
+
+def test_the_synthetic_menu_opens_the_stand_in_person_with_a_chosen_motion(qapp):
+    from sast_live.gui.window import MainWindow
+    from sast_live.session import Session
+
+    session = Session()
+    win = MainWindow(session)
+    try:
+        menu = win.controls.synthetic.menu()
+        names = [a.text() for a in menu.actions()]
+        assert names[:2] == ["gesture outlines", "stand-in person: random gestures"]
+        one = menu.actions()[2].menu()
+        motion = next(a for a in one.actions() if a.text() == "raise both arms")
+        motion.trigger()
+        assert session.spec == "synthetic:people:raise_both_arms"
+        menu.actions()[0].trigger()
+        assert session.spec == "synthetic:gestures"
+    finally:
+        win.close()

@@ -75,7 +75,13 @@ class Controls(QtCore.QObject):
         bar.addAction("↻", self.refresh_ports)
         bar.addAction("Connect", self.connect_port)
         bar.addAction("USB camera", lambda: self.open_source("dv:"))
-        bar.addAction("Synthetic", lambda: self.open_source("synthetic:gestures"))
+        self.synthetic = QtWidgets.QToolButton()
+        self.synthetic.setText("Synthetic")
+        self.synthetic.setToolTip("a synthetic camera: gesture outlines, or the stand-in person (random gestures or "
+                                  "one motion again and again: what teaching a gesture of your own can start from)")
+        self.synthetic.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.synthetic.setMenu(self.synthetic_menu())
+        bar.addWidget(self.synthetic)
         bar.addSeparator()
         self.play = QtGui.QAction("Pause", self.window, checkable=True)
         self.play.toggled.connect(self.toggle_pause)
@@ -154,6 +160,18 @@ class Controls(QtCore.QObject):
         self.export_button.setMenu(self.export_menu)
         bar.addWidget(self.export_button)
         bar.addAction("Help", self.help.toggle)
+
+    def synthetic_menu(self) -> QtWidgets.QMenu:
+        """The synthetic sources: outlines, the stand-in person at random, and the person performing one motion."""
+        from sast_live.synthetic import people
+
+        menu = QtWidgets.QMenu(self.window)
+        menu.addAction("gesture outlines", lambda: self.open_source("synthetic:gestures"))
+        menu.addAction("stand-in person: random gestures", lambda: self.open_source("synthetic:people"))
+        one = menu.addMenu("stand-in person: one motion")
+        for name in people.MOTIONS:
+            one.addAction(name.replace("_", " "), lambda m=name: self.open_source(f"synthetic:people:{m}"))
+        return menu
 
     def _build_shortcuts(self) -> None:
         def key(seq, slot):
