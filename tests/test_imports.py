@@ -37,6 +37,7 @@ TRAINING_LAYERS = (
     {"decision": ("training.decision",)},  # calibration, the streaming window: fitted on validation only
     {"trainer": ("training.train",), "evaluation": ("training.evaluation",)},
     {"finetuning": ("training.finetune",), "studies": ("training.studies",), "convex": ("training.convex",)},
+    {"teaching": ("training.teach",)},  # the readout refitted on the sensor's features (the convex dictionary's sim)
     {"cli": ("training.options", "training.commands")},
 )
 

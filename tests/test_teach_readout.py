@@ -183,7 +183,8 @@ def test_teach_a_new_motion_in_seconds_keeping_the_old_classes(push_takes, tmp_p
     assert old["n"] > 1000 and old["int8_after"] >= old["int8_before"] - 0.01  # the issue's bar: within 1 point
     meta = json.loads((out / "model.json").read_text())
     assert meta["model_cfg"]["classes"][-1] == "push_both_hands" and len(meta["model_cfg"]["classes"]) == 13
-    assert meta["taught"] == [{"class": "push_both_hands", "takes": 6, "held_out": 2, "takes_folder": str(push_takes)}]
+    assert meta["taught"] == [{"class": "push_both_hands", "takes": 6, "held_out": 2,
+                               "takes_folder": str(push_takes.resolve())}]
     base_decision = json.loads(BASE.with_suffix(".json").read_text())["decision"]
     for key in ("temperature", "min_confidence", "window_ms", "taper", "reject_class"):
         assert meta["decision"][key] == base_decision[key], key  # the floor and window are the base model's
@@ -227,6 +228,10 @@ def test_teach_one_class_after_another_then_forget_one(push_takes, tmp_path):
     and from how many takes (`info MODEL`), A's takes travel in the bank, and the readout keeps its old rows' place."""
     a, b, f = tmp_path / "a", tmp_path / "b", tmp_path / "f"
     run("train", "--init-from", BASE, "--dataset", push_takes, "--out", a, "--quiet")
+    again = tmp_path / "again"  # A taught again from its own model and folder: the folder's takes replace A's
+    run("train", "--init-from", a / "model", "--dataset", push_takes, "--out", again, "--quiet")
+    assert Bank.load(bank_path(again / "model")).per_class("fit")["push_both_hands"] == 6
+    assert [h["class"] for h in json.loads((again / "model.json").read_text())["taught"]] == ["push_both_hands"]
     takes_b = tmp_path / "takes-b"
     run("record", "synthetic:people:raise_both_arms", "--label", "raise_both_arms", "--dataset", takes_b, "--takes",
         "4", "--seconds", "1.5", "--gap", "0.3", "--speed", "0", "--model", a / "model", "--quiet")

@@ -227,8 +227,8 @@ def teach(base: str, takes_dir: str, out: str, lam: float = LAMBDA, progress: bo
     items, per_class = _take_items(takes, sim, cfg, bank.hop_bins, decision.reject_class, progress)
     # a class taught before from this same folder: its takes now stand in for the ones stored then (so a take
     # deleted since is gone from the model too)
-    again = [h["class"] for h in meta.get("taught") or [] if h.get("takes_folder") == str(takes_dir)
-             and h["class"] in per_class]
+    folder = str(Path(takes_dir).resolve())
+    again = [h["class"] for h in meta.get("taught") or [] if h.get("takes_folder") == folder and h["class"] in per_class]
     if again:
         bank = bank.keeping(~np.isin(bank.labels, [base_classes.index(c) for c in again]))
     grown = bank.with_recordings(items, classes)
@@ -254,7 +254,7 @@ def teach(base: str, takes_dir: str, out: str, lam: float = LAMBDA, progress: bo
     t2 = time.perf_counter()
     taught = [h for h in meta.get("taught") or [] if h["class"] not in again]
     taught += [{"class": name, "takes": per_class[name]["train"], "held_out": per_class[name]["test"],
-                "takes_folder": str(takes_dir)} for name in classes if name in per_class]
+                "takes_folder": folder} for name in classes if name in per_class]
     train_cfg = {"method": "readout", "init_from": str(base), "dataset": str(takes_dir), "data_dir": None}
     path, fw, fw_dir, new_decision = write_model(Path(out), model, meta, classes, fit, decision, grown, lam, taught,
                                                  train_cfg, n_windows)
