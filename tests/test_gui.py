@@ -266,7 +266,7 @@ def test_the_teach_panel_records_held_and_timed_takes_replays_deletes_and_teache
             win.setFocus()
             held[k % 2]()
             assert panel.holding and "let go to store it" in panel.state.text()
-            spin(qapp, 1.5)
+            spin(qapp, 1.0)
             let_go[k % 2]()
             spin(qapp, 60, until=lambda k=k: n_takes() > k)
             assert not panel.holding
@@ -279,7 +279,7 @@ def test_the_teach_panel_records_held_and_timed_takes_replays_deletes_and_teache
         assert "held-out takes of push_both_hands: " in panel.state.text()
         assert "old classes:" in panel.state.text()
         assert panel.taught.text() == "push_both_hands (3 takes)"
-        monkeypatch.setattr(teach_module, "TRY_S", 3.0)  # "Try it", short: the person keeps pushing
+        monkeypatch.setattr(teach_module, "TRY_S", 2.5)  # "Try it", short: the person keeps pushing
         monkeypatch.setattr(teach_module, "TRY_GRACE_S", 0.5)
         panel.label.setEditText("push_both_hands")
         panel.try_it()

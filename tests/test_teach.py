@@ -17,6 +17,7 @@ from sast_live.events import make_events
 from sast_live.formats.registry import read_events
 from sast_live.synthetic import people
 from sast_live.takes import TakeSet
+from tests.conftest import main_in_process
 
 REPO = Path(__file__).resolve().parents[1]
 MAIN = [sys.executable, str(REPO / "main.py")]
@@ -140,7 +141,7 @@ def test_old_classes_are_picked_evenly_and_every_class_weighs_the_same(tmp_path)
 
 
 @pytest.mark.slow
-def test_a_full_fine_tuning_on_takes_end_to_end(tmp_path, request):
+def test_a_full_fine_tuning_on_takes_end_to_end(tmp_path, request, capsys):
     """The full fine-tuning (``--method sast``; teaching's default refits the readout alone:
     tests/test_teach_readout.py), headless, at CI size: 8 takes of a motion none of the 11 classes is (both hands
     pushing towards the camera) from the stand-in person; gestures-sast fine-tuned with the few-shot defaults but
@@ -149,12 +150,15 @@ def test_a_full_fine_tuning_on_takes_end_to_end(tmp_path, request):
     window and floor kept, the INT8 firmware, and that firmware replaying a held-out take. Two epochs on one
     recording per old class teach nothing worth a figure: the accuracies are checked for their place and range;
     what teaching achieves at full size is measured and reported in the README (`benchmarks/teach_gui.py`)."""
+    def cli(*args):
+        return main_in_process(capsys, *args)
+
     d = tmp_path / "takes"
-    run("record", "synthetic:people:push_both_hands", "--label", "push_both_hands", "--dataset", d, "--takes", "8",
+    cli("record", "synthetic:people:push_both_hands", "--label", "push_both_hands", "--dataset", d, "--takes", "8",
         "--seconds", "1.5", "--gap", "0.5", "--speed", "0", "--quiet")
     tiny_gestures_v2 = request.getfixturevalue("tiny_gestures_v2")  # after the takes: it may still be being made
     out = tmp_path / "run"
-    done = run("train", "--init-from", BASE, "--dataset", d, "--method", "sast", "--keep-old", "1", "--keep-old-from",
+    done = cli("train", "--init-from", BASE, "--dataset", d, "--method", "sast", "--keep-old", "1", "--keep-old-from",
                tiny_gestures_v2, "--epochs", "2", "--out", out, "--quiet")
     assert "held-out takes of push_both_hands" in done.stdout and "old classes:" in done.stdout
     summary = json.loads((out / "finetune.json").read_text())
@@ -174,7 +178,7 @@ def test_a_full_fine_tuning_on_takes_end_to_end(tmp_path, request):
     assert (out / "firmware-int8" / "firmware.json").is_file()
     # the INT8 firmware folder runs in the live app's replay with the new class
     take = next(t for t in TakeSet.open(d).takes() if t.split == "test")
-    line = run("replay", take.path, "--model", out / "firmware-int8", "--headless", "--json", "--speed", "0")
+    line = cli("replay", take.path, "--model", out / "firmware-int8", "--headless", "--json", "--speed", "0")
     wins = [json.loads(x) for x in line.stdout.splitlines() if x.startswith("{")]
     assert wins and all(len(w["scores"]) == 13 for w in wins)
     streamed = summary["held_out_takes_streaming"]["push_both_hands"]

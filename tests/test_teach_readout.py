@@ -18,6 +18,7 @@ import torch
 from sast_live.errors import SastLiveError
 from sast_live.pipeline.backends import DEFAULT_MODEL
 from sast_live.takes import TakeSet
+from tests.conftest import main_in_process
 from training.teach.bank import PARTS, Bank, bank_path, features_digest
 from training.teach.fit import class_weights, fit_readout, objective
 
@@ -27,12 +28,18 @@ BASE = DEFAULT_MODEL / "model"
 
 
 def run(*args, ok=True, timeout=600):
+    """``main.py ARGS`` in a process of its own (what a user types, exit code and all)."""
     done = subprocess.run(MAIN + [str(a) for a in args], capture_output=True, text=True, cwd=REPO, timeout=timeout)
     if ok:
         assert done.returncode == 0, done.stderr[-3000:]
     return done
 
 
+def cli(capsys, *args, ok=True):
+    return main_in_process(capsys, *args, ok=ok)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("window_ms, taper", [(None, None), (1000, "flat")])
 def test_hop_counts_give_the_live_apps_streaming_scores_bit_for_bit(tiny_gestures_v2, window_ms, taper):
     from firmware_sim.features import window_scores
@@ -165,20 +172,21 @@ def test_the_shipped_model_has_a_bank_of_its_own_hidden_layers():
 def push_takes(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("teach-readout") / "takes"
     run("record", "synthetic:people:push_both_hands", "--label", "push_both_hands", "--dataset", d, "--takes", "8",
-        "--seconds", "1.5", "--gap", "0.3", "--speed", "0", "--quiet")
+        "--seconds", "1.0", "--gap", "0.2", "--speed", "0", "--quiet")
     return d
 
 
-def test_teach_a_new_motion_in_seconds_keeping_the_old_classes(push_takes, tmp_path):
+@pytest.mark.slow
+def test_teach_a_new_motion_in_seconds_keeping_the_old_classes(push_takes, tmp_path, capsys):
     """8 takes of a motion none of the 11 classes is (6 to fit, 2 held out); nothing generated or rendered."""
     out = tmp_path / "run"
-    done = run("train", "--init-from", BASE, "--dataset", push_takes, "--out", out, "--quiet")
+    done = cli(capsys, "train", "--init-from", BASE, "--dataset", push_takes, "--out", out, "--quiet")
     assert "step 4/4" in done.stdout and "held-out takes of push_both_hands" in done.stdout
     summary = json.loads((out / "finetune.json").read_text())
     assert summary["method"] == "readout" and summary["certificate"]["gap_bound"] < 1e-6
     held = summary["held_out_takes"]["push_both_hands"]
     streamed = summary["held_out_takes_streaming"]["push_both_hands"]
-    assert held["n"] == 2 and streamed["windows"] >= 8
+    assert held["n"] == 2 and streamed["windows"] >= 4
     old = summary["old_classes"]
     assert old["n"] > 1000 and old["int8_after"] >= old["int8_before"] - 0.01  # the issue's bar: within 1 point
     meta = json.loads((out / "model.json").read_text())
@@ -197,14 +205,15 @@ def test_teach_a_new_motion_in_seconds_keeping_the_old_classes(push_takes, tmp_p
     assert wins and all(len(w["scores"]) == 13 for w in wins)
 
 
-def test_teaching_refuses_what_it_cannot_use(push_takes, tmp_path):
+@pytest.mark.slow
+def test_teaching_refuses_what_it_cannot_use(push_takes, tmp_path, capsys):
     bad = run("train", "--init-from", BASE, "--dataset", push_takes, "--epochs", "3", "--out", tmp_path / "r",
-              ok=False)
+              ok=False)  # a process of its own: the exit code and the one line a user sees
     assert bad.returncode == 2 and "--epochs" in bad.stderr and "--method sast" in bad.stderr
-    bad = run("train", "--method", "readout", "--dataset", "gestures-v2", "--out", tmp_path / "r", ok=False)
+    bad = cli(capsys, "train", "--method", "readout", "--dataset", "gestures-v2", "--out", tmp_path / "r", ok=False)
     assert bad.returncode == 2 and "give --init-from MODEL and a folder of takes" in bad.stderr
-    bad = run("train", "--init-from", BASE, "--dataset", push_takes, "--readout-l2", "-1", "--out", tmp_path / "r",
-              ok=False)
+    bad = cli(capsys, "train", "--init-from", BASE, "--dataset", push_takes, "--readout-l2", "-1", "--out",
+              tmp_path / "r", ok=False)
     assert bad.returncode == 2 and "--readout-l2 must be a positive number" in bad.stderr
     # a copy of the model whose bank was computed with other hidden layers
     model = tmp_path / "m" / "model"
@@ -214,28 +223,29 @@ def test_teaching_refuses_what_it_cannot_use(push_takes, tmp_path):
     from dataclasses import replace
 
     replace(Bank.load(bank_path(BASE)), digest="0" * 16).save(bank_path(model))
-    bad = run("train", "--init-from", model, "--dataset", push_takes, "--out", tmp_path / "r", ok=False)
+    bad = cli(capsys, "train", "--init-from", model, "--dataset", push_takes, "--out", tmp_path / "r", ok=False)
     assert bad.returncode == 2 and "other hidden layers" in bad.stderr and "teach-bank" in bad.stderr
     bank_path(model).unlink()
-    bad = run("train", "--init-from", model, "--dataset", push_takes, "--out", tmp_path / "r", ok=False)
+    bad = cli(capsys, "train", "--init-from", model, "--dataset", push_takes, "--out", tmp_path / "r", ok=False)
     assert bad.returncode == 2 and "no feature bank" in bad.stderr
     for out in (bad.stdout, bad.stderr):
         assert "Traceback" not in out
 
 
-def test_teach_one_class_after_another_then_forget_one(push_takes, tmp_path):
+@pytest.mark.slow
+def test_teach_one_class_after_another_then_forget_one(push_takes, tmp_path, capsys):
     """A, then B from A's model (a new folder begun from it), then A forgotten: each model lists what it was taught
     and from how many takes (`info MODEL`), A's takes travel in the bank, and the readout keeps its old rows' place."""
     a, b, f = tmp_path / "a", tmp_path / "b", tmp_path / "f"
-    run("train", "--init-from", BASE, "--dataset", push_takes, "--out", a, "--quiet")
+    cli(capsys, "train", "--init-from", BASE, "--dataset", push_takes, "--out", a, "--quiet")
     again = tmp_path / "again"  # A taught again from its own model and folder: the folder's takes replace A's
-    run("train", "--init-from", a / "model", "--dataset", push_takes, "--out", again, "--quiet")
+    cli(capsys, "train", "--init-from", a / "model", "--dataset", push_takes, "--out", again, "--quiet")
     assert Bank.load(bank_path(again / "model")).per_class("fit")["push_both_hands"] == 6
     assert [h["class"] for h in json.loads((again / "model.json").read_text())["taught"]] == ["push_both_hands"]
     takes_b = tmp_path / "takes-b"
-    run("record", "synthetic:people:raise_both_arms", "--label", "raise_both_arms", "--dataset", takes_b, "--takes",
-        "4", "--seconds", "1.5", "--gap", "0.3", "--speed", "0", "--model", a / "model", "--quiet")
-    run("train", "--init-from", a / "model", "--dataset", takes_b, "--out", b, "--quiet")
+    cli(capsys, "record", "synthetic:people:raise_both_arms", "--label", "raise_both_arms", "--dataset", takes_b,
+        "--takes", "4", "--seconds", "1.0", "--gap", "0.2", "--speed", "0", "--model", a / "model", "--quiet")
+    cli(capsys, "train", "--init-from", a / "model", "--dataset", takes_b, "--out", b, "--quiet")
     meta = json.loads((b / "model.json").read_text())
     assert meta["model_cfg"]["classes"][-2:] == ["push_both_hands", "raise_both_arms"]
     assert [h["class"] for h in meta["taught"]] == ["push_both_hands", "raise_both_arms"]
@@ -244,32 +254,35 @@ def test_teach_one_class_after_another_then_forget_one(push_takes, tmp_path):
     summary = json.loads((b / "finetune.json").read_text())
     assert summary["old_classes"]["n"] > 1000  # the old classes, A's held-out takes among them, before and after
     take = next(t for t in TakeSet.open(push_takes).takes() if t.split == "test")  # A is kept: B's model names it
-    line = run("replay", take.path, "--model", b / "firmware-int8", "--headless", "--json", "--speed", "0")
+    line = cli(capsys, "replay", take.path, "--model", b / "firmware-int8", "--headless", "--json", "--speed", "0")
     wins = [json.loads(x) for x in line.stdout.splitlines() if x.startswith("{")]
     assert sum(w["name"] == "push_both_hands" for w in wins) * 2 > len(wins)
-    info = run("info", b / "model").stdout
+    info = cli(capsys, "info", b / "model").stdout
     assert "push_both_hands from 6 takes (2 held out)" in info and "raise_both_arms from 3 takes (1 held out)" in info
-    done = run("forget", b / "model", "push_both_hands", "--out", f)
+    done = cli(capsys, "forget", b / "model", "push_both_hands", "--out", f)
     assert "13 classes" in done.stdout
     meta = json.loads((f / "model.json").read_text())
     assert meta["model_cfg"]["classes"][-1] == "raise_both_arms" and len(meta["model_cfg"]["classes"]) == 13
     assert [h["class"] for h in meta["taught"]] == ["raise_both_arms"] and meta["decision"]["reject_class"] == 11
     assert "push_both_hands" not in Bank.load(bank_path(f / "model")).classes
-    bad = run("forget", f / "model", "no_gesture", "--out", tmp_path / "x", ok=False)
+    bad = cli(capsys, "forget", f / "model", "no_gesture", "--out", tmp_path / "x", ok=False)
     assert bad.returncode == 2 and "no-gesture class" in bad.stderr
 
 
-def test_a_recorded_stand_in_person_comes_with_the_models_labels(tmp_path):
+@pytest.mark.slow
+def test_a_recorded_stand_in_person_comes_with_the_models_labels(tmp_path, capsys):
     """`record synthetic:people:A,B,C FILE`: the motions in turn, and FILE's _labels.csv in the model's classes
     (a motion the model does not know is left unlabelled and said so; a segment cut short is not labelled)."""
     out = tmp_path / "try.raw"
-    done = run("record", "synthetic:people:hand_clap,no_gesture,push_both_hands,arm_roll", out, "--seconds", "6",
-               "--speed", "0", "--quiet")
+    done = cli(capsys, "record", "synthetic:people:hand_clap,no_gesture,push_both_hands,arm_roll", out, "--seconds",
+               "4", "--speed", "0", "--quiet")
     assert "push_both_hands left unlabelled" in done.stdout
     rows = (tmp_path / "try_labels.csv").read_text().splitlines()
     assert rows[0] == "class,startTime_usec,endTime_usec" and rows[1] == "1,0,2500000"
-    assert all(int(r.split(",")[2]) <= 10_000_000 for r in rows[1:]) and not any(r.startswith("13,") for r in rows)
-    score = run("replay", out, "--headless", "--score", "--speed", "0").stdout
+    spans = [tuple(int(v) for v in r.split(",")) for r in rows[1:]]
+    assert all(b - a == 2_500_000 for _, a, b in spans)  # whole segments only (one cut short is not labelled)
+    assert {c for c, _, _ in spans} <= {1, 8} and all((a // 2_500_000) % 4 == (0 if c == 1 else 3) for c, a, _ in spans)
+    score = cli(capsys, "replay", out, "--headless", "--score", "--speed", "0").stdout
     assert "hand_clap" in score and "majority right in" in score
-    bad = run("record", "synthetic:people:hand_clap,moonwalk", out, "--seconds", "1", ok=False)
+    bad = cli(capsys, "record", "synthetic:people:hand_clap,moonwalk", out, "--seconds", "1", ok=False)
     assert bad.returncode == 2 and "unknown motion 'moonwalk'" in bad.stderr

@@ -32,7 +32,7 @@ from sast_live.errors import SastLiveError
 
 #: the fit's pull towards the base readout (λ of :mod:`training.teach.fit`); chosen on a training subject's
 #: takes (benchmarks/teach_lambda.py), never on the stand-in test person the README reports
-LAMBDA = 3e-5
+LAMBDA = 3e-4
 
 
 def streaming_setup(decision, bin_us: int, hop_bins: int) -> tuple[int, np.ndarray]:
@@ -228,7 +228,8 @@ def teach(base: str, takes_dir: str, out: str, lam: float = LAMBDA, progress: bo
     # a class taught before from this same folder: its takes now stand in for the ones stored then (so a take
     # deleted since is gone from the model too)
     folder = str(Path(takes_dir).resolve())
-    again = [h["class"] for h in meta.get("taught") or [] if h.get("takes_folder") == folder and h["class"] in per_class]
+    again = [h["class"] for h in meta.get("taught") or []
+             if h.get("takes_folder") == folder and h["class"] in per_class]
     if again:
         bank = bank.keeping(~np.isin(bank.labels, [base_classes.index(c) for c in again]))
     grown = bank.with_recordings(items, classes)
