@@ -77,13 +77,19 @@ def record(source, path: str | os.PathLike, seconds: float | None = None, fmt: s
     return rec.finish()
 
 
+#: empty takes in a row that are recorded again before recording stops
+MAX_EMPTY_TAKES = 5
+
+
 def record_takes(source, takes, name: str, n: int = 1, seconds: float = 2.0, gap_s: float = 1.0,
                  progress: bool = True, say=print) -> list:
     """Record ``n`` takes of class ``name`` from ``source`` (not yet opened) into ``takes``
     (:class:`sast_live.takes.TakeSet`): a ``gap_s`` pause to get ready, ``seconds`` of events, and so on, timed by
     the events' own clock (a paced source: wall time; ``--speed 0``: as fast as the source renders). Each take is
-    stored (atomically) as soon as it is complete; a take without events is reported and recorded again; Ctrl-C
-    or the end of the source keeps every take already stored. Returns the stored :class:`~sast_live.takes.Take`s."""
+    stored (atomically) as soon as it is complete; a take without events is reported and recorded again (up to
+    :data:`MAX_EMPTY_TAKES` in a row); a take that cannot be written (a full disk, a read-only folder) ends the
+    recording with that reason, never retried; Ctrl-C, the end of the source or an error keeps every take already
+    stored. Returns the stored :class:`~sast_live.takes.Take`s."""
     from tqdm import tqdm
 
     from sast_live.takes import TakeCollector
@@ -93,6 +99,7 @@ def record_takes(source, takes, name: str, n: int = 1, seconds: float = 2.0, gap
     takes.label_of(name, add=True)  # a bad name fails before the source is opened
     gap = int(round(gap_s * 1e6))
     stored, collector, end = [], None, None  # end: the last take's end (µs on the stream's clock)
+    empties = 0  # empty takes in a row
     bar = tqdm(total=n, desc=f"takes of {name}", unit="take", disable=not progress)
     say(f"take 1/{n} of {name!r}: get ready ({gap_s:g} s), then {seconds:g} s of recording")
     try:
@@ -108,10 +115,16 @@ def record_takes(source, takes, name: str, n: int = 1, seconds: float = 2.0, gap
                     end = collector.end
                     if collector.take is not None:
                         stored.append(collector.take)
+                        empties = 0
                         bar.update()
                         bar.set_postfix_str(f"{collector.take.split} {collector.take.path.name}")
-                    else:
+                    elif collector.empty and empties < MAX_EMPTY_TAKES:
+                        empties += 1
                         say(f"{collector.error}; recording that take again")
+                    else:  # a take that cannot be written is not tried again (a full disk stays full)
+                        why = collector.error if not collector.empty else \
+                            f"{MAX_EMPTY_TAKES + 1} takes in a row had no events; is the source sending anything?"
+                        raise SastLiveError(f"{why} — the {len(stored)} take(s) stored before it are kept")
                     collector = None
                     if len(stored) < n:
                         say(f"take {len(stored) + 1}/{n} of {name!r}: get ready ({gap_s:g} s)")

@@ -33,13 +33,18 @@ DATASET = "sast-live-takes"
 META = "meta.json"
 TEST_EVERY = 4
 SPLITS = ("train", "test")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")  # the whole name (fullmatch: no trailing newline slips by)
+
+
+class EmptyTake(SastLiveError):
+    """A take with no events (nothing moved, or the source sent nothing): worth recording again, unlike a take
+    that could not be written."""
 
 
 def check_class_name(name: str) -> str:
     """``name`` if it is a valid class (and folder) name: letters, digits, ``_`` and ``-``, at most 40, starting
     with a letter or digit; else a SastLiveError saying so."""
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise SastLiveError(f"class name {name!r} is not a valid folder name: use letters, digits, '_' and '-' "
                             "(at most 40, starting with a letter or digit), e.g. push_both_hands")
     return name
@@ -68,8 +73,11 @@ def _tmp_name(path: Path) -> Path:
 
 def _atomic_write_text(path: Path, text: str) -> None:
     tmp = _tmp_name(path)
-    tmp.write_text(text)
-    tmp.replace(path)
+    try:
+        tmp.write_text(text)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)  # a failed write (a full disk) leaves no temporary file behind
 
 
 class TakeSet:
@@ -168,24 +176,29 @@ class TakeSet:
         from sast_live.formats.evt3 import write_evt3
 
         if len(events) == 0:
-            raise SastLiveError(f"the take of {name!r} has no events: nothing moved in front of the camera, or "
-                                "the source sent nothing; it was not stored")
+            raise EmptyTake(f"the take of {name!r} has no events: nothing moved in front of the camera, or "
+                            "the source sent nothing; it was not stored")
         label = self.label_of(name, add=True)
         taken = [t.index for t in self.takes() if t.label == label]
         index = max(taken) + 1 if taken else 0
         split = "test" if index % TEST_EVERY == TEST_EVERY - 1 else "train"
         path = self.folder(split, label) / f"{index:05d}.raw"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ev = events.copy()
-        t0 = int(ev["t"][0])
-        ev["t"] -= t0
-        tmp = _tmp_name(path)
-        write_evt3(tmp, ev, self.sensor_size)
         take = Take(label, name, split, index, path)
-        _atomic_write_text(take.labels_csv, f"class,startTime_usec,endTime_usec\n{label + 1},0,"
-                                            f"{int(ev['t'][-1]) + 1}\n")
-        tmp.replace(path)
-        self._write_meta()
+        ev = events.copy()
+        ev["t"] -= int(ev["t"][0])
+        tmp = _tmp_name(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_evt3(tmp, ev, self.sensor_size)
+            _atomic_write_text(take.labels_csv, f"class,startTime_usec,endTime_usec\n{label + 1},0,"
+                                                f"{int(ev['t'][-1]) + 1}\n")
+            tmp.replace(path)
+            self._write_meta()
+        except OSError as exc:  # a full disk, a read-only folder: the take is not kept half-written, nor counted
+            for leftover in (tmp, take.labels_csv, path):
+                leftover.unlink(missing_ok=True)
+            raise SastLiveError(f"the take of {name!r} could not be stored in {self.root}: {exc.strerror or exc}") \
+                from None
         return take
 
     def delete(self, take: Take) -> None:
@@ -225,6 +238,7 @@ class TakeCollector:
         self.finished = False
         self.take: Take | None = None
         self.error: str | None = None
+        self.empty = False  # the error was an empty take (worth recording again), not a failure to store it
         self._lock = threading.Lock()
 
     @property
@@ -264,7 +278,7 @@ class TakeCollector:
             events = concat(self.parts) if self.parts else np.zeros(0, EVENT_DTYPE)
             self.take = self.takes.add(events, self.name)
         except (SastLiveError, OSError) as exc:
-            self.error = str(exc)
+            self.error, self.empty = str(exc), isinstance(exc, EmptyTake)
         self.parts = []
         if self.done is not None:
             self.done(self.take, self.error)

@@ -62,7 +62,7 @@ def test_takes_are_stored_in_the_dataset_layout_with_every_fourth_held_out(tmp_p
     assert len(open_dataset(tmp_path / "t", "train")) == 4
 
 
-@pytest.mark.parametrize("name", ["../up", "two words", "", "é", "x" * 41, "-lead"])
+@pytest.mark.parametrize("name", ["../up", "two words", "", "é", "x" * 41, "-lead", "evil\n", "a\nb"])
 def test_a_class_name_must_be_a_folder_name(tmp_path, name):
     takes = TakeSet.open_or_create(tmp_path, (128, 128), ("a",))
     with pytest.raises(SastLiveError, match="not a valid folder name"):
@@ -84,6 +84,43 @@ def test_bad_takes_and_folders_are_refused_with_what_was_wrong(tmp_path):
     with pytest.raises(SastLiveError, match="not a folder of takes"):
         TakeSet.open(tmp_path / "synth")
     assert TakeSet.open(tmp_path / "t").counts() == {"a": {"train": 0, "test": 0}}  # nothing half-written
+
+
+def test_a_take_that_cannot_be_written_is_one_clear_error_never_retried_and_leaves_nothing(tmp_path, monkeypatch):
+    """A full disk (ENOSPC while the take is written): the take is not kept half-written nor counted, `record`
+    stops at once with the reason (it had retried the same take forever), and the takes stored before it stay."""
+    import errno
+
+    from sast_live.formats import evt3
+    from sast_live.formats.registry import write_events
+    from sast_live.recorder import record_takes
+    from sast_live.sources import open_source
+
+    takes = TakeSet.open_or_create(tmp_path / "t", (128, 128), ("a",))
+    takes.add(events(), "a")  # one take stored before the disk fills
+    before = sorted(p.name for p in (tmp_path / "t").rglob("*"))
+    calls = []
+    real = evt3.write_evt3
+
+    def full(path, *args, **kw):
+        calls.append(path)
+        real(path, *args, **kw)  # part of it is written, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(evt3, "write_evt3", full)
+    with pytest.raises(SastLiveError, match="could not be stored.*No space left on device"):
+        takes.add(events(), "a")
+    assert sorted(p.name for p in (tmp_path / "t").rglob("*")) == before  # no .tmp, no labels, no take
+    rec = tmp_path / "stream.npy"
+    write_events(rec, make_events(np.arange(4000) * 1000, np.arange(4000) % 128, np.arange(4000) % 128,
+                                  np.arange(4000) % 2), (128, 128))
+    calls.clear()
+    with pytest.raises(SastLiveError, match="No space left on device.*the 0 take\\(s\\) stored before it are kept"):
+        record_takes(open_source(rec, speed=None), takes, "a", n=3, seconds=0.5, gap_s=0.1, progress=False,
+                     say=lambda line: None)
+    assert len(calls) == 1  # not tried again
+    assert TakeSet.open(tmp_path / "t").counts() == {"a": {"train": 1, "test": 0}}
+    assert sorted(p.name for p in (tmp_path / "t").rglob("*")) == before
 
 
 @pytest.mark.slow
