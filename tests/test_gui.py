@@ -266,7 +266,10 @@ def test_the_teach_panel_records_held_and_timed_takes_replays_deletes_and_teache
             win.setFocus()
             held[k % 2]()
             assert panel.holding and "let go to store it" in panel.state.text()
-            spin(qapp, 1.0)
+            # held while the person moves: until the source has sent the take its first events (a cold start renders
+            # the next segment for seconds), then a little longer
+            spin(qapp, 60, until=lambda: session.take is not None and session.take.start is not None)
+            spin(qapp, 0.8)
             let_go[k % 2]()
             spin(qapp, 60, until=lambda k=k: n_takes() > k)
             assert not panel.holding
