@@ -253,10 +253,16 @@ def test_teach_one_class_after_another_then_forget_one(push_takes, tmp_path, cap
     assert bank.per_class("fit")["push_both_hands"] == 6 and bank.per_class("fit")["raise_both_arms"] == 3
     summary = json.loads((b / "finetune.json").read_text())
     assert summary["old_classes"]["n"] > 1000  # the old classes, A's held-out takes among them, before and after
-    take = next(t for t in TakeSet.open(push_takes).takes() if t.split == "test")  # A is kept: B's model names it
-    line = cli(capsys, "replay", take.path, "--model", b / "firmware-int8", "--headless", "--json", "--speed", "0")
-    wins = [json.loads(x) for x in line.stdout.splitlines() if x.startswith("{")]
-    assert sum(w["name"] == "push_both_hands" for w in wins) * 2 > len(wins)
+    # A is kept: on A's held-out takes B's model names A about as often as A's own model did
+    named = {}
+    for m in (a, b):
+        named[m] = 0
+        for take in (t for t in TakeSet.open(push_takes).takes() if t.split == "test"):
+            line = cli(capsys, "replay", take.path, "--model", m / "firmware-int8", "--headless", "--json", "--speed",
+                       "0")
+            named[m] += sum(json.loads(x)["name"] == "push_both_hands" for x in line.stdout.splitlines()
+                            if x.startswith("{"))
+    assert named[a] >= 2 and named[b] >= named[a] - 2, named
     info = cli(capsys, "info", b / "model").stdout
     assert "push_both_hands from 6 takes (2 held out)" in info and "raise_both_arms from 3 takes (1 held out)" in info
     done = cli(capsys, "forget", b / "model", "push_both_hands", "--out", f)

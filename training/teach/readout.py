@@ -342,8 +342,8 @@ def render(summary: dict) -> str:
     lines = [f"taught {summary['model']} (INT8 firmware: {summary['firmware']})"]
     lines += [f"  {line}" for line in finetune_lines(summary)]
     lines.append(f"  readout refitted on {summary['windows_fitted']} streaming windows ({st['window_ms']} ms, "
-                 f"{st['taper']}; floor {st['min_confidence']:.2f} kept): objective {c['objective']:.5f}, within "
-                 f"{c['gap_bound']:.1e} of the optimum, {c['iterations']} L-BFGS steps")
+                 f"{st['taper']}; floor {st['min_confidence']:.2f} kept), λ {summary['lambda']:g}: objective "
+                 f"{c['objective']:.5f}, within {c['gap_bound']:.1e} of the optimum, {c['iterations']} L-BFGS steps")
     lines.append("  time: " + ", ".join(f"{k[:-2]} {v:.1f} s" for k, v in sec.items()))
     return "\n".join(lines)
 
