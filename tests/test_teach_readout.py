@@ -106,6 +106,19 @@ def test_the_readout_fit_reaches_the_optimum_and_its_certificate_is_a_true_bound
     assert right > ((X @ W0.T + b0).argmax(1) == y).mean() and right > 0.8
 
 
+def test_one_pull_per_class_keeps_the_strongly_pulled_rows_and_frees_the_others():
+    X, y, W0, b0 = _problem()
+    lam = np.array([1e3, 1e3, 1e3, 1e-3])  # the first three classes kept, the fourth taught
+    fit = fit_readout(X, y, W0, b0, 0.5, lam)
+    assert np.abs(fit.W[:3] - W0[:3]).max() < 1e-2 and np.abs(fit.W[3] - W0[3]).max() > 0.1
+    assert fit.gap_bound < 1e-4  # the bound uses the weakest pull (the strong convexity constant): looser here
+    uniform = fit_readout(X, y, W0, b0, 0.5, np.full(4, 1e-3))
+    same = fit_readout(X, y, W0, b0, 0.5, 1e-3)
+    assert np.allclose(uniform.W, same.W, atol=1e-6)  # one λ per class, all equal, is one λ
+    with pytest.raises(SastLiveError, match="one per class"):
+        fit_readout(X, y, W0, b0, 0.5, np.ones(3))
+
+
 def test_class_weights_make_every_class_weigh_the_same_and_bad_fits_are_refused():
     w = class_weights(np.array([0, 0, 0, 1, 2, 2]), 4)
     assert np.isclose(w.sum(), 1) and np.isclose(w[:3].sum(), w[3]) and np.isclose(w[4:].sum(), w[3])

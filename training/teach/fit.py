@@ -4,13 +4,14 @@ to it.
 With the sensor's hidden layers fixed, a window's logits are linear in its features (:mod:`firmware_sim.features`):
 ``z = W f + b``. Teaching fits ``W`` (classes × F) and ``b`` (classes,) by
 
-    minimise  Σ_i ω_i · CE(z_i / T, y_i)  +  (λ/2) (‖W − W₀‖² + ‖b − b₀‖²)          (Σ ω_i = 1)
+    minimise  Σ_i ω_i · CE(z_i / T, y_i)  +  Σ_c (λ_c/2) (‖W_c − W₀_c‖² + (b_c − b₀_c)²)          (Σ ω_i = 1)
 
 where ``T`` is the base model's calibrated temperature (the fit works in the units the app's confidences and its
 floor are in, so the floor keeps its meaning), ``W₀, b₀`` the base readout (a new class starts from a zero row and
 the old classes' mean bias) and ``ω`` the class-balanced sample weights. Cross-entropy is convex in ``(W, b)`` and
-the penalty makes the objective λ-strongly convex, so the optimum is unique and for any point
-``F(x) − F* ≤ ‖∇F(x)‖² / (2λ)``: the fit reports that bound (the *certificate*), computed in float64. The
+the penalty makes the objective λ-strongly convex (λ = min_c λ_c; one λ for every class, or one per class: a strong
+pull on the rows of the classes being kept and a weak one on a class being taught), so the optimum is unique and
+for any point ``F(x) − F* ≤ ‖∇F(x)‖² / (2λ)``: the fit reports that bound (the *certificate*), computed in float64. The
 penalty towards the base readout is also what keeps the old classes where they were when the new class's takes
 are few. Solved by L-BFGS (strong-Wolfe line search) in float32 — the features are small counts per bin, and
 half-width arithmetic halves the time of every step — until the gradient's norm is below ``tol``; the objective,
@@ -51,14 +52,16 @@ def class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def objective(W: torch.Tensor, b: torch.Tensor, X: torch.Tensor, y: torch.Tensor, w: torch.Tensor,
-              W0: torch.Tensor, b0: torch.Tensor, temperature: float, lam: float) -> torch.Tensor:
+              W0: torch.Tensor, b0: torch.Tensor, temperature: float, lam) -> torch.Tensor:
     """The fit's objective (module docstring) at ``(W, b)``."""
     z = (X @ W.T + b) / temperature
     ce = F.cross_entropy(z, y, reduction="none")
-    return (w * ce).sum() + 0.5 * lam * (((W - W0) ** 2).sum() + ((b - b0) ** 2).sum())
+    lam = torch.as_tensor(lam, dtype=W.dtype)  # a number, or one λ per class (row)
+    per_row = ((W - W0) ** 2).sum(1) + (b - b0) ** 2
+    return (w * ce).sum() + 0.5 * (lam * per_row).sum()
 
 
-def fit_readout(X: np.ndarray, y: np.ndarray, W0: np.ndarray, b0: np.ndarray, temperature: float, lam: float,
+def fit_readout(X: np.ndarray, y: np.ndarray, W0: np.ndarray, b0: np.ndarray, temperature: float, lam,
                 sample_weight: np.ndarray | None = None, tol: float = 1e-5, max_iter: int = 1000) -> ReadoutFit:
     """The optimum of the module's problem for features ``X`` (n, F), labels ``y`` (n,) in ``[0, len(W0))``,
     starting readout ``W0`` (classes, F) and ``b0`` (classes,); ``sample_weight`` default: class-balanced."""
@@ -69,7 +72,10 @@ def fit_readout(X: np.ndarray, y: np.ndarray, W0: np.ndarray, b0: np.ndarray, te
                             f"{np.shape(b0)} do not agree")
     if len(y) == 0 or y.min() < 0 or y.max() >= n_classes:
         raise SastLiveError(f"readout fit: labels must be class indices below {n_classes}")
-    if not (lam > 0 and temperature > 0 and np.isfinite(X).all()):
+    lam = np.asarray(lam, np.float64)
+    if lam.ndim and lam.shape != (n_classes,):
+        raise SastLiveError(f"readout fit: λ is one number or one per class ({n_classes}), got shape {lam.shape}")
+    if not ((lam > 0).all() and np.isfinite(lam).all() and temperature > 0 and np.isfinite(X).all()):
         raise SastLiveError(f"readout fit: need λ > 0, a temperature > 0 and finite features (λ {lam}, T "
                             f"{temperature})")
     w = class_weights(y, n_classes) if sample_weight is None else np.asarray(sample_weight, np.float64)
@@ -89,7 +95,7 @@ def _fit(X, y, w, W0, b0, temperature, lam, tol, max_iter, t0) -> ReadoutFit:
     W, b = _lbfgs(X, y, w, W0, b0, temperature, lam, tol, max_iter, torch.float32, W0, b0)
     steps = _lbfgs.iterations
     # float64 steps until the certificate is below GAP (‖∇F‖₂ ≤ √(2λ·GAP), via the max-norm L-BFGS tests)
-    W, b = _lbfgs(X, y, w, W0, b0, temperature, lam, min(tol, (2 * lam * GAP / W0.size) ** 0.5), POLISH,
+    W, b = _lbfgs(X, y, w, W0, b0, temperature, lam, min(tol, (2 * lam.min() * GAP / W0.size) ** 0.5), POLISH,
                   torch.float64, W, b)
     steps += _lbfgs.iterations
     # the certificate, in float64 at the point reached
@@ -99,7 +105,7 @@ def _fit(X, y, w, W0, b0, temperature, lam, tol, max_iter, t0) -> ReadoutFit:
                   torch.as_tensor(W0, dtype=torch.float64), torch.as_tensor(b0, dtype=torch.float64), temperature, lam)
     f.backward()
     g2 = float((W64.grad ** 2).sum() + (b64.grad ** 2).sum())
-    return ReadoutFit(W64.detach().numpy().copy(), b64.detach().numpy().copy(), float(f.detach()), g2 / (2 * lam),
+    return ReadoutFit(W64.detach().numpy().copy(), b64.detach().numpy().copy(), float(f.detach()), g2 / (2 * lam.min()),
                       g2 ** 0.5, steps, time.perf_counter() - t0)
 
 

@@ -33,6 +33,8 @@ from sast_live.errors import SastLiveError
 #: the fit's pull towards the base readout (λ of :mod:`training.teach.fit`); chosen on a training subject's
 #: takes (benchmarks/teach_lambda.py), never on the stand-in test person the README reports
 LAMBDA = 3e-4
+#: the pull on the rows of the classes the takes do not show, as a multiple of λ (1: the same pull on every row)
+OLD_PULL = 1.0
 
 
 def streaming_setup(decision, bin_us: int, hop_bins: int) -> tuple[int, np.ndarray]:
@@ -120,7 +122,7 @@ def load_base(base: str):
     return model, meta, decision, bank
 
 
-def refit(model, decision, bank, W0: np.ndarray, b0: np.ndarray, lam: float):
+def refit(model, decision, bank, W0: np.ndarray, b0: np.ndarray, lam):
     """The readout fitted on every ``fit`` window of ``bank``: ``(ReadoutFit, windows)``."""
     from training.teach.fit import fit_readout
 
@@ -194,7 +196,8 @@ def old_classes_report(base: str, decision, fw, new_decision, bank, keep, bin_us
     return out
 
 
-def teach(base: str, takes_dir: str, out: str, lam: float = LAMBDA, progress: bool = True, say=None) -> dict:
+def teach(base: str, takes_dir: str, out: str, lam: float = LAMBDA, progress: bool = True, say=None,
+          old_pull: float = OLD_PULL) -> dict:
     """Teach ``base`` the classes of the takes in ``takes_dir``; writes ``out/model`` (+ ``.bank.npz``),
     ``out/firmware-int8`` and ``out/finetune.json``; returns the summary. ``say`` gets one line per step."""
     from firmware_sim.precisions import DEPLOYED
@@ -248,7 +251,9 @@ def teach(base: str, takes_dir: str, out: str, lam: float = LAMBDA, progress: bo
     W0 = np.concatenate([W_base, np.zeros((n_new, W_base.shape[1]))])
     b0 = np.concatenate([b_base, np.full(n_new, b_base.mean())])
     say(f"step 2/4: fitting the readout of {len(classes)} classes")
-    fit, n_windows = refit(model, decision, grown, W0, b0, lam)
+    rows = np.array([lam if name in per_class or k >= len(base_classes) else lam * old_pull
+                     for k, name in enumerate(classes)])
+    fit, n_windows = refit(model, decision, grown, W0, b0, rows)
     times["fit_s"] = time.perf_counter() - t1
 
     say("step 3/4: writing the model, its feature bank and the INT8 firmware")
