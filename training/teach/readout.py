@@ -261,7 +261,8 @@ def teach(base: str, takes_dir: str, out: str, lam: float = LAMBDA, progress: bo
     taught = [h for h in meta.get("taught") or [] if h["class"] not in again]
     taught += [{"class": name, "takes": per_class[name]["train"], "held_out": per_class[name]["test"],
                 "takes_folder": folder} for name in classes if name in per_class]
-    train_cfg = {"method": "readout", "init_from": str(base), "dataset": str(takes_dir), "data_dir": None}
+    train_cfg = {"method": "readout", "init_from": str(base), "dataset": str(takes_dir), "data_dir": None,
+                 "old_pull": old_pull}
     path, fw, fw_dir, new_decision = write_model(Path(out), model, meta, classes, fit, decision, grown, lam, taught,
                                                  train_cfg, n_windows)
     times["model_s"] = time.perf_counter() - t2
