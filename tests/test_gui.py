@@ -211,7 +211,8 @@ def test_the_teach_panel_records_held_and_timed_takes_replays_deletes_and_teache
     length) and held ones (the button, then the T key, held down and let go), listed per class; one replayed (it
     becomes the source) and both deleted; "Teach" with no take fails with the reason in the panel and the source
     plays on; with the held takes it teaches, and the taught model (13 classes) runs in the window
-    with its figures in the panel; a bad class name is refused in the panel."""
+    with its figures in the panel; "Try it" scores it live; "Forget class" removes it again (a class it was not
+    taught is refused in the panel); a bad class name is refused in the panel."""
     from PyQt6 import QtCore, QtTest
 
     from sast_live.gui import teach as teach_module
@@ -292,6 +293,15 @@ def test_the_teach_panel_records_held_and_timed_takes_replays_deletes_and_teache
         assert [r["what"] for r in rows] == ["push_both_hands", "hand_clap", "nothing"]
         assert rows[0]["right"] >= 1 and rows[0]["right"] * 2 >= rows[0]["windows"] and panel.try_btn.isEnabled()
         assert panel.state.text().startswith("try it: push_both_hands ")
+        panel.label.setEditText("hand_clap")  # not a taught class: the panel says so, nothing runs
+        panel.forget_class()
+        assert panel.state.text().startswith("not forgotten:") and "push_both_hands" in panel.state.text()
+        panel.label.setEditText("push_both_hands")
+        panel.forget_class()  # the taught class removed again: the model is back to 12 classes
+        spin(qapp, 120, until=lambda: panel.forget.isEnabled() and "loading" not in panel.state.text()
+             and len(session.backend.classes) == 12)
+        assert len(session.backend.classes) == 12 and "push_both_hands" not in session.backend.classes
+        assert panel.taught.text().startswith("nothing yet")
         panel.hold.setChecked(False)
         panel.label.setEditText("two words")
         panel.record.click()  # a bad class name: the panel says why, and nothing is stored

@@ -90,7 +90,14 @@ class TeachPanel(QtWidgets.QDockWidget):
         self.tune.setToolTip("refit the model's readout on the takes (the sensor's features stay as they are): "
                              "seconds, nothing generated; the old classes are kept by the model's feature bank")
         self.tune.clicked.connect(self.fine_tune)
-        form.addRow(self.tune)
+        self.forget = QtWidgets.QPushButton("Forget class")
+        self.forget.setToolTip("remove the class in the class box from the running model (one it was taught): its "
+                               "readout row and its takes in the feature bank go, the rest is refitted")
+        self.forget.clicked.connect(self.forget_class)
+        buttons2 = QtWidgets.QHBoxLayout()
+        buttons2.addWidget(self.tune, 2)
+        buttons2.addWidget(self.forget, 1)
+        form.addRow(buttons2)
         self.try_btn = QtWidgets.QPushButton("Try it")
         self.try_btn.setToolTip("the panel asks for the taught gesture, an old one and nothing, a few seconds each, "
                                 "and scores what the model says meanwhile")
@@ -264,14 +271,43 @@ class TeachPanel(QtWidgets.QDockWidget):
         except SastLiveError as exc:
             QtWidgets.QMessageBox.warning(self, "Teach", str(exc))
             return
-        self.output = ""
+        self._start(cmd, f"teaching into {self.run_dir}…")
+
+    def forget_command(self, name: str) -> list[str]:
+        """The command "Forget class" runs: the running model without taught class ``name``, into a new run folder
+        beside the takes (or beside the model when no folder is chosen)."""
+        from sast_live.model_info import is_model_path, model_info
+
+        model = self.session.options.model or str(DEFAULT_MODEL)
+        taught = [h["class"] for h in (model_info(model).get("taught", []) if is_model_path(model) else [])]
+        if name not in taught:
+            raise SastLiveError(f"{name!r} is not a class the running model was taught"
+                                + (f" (taught: {', '.join(taught)})" if taught else " (it was taught none)"))
+        root = self.takes.root if self.takes is not None else Path(model).parent
+        self.run_dir = root / "runs" / time.strftime("%Y%m%d-%H%M%S-forget")
+        return [sys.executable, str(REPO / "main.py"), "forget", str(model), name, "--out", str(self.run_dir)]
+
+    def forget_class(self) -> None:
+        """Remove the class in the class box from the running model (a taught one), then load the result."""
+        name = self.label.currentText().strip()
+        try:
+            cmd = self.forget_command(name)
+        except SastLiveError as exc:
+            self.state.setText(f"not forgotten: {exc}")
+            return
+        self._start(cmd, f"removing {name} into {self.run_dir}…", "removing it")
+
+    def _start(self, cmd: list[str], saying: str, doing: str = "teaching") -> None:
+        """Run ``cmd`` (teach or forget) in a background process; its model is loaded when it ends."""
+        self.output, self.doing = "", doing
         self.process = QtCore.QProcess(self)
         self.process.setProcessChannelMode(QtCore.QProcess.ProcessChannelMode.MergedChannels)
         self.process.readyReadStandardOutput.connect(self._progress)
         self.process.finished.connect(self._finished)
         self.tune.setEnabled(False)
+        self.forget.setEnabled(False)
         self.progress.setRange(0, 0)  # busy until the first step is reported
-        self.state.setText(f"teaching into {self.run_dir}…")
+        self.state.setText(saying)
         self.tuning.emit(True)
         self.process.start(cmd[0], cmd[1:])
 
@@ -290,12 +326,13 @@ class TeachPanel(QtWidgets.QDockWidget):
 
     def _finished(self, code: int, _status=None) -> None:
         self.tune.setEnabled(True)
+        self.forget.setEnabled(True)
         self.progress.setRange(0, 1)
         self.progress.setValue(1 if code == 0 else 0)
         if code != 0:
             lines = [ln.strip() for ln in self.output.replace("\r", "\n").splitlines() if ln.strip()]
             why = next((ln for ln in reversed(lines) if ln.startswith("error")), lines[-1] if lines else "")
-            self.state.setText(f"teaching failed: {why}")
+            self.state.setText(f"{getattr(self, 'doing', 'teaching')} failed: {why}")
             self.tuning.emit(False)
             return
         self.load_result(self.run_dir / "model")
