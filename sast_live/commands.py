@@ -169,7 +169,7 @@ def cmd_record(args) -> int:
 def write_segment_labels(source, out, model) -> None:
     """``OUT``'s ``_labels.csv`` (IBM style, as ``replay --score`` reads it) of a stand-in person's segments, in
     the classes of ``model`` (the bundled one by default; a taught model knows its new motions)."""
-    from sast_live.formats.dvs_gesture import labels_path_for
+    from sast_live.formats.dvs_gesture import gesture_labels_text, labels_path_for
     from sast_live.formats.registry import read_events
     from sast_live.pipeline.backends import model_classes
     from sast_live.sources.synthetic import segment_labels
@@ -179,7 +179,7 @@ def write_segment_labels(source, out, model) -> None:
     rows = [(c, a, b) for c, a, b in rows if b <= int(t[-1]) + 1]  # a segment the recording cut short: unlabelled
     path = labels_path_for(out)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("class,startTime_usec,endTime_usec\n" + "".join(f"{c + 1},{a},{b}\n" for c, a, b in rows))
+    tmp.write_text(gesture_labels_text(rows))
     tmp.replace(path)
     print(f"wrote {path} ({len(rows)} labelled segments" + (f"; {', '.join(missing)} left unlabelled: not a class "
                                                           "of the model (give --model the taught one)" if missing

@@ -173,6 +173,7 @@ class TakeSet:
     def add(self, events: np.ndarray, name: str) -> Take:
         """Store ``events`` (EVENT_DTYPE, any t origin) as the next take of class ``name`` (a new name is
         appended to the classes); a take with no events is refused."""
+        from sast_live.formats.dvs_gesture import gesture_labels_text
         from sast_live.formats.evt3 import write_evt3
 
         if len(events) == 0:
@@ -190,8 +191,7 @@ class TakeSet:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             write_evt3(tmp, ev, self.sensor_size)
-            _atomic_write_text(take.labels_csv, f"class,startTime_usec,endTime_usec\n{label + 1},0,"
-                                                f"{int(ev['t'][-1]) + 1}\n")
+            _atomic_write_text(take.labels_csv, gesture_labels_text([(label, 0, int(ev["t"][-1]) + 1)]))
             tmp.replace(path)
             self._write_meta()
         except OSError as exc:  # a full disk, a read-only folder: the take is not kept half-written, nor counted

@@ -37,6 +37,12 @@ def labels_path_for(aedat_path: str | os.PathLike) -> Path:
     return p.with_name(p.stem + "_labels.csv")
 
 
+def gesture_labels_text(rows) -> str:
+    """An IBM ``_labels.csv`` (header, then ``class,start,end`` with classes from 1) of ``rows`` ``(class_index 0 …,
+    start_us, end_us)`` — what :func:`read_gesture_labels` reads back."""
+    return "class,startTime_usec,endTime_usec\n" + "".join(f"{c + 1},{a},{b}\n" for c, a, b in rows)
+
+
 def read_gesture_labels(path: str | os.PathLike, n_classes: int = len(GESTURE_CLASSES)
                         ) -> list[tuple[int, int, int]]:
     """Rows ``(class_index 0 … n_classes − 1, start_us, end_us)`` of an IBM ``_labels.csv`` (classes from 1 there;

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sast_live.errors import SastLiveError
+from sast_live.formats.dvs_gesture import gesture_labels_text
 from sast_live.formats.evt3 import write_evt3
 from sast_live.sources import DEMO
 from sast_live.synthetic import people
@@ -37,6 +38,5 @@ def make_demo(path: Path = DEMO, seed: int = 2026) -> tuple[Path, Path]:
         raise SastLiveError(f"the demo would be {size:,} bytes, over {MAX_BYTES:,}: shorten SCRIPT")
     tmp.replace(path)
     labels = path.with_name(path.stem + "_labels.csv")
-    rows = [(c + 1, a, b) for c, a, b in spans if c != people.IDLE]
-    labels.write_text("class,startTime_usec,endTime_usec\n" + "".join(f"{c},{a},{b}\n" for c, a, b in rows))
+    labels.write_text(gesture_labels_text([(c, a, b) for c, a, b in spans if c != people.IDLE]))
     return path, labels
