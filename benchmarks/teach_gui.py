@@ -45,7 +45,7 @@ def try_it_recording(motion: str, folder: Path) -> tuple[Path, list]:
     events, spans = people.make_sequence(person, script, seed=777)
     path = folder / f"try-{motion}.raw"
     write_evt3(path, events, people.SENSOR)
-    names = {v: k for k, v in people.MOTIONS.items()}
+    names = people.MOTION_NAMES
     return path, [(names[c], a, b) for c, a, b in spans if names[c] != people.NO_GESTURE]
 
 

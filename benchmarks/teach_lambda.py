@@ -60,11 +60,12 @@ def main(argv=None) -> int:
     from firmware_sim.quantize import quantize_checkpoint
     from models.checkpoint.weights import load_model
     from models.decision import Decision
+    from sast_live.model_info import bank_path
     from sast_live.pipeline.backends import DEFAULT_MODEL
     from sast_live.synthetic import people
     from sast_live.takes import TakeSet
     from training.convex.dictionary import hidden_firmware
-    from training.teach.bank import Bank, bank_path, take_hops
+    from training.teach.bank import Bank, take_hops
     from training.teach.readout import _answer_right, decided, streaming_setup, teach
 
     base = DEFAULT_MODEL / "model"

@@ -1,5 +1,6 @@
 """``main.py info MODEL``: what a model is — its classes, sensor, network, the app's decision, what it was taught and
-from how many takes, its feature bank — read from its checked JSON without loading any weights."""
+from how many takes, its feature bank — a checkpoint read from its checked JSON without loading its weights (a
+firmware folder is loaded whole: its JSON holds no class list of its own)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,17 @@ from pathlib import Path
 
 #: beside a checkpoint ``X``: its feature bank for teaching (``training.teach.bank``)
 BANK_SUFFIX = ".bank.npz"
+
+
+def bank_path(checkpoint) -> Path:
+    """``MODEL.bank.npz`` for checkpoint ``MODEL`` (``MODEL``, ``MODEL.json``, ``MODEL.safetensors``, or a run
+    folder holding ``model.json``)."""
+    p = Path(str(checkpoint))
+    if p.is_dir() and (p / "model.json").is_file():
+        p = p / "model"
+    if p.suffix in (".json", ".safetensors"):
+        p = p.with_suffix("")
+    return p.with_name(p.name + BANK_SUFFIX)
 
 
 def is_model_path(path) -> bool:
@@ -35,7 +47,7 @@ def model_info(path) -> dict:
     meta, _ = read_checkpoint_meta(p)
     jpath, _ = checkpoint_paths(p)
     cfg = meta["model_cfg"]
-    bank = jpath.with_suffix("").with_name(jpath.with_suffix("").name + BANK_SUFFIX)
+    bank = bank_path(jpath)
     layers = cfg.get("layers") or []
     train_cfg = meta.get("train_cfg") or {}
     return {"path": str(jpath.with_suffix("")), "kind": "training checkpoint",

@@ -16,10 +16,11 @@ import pytest
 import torch
 
 from sast_live.errors import SastLiveError
+from sast_live.model_info import bank_path
 from sast_live.pipeline.backends import DEFAULT_MODEL
 from sast_live.takes import TakeSet
 from tests.conftest import main_in_process
-from training.teach.bank import PARTS, Bank, bank_path, features_digest
+from training.teach.bank import PARTS, Bank, features_digest
 from training.teach.fit import class_weights, fit_readout, objective
 
 REPO = Path(__file__).resolve().parents[1]

@@ -149,7 +149,8 @@ def cmd_teach(args) -> int:
 
 
 def cmd_teach_bank(args) -> int:
-    from training.teach.bank import bank_path, build_bank
+    from sast_live.model_info import bank_path
+    from training.teach.bank import build_bank
 
     bank = build_bank(args.checkpoint, args.dataset, args.data_dir, progress=not args.quiet)
     path = bank.save(bank_path(args.checkpoint))

@@ -97,10 +97,9 @@ def segment_labels(labels, classes) -> tuple[list[tuple[int, int, int]], list[st
     the unlabelled pauses."""
     from sast_live.synthetic import people
 
-    names = {v: k for k, v in people.MOTIONS.items()}
     rows, missing = [], []
     for motion, start, end in labels:
-        name = names[motion]
+        name = people.MOTION_NAMES[motion]
         if name == people.NO_GESTURE:
             continue
         if name not in classes:

@@ -35,8 +35,8 @@ from sast_live.synthetic.gestures import CLASSES as GESTURES
 from sast_live.synthetic.gestures import LEFT, RIGHT, SENSOR, _ik_elbow, hand_targets
 from sast_live.synthetic.paint import SHAPE_COLUMNS, paint
 
-__all__ = ["CLASSES", "NO_GESTURE", "IDLE", "IDLE_SCENES", "EXTRA_MOTIONS", "MOTIONS", "SENSOR", "LIGHTINGS",
-           "TRAIN_SUBJECTS", "TEST_SUBJECTS", "Subject", "subject",
+__all__ = ["CLASSES", "NO_GESTURE", "IDLE", "IDLE_SCENES", "EXTRA_MOTIONS", "MOTIONS", "MOTION_NAMES", "SENSOR",
+           "LIGHTINGS", "TRAIN_SUBJECTS", "TEST_SUBJECTS", "Subject", "subject",
            "sample_params", "render_frames", "make_sample"]
 
 LIGHTINGS = ("natural", "fluorescent", "led")
@@ -52,6 +52,7 @@ IDLE_SCENES = ("still", "empty", "sensor", "objects")  # what a no-gesture recor
 #: motion ids, outside the range of class indices
 EXTRA_MOTIONS = {"push_both_hands": 100, "raise_both_arms": 101, "punch_right": 102}
 MOTIONS = {**{name: k for k, name in enumerate(CLASSES)}, **EXTRA_MOTIONS}  # every motion a person can perform
+MOTION_NAMES = {k: name for name, k in MOTIONS.items()}  # motion id → name
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """A model's feature bank: what its old classes look like to the sensor, stored beside it so that teaching needs no
-recordings (``MODEL.bank.npz`` beside ``MODEL.json``).
+recordings (``MODEL.bank.npz`` beside ``MODEL.json``: :func:`sast_live.model_info.bank_path`, which ``info`` reads
+too).
 
 Each stored recording is its last layer's spike counts per hop (:func:`firmware_sim.features.hop_counts`: the INT8
 hidden layers running on, hop = the app's 250 ms), uint8, so any streaming window and taper can be formed from it
@@ -28,20 +29,8 @@ import numpy as np
 from sast_live.errors import SastLiveError
 
 PARTS = ("fit", "validation", "test")
-SUFFIX = ".bank.npz"
 #: recordings per class stored from each part when a bank is built (fit, validation, test)
 PER_CLASS = {"fit": 24, "validation": 8, "test": 20}
-
-
-def bank_path(checkpoint) -> Path:
-    """``MODEL.bank.npz`` for checkpoint ``MODEL`` (``MODEL``, ``MODEL.json``, ``MODEL.safetensors``, or a run
-    folder holding ``model.json``)."""
-    p = Path(str(checkpoint))
-    if p.is_dir() and (p / "model.json").is_file():
-        p = p / "model"
-    if p.suffix in (".json", ".safetensors"):
-        p = p.with_suffix("")
-    return p.with_name(p.name + SUFFIX)
 
 
 def features_digest(model) -> str:

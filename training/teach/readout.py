@@ -106,7 +106,8 @@ def load_base(base: str):
     """``(model, meta, decision, bank)`` of a model to teach, its feature bank checked against its hidden layers."""
     from models.checkpoint.weights import load_model
     from models.decision import Decision
-    from training.teach.bank import Bank, bank_path, features_digest
+    from sast_live.model_info import bank_path
+    from training.teach.bank import Bank, features_digest
 
     model, meta = load_model(base)
     cfg = model.cfg
@@ -144,8 +145,8 @@ def write_model(out: Path, model, meta: dict, classes, fit, decision, bank, lam:
     from models.checkpoint.weights import save_checkpoint
     from models.decision import energy
     from models.networks import build_model
+    from sast_live.model_info import bank_path
     from training.decision.calibration import energy_limit
-    from training.teach.bank import bank_path
 
     cfg = replace(model.cfg, classes=tuple(classes), n_classes=len(classes))
     net = build_model(cfg)
