@@ -123,15 +123,6 @@ def load_base(base: str):
     return model, meta, decision, bank
 
 
-def refit(model, decision, bank, W0: np.ndarray, b0: np.ndarray, lam):
-    """The readout fitted on every ``fit`` window of ``bank``: ``(ReadoutFit, windows)``."""
-    from training.teach.fit import fit_readout
-
-    n_hops, weights = streaming_setup(decision, model.cfg.bin_us, bank.hop_bins)
-    X, y = windows_of(bank.recordings("fit"), n_hops, weights)
-    return fit_readout(X, y, W0, b0, decision.temperature, lam), len(X)
-
-
 def write_model(out: Path, model, meta: dict, classes, fit, decision, bank, lam: float, taught: list,
                 train_cfg: dict, n_windows: int):
     """The taught checkpoint (the base's hidden layers, the fitted readout, the decision with its unfamiliar-scene
@@ -204,6 +195,7 @@ def teach(base: str, takes_dir: str, out: str, lam: float = LAMBDA, progress: bo
     from firmware_sim.precisions import DEPLOYED
     from sast_live.takes import FINETUNE_SUMMARY, TakeSet
     from training.convex.dictionary import hidden_firmware
+    from training.teach.fit import fit_readout
 
     say = say or (lambda line: print(line, flush=True))
     times = {}
@@ -238,7 +230,7 @@ def teach(base: str, takes_dir: str, out: str, lam: float = LAMBDA, progress: bo
         bank = bank.keeping(~np.isin(bank.labels, [base_classes.index(c) for c in again]))
     grown = bank.with_recordings(items, classes)
     n_hops, weights = streaming_setup(decision, cfg.bin_us, bank.hop_bins)
-    _, y = windows_of(grown.recordings("fit"), n_hops, weights)
+    X, y = windows_of(grown.recordings("fit"), n_hops, weights)  # what the readout is fitted on
     short = [name for name in per_class if per_class[name]["train"] and not (y == classes.index(name)).any()]
     if short:
         raise SastLiveError(f"{takes_dir}: the takes of {', '.join(short)} are shorter than the streaming window "
@@ -254,7 +246,7 @@ def teach(base: str, takes_dir: str, out: str, lam: float = LAMBDA, progress: bo
     say(f"step 2/4: fitting the readout of {len(classes)} classes")
     rows = np.array([lam if name in per_class or k >= len(base_classes) else lam * old_pull
                      for k, name in enumerate(classes)])
-    fit, n_windows = refit(model, decision, grown, W0, b0, rows)
+    fit, n_windows = fit_readout(X, y, W0, b0, decision.temperature, rows), len(X)
     times["fit_s"] = time.perf_counter() - t1
 
     say("step 3/4: writing the model, its feature bank and the INT8 firmware")
@@ -281,8 +273,8 @@ def teach(base: str, takes_dir: str, out: str, lam: float = LAMBDA, progress: bo
         recs = [r for r in grown.recordings("test") if r[2] == k]
         if not recs:
             continue
-        _, _, answers = decided(fw, new_decision, recs, n_hops, weights)
         per_take = [decided(fw, new_decision, [r], n_hops, weights)[2] for r in recs]
+        answers = _cat(per_take)
         right = sum(int(len(a) > 0 and np.mean(_is(a, k, new_decision.reject_class)) > 0.5) for a in per_take)
         held[name] = {"n": len(recs), "int8_accuracy": right / len(recs)}
         streamed[name] = {"windows": int(len(answers)), "naming_it": int(_is(answers, k, new_decision.reject_class)
@@ -302,6 +294,7 @@ def forget(base: str, name: str, out: str, lam: float = LAMBDA, say=None) -> dic
     """``base`` without class ``name`` (a taught one, or any but the no-gesture class): its readout row and its
     bank recordings dropped, the readout of the rest refitted; writes as :func:`teach` does."""
     from sast_live.takes import FINETUNE_SUMMARY
+    from training.teach.fit import fit_readout
 
     say = say or (lambda line: print(line, flush=True))
     t0 = time.perf_counter()
@@ -319,7 +312,8 @@ def forget(base: str, name: str, out: str, lam: float = LAMBDA, say=None) -> dic
     b0 = model.readout.bias.detach().double().numpy()[rows]
     reject = decision.reject_class
     decision = replace(decision, reject_class=None if reject is None else reject - int(reject > k))
-    fit, n_windows = refit(model, decision, kept, W0, b0, lam)
+    X, y = windows_of(kept.recordings("fit"), *streaming_setup(decision, model.cfg.bin_us, kept.hop_bins))
+    fit, n_windows = fit_readout(X, y, W0, b0, decision.temperature, lam), len(X)
     say("step 2/2: writing the model, its feature bank and the INT8 firmware")
     taught = [h for h in meta.get("taught") or [] if h["class"] != name]
     path, fw, fw_dir, new_decision = write_model(Path(out), model, meta, kept.classes, fit, decision, kept, lam,
