@@ -154,11 +154,9 @@ class TeachPanel(QtWidgets.QDockWidget):
 
     def start_hold(self) -> None:
         """Start a take that lasts until the button or key is let go (at most :data:`MAX_HOLD_S`)."""
-        if self.takes is None:
-            self.choose_folder()
-            if self.takes is None:
-                return
-        name = self.label.currentText().strip()
+        name = self.take_name()
+        if name is None:
+            return
         try:
             self.session.start_take(self.takes, name, MAX_HOLD_S, done=self.took.emit)
         except SastLiveError as exc:
@@ -208,12 +206,19 @@ class TeachPanel(QtWidgets.QDockWidget):
             groups[take.name].addChild(item)
         self.list.expandAll()
 
-    def record_take(self) -> None:
+    def take_name(self) -> str | None:
+        """The class a take is about to be recorded for, once a folder of takes is chosen (asked for if none is);
+        None when the user chose none."""
         if self.takes is None:
             self.choose_folder()
             if self.takes is None:
-                return
-        name = self.label.currentText().strip()
+                return None
+        return self.label.currentText().strip()
+
+    def record_take(self) -> None:
+        name = self.take_name()
+        if name is None:
+            return
         self.record.setEnabled(False)
         self._count(name, self.countdown_s)
 
@@ -276,10 +281,8 @@ class TeachPanel(QtWidgets.QDockWidget):
     def forget_command(self, name: str) -> list[str]:
         """The command "Forget class" runs: the running model without taught class ``name``, into a new run folder
         beside the takes (or beside the model when no folder is chosen)."""
-        from sast_live.model_info import is_model_path, model_info
-
-        model = self.session.options.model or str(DEFAULT_MODEL)
-        taught = [h["class"] for h in (model_info(model).get("taught", []) if is_model_path(model) else [])]
+        model, history = self.running_taught()
+        taught = [h["class"] for h in history]
         if name not in taught:
             raise SastLiveError(f"{name!r} is not a class the running model was taught"
                                 + (f" (taught: {', '.join(taught)})" if taught else " (it was taught none)"))
@@ -385,15 +388,20 @@ class TeachPanel(QtWidgets.QDockWidget):
         self.state.setText("try it: " + "; ".join(f"{r['what']} {r['right']}/{r['windows']}"
                                                    for r in self.try_result["rows"]))
 
-    def show_taught(self) -> None:
-        """The running model's taught classes and their takes, in the panel."""
+    def running_taught(self) -> tuple[str, list[dict]]:
+        """The running model and what it was taught (``info``'s ``taught`` list; empty for a firmware folder or
+        a model that cannot be read)."""
         from sast_live.model_info import is_model_path, model_info
 
         model = self.session.options.model or str(DEFAULT_MODEL)
         try:
-            taught = model_info(model).get("taught", []) if is_model_path(model) else []
+            return model, (model_info(model).get("taught", []) if is_model_path(model) else [])
         except (SastLiveError, OSError):
-            taught = []
+            return model, []
+
+    def show_taught(self) -> None:
+        """The running model's taught classes and their takes, in the panel."""
+        _, taught = self.running_taught()
         self.taught.setText(", ".join(f"{h['class']} ({h['takes']} takes)" for h in taught) or
                             "nothing yet (the classes it was trained with)")
 
