@@ -23,6 +23,12 @@ def last_layer_shape(sim) -> tuple[int, int, int]:
     return int(g[G_COUT]), int(g[G_HOUT]), int(g[G_WOUT])
 
 
+def readout_order(sim, counts: np.ndarray) -> np.ndarray:
+    """Last-layer values (N, F) in the simulator's (H, W, C) neuron order → (N, F) in the readout's (C, H, W)."""
+    c, h, w = last_layer_shape(sim)
+    return np.asarray(counts).reshape(-1, h, w, c).transpose(0, 3, 1, 2).reshape(len(counts), -1)
+
+
 def hop_counts(sim, frames: np.ndarray, hop_bins: int, state=None) -> tuple[np.ndarray, np.ndarray, object]:
     """Run ``frames`` (T, 2, H, W) through ``sim`` from ``state`` (None: fresh), the state running on, and count
     each last-layer neuron's spikes per hop of ``hop_bins`` bins (the last hop may be shorter).
@@ -32,19 +38,17 @@ def hop_counts(sim, frames: np.ndarray, hop_bins: int, state=None) -> tuple[np.n
     if hop_bins < 1:
         raise SastLiveError(f"a hop needs at least one bin, got {hop_bins}")
     frames = sim.check_frames(frames)
-    c, h, w = last_layer_shape(sim)
-    n = c * h * w
+    n = int(np.prod(last_layer_shape(sim)))
     state = sim.initial_state() if state is None else state
     n_hops = -(-len(frames) // hop_bins)
-    counts = np.zeros((n_hops, h, w, c), np.uint16)
+    counts = np.zeros((n_hops, n), np.uint16)
     bins = np.zeros(n_hops, np.int64)
     for k in range(n_hops):
-        hop = counts[k].reshape(-1)
         for t in range(k * hop_bins, min(len(frames), (k + 1) * hop_bins)):
             state, _ = sim.run(frames[t:t + 1], state)
-            hop += state.s[-n:]  # the last layer's neurons are the last ones, (H, W, C) order
+            counts[k] += state.s[-n:]  # the last layer's neurons are the last ones, (H, W, C) order
             bins[k] += 1
-    return counts.transpose(0, 3, 1, 2).reshape(n_hops, n), bins, state
+    return readout_order(sim, counts), bins, state
 
 
 def window_features(counts: np.ndarray, bins: np.ndarray, n_hops: int, weights: np.ndarray) -> np.ndarray:

@@ -78,12 +78,9 @@ def conv_counts_hard(model, x: torch.Tensor) -> np.ndarray:
 def conv_counts_integer(sim, windows: np.ndarray, progress: bool = False) -> np.ndarray:
     """windows (N, T, 2, H, W) uint8 → last-layer spike counts (N, C·H·W) from the integer simulator (fresh
     state per window; windows in parallel on the numba backend), in the readout's (C, H, W) order."""
-    from firmware_sim.packing import G_COUT, G_HOUT, G_WOUT
+    from firmware_sim.features import readout_order
 
-    g = sim.packed.geom[-1]
-    c, h, w = int(g[G_COUT]), int(g[G_HOUT]), int(g[G_WOUT])
-    counts = sim.classify(windows, progress=progress, last_counts=True)["last_counts"]
-    return counts.reshape(-1, h, w, c).transpose(0, 3, 1, 2).reshape(len(counts), -1)  # (H, W, C) → (C, H, W)
+    return readout_order(sim, sim.classify(windows, progress=progress, last_counts=True)["last_counts"])
 
 
 def hidden_firmware(model, precision: str):
