@@ -69,8 +69,8 @@ def decided(fw, decision, recordings, n_hops: int, weights: np.ndarray) -> tuple
         scores = window_scores(fw, counts, bins, n_hops, weights)
         if not len(scores):
             continue
-        steps = np.array([weights @ bins[e - n_hops:e] for e in range(n_hops, len(bins) + 1)], np.float64)
-        logits = np.asarray(scores, np.float64) * fw.readout_scale / steps[:, None]
+        steps = [int(weights @ bins[e - n_hops:e]) for e in range(n_hops, len(bins) + 1)]  # as the app weighs them
+        logits = np.stack([fw.to_logits(acc, n) for acc, n in zip(scores, steps, strict=True)])
         k, _ = decision.decide_many(logits)
         labels.append(np.full(len(scores), label))
         top.append(scores.argmax(1))
