@@ -66,7 +66,7 @@ def main(argv=None) -> int:
     from sast_live.takes import TakeSet
     from training.convex.dictionary import hidden_firmware
     from training.teach.bank import Bank, take_hops
-    from training.teach.readout import _answer_right, decided, streaming_setup, teach
+    from training.teach.readout import answer_right, decided, streaming_setup, teach
 
     base = DEFAULT_MODEL / "model"
     model, meta = load_model(str(base))
@@ -77,7 +77,7 @@ def main(argv=None) -> int:
     base_fw = quantize_checkpoint(base, PRECISIONS["int8"].quant_config())
     val = list(bank.recordings("validation"))
     lb, _, ans = decided(base_fw, decision, val, n_hops, weights)
-    old_base = _answer_right(ans, lb, decision.reject_class)
+    old_base = answer_right(ans, lb, decision.reject_class)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="teach-lambda-"))
@@ -99,7 +99,7 @@ def main(argv=None) -> int:
             rows[key]["new"][motion] = float((a == k).mean())
             st = s["held_out_takes_streaming"][motion]  # subject 4's own held-out takes (shown, not chosen on)
             rows[key].setdefault("same", {})[motion] = st["naming_it"] / max(1, st["windows"])
-            rows[key]["old"][motion] = _answer_right(av, lv, decision.reject_class)
+            rows[key]["old"][motion] = answer_right(av, lv, decision.reject_class)
     for r in rows.values():
         r["new_mean"] = float(np.mean(list(r["new"].values())))
         r["old_worst"] = float(min(r["old"].values()))

@@ -182,8 +182,8 @@ def old_classes_report(base: str, decision, fw, new_decision, bank, keep, bin_us
     _, top_after, ans_after = decided(fw, new_decision, old, n_hops, weights)
     out = {"dataset": "the feature bank", "bank_source": bank.source, "what": "test windows", "n": int(len(lb)),
            "int8_before": float((top_before == lb).mean()), "int8_after": float((top_after == lb).mean()),
-           "answers_before": _answer_right(ans_before, lb, decision.reject_class),
-           "answers_after": _answer_right(ans_after, lb, new_decision.reject_class)}
+           "answers_before": answer_right(ans_before, lb, decision.reject_class),
+           "answers_after": answer_right(ans_after, lb, new_decision.reject_class)}
     out["change"] = out["int8_after"] - out["int8_before"]
     return out
 
@@ -349,7 +349,7 @@ def render(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def _answer_right(answers: np.ndarray, labels: np.ndarray, reject: int | None) -> float:
+def answer_right(answers: np.ndarray, labels: np.ndarray, reject: int | None) -> float:
     """Share of windows whose app answer is their class ("no gesture" is right for the reject class)."""
     from models.decision import NO_CLASS
 
