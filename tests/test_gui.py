@@ -283,8 +283,8 @@ def test_the_teach_panel_records_held_and_timed_takes_replays_deletes_and_teache
         assert "held-out takes of push_both_hands: " in panel.state.text()
         assert "old classes:" in panel.state.text()
         assert panel.taught.text() == "push_both_hands (3 takes)"
-        monkeypatch.setattr(teach_module, "TRY_S", 2.5)  # "Try it", short: the person keeps pushing
-        monkeypatch.setattr(teach_module, "TRY_GRACE_S", 0.5)
+        monkeypatch.setattr(teach_module, "TRY_S", 3.5)  # "Try it", short: the person keeps pushing
+        monkeypatch.setattr(teach_module, "TRY_GRACE_S", 1.0)  # past the switch to the new model
         panel.label.setEditText("push_both_hands")
         panel.try_it()
         assert "now: push_both_hands" in panel.state.text() and not panel.try_btn.isEnabled()
