@@ -301,5 +301,9 @@ def finetune_lines(summary: dict) -> list[str]:
         of = f" of {old['dataset']}" if old.get("dataset") else ""
         lines.append(f"old classes: {old['int8_before']:.1%} → {old['int8_after']:.1%} (INT8, {old['n']} "
                      f"{old.get('what', 'test recordings')}{of})")
+    val = summary.get("old_classes_validation")
+    if val:
+        lines.append(f"old classes on their {val['n']} validation windows: {val['base']:.1%} → {val['after']:.1%}"
+                     + ("" if val["held"] or not val.get("warning") else f". Warning: {val['warning']}"))
     return lines
 

@@ -157,6 +157,21 @@ def test_a_feature_bank_round_trips_grows_and_shrinks_and_refuses_damage(tmp_pat
     assert sum(len(c) for c, _, _ in (r for p in PARTS for r in fewer.recordings(p))) == len(fewer.counts)
     with pytest.raises(SastLiveError, match="only grow at the end"):
         bank.with_recordings([], ("b", "a"))
+    # the anchor (the factory readout every fit is pulled towards) travels with the bank and its recordings
+    rng = np.random.default_rng(1)
+    W, b = rng.normal(size=(3, 8)), rng.normal(size=3)
+    anchored = grown.with_anchor(W, b, bank.classes)
+    W0, b0 = anchored.start_readout()
+    assert np.array_equal(W0[:3], W) and not W0[3].any() and b0[3] == pytest.approx(b.mean())  # d: a new row
+    back = Bank.load(anchored.save(tmp_path / "a.bank.npz"))
+    assert back.anchor[2] == bank.classes and np.array_equal(back.anchor[0], W) and np.array_equal(back.anchor[1], b)
+    fewer_anchored = back.without_class("b")
+    assert fewer_anchored.anchor[2] == ("a", "c") and np.array_equal(fewer_anchored.anchor[0], W[[0, 2]])
+    assert fewer_anchored.start_readout()[0].shape == (3, 8)
+    with pytest.raises(SastLiveError, match="does not fit"):
+        grown.with_anchor(W[:, :4], b, bank.classes)
+    with pytest.raises(SastLiveError, match="no anchor"):
+        grown.start_readout()
     path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(SastLiveError, match="not a readable feature bank"):
         Bank.load(path)
@@ -180,6 +195,31 @@ def test_the_shipped_model_has_a_bank_of_its_own_hidden_layers():
         model.convs[0].weight[0, 0, 0, 0] += 1e-3
     assert features_digest(model) != bank.digest  # a changed hidden layer is another bank
     model.convs[0].weight.data.copy_(other)
+
+
+def test_the_old_classes_check_says_when_a_taught_class_took_their_windows():
+    from training.teach.old_classes import TOLERANCE, check_old_classes
+
+    rng = np.random.default_rng(0)
+    centres = np.eye(3, 6) * 4
+    yv = np.repeat([0, 1], 50)  # validation windows of the old classes a and b only
+    Xv = centres[yv] + rng.normal(0, 0.3, (100, 6))
+    base_W, base_b = centres[:2], np.zeros(2)
+    names = ("a", "b", "new")
+    kept = check_old_classes(centres, np.zeros(3), base_W, base_b, Xv, yv, names)
+    assert kept.held and kept.base == kept.after == 1.0 and kept.warning() is None
+    # a new row that answers b's windows louder than b's own: half the old windows lost, b named as the one
+    greedy = np.vstack([centres[:2], centres[1] * 1.5])
+    lost = check_old_classes(greedy, np.zeros(3), base_W, base_b, Xv, yv, names)
+    assert not lost.held and lost.after == pytest.approx(0.5) and lost.base - lost.after > TOLERANCE
+    assert lost.worst() == [("b", 1.0, 0.0)] and "b 100% → 0%" in lost.warning()
+    assert lost.to_dict()["per_class"] == {"a": [1.0, 1.0], "b": [1.0, 0.0]}
+    from sast_live.takes import finetune_lines
+
+    line = finetune_lines({"old_classes_validation": lost.to_dict()})[0]  # what train prints and the panel shows
+    assert "100.0% → 50.0%" in line and "Warning: the old classes lost 50.0 points" in line
+    assert "Warning" not in finetune_lines({"old_classes_validation": kept.to_dict()})[0]
+    assert check_old_classes(greedy, np.zeros(3), base_W, base_b, Xv[:0], yv[:0], names) is None
 
 
 @pytest.fixture(scope="module")
@@ -267,6 +307,21 @@ def test_teach_one_class_after_another_then_forget_one(push_takes, tmp_path, cap
     assert bank.per_class("fit")["push_both_hands"] == 6 and bank.per_class("fit")["raise_both_arms"] == 3
     summary = json.loads((b / "finetune.json").read_text())
     assert summary["old_classes"]["n"] > 1000  # the old classes, A's held-out takes among them, before and after
+    assert summary["old_classes_validation"]["n"] > 1000
+    # B's readout is the optimum of the problem anchored at the factory readout over the whole bank (A's takes
+    # included): what teaching A and B at once gives, so the pull never drifts with each class taught
+    from models.checkpoint.weights import load_model
+    from models.decision import Decision
+    from training.teach.readout import LAMBDA, streaming_setup, windows_of
+
+    base_model, base_meta = load_model(str(BASE))
+    assert bank.anchor[2] == tuple(base_model.cfg.classes)
+    assert np.allclose(bank.anchor[0], base_model.readout.weight.detach().double().numpy())
+    decision = Decision.from_dict(base_meta["decision"], base_model.cfg.classes)
+    X, y = windows_of(bank.recordings("fit"), *streaming_setup(decision, base_model.cfg.bin_us, bank.hop_bins))
+    joint = fit_readout(X, y, *bank.start_readout(), decision.temperature, LAMBDA)
+    b_model, _ = load_model(str(b / "model"))
+    assert np.allclose(b_model.readout.weight.detach().double().numpy(), joint.W, atol=1e-4)
     # A is kept: on A's held-out takes B's model names A about as often as A's own model did
     named = {}
     for m in (a, b):

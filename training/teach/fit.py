@@ -62,9 +62,11 @@ def objective(W: torch.Tensor, b: torch.Tensor, X: torch.Tensor, y: torch.Tensor
 
 
 def fit_readout(X: np.ndarray, y: np.ndarray, W0: np.ndarray, b0: np.ndarray, temperature: float, lam,
-                sample_weight: np.ndarray | None = None, tol: float = 1e-5, max_iter: int = 1000) -> ReadoutFit:
+                sample_weight: np.ndarray | None = None, tol: float = 1e-5, max_iter: int = 1000,
+                start: tuple[np.ndarray, np.ndarray] | None = None) -> ReadoutFit:
     """The optimum of the module's problem for features ``X`` (n, F), labels ``y`` (n,) in ``[0, len(W0))``,
-    starting readout ``W0`` (classes, F) and ``b0`` (classes,); ``sample_weight`` default: class-balanced."""
+    starting readout ``W0`` (classes, F) and ``b0`` (classes,); ``sample_weight`` default: class-balanced;
+    ``start``: where the solver starts (default ``(W0, b0)``; the optimum does not depend on it)."""
     X, y = np.asarray(X, np.float64), np.asarray(y, np.int64)
     n_classes = len(W0)
     if X.ndim != 2 or len(X) != len(y) or X.shape[1] != W0.shape[1] or len(b0) != n_classes:
@@ -86,13 +88,13 @@ def fit_readout(X: np.ndarray, y: np.ndarray, W0: np.ndarray, b0: np.ndarray, te
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a small problem: one thread is as fast, and two spin against anything else running
     try:
-        return _fit(X, y, w, W0, b0, temperature, lam, tol, max_iter, t0)
+        return _fit(X, y, w, W0, b0, temperature, lam, tol, max_iter, t0, start or (W0, b0))
     finally:
         torch.set_num_threads(threads)
 
 
-def _fit(X, y, w, W0, b0, temperature, lam, tol, max_iter, t0) -> ReadoutFit:
-    W, b = _lbfgs(X, y, w, W0, b0, temperature, lam, tol, max_iter, torch.float32, W0, b0)
+def _fit(X, y, w, W0, b0, temperature, lam, tol, max_iter, t0, start) -> ReadoutFit:
+    W, b = _lbfgs(X, y, w, W0, b0, temperature, lam, tol, max_iter, torch.float32, *start)
     steps = _lbfgs.iterations
     # float64 steps until the certificate is below GAP (‖∇F‖₂ ≤ √(2λ·GAP), via the max-norm L-BFGS tests)
     W, b = _lbfgs(X, y, w, W0, b0, temperature, lam, min(tol, (2 * lam.min() * GAP / W0.size) ** 0.5), POLISH,

@@ -103,7 +103,8 @@ def _take_items(takes, sim, cfg, hop_bins: int, reject: int | None, progress: bo
 
 
 def load_base(base: str):
-    """``(model, meta, decision, bank)`` of a model to teach, its feature bank checked against its hidden layers."""
+    """``(model, meta, decision, bank)`` of a model to teach, its feature bank checked against its hidden layers
+    (and given the model's own readout as its anchor if it has none)."""
     from models.checkpoint.weights import load_model
     from models.decision import Decision
     from sast_live.model_info import bank_path
@@ -120,6 +121,9 @@ def load_base(base: str):
                             f"bank again with `main.py teach-bank {base}`")
     if bank.classes != tuple(cfg.classes):
         raise SastLiveError(f"{bank_path(base)} holds classes {list(bank.classes)}; {base} has {list(cfg.classes)}")
+    if bank.anchor is None:  # a bank from before anchors were kept: the model's own readout is its anchor
+        bank = bank.with_anchor(model.readout.weight.detach().double().numpy(),
+                                model.readout.bias.detach().double().numpy(), cfg.classes)
     return model, meta, decision, bank
 
 
@@ -196,6 +200,7 @@ def teach(base: str, takes_dir: str, out: str, lam: float = LAMBDA, progress: bo
     from sast_live.takes import FINETUNE_SUMMARY, TakeSet
     from training.convex.dictionary import hidden_firmware
     from training.teach.fit import fit_readout
+    from training.teach.old_classes import check_old_classes
 
     say = say or (lambda line: print(line, flush=True))
     times = {}
@@ -238,15 +243,14 @@ def teach(base: str, takes_dir: str, out: str, lam: float = LAMBDA, progress: bo
     times["features_s"] = time.perf_counter() - t0
 
     t1 = time.perf_counter()
-    W_base = model.readout.weight.detach().double().numpy()
-    b_base = model.readout.bias.detach().double().numpy()
-    n_new = len(classes) - len(base_classes)
-    W0 = np.concatenate([W_base, np.zeros((n_new, W_base.shape[1]))])
-    b0 = np.concatenate([b_base, np.full(n_new, b_base.mean())])
+    W0, b0 = grown.start_readout()
+    anchor_W, anchor_b, anchor_classes = grown.anchor
     say(f"step 2/4: fitting the readout of {len(classes)} classes")
-    rows = np.array([lam if name in per_class or k >= len(base_classes) else lam * old_pull
-                     for k, name in enumerate(classes)])
+    rows = np.array([lam if name in per_class or name not in anchor_classes else lam * old_pull
+                     for name in classes])
     fit, n_windows = fit_readout(X, y, W0, b0, decision.temperature, rows), len(X)
+    Xv, yv = windows_of(grown.recordings("validation"), n_hops, weights)
+    check = check_old_classes(fit.W, fit.b, anchor_W, anchor_b, Xv, yv, classes)  # its warning: in the summary
     times["fit_s"] = time.perf_counter() - t1
 
     say("step 3/4: writing the model, its feature bank and the INT8 firmware")
@@ -284,6 +288,8 @@ def teach(base: str, takes_dir: str, out: str, lam: float = LAMBDA, progress: bo
     old = old_classes_report(base, decision, fw, new_decision, grown, keep, cfg.bin_us)
     if old:
         summary["old_classes"] = old
+    if check is not None:
+        summary["old_classes_validation"] = check.to_dict()
     times["report_s"] = time.perf_counter() - t3
     summary["seconds"] = {k: round(v, 2) for k, v in times.items()}
     (Path(out) / FINETUNE_SUMMARY).write_text(json.dumps(summary, indent=2))
@@ -307,9 +313,7 @@ def forget(base: str, name: str, out: str, lam: float = LAMBDA, say=None) -> dic
         raise SastLiveError(f"{name!r} is {base}'s no-gesture class, which its decision rests on; it cannot be removed")
     say(f"step 1/2: refitting the readout without {name}")
     kept = bank.without_class(name)
-    rows = [i for i in range(len(classes)) if i != k]
-    W0 = model.readout.weight.detach().double().numpy()[rows]
-    b0 = model.readout.bias.detach().double().numpy()[rows]
+    W0, b0 = kept.start_readout()
     reject = decision.reject_class
     decision = replace(decision, reject_class=None if reject is None else reject - int(reject > k))
     X, y = windows_of(kept.recordings("fit"), *streaming_setup(decision, model.cfg.bin_us, kept.hop_bins))
