@@ -256,7 +256,7 @@ def register(sub) -> None:
     add_source_args(p, 1.0, "loop a file (stop with --seconds or Ctrl-C)")
     p.add_argument("--seconds", type=float, help="stop after this many seconds (default: until the source ends "
                                                  "or Ctrl-C); with --dataset: the length of each take (default 2)")
-    p.add_argument("--format", help="output format (evt2, evt3, dat, nmnist, npy)")
+    p.add_argument("--format", help="output format (evt2, evt3, dat, nmnist, npy, aedat2)")
     g = p.add_argument_group("takes (teaching a gesture)")
     g.add_argument("--label", metavar="CLASS", help="the class the takes show: one of the model's or a new name")
     g.add_argument("--dataset", metavar="DIR", help="the folder of takes to add to (made on first use; every 4th "
@@ -272,14 +272,16 @@ def register(sub) -> None:
     p = sub.add_parser("info", help="format, sensor size and event statistics of a recording; or, for a model, its "
                                     "classes, decision, what it was taught and from how many takes")
     p.add_argument("file", help="a recording, or a model (checkpoint or firmware folder)")
-    p.add_argument("--format", help="force the input format (evt2, evt3, dat, nmnist, npy, aedat3, aedat4)")
+    p.add_argument("--format", help="force the input format (evt2, evt3, dat, nmnist, npy, aedat2, aedat3, aedat4)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("convert", help="convert a recording between EVT2, EVT3, DAT, N-MNIST .bin and .npy")
+    p = sub.add_parser("convert", help="convert a recording between EVT2, EVT3, DAT, N-MNIST .bin, .npy and jAER's "
+                                       "AEDAT 2.0 (and from AEDAT 3.1/4)")
     p.add_argument("input")
     p.add_argument("output")
-    p.add_argument("--format", help="output format (evt2, evt3, dat, nmnist, npy); default from the extension")
+    p.add_argument("--format", help="output format (evt2, evt3, dat, nmnist, npy, aedat2 = jAER's AEDAT 2.0); "
+                                    "default from the extension")
     p.add_argument("--in-format", help="force the input format")
     p.add_argument("--sensor-size", type=sensor_size_arg, help="WxH, when the input file does not say")
     p.set_defaults(func=cmd_convert)

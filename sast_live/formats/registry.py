@@ -13,6 +13,7 @@ from sast_live.formats.aedat import AEDAT4Reader, AEDAT31Reader
 from sast_live.formats.base import EventReader, read_prefix
 from sast_live.formats.evt3 import EVT3Reader, write_evt3
 from sast_live.formats.header import MAX_HEADER_BYTES, parse_header
+from sast_live.formats.jaer import AEDAT2Reader, write_aedat2
 from sast_live.formats.nmnist import NMNISTReader, write_nmnist
 from sast_live.formats.npy import NpyReader, write_npy
 from sast_live.formats.prophesee import DATReader, EVT2Reader, write_dat, write_evt2
@@ -23,6 +24,7 @@ READERS: dict[str, type[EventReader]] = {
     "dat": DATReader,
     "nmnist": NMNISTReader,
     "npy": NpyReader,
+    "aedat2": AEDAT2Reader,
     "aedat3": AEDAT31Reader,
     "aedat4": AEDAT4Reader,
 }
@@ -32,6 +34,7 @@ WRITERS = {
     "dat": write_dat,
     "nmnist": write_nmnist,
     "npy": write_npy,
+    "aedat2": write_aedat2,
 }
 EXTENSIONS = {".dat": "dat", ".bin": "nmnist", ".bs2": "nmnist", ".npy": "npy", ".aedat4": "aedat4"}
 
@@ -50,7 +53,9 @@ def detect_format(path: str | os.PathLike) -> str:
             return "aedat4"
         if prefix.startswith(b"#!AER-DAT3"):
             return "aedat3"
-        raise EventFormatError(path, 0, "AEDAT version not supported (need 3.x or 4)")
+        if prefix.startswith((b"#!AER-DAT2", b"#!AER-DAT1")):
+            return "aedat2"
+        raise EventFormatError(path, 0, "AEDAT version not supported (need 1.0/2.0 from jAER, 3.x or 4)")
     if ext == ".raw":
         fmt = parse_header(prefix).format
         if fmt in ("EVT2", "EVT3"):
