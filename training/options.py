@@ -104,7 +104,7 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
                         f"INT8 features in seconds, the default there) (default {D['method']})")
     p.add_argument("--readout-l2", type=float, default=None, metavar="LAMBDA",
                    help="--method readout: how strongly the refitted readout is pulled towards the base model's "
-                        "(default 3e-4, chosen on training subjects by benchmarks/teach_lambda.py)")
+                        "(default 1e-4, chosen on training subjects by benchmarks/teach_lambda.py)")
     p.add_argument("--rho", type=float, default=None, help=f"SAM neighbourhood radius (sast; default {D['rho']}, "
                                                            "fine-tuning: the base model's)")
     p.add_argument("--init-from", metavar="CKPT", help="start from this checkpoint's network and weights "

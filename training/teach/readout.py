@@ -32,7 +32,7 @@ from sast_live.errors import SastLiveError
 
 #: the fit's pull towards the base readout (λ of :mod:`training.teach.fit`); chosen on a training subject's
 #: takes (benchmarks/teach_lambda.py), never on the stand-in test person the README reports
-LAMBDA = 3e-4
+LAMBDA = 1e-4
 #: the pull on the rows of the classes the takes do not show, as a multiple of λ (1: the same pull on every row)
 OLD_PULL = 1.0
 
