@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import signal
 import sys
 
@@ -29,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):  # no subcommand: the GUI on the demo (or its headless fallback)
         args = parser.parse_args(["gui"])
+    for name, value in vars(args).items():  # `--gap nan`, `--seconds inf`: no option of ours means those
+        if any(isinstance(v, float) and not math.isfinite(v) for v in (value if isinstance(value, list) else [value])):
+            parser.error(f"--{name.replace('_', '-')} must be a finite number, not {value}")
     from sast_live.errors import SastLiveError
 
     # SIGTERM ends like Ctrl-C: threads stopped and joined, recordings written, the window under way reported.
@@ -47,6 +51,16 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `… --json | head`: the reader left; not an error of ours
         sys.stderr.close()
         return 0
+    except OSError as exc:  # a path that cannot be read or written (permissions, a full disk, a file for a folder)
+        print(f"error: {os_error_line(exc)}", file=sys.stderr)
+        return 2
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line naming the path and the cause of a failed read or write."""
+    where = " → ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+    cause = exc.strerror or str(exc)
+    return f"{where}: {cause}" if where else cause
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP
 from firmware_sim.precisions import DEPLOYED, PRECISIONS
@@ -29,6 +30,23 @@ def sensor_size_arg(text: str) -> tuple[int, int]:
     return (w, h)
 
 
+def number_arg(kind: type, low: float, above: bool = False):
+    """An argparse type: a finite ``kind`` (int or float) ≥ ``low`` (> ``low`` with ``above``), else the parser's
+    one-line error naming the rule."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") \
+                from None
+        if not math.isfinite(value) or (value <= low if above else value < low):
+            raise argparse.ArgumentTypeError(f"must be {'above' if above else 'at least'} {low:g}, not {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # what argparse names in "invalid int value"
+    return parse
+
+
 # -- options shared by every mode that opens a source --------------------------------------------------------
 def add_source_args(p: argparse.ArgumentParser, speed_default: float | None, loop_help: str) -> None:
     g = p.add_argument_group("source")
@@ -37,9 +55,9 @@ def add_source_args(p: argparse.ArgumentParser, speed_default: float | None, loo
                         f"(default: {speed_default or 'as fast as possible'})")
     g.add_argument("--loop", action=argparse.BooleanOptionalAction, default=None, help=loop_help)
     g.add_argument("--protocol", choices=["edvs", "framed"], default="edvs", help="serial camera protocol")
-    g.add_argument("--baud", type=int, help="serial baud rate (default 12000000, RTS/CTS)")
+    g.add_argument("--baud", type=number_arg(int, 1), help="serial baud rate (default 12000000, RTS/CTS)")
     g.add_argument("--sensor-size", type=sensor_size_arg, help="WxH, when the source does not say")
-    g.add_argument("--reconnect-s", type=float, default=10.0,
+    g.add_argument("--reconnect-s", type=number_arg(float, 0), default=10.0,
                    help="keep trying to reopen a lost serial port this long before giving up (default 10)")
 
 
@@ -51,18 +69,18 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                    help="float = surrogate spikes, hard = Heaviside spikes (PyTorch); int8/int4/wide = the "
                         f"on-sensor integer simulator (default: {DEPLOYED} for a checkpoint, an exported firmware "
                         "folder's own)")
-    g.add_argument("--pj-per-synop", type=float, default=DEFAULT_PJ_PER_SYNOP,
+    g.add_argument("--pj-per-synop", type=number_arg(float, 0, above=True), default=DEFAULT_PJ_PER_SYNOP,
                    help=f"energy per synaptic operation for the estimate (default {DEFAULT_PJ_PER_SYNOP} pJ, Loihi)")
     g.add_argument("--denoise", action=argparse.BooleanOptionalAction, default=False,
                    help="background-activity filter: keep an event only if a neighbour fired within --denoise-us")
-    g.add_argument("--denoise-us", type=int, default=DEFAULT_DENOISE_US,
+    g.add_argument("--denoise-us", type=number_arg(int, 0), default=DEFAULT_DENOISE_US,
                    help=f"the denoise filter's window (default {DEFAULT_DENOISE_US} µs)")
-    g.add_argument("--refractory-us", type=int,
+    g.add_argument("--refractory-us", type=number_arg(int, 0),
                    help="refractory filter: drop events of a pixel within this many µs of its last kept one")
-    g.add_argument("--hop-ms", type=int, default=DEFAULT_HOP_MS,
+    g.add_argument("--hop-ms", type=number_arg(int, 0), default=DEFAULT_HOP_MS,
                    help="a prediction every HOP ms over the last window, the network running on (default "
                         f"{DEFAULT_HOP_MS}; 0 = back-to-back windows with fresh network state, as in training)")
-    g.add_argument("--window-ms", type=int,
+    g.add_argument("--window-ms", type=number_arg(int, 1),
                    help="the window a streaming prediction averages over (default: the one stored with the model's "
                         "decision — 500 for the shipped gesture models — else the model's own; shorter answers sooner "
                         "after a gesture starts)")
@@ -220,7 +238,8 @@ def register(sub) -> None:
     p.add_argument("source", nargs="?", help=f"{SOURCES_HELP} (default: the bundled demo recording, looped)")
     add_model_args(p)
     add_source_args(p, 1.0, "loop a file (default: on for the demo)")
-    p.add_argument("--frames", type=int, help="close after rendering N frames (for tests and benchmarks)")
+    p.add_argument("--frames", type=number_arg(int, 1),
+                   help="close after rendering N frames (for tests and benchmarks)")
     p.add_argument("--panels", choices=("default", "all"), default="default",
                    help="all: open the network-input view and the teach panel too")
     p.set_defaults(func=cmd_gui)
@@ -238,8 +257,9 @@ def register(sub) -> None:
         add_model_args(p)
         p.add_argument("--headless", action="store_true", help="no window: print predictions")
         p.add_argument("--json", action="store_true", help="one JSON object per prediction window")
-        p.add_argument("--seconds", type=float, help="stop after this many seconds of wall time")
-        p.add_argument("--frames", type=int, help=argparse.SUPPRESS)
+        p.add_argument("--seconds", type=number_arg(float, 0, above=True),
+                       help="stop after this many seconds of wall time")
+        p.add_argument("--frames", type=number_arg(int, 1), help=argparse.SUPPRESS)
         p.add_argument("--panels", choices=("default", "all"), default="default",
                        help="in the window, all: open the network-input view and the teach panel too")
         if name == "replay":
@@ -254,15 +274,17 @@ def register(sub) -> None:
     p.add_argument("source", help=SOURCES_HELP)
     p.add_argument("out", nargs="?", help="output file (.raw EVT3, .dat, .npy, .bin; or --format)")
     add_source_args(p, 1.0, "loop a file (stop with --seconds or Ctrl-C)")
-    p.add_argument("--seconds", type=float, help="stop after this many seconds (default: until the source ends "
-                                                 "or Ctrl-C); with --dataset: the length of each take (default 2)")
+    p.add_argument("--seconds", type=number_arg(float, 0, above=True),
+                   help="stop after this many seconds (default: until the source ends or Ctrl-C); with --dataset: "
+                        "the length of each take (default 2)")
     p.add_argument("--format", help="output format (evt2, evt3, dat, nmnist, npy, aedat2)")
     g = p.add_argument_group("takes (teaching a gesture)")
     g.add_argument("--label", metavar="CLASS", help="the class the takes show: one of the model's or a new name")
     g.add_argument("--dataset", metavar="DIR", help="the folder of takes to add to (made on first use; every 4th "
                                                     "take of a class is held out for testing)")
-    g.add_argument("--takes", type=int, default=1, help="how many takes to record (default 1)")
-    g.add_argument("--gap", type=float, default=1.0, help="seconds to get ready before each take (default 1)")
+    g.add_argument("--takes", type=number_arg(int, 1), default=1, help="how many takes to record (default 1)")
+    g.add_argument("--gap", type=number_arg(float, 0), default=1.0,
+                   help="seconds to get ready before each take (default 1)")
     g.add_argument("--model", help="the model whose classes a new dataset starts from, and, recording a stand-in "
                                    "person to a file, whose classes its _labels.csv names (default: the bundled "
                                    "gesture model)")

@@ -58,7 +58,7 @@ def score_recording(windows, labels, classes, t_end_us: int | None = None) -> di
     found = [v for v in lat if v is not None]
     return {"gestures": gestures, "pauses": pause_rows,
             "gestures_with_majority": sum(g["majority"] for g in gestures), "n_gestures": len(gestures),
-            "median_latency_s": float(np.median([np.inf if v is None else v for v in lat])) if lat else None,
+            "median_latency_s": median_latency(lat),
             "missed": len(lat) - len(found),
             "pause_no_gesture": (sum(p["no_gesture"] for p in pause_rows) / max(1, sum(p["windows"] for p in
                                                                                     pause_rows)))
@@ -75,5 +75,19 @@ def render_score(score: dict) -> str:
         lines.append(f"{'(pause)':<28} {p['start_us'] / 1e6:8.2f} {p['windows']:8d} {p['no_gesture']:8d}"
                      f"{'':>10}  'no gesture'")
     lines.append(f"majority right in {score['gestures_with_majority']}/{score['n_gestures']} gestures; median "
-                 f"latency {score['median_latency_s']:.2f} s ({score['missed']} missed)")
+                 f"latency {latency_text(score['median_latency_s'])} ({score['missed']} missed)")
     return "\n".join(lines)
+
+
+def median_latency(latencies: list) -> float | None:
+    """The median of per-gesture latencies (s; None = missed, counted as infinitely late); None when there are none
+    or half or more were missed (no finite median — and JSON has no Infinity)."""
+    if not latencies:
+        return None
+    m = float(np.median([np.inf if v is None else v for v in latencies]))
+    return m if np.isfinite(m) else None
+
+
+def latency_text(value: float | None) -> str:
+    """``"0.50 s"``, or what a missing median means."""
+    return "none (half or more missed)" if value is None else f"{value:.2f} s"

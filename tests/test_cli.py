@@ -60,6 +60,45 @@ def test_bad_input_is_one_clear_line(tmp_path):
     assert r.returncode == 2 and "--format" in r.stderr
 
 
+def test_paths_that_cannot_be_written_and_impossible_numbers_are_one_line_and_exit_2(tmp_path, capsys):
+    from tests.conftest import main_in_process
+
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    for args, says in [(("record", "synthetic:people:hand_clap", a_file / "out.raw", "--seconds", "0.3", "--speed",
+                         "0", "--quiet"), f"{a_file}/out.raw"),
+                       (("convert", DEMO, a_file / "x.npy"), f"{a_file}/x.npy"),
+                       (("record", "synthetic:people:hand_clap", "--label", "a", "--dataset", a_file, "--speed", "0",
+                         "--quiet"), str(a_file))]:
+        r = main_in_process(capsys, *args, ok=False)
+        assert r.returncode == 2 and says in r.stderr and "Not a directory" in r.stderr, r.stderr
+        assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert a_file.read_text() == "not a folder"  # nothing written over it
+    for args, says in [(("record", "synthetic:people:hand_clap", tmp_path / "x.raw", "--seconds", "inf"),
+                        "--seconds: must be above 0, not inf"),
+                       (("record", "synthetic:people:hand_clap", tmp_path / "x.raw", "--seconds", "-1"),
+                        "--seconds: must be above 0, not -1"),
+                       (("record", "synthetic:people:hand_clap", "--label", "a", "--dataset", tmp_path / "d", "--gap",
+                         "nan"), "--gap: must be at least 0, not nan"),
+                       (("record", "synthetic:people:hand_clap", "--label", "a", "--dataset", tmp_path / "d", "--takes",
+                         "0"), "--takes: must be at least 1, not 0"),
+                       (("replay", DEMO, "--headless", "--hop-ms", "x"), "--hop-ms: 'x' is not an integer"),
+                       (("train", "--dataset", "gestures-v2", "--lr", "nan", "--out", tmp_path / "r"),
+                        "--lr must be a finite number, not nan")]:
+        r = main_in_process(capsys, *args, ok=False)
+        assert r.returncode == 2 and says in r.stderr, (args, r.stderr)
+    assert not (tmp_path / "x.raw").exists() and not (tmp_path / "d").exists()
+
+
+def test_a_score_with_most_gestures_missed_is_valid_json():
+    from sast_live.scoring import latency_text, median_latency
+
+    assert median_latency([0.5, None, 1.0]) == 1.0 and median_latency([]) is None
+    assert median_latency([0.5, None]) is None and median_latency([None, None, 0.2]) is None  # no finite median
+    assert latency_text(None) == "none (half or more missed)" and latency_text(0.5) == "0.50 s"
+    json.loads(json.dumps({"median_latency_s": median_latency([None])}, allow_nan=False))
+
+
 @pytest.mark.slow
 def test_data_synth_cli(tmp_path, tiny_gestures_v2):
     r = run("data", "synth", "--dataset", "nmnist", "--out", tmp_path / "n", "--n-per-class", "1",

@@ -158,7 +158,7 @@ class AEDAT2Reader(EventReader):
                     fh.seek(pos)
 
 
-def write_aedat2(path: str | os.PathLike, events: np.ndarray, sensor_size=SensorSize(128, 128)) -> int:
+def write_aedat2(path: str | os.PathLike, events: np.ndarray, sensor_size=(128, 128)) -> int:
     """Events as a jAER AEDAT 2.0 file of a DVS128 (128×128) or a DAVIS (any other size: 240×180, 346×260, …):
     what jAER opens, and the fixtures of this reader's tests. Returns the bytes written."""
     size = as_sensor_size(sensor_size)

@@ -25,6 +25,7 @@ defaults for that model; the clipped-window floor it replaces is kept as ``clip_
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,6 +33,7 @@ import numpy as np
 from tqdm import tqdm
 
 from models.decision import TAPERS
+from sast_live.scoring import latency_text, median_latency
 from sast_live.synthetic import people
 
 VALIDATION_SUBJECTS = (20, 21, 22)
@@ -91,7 +93,7 @@ def score_settings(checkpoint, recs) -> dict:
                 "gestures_with_majority": sum(s["gestures_with_majority"] for s in scores),
                 "n_gestures": sum(s["n_gestures"] for s in scores),
                 "min_confidence": floor, "max_energy": limit, "event_rate": rates,
-                "median_latency_s": float(np.median([np.inf if v is None else v for v in lat])),
+                "median_latency_s": median_latency(lat),
                 "missed": sum(v is None for v in lat),
                 "pause_no_gesture": sum(p["no_gesture"] for p in pauses) / max(1, sum(p["windows"] for p in pauses))}
     backend.decision = fitted
@@ -126,11 +128,14 @@ def stream_rate_range(runs) -> tuple[float, float] | None:
 
 def choose(table: dict) -> str:
     """The rule of the module docstring."""
-    fast = [k for k, r in table.items() if r["median_latency_s"] <= LATENCY_TARGET_S]
+    def lat(k):  # None: half or more missed, later than any
+        v = table[k]["median_latency_s"]
+        return math.inf if v is None else v
+
+    fast = [k for k in table if lat(k) <= LATENCY_TARGET_S]
     if not fast:
-        return min(table, key=lambda k: table[k]["median_latency_s"])
-    return max(fast, key=lambda k: (table[k]["gestures_with_majority"], table[k]["pause_no_gesture"],
-                                    -table[k]["median_latency_s"]))
+        return min(table, key=lat)
+    return max(fast, key=lambda k: (table[k]["gestures_with_majority"], table[k]["pause_no_gesture"], -lat(k)))
 
 
 def choose_window(checkpoint: str, out: str | None = None, write: bool = False) -> tuple[dict, str, Path]:
@@ -152,7 +157,7 @@ def choose_window(checkpoint: str, out: str | None = None, write: bool = False) 
 def render(table: dict, best: str) -> str:
     """The table, one line per setting, the chosen one marked."""
     return "\n".join(f"{name:>16}: floor {r['min_confidence']:.3f}, {r['gestures_with_majority']}/{r['n_gestures']} "
-                     f"gestures with a right majority, median latency {r['median_latency_s']:.2f} s, pause "
+                     f"gestures with a right majority, median latency {latency_text(r['median_latency_s'])}, pause "
                      f"{r['pause_no_gesture']:.0%} no gesture" + ("   <- chosen" if name == best else "")
                      for name, r in table.items())
 

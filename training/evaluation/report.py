@@ -304,6 +304,7 @@ def render_markdown(r: dict) -> str:
         lines += ["## Robustness grid (geometry and tempo)", ""] + render_robustness(r["geometry"]) + \
             ["", "![robustness grid](robustness-grid.png)", ""]
     if r.get("live"):
+        from sast_live.scoring import latency_text
         from training.evaluation.no_gesture import render_no_gesture
 
         live, d = r["live"], r["live"]["demo"]
@@ -311,8 +312,9 @@ def render_markdown(r: dict) -> str:
                   f"{live['window_ms']:.0f} ms, {live.get('taper', 'flat')} taper: the app's defaults)", "",
                   f"The bundled demo: the majority of full windows inside a gesture name it in "
                   f"{d['gestures_with_majority']}/{d['n_gestures']} gestures; median latency from a gesture's start to "
-                  f"a correct prediction that holds for two windows {d['median_latency_s']:.2f} s ({d['missed']} "
-                  f"missed); in the pause {d['pause_no_gesture'] or 0:.0%} of the windows say 'no gesture'.", "",
+                  f"a correct prediction that holds for two windows {latency_text(d['median_latency_s'])} "
+                  f"({d['missed']} missed); in the pause {d['pause_no_gesture'] or 0:.0%} of the windows say "
+                  "'no gesture'.", "",
                   "| gesture | windows inside | naming it | latency s |", "|---|---|---|---|"]
         for g in d["gestures"]:
             latency = "missed" if g["latency_s"] is None else f"{g['latency_s']:.2f}"
@@ -323,7 +325,7 @@ def render_markdown(r: dict) -> str:
                       "gesture |", "|---|---|---|---|"]
             for name, w in live["demo_variants"].items():
                 lines.append(f"| {name} | {w['gestures_with_majority']}/{w['n_gestures']} | "
-                             f"{w['median_latency_s']:.2f} | {w['pause_no_gesture'] or 0:.0%} |")
+                             f"{latency_text(w['median_latency_s'])} | {w['pause_no_gesture'] or 0:.0%} |")
         lines += ["", "Scenes with no gesture (full windows):", ""] + render_no_gesture(live["no_gesture"]) + [""]
     if r["robustness"]:
         sevs = sorted({s for per in r["robustness"].values() for s in per}, key=int)
