@@ -88,6 +88,55 @@ def test_aedat31_gestures_cut_by_labels(tmp_path):
         assert np.array_equal(part, expect) and len(part) > 0
 
 
+def test_the_labels_reader_holds_to_its_rules_and_names_the_line(tmp_path):
+    from sast_live.errors import EventFormatError
+    from sast_live.formats.dvs_gesture import MAX_LABEL_ROWS
+
+    f = tmp_path / "l_labels.csv"
+
+    def read(data: bytes, n_classes=11):
+        f.write_bytes(data)
+        return read_gesture_labels(f, n_classes)
+
+    good = [(0, 0, 10), (1, 10, 20)]
+    assert read(b"class,startTime_usec,endTime_usec\n1,0,10\n2,10,20\n") == good  # IBM's own
+    assert read(b"\xef\xbb\xbf1,0,10\r\n\r\n 2 , 10 , 20 \r\n") == good  # a BOM and no header: the first label kept
+    assert read(b"\xef\xbb\xbfCLASS,StartTime_usec,EndTime_usec\n2,10,20\n1,0,10\n") == [good[1], good[0]]
+    assert read(b"13,0,10\n", n_classes=13) == [(12, 0, 10)]  # a taught model's class
+    for data, says in [(b"\x00\x01\x02binary", "binary data"),
+                       ("1,0,10\n2,10,20 é\n".encode("latin-1"), "not UTF-8"),
+                       (b"class,startTime_usec,endTime_usec\n", "no labels in it"),
+                       (b"", "no labels in it"),
+                       (b"1,0,10\n1.0,20,30\n", "line 2: '1.0,20,30' is not class,start_us,end_us"),
+                       (b"+2,20,30\n", "line 1: '\\+2,20,30'"),
+                       (b"1,-5,10\n", "line 1"),
+                       (b"1,0,10,4\n", "line 1"),
+                       (b'"1","0","10"\n', "line 1"),
+                       (b"1,0,10\nclass,startTime_usec,endTime_usec\n", "line 2"),  # a header only on line 1
+                       (b"12,0,10\n", "line 1: class 12 \\(the model has classes 1–11\\)"),
+                       (b"0,0,10\n", "line 1: class 0"),
+                       (b"1,10,10\n", "line 1: the interval 10–10 µs is empty"),
+                       (b"1,20,10\n", "reversed"),
+                       (b"1,0,10\n2,5,20\n", "line 2 overlaps line 1"),
+                       (b"1," + b"9" * (200 << 10) + b",10\n", "line 1: '1,999"),  # a 200-KiB field
+                       (b"1,0,1\n" * (MAX_LABEL_ROWS + 2), "lines \\(at most 100,000 labels\\)")]:
+        with pytest.raises(EventFormatError, match=says):
+            read(data)
+    with pytest.raises(EventFormatError, match="not found"):
+        read_gesture_labels(tmp_path / "none.csv")
+
+
+def test_replay_score_refuses_a_broken_labels_file_before_replaying(tmp_path, capsys):
+    from sast_live.sources import DEMO
+    from tests.conftest import main_in_process
+
+    rec = tmp_path / "demo.raw"
+    rec.write_bytes(DEMO.read_bytes())
+    (tmp_path / "demo_labels.csv").write_bytes(b"class,startTime_usec,endTime_usec\n")
+    r = main_in_process(capsys, "replay", rec, "--headless", "--score", "--speed", "0", ok=False)
+    assert r.returncode == 2 and "no labels in it" in r.stderr and r.stdout == ""  # not a window replayed
+
+
 def test_tonic_gesture_npy_layout(tmp_path):
     rng = np.random.default_rng(0)
     n = 1000

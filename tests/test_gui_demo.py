@@ -119,6 +119,18 @@ def test_timeline_paints_predictions_and_truth_steps_and_seeks(qapp, demo_window
     assert abs(tl.cursor.value() - session.source.position_us / 1e6) <= pixel_s and "paused" in tl.where.text()
 
 
+def test_a_broken_labels_file_gives_no_truth_and_the_timeline_says_why(qapp, demo_window, tmp_path):  # noqa: F811
+    win, session = demo_window
+    tl = win.dashboard.timeline
+    rec = tmp_path / "demo.raw"
+    rec.write_bytes(DEMO.read_bytes())
+    (tmp_path / "demo_labels.csv").write_bytes(b"1,0,2500000\n2,2000000,4000000\n")  # overlapping rows
+    session.open(str(rec))
+    spin(qapp, 30, until=lambda: tl.span is not None and tl._spec == str(rec))
+    assert tl.truth == [] and "line 2 overlaps line 1" in tl.truth_problem
+    assert "no ground truth" in tl.plot.toolTip() and not tl.image[0].any()  # the truth row stays empty
+
+
 def test_display_controls_change_the_event_view(qapp, demo_window):  # noqa: F811
     """The display bar's window and decay reach the pipeline, whose next snapshot carries the image the view
     draws (the window computes nothing); the colours are the view's own."""

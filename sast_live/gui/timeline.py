@@ -20,7 +20,8 @@ MAX_COLUMNS = 20_000  # … or coarser for recordings longer than 8 min (the str
 
 
 class Timeline(QtWidgets.QWidget):
-    spanned = QtCore.pyqtSignal(object)  # (path, (t_first, t_last) µs) of a file, found on a helper thread
+    #: (path, (t_first, t_last) µs, ground truth rows, why there is none or None) of a file, found on a helper thread
+    spanned = QtCore.pyqtSignal(object)
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
@@ -28,6 +29,7 @@ class Timeline(QtWidgets.QWidget):
         self.span: tuple[int, int] | None = None
         self.strip_us = STRIP_US
         self.truth: list[tuple[int, int, int]] = []
+        self.truth_problem: str | None = None  # why a labels file beside the recording gave no ground truth
         self._spec: str | None = None
         self._seen = 0
         self._last_end: int | None = None
@@ -73,31 +75,38 @@ class Timeline(QtWidgets.QWidget):
             return
         self.show()
         self.strip.clear()
+        self.truth_problem = None
         path = Path(spec)
-        threading.Thread(target=self._scan, args=(path,), name="sast-timeline-scan", daemon=True).start()
-        labels = path.with_name(path.stem + "_labels.csv")
-        if labels.is_file():
-            from sast_live.formats.dvs_gesture import read_gesture_labels
+        threading.Thread(target=self._scan, args=(path, len(self.session.backend.classes)),
+                         name="sast-timeline-scan", daemon=True).start()
 
-            try:
-                self.truth = read_gesture_labels(labels, n_classes=len(self.session.backend.classes))
-            except SastLiveError:
-                self.truth = []  # a labels file we cannot read is no ground truth; the replay goes on
-
-    def _scan(self, path: Path) -> None:  # the file's time span, read once on a helper thread
+    def _scan(self, path: Path, n_classes: int) -> None:
+        """On a helper thread: the file's time span, and its ``_labels.csv`` beside it if there is one (a large or
+        broken labels file never holds up the window)."""
+        from sast_live.formats.dvs_gesture import labels_path_for, read_gesture_labels
         from sast_live.formats.registry import file_info
 
+        truth, problem = [], None
+        labels = labels_path_for(path)
+        if labels.is_file():
+            try:
+                truth = read_gesture_labels(labels, n_classes=n_classes)
+            except (SastLiveError, OSError) as exc:  # no ground truth then; the replay goes on, and says why
+                problem = str(exc)
         try:
             info = file_info(path)
         except (SastLiveError, OSError):
             return
         if info["t_first"] is not None:
-            self.spanned.emit((str(path), (info["t_first"], info["t_last"])))
+            self.spanned.emit((str(path), (info["t_first"], info["t_last"]), truth, problem))
 
     def _set_span(self, found) -> None:
-        path, (t0, t1) = found
+        path, (t0, t1), truth, problem = found
         if self._spec is None or path != str(Path(self._spec)):  # another file was opened while this was read
             return
+        self.truth, self.truth_problem = truth, problem
+        self.plot.getAxis("left").setTicks([[(0.5, "truth ⚠" if problem else "truth"), (1.5, "said")]])
+        self.plot.setToolTip(f"no ground truth: {problem}" if problem else "")
         self.span = (int(t0), int(t1))
         self.strip_us = max(STRIP_US, -(-(self.span[1] - self.span[0]) // MAX_COLUMNS))
         n = max(1, (self.span[1] - self.span[0]) // self.strip_us + 1)
