@@ -309,7 +309,9 @@ def test_teach_one_class_after_another_then_forget_one(push_takes, tmp_path, cap
     assert summary["old_classes"]["n"] > 1000  # the old classes, A's held-out takes among them, before and after
     assert summary["old_classes_validation"]["n"] > 1000
     # B's readout is the optimum of the problem anchored at the factory readout over the whole bank (A's takes
-    # included): what teaching A and B at once gives, so the pull never drifts with each class taught
+    # included): what teaching A and B at once gives, so the pull never drifts with each class taught. Checked by the
+    # optimum's own test: the gradient there is nil (a tiny certificate), and it is not the optimum of the problem
+    # anchored at A's readout (what teaching B from A used to solve)
     from models.checkpoint.weights import load_model
     from models.decision import Decision
     from training.teach.readout import LAMBDA, streaming_setup, windows_of
@@ -319,9 +321,23 @@ def test_teach_one_class_after_another_then_forget_one(push_takes, tmp_path, cap
     assert np.allclose(bank.anchor[0], base_model.readout.weight.detach().double().numpy())
     decision = Decision.from_dict(base_meta["decision"], base_model.cfg.classes)
     X, y = windows_of(bank.recordings("fit"), *streaming_setup(decision, base_model.cfg.bin_us, bank.hop_bins))
-    joint = fit_readout(X, y, *bank.start_readout(), decision.temperature, LAMBDA)
     b_model, _ = load_model(str(b / "model"))
-    assert np.allclose(b_model.readout.weight.detach().double().numpy(), joint.W, atol=1e-4)
+    a_model, _ = load_model(str(a / "model"))
+
+    def certificate(anchor_W, anchor_b):
+        W = b_model.readout.weight.detach().double().requires_grad_(True)
+        bias = b_model.readout.bias.detach().double().requires_grad_(True)
+        f = objective(W, bias, torch.from_numpy(X), torch.from_numpy(y),
+                      torch.from_numpy(class_weights(y, len(bank.classes))), torch.from_numpy(anchor_W),
+                      torch.from_numpy(anchor_b), decision.temperature, LAMBDA)
+        f.backward()
+        return float((W.grad ** 2).sum() + (bias.grad ** 2).sum()) / (2 * LAMBDA)
+
+    assert certificate(*bank.start_readout()) < 1e-5
+    from_a = np.vstack([a_model.readout.weight.detach().double().numpy(), np.zeros((1, X.shape[1]))])
+    from_a_b = a_model.readout.bias.detach().double().numpy()
+    from_a_b = np.append(from_a_b, from_a_b.mean())  # a new row as teaching B from A started it
+    assert certificate(from_a, from_a_b) > 100 * certificate(*bank.start_readout())
     # A is kept: on A's held-out takes B's model names A about as often as A's own model did
     named = {}
     for m in (a, b):
