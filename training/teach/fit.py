@@ -114,8 +114,8 @@ def _polish(X, y, w, W0, b0, temperature, lam, W_start, b_start) -> tuple[np.nda
     W0t, b0t = torch.as_tensor(W0, dtype=torch.float64), torch.as_tensor(b0, dtype=torch.float64)
     W = torch.as_tensor(np.asarray(W_start), dtype=torch.float64).clone().requires_grad_(True)
     b = torch.as_tensor(np.asarray(b_start), dtype=torch.float64).clone().requires_grad_(True)
-    opt = torch.optim.LBFGS([W, b], lr=1.0, max_iter=POLISH_CHUNK, tolerance_grad=0.0, tolerance_change=0.0,
-                            history_size=20, line_search_fn="strong_wolfe")
+    opt = torch.optim.LBFGS([W, b], lr=1.0, max_iter=POLISH_CHUNK, max_eval=POLISH_CHUNK * 5, tolerance_grad=0.0,
+                            tolerance_change=0.0, history_size=20, line_search_fn="strong_wolfe")
 
     def closure():
         opt.zero_grad()

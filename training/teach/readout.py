@@ -127,6 +127,19 @@ def load_base(base: str):
     return model, meta, decision, bank
 
 
+def current_readout(model, classes, W0: np.ndarray, b0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where a fit for ``classes`` starts: the model's own rows for the classes it has (a model taught before is
+    near the new optimum already), the anchored start ``(W0, b0)`` for the others. The optimum does not depend on
+    it; the number of solver steps does."""
+    W, b = W0.copy(), b0.copy()
+    own = list(model.cfg.classes)
+    Wm, bm = model.readout.weight.detach().double().numpy(), model.readout.bias.detach().double().numpy()
+    for k, name in enumerate(classes):
+        if name in own:
+            W[k], b[k] = Wm[own.index(name)], bm[own.index(name)]
+    return W, b
+
+
 def write_model(out: Path, model, meta: dict, classes, fit, decision, bank, lam: float, taught: list,
                 train_cfg: dict, n_windows: int):
     """The taught checkpoint (the base's hidden layers, the fitted readout, the decision with its unfamiliar-scene
@@ -248,7 +261,8 @@ def teach(base: str, takes_dir: str, out: str, lam: float = LAMBDA, progress: bo
     say(f"step 2/4: fitting the readout of {len(classes)} classes")
     rows = np.array([lam if name in per_class or name not in anchor_classes else lam * old_pull
                      for name in classes])
-    fit, n_windows = fit_readout(X, y, W0, b0, decision.temperature, rows), len(X)
+    fit, n_windows = fit_readout(X, y, W0, b0, decision.temperature, rows,
+                                 start=current_readout(model, classes, W0, b0)), len(X)
     Xv, yv = windows_of(grown.recordings("validation"), n_hops, weights)
     check = check_old_classes(fit.W, fit.b, anchor_W, anchor_b, Xv, yv, classes)  # its warning: in the summary
     times["fit_s"] = time.perf_counter() - t1
@@ -317,7 +331,8 @@ def forget(base: str, name: str, out: str, lam: float = LAMBDA, say=None) -> dic
     reject = decision.reject_class
     decision = replace(decision, reject_class=None if reject is None else reject - int(reject > k))
     X, y = windows_of(kept.recordings("fit"), *streaming_setup(decision, model.cfg.bin_us, kept.hop_bins))
-    fit, n_windows = fit_readout(X, y, W0, b0, decision.temperature, lam), len(X)
+    fit, n_windows = fit_readout(X, y, W0, b0, decision.temperature, lam,
+                                 start=current_readout(model, kept.classes, W0, b0)), len(X)
     say("step 2/2: writing the model, its feature bank and the INT8 firmware")
     taught = [h for h in meta.get("taught") or [] if h["class"] != name]
     path, fw, fw_dir, new_decision = write_model(Path(out), model, meta, kept.classes, fit, decision, kept, lam,
