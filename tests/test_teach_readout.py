@@ -222,20 +222,54 @@ def test_the_old_classes_check_says_when_a_taught_class_took_their_windows():
     assert check_old_classes(greedy, np.zeros(3), base_W, base_b, Xv[:0], yv[:0], names) is None
 
 
-@pytest.fixture(scope="module")
-def push_takes(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("teach-readout") / "takes"
-    run("record", "synthetic:people:push_both_hands", "--label", "push_both_hands", "--dataset", d, "--takes", "8",
-        "--seconds", "1.0", "--gap", "0.2", "--speed", "0", "--quiet")
+def _shared(tmp_path_factory, worker_id, name: str) -> Path:
+    """A folder of this test run shared by every worker (made once, under a file lock, by the first that asks)."""
+    root = tmp_path_factory.getbasetemp()
+    return (root if worker_id == "master" else root.parent) / name
+
+
+@pytest.fixture(scope="session")
+def push_takes(tmp_path_factory, worker_id) -> Path:
+    """8 takes of push_both_hands by the stand-in person (6 to fit, 2 held out), recorded once per test run (never
+    written to by a test)."""
+    from filelock import FileLock
+
+    d = _shared(tmp_path_factory, worker_id, "teach-readout-takes")
+    with FileLock(str(d) + ".lock"):
+        if not (d / "meta.json").is_file():
+            run("record", "synthetic:people:push_both_hands", "--label", "push_both_hands", "--dataset", d,
+                "--takes", "8", "--seconds", "1.0", "--gap", "0.2", "--speed", "0", "--quiet")
     return d
 
 
+@pytest.fixture(scope="session")
+def push_taught(push_takes, tmp_path_factory, worker_id) -> tuple[Path, str]:
+    """The shipped model taught push_both_hands from :func:`push_takes` (``main.py train --init-from``, in the
+    first worker's process): its run folder and what the command printed. Teaching once serves every test that
+    starts from it, whichever worker runs it (never written to by a test)."""
+    import contextlib
+    import io
+
+    from filelock import FileLock
+
+    import main as entry
+
+    out = _shared(tmp_path_factory, worker_id, "teach-readout-taught")
+    with FileLock(str(out) + ".lock"):
+        if not (out / "printed.txt").is_file():
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                assert entry.main(["train", "--init-from", str(BASE), "--dataset", str(push_takes), "--out",
+                                   str(out), "--quiet"]) == 0
+            (out / "printed.txt").write_text(printed.getvalue())
+    return out, (out / "printed.txt").read_text()
+
+
 @pytest.mark.slow
-def test_teach_a_new_motion_in_seconds_keeping_the_old_classes(push_takes, tmp_path, capsys):
+def test_teach_a_new_motion_in_seconds_keeping_the_old_classes(push_takes, push_taught):
     """8 takes of a motion none of the 11 classes is (6 to fit, 2 held out); nothing generated or rendered."""
-    out = tmp_path / "run"
-    done = cli(capsys, "train", "--init-from", BASE, "--dataset", push_takes, "--out", out, "--quiet")
-    assert "step 4/4" in done.stdout and "held-out takes of push_both_hands" in done.stdout
+    out, printed = push_taught
+    assert "step 4/4" in printed and "held-out takes of push_both_hands" in printed
     summary = json.loads((out / "finetune.json").read_text())
     assert summary["method"] == "readout" and summary["certificate"]["gap_bound"] < 1e-6
     held = summary["held_out_takes"]["push_both_hands"]
@@ -287,11 +321,11 @@ def test_teaching_refuses_what_it_cannot_use(push_takes, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_teach_one_class_after_another_then_forget_one(push_takes, tmp_path, capsys):
+def test_teach_one_class_after_another_then_forget_one(push_takes, push_taught, tmp_path, capsys):
     """A, then B from A's model (a new folder begun from it), then A forgotten: each model lists what it was taught
     and from how many takes (`info MODEL`), A's takes travel in the bank, and the readout keeps its old rows' place."""
-    a, b, f = tmp_path / "a", tmp_path / "b", tmp_path / "f"
-    cli(capsys, "train", "--init-from", BASE, "--dataset", push_takes, "--out", a, "--quiet")
+    a = push_taught[0]
+    b, f = tmp_path / "b", tmp_path / "f"
     again = tmp_path / "again"  # A taught again from its own model and folder: the folder's takes replace A's
     cli(capsys, "train", "--init-from", a / "model", "--dataset", push_takes, "--out", again, "--quiet")
     assert Bank.load(bank_path(again / "model")).per_class("fit")["push_both_hands"] == 6
