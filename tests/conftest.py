@@ -72,6 +72,38 @@ def tiny_gestures_v2(tmp_path_factory, worker_id) -> Path:
 
 
 @pytest.fixture(scope="session")
+def small_bank_model(tmp_path_factory, worker_id) -> Path:
+    """A copy of the shipped gesture model whose feature bank keeps only its first 8 fit, 4 validation and 4 test
+    recordings per class (the shipped bank holds 96, 24 and 20): for tests of teaching's mechanics (the panel, the
+    commands it runs), where a fit on 12,000 windows would only cost time. The figures tests teach the shipped model
+    itself. Made once per test run, shared by every worker; never written to by a test."""
+    import shutil
+
+    import numpy as np
+    from filelock import FileLock
+
+    from sast_live.model_info import bank_path
+    from sast_live.pipeline.backends import DEFAULT_MODEL
+    from training.teach.bank import PARTS, Bank
+
+    root = tmp_path_factory.getbasetemp()
+    folder = (root if worker_id == "master" else root.parent) / "small-bank-model"
+    model = folder / "model"
+    with FileLock(str(folder) + ".lock"):
+        if not bank_path(model).is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            for suffix in (".json", ".safetensors"):
+                shutil.copy((DEFAULT_MODEL / "model").with_suffix(suffix), model.with_suffix(suffix))
+            bank = Bank.load(bank_path(DEFAULT_MODEL / "model"))
+            keep = np.zeros(len(bank), bool)
+            for part, n in zip(PARTS, (8, 4, 4), strict=True):
+                for c in range(len(bank.classes)):
+                    keep[np.flatnonzero((bank.parts == PARTS.index(part)) & (bank.labels == c))[:n]] = True
+            bank.keeping(keep).save(bank_path(model))
+    return model
+
+
+@pytest.fixture(scope="session")
 def real_dir() -> Path:
     if not REAL.is_dir():
         pytest.fail(f"the real recordings are missing: {REAL} (set SAST_SHARED_DATA)")

@@ -206,21 +206,24 @@ def test_without_root_the_probe_prints_the_apt_line(monkeypatch, capsys):
 
 
 @pytest.mark.slow
-def test_the_teach_panel_records_held_and_timed_takes_replays_deletes_and_teaches(qapp, tmp_path, monkeypatch):
+def test_the_teach_panel_records_held_and_timed_takes_replays_deletes_and_teaches(qapp, tmp_path, monkeypatch,
+                                                                                   small_bank_model):
     """Takes of a new gesture from the running source (the stand-in person): timed ones (a countdown, then the take
     length) and held ones (the button, then the T key, held down and let go), listed per class; one replayed (it
     becomes the source) and both deleted; "Teach" with no take fails with the reason in the panel and the source
     plays on; with the held takes it teaches, and the taught model (13 classes) runs in the window
     with its figures in the panel; "Try it" scores it live; "Forget class" removes it again (a class it was not
-    taught is refused in the panel); a bad class name is refused in the panel."""
+    taught is refused in the panel); a bad class name is refused in the panel. The running model is the shipped one
+    with a small feature bank: the panel's mechanics are under test here, the figures in test_teach_readout.py."""
     from PyQt6 import QtCore, QtTest
 
     from sast_live.gui import teach as teach_module
     from sast_live.gui.window import MainWindow
+    from sast_live.pipeline.options import PipelineOptions
     from sast_live.session import Session, SourceOptions
     from sast_live.takes import TakeSet
 
-    session = Session(SourceOptions(speed=None))
+    session = Session(SourceOptions(speed=None), PipelineOptions(model=str(small_bank_model)))
     win = MainWindow(session)
     session.open("synthetic:people:push_both_hands")
     win.show()
