@@ -321,11 +321,12 @@ def test_teaching_refuses_what_it_cannot_use(push_takes, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_teach_one_class_after_another_then_forget_one(push_takes, push_taught, tmp_path, capsys):
+def test_teach_one_class_after_another_then_forget_one(push_takes, small_bank_model, tmp_path, capsys):
     """A, then B from A's model (a new folder begun from it), then A forgotten: each model lists what it was taught
-    and from how many takes (`info MODEL`), A's takes travel in the bank, and the readout keeps its old rows' place."""
-    a = push_taught[0]
-    b, f = tmp_path / "b", tmp_path / "f"
+    and from how many takes (`info MODEL`), A's takes travel in the bank, and the readout keeps its old rows' place.
+    From the shipped model with a small bank (the mechanics are under test; the figures in the test above)."""
+    a, b, f = tmp_path / "a", tmp_path / "b", tmp_path / "f"
+    cli(capsys, "train", "--init-from", small_bank_model, "--dataset", push_takes, "--out", a, "--quiet")
     again = tmp_path / "again"  # A taught again from its own model and folder: the folder's takes replace A's
     cli(capsys, "train", "--init-from", a / "model", "--dataset", push_takes, "--out", again, "--quiet")
     assert Bank.load(bank_path(again / "model")).per_class("fit")["push_both_hands"] == 6
@@ -340,8 +341,8 @@ def test_teach_one_class_after_another_then_forget_one(push_takes, push_taught, 
     bank = Bank.load(bank_path(b / "model"))
     assert bank.per_class("fit")["push_both_hands"] == 6 and bank.per_class("fit")["raise_both_arms"] == 3
     summary = json.loads((b / "finetune.json").read_text())
-    assert summary["old_classes"]["n"] > 1000  # the old classes, A's held-out takes among them, before and after
-    assert summary["old_classes_validation"]["n"] > 1000
+    assert summary["old_classes"]["n"] > 300  # the old classes, A's held-out takes among them, before and after
+    assert summary["old_classes_validation"]["n"] > 300
     # B's readout is the optimum of the problem anchored at the factory readout over the whole bank (A's takes
     # included): what teaching A and B at once gives, so the pull never drifts with each class taught. Checked by the
     # optimum's own test: the gradient there is nil (a tiny certificate), and it is not the optimum of the problem
@@ -350,7 +351,7 @@ def test_teach_one_class_after_another_then_forget_one(push_takes, push_taught, 
     from models.decision import Decision
     from training.teach.readout import LAMBDA, streaming_setup, windows_of
 
-    base_model, base_meta = load_model(str(BASE))
+    base_model, base_meta = load_model(str(small_bank_model))
     assert bank.anchor[2] == tuple(base_model.cfg.classes)
     assert np.allclose(bank.anchor[0], base_model.readout.weight.detach().double().numpy())
     decision = Decision.from_dict(base_meta["decision"], base_model.cfg.classes)
