@@ -98,7 +98,10 @@ class Timeline(QtWidgets.QWidget):
         except (SastLiveError, OSError):
             return
         if info["t_first"] is not None:
-            self.spanned.emit((str(path), (info["t_first"], info["t_last"]), truth, problem))
+            try:
+                self.spanned.emit((str(path), (info["t_first"], info["t_last"]), truth, problem))
+            except RuntimeError:  # the window was closed (its widgets deleted) while the file was read
+                return
 
     def _set_span(self, found) -> None:
         path, (t0, t1), truth, problem = found

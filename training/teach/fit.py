@@ -20,7 +20,6 @@ the gradient and the bound are then computed once more in float64 at the point r
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 
@@ -87,7 +86,7 @@ def fit_readout(X: np.ndarray, y: np.ndarray, W0: np.ndarray, b0: np.ndarray, te
     t0 = time.perf_counter()
     w = w / w.sum()
     threads = torch.get_num_threads()
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(min(MAX_THREADS, threads))
     try:
         return _fit(X, y, w, W0, b0, temperature, lam, tol, max_iter, t0, start or (W0, b0))
     finally:
@@ -101,10 +100,10 @@ def _fit(X, y, w, W0, b0, temperature, lam, tol, max_iter, t0, start) -> Readout
     return ReadoutFit(W, b, f, g2 / (2 * lam.min()), g2 ** 0.5, steps + more, time.perf_counter() - t0)
 
 
-#: the solver's threads: the fit's matrix products over ~12,000 windows × 1,024 features halve their time on two
-#: cores (7.6 → 3.5 s); beyond four they gain little. Teaching holds the window's source still, so nothing else of
-#: the app's competes for them.
-THREADS = max(1, min(4, os.cpu_count() or 1))
+#: the solver's threads at most: torch's own (one per core, or OMP_NUM_THREADS), up to this. The fit's matrix
+#: products over ~12,000 windows × 1,024 features halve their time on two cores (7.6 → 3.5 s); beyond four they gain
+#: little. Teaching holds the window's source still, so nothing else of the app's competes for them.
+MAX_THREADS = 4
 
 #: float64 L-BFGS steps at most after the float32 run, taken POLISH_CHUNK at a time, and the certificate they aim for
 POLISH = 100
