@@ -90,6 +90,23 @@ def test_paths_that_cannot_be_written_and_impossible_numbers_are_one_line_and_ex
     assert not (tmp_path / "x.raw").exists() and not (tmp_path / "d").exists()
 
 
+def test_evaluate_refuses_takes_it_cannot_score_in_one_line(tmp_path, capsys, real_dir):
+    from sast_live.pipeline.backends import DEFAULT_MODEL
+    from tests.conftest import main_in_process
+
+    takes = tmp_path / "takes"  # 34x34 takes (an N-MNIST digit) under a gesture class of the 128x128 model
+    rec = ("record", real_dir / "tonic" / "sample_nmnist.bin", "--label", "hand_clap", "--dataset", takes,
+           "--seconds", "0.1", "--gap", "0", "--speed", "0", "--quiet")
+    main_in_process(capsys, *rec, "--takes", "3")
+    ev = ("evaluate", DEFAULT_MODEL / "model", "--dataset", takes, "--no-corruptions", "--out", tmp_path / "e",
+          "--quiet")
+    r = main_in_process(capsys, *ev, ok=False)
+    assert r.returncode == 2 and "no test recordings to evaluate on" in r.stderr and "Traceback" not in r.stderr
+    main_in_process(capsys, *rec, "--takes", "1")  # the 4th take: held out
+    r = main_in_process(capsys, *ev, ok=False)
+    assert r.returncode == 2 and "holds 34x34 recordings" in r.stderr and "reads a 128x128 sensor" in r.stderr
+
+
 def test_a_score_with_most_gestures_missed_is_valid_json():
     from sast_live.scoring import latency_text, median_latency
 

@@ -128,6 +128,12 @@ def evaluate(cfg: EvalConfig) -> dict:
     if tuple(mcfg.classes[:len(test_ds.classes)]) != tuple(test_ds.classes):
         raise SastLiveError(f"{cfg.checkpoint} has classes {list(mcfg.classes)}; the test set {dataset} has "
                             f"{list(test_ds.classes)} (they must be the model's first classes, in its order)")
+    if len(test_ds) == 0:
+        raise SastLiveError(f"{dataset} has no {cfg.split} recordings to evaluate on (a folder of takes holds every "
+                            "4th take of a class out for testing: record at least 4 of each)")
+    if getattr(test_ds, "sensor_size", None) is not None and tuple(test_ds.sensor_size) != tuple(mcfg.sensor_size):
+        raise SastLiveError(f"{dataset} holds {test_ds.sensor_size[0]}x{test_ds.sensor_size[1]} recordings; "
+                            f"{cfg.checkpoint} reads a {mcfg.sensor_size[0]}x{mcfg.sensor_size[1]} sensor")
     labels = np.asarray(test_ds.labels)
     cache = FrameCache(test_ds, mcfg, cfg.progress)
     report = {"checkpoint": str(cfg.checkpoint), "dataset": dataset, "split": cfg.split, "n_test": len(test_ds),
