@@ -170,6 +170,12 @@ def test_a_feature_bank_round_trips_grows_and_shrinks_and_refuses_damage(tmp_pat
     assert fewer_anchored.start_readout()[0].shape == (3, 8)
     with pytest.raises(SastLiveError, match="does not fit"):
         grown.with_anchor(W[:, :4], b, bank.classes)
+    # where each recording came from: the bank's own dataset (−1) or a takes folder, kept through save and subsets
+    taken = grown.with_recordings([(np.ones((2, 8)), np.full(2, 10), 0, "fit")], grown.classes, folder="/takes/F")
+    assert taken.from_folder("/takes/F").tolist() == [False] * 7 + [True] and not taken.from_folder("/other").any()
+    back = Bank.load(taken.save(tmp_path / "o.bank.npz"))
+    assert back.folders == ("/takes/F",) and np.array_equal(back.origins(), taken.origins())
+    assert back.keeping(back.labels == 0).from_folder("/takes/F").sum() == 1
     with pytest.raises(SastLiveError, match="no anchor"):
         grown.start_readout()
     path.write_bytes(path.read_bytes()[:100])
@@ -393,6 +399,22 @@ def test_teach_one_class_after_another_then_forget_one(push_takes, small_bank_mo
     assert "push_both_hands" not in Bank.load(bank_path(f / "model")).classes
     bad = cli(capsys, "forget", f / "model", "no_gesture", "--out", tmp_path / "x", ok=False)
     assert bad.returncode == 2 and "no-gesture class" in bad.stderr
+
+
+@pytest.mark.slow
+def test_nothing_takes_taught_again_replace_themselves_never_the_banks_own(small_bank_model, tmp_path, capsys):
+    """"Nothing" takes under no_gesture (an old class), taught twice from the same folder: the second time its takes
+    stand in for the first time's, and the bank's own no_gesture recordings stay."""
+    takes = tmp_path / "nothing"
+    cli(capsys, "record", "synthetic:people:no_gesture", "--label", "no_gesture", "--dataset", takes, "--takes", "4",
+        "--seconds", "1.0", "--gap", "0.2", "--speed", "0", "--model", small_bank_model, "--quiet")
+    own = Bank.load(bank_path(small_bank_model)).per_class("fit")["no_gesture"]
+    cli(capsys, "train", "--init-from", small_bank_model, "--dataset", takes, "--out", tmp_path / "one", "--quiet")
+    assert Bank.load(bank_path(tmp_path / "one" / "model")).per_class("fit")["no_gesture"] == own + 3
+    cli(capsys, "train", "--init-from", tmp_path / "one" / "model", "--dataset", takes, "--out", tmp_path / "two",
+        "--quiet")
+    bank = Bank.load(bank_path(tmp_path / "two" / "model"))
+    assert bank.per_class("fit")["no_gesture"] == own + 3 and bank.from_folder(str(takes.resolve())).sum() == 4
 
 
 @pytest.mark.slow

@@ -71,6 +71,10 @@ class Bank:
     #: the factory readout every fit is pulled towards: ``(weight (K, F) float64, bias (K,), its K classes)``;
     #: None for a bank saved before anchors were kept (the model's own readout stands in)
     anchor: tuple[np.ndarray, np.ndarray, tuple[str, ...]] | None = None
+    #: where each recording came from: −1 the bank's own dataset, k ≥ 0 the takes folder ``folders[k]``
+    #: (None: a bank saved before this was kept — all its own, or unknown)
+    origin: np.ndarray | None = None
+    folders: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -87,12 +91,18 @@ class Bank:
         n = np.bincount(self.labels[self.parts == k], minlength=len(self.classes))
         return {c: int(v) for c, v in zip(self.classes, n, strict=True) if v}
 
-    def with_recordings(self, items, classes) -> Bank:
+    def origins(self) -> np.ndarray:
+        """:attr:`origin`, all −1 for a bank that did not keep it."""
+        return np.full(len(self), -1, np.int16) if self.origin is None else self.origin
+
+    def with_recordings(self, items, classes, folder: str | None = None) -> Bank:
         """A new bank with ``items`` ``(counts, bins, label, part)`` appended and ``classes`` (this bank's,
-        followed by any new ones)."""
+        followed by any new ones); ``folder``: the takes folder they came from (None: the bank's own dataset)."""
         classes = tuple(classes)
         if classes[:len(self.classes)] != self.classes:
             raise SastLiveError(f"a bank's classes only grow at the end: {list(self.classes)} → {list(classes)}")
+        folders = self.folders + ((folder,) if folder is not None and folder not in self.folders else ())
+        k = -1 if folder is None else folders.index(folder)
         counts, bins, starts = [self.counts], [self.bins], list(self.starts)
         labels, parts = list(self.labels), list(self.parts)
         for c, b, label, part in items:
@@ -101,9 +111,14 @@ class Bank:
             starts.append(starts[-1] + len(c))
             labels.append(int(label))
             parts.append(PARTS.index(part))
+        origin = np.concatenate([self.origins(), np.full(len(labels) - len(self), k, np.int16)])
         return replace(self, counts=np.concatenate(counts), bins=np.concatenate(bins),
                        starts=np.asarray(starts, np.int64), labels=np.asarray(labels, np.int16),
-                       parts=np.asarray(parts, np.uint8), classes=classes)
+                       parts=np.asarray(parts, np.uint8), classes=classes, origin=origin, folders=folders)
+
+    def from_folder(self, folder: str) -> np.ndarray:
+        """Which recordings (len(self),) came from takes folder ``folder``."""
+        return self.origins() == (self.folders.index(folder) if folder in self.folders else -2)
 
     def keeping(self, mask: np.ndarray) -> Bank:
         """The bank with only the recordings where ``mask`` (len(self),) is true (classes unchanged)."""
@@ -115,7 +130,8 @@ class Bank:
             bins.append(self.bins[a:b])
             starts.append(starts[-1] + b - a)
         return replace(self, counts=np.concatenate(counts), bins=np.concatenate(bins),
-                       starts=np.asarray(starts, np.int64), labels=self.labels[keep], parts=self.parts[keep])
+                       starts=np.asarray(starts, np.int64), labels=self.labels[keep], parts=self.parts[keep],
+                       origin=None if self.origin is None else self.origin[keep])
 
     def without_class(self, name: str) -> Bank:
         """The bank without class ``name`` (its recordings dropped, the classes after it one index lower)."""
@@ -161,6 +177,9 @@ class Bank:
         if self.anchor is not None:
             header["anchor_classes"] = list(self.anchor[2])
             anchor = {"anchor_weight": self.anchor[0], "anchor_bias": self.anchor[1]}
+        if self.origin is not None:
+            header["folders"] = list(self.folders)
+            anchor["origin"] = self.origin
         np.savez_compressed(tmp, counts=self.counts, bins=self.bins, starts=self.starts, labels=self.labels,
                             parts=self.parts, header=np.frombuffer(json.dumps(header).encode(), np.uint8), **anchor)
         tmp.replace(path)
@@ -181,13 +200,17 @@ class Bank:
                             str(header.get("source", "")))
                 if "anchor_classes" in header:
                     bank = bank.with_anchor(z["anchor_weight"], z["anchor_bias"], header["anchor_classes"])
+                if "folders" in header:
+                    bank = replace(bank, origin=z["origin"].astype(np.int16), folders=tuple(header["folders"]))
         except SastLiveError as e:
             raise SastLiveError(f"{path}: {e}") from None
         except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as e:
             raise SastLiveError(f"{path}: not a readable feature bank ({e})") from None
         n = len(bank.labels)
         if bank.counts.ndim != 2 or len(bank.starts) != n + 1 or len(bank.parts) != n or \
-                len(bank.bins) != len(bank.counts) or (n and int(bank.starts[-1]) != len(bank.counts)):
+                len(bank.bins) != len(bank.counts) or (n and int(bank.starts[-1]) != len(bank.counts)) or \
+                (bank.origin is not None and (len(bank.origin) != n or int(bank.origin.max(initial=-1))
+                                              >= len(bank.folders))):
             raise SastLiveError(f"{path}: its arrays do not agree (a damaged feature bank)")
         return bank
 

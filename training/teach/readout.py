@@ -245,8 +245,13 @@ def teach(base: str, takes_dir: str, out: str, lam: float = LAMBDA, progress: bo
     again = [h["class"] for h in meta.get("taught") or []
              if h.get("takes_folder") == folder and h["class"] in per_class]
     if again:
-        bank = bank.keeping(~np.isin(bank.labels, [base_classes.index(c) for c in again]))
-    grown = bank.with_recordings(items, classes)
+        same = np.isin(bank.labels, [base_classes.index(c) for c in again])
+        if bank.origin is not None:
+            same &= bank.from_folder(folder)  # only the takes from this folder: never the bank's own recordings
+        else:  # a bank that did not keep where recordings came from: only classes the factory model never had
+            same &= ~np.isin(bank.labels, [base_classes.index(c) for c in bank.anchor[2] if c in base_classes])
+        bank = bank.keeping(~same)
+    grown = bank.with_recordings(items, classes, folder)
     n_hops, weights = streaming_setup(decision, cfg.bin_us, bank.hop_bins)
     X, y = windows_of(grown.recordings("fit"), n_hops, weights)  # what the readout is fitted on
     short = [name for name in per_class if per_class[name]["train"] and not (y == classes.index(name)).any()]
