@@ -43,6 +43,16 @@ def test_dvs128_addresses_decode_as_jaer_shows_them(tmp_path):
         [(0, 0, 1), (127, 127, 0), (124, 27, 0)]
 
 
+def test_a_first_event_whose_address_starts_with_a_hash_is_data_not_header(tmp_path):
+    # a DVS128 address is 16 bits in a 32-bit word: the top byte '#' (0x23) is ignored, the bytes after it are not text
+    recs = [(0x2300_0000 | (5 << 8) | (3 << 1), 5), ((6 << 8) | (4 << 1), 6)]
+    path = jaer_file(tmp_path / "h.aedat", recs)
+    r = open_events(path)
+    assert len(r.header["lines"]) == 5 and r.header["chip"].endswith("DVS128")  # the header's lines, no more
+    ev = r.read()
+    assert ev["t"].tolist() == [5, 6] and (int(ev["x"][0]), int(ev["y"][0])) == (124, 122)
+
+
 def test_davis_addresses_skip_aps_imu_and_special_events(tmp_path):
     def dvs(x, y, on):
         return (y << 22) | (x << 12) | (on << 11)

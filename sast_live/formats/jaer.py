@@ -47,9 +47,12 @@ def parse_header(path, head: bytes) -> tuple[int, int, str | None, list[str]]:
     pos, lines = 0, []
     while pos < len(head) and head[pos:pos + 1] == b"#":
         end = head.find(b"\n", pos)
+        line = head[pos:end if end >= 0 else len(head)].rstrip(b"\r")
+        if any(c < 0x20 and c != 0x09 for c in line):  # an event whose address starts with '#': the data began
+            break
         if end < 0:
             raise EventFormatError(path, pos, "the AEDAT 2.0 header does not end (a '#' line without a line end)")
-        lines.append(head[pos:end].rstrip(b"\r").decode("latin-1"))
+        lines.append(line.decode("latin-1"))
         pos = end + 1
         if lines[-1].lower().replace(" ", "").startswith("#endofasciiheader"):
             break

@@ -14,8 +14,9 @@ pull on the rows of the classes being kept and a weak one on a class being taugh
 for any point ``F(x) − F* ≤ ‖∇F(x)‖² / (2λ)``: the fit reports that bound (the *certificate*), computed in float64. The
 penalty towards the base readout is also what keeps the old classes where they were when the new class's takes
 are few. Solved by L-BFGS (strong-Wolfe line search) in float32 — the features are small counts per bin, and
-half-width arithmetic halves the time of every step — until the gradient's norm is below ``tol``; the objective,
-the gradient and the bound are then computed once more in float64 at the point reached.
+half-width arithmetic halves the time of every step — until the gradient's max-norm is below ``tol``, then in
+float64 from there until the bound, computed in float64, is below :data:`GAP` (often at once); the objective, the
+gradient and the bound reported are the float64 ones at the point reached.
 """
 
 from __future__ import annotations
