@@ -254,6 +254,10 @@ def test_the_export_menu_starts_and_stops_each_export_and_says_why_one_fails(qap
     answer["path"] = str(tmp_path / "no-such-folder" / "bins.csv")
     win.exports.export_csv.trigger()
     assert not win.exports.export_csv.isChecked() and win.exports.bin_csv is None and "no-such-folder" in said[-1]
+    answer["path"] = str(tmp_path / "no-such-folder" / "win.mp4")  # said when it starts, not when it stops
+    win.exports.export_video.trigger()
+    assert not win.exports.export_video.isChecked() and win.exports.video is None
+    assert "cannot write the video to" in said[-1] and "no-such-folder" in said[-1]
 
 
 def test_shortcuts_do_what_the_help_says(qapp, demo_window):  # noqa: F811

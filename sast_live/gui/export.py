@@ -66,6 +66,11 @@ class VideoWriter:
         except ImportError as exc:
             raise SastLiveError("video export needs the imageio-ffmpeg package (pip install imageio-ffmpeg)") from exc
         self.path, self.fps, self.frames = Path(path), float(fps), 0
+        try:  # a path that cannot be written is said now, not when the recording stops (ffmpeg's "Broken pipe")
+            with open(self.path, "wb"):
+                pass
+        except OSError as exc:
+            raise SastLiveError(f"cannot write the video to {self.path}: {exc.strerror or exc}") from None
         self._ffmpeg = imageio_ffmpeg
         self._queue: queue.Queue = queue.Queue(maxsize=120)
         self._size: tuple[int, int] | None = None
