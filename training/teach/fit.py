@@ -116,19 +116,8 @@ def _polish(X, y, w, W0, b0, temperature, lam, W_start, b_start) -> tuple[np.nda
     """float64 L-BFGS from the float32 run's point until the certificate ‖∇F‖₂² / 2λ, computed in float64, is below
     :data:`GAP` (checked every :data:`POLISH_CHUNK` steps; often at once); ``(W, b, F, ‖∇F‖₂², steps)`` at the point
     reached — the objective and its gradient there are the certificate's."""
-    Xt, yt, wt = torch.from_numpy(X), torch.from_numpy(y), torch.from_numpy(w)
-    W0t, b0t = torch.as_tensor(W0, dtype=torch.float64), torch.as_tensor(b0, dtype=torch.float64)
-    W = torch.as_tensor(np.asarray(W_start), dtype=torch.float64).clone().requires_grad_(True)
-    b = torch.as_tensor(np.asarray(b_start), dtype=torch.float64).clone().requires_grad_(True)
-    opt = torch.optim.LBFGS([W, b], lr=1.0, max_iter=POLISH_CHUNK, max_eval=POLISH_CHUNK * 5, tolerance_grad=0.0,
-                            tolerance_change=0.0, history_size=20, line_search_fn="strong_wolfe")
-
-    def closure():
-        opt.zero_grad()
-        f = objective(W, b, Xt, yt, wt, W0t, b0t, temperature, lam)
-        f.backward()
-        return f
-
+    W, b, opt, closure = _solver(X, y, w, W0, b0, temperature, lam, torch.float64, W_start, b_start,
+                                 max_iter=POLISH_CHUNK, max_eval=POLISH_CHUNK * 5, tolerance_grad=0.0)
     steps = 0
     while True:
         f = closure()
@@ -148,12 +137,23 @@ def _polish(X, y, w, W0, b0, temperature, lam, W_start, b_start) -> tuple[np.nda
 def _lbfgs(X, y, w, W0, b0, temperature, lam, tol, max_iter, dtype, W_start, b_start) -> tuple[np.ndarray, np.ndarray]:
     """L-BFGS on the objective in ``dtype`` from ``(W_start, b_start)``; the point reached (its step count in
     ``_lbfgs.iterations``)."""
+    W, b, opt, closure = _solver(X, y, w, W0, b0, temperature, lam, dtype, W_start, b_start, max_iter=max_iter,
+                                 tolerance_grad=tol)
+    opt.step(closure)
+    _lbfgs.iterations = int(opt.state[opt._params[0]].get("n_iter", 0))
+    return W.detach().double().numpy(), b.detach().double().numpy()
+
+
+def _solver(X, y, w, W0, b0, temperature, lam, dtype, W_start, b_start, **lbfgs):
+    """``(W, b, optimizer, closure)``: the readout as ``dtype`` tensors from ``(W_start, b_start)``, an L-BFGS
+    (strong-Wolfe line search, options ``lbfgs``) over them and its closure (the objective, its gradient in
+    ``W.grad``, ``b.grad``)."""
     Xt, yt, wt = torch.from_numpy(X).to(dtype), torch.from_numpy(y), torch.from_numpy(w).to(dtype)
     W0t, b0t = torch.as_tensor(W0, dtype=dtype), torch.as_tensor(b0, dtype=dtype)
     W = torch.as_tensor(np.asarray(W_start), dtype=dtype).clone().requires_grad_(True)
     b = torch.as_tensor(np.asarray(b_start), dtype=dtype).clone().requires_grad_(True)
-    opt = torch.optim.LBFGS([W, b], lr=1.0, max_iter=max_iter, tolerance_grad=tol, tolerance_change=0.0,
-                            history_size=20, line_search_fn="strong_wolfe")
+    opt = torch.optim.LBFGS([W, b], lr=1.0, tolerance_change=0.0, history_size=20, line_search_fn="strong_wolfe",
+                            **lbfgs)
 
     def closure():
         opt.zero_grad()
@@ -161,6 +161,4 @@ def _lbfgs(X, y, w, W0, b0, temperature, lam, tol, max_iter, dtype, W_start, b_s
         f.backward()
         return f
 
-    opt.step(closure)
-    _lbfgs.iterations = int(opt.state[opt._params[0]].get("n_iter", 0))
-    return W.detach().double().numpy(), b.detach().double().numpy()
+    return W, b, opt, closure

@@ -54,21 +54,14 @@ class OldClassesCheck:
                 f"Takes that show the gesture more distinctly, or from more people, help")
 
 
-def accuracy_by_class(W: np.ndarray, b: np.ndarray, X: np.ndarray, y: np.ndarray, classes) -> dict[int, float]:
-    """Top-class accuracy of readout ``(W, b)`` on windows ``X`` (n, F) per class index in ``classes``."""
-    top = (X @ W.T + b).argmax(1)
-    return {k: float((top[y == k] == k).mean()) for k in classes if (y == k).any()}
-
-
 def check_old_classes(fit_W, fit_b, base_W, base_b, Xv, yv, names) -> OldClassesCheck | None:
     """The old classes' validation windows ``Xv`` (n, F), ``yv`` under the base readout ``(base_W, base_b)`` (its
     own classes) and the taught ``(fit_W, fit_b)`` (all ``names``); None without validation windows."""
     yv = np.asarray(yv)
     if not len(yv):
         return None
-    old = sorted(set(yv.tolist()))
-    base = accuracy_by_class(base_W, base_b, Xv, yv, old)
-    after = accuracy_by_class(fit_W, fit_b, Xv, yv, old)
-    n = np.bincount(yv, minlength=len(names))
-    mean = lambda acc: float(sum(acc[k] * n[k] for k in old) / n[old].sum())  # noqa: E731 (per window)
-    return OldClassesCheck(mean(base), mean(after), {names[k]: (base[k], after[k]) for k in old}, int(len(yv)))
+    right = {which: (Xv @ W.T + b).argmax(1) == yv for which, (W, b) in
+             (("base", (base_W, base_b)), ("after", (fit_W, fit_b)))}
+    per_class = {names[k]: tuple(float(right[which][yv == k].mean()) for which in ("base", "after"))
+                 for k in sorted(set(yv.tolist()))}
+    return OldClassesCheck(float(right["base"].mean()), float(right["after"].mean()), per_class, int(len(yv)))
