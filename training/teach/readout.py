@@ -141,10 +141,10 @@ def current_readout(model, classes, W0: np.ndarray, b0: np.ndarray) -> tuple[np.
 
 
 def write_model(out: Path, model, meta: dict, classes, fit, decision, bank, lam: float, taught: list,
-                train_cfg: dict, n_windows: int):
+                train_cfg: dict, n_windows: int, Xv: np.ndarray):
     """The taught checkpoint (the base's hidden layers, the fitted readout, the decision with its unfamiliar-scene
-    energy limit refitted on the bank's validation windows), its bank and its INT8 firmware folder:
-    ``(checkpoint path, firmware, firmware folder, decision)``."""
+    energy limit refitted on ``Xv``, the features (n, F) of the bank's validation windows), its bank and its INT8
+    firmware folder: ``(checkpoint path, firmware, firmware folder, decision)``."""
     import torch
 
     from firmware_sim.model_file import save_firmware
@@ -165,8 +165,6 @@ def write_model(out: Path, model, meta: dict, classes, fit, decision, bank, lam:
     state["readout.weight"] = torch.from_numpy(fit.W).float()
     state["readout.bias"] = torch.from_numpy(fit.b).float()
     net.load_state_dict(state)
-    n_hops, weights = streaming_setup(decision, cfg.bin_us, bank.hop_bins)
-    Xv, _ = windows_of(bank.recordings("validation"), n_hops, weights)
     max_energy = decision.max_energy
     if decision.max_energy is not None and len(Xv):
         max_energy = energy_limit(energy(Xv @ fit.W.T + fit.b, decision.temperature))
@@ -280,7 +278,7 @@ def teach(base: str, takes_dir: str, out: str, lam: float = LAMBDA, progress: bo
     train_cfg = {"method": "readout", "init_from": str(base), "dataset": str(takes_dir), "data_dir": None,
                  "old_pull": old_pull}
     path, fw, fw_dir, new_decision = write_model(Path(out), model, meta, classes, fit, decision, grown, lam, taught,
-                                                 train_cfg, n_windows)
+                                                 train_cfg, n_windows, Xv)
     times["model_s"] = time.perf_counter() - t2
 
     say("step 4/4: the held-out takes and the old classes at INT8")
@@ -335,14 +333,16 @@ def forget(base: str, name: str, out: str, lam: float = LAMBDA, say=None) -> dic
     W0, b0 = kept.start_readout()
     reject = decision.reject_class
     decision = replace(decision, reject_class=None if reject is None else reject - int(reject > k))
-    X, y = windows_of(kept.recordings("fit"), *streaming_setup(decision, model.cfg.bin_us, kept.hop_bins))
+    n_hops, weights = streaming_setup(decision, model.cfg.bin_us, kept.hop_bins)
+    X, y = windows_of(kept.recordings("fit"), n_hops, weights)
     fit, n_windows = fit_readout(X, y, W0, b0, decision.temperature, lam,
                                  start=current_readout(model, kept.classes, W0, b0)), len(X)
     say("step 2/2: writing the model, its feature bank and the INT8 firmware")
     taught = [h for h in meta.get("taught") or [] if h["class"] != name]
     path, fw, fw_dir, new_decision = write_model(Path(out), model, meta, kept.classes, fit, decision, kept, lam,
                                                  taught, {"method": "readout", "init_from": str(base),
-                                                          "forgot": name}, n_windows)
+                                                          "forgot": name}, n_windows,
+                                                 windows_of(kept.recordings("validation"), n_hops, weights)[0])
     summary = {"base_model": str(base), "model": str(path), "firmware": str(fw_dir), "method": "readout",
                "forgot": name, "lambda": lam, "windows_fitted": n_windows, "classes": list(kept.classes),
                "certificate": {"objective": fit.objective, "gap_bound": fit.gap_bound, "iterations": fit.iterations},
