@@ -191,14 +191,13 @@ def write_segment_labels(source, out, model) -> None:
     from sast_live.formats.registry import read_events
     from sast_live.pipeline.backends import model_classes
     from sast_live.sources.synthetic import segment_labels
+    from sast_live.takes import atomic_write_text
 
     t = read_events(out)["t"]
     rows, missing = segment_labels(source.labels, model_classes(model))
     rows = [(c, a, b) for c, a, b in rows if b <= int(t[-1]) + 1]  # a segment the recording cut short: unlabelled
     path = labels_path_for(out)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(gesture_labels_text(rows))
-    tmp.replace(path)
+    atomic_write_text(path, gesture_labels_text(rows))
     print(f"wrote {path} ({len(rows)} labelled segments" + (f"; {', '.join(missing)} left unlabelled: not a class "
                                                           "of the model (give --model the taught one)" if missing
                                                           else "") + ")")

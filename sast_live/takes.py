@@ -71,7 +71,8 @@ def _tmp_name(path: Path) -> Path:
     return path.with_name(f"{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
+    """``text`` into ``path`` through a temporary file and a rename: never a half-written file."""
     tmp = _tmp_name(path)
     try:
         tmp.write_text(text)
@@ -191,7 +192,7 @@ class TakeSet:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             write_evt3(tmp, ev, self.sensor_size)
-            _atomic_write_text(take.labels_csv, gesture_labels_text([(label, 0, int(ev["t"][-1]) + 1)]))
+            atomic_write_text(take.labels_csv, gesture_labels_text([(label, 0, int(ev["t"][-1]) + 1)]))
             tmp.replace(path)
             self._write_meta()
         except OSError as exc:  # a full disk, a read-only folder: the take is not kept half-written, nor counted
@@ -216,7 +217,7 @@ class TakeSet:
     def _write_meta(self) -> None:
         with _META_LOCK:  # the panel's list (open) and a take being stored (reader thread) may both recount
             self.meta["splits"] = self._counts()
-            _atomic_write_text(self.root / META, json.dumps(self.meta, indent=2))
+            atomic_write_text(self.root / META, json.dumps(self.meta, indent=2))
 
 
 class TakeCollector:
