@@ -50,6 +50,13 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
+def shared_dir(tmp_path_factory, worker_id, name: str) -> Path:
+    """A path in this test run's folder that every worker sees (each worker has a base folder of its own under a
+    common parent); a fixture makes it once, under a file lock beside it, for all of them."""
+    root = tmp_path_factory.getbasetemp()
+    return (root if worker_id == "master" else root.parent) / name
+
+
 @pytest.fixture(scope="session")
 def tiny_gestures_v2(tmp_path_factory, worker_id) -> Path:
     """One gestures-v2 recording of each class in each split (24), made once per test run and shared by every
@@ -60,9 +67,7 @@ def tiny_gestures_v2(tmp_path_factory, worker_id) -> Path:
 
     from training.data.synth import synth_dataset
 
-    root = tmp_path_factory.getbasetemp()
-    root = root if worker_id == "master" else root.parent  # the workers' common parent
-    path = root / "tiny-gestures-v2"
+    path = shared_dir(tmp_path_factory, worker_id, "tiny-gestures-v2")
     with FileLock(str(path) + ".lock"):
         if not (path / "meta.json").is_file() or len(list(path.rglob("*.raw"))) < 24:
             # two processes: the workers that asked meanwhile wait on the lock, so their cores are free
@@ -86,8 +91,7 @@ def small_bank_model(tmp_path_factory, worker_id) -> Path:
     from sast_live.pipeline.backends import DEFAULT_MODEL
     from training.teach.bank import PARTS, Bank
 
-    root = tmp_path_factory.getbasetemp()
-    folder = (root if worker_id == "master" else root.parent) / "small-bank-model"
+    folder = shared_dir(tmp_path_factory, worker_id, "small-bank-model")
     model = folder / "model"
     with FileLock(str(folder) + ".lock"):
         if not bank_path(model).is_file():

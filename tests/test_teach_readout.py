@@ -19,7 +19,7 @@ from sast_live.errors import SastLiveError
 from sast_live.model_info import bank_path
 from sast_live.pipeline.backends import DEFAULT_MODEL
 from sast_live.takes import TakeSet
-from tests.conftest import main_in_process
+from tests.conftest import main_in_process, shared_dir
 from training.teach.bank import PARTS, Bank, features_digest
 from training.teach.fit import class_weights, fit_readout, objective
 
@@ -228,19 +228,13 @@ def test_the_old_classes_check_says_when_a_taught_class_took_their_windows():
     assert check_old_classes(greedy, np.zeros(3), base_W, base_b, Xv[:0], yv[:0], names) is None
 
 
-def _shared(tmp_path_factory, worker_id, name: str) -> Path:
-    """A folder of this test run shared by every worker (made once, under a file lock, by the first that asks)."""
-    root = tmp_path_factory.getbasetemp()
-    return (root if worker_id == "master" else root.parent) / name
-
-
 @pytest.fixture(scope="session")
 def push_takes(tmp_path_factory, worker_id) -> Path:
     """8 takes of push_both_hands by the stand-in person (6 to fit, 2 held out), recorded once per test run (never
     written to by a test)."""
     from filelock import FileLock
 
-    d = _shared(tmp_path_factory, worker_id, "teach-readout-takes")
+    d = shared_dir(tmp_path_factory, worker_id, "teach-readout-takes")
     with FileLock(str(d) + ".lock"):
         if not (d / "meta.json").is_file():
             run("record", "synthetic:people:push_both_hands", "--label", "push_both_hands", "--dataset", d,
@@ -248,34 +242,12 @@ def push_takes(tmp_path_factory, worker_id) -> Path:
     return d
 
 
-@pytest.fixture(scope="session")
-def push_taught(push_takes, tmp_path_factory, worker_id) -> tuple[Path, str]:
-    """The shipped model taught push_both_hands from :func:`push_takes` (``main.py train --init-from``, in the
-    first worker's process): its run folder and what the command printed. Teaching once serves every test that
-    starts from it, whichever worker runs it (never written to by a test)."""
-    import contextlib
-    import io
-
-    from filelock import FileLock
-
-    import main as entry
-
-    out = _shared(tmp_path_factory, worker_id, "teach-readout-taught")
-    with FileLock(str(out) + ".lock"):
-        if not (out / "printed.txt").is_file():
-            printed = io.StringIO()
-            with contextlib.redirect_stdout(printed):
-                assert entry.main(["train", "--init-from", str(BASE), "--dataset", str(push_takes), "--out",
-                                   str(out), "--quiet"]) == 0
-            (out / "printed.txt").write_text(printed.getvalue())
-    return out, (out / "printed.txt").read_text()
-
-
 @pytest.mark.slow
-def test_teach_a_new_motion_in_seconds_keeping_the_old_classes(push_takes, push_taught):
+def test_teach_a_new_motion_in_seconds_keeping_the_old_classes(push_takes, tmp_path, capsys):
     """8 takes of a motion none of the 11 classes is (6 to fit, 2 held out); nothing generated or rendered."""
-    out, printed = push_taught
-    assert "step 4/4" in printed and "held-out takes of push_both_hands" in printed
+    out = tmp_path / "run"
+    done = cli(capsys, "train", "--init-from", BASE, "--dataset", push_takes, "--out", out, "--quiet")
+    assert "step 4/4" in done.stdout and "held-out takes of push_both_hands" in done.stdout
     summary = json.loads((out / "finetune.json").read_text())
     assert summary["method"] == "readout" and summary["certificate"]["gap_bound"] < 1e-6
     held = summary["held_out_takes"]["push_both_hands"]
