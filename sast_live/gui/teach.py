@@ -335,7 +335,7 @@ class TeachPanel(QtWidgets.QDockWidget):
         if code != 0:
             lines = [ln.strip() for ln in self.output.replace("\r", "\n").splitlines() if ln.strip()]
             why = next((ln for ln in reversed(lines) if ln.startswith("error")), lines[-1] if lines else "")
-            self.state.setText(f"{getattr(self, 'doing', 'teaching')} failed: {why}")
+            self.state.setText(f"{self.doing} failed: {why}")
             self.tuning.emit(False)
             return
         self.load_result(self.run_dir / "model")
