@@ -111,7 +111,10 @@ class TakeSet:
                                 "another --dataset")
         takes = cls(root, meta)
         if meta.get("splits") != takes._counts():  # a take written just before a crash, its count not yet
-            takes._write_meta()
+            try:
+                takes._write_meta()
+            except OSError:  # a full disk or a read-only folder: the counts are right in memory; reading needs no write
+                takes.meta["splits"] = takes._counts()
         return takes
 
     @classmethod

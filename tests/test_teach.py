@@ -121,6 +121,19 @@ def test_a_take_that_cannot_be_written_is_one_clear_error_never_retried_and_leav
     assert len(calls) == 1  # not tried again
     assert TakeSet.open(tmp_path / "t").counts() == {"a": {"train": 1, "test": 0}}
     assert sorted(p.name for p in (tmp_path / "t").rglob("*")) == before
+    # a folder whose meta.json lags its takes (a crash after a take), opened to train on a full disk: opening
+    # recounts in memory and reads on; it does not need to write
+    meta = json.loads((tmp_path / "t" / "meta.json").read_text())
+    meta["splits"] = {"a": {"train": 0, "test": 0}}
+    (tmp_path / "t" / "meta.json").write_text(json.dumps(meta))
+    import sast_live.takes as takes_module
+
+    def no_space(path, text):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(takes_module, "atomic_write_text", no_space)
+    assert TakeSet.open(tmp_path / "t").counts() == {"a": {"train": 1, "test": 0}}
+    assert json.loads((tmp_path / "t" / "meta.json").read_text())["splits"] == {"a": {"train": 0, "test": 0}}
 
 
 @pytest.mark.slow
