@@ -81,6 +81,22 @@ def atomic_write_text(path: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)  # a failed write (a full disk) leaves no temporary file behind
 
 
+def _check_meta(path: Path, meta: dict) -> None:
+    """A takes folder's ``meta.json`` as :meth:`TakeSet.open_or_create` writes it: valid, distinct class names (they
+    become folder names) and a sensor size of two whole numbers 1 … 65,536; else one error naming the field."""
+    for name in meta["classes"]:
+        try:
+            check_class_name(name)
+        except SastLiveError as exc:
+            raise SastLiveError(f"{path}: {exc}") from None
+    if len(set(meta["classes"])) != len(meta["classes"]):
+        raise SastLiveError(f"{path}: a class is listed twice in {meta['classes']}")
+    size = meta.get("sensor_size")
+    if not (isinstance(size, list) and len(size) == 2 and
+            all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 65536 for v in size)):
+        raise SastLiveError(f"{path}: sensor_size must be [width, height] in pixels, got {size!r}")
+
+
 class TakeSet:
     """The takes in folder ``root`` (see the module's docstring). Create with :meth:`open_or_create`."""
 
@@ -103,12 +119,13 @@ class TakeSet:
             raise SastLiveError(f"{root} holds no takes (no {META}); record some with `main.py record SOURCE "
                                 f"--label CLASS --dataset {root}`")
         try:
-            meta = json.loads(meta_path.read_text())
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise SastLiveError(f"{meta_path}: not readable JSON ({exc})") from exc
-        if meta.get("dataset") != DATASET or not isinstance(meta.get("classes"), list):
-            raise SastLiveError(f"{root} is a {meta.get('dataset')!r} dataset, not a folder of takes; choose "
-                                "another --dataset")
+        if not isinstance(meta, dict) or meta.get("dataset") != DATASET or not isinstance(meta.get("classes"), list):
+            kind = meta.get("dataset") if isinstance(meta, dict) else None
+            raise SastLiveError(f"{root} is a {kind!r} dataset, not a folder of takes; choose another --dataset")
+        _check_meta(meta_path, meta)
         takes = cls(root, meta)
         if meta.get("splits") != takes._counts():  # a take written just before a crash, its count not yet
             try:

@@ -13,7 +13,7 @@ from sast_live.events import check_events, make_events
 from sast_live.formats.aedat import write_aedat31
 from sast_live.formats.registry import open_events, write_events
 
-N_CASES = 700  # per format: × 6 formats = 4,200 cases
+N_CASES = 700  # per format: × 7 formats = 4,900 cases
 
 
 def seed_file(tmp_path, fmt):
@@ -28,6 +28,9 @@ def seed_file(tmp_path, fmt):
     elif fmt == "evt2.raw":
         path = tmp_path / "seed.raw"
         write_events(path, ev, size, fmt="evt2")
+    elif fmt == "aedat2":  # jAER's DVS128 AEDAT 2.0 (#!AER-DAT2.0 and '#' header lines, then big-endian records)
+        path = tmp_path / "seed.aedat"
+        write_events(path, ev, size, fmt="aedat2")
     else:
         write_events(path, ev, size)
     return path
@@ -44,13 +47,24 @@ def check_one(path, fmt) -> bool:
         return False
 
 
+def header_length(seed: bytes, fmt: str) -> int:
+    """Bytes of the text header kept whole by the body mutations: Prophesee's up to ``% end``, jAER's ``#`` lines
+    (the other formats' headers are mutated like their bodies)."""
+    if b"% end\n" in seed:
+        return seed.find(b"% end\n") + 6
+    n = 0
+    while fmt == "aedat2" and seed.startswith(b"#", n):
+        n = seed.index(b"\n", n) + 1
+    return n
+
+
 @pytest.mark.parametrize("fmt,reader_fmt", [("raw", "evt3"), ("evt2.raw", "evt2"), ("dat", "dat"), ("bin", "nmnist"),
-                                            ("npy", "npy"), ("aedat", "aedat3")])
+                                            ("npy", "npy"), ("aedat", "aedat3"), ("aedat2", "aedat2")])
 def test_fuzz_reader(tmp_path, fmt, reader_fmt):
     rng = np.random.default_rng(zlib.crc32(fmt.encode()))  # fixed: str hash() is salted per process
     seed = seed_file(tmp_path, fmt).read_bytes()
     target = tmp_path / ("fuzz." + fmt)
-    header_len = seed.find(b"% end\n") + 6 if b"% end\n" in seed else 0
+    header_len = header_length(seed, fmt)
     outcomes = []
     for case in range(N_CASES):
         data = bytearray(seed)
