@@ -1,6 +1,7 @@
 """Plant each bug the suite must catch (issue 13's list), run the tests that guard against it, expect a failure.
 
     .venv/bin/python tests/mutation_check.py            # every mutation; prints caught / MISSED per mutation
+    .venv/bin/python tests/mutation_check.py labels     # only those whose description holds "labels"
 
 Not part of ``make test`` (it rewrites source files, one at a time, and restores each): run it after changing
 the guarded code or its tests. Exit code 1 when a mutation survives.
@@ -16,6 +17,27 @@ REPO = Path(__file__).resolve().parents[1]
 
 # (what, file, text, replacement, tests that must fail)
 MUTATIONS = [
+    ("labels reader: a zero-length interval accepted", "sast_live/formats/dvs_gesture.py",
+     "        if end <= start:\n", "        if end < start:\n", "tests/test_formats_roundtrip.py"),
+    ("labels reader: intervals overlapping by 1 µs accepted", "sast_live/formats/dvs_gesture.py",
+     "if rows[j][1] < rows[i][2]:", "if rows[j][1] < rows[i][2] - 1:", "tests/test_formats_roundtrip.py"),
+    ("labels reader: touching intervals refused as overlapping", "sast_live/formats/dvs_gesture.py",
+     "if rows[j][1] < rows[i][2]:", "if rows[j][1] <= rows[i][2]:", "tests/test_formats_roundtrip.py"),
+    ("labels reader: a header accepted after the first line", "sast_live/formats/dvs_gesture.py",
+     "if not rows and line_no == 1 and", "if not rows and", "tests/test_formats_roundtrip.py"),
+    ("labels reader: a byte-order mark kept as text", "sast_live/formats/dvs_gesture.py",
+     'text = data.decode("utf-8-sig")', 'text = data.decode("utf-8")', "tests/test_formats_roundtrip.py"),
+    ("labels reader: signs and decimals taken as numbers", "sast_live/formats/dvs_gesture.py",
+     "f.isascii() and f.isdigit() and len(f) <= 18", "len(f) <= 18 and f.lstrip('+').replace('.', '', 1).isdigit()",
+     "tests/test_formats_roundtrip.py"),
+    ("take writer: the take's label ends at its last event, not after it", "sast_live/takes.py",
+     'gesture_labels_text([(label, 0, int(ev["t"][-1]) + 1)])', 'gesture_labels_text([(label, 0, int(ev["t"][-1]))])',
+     "tests/test_teach.py"),
+    ("take writer: a take's clock not started at 0", "sast_live/takes.py",
+     '        ev["t"] -= int(ev["t"][0])\n', "", "tests/test_teach.py"),
+    ("take writer: a take counted before it is stored", "sast_live/takes.py",
+     "            tmp.replace(path)\n            self._write_meta()\n",
+     "            self._write_meta()\n            tmp.replace(path)\n", "tests/test_teach.py"),
     ("EVT3 wrap threshold 4085 → 2048", "sast_live/formats/evt3_codec.py",
      "if high - payload >= 4085:", "if high - payload >= 2048:", "tests/test_evt3_codec.py"),
     ("EVT3 TIME_LOW before any TIME_HIGH taken as a time", "sast_live/formats/evt3_codec.py",
@@ -50,7 +72,8 @@ MUTATIONS = [
 
 def main() -> int:
     missed = []
-    for what, rel, text, replacement, tests in MUTATIONS:
+    only = sys.argv[1] if len(sys.argv) > 1 else ""
+    for what, rel, text, replacement, tests in (m for m in MUTATIONS if only in m[0]):
         path = REPO / rel
         original = path.read_text()
         if original.count(text) != 1:

@@ -113,11 +113,13 @@ def test_the_labels_reader_holds_to_its_rules_and_names_the_line(tmp_path):
                        (b"1,0,10,4\n", "line 1"),
                        (b'"1","0","10"\n', "line 1"),
                        (b"1,0,10\nclass,startTime_usec,endTime_usec\n", "line 2"),  # a header only on line 1
+                       (b"\nclass,startTime_usec,endTime_usec\n1,0,10\n", "line 2"),  # not after a blank line
                        (b"12,0,10\n", "line 1: class 12 \\(the model has classes 1–11\\)"),
                        (b"0,0,10\n", "line 1: class 0"),
                        (b"1,10,10\n", "line 1: the interval 10–10 µs is empty"),
                        (b"1,20,10\n", "reversed"),
                        (b"1,0,10\n2,5,20\n", "line 2 overlaps line 1"),
+                       (b"2,10,20\n1,0,11\n", "line 1 overlaps line 2"),  # by 1 µs, in any order
                        (b"1," + b"9" * (200 << 10) + b",10\n", "line 1: '1,999"),  # a 200-KiB field
                        (b"1,0,1\n" * (MAX_LABEL_ROWS + 2), "lines \\(at most 100,000 labels\\)")]:
         with pytest.raises(EventFormatError, match=says):
