@@ -10,9 +10,11 @@ that factor: :func:`training.teach.readout.teach`'s ``old_pull`` — the shipped
 4's takes; scored on subject 9's
 takes (the share of their streaming windows whose INT8 answer is the motion) and on the old classes of the feature
 bank's *validation* part (the validation subjects; the share of windows answered right, "no gesture" being right for
-no_gesture) against the base model. The rule, fixed before the runs: the λ with the highest mean share on subject
-9's takes among those that keep the old classes within 1 point of the base model; ties → the stronger old-row pull,
-then the larger λ. Neither the
+no_gesture) against the base model, at the nominal geometry and averaged over the robustness grid's moves (the same
+validation recordings resized, moved, turned and re-timed: :data:`training.evaluation.robustness.DEFAULT_GRID`'s
+geometric points). The rule, fixed before the runs: the λ with the highest mean share on subject 9's takes among
+those that keep the old classes within 1 point of the base model on both; ties → the stronger old-row pull, then the
+larger λ. Neither the
 stand-in test person of the README nor the bank's test part is used. Writes ``lambda.json``, ``lambda.md`` and
 ``lambda.png``.
 """
@@ -31,8 +33,9 @@ sys.path.insert(0, str(REPO))
 MOTIONS = ("push_both_hands", "raise_both_arms", "punch_right")
 #: the grid of (λ, pull on the rows of the classes not being taught, × λ). First runs: λ alone over 1e-4 … 3e-2
 #: chose its lowest end, so it was extended downwards; then, three classes in a row having taken the old classes
-#: 1.7 points down on the test subjects, the old rows' pull was added (1: the same pull on every row)
-GRID = tuple((lam, pull) for pull in (1.0, 10.0, 100.0) for lam in (3e-5, 1e-4, 3e-4, 1e-3, 3e-3))
+#: 1.7 points down on the test subjects, the old rows' pull was added (1: the same pull on every row); ×10 and ×100
+#: lost on subject 9 at every λ (runs of 2026-12-06, the bank without moved copies), so only ×1 is run now
+GRID = tuple((lam, 1.0) for lam in (3e-5, 1e-4, 3e-4, 1e-3, 3e-3))
 FIT_SUBJECT, SCORE_SUBJECT = 4, 9
 
 
@@ -46,6 +49,41 @@ def render_takes(motion: str, sid: int, n: int, seconds: float = 2.0) -> list:
                                      seed=1000 * sid + k)
         out.append(ev)
     return out
+
+
+def moved_validation(base, model, sim, hop_bins: int) -> list:
+    """Hop counts ``(counts, bins, label)`` of the bank's validation recordings (the same picks as
+    :func:`training.teach.bank.build_bank`) at every geometric point of the robustness grid (not the nominal one,
+    not the sensor profiles)."""
+    from tqdm import tqdm
+
+    from models.checkpoint.files import read_checkpoint_meta
+    from sast_live.formats.registry import read_events
+    from training.data.mixing import pick_per_class
+    from training.data.resolve import resolve_split
+    from training.data.validation import split_validation
+    from training.evaluation.robustness import DEFAULT_GRID, grid_points
+    from training.teach.bank import PER_CLASS, take_hops
+
+    tc = read_checkpoint_meta(str(base))[0]["train_cfg"]
+    _, val, _ = split_validation(resolve_split(tc["dataset"], "train", tc.get("data_dir")), tc.get("validation") or 0.13)
+    picks = pick_per_class(val.labels, PER_CLASS["validation"])
+    points = [p for p in grid_points({k: v for k, v in DEFAULT_GRID.items() if k != "sensor"}) if not p.warp.identity]
+    out = []
+    for i in tqdm(picks, desc="validation recordings over the grid's moves"):
+        events = read_events(val.files[i])
+        for pt in points:
+            counts, bins = take_hops(sim, pt.apply(events, model.cfg.sensor_size, int(i)), model.cfg, hop_bins)
+            out.append((counts, bins, int(val.labels[i])))
+    return out
+
+
+def moved_score(fw, decision, recordings, n_hops, weights) -> float:
+    """The share of ``recordings``' streaming windows the app answers right (:func:`answer_right`)."""
+    from training.teach.readout import answer_right, decided
+
+    lb, _, ans = decided(fw, decision, recordings, n_hops, weights)
+    return answer_right(ans, lb, decision.reject_class)
 
 
 def main(argv=None) -> int:
@@ -78,6 +116,8 @@ def main(argv=None) -> int:
     val = list(bank.recordings("validation"))
     lb, _, ans = decided(base_fw, decision, val, n_hops, weights)
     old_base = answer_right(ans, lb, decision.reject_class)
+    moved = moved_validation(base, model, sim, bank.hop_bins)
+    moved_base = moved_score(base_fw, decision, moved, n_hops, weights)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="teach-lambda-"))
@@ -100,26 +140,32 @@ def main(argv=None) -> int:
             st = s["held_out_takes_streaming"][motion]  # subject 4's own held-out takes (shown, not chosen on)
             rows[key].setdefault("same", {})[motion] = st["naming_it"] / max(1, st["windows"])
             rows[key]["old"][motion] = answer_right(av, lv, decision.reject_class)
+            rows[key].setdefault("moved", {})[motion] = moved_score(fw, decision, moved, n_hops, weights)
     for r in rows.values():
         r["new_mean"] = float(np.mean(list(r["new"].values())))
         r["old_worst"] = float(min(r["old"].values()))
+        r["moved_worst"] = float(min(r["moved"].values()))
         r["same_mean"] = float(np.mean(list(r["same"].values())))
-        r["keeps_old"] = r["old_worst"] >= old_base - 0.01
+        r["keeps_old"] = r["old_worst"] >= old_base - 0.01 and r["moved_worst"] >= moved_base - 0.01
     ok = [r for r in rows.values() if r["keeps_old"]] or list(rows.values())
     best = max(ok, key=lambda r: (round(r["new_mean"], 6), r["old_pull"], r["lambda"]))
-    result = {"base": str(base), "old_classes_base": old_base, "rows": list(rows.values()),
+    result = {"base": str(base), "old_classes_base": old_base, "old_classes_moved_base": moved_base,
+              "bank": bank.source, "rows": list(rows.values()),
               "chosen": {"lambda": best["lambda"], "old_pull": best["old_pull"]},
-              "rule": "highest mean share of subject 9's windows named right, old classes within 1 point; ties: "
+              "rule": "highest mean share of subject 9's windows named right, old classes within 1 point at the "
+                      "nominal geometry and over the grid's moves; ties: "
                       "the stronger old-row pull, then the larger λ"}
     (out / "lambda.json").write_text(json.dumps(result, indent=2))
-    lines = [f"Old classes (validation windows of the feature bank, app answers): base {old_base:.3f}", "",
+    lines = [f"Bank: {bank.source}", "",
+             f"Old classes (validation windows of the feature bank, app answers): base {old_base:.3f}; the same "
+             f"subjects' recordings over the grid's moves: base {moved_base:.3f}", "",
              "| λ | old-row pull | " + " | ".join(MOTIONS) + " | mean (subject 9) | subject 4's held-out takes | "
-             "old classes, worst |", "|---" * 8 + "|"]
+             "old classes, worst | old classes moved, worst |", "|---" * 9 + "|"]
     for r in rows.values():
         mark = " **chosen**" if r is best else ""
         new = " | ".join(f"{r['new'][m]:.3f}" for m in MOTIONS)
         lines.append(f"| {r['lambda']:g}{mark} | ×{r['old_pull']:g} | {new} | {r['new_mean']:.3f} | "
-                     f"{r['same_mean']:.3f} | {r['old_worst']:.3f} |")
+                     f"{r['same_mean']:.3f} | {r['old_worst']:.3f} | {r['moved_worst']:.3f} |")
     (out / "lambda.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     import matplotlib
@@ -127,15 +173,19 @@ def main(argv=None) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), sharey=True)
-    for ax, pull in zip(axes, sorted({r["old_pull"] for r in rows.values()}), strict=True):
+    pulls = sorted({r["old_pull"] for r in rows.values()})
+    fig, axes = plt.subplots(1, len(pulls), figsize=(4 * len(pulls) + 1, 3.6), sharey=True, squeeze=False)
+    axes = axes[0]
+    for ax, pull in zip(axes, pulls, strict=True):
         rs = [r for r in rows.values() if r["old_pull"] == pull]
         lams = [r["lambda"] for r in rs]
         for m in MOTIONS:
             ax.semilogx(lams, [r["new"][m] for r in rs], "o-", label=f"{m} (subject 9)")
         ax.semilogx(lams, [r["same_mean"] for r in rs], "s-", color="tab:purple", label="subject 4's held-out takes")
         ax.semilogx(lams, [r["old_worst"] for r in rs], "k--", label="old classes (validation, worst)")
+        ax.semilogx(lams, [r["moved_worst"] for r in rs], "k:", label="old classes moved (validation, worst)")
         ax.axhline(old_base, color="grey", lw=0.8, label="old classes, base model")
+        ax.axhline(moved_base, color="grey", lw=0.8, ls=":", label="old classes moved, base model")
         if best["old_pull"] == pull:
             ax.axvline(best["lambda"], color="tab:red", lw=0.8)
         ax.set_title(f"old rows pulled ×{pull:g}")

@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +17,12 @@ import pytest
 import torch
 
 from sast_live.errors import SastLiveError
+from sast_live.events import make_events
 from sast_live.model_info import bank_path
 from sast_live.pipeline.backends import DEFAULT_MODEL
 from sast_live.takes import TakeSet
 from tests.conftest import main_in_process, shared_dir
-from training.teach.bank import PARTS, Bank, features_digest
+from training.teach.bank import MOVED, PARTS, Bank, features_digest
 from training.teach.fit import class_weights, fit_readout, objective
 
 REPO = Path(__file__).resolve().parents[1]
@@ -147,6 +149,7 @@ def test_a_feature_bank_round_trips_grows_and_shrinks_and_refuses_damage(tmp_pat
     assert back.classes == bank.classes and back.digest == bank.digest and back.hop_bins == 10
     for name in ("counts", "bins", "starts", "labels", "parts"):
         assert np.array_equal(getattr(back, name), getattr(bank, name))
+    assert back.moved == 0 and Bank.load(replace(bank, moved=2).save(tmp_path / "mv.bank.npz")).moved == 2
     grown = bank.with_recordings([(np.ones((3, 8)), np.full(3, 10), 3, "fit")], (*bank.classes, "d"))
     assert len(grown) == 7 and grown.per_class("fit")["d"] == 1
     c, b, label = list(grown.recordings("fit"))[-1]
@@ -193,6 +196,7 @@ def test_the_shipped_model_has_a_bank_of_its_own_hidden_layers():
     model, _ = load_model(str(BASE))
     bank = Bank.load(bank_path(BASE))
     assert bank.digest == features_digest(model) and bank.classes == tuple(model.cfg.classes)
+    assert bank.moved == MOVED >= 1 and "moved" in bank.source
     for part, least in (("fit", 20), ("validation", 5), ("test", 15)):
         per = bank.per_class(part)
         assert set(per) == set(bank.classes) and min(per.values()) >= least, part
@@ -201,6 +205,33 @@ def test_the_shipped_model_has_a_bank_of_its_own_hidden_layers():
         model.convs[0].weight[0, 0, 0, 0] += 1e-3
     assert features_digest(model) != bank.digest  # a changed hidden layer is another bank
     model.convs[0].weight.data.copy_(other)
+
+
+def test_moved_copies_are_drawn_as_training_moves_its_windows_never_the_recording_itself():
+    """The bank's moved copies (what keeps a refitted readout robust off the nominal geometry): each change of
+    ``--augment-geometry --geometry-each`` on about half of the draws, inside its ranges, at least one per draw."""
+    from types import SimpleNamespace
+
+    from sast_live.transforms.geometry import Warp
+    from training.augment import GEOMETRY_EACH as G
+    from training.teach.bank import moved_copies, moved_warp
+
+    rng = np.random.default_rng(0)
+    warps = [moved_warp(rng, 4) for _ in range(2000)]
+    assert not any(w.identity for w in warps)
+    on = np.array([[w.scale != 1, w.rotation != 0, w.shift != (0, 0), w.speed != 1] for w in warps])
+    assert np.allclose(on.mean(0), 0.5 / (1 - 0.5 ** 4), atol=0.04)  # each change on half the draws, given ≥ 1
+    assert all(G["scale"][0] <= w.scale <= G["scale"][1] and abs(w.rotation) <= G["rotation"] and
+               G["speed"][0] <= w.speed <= G["speed"][1] and max(map(abs, w.shift)) <= 4 * G["geo_shift"] and
+               w.shift[0] % 4 == 0 for w in warps)  # the move in sensor pixels: 4 per input pixel
+    assert any(w.scale < 0.7 for w in warps) and any(w.scale > 1.4 for w in warps)
+    cfg = SimpleNamespace(sensor_size=(128, 128), in_size=(32, 32))
+    t = np.arange(0, 1_000_000, 50)
+    events = make_events(t, 40 + t % 50, 60 + t % 9, t % 2)
+    a = moved_copies(events, cfg, 3, np.random.default_rng(5))
+    b = moved_copies(events, cfg, 3, np.random.default_rng(5))
+    assert len(a) == 3 and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))  # reproducible
+    assert not any(np.array_equal(x, events) for x in a) and Warp().identity
 
 
 def test_the_old_classes_check_says_when_a_taught_class_took_their_windows():
@@ -263,7 +294,9 @@ def test_teach_a_new_motion_in_seconds_keeping_the_old_classes(push_takes, tmp_p
     for key in ("temperature", "min_confidence", "window_ms", "taper", "reject_class"):
         assert meta["decision"][key] == base_decision[key], key  # the floor and window are the base model's
     bank = Bank.load(bank_path(out / "model"))
-    assert bank.classes[-1] == "push_both_hands" and bank.per_class("fit")["push_both_hands"] == 6
+    # each training take is stored with as many moved copies as the bank's own fit recordings have
+    assert bank.moved == 1 and bank.classes[-1] == "push_both_hands"
+    assert bank.per_class("fit")["push_both_hands"] == 6 * (1 + bank.moved)
     # the INT8 firmware folder runs in the live app with the new class, and names it on a held-out take
     take = next(t for t in TakeSet.open(push_takes).takes() if t.split == "test")
     line = run("replay", take.path, "--model", out / "firmware-int8", "--headless", "--json", "--speed", "0")
@@ -307,7 +340,8 @@ def test_teach_one_class_after_another_then_forget_one(push_takes, small_bank_mo
     cli(capsys, "train", "--init-from", small_bank_model, "--dataset", push_takes, "--out", a, "--quiet")
     again = tmp_path / "again"  # A taught again from its own model and folder: the folder's takes replace A's
     cli(capsys, "train", "--init-from", a / "model", "--dataset", push_takes, "--out", again, "--quiet")
-    assert Bank.load(bank_path(again / "model")).per_class("fit")["push_both_hands"] == 6
+    copies = 1 + Bank.load(bank_path(small_bank_model)).moved  # a take and its moved copies
+    assert Bank.load(bank_path(again / "model")).per_class("fit")["push_both_hands"] == 6 * copies
     assert [h["class"] for h in json.loads((again / "model.json").read_text())["taught"]] == ["push_both_hands"]
     takes_b = tmp_path / "takes-b"
     cli(capsys, "record", "synthetic:people:raise_both_arms", "--label", "raise_both_arms", "--dataset", takes_b,
@@ -317,7 +351,8 @@ def test_teach_one_class_after_another_then_forget_one(push_takes, small_bank_mo
     assert meta["model_cfg"]["classes"][-2:] == ["push_both_hands", "raise_both_arms"]
     assert [h["class"] for h in meta["taught"]] == ["push_both_hands", "raise_both_arms"]
     bank = Bank.load(bank_path(b / "model"))
-    assert bank.per_class("fit")["push_both_hands"] == 6 and bank.per_class("fit")["raise_both_arms"] == 3
+    assert bank.per_class("fit")["push_both_hands"] == 6 * copies
+    assert bank.per_class("fit")["raise_both_arms"] == 3 * copies
     summary = json.loads((b / "finetune.json").read_text())
     assert summary["old_classes"]["n"] > 300  # the old classes, A's held-out takes among them, before and after
     assert summary["old_classes_validation"]["n"] > 300
@@ -380,13 +415,15 @@ def test_nothing_takes_taught_again_replace_themselves_never_the_banks_own(small
     takes = tmp_path / "nothing"
     cli(capsys, "record", "synthetic:people:no_gesture", "--label", "no_gesture", "--dataset", takes, "--takes", "4",
         "--seconds", "1.0", "--gap", "0.2", "--speed", "0", "--model", small_bank_model, "--quiet")
-    own = Bank.load(bank_path(small_bank_model)).per_class("fit")["no_gesture"]
+    small = Bank.load(bank_path(small_bank_model))
+    own, copies = small.per_class("fit")["no_gesture"], 1 + small.moved
     cli(capsys, "train", "--init-from", small_bank_model, "--dataset", takes, "--out", tmp_path / "one", "--quiet")
-    assert Bank.load(bank_path(tmp_path / "one" / "model")).per_class("fit")["no_gesture"] == own + 3
+    assert Bank.load(bank_path(tmp_path / "one" / "model")).per_class("fit")["no_gesture"] == own + 3 * copies
     cli(capsys, "train", "--init-from", tmp_path / "one" / "model", "--dataset", takes, "--out", tmp_path / "two",
         "--quiet")
     bank = Bank.load(bank_path(tmp_path / "two" / "model"))
-    assert bank.per_class("fit")["no_gesture"] == own + 3 and bank.from_folder(str(takes.resolve())).sum() == 4
+    assert bank.per_class("fit")["no_gesture"] == own + 3 * copies
+    assert bank.from_folder(str(takes.resolve())).sum() == 3 * copies + 1
 
 
 @pytest.mark.slow
