@@ -273,11 +273,13 @@ class Session:
                                 f"sensor; this source is {self.source.sensor_size[0]}x{self.source.sensor_size[1]}")
 
         def finished(take, error):
-            self.take = None
+            if self.take is collector:  # not a take started since, while this one was being stored
+                self.take = None
             if done is not None:
                 done(take, error)
 
-        self.take = TakeCollector(takes, name, seconds, finished)
+        collector = TakeCollector(takes, name, seconds, finished)
+        self.take = collector
         self.runner.tap = self._tap
 
     def stop_take(self) -> None:

@@ -136,6 +136,32 @@ def test_a_take_that_cannot_be_written_is_one_clear_error_never_retried_and_leav
     assert json.loads((tmp_path / "t" / "meta.json").read_text())["splits"] == {"a": {"train": 0, "test": 0}}
 
 
+def test_a_take_started_while_the_last_one_is_being_stored_is_not_lost(tmp_path):
+    """Hold-to-record pressed again at once: the next take starts while the last one is still being stored on the
+    reader thread. The last one's end must not clear the new one (it did: the new take recorded nothing, silently)."""
+    from types import SimpleNamespace
+
+    from sast_live.session import Session
+
+    session = Session.__new__(Session)  # only what takes touch: no model, no pipeline
+    session.take, session.recorder = None, None
+    session.runner = SimpleNamespace(tap=None)
+    session.source = SimpleNamespace(sensor_size=(128, 128))
+    takes = TakeSet.open_or_create(tmp_path / "t", (128, 128), ("a",))
+    stored = []
+    session.start_take(takes, "a", 0.04, done=lambda take, error: stored.append((take, error)))
+    first = session.take
+    first.write(events(30, t0=0))  # 30 ms of a 40-ms take: under way
+    first_store = first.write  # the reader thread, about to store it …
+    session.start_take(takes, "a", 0.04, done=lambda take, error: stored.append((take, error)))
+    second = session.take  # … while the user has pressed again
+    first_store(events(20, t0=35_000))  # reaches the end: the first take is stored, its done runs
+    assert session.take is second and len(stored) == 1 and stored[0][1] is None
+    session._tap(events(50, t0=100_000))
+    assert len(stored) == 2 and stored[1][1] is None and session.take is None
+    assert takes.counts() == {"a": {"train": 2, "test": 0}}
+
+
 @pytest.mark.slow
 def test_record_takes_from_the_stand_in_person(tmp_path):
     d = tmp_path / "takes"
