@@ -54,7 +54,8 @@ def main(argv=None) -> int:
     ap.add_argument("--motions", nargs="+", default=list(MOTIONS))
     ap.add_argument("--takes", type=int, default=10)
     ap.add_argument("--seconds", type=float, default=2.0, help="how long each take is held (s)")
-    ap.add_argument("--folder", help="folder of takes (default: a new temporary one)")
+    ap.add_argument("--folder", help="working folder: the takes (FOLDER/takes), the try-it recordings and the "
+                    "taught models (default: a new temporary one)")
     ap.add_argument("--shots", help="folder for the screenshots of each step")
     ap.add_argument("--json", action="store_true", help="print the figures as one JSON line")
     args = ap.parse_args(argv)
@@ -70,6 +71,7 @@ def main(argv=None) -> int:
 
     app = QtWidgets.QApplication(sys.argv[:1])
     root = Path(args.folder or tempfile.mkdtemp(prefix="sast-teach-"))
+    root.mkdir(parents=True, exist_ok=True)
     folder = root / "takes"
     shots = Path(args.shots) if args.shots else None
     if shots:

@@ -66,7 +66,8 @@ def moved_validation(base, model, sim, hop_bins: int) -> list:
     from training.teach.bank import PER_CLASS, take_hops
 
     tc = read_checkpoint_meta(str(base))[0]["train_cfg"]
-    _, val, _ = split_validation(resolve_split(tc["dataset"], "train", tc.get("data_dir")), tc.get("validation") or 0.13)
+    train = resolve_split(tc["dataset"], "train", tc.get("data_dir"))
+    _, val, _ = split_validation(train, tc.get("validation") or 0.13)
     picks = pick_per_class(val.labels, PER_CLASS["validation"])
     points = [p for p in grid_points({k: v for k, v in DEFAULT_GRID.items() if k != "sensor"}) if not p.warp.identity]
     out = []

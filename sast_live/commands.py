@@ -193,8 +193,14 @@ def write_segment_labels(source, out, model) -> None:
     from sast_live.sources.synthetic import segment_labels
     from sast_live.takes import atomic_write_text
 
+    from sast_live.synthetic.people import NO_GESTURE
+
     t = read_events(out)["t"]
-    rows, missing = segment_labels(source.labels, model_classes(model))
+    classes = model_classes(model)
+    rows, missing = segment_labels(source.labels, classes)
+    # every motion asked for that the model lacks, whether or not its turn came before the recording ended (which
+    # segments the source had rendered by then depends on how far ahead it ran)
+    missing = sorted(set(missing) | {m for m in getattr(source, "motions", ()) if m != NO_GESTURE and m not in classes})
     rows = [(c, a, b) for c, a, b in rows if b <= int(t[-1]) + 1]  # a segment the recording cut short: unlabelled
     path = labels_path_for(out)
     atomic_write_text(path, gesture_labels_text(rows))

@@ -23,7 +23,7 @@ from sast_live.pipeline.backends import DEFAULT_MODEL
 from sast_live.takes import TakeSet
 from tests.conftest import main_in_process, shared_dir
 from training.teach.bank import MOVED, PARTS, Bank, features_digest
-from training.teach.fit import class_weights, fit_readout, objective
+from training.teach.fit import GAP, class_weights, fit_readout, objective
 
 REPO = Path(__file__).resolve().parents[1]
 MAIN = [sys.executable, str(REPO / "main.py")]
@@ -84,10 +84,10 @@ def _problem(n=300, f=40, c=4, seed=0):
     return X, y, rng.normal(0, 0.3, (c, f)), rng.normal(0, 0.1, c)
 
 
-def test_the_readout_fit_reaches_the_optimum_and_its_certificate_is_a_true_bound():
+def test_the_readout_fit_reaches_the_optimum_and_its_certificate_is_a_true_bound(monkeypatch):
     X, y, W0, b0 = _problem()
     tight = fit_readout(X, y, W0, b0, 0.5, 1e-3)
-    assert tight.gap_bound <= 1e-6 and tight.grad_norm < 1e-3  # the fit aims for a certificate of 1e-6 (GAP)
+    assert tight.gap_bound <= GAP and tight.grad_norm < 1e-3  # the certificate the fit aims for
     T = lambda a: torch.from_numpy(np.asarray(a, np.float64))  # noqa: E731
     w = class_weights(y, 4)
 
@@ -100,6 +100,9 @@ def test_the_readout_fit_reaches_the_optimum_and_its_certificate_is_a_true_bound
         for _ in range(5):
             assert F(tight.W + scale * rng.normal(size=W0.shape), tight.b + scale * rng.normal(size=4)) >= \
                 tight.objective - tight.gap_bound
+    import training.teach.fit as fit_module
+
+    monkeypatch.setattr(fit_module, "POLISH", 0)  # three float32 steps and no polish: a point far from the optimum
     loose = fit_readout(X, y, W0, b0, 0.5, 1e-3, tol=3e-2, max_iter=3)
     assert loose.gap_bound > tight.gap_bound
     assert 0 <= loose.objective - tight.objective <= loose.gap_bound + 1e-12  # the bound holds where it is loose
@@ -280,7 +283,7 @@ def test_teach_a_new_motion_in_seconds_keeping_the_old_classes(push_takes, tmp_p
     done = cli(capsys, "train", "--init-from", BASE, "--dataset", push_takes, "--out", out, "--quiet")
     assert "step 4/4" in done.stdout and "held-out takes of push_both_hands" in done.stdout
     summary = json.loads((out / "finetune.json").read_text())
-    assert summary["method"] == "readout" and summary["certificate"]["gap_bound"] < 1e-6
+    assert summary["method"] == "readout" and summary["certificate"]["gap_bound"] <= GAP
     held = summary["held_out_takes"]["push_both_hands"]
     streamed = summary["held_out_takes_streaming"]["push_both_hands"]
     assert held["n"] == 2 and streamed["windows"] >= 4
