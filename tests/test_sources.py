@@ -199,6 +199,45 @@ def test_synthetic_gestures_stream_is_labelled_and_ordered():
     np.testing.assert_array_equal(got, gestures.make_sample(cls, 0, duration_s=2.0))
 
 
+def test_the_stand_in_person_renders_the_next_segment_while_one_plays(monkeypatch):
+    """Rendering a 2.5-s segment takes about a second; rendered in turn on the reader thread the stream stalled at
+    every segment and then burst to catch up (a 2-s take held in the window got 0.1–4 s of the person). The next one
+    is now rendered, on a thread of its own, before the current one is handed out; same events, same order."""
+    from sast_live.synthetic import people
+
+    real, calls = people.make_sequence, []
+
+    def recorded(person, script, seed):
+        calls.append((seed, threading.current_thread().name))
+        return real(person, [(c, 0.3, light) for c, _, light in script], seed=seed)  # short: a fast test
+
+    monkeypatch.setattr(people, "make_sequence", recorded)
+    src = open_source("synthetic:people:hand_clap,arm_roll", speed=None)
+    slices = src._slices()
+    first = next(slices)
+    for _ in range(200):  # the second segment is under way (or done) before the first has been consumed
+        if len(calls) >= 2:
+            break
+        threading.Event().wait(0.01)
+    assert [seed for seed, _ in calls[:2]] == [0, 1] and all(name.startswith("synthetic-person") for _, name in calls)
+    got = [first] + [next(slices) for _ in range(100)]
+    src.close()
+    slices.close()
+    person = people.subject(people.TEST_SUBJECTS[0])
+    expect = []
+    t_base = 0
+    for k, motion in enumerate(("hand_clap", "arm_roll", "hand_clap")):
+        ev, spans = real(person, [(people.MOTIONS[motion], 0.3, people.LIGHTINGS[0])], seed=k)
+        ev["t"] += t_base
+        expect.append(ev)
+        t_base += spans[-1][2]
+    expect = np.concatenate(expect)
+    streamed = np.concatenate([ev for _, _, ev in got])
+    n = min(len(streamed), len(expect))
+    assert n > 1000 and np.array_equal(streamed[:n], expect[:n])  # the same stream as rendering in turn
+    assert [people.MOTION_NAMES[c] for c, _, _ in src.labels[:2]] == ["hand_clap", "arm_roll"]
+
+
 def test_usb_camera_discovery_with_none_plugged_in_says_so():
     """dv-processing's own discovery, on a machine with no camera: a clear error, for dv: and for dv:SERIAL."""
     for spec in ("dv:", "dv:DVXplorer_DXA00093"):

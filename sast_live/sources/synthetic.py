@@ -73,22 +73,39 @@ class SyntheticPeople(TimedSource):
             self.name = f"synthetic person: {motion}"
 
     def _slices(self) -> Iterator[tuple[int, int, np.ndarray]]:
+        from concurrent.futures import ThreadPoolExecutor
+
         from sast_live.synthetic import people
 
         rng = np.random.default_rng([self.seed, 4242])
         person = people.subject(people.TEST_SUBJECTS[self.seed % len(people.TEST_SUBJECTS)])
         lighting = people.LIGHTINGS[self.seed % len(people.LIGHTINGS)]
-        t_base, k = 0, 0
-        while not self.closed:
-            ids = [people.MOTIONS[self.motions[(k + j) % len(self.motions)]] if self.motions else
-                   int(rng.integers(0, 11)) for j in range(self.PER_RENDER)]
-            events, spans = people.make_sequence(person, [(c, self.SEGMENT_S, lighting) for c in ids],
-                                                 seed=self.seed * 100_003 + k)
-            events["t"] += t_base
-            self.labels += [(c, a + t_base, b + t_base) for c, a, b in spans]
-            end = t_base + spans[-1][2]
-            yield from iter_time_windows([events], SLICE_US, t_start=t_base, t_end=end)
-            t_base, k = end, k + 1
+
+        def ids_of(k: int) -> list[int]:  # drawn in segment order, whichever thread renders
+            return [people.MOTIONS[self.motions[(k + j) % len(self.motions)]] if self.motions else
+                    int(rng.integers(0, 11)) for j in range(self.PER_RENDER)]
+
+        def render(ids: list[int], k: int):
+            return people.make_sequence(person, [(c, self.SEGMENT_S, lighting) for c in ids],
+                                        seed=self.seed * 100_003 + k)
+
+        # the next segment renders while this one plays: rendered in turn on the reader thread, the stream stalled
+        # for a render (about a second) every 2.5 s and then caught up in a burst, so a 2-s take held in the window
+        # got anything from 0.1 to 4 s of the person
+        pool = ThreadPoolExecutor(1, thread_name_prefix="synthetic-person")
+        try:
+            t_base, k = 0, 0
+            upcoming = pool.submit(render, ids_of(0), 0)
+            while not self.closed:
+                events, spans = upcoming.result()
+                upcoming = pool.submit(render, ids_of(k + 1), k + 1)
+                events["t"] += t_base
+                self.labels += [(c, a + t_base, b + t_base) for c, a, b in spans]
+                end = t_base + spans[-1][2]
+                yield from iter_time_windows([events], SLICE_US, t_start=t_base, t_end=end)
+                t_base, k = end, k + 1
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)  # a render under way finishes on its own; nothing waits
 
 
 def segment_labels(labels, classes) -> tuple[list[tuple[int, int, int]], list[str]]:
