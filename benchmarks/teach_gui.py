@@ -105,14 +105,20 @@ def main(argv=None) -> int:
         spin(3)
         shot(f"{step}-1-new-class")
         t_first = time.monotonic()
-        for k in range(args.takes):
+        k, refused = 0, []
+        while k < args.takes and len(refused) < args.takes:
             QtTest.QTest.mousePress(panel.record, QtCore.Qt.MouseButton.LeftButton)
             spin(args.seconds)
             if k == 0:
                 shot(f"{step}-2-recording")
             QtTest.QTest.mouseRelease(panel.record, QtCore.Qt.MouseButton.LeftButton)
-            spin(30, until=lambda k=k, m=motion: sum(TakeSet.open(folder).counts().get(m, {}).values()) > k
-                 and not panel.holding)
+            spin(30, until=lambda k=k, m=motion: not panel.holding and (
+                sum(TakeSet.open(folder).counts().get(m, {}).values()) > k or
+                panel.state.text().startswith(("not stored", "not recorded"))))
+            if sum(TakeSet.open(folder).counts().get(motion, {}).values()) > k:
+                k += 1
+            else:  # the panel said why (an empty take, …): the user reads it and holds the button again
+                refused.append(panel.state.text())
             spin(0.3)  # the user gets ready for the next take
         t_takes = time.monotonic()
         shot(f"{step}-3-takes")
@@ -141,7 +147,7 @@ def main(argv=None) -> int:
             "motion": motion, "takes": args.takes, "take_s": args.seconds,
             "recording_s": round(t_takes - t_first, 1), "teaching_s": round(t_done - t_takes, 1),
             "first_take_to_model_running_s": round(t_done - t_first, 1), "model_running": running,
-            "classes": len(session.backend.classes),
+            "classes": len(session.backend.classes), "takes_refused": refused,
             "try_it_new_windows": f"{sum(g['correct'] for g in new)}/{sum(g['windows'] for g in new)}",
             "try_it_new_share": sum(g["correct"] for g in new) / max(1, sum(g["windows"] for g in new)),
             "try_it_old_windows": f"{sum(g['correct'] for g in old)}/{sum(g['windows'] for g in old)}",

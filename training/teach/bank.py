@@ -6,7 +6,9 @@ Each stored recording is its last layer's spike counts per hop (:func:`firmware_
 hidden layers running on, hop = the app's 250 ms), uint8, so any streaming window and taper can be formed from it
 later, and any readout scored exactly (:func:`firmware_sim.features.window_scores`). Recordings are in three parts:
 
-* ``fit`` — training subjects (never the validation or test ones): the old classes the readout fit keeps;
+* ``fit`` — training subjects (never the validation or test ones): the old classes the readout fit keeps, each
+  recording also :data:`MOVED` times moved, resized, turned or re-timed (:func:`moved_warp`, as training's geometry
+  augmentation draws its windows), so a refit keeps the robustness off the nominal geometry training gave;
 * ``validation`` — the validation subjects the model's training held out: familiar windows for the unfamiliar-scene
   limit after a fit;
 * ``test`` — the test split: only to *report* the old classes before and after teaching, never to choose.
