@@ -191,9 +191,8 @@ def write_segment_labels(source, out, model) -> None:
     from sast_live.formats.registry import read_events
     from sast_live.pipeline.backends import model_classes
     from sast_live.sources.synthetic import segment_labels
-    from sast_live.takes import atomic_write_text
-
     from sast_live.synthetic.people import NO_GESTURE
+    from sast_live.takes import atomic_write_text
 
     t = read_events(out)["t"]
     classes = model_classes(model)
