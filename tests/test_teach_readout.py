@@ -302,7 +302,7 @@ def test_teach_a_new_motion_in_seconds_keeping_the_old_classes(push_takes, tmp_p
     assert bank.per_class("fit")["push_both_hands"] == 6 * (1 + bank.moved)
     # the INT8 firmware folder runs in the live app with the new class, and names it on a held-out take
     take = next(t for t in TakeSet.open(push_takes).takes() if t.split == "test")
-    line = run("replay", take.path, "--model", out / "firmware-int8", "--headless", "--json", "--speed", "0")
+    line = cli(capsys, "replay", take.path, "--model", out / "firmware-int8", "--headless", "--json", "--speed", "0")
     wins = [json.loads(x) for x in line.stdout.splitlines() if x.startswith("{")]
     assert wins and all(len(w["scores"]) == 13 for w in wins)
 
