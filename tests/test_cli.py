@@ -11,6 +11,7 @@ import pytest
 
 from sast_live.formats.registry import read_events
 from sast_live.sources import DEMO
+from tests.conftest import main_in_process
 
 REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
 
@@ -61,8 +62,6 @@ def test_bad_input_is_one_clear_line(tmp_path):
 
 
 def test_paths_that_cannot_be_written_and_impossible_numbers_are_one_line_and_exit_2(tmp_path, capsys):
-    from tests.conftest import main_in_process
-
     a_file = tmp_path / "a-file"
     a_file.write_text("not a folder")
     for args, says in [(("record", "synthetic:people:hand_clap", a_file / "out.raw", "--seconds", "0.3", "--speed",
@@ -149,7 +148,11 @@ def test_train_cli_tiny(tmp_path, real_dir):
 
 
 @pytest.mark.slow
-def test_sweep_cli_tiny_over_two_seeds(tmp_path, real_dir):
+def test_sweep_cli_tiny_over_two_seeds(tmp_path, real_dir, capsys):
+    # in-process: four interpreter start-ups were a third of its time
+    def run(*args):
+        return main_in_process(capsys, *args, ok=False)
+
     r = run("sweep", "--dataset", "nmnist-real", "--rho", "0", "0.2", "--epochs", "1", "--limit-train", "32",
             "--limit-test", "16", "--n-bins", "4", "--batch-size", "16", "--seeds", "2", "--hardware", "int8",
             "--out", tmp_path / "s", "--quiet")
