@@ -101,6 +101,32 @@ def test_fuzz_takes_folder_meta(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["takes"]
 
 
+def test_a_dataset_with_a_doctored_meta_is_one_clear_error_for_training_and_evaluation(tmp_path):
+    """The loader ``train`` and ``evaluate`` read datasets and takes folders with: every field of ``meta.json``
+    replaced by a value of another type, or removed, is either loaded or one SastLiveError (``evaluate`` on a
+    takes folder without ``sensor_size`` was a KeyError)."""
+    from training.data.datasets import open_dataset
+
+    root = tmp_path / "takes"
+    takes = TakeSet.open_or_create(root, (128, 128), ("hand_clap", "no_gesture"))
+    ev = make_events(np.arange(0, 300_000, 1000), np.arange(300) % 128, np.arange(300) % 100, np.arange(300) % 2)
+    for _ in range(4):
+        takes.add(ev, "hand_clap")
+    meta_path = root / "meta.json"
+    seed = json.loads(meta_path.read_text())
+    loaded = 0
+    for variant in _meta_variants(seed, np.random.default_rng(0)):
+        meta_path.write_text(json.dumps(variant))
+        for split in ("train", "test"):
+            try:
+                ds = open_dataset(root, split)
+                assert len(ds.files) == len(ds.labels) and len(ds.sensor_size) == 2
+                loaded += 1
+            except SastLiveError as exc:
+                assert "meta.json" in str(exc) or str(root) in str(exc)
+    assert loaded > 0
+
+
 @pytest.mark.parametrize("bad", ['{"dataset": "takes", "classes": ["../../escape"], "sensor_size": [128, 128]}',
                                  '{"dataset": "takes", "classes": ["a"], "sensor_size": [128]}',
                                  '["takes"]'])

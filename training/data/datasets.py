@@ -84,15 +84,39 @@ def _tonic_split_dir(root: str | os.PathLike, wrapper: str, split_name: str, lay
     return split_dir
 
 
+def _read_meta(path: Path) -> dict:
+    """A dataset's ``meta.json``, checked for what loading needs: ``dataset`` (text), ``classes`` (a list of text),
+    ``splits`` (counts by split) and ``sensor_size`` (two whole numbers 1 … 65,536); else one error naming the
+    field."""
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SastLiveError(f"{path}: not readable JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise SastLiveError(f"{path}: not a dataset description (a JSON object was expected)")
+    size = meta.get("sensor_size")
+    checks = (("dataset", isinstance(meta.get("dataset"), str)),
+              ("classes", isinstance(meta.get("classes"), list) and all(isinstance(c, str) for c in meta["classes"])),
+              ("splits", isinstance(meta.get("splits"), dict) and all(
+                  isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in meta["splits"].values())),
+              ("sensor_size", isinstance(size, list) and len(size) == 2 and all(
+                  isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 65536 for v in size)))
+    for field, ok in checks:
+        if not ok:
+            raise SastLiveError(f"{path}: {field} is missing or not what `data synth` writes "
+                                f"(got {meta.get(field)!r:.80})")
+    return meta
+
+
 def load_synthetic(root: str | os.PathLike, split: str) -> EventDataset:
     """A split of a dataset written by ``data synth``."""
     root = Path(root)
     meta_path = root / META
     if not meta_path.is_file():
         raise SastLiveError(f"{root} is not a SAST-Live dataset (no {META}); make one with `main.py data synth`")
-    meta = json.loads(meta_path.read_text())
-    if split not in meta.get("splits", {}):
-        raise SastLiveError(f"{root} has no split {split!r}; it has {sorted(meta.get('splits', {}))}")
+    meta = _read_meta(meta_path)
+    if split not in meta["splits"]:
+        raise SastLiveError(f"{root} has no split {split!r}; it has {sorted(meta['splits'])}")
     classes = tuple(meta["classes"])
     files, labels = _per_class([sample_path(root, split, c, name, 0).parent for c, name in enumerate(classes)],
                                "*.raw")
@@ -100,10 +124,14 @@ def load_synthetic(root: str | os.PathLike, split: str) -> EventDataset:
         raise SastLiveError(f"{root}/{split}: {len(files)} files on disk, {meta['splits'][split]} in {META} "
                             "(interrupted generation? run `data synth` again)")
     recordings = None
-    if split in meta.get("recordings", {}):  # gestures-v2: [class][index] = [subject, lighting]
-        table = meta["recordings"][split]
-        recordings = tuple((int(table[c][int(f.stem)][0]), str(table[c][int(f.stem)][1]))
-                           for f, c in zip(files, labels, strict=True))
+    if isinstance(meta.get("recordings"), dict) and split in meta["recordings"]:  # gestures-v2: [class][index]
+        table = meta["recordings"][split]  # = [subject, lighting]
+        try:
+            recordings = tuple((int(table[c][int(f.stem)][0]), str(table[c][int(f.stem)][1]))
+                               for f, c in zip(files, labels, strict=True))
+        except (IndexError, KeyError, TypeError, ValueError):
+            raise SastLiveError(f"{meta_path}: its recordings table does not cover {split}'s files (a damaged "
+                                "dataset? run `data synth` again)") from None
     return EventDataset(meta["dataset"], tuple(files), tuple(labels), classes, SensorSize(*meta["sensor_size"]),
                         recordings)
 
