@@ -116,7 +116,10 @@ def test_a_score_with_most_gestures_missed_is_valid_json():
 
 
 @pytest.mark.slow
-def test_data_synth_cli(tmp_path, tiny_gestures_v2):
+def test_data_synth_cli(tmp_path, tiny_gestures_v2, capsys):
+    def run(*args):  # in-process: an interpreter's start-up is seconds on 2 cores
+        return main_in_process(capsys, *args, ok=False)
+
     r = run("data", "synth", "--dataset", "nmnist", "--out", tmp_path / "n", "--n-per-class", "1",
             "--split", "test", "--workers", "2", "--quiet")
     assert r.returncode == 0, r.stderr
