@@ -91,10 +91,15 @@ def _check_meta(path: Path, meta: dict) -> None:
             raise SastLiveError(f"{path}: {exc}") from None
     if len(set(meta["classes"])) != len(meta["classes"]):
         raise SastLiveError(f"{path}: a class is listed twice in {meta['classes']}")
-    size = meta.get("sensor_size")
-    if not (isinstance(size, list) and len(size) == 2 and
-            all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 65536 for v in size)):
-        raise SastLiveError(f"{path}: sensor_size must be [width, height] in pixels, got {size!r}")
+    if not is_sensor_size(meta.get("sensor_size")):
+        raise SastLiveError(f"{path}: sensor_size must be [width, height] in pixels, got {meta.get('sensor_size')!r}")
+
+
+def is_sensor_size(size) -> bool:
+    """Whether ``size`` is a JSON ``[width, height]`` of whole pixels, 1 … 65,536 each (a dataset's or a takes
+    folder's ``meta.json``)."""
+    return isinstance(size, list) and len(size) == 2 and all(
+        isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 65536 for v in size)
 
 
 class TakeSet:

@@ -94,13 +94,13 @@ def _read_meta(path: Path) -> dict:
         raise SastLiveError(f"{path}: not readable JSON ({exc})") from None
     if not isinstance(meta, dict):
         raise SastLiveError(f"{path}: not a dataset description (a JSON object was expected)")
-    size = meta.get("sensor_size")
+    from sast_live.takes import is_sensor_size
+
     checks = (("dataset", isinstance(meta.get("dataset"), str)),
               ("classes", isinstance(meta.get("classes"), list) and all(isinstance(c, str) for c in meta["classes"])),
               ("splits", isinstance(meta.get("splits"), dict) and all(
                   isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in meta["splits"].values())),
-              ("sensor_size", isinstance(size, list) and len(size) == 2 and all(
-                  isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 65536 for v in size)))
+              ("sensor_size", is_sensor_size(meta.get("sensor_size"))))
     for field, ok in checks:
         if not ok:
             raise SastLiveError(f"{path}: {field} is missing or not what `data synth` writes "
