@@ -58,6 +58,27 @@ def shared_dir(tmp_path_factory, worker_id, name: str) -> Path:
 
 
 @pytest.fixture(scope="session")
+def push_takes(tmp_path_factory, worker_id) -> Path:
+    """8 takes of push_both_hands (a motion none of the 11 classes is) by the stand-in person, 1 s each (6 to fit, 2
+    held out), recorded once per test run by ``main.py record`` in a process of its own and shared by every worker
+    (never written to by a test)."""
+    import subprocess
+    import sys
+
+    from filelock import FileLock
+
+    d = shared_dir(tmp_path_factory, worker_id, "teach-readout-takes")
+    with FileLock(str(d) + ".lock"):
+        if not (d / "meta.json").is_file():
+            done = subprocess.run([sys.executable, str(REPO / "main.py"), "record", "synthetic:people:push_both_hands",
+                                   "--label", "push_both_hands", "--dataset", str(d), "--takes", "8", "--seconds",
+                                   "1.0", "--gap", "0.2", "--speed", "0", "--quiet"],
+                                  capture_output=True, text=True, cwd=REPO, timeout=600)
+            assert done.returncode == 0, done.stderr[-3000:]
+    return d
+
+
+@pytest.fixture(scope="session")
 def tiny_gestures_v2(tmp_path_factory, worker_id) -> Path:
     """One gestures-v2 recording of each class in each split (24), made once per test run and shared by every
     worker (a file lock: the first worker to ask generates it, the others wait and read). Made as ``data synth``

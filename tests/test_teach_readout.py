@@ -21,7 +21,7 @@ from sast_live.events import make_events
 from sast_live.model_info import bank_path
 from sast_live.pipeline.backends import DEFAULT_MODEL
 from sast_live.takes import TakeSet
-from tests.conftest import main_in_process, shared_dir
+from tests.conftest import main_in_process
 from training.teach.bank import MOVED, PARTS, Bank, features_digest
 from training.teach.fit import GAP, class_weights, fit_readout, objective
 
@@ -260,20 +260,6 @@ def test_the_old_classes_check_says_when_a_taught_class_took_their_windows():
     assert "100.0% → 50.0%" in line and "Warning: the old classes lost 50.0 points" in line
     assert "Warning" not in finetune_lines({"old_classes_validation": kept.to_dict()})[0]
     assert check_old_classes(greedy, np.zeros(3), base_W, base_b, Xv[:0], yv[:0], names) is None
-
-
-@pytest.fixture(scope="session")
-def push_takes(tmp_path_factory, worker_id) -> Path:
-    """8 takes of push_both_hands by the stand-in person (6 to fit, 2 held out), recorded once per test run (never
-    written to by a test)."""
-    from filelock import FileLock
-
-    d = shared_dir(tmp_path_factory, worker_id, "teach-readout-takes")
-    with FileLock(str(d) + ".lock"):
-        if not (d / "meta.json").is_file():
-            run("record", "synthetic:people:push_both_hands", "--label", "push_both_hands", "--dataset", d,
-                "--takes", "8", "--seconds", "1.0", "--gap", "0.2", "--speed", "0", "--quiet")
-    return d
 
 
 @pytest.mark.slow
