@@ -37,6 +37,13 @@ class SensorSize(NamedTuple):
         return (self.height, self.width)
 
 
+def is_sensor_size(size) -> bool:
+    """Whether ``size`` is a JSON ``[width, height]`` of whole pixels, 1 … 65,536 each (as a dataset's or a takes
+    folder's ``meta.json`` stores a :class:`SensorSize`)."""
+    return isinstance(size, list) and len(size) == 2 and all(
+        isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 65536 for v in size)
+
+
 def empty_events(n: int = 0) -> np.ndarray:
     """A zero-filled event array of length ``n`` with :data:`EVENT_DTYPE`."""
     return np.zeros(n, dtype=EVENT_DTYPE)

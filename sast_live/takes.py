@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from sast_live.errors import SastLiveError
+from sast_live.events import is_sensor_size
 
 DATASET = "sast-live-takes"
 META = "meta.json"
@@ -94,12 +95,6 @@ def _check_meta(path: Path, meta: dict) -> None:
     if not is_sensor_size(meta.get("sensor_size")):
         raise SastLiveError(f"{path}: sensor_size must be [width, height] in pixels, got {meta.get('sensor_size')!r}")
 
-
-def is_sensor_size(size) -> bool:
-    """Whether ``size`` is a JSON ``[width, height]`` of whole pixels, 1 … 65,536 each (a dataset's or a takes
-    folder's ``meta.json``)."""
-    return isinstance(size, list) and len(size) == 2 and all(
-        isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 65536 for v in size)
 
 
 class TakeSet:

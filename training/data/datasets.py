@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from sast_live.errors import SastLiveError
-from sast_live.events import SensorSize
+from sast_live.events import SensorSize, is_sensor_size
 from sast_live.formats.dvs_gesture import GESTURE_CLASSES
 from sast_live.formats.registry import read_events
 
@@ -94,8 +94,6 @@ def _read_meta(path: Path) -> dict:
         raise SastLiveError(f"{path}: not readable JSON ({exc})") from None
     if not isinstance(meta, dict):
         raise SastLiveError(f"{path}: not a dataset description (a JSON object was expected)")
-    from sast_live.takes import is_sensor_size
-
     checks = (("dataset", isinstance(meta.get("dataset"), str)),
               ("classes", isinstance(meta.get("classes"), list) and all(isinstance(c, str) for c in meta["classes"])),
               ("splits", isinstance(meta.get("splits"), dict) and all(
