@@ -245,10 +245,11 @@ def take_hops(sim, events: np.ndarray, cfg, hop_bins: int) -> tuple[np.ndarray, 
     return np.minimum(counts, 255).astype(np.uint8), bins.astype(np.uint16)
 
 
-def moved_warp(rng: np.random.Generator, pool: int):
+def moved_warp(rng: np.random.Generator, stride: int):
     """One geometry as ``train --augment-geometry --geometry-each`` draws them (:data:`training.augment.GEOMETRY_EACH`:
-    the resize, the turn, the move and the tempo each on half of the draws), never the identity; ``pool`` sensor
-    pixels per network input pixel (the training draw's move is in input pixels)."""
+    the resize, the turn, the move and the tempo each on half of the draws), never the identity; ``stride``: sensor
+    pixels per network input pixel along x (the training draw's move is in input pixels; not
+    :attr:`models.config.SNNConfig.pooling`, which is an area)."""
     from sast_live.transforms.geometry import Warp
     from training.augment import GEOMETRY_EACH as G
 
@@ -258,7 +259,7 @@ def moved_warp(rng: np.random.Generator, pool: int):
         rotation = float(rng.uniform(-G["rotation"], G["rotation"])) if on[1] else 0.0
         move = rng.integers(-G["geo_shift"], G["geo_shift"] + 1, 2) if on[2] else np.zeros(2, int)
         speed = float(np.exp(rng.uniform(*np.log(G["speed"])))) if on[3] else 1.0
-        w = Warp(scale=scale, shift=(int(move[0]) * pool, int(move[1]) * pool), rotation=rotation, speed=speed)
+        w = Warp(scale=scale, shift=(int(move[0]) * stride, int(move[1]) * stride), rotation=rotation, speed=speed)
         if not w.identity:
             return w
 
@@ -268,8 +269,8 @@ def moved_copies(events: np.ndarray, cfg, n: int, rng: np.random.Generator) -> l
     config ``cfg`` (its sensor and input sizes)."""
     from sast_live.transforms.geometry import warp
 
-    pool = max(1, int(cfg.sensor_size[0]) // int(cfg.in_size[1]))
-    return [warp(events, cfg.sensor_size, moved_warp(rng, pool), int(rng.integers(2**31))) for _ in range(n)]
+    stride = max(1, int(cfg.sensor_size[0]) // int(cfg.in_size[1]))
+    return [warp(events, cfg.sensor_size, moved_warp(rng, stride), int(rng.integers(2**31))) for _ in range(n)]
 
 
 def build_bank(checkpoint, dataset: str | None = None, data_dir: str | None = None, per_class: dict | None = None,
