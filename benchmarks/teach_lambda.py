@@ -51,30 +51,24 @@ def render_takes(motion: str, sid: int, n: int, seconds: float = 2.0) -> list:
     return out
 
 
-def moved_validation(base, model, sim, hop_bins: int) -> list:
-    """Hop counts ``(counts, bins, label)`` of the bank's validation recordings (the same picks as
-    :func:`training.teach.bank.build_bank`) at every geometric point of the robustness grid (not the nominal one,
-    not the sensor profiles)."""
+def moved_validation(base, model, sim, bank) -> list:
+    """Hop counts ``(counts, bins, label)`` of the bank's validation recordings (its own picks:
+    :func:`training.teach.bank.bank_picks` from the dataset it was built from) at every geometric point of the
+    robustness grid (not the nominal one, not the sensor profiles)."""
     from tqdm import tqdm
 
-    from models.checkpoint.files import read_checkpoint_meta
     from sast_live.formats.registry import read_events
-    from training.data.mixing import pick_per_class
-    from training.data.resolve import resolve_split
-    from training.data.validation import split_validation
     from training.evaluation.robustness import DEFAULT_GRID, grid_points
-    from training.teach.bank import PER_CLASS, take_hops
+    from training.teach.bank import bank_picks, take_hops
 
-    tc = read_checkpoint_meta(str(base))[0]["train_cfg"]
-    train = resolve_split(tc["dataset"], "train", tc.get("data_dir"))
-    _, val, _ = split_validation(train, tc.get("validation") or 0.13)
-    picks = pick_per_class(val.labels, PER_CLASS["validation"])
+    _, picks = bank_picks(base, model.cfg, bank.dataset)
     points = [p for p in grid_points({k: v for k, v in DEFAULT_GRID.items() if k != "sensor"}) if not p.warp.identity]
     out = []
-    for i in tqdm(picks, desc="validation recordings over the grid's moves"):
+    validation = [(ds, i) for part, ds, i in picks if part == "validation"]
+    for val, i in tqdm(validation, desc="validation recordings over the grid's moves"):
         events = read_events(val.files[i])
         for pt in points:
-            counts, bins = take_hops(sim, pt.apply(events, model.cfg.sensor_size, int(i)), model.cfg, hop_bins)
+            counts, bins = take_hops(sim, pt.apply(events, model.cfg.sensor_size, int(i)), model.cfg, bank.hop_bins)
             out.append((counts, bins, int(val.labels[i])))
     return out
 
@@ -117,7 +111,7 @@ def main(argv=None) -> int:
     val = list(bank.recordings("validation"))
     lb, _, ans = decided(base_fw, decision, val, n_hops, weights)
     old_base = answer_right(ans, lb, decision.reject_class)
-    moved = moved_validation(base, model, sim, bank.hop_bins)
+    moved = moved_validation(base, model, sim, bank)
     moved_base = moved_score(base_fw, decision, moved, n_hops, weights)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -89,6 +89,11 @@ class Bank:
     def __len__(self) -> int:
         return len(self.labels)
 
+    @property
+    def dataset(self) -> str:
+        """The dataset its own recordings were picked from (:func:`build_bank` names it first in :attr:`source`)."""
+        return self.source.split(": ", 1)[0]
+
     def recordings(self, part: str):
         """``(counts, bins, label)`` of every recording of ``part``."""
         k = PARTS.index(part)
@@ -273,6 +278,32 @@ def moved_copies(events: np.ndarray, cfg, n: int, rng: np.random.Generator) -> l
     return [warp(events, cfg.sensor_size, moved_warp(rng, stride), int(rng.integers(2**31))) for _ in range(n)]
 
 
+def bank_picks(checkpoint, cfg, dataset: str | None = None, data_dir: str | None = None,
+               per_class: dict | None = None, progress: bool = True) -> tuple[str, list]:
+    """Which recordings a bank of ``checkpoint`` (config ``cfg``) holds: ``(dataset, [(part, EventDataset, index)])``,
+    :data:`PER_CLASS` (or ``per_class``) of each part picked evenly (:func:`training.data.mixing.pick_per_class`) from
+    its own dataset (or ``dataset``): ``fit`` from the training subjects, ``validation`` from the subjects its
+    training held out, ``test`` from the test split."""
+    from models.checkpoint.files import read_checkpoint_meta
+    from training.data.mixing import pick_per_class
+    from training.data.resolve import resolve_split
+    from training.data.validation import split_validation
+
+    train_cfg = read_checkpoint_meta(str(checkpoint))[0].get("train_cfg") or {}
+    dataset = dataset or train_cfg.get("dataset")
+    if not dataset:
+        raise SastLiveError(f"{checkpoint} does not say which dataset it was trained on; give --dataset")
+    data_dir = data_dir or (train_cfg.get("data_dir") if dataset == train_cfg.get("dataset") else None)
+    per_class = per_class or PER_CLASS
+    train = resolve_split(dataset, "train", data_dir, progress=progress)
+    fit, val, _ = split_validation(train, train_cfg.get("validation") or 0.13)
+    test = resolve_split(dataset, "test", data_dir, progress=progress)
+    if tuple(train.classes) != tuple(cfg.classes[:len(train.classes)]):
+        raise SastLiveError(f"{dataset} has classes {list(train.classes)}; {checkpoint} has {list(cfg.classes)}")
+    return dataset, [(part, ds, i) for part, ds in (("fit", fit), ("validation", val), ("test", test))
+                     for i in pick_per_class(ds.labels, per_class[part])]
+
+
 def build_bank(checkpoint, dataset: str | None = None, data_dir: str | None = None, per_class: dict | None = None,
                hop_ms: int | None = None, progress: bool = True, moved: int | None = None) -> Bank:
     """The bank of ``checkpoint`` from its own dataset (or ``dataset``): :data:`PER_CLASS` recordings per class
@@ -281,32 +312,17 @@ def build_bank(checkpoint, dataset: str | None = None, data_dir: str | None = No
     from tqdm import tqdm
 
     from firmware_sim.precisions import DEPLOYED
-    from models.checkpoint.files import read_checkpoint_meta
     from models.checkpoint.weights import load_model
     from sast_live.formats.registry import read_events
     from sast_live.pipeline.options import DEFAULT_HOP_MS
     from training.convex.dictionary import hidden_firmware
-    from training.data.mixing import pick_per_class
-    from training.data.resolve import resolve_split
-    from training.data.validation import split_validation
 
     model, _ = load_model(str(checkpoint))
     cfg = model.cfg
-    train_cfg = read_checkpoint_meta(str(checkpoint))[0].get("train_cfg") or {}
-    dataset = dataset or train_cfg.get("dataset")
-    if not dataset:
-        raise SastLiveError(f"{checkpoint} does not say which dataset it was trained on; give --dataset")
-    data_dir = data_dir or (train_cfg.get("data_dir") if dataset == train_cfg.get("dataset") else None)
     per_class = {**PER_CLASS, **(per_class or {})}
     hop_bins = max(1, round((hop_ms or DEFAULT_HOP_MS) * 1000 / cfg.bin_us))
-    train = resolve_split(dataset, "train", data_dir, progress=progress)
-    fit, val, _ = split_validation(train, train_cfg.get("validation") or 0.13)
-    test = resolve_split(dataset, "test", data_dir, progress=progress)
-    if tuple(train.classes) != tuple(cfg.classes[:len(train.classes)]):
-        raise SastLiveError(f"{dataset} has classes {list(train.classes)}; {checkpoint} has {list(cfg.classes)}")
+    dataset, picked = bank_picks(checkpoint, cfg, dataset, data_dir, per_class, progress)
     sim = hidden_firmware(model, DEPLOYED)
-    picked = [(part, ds, i) for part, ds in (("fit", fit), ("validation", val), ("test", test))
-              for i in pick_per_class(ds.labels, per_class[part])]
     moved = MOVED if moved is None else moved
     rng = np.random.default_rng(0)
     items = []
