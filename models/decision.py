@@ -136,3 +136,72 @@ class Decision:
             raise SastLiveError(f"{where}.min_confidence: {m!r} is not a probability")
         return Decision(float(t), r, float(m), str(d.get("fitted_on", "")), w, taper,
                         None if e is None else float(e), None if rate is None else (float(rate[0]), float(rate[1])))
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why the app says what it says, in words a user reads beside the confidence bars.
+
+    Attributes:
+        headline: the answer with its confidence ("hand clap 92%", "no gesture 64%", "no gesture", "unfamiliar
+            scene").
+        reason: the rule that gave it, with the numbers ("below the 70% floor: hand clap 48% most likely").
+        highlight: the bar to highlight — the named class, the model's own no_gesture class when that is the top
+            class, else −1 (no bar: the floor or an unfamiliar scene decided).
+    """
+
+    headline: str
+    reason: str
+    highlight: int
+
+
+def _pretty(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def explain(decision: Decision, probs, verdict: int, classes, window=None) -> Explanation:
+    """The :class:`Explanation` of ``verdict`` (a class, NO_CLASS or UNFAMILIAR_CLASS) reached from the calibrated
+    ``probs`` (n_classes,) under ``decision``; ``window`` (a WindowResult or None): the last window, whose energy and
+    events per second decide "unfamiliar scene"."""
+    p = np.asarray(probs, np.float64)
+    top = int(np.argmax(p))
+    top_name, top_p = _pretty(classes[top]), float(p[top])
+    floor = f"the {decision.min_confidence:.0%} floor"
+    if verdict >= 0:
+        why = f"most likely, at or above {floor}" if decision.min_confidence > 0 else "most likely"
+        return Explanation(f"{_pretty(classes[verdict])} {p[verdict]:.0%}", why, verdict)
+    if verdict == UNFAMILIAR_CLASS:
+        why = []
+        if window is not None and decision.max_energy is not None and window.energy > decision.max_energy:
+            why.append(f"energy {window.energy:.2f} is above the {decision.max_energy:.2f} limit")
+        if window is not None and decision.event_rate is not None and window.t_end_us > window.t_start_us:
+            rate = window.events / ((window.t_end_us - window.t_start_us) * 1e-6)
+            lo, hi = decision.event_rate
+            if not lo <= rate <= hi:
+                why.append(f"{rate:,.0f} events/s is outside {lo:,.0f}–{hi:,.0f}")
+        detail = " and ".join(why) or "the last window was flagged"
+        return Explanation("unfamiliar scene", f"unlike the training data ({detail}): {top_name} {top_p:.0%} "
+                                               "not named", -1)
+    if decision.reject_class is not None and top == decision.reject_class:
+        return Explanation(f"no gesture {top_p:.0%}", f"{top_name} most likely", top)
+    return Explanation("no gesture", f"below {floor}: {top_name} {top_p:.0%} most likely", -1)
+
+
+def rule_text(decision: Decision, classes) -> str:
+    """The decision rule of ``decision`` in a few sentences (the prediction panel's tooltip)."""
+    parts = ["A gesture is named when it is the most likely class"]
+    if decision.reject_class is not None:
+        parts[0] += f" (not the model's own {_pretty(classes[decision.reject_class])} class)"
+    if decision.min_confidence > 0:
+        parts[0] += f" and its calibrated confidence is at least {decision.min_confidence:.0%} (the floor)"
+    parts[0] += "; otherwise the answer is no gesture."
+    checks = []
+    if decision.max_energy is not None:
+        checks.append(f"the window's energy is above {decision.max_energy:.2f}")
+    if decision.event_rate is not None:
+        checks.append(f"its events/s fall outside {decision.event_rate[0]:,.0f}–{decision.event_rate[1]:,.0f}")
+    if checks:
+        parts.append("A gesture claim becomes unfamiliar scene when " + " or ".join(checks) + ".")
+    parts.append(f"Confidences are softmax(logits / {decision.temperature:.3g})"
+                 + (f"; the numbers were fitted on {decision.fitted_on}." if decision.fitted_on else "."))
+    return " ".join(parts)

@@ -82,6 +82,8 @@ class Session:
         #: (file start µs, file end µs, class index or −1, confidence) of each window of a file source, for a timeline
         self.window_log: deque = deque(maxlen=20_000)
         self.windows_logged = 0  # windows appended to window_log since the source opened
+        self.seek_count = 0  # seeks so far, and the file time the last one re-fed the file from (the timeline's)
+        self.last_seek_us: int | None = None
         self.message = ""  # the last thing worth telling the user (errors, records written)
         self.event_image = EventImageConfig()  # how the event view's image is made (the window's display bar)
         self._loading = threading.Lock()
@@ -145,16 +147,29 @@ class Session:
     def can_seek(self) -> bool:
         return hasattr(self.source, "seek")
 
+    @property
+    def history_us(self) -> int:
+        """How much stream the answer shown depends on: the streaming window (or the model's window)."""
+        bins = self.options.window_bins(self.backend) or self.backend.n_bins
+        return int(bins * self.backend.bin_cfg.bin_us)
+
     def seek(self, t_us: int) -> None:
-        """Jump a file source to file time ``t_us``; paused, one bin from there is shown."""
+        """Jump a file source to file time ``t_us``. The pipeline starts over there from fresh network state (what
+        was said before the jump says nothing about the new place). Paused, the window that leads up to ``t_us``
+        is run again and one bin past it shown, so the answer at ``t_us`` is the one a replay from earlier gives
+        there; playing, the first answer comes one window after the jump."""
         if not self.can_seek:
             raise SastLiveError("only a recording can be scrubbed")
-        self.source.seek(max(0, int(t_us)))
+        t_us = max(0, int(t_us))
+        lead = min(self.history_us, t_us) if self.paused else 0
+        self.seek_count += 1
+        self.last_seek_us = t_us - lead
+        self.source.seek(t_us - lead)
         if self.paused:
-            self.source.pacer.step(self.backend.bin_cfg.bin_us)
+            self.source.pacer.step(lead + self.backend.bin_cfg.bin_us)
 
     def step(self, bins: int) -> None:
-        """Paused: move ``bins`` bins forward (or back, negative: the file is re-fed from there)."""
+        """Paused: move ``bins`` bins forward (or back, negative: the file is re-fed from a window before there)."""
         if not self.paused:
             return
         bin_us = self.backend.bin_cfg.bin_us

@@ -7,7 +7,18 @@ import numpy as np
 import pytest
 
 from firmware_sim.precisions import PRECISIONS
-from models.decision import NO_CLASS, NO_GESTURE, UNFAMILIAR, UNFAMILIAR_CLASS, Decision, energy, softmax, verdict_name
+from models.decision import (
+    NO_CLASS,
+    NO_GESTURE,
+    UNFAMILIAR,
+    UNFAMILIAR_CLASS,
+    Decision,
+    energy,
+    explain,
+    rule_text,
+    softmax,
+    verdict_name,
+)
 from sast_live.errors import SastLiveError
 from sast_live.events import SensorSize
 from sast_live.formats.registry import read_events
@@ -47,6 +58,30 @@ def test_an_unfamiliar_window_is_called_so_instead_of_a_gesture_but_no_gesture_w
     assert verdict_name(UNFAMILIAR_CLASS, "abc") == UNFAMILIAR and verdict_name(NO_CLASS, "abc") == NO_GESTURE
     stored = Decision.from_dict(d.to_dict(), ("a", "b", "c"))
     assert stored == d
+
+
+def test_each_answer_comes_with_its_reason_and_the_bar_that_decided_it():
+    """The prediction panel's words: the named gesture and its floor; no gesture because the model's own class is
+    most likely (its bar highlighted, its % shown) or because the top class is under the floor (no bar); an
+    unfamiliar scene with the limit that was crossed."""
+    from types import SimpleNamespace
+
+    classes = ("hand_clap", "arm_roll", "no_gesture")
+    d = Decision(reject_class=2, min_confidence=0.7, max_energy=-1.0, event_rate=(1_000.0, 100_000.0))
+    named = explain(d, [0.92, 0.05, 0.03], 0, classes)
+    assert named.headline == "hand clap 92%" and "70% floor" in named.reason and named.highlight == 0
+    own = explain(d, [0.2, 0.16, 0.64], NO_CLASS, classes)
+    assert own.headline == "no gesture 64%" and own.reason == "no gesture most likely" and own.highlight == 2
+    low = explain(d, [0.48, 0.25, 0.27], NO_CLASS, classes)
+    assert low.headline == "no gesture" and low.highlight == -1
+    assert low.reason == "below the 70% floor: hand clap 48% most likely"
+    window = SimpleNamespace(energy=-0.5, events=250_000, t_start_us=0, t_end_us=500_000)
+    odd = explain(d, [0.9, 0.05, 0.05], UNFAMILIAR_CLASS, classes, window)
+    assert odd.headline == "unfamiliar scene" and odd.highlight == -1
+    assert "energy -0.50 is above the -1.00 limit" in odd.reason and "500,000 events/s is outside" in odd.reason
+    rule = rule_text(d, classes)
+    assert "at least 70%" in rule and "no gesture class" in rule and "above -1.00" in rule
+    assert "Confidences" in rule_text(Decision(), classes) and "floor" not in rule_text(Decision(), classes)
 
 
 def test_the_unfamiliar_limits_flag_the_chosen_share_of_validation_gestures():

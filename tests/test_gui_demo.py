@@ -41,6 +41,35 @@ def test_activity_onset_finds_the_start_of_the_last_burst():
     e = np.array([2, 3, 2, 2, 3, 2, 50, 60, 3, 55, 70])
     assert activity_onset(e) == 6  # one quiet bin inside the burst does not end it
     assert activity_onset(np.array([2, 2, 50, 2, 2, 2, 2])) is None  # the last bin is quiet: no burst under way
+    assert activity_onset(np.array([50, 2, 60, 70])) is None  # the burst reaches back past the history's start
+
+
+def test_the_decision_latency_is_measured_at_each_new_gesture_and_cleared_when_stale():
+    """A switch from one gesture to another is measured too (it had kept "750 ms from the onset of hand clap"
+    during right hand wave); an answer within a hop of the burst's start is not credited (it had said 25 ms); the
+    figure goes two seconds after its gesture stopped being named."""
+    from sast_live.pipeline.telemetry import LATENCY_STALE_US, Telemetry
+
+    tel = Telemetry(3, 25_000)
+    tel.min_latency_us = 250_000
+    quiet, busy = [2] * 20, [80] * 20  # 500 ms each
+
+    def feed(counts):
+        tel.bins(np.zeros((len(counts), 1)), np.zeros(len(counts)), counts, np.zeros((len(counts), 2)))
+
+    feed(quiet + busy)
+    tel._latency(0, 1_000_000)
+    assert tel.latency_s == pytest.approx(0.5) and tel.latency_class == 0
+    feed(quiet + busy[:12])  # a second gesture, 300 ms in
+    tel._latency(1, 1_800_000)
+    assert tel.latency_s == pytest.approx(0.3) and tel.latency_class == 1
+    feed(quiet + busy[:4])  # 100 ms into a burst: too soon to be its evidence, nothing credited
+    tel._latency(2, 2_400_000)
+    assert tel.latency_class == 1
+    tel._latency(-1, 2_400_000 + LATENCY_STALE_US - 1)
+    assert tel.latency_s is not None
+    tel._latency(-1, 2_400_000 + LATENCY_STALE_US)
+    assert tel.latency_s is None and tel.latency_class == -1
 
 
 def test_tile_lays_channels_out_in_a_grid():
@@ -174,7 +203,7 @@ def test_energy_panel_and_headline_agree_with_the_snapshot(qapp, demo_window):  
     assert e.per_layer.text().startswith("in→ ")
     k = snap.verdict
     if k >= 0:  # the headline and its bar say the same rounded percentage
-        assert win.dashboard.prediction.top.text().endswith(win.dashboard.prediction.bars[k].format())
+        assert win.dashboard.prediction.top.full_text().endswith(win.dashboard.prediction.bars[k].format())
 
 
 def test_network_input_view_shows_the_binned_input_and_a_layer(qapp, demo_window):  # noqa: F811
@@ -305,12 +334,15 @@ def test_the_port_box_does_not_show_a_port_as_connected(qapp, demo_window):  # n
 
 def test_highlighting_a_class_or_a_new_headline_asks_for_no_new_layout(qapp):  # noqa: F811
     """The highlighted class is bold and the headline names it: neither may change the panel's size hints, or
-    the window relays out and resizes (so fully redraws) every plot — 60–130 ms a frame, measured."""
+    the window relays out and resizes (so fully redraws) every plot — 60–130 ms a frame, measured. The headline
+    and its reason are elided to the panel (the whole text in the tooltip), never wider than it."""
     from types import SimpleNamespace
 
+    from models.decision import Decision, explain, rule_text
     from sast_live.gui.views import PredictionPanel
 
     classes = ("arm_roll", "left_arm_counter_clockwise", "hand_clap", "no_gesture")
+    decision = Decision(reject_class=3, min_confidence=0.55)
     panel = PredictionPanel(classes)
     panel.show()
     qapp.processEvents()
@@ -320,7 +352,16 @@ def test_highlighting_a_class_or_a_new_headline_asks_for_no_new_layout(qapp):  #
         if k >= 0:
             smoothed[k] = 1.0
         name = "no_gesture" if k < 0 else classes[k]
-        panel.update_view(SimpleNamespace(classes=classes, smoothed=smoothed, verdict=k, verdict_name=name))
+        panel.update_view(SimpleNamespace(classes=classes, smoothed=smoothed, verdict=k, verdict_name=name,
+                                          explanation=explain(decision, smoothed, k, classes),
+                                          rule=rule_text(decision, classes)))
         qapp.processEvents()
         assert (panel.sizeHint().width(), panel.minimumSizeHint().width()) == hints, name
-    assert "left arm counter clockwise" in panel.top.text()
+        # no gesture below the floor highlights no bar; a named class highlights its own
+        assert [lb.styleSheet() != "" for lb in panel.labels] == [i == k for i in range(len(classes))]
+    assert "at least 55%" in panel.toolTip()
+    panel.resize(150, panel.height())
+    qapp.processEvents()
+    assert panel.top.is_elided() and panel.top.text().endswith("…")
+    assert panel.top.full_text() in panel.top.toolTip()
+    assert "left arm counter clockwise" in panel.top.full_text()

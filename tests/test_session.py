@@ -111,9 +111,9 @@ def test_queued_chunks_of_a_waiting_source_are_processed_together_with_the_same_
     path = tmp_path / "clip.npy"
     write_events(path, demo, (128, 128))
     with FileSource(path, speed=None) as src:
-        items = [(chunk, src.clock_us(), 0.0) for chunk in src]
+        items = [(chunk, src.clock_us(), 0.0, False) for chunk in src]
     want_pipe = Pipeline(int8, SensorSize(128, 128), TRAINING_WINDOWS)
-    want = [w for chunk, mark, _ in items for w in want_pipe.process(chunk, mark)] + want_pipe.finish()
+    want = [w for chunk, mark, _, _ in items for w in want_pipe.process(chunk, mark)] + want_pipe.finish()
 
     pipe = Pipeline(int8, SensorSize(128, 128), TRAINING_WINDOWS)
     calls = []
@@ -127,7 +127,7 @@ def test_queued_chunks_of_a_waiting_source_are_processed_together_with_the_same_
     runner.queue.put(runner_mod._END)
     assert runner.step() is False
     assert len(items) > 2 * runner_mod.MERGE and len(calls) == -(-len(items) // runner_mod.MERGE)
-    assert sum(calls) == sum(len(c) for c, _, _ in items)
+    assert sum(calls) == sum(len(c) for c, _, _, _ in items)
     assert [w.as_json() for w in seen] == [w.as_json() for w in want] and len(want) >= 3
     assert runner.latest().events_total == want_pipe.snapshot().events_total
 
@@ -265,3 +265,64 @@ def test_an_overloaded_paced_source_stays_near_the_live_edge_and_counts_drops(in
     runner.raise_error()
     assert len(lags) >= 10 and max(lags) < 0.5, lags
     assert runner.pipeline.dropped > 0.5 * runner.pipeline.bins_run
+
+
+def _until(cond, timeout: float = 30.0) -> bool:
+    end = time.monotonic() + timeout
+    while not cond() and time.monotonic() < end:
+        time.sleep(0.01)
+    return cond()
+
+
+def test_a_seek_starts_the_answer_over_from_the_new_place():
+    """Seeking from inside a gesture into the pause after it, paused: the network starts from fresh state and the
+    window leading up to the new place is run again, so the app says what a replay reaching there says (no
+    gesture), not the gesture it was in (it had said "hand clap 90 %" there). No window logged after the
+    seek reaches back across the jump."""
+    session = Session(SourceOptions(speed=4.0))
+    session.open(str(DEMO))
+    try:
+        assert _until(lambda: (session.source.position_us or 0) > 6_800_000)  # hand clap, 5–7.5 s
+        assert _until(lambda: session.latest().verdict == 0, 10)
+        session.set_paused(True)
+        logged = session.windows_logged
+        session.seek(9_500_000)  # the pause, 7.5–10.5 s
+        assert session.last_seek_us == 9_500_000 - session.history_us
+        assert _until(lambda: (session.source.position_us or 0) >= 9_500_000)
+        assert _until(lambda: session.windows_logged > logged and session.latest().t_us > 0, 10)
+        time.sleep(0.2)
+        snap = session.latest()
+        assert snap.verdict == -1, snap.explanation
+        assert snap.latency_class == -1 and snap.decision_latency_s is None
+        after = list(session.window_log)[-(session.windows_logged - logged):]
+        assert after and all(a >= session.last_seek_us for a, _, _, _ in after)
+    finally:
+        session.stop()
+
+
+def test_a_seek_splits_the_queued_chunks_and_restarts_the_pipeline_there(int8, demo):
+    """The runner starts the pipeline over before the first chunk from where a seek went, never inside a merged
+    group of chunks."""
+    from sast_live.pipeline import runner as runner_mod
+
+    restarts, seen = [], []
+
+    class Watched(Pipeline):
+        def restart(self):
+            restarts.append(seen[-1] if seen else None)
+            super().restart()
+
+        def process(self, chunk, *a, **k):
+            seen.append(int(chunk["t"][0]))
+            return super().process(chunk, *a, **k)
+
+    pipe = Watched(int8, SensorSize(128, 128), TRAINING_WINDOWS)
+    chunks = [demo[i:i + 500] for i in range(0, 20 * 500, 500)]
+    runner = Runner(FileSource(DEMO, speed=None), pipe)
+    for i, c in enumerate(chunks):
+        runner.queue.put((c, int(c["t"][-1]), 0.0, i == 5))
+    runner.queue.put(runner_mod._END)
+    runner.step()
+    first = [int(c["t"][0]) for c in chunks]
+    assert runner_mod.MERGE == 8  # groups of 8 chunks, split at the seek: 0-4, 5-12, 13-19
+    assert seen == [first[0], first[5], first[13]] and restarts == [first[0]]

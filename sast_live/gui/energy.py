@@ -41,7 +41,8 @@ class EnergyPanel(QtWidgets.QGroupBox):
                                        "window)")
         self.power.setText(f"{snap.synops_per_s * pj * 1e-9:,.3f} mW at {snap.event_rate / 1e3:,.1f} k events/s")
         self.total.setText(f"{snap.energy_uj:,.1f} µJ ({snap.synops_total:,} SynOps)")
-        if snap.decision_latency_s is not None and snap.decision_latency_s != self.last_latency_s:
+        if snap.decision_latency_s != self.last_latency_s:  # None: no onset, or it went stale
             self.last_latency_s = snap.decision_latency_s
-            self.latency.setText(f"{self.last_latency_s * 1e3:,.0f} ms from the onset of "
+            self.latency.setText("—" if snap.decision_latency_s is None else
+                                 f"{snap.decision_latency_s * 1e3:,.0f} ms from the onset of "
                                  f"{snap.classes[snap.latency_class].replace('_', ' ')}")

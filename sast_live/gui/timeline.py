@@ -33,6 +33,7 @@ class Timeline(QtWidgets.QWidget):
         self._spec: str | None = None
         self._seen = 0
         self._last_end: int | None = None
+        self._seeks = session.seek_count
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.plot = pg.PlotWidget()
@@ -137,6 +138,11 @@ class Timeline(QtWidgets.QWidget):
         log, count = self.session.window_log, self.session.windows_logged
         if count < self._seen:  # the same file opened again: a new log
             self._seen, self._last_end = 0, None
+        if self.session.seek_count != self._seeks:  # what was said from there on is said again, from fresh state
+            self._seeks = self.session.seek_count
+            self.image[1, self._col(self.session.last_seek_us):] = 0
+            self._last_end = None
+            self._draw()
         new = min(count - self._seen, len(log))
         if new > 0:
             for a, b, k, _conf in (log[-i] for i in range(new, 0, -1)):

@@ -54,16 +54,62 @@ class EventView(pg.GraphicsLayoutWidget):
         self.image.setImage(snap.frame, levels=ON_OFF_LEVELS, autoLevels=False)
 
 
+class ElidedLabel(QtWidgets.QLabel):
+    """A one-line label that never asks for more width than it gets: text that does not fit ends in "…" and the
+    whole of it is the tooltip (a class name or a status field can be longer than its panel)."""
+
+    def __init__(self, text: str = "", tip: str = ""):
+        super().__init__()
+        self._full, self._tip = "", tip
+        steady(self)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        if text != self._full:
+            self._full = text
+            self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def set_tip(self, tip: str) -> None:
+        if tip != self._tip:
+            self._tip = tip
+            self._elide()
+
+    def is_elided(self) -> bool:
+        return super().text() != self._full
+
+    def _elide(self) -> None:
+        width = max(self.contentsRect().width(), 1)
+        shown = self.fontMetrics().elidedText(self._full, QtCore.Qt.TextElideMode.ElideRight, width)
+        super().setText(shown)
+        tips = [t for t in (self._full if shown != self._full else "", self._tip) if t]
+        self.setToolTip("\n\n".join(tips))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._elide()
+
+
+HIGHLIGHT_BAR = "QProgressBar { text-align: center; } QProgressBar::chunk { background: #f0b400; }"
+
+
 class PredictionPanel(QtWidgets.QGroupBox):
-    """Every class with a confidence bar; what the app says (the smoothed top-1 through the model's decision, or
-    "no gesture") is highlighted and named in large type."""
+    """Every class with a confidence bar; what the app says — a gesture, "no gesture" or "unfamiliar scene" —
+    in large type with the reason in words under it (:func:`models.decision.explain`), the bar of the class that
+    decided highlighted (the named gesture, or the model's own no_gesture class when that was most likely), and
+    the model's decision rule as the tooltip."""
 
     def __init__(self, classes):
         super().__init__("Prediction")
         layout = QtWidgets.QGridLayout(self)
-        self.top = steady(QtWidgets.QLabel("—"))  # its text changes width every window: no relayout for it
+        self.top = ElidedLabel("—")  # its text changes width every window: no relayout for it
         self.top.setStyleSheet("font-size: 20pt; font-weight: bold;")
         layout.addWidget(self.top, 0, 0, 1, 2)
+        self.reason = ElidedLabel("")
+        self.reason.setStyleSheet("color: #a0a0a8;")
+        layout.addWidget(self.reason, 1, 0, 1, 2)
         self.labels, self.bars = [], []
         self.set_classes(classes, layout)
 
@@ -83,8 +129,8 @@ class PredictionPanel(QtWidgets.QGroupBox):
             bar = QtWidgets.QProgressBar()
             bar.setRange(0, 1000)
             bar.setTextVisible(True)
-            layout.addWidget(label, i + 1, 0)
-            layout.addWidget(bar, i + 1, 1)
+            layout.addWidget(label, i + 2, 0)
+            layout.addWidget(bar, i + 2, 1)
             self.labels.append(label)
             self.bars.append(bar)
         self.classes = tuple(classes)
@@ -96,17 +142,23 @@ class PredictionPanel(QtWidgets.QGroupBox):
         for bar, c in zip(self.bars, snap.smoothed, strict=True):
             bar.setValue(int(round(1000 * float(c))))
             bar.setFormat(f"{float(c):.0%}")  # rounded as the headline is (Qt's %p% truncates)
-        k = snap.verdict  # −1 "no gesture", −2 "unfamiliar scene": nothing highlighted
+        why = snap.explanation
+        k = why.highlight if why is not None else snap.verdict
         if k != self._highlight:
             for i, (label, bar) in enumerate(zip(self.labels, self.bars, strict=True)):
                 label.setStyleSheet("font-weight: bold; color: #d08700;" if i == k else "")
-                bar.setStyleSheet("QProgressBar { text-align: center; } QProgressBar::chunk { background: #f0b400; }"
-                                  if i == k else "")
+                bar.setStyleSheet(HIGHLIGHT_BAR if i == k else "")
             self._highlight = k
-        if k < 0:
+        if why is not None:
+            self.top.setText(why.headline)
+            self.reason.setText(why.reason)
+            self.top.set_tip(snap.rule)
+            self.reason.set_tip(snap.rule)
+            self.setToolTip(snap.rule)
+        elif snap.verdict < 0:
             self.top.setText(snap.verdict_name.replace("_", " "))
         else:
-            self.top.setText(f"{snap.verdict_name.replace('_', ' ')}  {snap.smoothed[k]:.0%}")
+            self.top.setText(f"{snap.verdict_name.replace('_', ' ')}  {snap.smoothed[snap.verdict]:.0%}")
 
 
 class SpikePanel(pg.GraphicsLayoutWidget):

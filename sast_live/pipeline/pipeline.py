@@ -181,10 +181,24 @@ class Pipeline:
             for name in ("refractory", "denoise"):
                 if getattr(old, name) == getattr(self.filters, name):
                     self.filters.states[name] = old.states[name]
-        self.windows = Windows(backend, self.cfg.bin_us, options.hop_bins(backend), options.window_bins(backend),
-                               options.taper_for(backend))
+        self.windows = self._new_windows()
+        self.telemetry.min_latency_us = self.windows.length * self.cfg.bin_us  # a hop (or a whole window)
         if len(self.telemetry.smoothed) != len(backend.classes):  # a model with other classes
             self.telemetry.reset_classes(len(backend.classes))
+
+    def _new_windows(self) -> Windows:
+        """Windows of the current backend and options (the backend's network state reset)."""
+        b, o = self.backend, self.options
+        return Windows(b, self.cfg.bin_us, o.hop_bins(b), o.window_bins(b), o.taper_for(b))
+
+    def restart(self) -> None:
+        """The stream jumped (a seek): the window under way is dropped unreported, the network starts from fresh
+        state, and what the viewer sees that depends on history (confidences, the last window, the decision latency,
+        the per-bin histories, the event view's recent events) starts over. The open bin's events from before the
+        jump are dropped: bins start again at the first event after it. Counters since the start run on."""
+        self.carry, self.open_count = initial_carry(self.cfg), 0
+        self.windows = self._new_windows()
+        self.telemetry.restart(len(self.backend.classes))
 
     def set_backend(self, backend, options: PipelineOptions | None = None) -> None:
         """Switch network or precision at the next bin; the window under way ends there (marked partial). With

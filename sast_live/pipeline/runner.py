@@ -26,6 +26,17 @@ PUBLISH_S = 1 / 60  # snapshots at most this often: twice the window's refresh, 
 MERGE = 8  # queued chunks of a source that waits for us (a file at max speed) processed as one
 
 
+def _groups(chunks: list, size: int) -> list[list]:
+    """Queued ``(chunk, watermark, arrival, jumped)`` items in runs of at most ``size``, a run starting at every
+    chunk that follows a seek (``jumped``)."""
+    groups: list[list] = []
+    for item in chunks:
+        if not groups or len(groups[-1]) == size or item[3]:
+            groups.append([])
+        groups[-1].append(item)
+    return groups
+
+
 class Runner:
     def __init__(self, source, pipeline, on_window=None, poll_s: float = 0.01):
         self.source, self.pipeline, self.on_window, self.poll_s = source, pipeline, on_window, poll_s
@@ -54,14 +65,17 @@ class Runner:
         return self
 
     def _read(self) -> None:
+        seeks = getattr(self.source, "seeks", 0)
         try:
             for chunk in self.source:
+                jumped = getattr(self.source, "seeks", 0) != seeks  # the first chunk from where a seek went
+                seeks = getattr(self.source, "seeks", 0)
                 tap = self.tap
                 if tap is not None:
                     tap(chunk)
                 while not self.source.realtime and self.queue.qsize() > BACKLOG and not self._stop.is_set():
                     time.sleep(0.001)
-                self.queue.put((chunk, self.source.clock_us(), time.monotonic()))
+                self.queue.put((chunk, self.source.clock_us(), time.monotonic(), jumped))
                 if self._stop.is_set():
                     break
         except BaseException as exc:  # noqa: BLE001 - stored and shown, never lost
@@ -86,12 +100,13 @@ class Runner:
         # a source that waits for us (a file at max speed) queues up to BACKLOG 5-ms slices: a few at a time are one
         # call, the same events in the same bins (binning and filters carry their state across chunks) with an
         # eighth of the per-chunk Python, which holds the GIL the window's painting waits for
-        groups = [chunks[i:i + MERGE] for i in range(0, len(chunks), MERGE)] if not realtime else [[c] for c in chunks]
-        for group in groups:
+        for group in _groups(chunks, 1 if realtime else MERGE):
             if self._stop.is_set():  # stopping: what is still queued is not worked through
                 break
-            chunk = group[0][0] if len(group) == 1 else concat(c for c, _, _ in group)
-            _, watermark, arrival = group[-1]
+            if group[0][3]:  # a seek: nothing before it may shape what is said after it
+                self.pipeline.restart()
+            chunk = group[0][0] if len(group) == 1 else concat(c for c, _, _, _ in group)
+            _, watermark, arrival, _ = group[-1]
             self.pipeline.realtime = realtime
             # drops are judged against where the source is now, not where it was when the chunk was queued
             for win in self.pipeline.process(chunk, watermark, arrival, live_edge=self.source.clock_us()):

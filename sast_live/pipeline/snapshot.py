@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models.decision import verdict_name
+from models.decision import Explanation, verdict_name
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,8 @@ class Snapshot:
             second run of the network).
         input_frame: (C, h, w) the binned, pooled input the network received in the last bin run (None before).
         spike_maps: the last bin's spikes of each layer, (C, H, W) each (empty before the first bin).
+        explanation: why the app says what it says (:class:`~models.decision.Explanation`: headline, reason, the bar
+            to highlight); rule: the model's decision rule in words.
         decision_latency_s / latency_class: the latest time from the onset of a burst of events to the answer
             that turned from "no gesture" to the gesture ``latency_class`` (None / −1 before any).
     """
@@ -125,6 +127,8 @@ class Snapshot:
     spike_maps: tuple = ()
     decision_latency_s: float | None = None
     latency_class: int = -1
+    explanation: Explanation | None = None
+    rule: str = ""
 
     @property
     def smoothed_name(self) -> str:

@@ -12,7 +12,7 @@ from collections import deque
 
 import numpy as np
 
-from models.decision import UNFAMILIAR_CLASS
+from models.decision import UNFAMILIAR_CLASS, explain, rule_text
 from sast_live.pipeline.snapshot import Snapshot, WindowResult, frozen
 from sast_live.transforms.config import EventImageConfig
 from sast_live.transforms.event_image import accumulate
@@ -22,7 +22,8 @@ RECENT_US = 500_000
 
 
 def activity_onset(events_per_bin: np.ndarray, factor: float = 3.0, gap_bins: int = 2) -> int | None:
-    """Index of the first bin of the burst of activity that runs to the last bin, or None if the last bin is quiet.
+    """Index of the first bin of the burst of activity that runs to the last bin, or None if the last bin is quiet
+    or the burst reaches back to the first bin (its start is not in the history: no onset to measure from).
 
     Quiet is the 20th percentile of the bins (at least 1 event); a bin is active above ``factor`` × that. Up to
     ``gap_bins`` quiet bins inside a burst do not end it (a gesture has pauses between strokes)."""
@@ -40,9 +41,13 @@ def activity_onset(events_per_bin: np.ndarray, factor: float = 3.0, gap_bins: in
         else:
             quiet += 1
             if quiet > gap_bins:
-                break
+                return onset
         k -= 1
-    return onset
+    return None
+
+
+#: a decision latency stays shown this long (µs of stream time) after the answer stopped naming its gesture
+LATENCY_STALE_US = 2_000_000
 
 
 class Telemetry:
@@ -77,11 +82,21 @@ class Telemetry:
         self._verdict = -1
         self.latency_s: float | None = None
         self.latency_class = -1
+        self._left_us: int | None = None  # when the answer stopped naming latency_class
+        self.min_latency_us = 0  # shorter is not credited: the answer was decided on what came before the onset
 
     def reset_classes(self, n: int) -> None:
         """Uniform confidences over ``n`` classes (at the start, and for a model with other classes)."""
         self.smoothed = np.full(n, 1.0 / n)
         self.last_probs = self.smoothed.copy()
+
+    def restart(self, n_classes: int) -> None:
+        """After a seek: nothing from before the jump is shown as if it led here."""
+        self.reset_classes(n_classes)
+        self.last_window = None
+        for history in (self.activity, self.layer_synops_hist, self.synops_hist, self.events_hist, self.recent):
+            history.clear()
+        self._verdict, self.latency_s, self.latency_class, self._left_us = -1, None, -1, None
 
     # -- what happened ------------------------------------------------------------------------------------------
     def keep_recent(self, events: np.ndarray) -> None:
@@ -110,14 +125,23 @@ class Telemetry:
         if streaming:  # streaming windows overlap: they need no smoothing
             self.smoothed = probs
 
-    def _latency(self, verdict: int) -> None:
-        """When the answer turns from "no gesture" to a gesture: the time from the first bin of the burst of
-        events that led to it (:func:`activity_onset` over the history, 3 s at 25-ms bins) to now."""
-        if verdict >= 0 and self._verdict < 0:
+    def _latency(self, verdict: int, t_us: int) -> None:
+        """When the answer turns to a gesture (from no gesture, an unfamiliar scene or another gesture): the time
+        from the first bin of the burst of events that led to it (:func:`activity_onset` over the history, 3 s at
+        25-ms bins) to now — if the burst's start is in the history and the time is at least ``min_latency_us``
+        (one hop: an answer sooner was decided on what came before). Cleared ``LATENCY_STALE_US`` after the answer
+        stopped naming that gesture, so an old figure is never shown beside a new answer."""
+        if verdict >= 0 and verdict != self._verdict:
             onset = activity_onset(np.asarray(self.events_hist))
-            if onset is not None:
-                self.latency_s = (len(self.events_hist) - onset) * self.bin_us * 1e-6
-                self.latency_class = verdict
+            latency_us = None if onset is None else (len(self.events_hist) - onset) * self.bin_us
+            if latency_us is not None and latency_us >= self.min_latency_us:
+                self.latency_s, self.latency_class, self._left_us = latency_us * 1e-6, verdict, None
+        if self.latency_s is not None and verdict != self.latency_class:
+            self._left_us = t_us if self._left_us is None else self._left_us
+            if t_us - self._left_us >= LATENCY_STALE_US:
+                self.latency_s, self.latency_class, self._left_us = None, -1, None
+        elif verdict == self.latency_class:
+            self._left_us = None
         self._verdict = verdict
 
     # -- publishing ---------------------------------------------------------------------------------------------
@@ -145,7 +169,7 @@ class Telemetry:
         verdict = backend.decision.judge(self.smoothed)
         if verdict >= 0 and self.last_window is not None and self.last_window.class_index == UNFAMILIAR_CLASS:
             verdict = UNFAMILIAR_CLASS  # the last window was unlike the training data: no gesture is named
-        self._latency(verdict)
+        self._latency(verdict, t_us)
         return Snapshot(
             t_us=t_us, frame=frozen(frame), classes=tuple(backend.classes), confidence=frozen(conf),
             smoothed=frozen(self.smoothed), smoothed_top1=int(np.argmax(self.smoothed)), verdict=verdict,
@@ -163,4 +187,6 @@ class Telemetry:
             pj_per_synop=self.pj, input_synops=self.input_synops, input_synops_saved=self.input_synops_saved,
             input_frame=None if input_frame is None else frozen(input_frame),
             spike_maps=tuple(frozen(m) for m in backend.spike_maps()) if self.bins_run else (),
-            decision_latency_s=self.latency_s, latency_class=self.latency_class)
+            decision_latency_s=self.latency_s, latency_class=self.latency_class,
+            explanation=explain(backend.decision, self.smoothed, verdict, backend.classes, self.last_window),
+            rule=rule_text(backend.decision, backend.classes))

@@ -85,6 +85,9 @@ class FileSource(TimedSource):
         self._seek_lock = threading.Lock()
         self.position_us: int | None = None  # file time up to which events were handed out
         self._offsets: list[tuple[int, int]] = []  # (output time a stretch starts at, output − file time there)
+        #: seeks taken so far: it changes before the first slice from the new place is handed out (on the thread
+        #: that iterates), so a consumer that reads it after each chunk knows where the stream jumped
+        self.seeks = 0
 
     def seek(self, t_us: int) -> None:
         """Continue from file time ``t_us`` at the next slice (output time keeps running forward)."""
@@ -136,6 +139,7 @@ class FileSource(TimedSource):
                     break
             if restart is not None:
                 start = restart
+                self.seeks += 1
                 continue
             if not emitted or not self.loop:
                 return
