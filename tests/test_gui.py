@@ -89,13 +89,34 @@ def test_spike_bars_of_a_silent_bin_show_zero_to_one_with_whole_layer_ticks(qapp
     from sast_live.gui.views import SpikePanel
 
     panel = SpikePanel()
-    snap = SimpleNamespace(activity=np.zeros((5, 3), np.int64), layer_sizes=(4096, 2048, 512))
+    snap = SimpleNamespace(activity=np.zeros((5, 3), np.int64), layer_sizes=(4096, 2048, 512), dropped_history=None)
     panel.update_view(snap)
     lo, hi = panel.bar_plot.viewRange()[1]
     assert lo <= 0 and 1 <= hi < 2  # not pyqtgraph's empty −100…100
     assert panel.bar_plot.getAxis("bottom")._tickLevels[0] == [(0, "L1"), (1, "L2"), (2, "L3")]
-    panel.update_view(SimpleNamespace(activity=np.array([[0, 0, 0], [40, 7, 2]]), layer_sizes=(4096, 2048, 512)))
+    panel.update_view(SimpleNamespace(activity=np.array([[0, 0, 0], [40, 7, 2]]), layer_sizes=(4096, 2048, 512),
+                                      dropped_history=None))
     assert 40 <= panel.bar_plot.viewRange()[1][1] <= 55  # the tallest bar fits under a 1-2-5 axis top (50)
+
+
+def test_dropped_bins_are_gaps_in_the_synops_plot_and_the_raster_not_zeros(qapp):
+    """A bin the network did not run has unknown spikes and SynOps: the plot's line breaks there and the raster's
+    column is empty (transparent), where it had drawn a flat zero, as if the scene were silent."""
+    from types import SimpleNamespace
+
+    from sast_live.gui.views import RatePlot, SpikePanel
+
+    dropped = np.array([False, True, True, False])
+    plot = RatePlot("SynOps per second", "SynOps/s", "#e8744c")
+    plot.set_history(np.array([-0.075, -0.05, -0.025, 0.0]), np.array([400.0, 0.0, 0.0, 300.0]), dropped)
+    _, y = plot.curve.getData()
+    assert np.isnan(y[1:3]).all() and y[0] == 400 and y[3] == 300
+    assert 400 <= plot.viewRange()[1][1] <= 1100
+    panel = SpikePanel()
+    panel.update_view(SimpleNamespace(activity=np.array([[4, 2], [0, 0], [0, 0], [3, 1]]), layer_sizes=(4, 2),
+                                      dropped_history=dropped))
+    raster = panel.raster.image  # (layers, bins)
+    assert np.isnan(raster[:, 1:3]).all() and np.isfinite(raster[:, [0, 3]]).all()
 
 
 def test_filter_toggle_switches_the_pipeline_filters(qapp):
@@ -362,3 +383,16 @@ def test_the_synthetic_menu_opens_the_stand_in_person_with_a_chosen_motion(qapp)
         assert session.spec == "synthetic:gestures"
     finally:
         win.close()
+
+
+def test_the_overload_sign_counts_the_bins_dropped_in_the_last_seconds():
+    from collections import deque
+    from types import SimpleNamespace
+
+    from sast_live.gui.window import OVERLOAD_S, MainWindow
+
+    win = SimpleNamespace(_drops=deque())
+    assert MainWindow.overload_text(win, 0, 100.0) == ""
+    assert MainWindow.overload_text(win, 40, 101.0) == "⚠ overload: 40 bins dropped"
+    assert MainWindow.overload_text(win, 45, 101.0 + OVERLOAD_S + 0.5) == "⚠ overload: 5 bins dropped"
+    assert MainWindow.overload_text(win, 45, 102.0 + 2 * OVERLOAD_S) == ""  # none dropped lately: the sign goes

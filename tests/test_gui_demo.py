@@ -362,6 +362,49 @@ def test_highlighting_a_class_or_a_new_headline_asks_for_no_new_layout(qapp):  #
     assert "at least 55%" in panel.toolTip()
     panel.resize(150, panel.height())
     qapp.processEvents()
-    assert panel.top.is_elided() and panel.top.text().endswith("…")
+    assert panel.top.is_elided() and panel.top.shown().endswith("…")
     assert panel.top.full_text() in panel.top.toolTip()
     assert "left arm counter clockwise" in panel.top.full_text()
+
+
+def clipped_labels(win) -> list[str]:
+    """Visible labels whose text is cut without saying so: plain labels wider than their room, and elided ones
+    that do not carry their whole text in the tooltip."""
+    from PyQt6 import QtCore, QtWidgets
+
+    from sast_live.gui.views import ElidedLabel
+
+    bad = []
+    for label in win.findChildren(QtWidgets.QLabel):
+        if not label.isVisibleTo(win) or label.wordWrap() or label.textFormat() == QtCore.Qt.TextFormat.RichText:
+            continue
+        if isinstance(label, ElidedLabel):
+            if label.is_elided() and label.full_text() not in label.toolTip():
+                bad.append(f"elided without its text in the tooltip: {label.full_text()!r}")
+            continue
+        text = label.text()
+        if text and "<" not in text and label.fontMetrics().horizontalAdvance(text) > label.contentsRect().width() + 1:
+            bad.append(f"{text!r} ({label.fontMetrics().horizontalAdvance(text)} px in "
+                       f"{label.contentsRect().width()})")
+    return bad
+
+
+@pytest.mark.slow
+def test_every_size_from_720p_to_4k_with_every_dock_open_clips_no_text(qapp, demo_window):  # noqa: F811
+    """The window keeps the size it is given from 1280 × 720 to 3840 × 2160 with the network-input and Teach
+    docks open; no label is cut without an ellipsis and a tooltip; the status bar's fields sit side by side,
+    never under one another; the event view keeps a share of the window."""
+    win, session = demo_window
+    win.inputs.show()
+    win.teach.show()
+    spin(qapp, 30, until=lambda: win.last_snapshot is not None and win.last_snapshot.windows >= 2)
+    for w, h in ((1280, 720), (1920, 1080), (3840, 2160)):
+        win.resize(w, h)
+        spin(qapp, 1.0)
+        assert (win.width(), win.height()) == (w, h)
+        assert clipped_labels(win) == [], (w, h)
+        fields = [f.geometry() for f in (win.status, win.overload, win.counter)]
+        assert all(a.right() < b.left() for a, b in zip(fields[:-1], fields[1:], strict=True)), (w, h)
+        assert fields[-1].right() <= win.statusBar().width()
+        view = win.dashboard.events
+        assert view.width() * view.height() >= 0.08 * w * h, (w, h, view.size())

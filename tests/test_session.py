@@ -265,6 +265,10 @@ def test_an_overloaded_paced_source_stays_near_the_live_edge_and_counts_drops(in
     runner.raise_error()
     assert len(lags) >= 10 and max(lags) < 0.5, lags
     assert runner.pipeline.dropped > 0.5 * runner.pipeline.bins_run
+    snap = runner.pipeline.snapshot()  # the dropped bins are marked in the histories, not just zeros there
+    gaps = snap.dropped_history
+    assert gaps.shape == snap.synops_history.shape and 0 < gaps.sum() < len(gaps)
+    assert (snap.synops_history[gaps] == 0).all() and (snap.activity[gaps] == 0).all()
 
 
 def _until(cond, timeout: float = 30.0) -> bool:

@@ -28,10 +28,12 @@ class Dashboard(QtWidgets.QWidget):
         grid.addWidget(self.timeline, 2, 0)
         self._timeline_shown = True
         grid.addWidget(self.prediction, 0, 1)
-        grid.addWidget(self.spikes, 1, 1)
-        grid.addWidget(self.energy, 2, 1)
-        grid.addWidget(self.synops_plot, 3, 0)
-        grid.addWidget(self.rate_plot, 3, 1)
+        grid.addWidget(self.spikes, 1, 1, 2, 1)  # beside the timeline too: a 720-px screen has no room to stack
+        grid.addWidget(self.energy, 3, 1)
+        plots = QtWidgets.QHBoxLayout()  # the two rate plots side by side, under the event view
+        plots.addWidget(self.synops_plot)
+        plots.addWidget(self.rate_plot)
+        grid.addLayout(plots, 3, 0)
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
         grid.setRowStretch(0, 3)
@@ -46,5 +48,5 @@ class Dashboard(QtWidgets.QWidget):
         if self.timeline.isVisibleTo(self) != self._timeline_shown:  # no timeline (a live source): events fill in
             self._timeline_shown = self.timeline.isVisibleTo(self)
             self.grid.addWidget(self.events, 0, 0, 2 if self._timeline_shown else 3, 1)
-        self.synops_plot.set_history(snap.history_age_s, snap.synops_rate_history)
+        self.synops_plot.set_history(snap.history_age_s, snap.synops_rate_history, snap.dropped_history)
         self.rate_plot.set_history(snap.history_age_s, snap.event_rate_history)

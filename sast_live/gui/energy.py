@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PyQt6 import QtWidgets
 
-from sast_live.gui.views import steady
+from sast_live.gui.views import ElidedLabel
 
 
 class EnergyPanel(QtWidgets.QGroupBox):
@@ -15,15 +15,15 @@ class EnergyPanel(QtWidgets.QGroupBox):
     def __init__(self):
         super().__init__("Energy (estimated)")
         form = QtWidgets.QFormLayout(self)
-        self.per_layer = QtWidgets.QLabel("—")
-        self.per_inference = QtWidgets.QLabel("—")
-        self.power = QtWidgets.QLabel("—")
-        self.total = QtWidgets.QLabel("—")
-        self.latency = QtWidgets.QLabel("—")
+        form.setVerticalSpacing(2)
+        self.per_layer = ElidedLabel("—")
+        self.per_inference = ElidedLabel("—")
+        self.power = ElidedLabel("—")
+        self.total = ElidedLabel("—")
+        self.latency = ElidedLabel("—")
         for label, widget in (("SynOps/s per layer", self.per_layer), ("per inference", self.per_inference),
                               ("power", self.power), ("since start", self.total),
                               ("decision latency", self.latency)):
-            steady(widget)
             form.addRow(label, widget)
         self.last_latency_s: float | None = None
 

@@ -9,7 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtWidgets
 
-from sast_live.gui.views import steady
+from sast_live.gui.views import ElidedLabel
 
 GAP_RGB = (110, 110, 120)  # the lines between tiles (and between the ON and OFF halves)
 
@@ -61,7 +61,7 @@ class InputView(QtWidgets.QDockWidget):
         layout.addWidget(self.caption)
         layout.addWidget(self.graphics, 1)
         layout.addLayout(row)
-        self.layer_caption = steady(QtWidgets.QLabel(""))
+        self.layer_caption = ElidedLabel("")
         layout.addWidget(self.layer_caption)
         self.setWidget(body)
         self.setMinimumWidth(300)

@@ -13,7 +13,7 @@ from PyQt6 import QtCore, QtWidgets
 
 from sast_live.errors import SastLiveError
 from sast_live.gui.palette import class_colour
-from sast_live.gui.views import steady
+from sast_live.gui.views import ElidedLabel
 
 STRIP_US = 25_000  # one strip column per 25 ms of file time …
 MAX_COLUMNS = 20_000  # … or coarser for recordings longer than 8 min (the strip is redrawn at each window)
@@ -37,7 +37,7 @@ class Timeline(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.plot = pg.PlotWidget()
-        self.plot.setFixedHeight(86)
+        self.plot.setFixedHeight(72)
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()
         self.plot.getAxis("left").setTicks([[(0.5, "truth"), (1.5, "said")]])
@@ -55,7 +55,7 @@ class Timeline(QtWidgets.QWidget):
         self.forward = QtWidgets.QPushButton("bin ▶")
         self.forward.setToolTip("one bin forward (paused; →)")
         self.forward.clicked.connect(lambda: self.session.step(1))
-        self.where = steady(QtWidgets.QLabel(""))
+        self.where = ElidedLabel("")
         self.where.setStyleSheet("font-family: monospace;")
         row.addWidget(self.back)
         row.addWidget(self.forward)

@@ -44,7 +44,7 @@ class EventView(pg.GraphicsLayoutWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.set_scheme(DEFAULT_SCHEME)
         self.box.addItem(self.image)
-        self.setMinimumSize(320, 320)
+        self.setMinimumSize(240, 240)
 
     def set_scheme(self, scheme: str) -> None:
         self.scheme = scheme
@@ -69,8 +69,15 @@ class ElidedLabel(QtWidgets.QLabel):
             self._full = text
             self._elide()
 
+    def text(self) -> str:  # the whole text; what fits is :meth:`shown`
+        return self._full
+
     def full_text(self) -> str:
         return self._full
+
+    def shown(self) -> str:
+        """The text as drawn: the whole, or its start and "…"."""
+        return super().text()
 
     def set_tip(self, tip: str) -> None:
         if tip != self._tip:
@@ -78,7 +85,7 @@ class ElidedLabel(QtWidgets.QLabel):
             self._elide()
 
     def is_elided(self) -> bool:
-        return super().text() != self._full
+        return self.shown() != self._full
 
     def _elide(self) -> None:
         width = max(self.contentsRect().width(), 1)
@@ -104,6 +111,7 @@ class PredictionPanel(QtWidgets.QGroupBox):
     def __init__(self, classes):
         super().__init__("Prediction")
         layout = QtWidgets.QGridLayout(self)
+        layout.setVerticalSpacing(2)  # twelve and more classes fit a 720-pixel screen
         self.top = ElidedLabel("—")  # its text changes width every window: no relayout for it
         self.top.setStyleSheet("font-size: 20pt; font-weight: bold;")
         layout.addWidget(self.top, 0, 0, 1, 2)
@@ -129,6 +137,7 @@ class PredictionPanel(QtWidgets.QGroupBox):
             bar = QtWidgets.QProgressBar()
             bar.setRange(0, 1000)
             bar.setTextVisible(True)
+            bar.setMaximumHeight(bar.fontMetrics().height() + 4)
             layout.addWidget(label, i + 2, 0)
             layout.addWidget(bar, i + 2, 1)
             self.labels.append(label)
@@ -179,7 +188,7 @@ class SpikePanel(pg.GraphicsLayoutWidget):
         self.bar_plot.setMouseEnabled(False, False)
         self._n_layers = None
         self._top: float | None = None
-        self.setMinimumHeight(240)
+        self.setMinimumHeight(130)
 
     def _set_layers(self, n: int) -> None:
         """Whole-number layer ticks (L1 … Ln) on both plots; the bars' x range fixed to the layers."""
@@ -197,7 +206,10 @@ class SpikePanel(pg.GraphicsLayoutWidget):
         if n != self._n_layers:
             self._set_layers(n)
         rate = act / np.asarray(snap.layer_sizes, np.float64)  # (R, L) spikes per neuron
-        self.raster.setImage(rate.T, levels=(0.0, max(0.05, float(rate.max()))), autoLevels=False)
+        gaps = snap.dropped_history
+        if gaps is not None and len(gaps) == len(rate) and gaps.any():
+            rate[gaps] = np.nan  # a dropped bin's spikes are unknown: a transparent column, not a quiet one
+        self.raster.setImage(rate.T, levels=(0.0, max(0.05, float(np.nanmax(rate, initial=0.0)))), autoLevels=False)
         self.raster.setRect(QtCore.QRectF(-len(act), -0.5, len(act), n))
         self.bars.setOpts(x=np.arange(n), height=act[-1], width=0.6)
         # a bin without spikes still shows 0…1 spikes, not pyqtgraph's empty −100…100 auto range
@@ -215,18 +227,22 @@ class RatePlot(pg.PlotWidget):
         self.curve = self.plot(pen=pg.mkPen(colour, width=2))
         self.setLabel("left", unit)
         self.setLabel("bottom", "seconds ago")
-        self.setMinimumHeight(150)
+        self.setMinimumHeight(90)
         self.setMouseEnabled(False, False)
         self.getPlotItem().disableAutoRange()
         self._span: tuple[float, float] | None = None
 
-    def set_history(self, age_s: np.ndarray, values: np.ndarray) -> None:
-        """``values`` (R,) per bin against ``age_s`` (R,), seconds before now (≤ 0)."""
+    def set_history(self, age_s: np.ndarray, values: np.ndarray, gaps: np.ndarray | None = None) -> None:
+        """``values`` (R,) per bin against ``age_s`` (R,), seconds before now (≤ 0); ``gaps`` (R,) bool: bins whose
+        value is unknown (dropped: not run), drawn as breaks in the line, never as zeros."""
         n = len(values)
         x, y = np.asarray(age_s, np.float64), np.asarray(values, np.float64)
-        self.curve.setData(x, y)
+        if gaps is not None and len(gaps) == n and gaps.any():
+            y = np.where(gaps, np.nan, y)
+        self.curve.setData(x, y, connect="finite")
+        known = y[np.isfinite(y)]
         span = (float(x[0]) if n else -1.0, steady_top(self._span[1] if self._span else None,
-                                                       float(y.max()) if n else 0.0))
+                                                       float(known.max()) if len(known) else 0.0))
         if span != self._span:  # fixed ranges: the axes are redrawn only when they change
             self.setXRange(min(span[0], -1e-6), 0, padding=0.02)
             self.setYRange(0, span[1], padding=0.05)

@@ -18,7 +18,11 @@ from sast_live.gui.export_menu import ExportMenu
 from sast_live.gui.inspector import InputView
 from sast_live.gui.teach import TeachPanel
 from sast_live.gui.theme import apply_theme
-from sast_live.gui.views import steady
+from sast_live.gui.views import ElidedLabel
+
+#: the window's size: this share of the screen it opens on, at least 1280 × 720 (or the whole of a smaller one)
+SCREEN_SHARE = 0.85
+OVERLOAD_S = 3.0  # the overload sign shows while bins were dropped this recently (wall-clock seconds)
 
 REFRESH_MS = 28  # 36 Hz: a 33-ms timer tops out at 30.3 Hz, where one late frame pulls the rate under the 30 fps target
 
@@ -42,6 +46,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.inputs.hide()
         self.teach = TeachPanel(session, self)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.teach)
+        self.tabifyDockWidget(self.inputs, self.teach)  # both open: tabs, not a stack taller than a 720-px screen
         self.teach.hide()
         self.exports = ExportMenu(self, session, self.report, video_fps=round(1000 / REFRESH_MS))
         self.controls = Controls(self, session, self.report, self.teach, self.inputs, self.exports)
@@ -51,7 +56,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)  # a coarse timer may fire up to 5 % late
         self.timer.timeout.connect(self.refresh)
         self.timer.start(REFRESH_MS)
-        self.resize(1280, 820)
+        self.fit_to_screen()
+
+    def fit_to_screen(self) -> None:
+        """Open at :data:`SCREEN_SHARE` of the screen (a 1920 screen gets a 1632-px window, a 4K one more), never
+        under 1280 × 720 unless the screen itself is smaller, centred."""
+        screen = self.screen() or QtWidgets.QApplication.primaryScreen()
+        area = screen.availableGeometry() if screen is not None else QtCore.QRect(0, 0, 1280, 820)
+        w = min(area.width(), max(1280, int(area.width() * SCREEN_SHARE)))
+        h = min(area.height(), max(720, int(area.height() * SCREEN_SHARE)))
+        self.resize(w, h)
+        self.move(area.x() + (area.width() - w) // 2, area.y() + (area.height() - h) // 2)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -68,12 +83,21 @@ class MainWindow(QtWidgets.QMainWindow):
         bar.addMenu("&Help").addAction("Keyboard shortcuts", self.controls.help.toggle)
 
     def _build_status_bar(self) -> None:
-        self.status = steady(QtWidgets.QLabel())
-        self.statusBar().addWidget(self.status, 1)
-        self.counter = QtWidgets.QLabel()
-        self.counter.setMinimumWidth(460)  # room for the counters as they grow: no relayout as digits are added
+        """Three fields side by side, each in its own share of the bar whatever their text (no relayout as digits
+        are added, no field running under the next): what runs, an overload sign, the counters. Text that does
+        not fit ends in "…", the whole of it in the tooltip."""
+        bar = self.statusBar()
+        self.status = ElidedLabel()
+        self.overload = ElidedLabel()
+        self.overload.setStyleSheet("color: #ff6060; font-weight: bold;")
+        self.overload.setToolTip("the network could not keep up: bins were dropped (not run), shown as gaps in the "
+                                 "SynOps plot and the spike raster; a slower replay or int8 keeps up")
+        self.counter = ElidedLabel()
         self.counter.setStyleSheet("font-family: monospace;")
-        self.statusBar().addPermanentWidget(self.counter)
+        bar.addWidget(self.status, 5)  # a message (report) shows in its place for a few seconds
+        bar.addPermanentWidget(self.overload, 2)
+        bar.addPermanentWidget(self.counter, 4)
+        self._drops: deque = deque()  # (wall time, dropped bins so far), the last OVERLOAD_S seconds
 
     def report(self, message: str) -> None:
         self.statusBar().showMessage(message, 8000)
@@ -94,6 +118,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.render_times.append(now)
         self.latencies_ms.append((now - snap.arrival_wall) * 1e3)
         self.status.setText(self.status_line(snap))
+        self.overload.setText(self.overload_text(snap.dropped_bins, now))
         self.exports.add_frame(snap.finished)
         self.frames_rendered += 1
         if self.max_frames is not None and self.frames_rendered >= self.max_frames:
@@ -104,6 +129,14 @@ class MainWindow(QtWidgets.QMainWindow):
         since = self.render_times[-1] - over_s if self.render_times else 0.0
         t = [x for x in self.render_times if x >= since]
         return (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 0.0
+
+    def overload_text(self, dropped: int, now: float) -> str:
+        """The overload sign: bins dropped in the last :data:`OVERLOAD_S` seconds, or "" while none were."""
+        self._drops.append((now, dropped))
+        while len(self._drops) > 1 and self._drops[1][0] <= now - OVERLOAD_S:
+            self._drops.popleft()
+        recent = dropped - self._drops[0][1]
+        return f"⚠ overload: {recent:,} bins dropped" if recent > 0 else ""
 
     def status_line(self, snap) -> str:
         s = snap.source_stats

@@ -293,7 +293,7 @@ class Pipeline:
         """Realtime and behind: these bins are not run (counted, a zero row each in the histories)."""
         n, L, tel = len(ends), len(self.backend.layer_sizes), self.telemetry
         tel.dropped += n
-        tel.bins(np.zeros((n, L), np.int64), np.zeros(n), counts, np.zeros((n, L + 1), np.int64))
+        tel.bins(np.zeros((n, L), np.int64), np.zeros(n), counts, np.zeros((n, L + 1), np.int64), dropped=True)
         if self.bin_sink is not None:
             for end, count in zip(ends, counts, strict=True):
                 self.bin_sink(BinRow(int(end), int(count), True, (0,) * (L + 1), (), ""))

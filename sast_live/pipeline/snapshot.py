@@ -63,7 +63,9 @@ class Snapshot:
             window's); smoothed_top1 its argmax; verdict: what the app says — a class index, −1 for no gesture
             or −2 for an unfamiliar scene (the last window was unlike the training data).
         layer_sizes: neurons per layer; activity: (R, L) spikes per layer in the last R bins (oldest first).
-        synops_history / events_history: (R,) per bin; synops_total since start; synops_per_s over the last second.
+        synops_history / events_history: (R,) per bin; dropped_history: (R,) bool, True for a bin that was dropped
+            (not run: its spikes and SynOps are unknown, shown as gaps); synops_total since start; synops_per_s over
+            the last second.
         bin_us: the model's bin width; history_age_s: (R,) how long before ``t_us`` each history bin ended (s, ≤ 0);
             synops_rate_history / event_rate_history: (R,) the histories per second.
         energy_uj: synops_total × pJ/SynOp, in µJ.
@@ -127,6 +129,7 @@ class Snapshot:
     spike_maps: tuple = ()
     decision_latency_s: float | None = None
     latency_class: int = -1
+    dropped_history: np.ndarray | None = None
     explanation: Explanation | None = None
     rule: str = ""
 

@@ -72,6 +72,7 @@ class Telemetry:
         self.layer_synops_hist = deque(maxlen=self.history_bins)
         self.synops_hist = deque(maxlen=self.history_bins)
         self.events_hist = deque(maxlen=self.history_bins)
+        self.dropped_hist = deque(maxlen=self.history_bins)  # True for a bin that was not run
         self.recent: deque = deque()  # the filtered events of the last RECENT_US, chunk by chunk
         self.synops_total = self.events_total = self.bins_run = self.dropped = self.late = self.n_windows = 0
         self.events_in = self.events_filtered = 0
@@ -94,7 +95,8 @@ class Telemetry:
         """After a seek: nothing from before the jump is shown as if it led here."""
         self.reset_classes(n_classes)
         self.last_window = None
-        for history in (self.activity, self.layer_synops_hist, self.synops_hist, self.events_hist, self.recent):
+        for history in (self.activity, self.layer_synops_hist, self.synops_hist, self.events_hist, self.dropped_hist,
+                        self.recent):
             history.clear()
         self._verdict, self.latency_s, self.latency_class, self._left_us = -1, None, -1, None
 
@@ -105,9 +107,10 @@ class Telemetry:
         while self.recent and int(self.recent[0]["t"][-1]) < horizon:
             self.recent.popleft()
 
-    def bins(self, spikes, synops, events, layer_synops) -> None:
-        """Histories of bins run (or, with zeros, dropped): spikes (k, L), SynOps (k,), events (k,), SynOps per
-        layer (k, L + 1)."""
+    def bins(self, spikes, synops, events, layer_synops, dropped: bool = False) -> None:
+        """Histories of bins run (or, ``dropped``, not run: zeros, marked so a viewer shows gaps, not silence):
+        spikes (k, L), SynOps (k,), events (k,), SynOps per layer (k, L + 1)."""
+        self.dropped_hist.extend([dropped] * len(synops))
         for s, o, e, ls in zip(spikes, synops, events, layer_synops, strict=True):
             self.activity.append(np.asarray(s, np.int64))
             self.layer_synops_hist.append(np.asarray(ls, np.int64))
@@ -175,6 +178,7 @@ class Telemetry:
             smoothed=frozen(self.smoothed), smoothed_top1=int(np.argmax(self.smoothed)), verdict=verdict,
             layer_sizes=tuple(backend.layer_sizes), activity=frozen(activity), synops_history=frozen(syn),
             events_history=frozen(evh), bin_us=self.bin_us,
+            dropped_history=frozen(np.asarray(self.dropped_hist, bool)),
             history_age_s=frozen((np.arange(len(evh)) - len(evh) + 1) / per_s),
             synops_rate_history=frozen(syn * per_s), event_rate_history=frozen(evh * per_s),
             synops_total=int(self.synops_total), synops_per_s=float(syn[recent].sum() / span_s),
