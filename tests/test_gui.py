@@ -107,7 +107,7 @@ def test_dropped_bins_are_gaps_in_the_synops_plot_and_the_raster_not_zeros(qapp)
     from sast_live.gui.views import RatePlot, SpikePanel
 
     dropped = np.array([False, True, True, False])
-    plot = RatePlot("SynOps per second", "SynOps/s", "#e8744c")
+    plot = RatePlot("SynOps/s", "#e8744c")
     plot.set_history(np.array([-0.075, -0.05, -0.025, 0.0]), np.array([400.0, 0.0, 0.0, 300.0]), dropped)
     _, y = plot.curve.getData()
     assert np.isnan(y[1:3]).all() and y[0] == 400 and y[3] == 300

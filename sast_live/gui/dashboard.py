@@ -19,8 +19,8 @@ class Dashboard(QtWidgets.QWidget):
         self.events = EventView()
         self.prediction = PredictionPanel(session.backend.classes)
         self.spikes = SpikePanel()
-        self.synops_plot = RatePlot("SynOps per second", "SynOps/s", "#e8744c")
-        self.rate_plot = RatePlot("events per second", "events/s", "#4ce88a")
+        self.synops_plot = RatePlot("SynOps/s", "#e8744c")
+        self.rate_plot = RatePlot("events/s", "#4ce88a")
         self.timeline = Timeline(session)
         self.energy = EnergyPanel()
         self.grid = grid
@@ -36,8 +36,9 @@ class Dashboard(QtWidgets.QWidget):
         grid.addLayout(plots, 3, 0)
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
-        grid.setRowStretch(0, 3)
-        grid.setRowStretch(1, 2)
+        grid.setRowStretch(0, 4)  # the event view and the prediction
+        grid.setRowStretch(1, 3)  # the event view and the spikes
+        grid.setRowStretch(3, 1)  # the rate plots and the energy panel
 
     def update_view(self, snap) -> None:
         self.events.update_view(snap)

@@ -140,8 +140,10 @@ class PredictionPanel(QtWidgets.QGroupBox):
             bar.setMaximumHeight(bar.fontMetrics().height() + 4)
             layout.addWidget(label, i + 2, 0)
             layout.addWidget(bar, i + 2, 1)
+            layout.setRowStretch(i + 2, 0)
             self.labels.append(label)
             self.bars.append(bar)
+        layout.setRowStretch(len(classes) + 2, 1)  # room to spare goes under the bars, not between the rows
         self.classes = tuple(classes)
         self._highlight = -1
 
@@ -170,25 +172,42 @@ class PredictionPanel(QtWidgets.QGroupBox):
             self.top.setText(f"{snap.verdict_name.replace('_', ' ')}  {snap.smoothed[snap.verdict]:.0%}")
 
 
+BARS_MIN_WIDTH = 420  # px: the spike panel's bars beside its raster need this much
+
+
 class SpikePanel(pg.GraphicsLayoutWidget):
-    """Spike activity per layer: a raster of the last bins (rows = layers, spikes per neuron) and bars."""
+    """Spike activity per layer: a raster of the last bins (rows = layers, spikes per neuron) and, beside it, bars of
+    the last bin (side by side: the panel stays readable at the 130 px a 720-px screen leaves it)."""
 
     def __init__(self):
         super().__init__()
-        self.raster_plot = self.addPlot(title="spikes per neuron per bin (layers × time)")
+        self.raster_plot = self.addPlot(title="spikes per neuron per bin")
         self.raster = pg.ImageItem(axisOrder="row-major")
         self.raster.setLookupTable(pg.colormap.get("viridis").getLookupTable(nPts=256))
         self.raster_plot.addItem(self.raster)
-        self.raster_plot.setLabel("left", "layer")
         self.raster_plot.setLabel("bottom", "bins ago")
-        self.nextRow()
-        self.bar_plot = self.addPlot(title="last bin: spikes per layer")
+        self.bar_plot = self.addPlot(title="last bin")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush="#4c9be8")
         self.bar_plot.addItem(self.bars)
         self.bar_plot.setMouseEnabled(False, False)
+        self.ci.layout.setColumnStretchFactor(0, 2)
+        self.ci.layout.setColumnStretchFactor(1, 1)
+        self._bars_shown = True
         self._n_layers = None
         self._top: float | None = None
         self.setMinimumHeight(130)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Narrower than :data:`BARS_MIN_WIDTH` the bars go (the raster's newest column shows the same): the two
+        plots' axes would not fit and the scene would be cut at the panel's edge."""
+        super().resizeEvent(event)
+        show = self.width() >= BARS_MIN_WIDTH
+        if hasattr(self, "_bars_shown") and show != self._bars_shown:  # (Qt resizes it once while it is built)
+            if show:
+                self.ci.addItem(self.bar_plot, row=0, col=1)
+            else:
+                self.ci.removeItem(self.bar_plot)
+            self._bars_shown = show
 
     def _set_layers(self, n: int) -> None:
         """Whole-number layer ticks (L1 … Ln) on both plots; the bars' x range fixed to the layers."""
@@ -220,13 +239,13 @@ class SpikePanel(pg.GraphicsLayoutWidget):
 
 
 class RatePlot(pg.PlotWidget):
-    """One history trace (per bin) with a title line that carries the counters."""
+    """One history trace (per bin) titled by its unit (a short title: no left-axis label, so two plots fit side by
+    side in the 1280-px window with a dock open)."""
 
-    def __init__(self, title: str, unit: str, colour: str):
-        super().__init__(title=title)
+    def __init__(self, unit: str, colour: str):
+        super().__init__(title=unit)
         self.curve = self.plot(pen=pg.mkPen(colour, width=2))
-        self.setLabel("left", unit)
-        self.setLabel("bottom", "seconds ago")
+        self.setLabel("bottom", "s ago")
         self.setMinimumHeight(90)
         self.setMouseEnabled(False, False)
         self.getPlotItem().disableAutoRange()

@@ -22,6 +22,7 @@ from sast_live.gui.views import ElidedLabel
 
 #: the window's size: this share of the screen it opens on, at least 1280 × 720 (or the whole of a smaller one)
 SCREEN_SHARE = 0.85
+DOCK_SHARE = 0.3  # of the window's width for an opened dock
 OVERLOAD_S = 3.0  # the overload sign shows while bins were dropped this recently (wall-clock seconds)
 
 REFRESH_MS = 28  # 36 Hz: a 33-ms timer tops out at 30.3 Hz, where one late frame pulls the rate under the 30 fps target
@@ -48,6 +49,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.teach)
         self.tabifyDockWidget(self.inputs, self.teach)  # both open: tabs, not a stack taller than a 720-px screen
         self.teach.hide()
+        for dock in (self.inputs, self.teach):
+            # once the dock is laid out (a resize asked for before that is overridden by the content's wish)
+            dock.visibilityChanged.connect(
+                lambda shown, dock=dock: shown and QtCore.QTimer.singleShot(0, lambda: self.size_dock(dock)))
         self.exports = ExportMenu(self, session, self.report, video_fps=round(1000 / REFRESH_MS))
         self.controls = Controls(self, session, self.report, self.teach, self.inputs, self.exports)
         self._build_menus()
@@ -57,6 +62,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.timer.timeout.connect(self.refresh)
         self.timer.start(REFRESH_MS)
         self.fit_to_screen()
+
+    def size_dock(self, dock: QtWidgets.QDockWidget) -> None:
+        """An opened dock takes :data:`DOCK_SHARE` of the window's width (or what it needs), not the half its
+        content would ask for: the panels keep most of the window."""
+        width = max(dock.widget().minimumSizeHint().width(), int(DOCK_SHARE * self.width()))
+        self.resizeDocks([dock], [width], QtCore.Qt.Orientation.Horizontal)
 
     def fit_to_screen(self) -> None:
         """Open at :data:`SCREEN_SHARE` of the screen (a 1920 screen gets a 1632-px window, a 4K one more), never
