@@ -35,6 +35,25 @@ def test_accumulate_counts_on_minus_off_in_the_window_with_each_decay():
         accumulate(chunks, 4, 3, 1000, "cubic")
 
 
+def test_the_class_colours_stay_apart_with_each_colour_vision_deficiency():
+    """Twelve classes, the no-gesture grey, the unfamiliar plum and the strip's black: ΔE ≥ 13 between any two for
+    normal, protan, deutan and tritan vision (the earlier palette: 4.3 under protanopia — the check can fail)."""
+    from sast_live.gui.palette import (
+        CLASS_COLOURS,
+        NO_GESTURE_COLOUR,
+        STRIP_BACKGROUND,
+        UNFAMILIAR_COLOUR,
+        min_separation,
+    )
+
+    ours = min_separation(CLASS_COLOURS[:12] + [NO_GESTURE_COLOUR, UNFAMILIAR_COLOUR, STRIP_BACKGROUND])
+    assert set(ours) == {"normal", "protanopia", "deuteranopia", "tritanopia"} and min(ours.values()) >= 13
+    earlier = [(230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66), (0, 114, 178), (213, 94, 0),
+               (204, 121, 167), (160, 82, 45), (148, 103, 189), (23, 190, 207), (188, 189, 34), (255, 255, 255)]
+    assert min_separation(earlier + [NO_GESTURE_COLOUR])["protanopia"] < 5
+    assert min_separation([(255, 0, 0), (255, 0, 0)])["normal"] == 0
+
+
 def test_activity_onset_finds_the_start_of_the_last_burst():
     from sast_live.pipeline.telemetry import activity_onset
 
@@ -114,7 +133,7 @@ def demo_window(qapp):  # noqa: F811
 
 @pytest.mark.slow
 def test_timeline_paints_predictions_and_truth_steps_and_seeks(qapp, demo_window):  # noqa: F811
-    from sast_live.gui.palette import NO_GESTURE_COLOUR, class_colour
+    from sast_live.gui.palette import NO_GESTURE_COLOUR, UNFAMILIAR_COLOUR, class_colour
 
     win, session = demo_window
     tl = win.dashboard.timeline
@@ -126,7 +145,10 @@ def test_timeline_paints_predictions_and_truth_steps_and_seeks(qapp, demo_window
     painted = said.any(axis=1)
     assert painted[:tl._col(1_500_000)].any()  # the first seconds carry what the app said
     colours = {tuple(c) for c in said[painted]}
-    assert colours <= {class_colour(k) for k in range(12)} | {NO_GESTURE_COLOUR}
+    assert colours <= {class_colour(k) for k in range(12)} | {NO_GESTURE_COLOUR, UNFAMILIAR_COLOUR}
+    # the legend names what the strip shows; the tooltip says what is under the mouse
+    assert "right hand wave" in tl.legend.text() and "■" in tl.legend.text()
+    assert "truth: right hand wave" in tl.describe_at(1.0) and tl.describe_at(1.0).startswith("1.00 s · said: ")
 
     win.controls.play.setChecked(True)  # paused: the arrows step one bin each
     spin(qapp, 1.0)
@@ -136,9 +158,11 @@ def test_timeline_paints_predictions_and_truth_steps_and_seeks(qapp, demo_window
     spin(qapp, 5, until=lambda: session.source.position_us >= pos + bin_us)
     assert session.source.position_us == pos + bin_us
     pos = session.source.position_us
-    win.dashboard.timeline.back.click()
-    spin(qapp, 5, until=lambda: session.source.position_us < pos)
+    win.dashboard.timeline.back.click()  # re-fed from a window before, so the answer there is built as in a replay
+    spin(qapp, 5, until=lambda: session.source.position_us == pos - bin_us)
     assert session.source.position_us == pos - bin_us
+    spin(qapp, 0.5)
+    assert session.source.position_us == pos - bin_us  # and it stays there, paused
 
     tl.seek_to(12.0)  # what a click or a drag on the strip does
     spin(qapp, 5, until=lambda: abs(session.source.position_us - 12_000_000) <= bin_us)

@@ -11,10 +11,12 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
+from models.decision import verdict_name
 from sast_live.errors import SastLiveError
 from sast_live.gui.palette import class_colour
 from sast_live.gui.views import ElidedLabel
 
+NOTHING = -9  # a strip column with nothing painted (no window ended there, or no label)
 STRIP_US = 25_000  # one strip column per 25 ms of file time …
 MAX_COLUMNS = 20_000  # … or coarser for recordings longer than 8 min (the strip is redrawn at each window)
 
@@ -33,6 +35,7 @@ class Timeline(QtWidgets.QWidget):
         self._spec: str | None = None
         self._seen = 0
         self._last_end: int | None = None
+        self._legend_classes: set[int] = set()
         self._seeks = session.seek_count
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -60,7 +63,12 @@ class Timeline(QtWidgets.QWidget):
         row.addWidget(self.back)
         row.addWidget(self.forward)
         row.addWidget(self.where, 1)
+        self.plot.scene().sigMouseMoved.connect(self._hovered)
+        self.legend = QtWidgets.QLabel("")  # the classes on the strip, each with its colour
+        self.legend.setWordWrap(True)
+        self.legend.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
         layout.addWidget(self.plot)
+        layout.addWidget(self.legend)
         layout.addLayout(row)
         self.spanned.connect(self._set_span)
 
@@ -71,6 +79,8 @@ class Timeline(QtWidgets.QWidget):
         if spec == self._spec and self.session.source is not None:
             return
         self._spec, self.span, self.truth, self._seen, self._last_end = spec, None, [], 0, None
+        self._legend_classes: set[int] = set()
+        self.legend.setText("")
         if not self.session.can_seek:
             self.hide()
             return
@@ -115,12 +125,45 @@ class Timeline(QtWidgets.QWidget):
         self.strip_us = max(STRIP_US, -(-(self.span[1] - self.span[0]) // MAX_COLUMNS))
         n = max(1, (self.span[1] - self.span[0]) // self.strip_us + 1)
         self.image = np.zeros((2, n, 3), np.uint8)
+        self.classes_at = np.full((2, n), NOTHING, np.int16)  # what each column shows: truth (0) and said (1)
         for k, a, b in self.truth:
-            self.image[0, self._col(a):self._col(b) + 1] = class_colour(k)
+            self._paint(0, self._col(a), self._col(b) + 1, k)
         self._seen = 0
         self.plot.setXRange(t0 / 1e6, t1 / 1e6, padding=0.01)
         self.plot.setYRange(0, 2, padding=0)
         self._draw()
+
+    def _paint(self, row: int, a: int, b: int | None, k: int) -> None:
+        """Columns ``a:b`` of ``row`` (0 truth, 1 said) show class ``k`` (−1 no gesture, −2 unfamiliar scene,
+        NOTHING: cleared); the legend follows."""
+        self.image[row, a:b] = 0 if k == NOTHING else class_colour(k)
+        self.classes_at[row, a:b] = k
+        if k != NOTHING and k not in self._legend_classes:
+            self._legend_classes.add(k)
+            self._update_legend()
+
+    def _name(self, k: int) -> str:
+        return verdict_name(k, self.session.backend.classes).replace("_", " ") if k >= -2 else "—"
+
+    def _update_legend(self) -> None:
+        """A swatch and a name for each class the strip shows (a legend of all twelve would take three lines)."""
+        items = []
+        for k in sorted(self._legend_classes, key=lambda k: (k < 0, k)):
+            r, g, b = class_colour(k)
+            items.append(f'<span style="color: rgb({r},{g},{b});">■</span>&nbsp;{self._name(k)}')
+        self.legend.setText("&nbsp;&nbsp; ".join(items))
+
+    def describe_at(self, seconds: float) -> str:
+        """What the strip shows at ``seconds`` of file time, in words (its tooltip)."""
+        if self.span is None:
+            return ""
+        col = self._col(int(seconds * 1e6))
+        return (f"{(seconds * 1e6 - self.span[0]) / 1e6:.2f} s · said: {self._name(int(self.classes_at[1, col]))}"
+                f" · truth: {self._name(int(self.classes_at[0, col])) if self.truth else 'no labels'}")
+
+    def _hovered(self, pos) -> None:
+        if self.span is not None and self.truth_problem is None:
+            self.plot.setToolTip(self.describe_at(self.plot.getPlotItem().vb.mapSceneToView(pos).x()))
 
     def _col(self, t_us: int) -> int:
         return int(np.clip((t_us - self.span[0]) // self.strip_us, 0, self.image.shape[1] - 1))
@@ -140,7 +183,7 @@ class Timeline(QtWidgets.QWidget):
             self._seen, self._last_end = 0, None
         if self.session.seek_count != self._seeks:  # what was said from there on is said again, from fresh state
             self._seeks = self.session.seek_count
-            self.image[1, self._col(self.session.last_seek_us):] = 0
+            self._paint(1, self._col(self.session.last_seek_us), None, NOTHING)
             self._last_end = None
             self._draw()
         new = min(count - self._seen, len(log))
@@ -148,7 +191,7 @@ class Timeline(QtWidgets.QWidget):
             for a, b, k, _conf in (log[-i] for i in range(new, 0, -1)):
                 # streaming windows overlap: each paints what is new since the one before (all of it after a seek)
                 start = self._last_end if self._last_end is not None and a < self._last_end <= b else a
-                self.image[1, self._col(start):self._col(b) + 1] = class_colour(k)
+                self._paint(1, self._col(start), self._col(b) + 1, k)
                 self._last_end = b
             self._seen = count
             self._draw()
