@@ -35,6 +35,30 @@ def test_accumulate_counts_on_minus_off_in_the_window_with_each_decay():
         accumulate(chunks, 4, 3, 1000, "cubic")
 
 
+@pytest.mark.parametrize("speed, want", [(1.0, [0, 80, 80, 80, 160, 160, 160, 160, 160, 160, 240]),
+                                         (2.0, [0, 80, 160, 160, 160, 240])])
+def test_the_video_runs_on_the_recordings_clock_whatever_the_frame_times(tmp_path, speed, want):
+    """Frames drawn at stream times 0, 0.1, 0.35 and 1.0 s into a 10-fps video: each output frame shows what was
+    on screen at its time (at 2×, a video second is two recording seconds)."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    from sast_live.gui.export import VideoWriter
+
+    video = VideoWriter(tmp_path / "clock.mp4", fps=10, speed=speed)
+    for value, t in ((0, 0.0), (80, 0.1), (160, 0.35), (240, 1.0)):
+        video.add(np.full((32, 48, 3), value, np.uint8), t)
+    assert video.close() == len(want)
+    raw = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(tmp_path / "clock.mp4"), "-f",
+                          "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True, check=True).stdout
+    frames = np.frombuffer(raw, np.uint8).reshape(-1, 32 * 48)
+    got = [int(round(f.mean() / 80) * 80) for f in frames]
+    assert got == want
+    with pytest.raises(SastLiveError, match="positive"):
+        VideoWriter(tmp_path / "x.mp4", fps=10, speed=0)
+
+
 def test_the_class_colours_stay_apart_with_each_colour_vision_deficiency():
     """Twelve classes, the no-gesture grey, the unfamiliar plum and the strip's black: ΔE ≥ 13 between any two for
     normal, protan, deutan and tritan vision (the earlier palette: 4.3 under protanopia — the check can fail)."""
@@ -258,6 +282,9 @@ def test_exports_png_csv_and_video(qapp, demo_window, tmp_path):  # noqa: F811
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     win.exports.start_csv(str(tmp_path / "bins.csv"))
     win.exports.start_video(str(tmp_path / "win.mp4"))
+    shown = []  # the stream time of each frame handed to the video
+    add = win.exports.video.add
+    win.exports.video.add = lambda frame, t_s: shown.append(t_s) or add(frame, t_s)
     n0 = win.frames_rendered
     spin(qapp, 60, until=lambda: win.frames_rendered > n0 + 45)
     win.exports.stop_video()
@@ -266,13 +293,28 @@ def test_exports_png_csv_and_video(qapp, demo_window, tmp_path):  # noqa: F811
         rows = list(csv.DictReader(fh))
     b = session.backend
     assert len(rows) >= 40
-    assert list(rows[0])[:4] == ["t_s", "events", "dropped", "synops_in"] and list(rows[0])[-1] == "said"
+    assert list(rows[0])[:6] == ["t_s", "t_file_s", "file", "events", "dropped", "synops_in"]
+    assert list(rows[0])[-2:] == ["decided", "truth"]
     assert f"score_{b.classes[0]}" in rows[0] and f"synops_L{len(b.layer_sizes)}" in rows[0]
     t = np.array([float(r["t_s"]) for r in rows])
     assert np.allclose(np.diff(t), b.bin_cfg.bin_us / 1e6)  # one row per bin, none missed
     assert sum(int(r["events"]) for r in rows) > 0
+    # where in the recording, what the labels say there, what the app decided and how sure it was of each class
+    assert {r["file"] for r in rows} == {"demo_gestures.raw"}
+    t_file = np.array([float(r["t_file_s"]) for r in rows])
+    assert np.allclose(t_file - t, t_file[0] - t[0]) and 0 <= t_file[0] < 20.5  # no loop or seek in between
+    for r, tf in zip(rows, t_file, strict=True):
+        inside = [k for k, a, e in win.dashboard.timeline.truth if a <= tf * 1e6 < e]
+        assert r["truth"] == (b.classes[inside[0]] if inside else "no_gesture")
+    decided = [r for r in rows if r["decided"]]
+    assert decided and all(r["decided"] in (*b.classes, "unfamiliar_scene") for r in decided)
+    confs = np.array([[float(r[f"conf_{c}"]) for c in b.classes] for r in decided])
+    assert np.allclose(confs.sum(1), 1, atol=1e-4)
     frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "win.mp4"))  # decodes the whole file
-    assert frames >= 40 and seconds > 1
+    # on the recording's clock: the demo replays at 4×, so 45 drawn frames are ~6 s of recording and of video (the
+    # window's ~30 fps had been written as 36 fps: 1.25 s, played 1.34× too fast in the issue's case)
+    span = shown[-1] - shown[0]
+    assert span > 3 and abs(seconds - (span + 1 / 30)) <= 2 / 30 and frames == round(seconds * 30)
 
 
 @pytest.mark.slow

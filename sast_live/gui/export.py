@@ -1,4 +1,5 @@
-"""What the window exports: a PNG of the dashboard, a per-bin CSV of the stream, and an MP4 of the window.
+"""What the window exports: a PNG of the dashboard, a per-bin CSV of the stream, and an MP4 of the window on the
+recording's clock.
 
 The CSV is written on the pipeline's worker thread, a row per bin (:class:`sast_live.pipeline.pipeline.BinRow`);
 the video takes a grab of the window each frame and encodes it on a helper thread with the ffmpeg that the
@@ -26,26 +27,50 @@ def save_png(widget, path: str | Path) -> Path:
 
 
 class BinCsv:
-    """Rows ``t_s, events, dropped, synops_in, synops_L1…, score_<class>…, said`` from the moment it is attached
-    to a pipeline (:meth:`sast_live.session.Session.set_bin_sink`) until :meth:`close`."""
+    """A row per bin from the moment it is attached to a pipeline (:meth:`sast_live.session.Session.set_bin_sink`)
+    until :meth:`close`: ``t_s`` (stream time), ``t_file_s`` and ``file`` (where in which recording, for a file
+    source; the stream runs on across seeks and loops, the file time does not), ``events``, ``dropped``,
+    ``synops_in``, ``synops_L1…``, ``score_<class>…`` (the readout), ``conf_<class>…`` (the latest window's
+    calibrated confidences), ``decided`` (what the app said then), ``truth`` (from the recording's labels:
+    the labelled class, or no_gesture between labels; empty without labels).
 
-    def __init__(self, path: str | Path, classes, n_layers: int):
+    ``file_time``: output time (µs) → file time (µs), or None; ``truth``: ``[(class, start_us, end_us), …]`` in
+    file time.
+    """
+
+    def __init__(self, path: str | Path, classes, n_layers: int, file_time=None, file_name: str = "",
+                 truth=()):
         self.path = Path(path)
+        self.classes, self.file_time, self.file_name = tuple(classes), file_time, file_name
+        self.truth = sorted(truth, key=lambda row: row[1])
         self._fh = open(self.path, "w", newline="")
         self._writer = csv.writer(self._fh)
-        self._writer.writerow(["t_s", "events", "dropped", "synops_in", *[f"synops_L{i + 1}" for i in range(n_layers)],
-                               *[f"score_{c}" for c in classes], "said"])
+        self._writer.writerow(["t_s", "t_file_s", "file", "events", "dropped", "synops_in",
+                               *[f"synops_L{i + 1}" for i in range(n_layers)], *[f"score_{c}" for c in classes],
+                               *[f"conf_{c}" for c in classes], "decided", "truth"])
         self.rows = 0
         self._lock = threading.Lock()
         self.n_scores = len(classes)
+
+    def truth_at(self, t_file_us: int | None) -> str:
+        """The labelled class at file time ``t_file_us`` (no_gesture between labels; "" without labels)."""
+        if not self.truth or t_file_us is None:
+            return ""
+        for k, a, b in self.truth:
+            if a <= t_file_us < b:
+                return self.classes[k]
+        return "no_gesture"
 
     def __call__(self, row) -> None:  # on the worker thread
         with self._lock:
             if self._fh is None:
                 return
             scores = list(row.scores) or [""] * self.n_scores
-            self._writer.writerow([f"{row.t_end_us / 1e6:.6f}", row.events, int(row.dropped), *row.layer_synops,
-                                   *scores, row.said])
+            confs = [f"{c:.6f}" for c in row.confidences] or [""] * self.n_scores
+            t_file = None if self.file_time is None else self.file_time(row.t_end_us)
+            self._writer.writerow([f"{row.t_end_us / 1e6:.6f}", "" if t_file is None else f"{t_file / 1e6:.6f}",
+                                   self.file_name, row.events, int(row.dropped), *row.layer_synops, *scores, *confs,
+                                   row.said, self.truth_at(t_file)])
             self.rows += 1
 
     def close(self) -> int:
@@ -56,16 +81,25 @@ class BinCsv:
         return self.rows
 
 
-class VideoWriter:
-    """Frames (H, W, 3) uint8 → an H.264 MP4 at ``fps``, encoded on a helper thread; :meth:`close` finishes the
-    file. A frame whose size differs from the first is padded or cropped to it (a resized window)."""
+#: a video fills a gap in its frames (a stall, a paused live camera) with at most this many seconds of the last one
+MAX_HOLD_S = 60.0
 
-    def __init__(self, path: str | Path, fps: float = 30.0):
+
+class VideoWriter:
+    """Frames (H, W, 3) uint8, each with the stream time it shows, → an H.264 MP4 at a constant ``fps`` whose clock
+    is the recording's: one second of video is ``speed`` seconds of stream (1: as recorded, whatever the replay
+    speed or the window's frame rate). Each output frame shows the frame that was on screen at its time (frames
+    repeat where the window drew fewer, and are skipped where it drew more); encoded on a helper thread,
+    :meth:`close` finishes the file. A frame whose size differs from the first is padded or cropped to it."""
+
+    def __init__(self, path: str | Path, fps: float = 30.0, speed: float = 1.0):
         try:
             import imageio_ffmpeg
         except ImportError as exc:
             raise SastLiveError("video export needs the imageio-ffmpeg package (pip install imageio-ffmpeg)") from exc
-        self.path, self.fps, self.frames = Path(path), float(fps), 0
+        if not (fps > 0 and speed > 0):
+            raise SastLiveError(f"a video needs a positive frame rate and speed, got {fps} fps at {speed}×")
+        self.path, self.fps, self.speed, self.frames = Path(path), float(fps), float(speed), 0
         try:  # a path that cannot be written is said now, not when the recording stops (ffmpeg's "Broken pipe")
             with open(self.path, "wb"):
                 pass
@@ -78,15 +112,16 @@ class VideoWriter:
         self.error: str | None = None
         self.dropped = 0
 
-    def add(self, frame: np.ndarray) -> None:
-        """Queue one frame (dropped, and counted, if the encoder is more than 4 s behind)."""
+    def add(self, frame: np.ndarray, t_s: float) -> None:
+        """Queue one frame showing stream time ``t_s`` (s; non-decreasing). Dropped, and counted, if the encoder
+        is more than 120 frames behind."""
         if self._thread is None:
             h, w = frame.shape[:2]
             self._size = (w - w % 2, h - h % 2)  # H.264 wants even sizes
             self._thread = threading.Thread(target=self._encode, name="sast-video", daemon=True)
             self._thread.start()
         try:
-            self._queue.put_nowait(frame)
+            self._queue.put_nowait((frame, float(t_s)))
         except queue.Full:
             self.dropped += 1
 
@@ -94,13 +129,32 @@ class VideoWriter:
         w, h = self._size
         writer = self._ffmpeg.write_frames(str(self.path), (w, h), fps=self.fps, codec="libx264", pix_fmt_out="yuv420p",
                                            macro_block_size=1, quality=7)
+
+        def send(frame):
+            if frame.shape[0] < h or frame.shape[1] < w:
+                frame = np.pad(frame, ((0, max(0, h - frame.shape[0])), (0, max(0, w - frame.shape[1])), (0, 0)))
+            writer.send(np.ascontiguousarray(frame[:h, :w]))
+            self.frames += 1
+
+        step = self.speed / self.fps  # stream seconds per output frame
+        held, t0 = None, 0.0
         try:
             writer.send(None)
-            while (frame := self._queue.get()) is not None:
-                if frame.shape[0] < h or frame.shape[1] < w:
-                    frame = np.pad(frame, ((0, max(0, h - frame.shape[0])), (0, max(0, w - frame.shape[1])), (0, 0)))
-                writer.send(np.ascontiguousarray(frame[:h, :w]))
-                self.frames += 1
+            while (item := self._queue.get()) is not None:
+                frame, t = item
+                if held is None:
+                    held, t0 = frame, t
+                    continue
+                # output frame k shows stream time t0 + k·step: the held frame was on screen until t
+                repeats = 0
+                while t0 + self.frames * step < t and repeats < MAX_HOLD_S * self.fps:
+                    send(held)
+                    repeats += 1
+                if repeats >= MAX_HOLD_S * self.fps:  # a gap longer than that: the clock skips it
+                    t0 = t - self.frames * step
+                held = frame
+            if held is not None:
+                send(held)
         except Exception as exc:  # noqa: BLE001 - reported by close(), the window goes on
             self.error = f"{type(exc).__name__}: {exc}"
             while self._queue.get() is not None:

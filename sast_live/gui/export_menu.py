@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
-from PyQt6 import QtWidgets
+import os
+
+from PyQt6 import QtGui, QtWidgets
 
 from sast_live.errors import SastLiveError
 from sast_live.gui import export
+
+VIDEO_SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)  # seconds of recording per second of video
 
 
 def uncheck(action) -> None:
@@ -23,9 +27,10 @@ class ExportMenu(QtWidgets.QMenu):
         bin_csv: the per-bin CSV being written, or None; video: the MP4 being recorded, or None.
     """
 
-    def __init__(self, window: QtWidgets.QMainWindow, session, report, video_fps: float):
+    def __init__(self, window: QtWidgets.QMainWindow, session, report, video_fps: float = 30.0):
         super().__init__("Export", window)
         self.window, self.session, self.report, self.video_fps = window, session, report, video_fps
+        self.video_speed = 1.0  # seconds of recording per second of video
         self.bin_csv: export.BinCsv | None = None
         self.video: export.VideoWriter | None = None
         self.export_png = self.addAction("Dashboard PNG…", self.choose_png)
@@ -36,6 +41,14 @@ class ExportMenu(QtWidgets.QMenu):
         self.export_video = self.addAction("Video MP4…")
         self.export_video.setCheckable(True)
         self.export_video.toggled.connect(self.toggle_video)
+        speeds = self.addMenu("Video speed")
+        speeds.setToolTip("seconds of recording per second of video, whatever the replay speed")
+        group = QtGui.QActionGroup(self)
+        for speed in VIDEO_SPEEDS:
+            item = speeds.addAction(f"{speed:g}× the recording", lambda speed=speed: self.set_video_speed(speed))
+            item.setCheckable(True)
+            item.setChecked(speed == self.video_speed)
+            group.addAction(item)
 
     def ask_and_start(self, action, title: str, default: str, filters: str, start) -> None:
         """Ask where to write, then ``start(path)``; a cancelled dialog or a failed start unchecks ``action``
@@ -61,8 +74,11 @@ class ExportMenu(QtWidgets.QMenu):
     # -- per-bin CSV ------------------------------------------------------------------------------------------
     def start_csv(self, path: str) -> None:
         """Write a row per bin to ``path`` from now until :meth:`stop_csv`."""
-        b = self.session.backend
-        self.bin_csv = export.BinCsv(path, b.classes, len(b.layer_sizes))
+        b, source = self.session.backend, self.session.source
+        file_time = getattr(source, "file_time", None)
+        self.bin_csv = export.BinCsv(path, b.classes, len(b.layer_sizes), file_time,
+                                     os.path.basename(self.session.spec or "") if file_time else "",
+                                     self.window.dashboard.timeline.truth if file_time else ())
         self.session.set_bin_sink(self.bin_csv)
         self.report(f"writing a row per bin to {path}")
 
@@ -79,16 +95,22 @@ class ExportMenu(QtWidgets.QMenu):
             self.stop_csv()
 
     # -- video ------------------------------------------------------------------------------------------------
-    def start_video(self, path: str) -> None:
-        """Record the window to an MP4 from now until :meth:`stop_video` (or the replay ends)."""
-        self.video = export.VideoWriter(path, fps=self.video_fps)
-        self.report(f"recording the window to {path}")
+    def set_video_speed(self, speed: float) -> None:
+        """The next video's clock: ``speed`` seconds of recording per second of video."""
+        self.video_speed = float(speed)
 
-    def add_frame(self, finished: bool) -> None:
-        """The window as it was just drawn, into the video under way; a replay that ``finished`` ends it."""
+    def start_video(self, path: str) -> None:
+        """Record the window to an MP4 from now until :meth:`stop_video` (or the replay ends), on the recording's
+        clock at :attr:`video_speed`."""
+        self.video = export.VideoWriter(path, fps=self.video_fps, speed=self.video_speed)
+        self.report(f"recording the window to {path} ({self.video_speed:g}× the recording)")
+
+    def add_frame(self, t_us: int, finished: bool) -> None:
+        """The window as it was just drawn, showing stream time ``t_us``, into the video under way; a replay that
+        ``finished`` ends it."""
         if self.video is None:
             return
-        self.video.add(export.grab_rgb(self.window))
+        self.video.add(export.grab_rgb(self.window), t_us / 1e6)
         if finished:
             self.stop_video()
 

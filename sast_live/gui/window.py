@@ -53,7 +53,7 @@ class MainWindow(QtWidgets.QMainWindow):
             # once the dock is laid out (a resize asked for before that is overridden by the content's wish)
             dock.visibilityChanged.connect(
                 lambda shown, dock=dock: shown and QtCore.QTimer.singleShot(0, lambda: self.size_dock(dock)))
-        self.exports = ExportMenu(self, session, self.report, video_fps=round(1000 / REFRESH_MS))
+        self.exports = ExportMenu(self, session, self.report)
         self.controls = Controls(self, session, self.report, self.teach, self.inputs, self.exports)
         self._build_menus()
         self._build_status_bar()
@@ -130,7 +130,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.latencies_ms.append((now - snap.arrival_wall) * 1e3)
         self.status.setText(self.status_line(snap))
         self.overload.setText(self.overload_text(snap.dropped_bins, now))
-        self.exports.add_frame(snap.finished)
+        self.exports.add_frame(snap.t_us, snap.finished)
         self.frames_rendered += 1
         if self.max_frames is not None and self.frames_rendered >= self.max_frames:
             self.close()

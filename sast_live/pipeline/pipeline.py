@@ -40,7 +40,8 @@ from sast_live.transforms.fit import fit_events
 class BinRow(NamedTuple):
     """One bin for a per-bin export: its end (µs of stream time), events in it, whether it was dropped, the SynOps
     the input and each layer drove (L + 1), the readout after it (accumulators or logits), and what the app said
-    then (the latest window's class; "" before the first window)."""
+    then (the latest window's decision — a class, no_gesture or unfamiliar_scene; "" before the first window — and
+    that window's calibrated confidence per class, () before it)."""
 
     t_end_us: int
     events: int
@@ -48,6 +49,7 @@ class BinRow(NamedTuple):
     layer_synops: tuple
     scores: tuple
     said: str
+    confidences: tuple = ()
 
 
 def warm_up(backend, sensor_size: SensorSize) -> None:
@@ -271,7 +273,8 @@ class Pipeline:
             outs.append(out)
             self.bin_sink(BinRow(int(end), int(n), False, tuple(int(v) for v in out.layer_synops[0]),
                                  tuple(np.asarray(self.backend.scores()).tolist()),
-                                 last.class_name if last is not None else ""))
+                                 last.class_name if last is not None else "",
+                                 tuple(self.telemetry.last_probs.tolist()) if last is not None else ()))
         return type(outs[0])(*(np.concatenate(parts) for parts in zip(*outs, strict=True)))
 
     def _switch(self) -> list[WindowResult]:
