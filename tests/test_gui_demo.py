@@ -318,6 +318,45 @@ def test_exports_png_csv_and_video(qapp, demo_window, tmp_path):  # noqa: F811
 
 
 @pytest.mark.slow
+def test_a_time_range_of_the_recording_is_replayed_into_a_csv_and_a_video_and_panels_into_figures(
+        qapp, demo_window, tmp_path):  # noqa: F811
+    """Export → Time range: the replay jumps to the start, the export holds exactly the bins (the video: the
+    seconds) of the range, and stops at its end; each panel is written as an SVG or a PDF of its own."""
+    import imageio_ffmpeg
+
+    from sast_live.gui import export
+
+    win, session = demo_window
+    spin(qapp, 30, until=lambda: win.dashboard.timeline.span is not None and win.frames_rendered > 5)
+    spin(qapp, 2.0)  # past the range's start: the export has to go back for it
+    win.exports.start_range("csv", str(tmp_path / "range.csv"), 2.0, 4.0)
+    spin(qapp, 30, until=lambda: win.exports.range is None)
+    assert win.exports.range is None and win.exports.bin_csv is None and not win.exports.export_csv.isChecked()
+    with open(tmp_path / "range.csv", newline="") as fh:
+        t_file = np.array([float(r["t_file_s"]) for r in csv.DictReader(fh)])
+    t0 = win.dashboard.timeline.span[0] / 1e6
+    bin_s = session.backend.bin_cfg.bin_us / 1e6
+    assert t_file.min() > t0 + 2.0 and t_file.max() <= t0 + 4.0 and np.allclose(np.diff(t_file), bin_s)
+    assert len(t_file) >= round(2.0 / bin_s) - 2
+    assert session.paused  # the replay stops where the range ends
+
+    win.exports.start_range("video", str(tmp_path / "range.mp4"), 5.0, 6.5)
+    spin(qapp, 30, until=lambda: win.exports.range is None)
+    _, seconds = imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "range.mp4"))
+    assert 1.3 <= seconds <= 1.6
+    with pytest.raises(SastLiveError, match="not a range inside"):
+        win.exports.start_range("csv", str(tmp_path / "bad.csv"), 4.0, 2.0)
+
+    svg = export.save_vector(win.dashboard.prediction, tmp_path / "prediction.svg").read_text()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "hand clap" in svg  # text stays text
+    assert export.save_vector(win.dashboard.synops_plot, tmp_path / "synops.pdf").read_bytes()[:5] == b"%PDF-"
+    with pytest.raises(SastLiveError, match="as .svg or .pdf"):
+        export.save_vector(win.dashboard.energy, tmp_path / "energy.png")
+    with pytest.raises(SastLiveError, match="cannot write"):
+        export.save_vector(win.dashboard.energy, tmp_path / "no-such-folder" / "energy.svg")
+
+
+@pytest.mark.slow
 def test_the_export_menu_starts_and_stops_each_export_and_says_why_one_fails(qapp, demo_window, tmp_path,  # noqa: F811
                                                                             monkeypatch):
     """What a user clicks: the menu's CSV and video items (a save dialog, then checked while they run; unchecked

@@ -26,6 +26,45 @@ def save_png(widget, path: str | Path) -> Path:
     return path
 
 
+VECTOR_FORMATS = (".svg", ".pdf")
+
+
+def save_vector(widget, path: str | Path) -> Path:
+    """The widget drawn into an SVG or a PDF (by the suffix): plots, text and bars as vectors (a figure for a paper
+    scales), images (the event view, the raster) embedded as pixels."""
+    from PyQt6 import QtCore, QtGui, QtSvg
+
+    path = Path(path)
+    size = widget.size()
+    if path.suffix.lower() == ".svg":
+        device = QtSvg.QSvgGenerator()
+        device.setFileName(str(path))
+        device.setSize(size)
+        device.setViewBox(QtCore.QRect(0, 0, size.width(), size.height()))
+        device.setTitle(f"SAST-Live: {widget.objectName() or type(widget).__name__}")
+    elif path.suffix.lower() == ".pdf":
+        device = QtGui.QPdfWriter(str(path))
+        device.setResolution(96)  # one widget pixel a 1/96 inch: the page is the panel's size
+        device.setPageSize(QtGui.QPageSize(QtCore.QSizeF(size.width() * 72 / 96, size.height() * 72 / 96),
+                                           QtGui.QPageSize.Unit.Point))
+        device.setPageMargins(QtCore.QMarginsF(0, 0, 0, 0))
+    else:
+        raise SastLiveError(f"{path.name}: a figure is written as {' or '.join(VECTOR_FORMATS)}")
+    try:  # a folder that cannot be written is said here, not by an empty file
+        with open(path, "ab"):
+            pass
+    except OSError as exc:
+        raise SastLiveError(f"cannot write {path}: {exc.strerror or exc}") from None
+    painter = QtGui.QPainter()
+    if not painter.begin(device):
+        raise SastLiveError(f"could not write {path}")
+    try:
+        widget.render(painter)
+    finally:
+        painter.end()
+    return path
+
+
 class BinCsv:
     """A row per bin from the moment it is attached to a pipeline (:meth:`sast_live.session.Session.set_bin_sink`)
     until :meth:`close`: ``t_s`` (stream time), ``t_file_s`` and ``file`` (where in which recording, for a file
@@ -51,6 +90,8 @@ class BinCsv:
         self.rows = 0
         self._lock = threading.Lock()
         self.n_scores = len(classes)
+        #: a range export: only bins ending in ``(start, end]`` of file time, after ``source`` took seek number ``n``
+        self.range: tuple[int, int, object, int] | None = None
 
     def truth_at(self, t_file_us: int | None) -> str:
         """The labelled class at file time ``t_file_us`` (no_gesture between labels; "" without labels)."""
@@ -68,6 +109,10 @@ class BinCsv:
             scores = list(row.scores) or [""] * self.n_scores
             confs = [f"{c:.6f}" for c in row.confidences] or [""] * self.n_scores
             t_file = None if self.file_time is None else self.file_time(row.t_end_us)
+            if self.range is not None:
+                start, end, source, n = self.range
+                if source.seeks < n or row.t_end_us <= source.jumped_at_us or not start < t_file <= end:
+                    return  # a bin from before the seek to the range's start, or outside the range
             self._writer.writerow([f"{row.t_end_us / 1e6:.6f}", "" if t_file is None else f"{t_file / 1e6:.6f}",
                                    self.file_name, row.events, int(row.dropped), *row.layer_synops, *scores, *confs,
                                    row.said, self.truth_at(t_file)])

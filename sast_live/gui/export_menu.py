@@ -41,6 +41,16 @@ class ExportMenu(QtWidgets.QMenu):
         self.export_video = self.addAction("Video MP4…")
         self.export_video.setCheckable(True)
         self.export_video.toggled.connect(self.toggle_video)
+        panels = self.addMenu("Panel as SVG / PDF")
+        d = window.dashboard
+        for name, widget in (("event view", d.events), ("prediction", d.prediction), ("spikes", d.spikes),
+                             ("energy", d.energy), ("timeline", d.timeline), ("SynOps/s plot", d.synops_plot),
+                             ("events/s plot", d.rate_plot)):
+            panels.addAction(name, lambda name=name, widget=widget: self.choose_vector(name, widget))
+        self.export_range = self.addAction("Time range of the recording…", self.choose_range)
+        self.export_range.setToolTip("replay a stretch of the recording into a per-bin CSV or a video")
+        #: a range export under way: (file start µs, file end µs, "csv" or "video", the source's seeks once there)
+        self.range: tuple[int, int, str, int] | None = None
         speeds = self.addMenu("Video speed")
         speeds.setToolTip("seconds of recording per second of video, whatever the replay speed")
         group = QtGui.QActionGroup(self)
@@ -70,6 +80,93 @@ class ExportMenu(QtWidgets.QMenu):
                 self.report(f"saved {export.save_png(self.window, path)}")
             except SastLiveError as exc:
                 QtWidgets.QMessageBox.warning(self.window, "Export", str(exc))
+
+    def choose_vector(self, name: str, widget) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.window, f"The {name} as a figure",
+                                                        f"sast-live-{name.split()[0].lower()}.svg",
+                                                        "SVG (*.svg);;PDF (*.pdf)")
+        if path:
+            try:
+                self.report(f"saved {export.save_vector(widget, path)}")
+            except SastLiveError as exc:
+                QtWidgets.QMessageBox.warning(self.window, "Export", str(exc))
+
+    # -- a time range of a recording ------------------------------------------------------------------------
+    def choose_range(self) -> None:
+        """Ask for a stretch of the recording (seconds from its start) and what to write, then :meth:`start_range`."""
+        span = self.window.dashboard.timeline.span
+        if span is None or not self.session.can_seek:
+            QtWidgets.QMessageBox.information(self.window, "Export a time range", "open a recording first: a live "
+                                              "stream has no time range to go back to")
+            return
+        length = (span[1] - span[0]) / 1e6
+        dialog = QtWidgets.QDialog(self.window)
+        dialog.setWindowTitle("Export a time range")
+        form = QtWidgets.QFormLayout(dialog)
+        start, end = QtWidgets.QDoubleSpinBox(), QtWidgets.QDoubleSpinBox()
+        for box, value in ((start, 0.0), (end, length)):
+            box.setRange(0.0, length)
+            box.setDecimals(2)
+            box.setSuffix(" s")
+            box.setValue(value)
+        kind = QtWidgets.QComboBox()
+        kind.addItems(["per-bin CSV", "video MP4"])
+        form.addRow("from", start)
+        form.addRow("to", end)
+        form.addRow("write", kind)
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
+                                             | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        form.addRow(buttons)
+        if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
+            return
+        csv_kind = kind.currentIndex() == 0
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self.window, "Export a time range", "sast-live-range.csv" if csv_kind else "sast-live-range.mp4",
+            "CSV (*.csv)" if csv_kind else "MP4 (*.mp4)")
+        if path:
+            try:
+                self.start_range("csv" if csv_kind else "video", path, start.value(), end.value())
+            except SastLiveError as exc:
+                QtWidgets.QMessageBox.warning(self.window, "Export a time range", str(exc))
+
+    def start_range(self, kind: str, path: str, start_s: float, end_s: float) -> None:
+        """Replay ``start_s``–``end_s`` (seconds from the recording's start) into a per-bin CSV (``kind`` "csv") or
+        a video ("video"): the recording is sought to the start and played; the export stops at the end
+        (:meth:`range_tick`, each frame)."""
+        span = self.window.dashboard.timeline.span
+        if span is None or not self.session.can_seek:
+            raise SastLiveError("a time range needs a recording (a file source)")
+        if not 0 <= start_s < end_s or span[0] + end_s * 1e6 > span[1] + 1:
+            raise SastLiveError(f"{start_s:g}–{end_s:g} s is not a range inside the recording's "
+                                f"{(span[1] - span[0]) / 1e6:.2f} s")
+        if kind not in ("csv", "video"):
+            raise SastLiveError(f"a time range is written as a csv or a video, not {kind!r}")
+        start, end, source = span[0] + int(start_s * 1e6), span[0] + int(end_s * 1e6), self.session.source
+        (self.start_csv if kind == "csv" else self.start_video)(path)
+        if kind == "csv":
+            self.bin_csv.range = (start, end, source, source.seeks + 1)
+        self.range = (start, end, kind, source.seeks + 1)
+        if self.session.paused:
+            self.window.controls.play.setChecked(False)
+        self.session.seek(start)
+        self.report(f"exporting {start_s:.2f}–{end_s:.2f} s to {path}")
+
+    def range_tick(self) -> None:
+        """Each frame: a range export that has reached its end stops (and so does the replay)."""
+        if self.range is None:
+            return
+        source = self.session.source
+        pos = getattr(source, "position_us", None)
+        if pos is not None and getattr(source, "seeks", 0) >= self.range[3] and pos >= self.range[1]:
+            kind, self.range = self.range[2], None
+            self.window.controls.play.setChecked(True)
+            if kind == "csv":
+                uncheck(self.export_csv)
+                self.stop_csv()
+            else:
+                self.stop_video()
 
     # -- per-bin CSV ------------------------------------------------------------------------------------------
     def start_csv(self, path: str) -> None:
@@ -110,6 +207,10 @@ class ExportMenu(QtWidgets.QMenu):
         ``finished`` ends it."""
         if self.video is None:
             return
+        if self.range is not None:  # a range: only frames from its start on, once the seek there was taken
+            source = self.session.source
+            if getattr(source, "seeks", 0) < self.range[3] or (getattr(source, "position_us", 0) or 0) < self.range[0]:
+                return
         self.video.add(export.grab_rgb(self.window), t_us / 1e6)
         if finished:
             self.stop_video()

@@ -131,6 +131,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status.setText(self.status_line(snap))
         self.overload.setText(self.overload_text(snap.dropped_bins, now))
         self.exports.add_frame(snap.t_us, snap.finished)
+        self.exports.range_tick()
         self.frames_rendered += 1
         if self.max_frames is not None and self.frames_rendered >= self.max_frames:
             self.close()

@@ -88,6 +88,7 @@ class FileSource(TimedSource):
         #: seeks taken so far: it changes before the first slice from the new place is handed out (on the thread
         #: that iterates), so a consumer that reads it after each chunk knows where the stream jumped
         self.seeks = 0
+        self.jumped_at_us = 0  # the output time the last seek continued the stream from
 
     def seek(self, t_us: int) -> None:
         """Continue from file time ``t_us`` at the next slice (output time keeps running forward)."""
@@ -139,6 +140,7 @@ class FileSource(TimedSource):
                     break
             if restart is not None:
                 start = restart
+                self.jumped_at_us = out_t or 0
                 self.seeks += 1
                 continue
             if not emitted or not self.loop:
