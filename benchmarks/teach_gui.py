@@ -60,7 +60,6 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true", help="print the figures as one JSON line")
     args = ap.parse_args(argv)
 
-    from types import SimpleNamespace
 
     from PyQt6 import QtCore, QtTest, QtWidgets
 
@@ -136,9 +135,7 @@ def main(argv=None) -> int:
         session.open(str(path))
         spin(max(b for _, _, b in named) / 1e6 + 2.0)  # the whole recording at 1×
         shot(f"{step}-5-try-it")
-        log = list(session.window_log)
-        wins = [SimpleNamespace(t_start_us=a, t_end_us=b, class_index=c, partial=False) for a, b, c, _ in log]
-        score = score_recording(wins, labels, session.backend.classes)
+        score = score_recording(list(session.window_log), labels, session.backend.classes)
         k_new = list(session.backend.classes).index(motion)
         new = [g for g in score["gestures"] if g["class"] == k_new]
         old = [g for g in score["gestures"] if g["class"] != k_new]

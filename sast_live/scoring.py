@@ -65,6 +65,26 @@ def score_recording(windows, labels, classes, t_end_us: int | None = None) -> di
             if pause_rows else None}
 
 
+def score_so_far(windows, labels, classes) -> dict | None:
+    """:func:`score_recording` of a replay under way (or begun part-way, after a seek): only the labels whose whole
+    span the ``windows`` (file time, non-decreasing) already cover; None before any is covered."""
+    full = [w for w in windows if not w.partial]
+    if not full:
+        return None
+    lo, hi = full[0].t_start_us, full[-1].t_end_us
+    covered = [(k, a, b) for k, a, b in labels if lo <= a and b <= hi]
+    return score_recording(full, covered, classes, hi) if covered else None
+
+
+def score_line(score: dict) -> str:
+    """One line of :func:`score_recording` for the window (its table is :func:`render_score`)."""
+    parts = [f"{score['gestures_with_majority']}/{score['n_gestures']} labelled gestures named by most of their "
+             f"windows", f"median latency {latency_text(score['median_latency_s'])}"]
+    if score["pause_no_gesture"] is not None:
+        parts.append(f"pauses {score['pause_no_gesture']:.0%} no gesture")
+    return " · ".join(parts)
+
+
 def render_score(score: dict) -> str:
     """A short readable table of :func:`score_recording`."""
     lines = [f"{'gesture':<28} {'start s':>8} {'windows':>8} {'correct':>8} {'latency s':>10}"]

@@ -20,6 +20,7 @@ import os
 import threading
 from collections import deque
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from firmware_sim.precisions import Precision
 from sast_live.errors import SastLiveError
@@ -30,6 +31,19 @@ from sast_live.recorder import Recorder
 from sast_live.sources import open_source
 from sast_live.sources.base import Source
 from sast_live.transforms.config import EventImageConfig
+
+
+class LoggedWindow(NamedTuple):
+    """A window of a file source as the timeline and the score read it: its span in file time (µs), what the app
+    decided (a class, −1 no gesture, −2 unfamiliar scene), its top-class confidence, and whether it was cut short.
+    (The attribute names are :class:`~sast_live.pipeline.snapshot.WindowResult`'s: :mod:`sast_live.scoring` reads
+    both.)"""
+
+    t_start_us: int
+    t_end_us: int
+    class_index: int
+    confidence: float
+    partial: bool
 
 
 @dataclass(frozen=True)
@@ -79,7 +93,7 @@ class Session:
         self.backend = load_backend(self.options.model, self.options.precision)
         self.source = self.pipeline = self.runner = self.recorder = self.take = None
         self.spec: str | None = None
-        #: (file start µs, file end µs, class index or −1, confidence) of each window of a file source, for a timeline
+        #: the :class:`LoggedWindow` of each window of a file source (file time), for the timeline and its score
         self.window_log: deque = deque(maxlen=20_000)
         self.windows_logged = 0  # windows appended to window_log since the source opened
         self.seek_count = 0  # seeks so far, and the file time the last one re-fed the file from (the timeline's)
@@ -109,8 +123,8 @@ class Session:
     def _window(self, win) -> None:  # on the worker thread
         source = self.source
         if hasattr(source, "file_time"):
-            self.window_log.append((source.file_time(win.t_start_us), source.file_time(win.t_end_us),
-                                    win.class_index, win.confidence))
+            self.window_log.append(LoggedWindow(source.file_time(win.t_start_us), source.file_time(win.t_end_us),
+                                                win.class_index, win.confidence, win.partial))
             self.windows_logged += 1
         if self.on_window is not None:
             self.on_window(win)

@@ -359,8 +359,29 @@ def test_a_live_camera_is_stopped_while_the_model_trains_and_reopened_after(qapp
         assert not session.can_pace
         win.teach.tuning.emit(True)
         assert session.runner is None and not win.controls.play.isChecked()
+        # no stale answer while it learns (it had shown "arm roll 98%" from before)
+        assert win.dashboard.prediction.top.text() == "teaching…"
         win.teach.tuning.emit(False)
         assert session.runner is not None and session.spec == "edvs:loop://"
+        assert win.dashboard.prediction.held is None
+    finally:
+        win.close()
+
+
+def test_a_new_source_plays_and_the_button_says_pause(qapp):
+    """Paused on one source, another opened: it plays, and the button says what pressing it does (it had read
+    "Play" while the new stream ran)."""
+    from sast_live.gui.window import MainWindow
+    from sast_live.session import Session
+
+    session = Session()
+    win = MainWindow(session)
+    try:
+        win.controls.open_source(str(DEMO))
+        win.controls.play.setChecked(True)
+        assert session.paused and win.controls.play.text() == "Play"
+        win.controls.open_source("synthetic:gestures")
+        assert not session.paused and not win.controls.play.isChecked() and win.controls.play.text() == "Pause"
     finally:
         win.close()
 

@@ -173,6 +173,8 @@ def test_timeline_paints_predictions_and_truth_steps_and_seeks(qapp, demo_window
     # the legend names what the strip shows; the tooltip says what is under the mouse
     assert "right hand wave" in tl.legend.text() and "■" in tl.legend.text()
     assert "truth: right hand wave" in tl.describe_at(1.0) and tl.describe_at(1.0).startswith("1.00 s · said: ")
+    spin(qapp, 30, until=lambda: "score so far: 2/" in tl.score.text())  # a labels file: the score as it plays
+    assert "labelled gestures named by most of their windows" in tl.score.text() and "gesture" in tl.score.toolTip()
 
     win.controls.play.setChecked(True)  # paused: the arrows step one bin each
     spin(qapp, 1.0)

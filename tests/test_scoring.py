@@ -12,7 +12,7 @@ import pytest
 
 from models.decision import NO_CLASS
 from sast_live.pipeline.snapshot import WindowResult
-from sast_live.scoring import first_stable, score_recording
+from sast_live.scoring import first_stable, score_line, score_recording, score_so_far
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,6 +38,19 @@ def test_majority_latency_and_pauses():
     assert s["pauses"] == [{"start_us": 3_000_000, "end_us": 5_000_000, "windows": 5, "no_gesture": 5}]
     assert s["median_latency_s"] == 1.25 and s["missed"] == 0 and s["pause_no_gesture"] == 1.0
     assert first_stable(windows, 7, 0, 8_000_000) is None
+
+
+def test_the_score_so_far_counts_only_the_labels_the_windows_have_covered():
+    """The window's running score: a replay begun at 4 s (a seek) has covered only the second gesture once it is past
+    8 s; before its end, none; partial windows never count."""
+    labels = [(3, 0, 3_000_000), (1, 5_000_000, 8_000_000)]
+    windows = [win(t / 4, 1 if t / 4 >= 6 else NO_CLASS) for t in range(20, 35)]  # ends 5.0 … 8.5 s, from 4.0 s
+    names = [str(i) for i in range(11)]
+    assert score_so_far(windows[:8], labels, names) is None  # up to 6.75 s: the second gesture not yet over
+    s = score_so_far(windows, labels, names)
+    assert [g["class"] for g in s["gestures"]] == [1] and s["gestures_with_majority"] == 1
+    assert score_line(s).startswith("1/1 labelled gestures named by most of their windows · median latency")
+    assert score_so_far([win(2.0, 3, partial=True)], labels, names) is None
 
 
 @pytest.mark.slow

@@ -299,7 +299,7 @@ def test_a_seek_starts_the_answer_over_from_the_new_place():
         assert snap.verdict == -1, snap.explanation
         assert snap.latency_class == -1 and snap.decision_latency_s is None
         after = list(session.window_log)[-(session.windows_logged - logged):]
-        assert after and all(a >= session.last_seek_us for a, _, _, _ in after)
+        assert after and all(w.t_start_us >= session.last_seek_us for w in after)
     finally:
         session.stop()
 

@@ -203,6 +203,10 @@ class Controls(QtCore.QObject):
             self.session.set_protocol(self.protocol.currentText())
             self.session.open(spec)
             self.report(f"opened {spec}")
+            self.play.blockSignals(True)  # a new source plays: the button says what it does next
+            self.play.setChecked(False)
+            self.play.blockSignals(False)
+            self.play.setText("Pause")
         except SastLiveError as exc:
             QtWidgets.QMessageBox.warning(self.window, "Cannot open source", str(exc))
 
@@ -240,6 +244,7 @@ class Controls(QtCore.QObject):
     def hold_source(self, hold: bool) -> None:
         """Hold the source still while a fine-tuning trains (pause a file or the synthetic camera; stop a live
         camera, which cannot wait) and give it back as it was after."""
+        self.window.dashboard.prediction.hold("teaching…" if hold else None)
         if hold:
             self._held = None
             if self.session.can_pace and not self.play.isChecked():

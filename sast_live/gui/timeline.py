@@ -5,6 +5,7 @@ and a strip of what the app said per window (top row) beside the ground truth fr
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from models.decision import verdict_name
 from sast_live.errors import SastLiveError
 from sast_live.gui.palette import class_colour
 from sast_live.gui.views import ElidedLabel
+from sast_live.scoring import render_score, score_line, score_so_far
 
 NOTHING = -9  # a strip column with nothing painted (no window ended there, or no label)
 STRIP_US = 25_000  # one strip column per 25 ms of file time …
@@ -37,6 +39,8 @@ class Timeline(QtWidgets.QWidget):
         self._last_end: int | None = None
         self._legend_classes: set[int] = set()
         self._seeks = session.seek_count
+        self._score_from = 0  # windows_logged when the windows the score counts began (the open, the last seek)
+        self._scored_at = 0.0
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.plot = pg.PlotWidget()
@@ -63,6 +67,8 @@ class Timeline(QtWidgets.QWidget):
         row.addWidget(self.back)
         row.addWidget(self.forward)
         row.addWidget(self.where, 1)
+        self.score = ElidedLabel("")  # with a labels file: how right the app has been so far (scoring.score_so_far)
+        row.addWidget(self.score, 3)
         self.plot.scene().sigMouseMoved.connect(self._hovered)
         self.legend = QtWidgets.QLabel("")  # the classes on the strip, each with its colour
         self.legend.setWordWrap(True)
@@ -80,7 +86,9 @@ class Timeline(QtWidgets.QWidget):
             return
         self._spec, self.span, self.truth, self._seen, self._last_end = spec, None, [], 0, None
         self._legend_classes: set[int] = set()
+        self._score_from = 0
         self.legend.setText("")
+        self.score.setText("")
         if not self.session.can_seek:
             self.hide()
             return
@@ -153,6 +161,21 @@ class Timeline(QtWidgets.QWidget):
             items.append(f'<span style="color: rgb({r},{g},{b});">■</span>&nbsp;{self._name(k)}')
         self.legend.setText("&nbsp;&nbsp; ".join(items))
 
+    def _update_score(self, every_s: float = 1.0) -> None:
+        """The score line (at most once a second: it goes through every window since the open or the last seek)."""
+        now = time.monotonic()
+        if not self.truth or now - self._scored_at < every_s:
+            return
+        self._scored_at = now
+        n = min(self.session.windows_logged - self._score_from, len(self.session.window_log))
+        windows = list(self.session.window_log)[-n:] if n > 0 else []
+        score = score_so_far(windows, self.truth, self.session.backend.classes)
+        if score is None:
+            self.score.setText("score: after the first labelled gesture")
+            return
+        self.score.setText(f"score so far: {score_line(score)}")
+        self.score.set_tip(render_score(score))
+
     def describe_at(self, seconds: float) -> str:
         """What the strip shows at ``seconds`` of file time, in words (its tooltip)."""
         if self.span is None:
@@ -180,21 +203,24 @@ class Timeline(QtWidgets.QWidget):
             return
         log, count = self.session.window_log, self.session.windows_logged
         if count < self._seen:  # the same file opened again: a new log
-            self._seen, self._last_end = 0, None
+            self._seen, self._last_end, self._score_from = 0, None, 0
         if self.session.seek_count != self._seeks:  # what was said from there on is said again, from fresh state
             self._seeks = self.session.seek_count
+            self._score_from = self.session.windows_logged  # the score starts over with the windows from there
             self._paint(1, self._col(self.session.last_seek_us), None, NOTHING)
             self._last_end = None
             self._draw()
         new = min(count - self._seen, len(log))
         if new > 0:
-            for a, b, k, _conf in (log[-i] for i in range(new, 0, -1)):
+            for w in (log[-i] for i in range(new, 0, -1)):
+                a, b, k = w.t_start_us, w.t_end_us, w.class_index
                 # streaming windows overlap: each paints what is new since the one before (all of it after a seek)
                 start = self._last_end if self._last_end is not None and a < self._last_end <= b else a
                 self._paint(1, self._col(start), self._col(b) + 1, k)
                 self._last_end = b
             self._seen = count
             self._draw()
+            self._update_score()
         pos = getattr(self.session.source, "position_us", None)
         # the cursor moves when it would move a pixel (every move repaints the strip and its axis)
         px = (self.span[1] - self.span[0]) / max(self.plot.width(), 1)

@@ -119,7 +119,16 @@ class PredictionPanel(QtWidgets.QGroupBox):
         self.reason.setStyleSheet("color: #a0a0a8;")
         layout.addWidget(self.reason, 1, 0, 1, 2)
         self.labels, self.bars = [], []
+        self.held: str | None = None  # said instead of an answer while the model is being taught
         self.set_classes(classes, layout)
+
+    def hold(self, text: str | None) -> None:
+        """Say ``text`` instead of an answer (while teaching holds the source: the last answer would be stale),
+        or, None, go back to the answers."""
+        self.held = text
+        if text is not None:
+            self.top.setText(text)
+            self.reason.setText("the answers come back when the taught model runs")
 
     def set_classes(self, classes, layout=None) -> None:
         layout = layout or self.layout()
@@ -154,12 +163,17 @@ class PredictionPanel(QtWidgets.QGroupBox):
             bar.setValue(int(round(1000 * float(c))))
             bar.setFormat(f"{float(c):.0%}")  # rounded as the headline is (Qt's %p% truncates)
         why = snap.explanation
-        k = why.highlight if why is not None else snap.verdict
+        if self.held is not None:
+            why, k = None, -1
+        else:
+            k = why.highlight if why is not None else snap.verdict
         if k != self._highlight:
             for i, (label, bar) in enumerate(zip(self.labels, self.bars, strict=True)):
                 label.setStyleSheet("font-weight: bold; color: #d08700;" if i == k else "")
                 bar.setStyleSheet(HIGHLIGHT_BAR if i == k else "")
             self._highlight = k
+        if self.held is not None:
+            return
         if why is not None:
             self.top.setText(why.headline)
             self.reason.setText(why.reason)
