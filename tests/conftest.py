@@ -20,6 +20,13 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
         os.environ.setdefault(var, "1")
 
 
+@pytest.fixture(autouse=True)
+def own_settings(tmp_path_factory, monkeypatch):
+    """Each test's windows remember their settings in a folder of their own: never the user's, and never what an
+    earlier test left (a window's size, docks, colours)."""
+    monkeypatch.setenv("SAST_LIVE_CONFIG_DIR", str(tmp_path_factory.mktemp("settings")))
+
+
 def main_in_process(capsys, *args, ok=True):
     """``main.py ARGS`` in this process — the same parser and handlers, without a new interpreter's start-up (a
     few seconds each on 2 cores) — as ``(returncode, stdout, stderr)`` attributes; ``ok``: it must exit 0."""

@@ -417,3 +417,57 @@ def test_the_overload_sign_counts_the_bins_dropped_in_the_last_seconds():
     assert MainWindow.overload_text(win, 40, 101.0) == "⚠ overload: 40 bins dropped"
     assert MainWindow.overload_text(win, 45, 101.0 + OVERLOAD_S + 0.5) == "⚠ overload: 5 bins dropped"
     assert MainWindow.overload_text(win, 45, 102.0 + 2 * OVERLOAD_S) == ""  # none dropped lately: the sign goes
+
+
+def test_the_window_remembers_its_display_choices_and_recent_files_but_not_the_command_lines(qapp, tmp_path):
+    """Closed and opened again, the window has the size, colours, accumulate window, decay, theme and video speed
+    it was left with and lists the recordings opened (newest first, those still on disk); a broken settings file
+    gives the defaults. Speed and precision come from the command line, never from a last run."""
+    import shutil
+
+    from sast_live.gui.palette import SCHEMES
+    from sast_live.gui.settings import open_settings, recent_files
+    from sast_live.gui.window import MainWindow
+    from sast_live.session import Session, SourceOptions
+
+    copy = tmp_path / "copy.raw"
+    shutil.copy(DEMO, copy)
+    win = MainWindow(Session(SourceOptions(speed=2.0)))
+    win.resize(700, 500)  # inside the offscreen screen (800 × 600): restoreGeometry keeps a window on it
+    scheme = list(SCHEMES)[2]
+    win.controls.scheme.setCurrentText(scheme)
+    win.controls.accumulate.setValue(120)
+    win.controls.decay.setCurrentText("exponential")
+    win.set_theme("light")
+    win.exports.set_video_speed(2.0)
+    win.controls.open_source(str(DEMO))
+    win.controls.open_source(str(copy))
+    win.close()
+    assert recent_files(open_settings()) == [str(copy), str(DEMO)]
+
+    again = MainWindow(Session(SourceOptions(speed=0.5)))
+    try:
+        assert (again.width(), again.height()) == (700, 500)
+        assert again.controls.scheme.currentText() == scheme and again.controls.accumulate.value() == 120
+        assert again.controls.decay.currentText() == "exponential" and again.theme == "light"
+        assert again.exports.video_speed == 2.0 and again.session.event_image.window_us == 120_000
+        assert again.controls.speed.currentText() == "0.5×"  # the command line's, not the last run's 2×
+        copy.unlink()
+        again._fill_recent()
+        assert [a.text() for a in again.recent.actions()] == [str(DEMO)]
+    finally:
+        again.close()
+        again.set_theme("dark")
+
+    settings = open_settings()
+    settings.setValue("accumulate_ms", "lots")
+    settings.setValue("scheme", "plaid")
+    settings.setValue("recent", 42)
+    settings.setValue("geometry", "not a geometry")
+    settings.sync()
+    third = MainWindow(Session())
+    try:
+        assert third.controls.accumulate.value() == 50 and third.controls.scheme.currentText() == list(SCHEMES)[0]
+        assert recent_files(third.settings) == []
+    finally:
+        third.close()

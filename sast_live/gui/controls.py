@@ -60,6 +60,20 @@ class Controls(QtCore.QObject):
         self._build_shortcuts()
         teach.tuning.connect(self.hold_source)
 
+    # -- what the window remembers (sast_live.gui.settings) ------------------------------------------------------
+    def restore(self, settings) -> None:
+        """The display bar as it was left: colours, accumulate window, decay."""
+        from sast_live.gui.settings import read_choice, read_int
+
+        self.scheme.setCurrentText(read_choice(settings, "scheme", SCHEMES, self.scheme.currentText()))
+        self.accumulate.setValue(read_int(settings, "accumulate_ms", 5, 500, self.accumulate.value()))
+        self.decay.setCurrentText(read_choice(settings, "decay", DECAYS, self.decay.currentText()))
+
+    def save(self, settings) -> None:
+        settings.setValue("scheme", self.scheme.currentText())
+        settings.setValue("accumulate_ms", self.accumulate.value())
+        settings.setValue("decay", self.decay.currentText())
+
     # -- building -----------------------------------------------------------------------------------------------
     def _build_source_bar(self) -> None:
         bar = self.window.addToolBar("controls")
@@ -203,6 +217,7 @@ class Controls(QtCore.QObject):
             self.session.set_protocol(self.protocol.currentText())
             self.session.open(spec)
             self.report(f"opened {spec}")
+            self.window.remember_file(spec)
             self.play.blockSignals(True)  # a new source plays: the button says what it does next
             self.play.setChecked(False)
             self.play.blockSignals(False)

@@ -153,13 +153,21 @@ class ExportMenu(QtWidgets.QMenu):
         self.session.seek(start)
         self.report(f"exporting {start_s:.2f}–{end_s:.2f} s to {path}")
 
-    def range_tick(self) -> None:
-        """Each frame: a range export that has reached its end stops (and so does the replay)."""
+    def _range_position(self, t_us: int) -> int | None:
+        """File time of stream time ``t_us`` once the seek to the range's start has been taken (None before: what
+        is shown still comes from before the jump)."""
+        source = self.session.source
+        if getattr(source, "seeks", 0) < self.range[3] or t_us <= source.jumped_at_us:
+            return None
+        return source.file_time(t_us)
+
+    def range_tick(self, t_us: int) -> None:
+        """Each frame, with the stream time it shows: a range export that has reached its end stops (and so does
+        the replay)."""
         if self.range is None:
             return
-        source = self.session.source
-        pos = getattr(source, "position_us", None)
-        if pos is not None and getattr(source, "seeks", 0) >= self.range[3] and pos >= self.range[1]:
+        pos = self._range_position(t_us)
+        if pos is not None and pos >= self.range[1]:
             kind, self.range = self.range[2], None
             self.window.controls.play.setChecked(True)
             if kind == "csv":
@@ -208,8 +216,8 @@ class ExportMenu(QtWidgets.QMenu):
         if self.video is None:
             return
         if self.range is not None:  # a range: only frames from its start on, once the seek there was taken
-            source = self.session.source
-            if getattr(source, "seeks", 0) < self.range[3] or (getattr(source, "position_us", 0) or 0) < self.range[0]:
+            pos = self._range_position(t_us)
+            if pos is None or pos < self.range[0]:
                 return
         self.video.add(export.grab_rgb(self.window), t_us / 1e6)
         if finished:

@@ -97,6 +97,7 @@ def launch(spec: str, sources, options, frames: int | None = None, panels: str =
     except SastLiveError:
         window.close()
         raise
+    window.remember_file(spec)
     window.show()
     if panels == "all":
         window.inputs.show()

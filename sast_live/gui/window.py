@@ -5,6 +5,7 @@ hands it to each of them."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 
@@ -14,10 +15,11 @@ from PyQt6 import QtCore, QtWidgets
 from sast_live.errors import SastLiveError
 from sast_live.gui.controls import Controls
 from sast_live.gui.dashboard import Dashboard
-from sast_live.gui.export_menu import ExportMenu
+from sast_live.gui.export_menu import VIDEO_SPEEDS, ExportMenu
 from sast_live.gui.inspector import InputView
+from sast_live.gui.settings import add_recent, open_settings, read_choice, read_float, recent_files
 from sast_live.gui.teach import TeachPanel
-from sast_live.gui.theme import apply_theme
+from sast_live.gui.theme import THEMES, apply_theme
 from sast_live.gui.views import ElidedLabel
 
 #: the window's size: this share of the screen it opens on, at least 1280 × 720 (or the whole of a smaller one)
@@ -39,7 +41,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.render_times: deque = deque(maxlen=300)
         self.latencies_ms: list[float] = []
         self.last_snapshot = None
-        apply_theme("dark")
+        self.settings = open_settings()
+        self.theme = read_choice(self.settings, "theme", THEMES, "dark")
+        apply_theme(self.theme)
         self.dashboard = Dashboard(session)
         self.setCentralWidget(self.dashboard)
         self.inputs = InputView(self)
@@ -54,14 +58,20 @@ class MainWindow(QtWidgets.QMainWindow):
             dock.visibilityChanged.connect(
                 lambda shown, dock=dock: shown and QtCore.QTimer.singleShot(0, lambda: self.size_dock(dock)))
         self.exports = ExportMenu(self, session, self.report)
+        self.exports.set_video_speed(read_float(self.settings, "video_speed", VIDEO_SPEEDS, 1.0))
         self.controls = Controls(self, session, self.report, self.teach, self.inputs, self.exports)
+        self.controls.restore(self.settings)
         self._build_menus()
         self._build_status_bar()
         self.timer = QtCore.QTimer(self)
         self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)  # a coarse timer may fire up to 5 % late
         self.timer.timeout.connect(self.refresh)
         self.timer.start(REFRESH_MS)
-        self.fit_to_screen()
+        geometry, state = self.settings.value("geometry"), self.settings.value("state")
+        if not (isinstance(geometry, QtCore.QByteArray) and self.restoreGeometry(geometry)):
+            self.fit_to_screen()
+        if isinstance(state, QtCore.QByteArray):
+            self.restoreState(state)  # which docks were open, and where
 
     def size_dock(self, dock: QtWidgets.QDockWidget) -> None:
         """An opened dock takes :data:`DOCK_SHARE` of the window's width (or what it needs), not the half its
@@ -83,15 +93,44 @@ class MainWindow(QtWidgets.QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addAction("Open file…", self.controls.choose_file)
+        self.recent = file_menu.addMenu("Open recent")
+        self.recent.aboutToShow.connect(self._fill_recent)
         file_menu.addMenu(self.exports)
         file_menu.addAction("Quit", self.close)
         view = bar.addMenu("&View")
         theme = view.addMenu("Theme")
-        for name in ("dark", "light"):
-            theme.addAction(name, lambda name=name: apply_theme(name))
+        for name in THEMES:
+            theme.addAction(name, lambda name=name: self.set_theme(name))
         view.addAction(self.inputs.toggleViewAction())
         view.addAction(self.teach.toggleViewAction())
         bar.addMenu("&Help").addAction("Keyboard shortcuts", self.controls.help.toggle)
+
+    def set_theme(self, name: str) -> None:
+        self.theme = name
+        apply_theme(name)
+
+    def _fill_recent(self) -> None:
+        self.recent.clear()
+        files = recent_files(self.settings)
+        for path in files:
+            self.recent.addAction(path, lambda path=path: self.controls.open_source(path))
+        if not files:
+            self.recent.addAction("(none yet)").setEnabled(False)
+
+    def remember_file(self, spec: str) -> None:
+        """A recording that was opened goes first in File → Open recent."""
+        if os.path.isfile(spec):
+            add_recent(self.settings, spec)
+
+    def save_settings(self) -> None:
+        """What the next window starts with (:mod:`sast_live.gui.settings`)."""
+        s = self.settings
+        s.setValue("geometry", self.saveGeometry())
+        s.setValue("state", self.saveState())
+        s.setValue("theme", self.theme)
+        s.setValue("video_speed", self.exports.video_speed)
+        self.controls.save(s)
+        s.sync()
 
     def _build_status_bar(self) -> None:
         """Three fields side by side, each in its own share of the bar whatever their text (no relayout as digits
@@ -131,7 +170,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status.setText(self.status_line(snap))
         self.overload.setText(self.overload_text(snap.dropped_bins, now))
         self.exports.add_frame(snap.t_us, snap.finished)
-        self.exports.range_tick()
+        self.exports.range_tick(snap.t_us)
         self.frames_rendered += 1
         if self.max_frames is not None and self.frames_rendered >= self.max_frames:
             self.close()
@@ -175,6 +214,7 @@ class MainWindow(QtWidgets.QMainWindow):
         return " · ".join(parts)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self.save_settings()
         self.timer.stop()
         self.exports.stop_video()
         self.exports.stop_csv()
