@@ -31,6 +31,7 @@ from sast_live.recorder import Recorder
 from sast_live.sources import open_source
 from sast_live.sources.base import Source
 from sast_live.transforms.config import EventImageConfig
+from sast_live.transforms.mask import PixelMask
 
 
 class LoggedWindow(NamedTuple):
@@ -100,6 +101,7 @@ class Session:
         self.last_seek_us: int | None = None
         self.message = ""  # the last thing worth telling the user (errors, records written)
         self.event_image = EventImageConfig()  # how the event view's image is made (the window's display bar)
+        self.mask: PixelMask | None = None  # the region of interest and hot-pixel mask (kept across opens)
         self._loading = threading.Lock()
 
     # -- sources ------------------------------------------------------------------------------------------
@@ -113,6 +115,10 @@ class Session:
             pipeline = Pipeline(self.backend, source.sensor_size, self.options, source.describe(),
                                 realtime=source.realtime)
             pipeline.set_event_image(self.event_image)
+            if self.mask is not None and tuple(self.mask.sensor_size) == tuple(pipeline.sensor_size):
+                pipeline.set_mask(self.mask)
+            else:
+                self.mask = None  # another sensor: its pixels are other pixels
         except SastLiveError:
             source.close()
             raise
@@ -255,6 +261,46 @@ class Session:
             self.options = options
 
         self._on_worker(install, done, f"noise filters {'on' if options.filters_on else 'off'}")
+
+    def set_mask(self, roi: tuple[int, int, int, int] | None, hot=(), done=None) -> None:
+        """Keep only the events inside ``roi`` (``(x0, y0, x1, y1)`` sensor pixels, x1 and y1 exclusive; None: the
+        whole sensor) and not at the ``hot`` pixels, from the next chunk on; kept for the next :meth:`open` of a
+        source of the same size."""
+        if self.pipeline is None:
+            raise SastLiveError("open a source first: a region and a mask are in its pixels")
+        mask = PixelMask(self.pipeline.sensor_size, roi, tuple(hot))
+
+        def install(pipeline):
+            if pipeline is not None:
+                pipeline.set_mask(mask)
+            self.mask = None if mask.empty else mask
+
+        self._on_worker(install, done, f"input: {mask.describe() or 'every pixel'}")
+
+    def detect_hot_pixels(self, seconds: float = 1.0, done=None) -> None:
+        """Count the stream's events per pixel for ``seconds`` of it and mask the pixels that stand out
+        (:func:`sast_live.transforms.mask.hot_pixels`) beside those masked already; then ``done(error or None)``
+        (on the worker thread), :attr:`message` saying how many were found."""
+        if self.pipeline is None:
+            raise SastLiveError("open a source first: hot pixels are found in its stream")
+
+        def found(hot):  # on the worker, once the stream has run the time
+            pipeline = self.pipeline
+            old = pipeline.mask or PixelMask(pipeline.sensor_size)
+            mask = PixelMask(pipeline.sensor_size, old.roi, old.hot + tuple(hot))
+            pipeline.set_mask(mask)
+            self.mask = None if mask.empty else mask
+            self.message = (f"masked {len(hot)} hot pixel{'s' * (len(hot) != 1)} (fired ≥ 10× as often as 90 % of "
+                            f"the pixels over {seconds:g} s); {len(mask.hot)} masked in all")
+            if done is not None:
+                done(None)
+
+        def start(pipeline):
+            if pipeline is None:
+                raise SastLiveError("nothing runs: hot pixels are found in a running stream")
+            pipeline.count_hot_pixels(seconds, found)
+
+        self._on_worker(start, lambda err: err and done and done(err), f"counting events per pixel for {seconds:g} s")
 
     def set_event_image(self, window_ms: int, decay: str) -> None:
         """How the event view's image is made (the last ``window_ms``, faded by ``decay``), from the next

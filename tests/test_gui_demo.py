@@ -475,6 +475,29 @@ def test_highlighting_a_class_or_a_new_headline_asks_for_no_new_layout(qapp):  #
     assert "left arm counter clockwise" in panel.top.full_text()
 
 
+@pytest.mark.slow
+def test_a_region_and_a_hot_pixel_mask_are_set_in_the_window_and_drawn_on_the_event_view(qapp, demo_window):  # noqa: F811
+    win, session = demo_window
+    spin(qapp, 30, until=lambda: win.frames_rendered > 3)
+    view = win.dashboard.events
+    win.controls.region.setChecked(True)
+    spin(qapp, 5, until=lambda: session.mask is not None and view.roi is not None)
+    assert session.mask.roi == (16, 16, 112, 112) and view.roi_rect() == (16, 16, 112, 112)
+    view.roi.setPos((10, 20))  # a drag ends: the region moves there
+    spin(qapp, 5, until=lambda: session.mask.roi[:2] == (10, 20))
+    assert session.mask.roi == (10, 20, 106, 116)
+    win.controls.find_hot_pixels()
+    spin(qapp, 30, until=lambda: session.mask.hot and len(view.hot.data) == len(session.mask.hot))
+    assert session.mask.hot and len(view.hot.data) == len(session.mask.hot)  # a red cross on each
+    spin(qapp, 5, until=lambda: "masked" in win.status.text())
+    assert "masked" in win.status.text() and "hot pixel" in win.status.text()
+    win.controls.clear_mask()
+    spin(qapp, 5, until=lambda: not session.mask.hot)
+    win.controls.region.setChecked(False)
+    spin(qapp, 5, until=lambda: session.mask is None and view.roi is None and len(view.hot.data) == 0)
+    assert session.mask is None and view.roi is None and len(view.hot.data) == 0
+
+
 def clipped_labels(win) -> list[str]:
     """Visible labels whose text is cut without saying so: plain labels wider than their room, and elided ones
     that do not carry their whole text in the tooltip."""

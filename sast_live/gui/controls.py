@@ -164,6 +164,21 @@ class Controls(QtCore.QObject):
         bar.addWidget(QtWidgets.QLabel(" colours "))
         bar.addWidget(self.scheme)
         bar.addSeparator()
+        self.region = QtGui.QAction("Region", self.window, checkable=True)
+        self.region.setToolTip("only a region of the sensor reaches the network: drag and resize the green rectangle")
+        self.region.toggled.connect(self.toggle_region)
+        bar.addAction(self.region)
+        self.hot_button = QtWidgets.QToolButton()
+        self.hot_button.setText("Hot pixels")
+        self.hot_button.setToolTip("mask pixels that fire on their own (red crosses): their events never reach "
+                                   "the network")
+        self.hot_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
+        hot = QtWidgets.QMenu(self.window)
+        hot.addAction("Find and mask (counts 1 s of the stream)", self.find_hot_pixels)
+        hot.addAction("Clear the mask", self.clear_mask)
+        self.hot_button.setMenu(hot)
+        bar.addWidget(self.hot_button)
+        self.window.dashboard.region_moved = self.move_region
         inputs = self.inputs.toggleViewAction()
         inputs.setText("Network input")
         inputs.setShortcut("I")
@@ -301,6 +316,44 @@ class Controls(QtCore.QObject):
     @QtCore.pyqtSlot()
     def _show_message(self) -> None:
         self.report(self.session.message)
+
+    # -- which pixels reach the network (sast_live.transforms.mask) ----------------------------------------------
+    def _set_mask(self, roi, hot) -> bool:
+        try:
+            self.session.set_mask(roi, hot, done=self._loaded)
+        except SastLiveError as exc:
+            QtWidgets.QMessageBox.warning(self.window, "Region and mask", str(exc))
+            return False
+        return True
+
+    def toggle_region(self, on: bool) -> None:
+        """On: the middle three quarters of the sensor, a rectangle to drag; off: the whole sensor."""
+        pipeline, mask = self.session.pipeline, self.session.mask
+        hot = mask.hot if mask is not None else ()
+        if pipeline is None:
+            self.region.blockSignals(True)
+            self.region.setChecked(False)
+            self.region.blockSignals(False)
+            self.report("open a source first")
+            return
+        w, h = pipeline.sensor_size.width, pipeline.sensor_size.height
+        self._set_mask((w // 8, h // 8, w - w // 8, h - h // 8) if on else None, hot)
+
+    def move_region(self, roi) -> None:
+        mask = self.session.mask
+        if roi is not None:
+            self._set_mask(roi, mask.hot if mask is not None else ())
+
+    def find_hot_pixels(self) -> None:
+        try:
+            self.session.detect_hot_pixels(1.0, done=self._loaded)
+            self.report(self.session.message)
+        except SastLiveError as exc:
+            QtWidgets.QMessageBox.warning(self.window, "Hot pixels", str(exc))
+
+    def clear_mask(self) -> None:
+        mask = self.session.mask
+        self._set_mask(mask.roi if mask is not None else None, ())
 
     # -- recording ----------------------------------------------------------------------------------------------
     def toggle_record(self, on: bool) -> None:

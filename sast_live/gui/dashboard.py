@@ -15,6 +15,8 @@ class Dashboard(QtWidgets.QWidget):
 
     def __init__(self, session):
         super().__init__()
+        self.session = session
+        self.region_moved = None  # called with the region a user dragged to (the controls set it)
         grid = QtWidgets.QGridLayout(self)
         self.events = EventView()
         self.prediction = PredictionPanel(session.backend.classes)
@@ -42,6 +44,9 @@ class Dashboard(QtWidgets.QWidget):
 
     def update_view(self, snap) -> None:
         self.events.update_view(snap)
+        pipeline = self.session.pipeline
+        if pipeline is not None:
+            self.events.show_mask(self.session.mask, pipeline.sensor_size, self.region_moved)
         self.prediction.update_view(snap)
         self.spikes.update_view(snap)
         self.energy.update_view(snap)

@@ -44,7 +44,45 @@ class EventView(pg.GraphicsLayoutWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.set_scheme(DEFAULT_SCHEME)
         self.box.addItem(self.image)
+        self.hot = pg.ScatterPlotItem(symbol="x", size=7, pen=pg.mkPen("#ff4040", width=1.5), brush=None)
+        self.box.addItem(self.hot)  # the masked hot pixels
+        self.roi: pg.RectROI | None = None  # the region of interest, while it is shown (it can be dragged)
+        self.shown_mask = None
         self.setMinimumSize(240, 240)
+
+    def show_mask(self, mask, sensor_size, changed=None) -> None:
+        """Draw ``mask`` (a :class:`~sast_live.transforms.mask.PixelMask` or None): its hot pixels as red crosses,
+        its region as a rectangle a user drags and resizes (``changed(roi)`` with the new ``(x0, y0, x1, y1)``)."""
+        if mask is self.shown_mask and (mask is None or (mask.roi is None) == (self.roi is None)):
+            return
+        self.shown_mask = mask
+        hot = np.asarray(mask.hot if mask is not None else (), np.float64).reshape(-1, 2) + 0.5
+        self.hot.setData(x=hot[:, 0], y=hot[:, 1])
+        roi = mask.roi if mask is not None else None
+        if roi is None:
+            if self.roi is not None:
+                self.box.removeItem(self.roi)
+                self.roi = None
+            return
+        x0, y0, x1, y1 = roi
+        if self.roi is None:
+            self.roi = pg.RectROI((x0, y0), (x1 - x0, y1 - y0), pen=pg.mkPen("#40ff80", width=2),
+                                  maxBounds=QtCore.QRectF(0, 0, sensor_size.width, sensor_size.height),
+                                  snapSize=1.0, translateSnap=True, scaleSnap=True)
+            self.box.addItem(self.roi)
+            if changed is not None:
+                self.roi.sigRegionChangeFinished.connect(lambda r: changed(self.roi_rect()))
+        else:
+            self.roi.setPos((x0, y0), update=False, finish=False)
+            self.roi.setSize((x1 - x0, y1 - y0), finish=False)
+
+    def roi_rect(self) -> tuple[int, int, int, int] | None:
+        """The drawn region as whole sensor pixels ``(x0, y0, x1, y1)`` (None when none is shown)."""
+        if self.roi is None:
+            return None
+        (x, y), (w, h) = self.roi.pos(), self.roi.size()
+        x0, y0 = int(round(x)), int(round(y))
+        return x0, y0, x0 + max(1, int(round(w))), y0 + max(1, int(round(h)))
 
     def set_scheme(self, scheme: str) -> None:
         self.scheme = scheme

@@ -199,6 +199,9 @@ class MainWindow(QtWidgets.QMainWindow):
             parts.insert(-1, f"latency {np.median(self.latencies_ms[-30:]):.0f} ms")
         if snap.late_events:
             parts.append(f"{snap.late_events:,} late events skipped")
+        mask = self.session.mask
+        if snap.events_masked or mask is not None:
+            parts.append(f"masked {snap.events_masked:,} events" + (f" ({mask.describe()})" if mask else ""))
         if snap.filters:
             share = snap.events_filtered / max(snap.events_in, 1)
             parts.append(f"filtered {snap.events_filtered:,} of {snap.events_in:,} events ({share:.0%})")

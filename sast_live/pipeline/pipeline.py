@@ -35,6 +35,7 @@ from sast_live.transforms import filters
 from sast_live.transforms.binning import bin_events, flush, initial_carry
 from sast_live.transforms.config import DenoiseConfig, EventImageConfig, RefractoryConfig
 from sast_live.transforms.fit import fit_events
+from sast_live.transforms.mask import PixelMask, apply_mask, hot_pixels, pixel_counts
 
 
 class BinRow(NamedTuple):
@@ -129,6 +130,9 @@ class Pipeline:
         #: called with a :class:`BinRow` for every bin (run or dropped) while set; the bins then run one at a time
         self.bin_sink = None
         self.t_us = 0
+        self.mask: PixelMask | None = None  # the region of interest and hot-pixel mask, before every filter
+        self._keep: np.ndarray | None = None
+        self._census: list | None = None  # a hot-pixel count under way: [counts (H, W), until_us or None, done]
         warm_up(self.backend, self.sensor_size)
 
     # -- what the runner and the CLI read -------------------------------------------------------------------------
@@ -160,6 +164,33 @@ class Pipeline:
         model = self.filters
         self.filters = InputFilters(self.sensor_size, self.backend.input_refractory_us, denoise_us, refractory_us)
         self.filters.states["model"] = model.states["model"]
+
+    def set_mask(self, mask: PixelMask | None) -> None:
+        """Keep only the pixels ``mask`` keeps from the next chunk on (None or an empty mask: every pixel)."""
+        if mask is not None and tuple(mask.sensor_size) != tuple(self.sensor_size):
+            raise SastLiveError(f"the mask is for a {mask.sensor_size.width}×{mask.sensor_size.height} sensor, the "
+                                f"stream is {self.sensor_size.width}×{self.sensor_size.height}")
+        self.mask = None if mask is None or mask.empty else mask
+        self._keep = None if self.mask is None else self.mask.keep()
+
+    def count_hot_pixels(self, seconds: float, done) -> None:
+        """Count every pixel's events (before the mask and the filters) over the next ``seconds`` of the stream,
+        then call ``done(hot pixels)`` (:func:`sast_live.transforms.mask.hot_pixels`) on this thread."""
+        if not seconds > 0:
+            raise SastLiveError(f"hot pixels are counted over a positive time, got {seconds} s")
+        h, w = self.sensor_size.height, self.sensor_size.width
+        self._census = [np.zeros((h, w), np.int64), None, float(seconds), done]
+
+    def _count_census(self, events: np.ndarray) -> None:
+        census = self._census
+        if len(events) == 0:
+            return
+        if census[1] is None:
+            census[1] = int(events["t"][0] + census[2] * 1e6)
+        census[0] += pixel_counts(events[events["t"] < census[1]], self.sensor_size)
+        if int(events["t"][-1]) >= census[1]:
+            self._census = None
+            census[3](hot_pixels(census[0]))
 
     def set_event_image(self, image: EventImageConfig) -> None:
         """How the event view's image is made from the next snapshot on (window and decay)."""
@@ -227,6 +258,12 @@ class Pipeline:
             keep = events["t"] >= self.carry.t_open  # late events belong to bins already run: count, skip
             tel.late += int(len(events) - keep.sum())
             events = events[keep]
+        if self._census is not None:
+            self._count_census(events)
+        if self._keep is not None:
+            n = len(events)
+            events = apply_mask(events, self._keep)
+            tel.events_masked += n - len(events)
         events = self._filter(events)
         if len(events):
             tel.keep_recent(events)
@@ -362,7 +399,9 @@ class Pipeline:
         return self.telemetry.snapshot(self.backend, self.sensor_size, self.t_us,
                                        streaming=self.windows.hop_bins is not None,
                                        window_run=self.windows.run, input_frame=self.input_frame,
-                                       filters=self.filters.label, source=self.source_name,
+                                       filters="; ".join(x for x in (self.filters.label, self.mask and
+                                                                     self.mask.describe()) if x),
+                                       source=self.source_name,
                                        source_stats=source_stats, finished=finished, error=error)
 
 

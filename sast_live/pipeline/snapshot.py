@@ -73,7 +73,8 @@ class Snapshot:
             its render time minus this).
         late_events: events that arrived after their bin had been run (counted, skipped).
         events_in / events_filtered: events that reached the noise filters, and how many they removed;
-        filters: which filters run ("" when none).
+        events_masked: events the region of interest and the hot-pixel mask removed before them;
+        filters: which filters and mask run ("" when none).
         layer_synops_per_s: (L + 1,) SynOps per second over the last second driven by the input (0) and by each
             layer's spikes; pj_per_synop: the energy estimate's pJ per SynOp.
         input_synops / input_synops_saved: SynOps the input drove in the first layer since the start, and those the
@@ -130,6 +131,7 @@ class Snapshot:
     decision_latency_s: float | None = None
     latency_class: int = -1
     dropped_history: np.ndarray | None = None
+    events_masked: int = 0
     explanation: Explanation | None = None
     rule: str = ""
 

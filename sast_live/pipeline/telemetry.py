@@ -75,7 +75,7 @@ class Telemetry:
         self.dropped_hist = deque(maxlen=self.history_bins)  # True for a bin that was not run
         self.recent: deque = deque()  # the filtered events of the last RECENT_US, chunk by chunk
         self.synops_total = self.events_total = self.bins_run = self.dropped = self.late = self.n_windows = 0
-        self.events_in = self.events_filtered = 0
+        self.events_in = self.events_filtered = self.events_masked = 0
         self.input_synops = self.input_synops_saved = 0
         self.arrival_wall = time.monotonic()
         self.last_window: WindowResult | None = None
@@ -185,7 +185,8 @@ class Telemetry:
             energy_uj=self.synops_total * self.pj * 1e-6, events_total=int(self.events_total),
             event_rate=float(evh[recent].sum() / span_s), arrival_wall=self.arrival_wall,
             bins_run=self.bins_run, dropped_bins=self.dropped, late_events=self.late, events_in=self.events_in,
-            events_filtered=self.events_filtered, filters=filters, backend=backend.label, source=source,
+            events_filtered=self.events_filtered, events_masked=self.events_masked, filters=filters,
+            backend=backend.label, source=source,
             source_stats=dict(source_stats or {}), last_window=self.last_window, windows=self.n_windows,
             finished=finished, error=error, layer_synops_per_s=frozen(layer_syn[recent].sum(0) / span_s),
             pj_per_synop=self.pj, input_synops=self.input_synops, input_synops_saved=self.input_synops_saved,
