@@ -18,6 +18,10 @@ sys.path.insert(0, str(DOCS.parent))
 
 
 def main() -> int:
+    import os
+    import tempfile
+
+    os.environ["SAST_LIVE_CONFIG_DIR"] = tempfile.mkdtemp()  # the window as a new user opens it, not as last left
     from PyQt6 import QtWidgets
 
     from sast_live.gui.window import MainWindow
@@ -47,7 +51,7 @@ def main() -> int:
 
     at(4.2)  # right arm clockwise, under way
     save("gui.png")
-    at(9.4)  # the pause between gestures
+    at(9.4)  # the pause between gestures: the answer and its reason
     save("gui-no-gesture.png")
     at(14.0)  # air drums
     win.controls.play.setChecked(True)

@@ -440,6 +440,7 @@ def test_the_window_remembers_its_display_choices_and_recent_files_but_not_the_c
     win.controls.decay.setCurrentText("exponential")
     win.set_theme("light")
     win.exports.set_video_speed(2.0)
+    win.inputs.show()  # an open dock opens again
     win.controls.open_source(str(DEMO))
     win.controls.open_source(str(copy))
     win.close()
@@ -451,6 +452,7 @@ def test_the_window_remembers_its_display_choices_and_recent_files_but_not_the_c
         assert again.controls.scheme.currentText() == scheme and again.controls.accumulate.value() == 120
         assert again.controls.decay.currentText() == "exponential" and again.theme == "light"
         assert again.exports.video_speed == 2.0 and again.session.event_image.window_us == 120_000
+        assert not again.inputs.isHidden() and again.teach.isHidden()
         assert again.controls.speed.currentText() == "0.5×"  # the command line's, not the last run's 2×
         copy.unlink()
         again._fill_recent()

@@ -535,6 +535,9 @@ def test_every_size_from_720p_to_4k_with_every_dock_open_clips_no_text(qapp, dem
         spin(qapp, 1.0)
         assert (win.width(), win.height()) == (w, h)
         assert clipped_labels(win) == [], (w, h)
+        win.overload_text = lambda *_: "⚠ overload: 5 bins dropped"  # as while bins drop: three fields
+        spin(qapp, 0.3)
+        assert win.overload.isVisible()
         fields = [f.geometry() for f in (win.status, win.overload, win.counter)]
         assert all(a.right() < b.left() for a, b in zip(fields[:-1], fields[1:], strict=True)), (w, h)
         assert fields[-1].right() <= win.statusBar().width()

@@ -77,6 +77,7 @@ class Controls(QtCore.QObject):
     # -- building -----------------------------------------------------------------------------------------------
     def _build_source_bar(self) -> None:
         bar = self.window.addToolBar("controls")
+        bar.setObjectName("controls")
         bar.setMovable(False)
         bar.addAction("Open file…", self.choose_file)
         self.ports = QtWidgets.QComboBox()
@@ -139,6 +140,7 @@ class Controls(QtCore.QObject):
     def _build_display_bar(self) -> None:
         self.window.addToolBarBreak()
         bar = self.window.addToolBar("display")
+        bar.setObjectName("display")
         bar.setMovable(False)
         bar.addWidget(QtWidgets.QLabel(" accumulate "))
         image = self.session.event_image

@@ -47,9 +47,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.dashboard = Dashboard(session)
         self.setCentralWidget(self.dashboard)
         self.inputs = InputView(self)
+        self.inputs.setObjectName("inputs")  # saveState / restoreState find docks and toolbars by name
         self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.inputs)
         self.inputs.hide()
         self.teach = TeachPanel(session, self)
+        self.teach.setObjectName("teach")
         self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.teach)
         self.tabifyDockWidget(self.inputs, self.teach)  # both open: tabs, not a stack taller than a 720-px screen
         self.teach.hide()
@@ -146,6 +148,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.counter.setStyleSheet("font-family: monospace;")
         bar.addWidget(self.status, 5)  # a message (report) shows in its place for a few seconds
         bar.addPermanentWidget(self.overload, 2)
+        self.overload.hide()
         bar.addPermanentWidget(self.counter, 4)
         self._drops: deque = deque()  # (wall time, dropped bins so far), the last OVERLOAD_S seconds
 
@@ -168,7 +171,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.render_times.append(now)
         self.latencies_ms.append((now - snap.arrival_wall) * 1e3)
         self.status.setText(self.status_line(snap))
-        self.overload.setText(self.overload_text(snap.dropped_bins, now))
+        overload = self.overload_text(snap.dropped_bins, now)
+        self.overload.setText(overload)
+        if bool(overload) != self.overload.isVisibleTo(self):  # shown only while bins drop: its share goes back
+            self.overload.setVisible(bool(overload))
         self.exports.add_frame(snap.t_us, snap.finished)
         self.exports.range_tick(snap.t_us)
         self.frames_rendered += 1
