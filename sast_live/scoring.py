@@ -65,13 +65,14 @@ def score_recording(windows, labels, classes, t_end_us: int | None = None) -> di
             if pause_rows else None}
 
 
-def score_so_far(windows, labels, classes) -> dict | None:
+def score_so_far(windows, labels, classes, since_us: int | None = None) -> dict | None:
     """:func:`score_recording` of a replay under way (or begun part-way, after a seek): only the labels whose whole
-    span the ``windows`` (file time, non-decreasing) already cover; None before any is covered."""
+    span the ``windows`` (file time, non-decreasing) already cover — from ``since_us``, where the replay that gave
+    them began (default: the first window's start), to the last window's end; None before any is covered."""
     full = [w for w in windows if not w.partial]
     if not full:
         return None
-    lo, hi = full[0].t_start_us, full[-1].t_end_us
+    lo, hi = (full[0].t_start_us if since_us is None else since_us), full[-1].t_end_us
     covered = [(k, a, b) for k, a, b in labels if lo <= a and b <= hi]
     return score_recording(full, covered, classes, hi) if covered else None
 

@@ -51,6 +51,9 @@ def test_the_score_so_far_counts_only_the_labels_the_windows_have_covered():
     assert [g["class"] for g in s["gestures"]] == [1] and s["gestures_with_majority"] == 1
     assert score_line(s).startswith("1/1 labelled gestures named by most of their windows · median latency")
     assert score_so_far([win(2.0, 3, partial=True)], labels, names) is None
+    # a replay from the file's start: its first window starts at the first event, yet the first label is covered
+    early = [win(t / 4, 3) for t in range(6, 14)]  # windows end 1.5 … 3.25 s, the first starting at 0.5 s
+    assert score_so_far(early, labels, names) is None and score_so_far(early, labels, names, since_us=0)
 
 
 @pytest.mark.slow

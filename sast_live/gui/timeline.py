@@ -169,7 +169,8 @@ class Timeline(QtWidgets.QWidget):
         self._scored_at = now
         n = min(self.session.windows_logged - self._score_from, len(self.session.window_log))
         windows = list(self.session.window_log)[-n:] if n > 0 else []
-        score = score_so_far(windows, self.truth, self.session.backend.classes)
+        since = self.session.last_seek_us if self._score_from else self.span[0]  # the open or the last seek
+        score = score_so_far(windows, self.truth, self.session.backend.classes, since)
         if score is None:
             self.score.setText("score: after the first labelled gesture")
             return
