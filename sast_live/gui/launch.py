@@ -99,9 +99,10 @@ def launch(spec: str, sources, options, frames: int | None = None, panels: str =
         raise
     window.remember_file(spec)
     window.show()
-    if panels == "all":
+    if panels == "all":  # the command line's choice: not what the next window remembers
         window.inputs.show()
         window.teach.show()
+        window.remember_docks = False
     timer = quit_on_signals(app)
     if seconds is not None:
         from PyQt6 import QtCore

@@ -42,6 +42,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.latencies_ms: list[float] = []
         self.last_snapshot = None
         self.settings = open_settings()
+        self.remember_docks = True  # False when the command line opened the docks (gui --panels all)
         self.theme = read_choice(self.settings, "theme", THEMES, "dark")
         apply_theme(self.theme)
         self.dashboard = Dashboard(session)
@@ -128,7 +129,8 @@ class MainWindow(QtWidgets.QMainWindow):
         """What the next window starts with (:mod:`sast_live.gui.settings`)."""
         s = self.settings
         s.setValue("geometry", self.saveGeometry())
-        s.setValue("state", self.saveState())
+        if self.remember_docks:
+            s.setValue("state", self.saveState())
         s.setValue("theme", self.theme)
         s.setValue("video_speed", self.exports.video_speed)
         self.controls.save(s)
