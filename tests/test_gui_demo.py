@@ -176,6 +176,9 @@ def test_timeline_paints_predictions_and_truth_steps_and_seeks(qapp, demo_window
     assert "truth: right hand wave" in tl.describe_at(1.0) and tl.describe_at(1.0).startswith("1.00 s · said: ")
     spin(qapp, 30, until=lambda: "score so far: 2/" in tl.score.text())  # a labels file: the score as it plays
     assert "labelled gestures named by most of their windows" in tl.score.text() and "gesture" in tl.score.toolTip()
+    labelled = win.dashboard.energy.labelled  # the energy panel: the latest labelled gesture's latency
+    spin(qapp, 2, until=lambda: "labelled start of" in labelled.text())
+    assert labelled.isVisibleTo(win) and "ms from the labelled start of" in labelled.text()
 
     win.controls.play.setChecked(True)  # paused: the arrows step one bin each
     spin(qapp, 1.0)
@@ -221,6 +224,8 @@ def test_a_broken_labels_file_gives_no_truth_and_the_timeline_says_why(qapp, dem
     spin(qapp, 30, until=lambda: tl.span is not None and tl._spec == str(rec))
     assert tl.truth == [] and "line 2 overlaps line 1" in tl.truth_problem
     assert "no ground truth" in tl.plot.toolTip() and not tl.image[0].any()  # the truth row stays empty
+    spin(qapp, 0.3)
+    assert not win.dashboard.energy.labelled.isVisibleTo(win) and tl.score.text() == ""  # no labels: no score
 
 
 def test_display_controls_change_the_event_view(qapp, demo_window):  # noqa: F811

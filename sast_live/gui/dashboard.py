@@ -51,6 +51,7 @@ class Dashboard(QtWidgets.QWidget):
         self.spikes.update_view(snap)
         self.energy.update_view(snap)
         self.timeline.update_view()
+        self.energy.set_labelled(self.timeline.labelled_latency if self.timeline.truth else None)
         if self.timeline.isVisibleTo(self) != self._timeline_shown:  # no timeline (a live source): events fill in
             self._timeline_shown = self.timeline.isVisibleTo(self)
             self.grid.addWidget(self.events, 0, 0, 2 if self._timeline_shown else 3, 1)

@@ -21,11 +21,21 @@ class EnergyPanel(QtWidgets.QGroupBox):
         self.power = ElidedLabel("—")
         self.total = ElidedLabel("—")
         self.latency = ElidedLabel("—")
+        self.labelled = ElidedLabel("—")  # from the labels file: the latest labelled gesture's latency
         for label, widget in (("SynOps/s per layer", self.per_layer), ("per inference", self.per_inference),
                               ("power", self.power), ("since start", self.total),
-                              ("decision latency", self.latency)):
+                              ("decision latency", self.latency), ("labelled latency", self.labelled)):
             form.addRow(label, widget)
         self.last_latency_s: float | None = None
+        self.form = form
+        form.setRowVisible(self.labelled, False)
+
+    def set_labelled(self, text: str | None) -> None:
+        """The latest labelled gesture's latency in words (the timeline's score), or None: no labels, no row."""
+        if (text is not None) != self.labelled.isVisibleTo(self):
+            self.form.setRowVisible(self.labelled, text is not None)
+        if text is not None:
+            self.labelled.setText(text)
 
     def update_view(self, snap) -> None:
         pj = snap.pj_per_synop

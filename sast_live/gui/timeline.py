@@ -40,6 +40,8 @@ class Timeline(QtWidgets.QWidget):
         self._legend_classes: set[int] = set()
         self._seeks = session.seek_count
         self._score_from = 0  # windows_logged when the windows the score counts began (the open, the last seek)
+        #: the latest scored labelled gesture's latency in words (None: no labels, or none scored yet)
+        self.labelled_latency: str | None = None
         self._scored_at = 0.0
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -87,6 +89,7 @@ class Timeline(QtWidgets.QWidget):
         self._spec, self.span, self.truth, self._seen, self._last_end = spec, None, [], 0, None
         self._legend_classes: set[int] = set()
         self._score_from = 0
+        self.labelled_latency = None
         self.legend.setText("")
         self.score.setText("")
         if not self.session.can_seek:
@@ -176,6 +179,10 @@ class Timeline(QtWidgets.QWidget):
             return
         self.score.setText(f"score so far: {score_line(score)}")
         self.score.set_tip(render_score(score))
+        last = score["gestures"][-1]
+        name = last["name"].replace("_", " ")
+        self.labelled_latency = (f"{last['latency_s'] * 1e3:,.0f} ms from the labelled start of {name}"
+                                 if last["latency_s"] is not None else f"{name}: never named twice in a row")
 
     def describe_at(self, seconds: float) -> str:
         """What the strip shows at ``seconds`` of file time, in words (its tooltip)."""
@@ -208,6 +215,7 @@ class Timeline(QtWidgets.QWidget):
         if self.session.seek_count != self._seeks:  # what was said from there on is said again, from fresh state
             self._seeks = self.session.seek_count
             self._score_from = self.session.windows_logged  # the score starts over with the windows from there
+            self.labelled_latency = None
             self._paint(1, self._col(self.session.last_seek_us), None, NOTHING)
             self._last_end = None
             self._draw()
