@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -235,6 +236,14 @@ def test_overloaded_runs_exit_cleanly():
     assert not any("terminate called" in err or "Traceback" in err for _, err in results)
 
 
+def settings_text() -> str:
+    """The window's settings file as this test's processes write it ("" before it is written)."""
+    import os
+
+    path = Path(os.environ["SAST_LIVE_CONFIG_DIR"]) / "sast-live.ini"
+    return path.read_text(errors="replace") if path.is_file() else ""
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize("mode", ["replay", "gui", "record"])
@@ -254,8 +263,13 @@ def test_ctrl_c_and_sigterm_end_every_mode_cleanly(sig, mode, tmp_path):
         proc.stdout.readline()  # one window is out: the stream runs
         # 2.4 hops of 250 ms: mid-hop, so a window is under way (0.5 s, a hop boundary, once raced the last window)
         time.sleep(0.6)
-    else:
-        time.sleep(5)
+    else:  # the stream runs once the recording has its first events, or the window has listed the file it opened
+        ready = (lambda: (tmp_path / "rec.npy.part").is_file() and (tmp_path / "rec.npy.part").stat().st_size > 4096) \
+            if mode == "record" else (lambda: "recent=" in settings_text())
+        end = time.monotonic() + 60
+        while not ready() and time.monotonic() < end and proc.poll() is None:
+            time.sleep(0.05)
+        time.sleep(1.0)
     proc.send_signal(getattr(signal, sig))
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0 and "Traceback" not in err and "terminate called" not in err, err

@@ -19,11 +19,10 @@ class EnergyPanel(QtWidgets.QGroupBox):
         self.per_layer = ElidedLabel("—")
         self.per_inference = ElidedLabel("—")
         self.power = ElidedLabel("—")
-        self.total = ElidedLabel("—")
         self.latency = ElidedLabel("—")
         self.labelled = ElidedLabel("—")  # from the labels file: the latest labelled gesture's latency
         for label, widget in (("SynOps/s per layer", self.per_layer), ("per inference", self.per_inference),
-                              ("power", self.power), ("since start", self.total),
+                              ("power", self.power),
                               ("decision latency", self.latency), ("labelled latency", self.labelled)):
             form.addRow(label, widget)
         self.last_latency_s: float | None = None
@@ -50,7 +49,6 @@ class EnergyPanel(QtWidgets.QGroupBox):
             self.per_inference.setText(f"{win.synops * pj * 1e-6:,.2f} µJ  ({win.synops:,} SynOps, {ms:.0f} ms "
                                        "window)")
         self.power.setText(f"{snap.synops_per_s * pj * 1e-9:,.3f} mW at {snap.event_rate / 1e3:,.1f} k events/s")
-        self.total.setText(f"{snap.energy_uj:,.1f} µJ ({snap.synops_total:,} SynOps)")
         if snap.decision_latency_s != self.last_latency_s:  # None: no onset, or it went stale
             self.last_latency_s = snap.decision_latency_s
             self.latency.setText("—" if snap.decision_latency_s is None else

@@ -124,6 +124,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """A recording that was opened goes first in File → Open recent."""
         if os.path.isfile(spec):
             add_recent(self.settings, spec)
+            self.settings.sync()  # on disk now: a window that is killed keeps it
 
     def save_settings(self) -> None:
         """What the next window starts with (:mod:`sast_live.gui.settings`)."""
