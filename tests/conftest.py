@@ -44,6 +44,33 @@ def main_in_process(capsys, *args, ok=True):
     return SimpleNamespace(returncode=code, stdout=out, stderr=err)
 
 
+def pytest_configure(config) -> None:
+    """Before the workers start (in the controlling process only): the numba kernels every worker and every
+    ``main.py`` a test starts would use — binning, the filters, the INT8 network, the EVT3/EVT2 codecs, the eDVS
+    wire format — compiled once into numba's cache beside the sources. In a fresh clone there is none, and each
+    process compiled them for itself side by side (about 7 s each for a replay), at the start of the run where the
+    longest tests begin."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    import tempfile
+
+    from firmware_sim.precisions import PRECISIONS
+    from sast_live.events import SensorSize
+    from sast_live.formats.registry import open_events, read_events, write_events
+    from sast_live.pipeline import load_backend
+    from sast_live.pipeline.pipeline import warm_up
+    from sast_live.wire.edvs import EdvsState, decode_edvs, encode_edvs
+
+    warm_up(load_backend(None, PRECISIONS["int8"]), SensorSize(128, 128))
+    events = read_events(REPO / "sast_live" / "assets" / "demo_gestures.raw")[:5000]  # the EVT3 decoder
+    with tempfile.TemporaryDirectory() as tmp:
+        write_events(Path(tmp) / "x.raw", events, (128, 128))  # and its encoder
+    evt2 = REAL / "expelliarmus" / "evt2_sample.raw"
+    if evt2.is_file():
+        next(iter(open_events(evt2).windows(10_000)))
+    decode_edvs(encode_edvs(events), EdvsState())
+
+
 def pytest_xdist_auto_num_workers(config) -> int:
     """``-n auto``: one worker per core (at least 2). Two per core was faster (3 min 57 s against about 4 min 20 s
     on 2 cores) but starved the tests that time a live stream: a live camera then lost events it never loses

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +14,7 @@ import torch
 from models.config import ConvSpec, ParallelConfig, SNNConfig
 from models.networks import build_model
 from models.sequence_net import ParallelLIFNet
+from tests.conftest import main_in_process
 from training.convex.dictionary import (
     conv_counts_hard,
     conv_counts_integer,
@@ -252,13 +251,15 @@ def test_xor_is_solved_on_a_small_instance(tmp_path):
     assert (tmp_path / "cvx" / "path.png").stat().st_size > 0
 
 
-def run(*args):
-    return subprocess.run([sys.executable, str(REPO / "main.py"), *map(str, args)], capture_output=True, text=True,
-                          timeout=600, cwd=REPO)
+@pytest.fixture
+def run(capsys):
+    """``main.py ARGS`` in this process (:func:`tests.conftest.main_in_process`: the same parser and handlers,
+    without a new interpreter's start-up, a few seconds each on 2 cores); the exit code is checked by the test."""
+    return lambda *args: main_in_process(capsys, *args, ok=False)
 
 
 @pytest.mark.slow
-def test_reconstructed_event_model_exports_and_runs_in_firmware_sim(tmp_path):
+def test_reconstructed_event_model_exports_and_runs_in_firmware_sim(tmp_path, run):
     """cvx on real N-MNIST with the INT8 dictionary: the exported INT8 model's accumulators are exactly the
     dictionary times its quantized readout; evaluate and export take the checkpoint like any other."""
     from firmware_sim.model_file import load_firmware
@@ -295,7 +296,7 @@ def test_reconstructed_event_model_exports_and_runs_in_firmware_sim(tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_sequence_methods_and_errors(tmp_path):
+def test_cli_sequence_methods_and_errors(tmp_path, run):
     common = ["--dataset", "xor", "--length", "4", "--branches", "64", "--n-train", "300", "--n-test", "100", "--quiet"]
     r = run("train", "--method", "sg", "--epochs", "2", "--out", tmp_path / "sg", *common)
     assert r.returncode == 0, r.stderr
