@@ -45,15 +45,20 @@ def main_in_process(capsys, *args, ok=True):
 
 
 def pytest_configure(config) -> None:
-    """Before the workers start (in the controlling process only): the numba kernels every worker and every
-    ``main.py`` a test starts would use — binning, the filters, the INT8 network, the EVT3/EVT2 codecs, the eDVS
-    wire format — compiled once into numba's cache beside the sources. In a fresh clone there is none, and each
-    process compiled them for itself side by side (about 7 s each for a replay), at the start of the run where the
-    longest tests begin."""
+    """Before the workers start (in the controlling process only): the numba kernels the workers and the
+    ``main.py`` processes the tests start would use, compiled once into numba's cache beside the sources — the
+    stand-in person's renderer in a process of its own (about 21 s cold), beside binning, the filters, the INT8
+    network, the EVT3/EVT2 codecs and the eDVS wire format here (about 13 s). A fresh clone has no cache, and each
+    process compiled them for itself side by side: the renderer alone in every process that made takes or a tiny
+    dataset, at the start of the run where the longest tests begin. Once cached, this takes a second or two."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
         return
+    import subprocess
+    import sys
     import tempfile
 
+    renderer = subprocess.Popen([sys.executable, "-c", "from sast_live.synthetic.people import make_sample, subject; "
+                                 "make_sample(0, 1, subject(0), 'led', 0.2)"], cwd=REPO)
     from firmware_sim.precisions import PRECISIONS
     from sast_live.events import SensorSize
     from sast_live.formats.registry import open_events, read_events, write_events
@@ -69,6 +74,7 @@ def pytest_configure(config) -> None:
     if evt2.is_file():
         next(iter(open_events(evt2).windows(10_000)))
     decode_edvs(encode_edvs(events), EdvsState())
+    renderer.wait()
 
 
 def pytest_xdist_auto_num_workers(config) -> int:

@@ -368,6 +368,12 @@ def test_a_time_range_of_the_recording_is_replayed_into_a_csv_and_a_video_and_pa
     assert 1.3 <= seconds <= 1.7
     with pytest.raises(SastLiveError, match="not a range inside"):
         win.exports.start_range("csv", str(tmp_path / "bad.csv"), 4.0, 2.0)
+    win.exports.start_range("csv", str(tmp_path / "cut.csv"), 1.0, 20.0)  # stopped by hand: the range goes too
+    assert win.exports.export_csv.isChecked()
+    with pytest.raises(SastLiveError, match="an export is under way"):
+        win.exports.start_range("video", str(tmp_path / "two.mp4"), 1.0, 2.0)
+    win.exports.export_csv.setChecked(False)
+    assert win.exports.range is None and win.exports.bin_csv is None
 
     svg = export.save_vector(win.dashboard.prediction, tmp_path / "prediction.svg").read_text()
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "hand clap" in svg  # text stays text

@@ -49,8 +49,9 @@ class ExportMenu(QtWidgets.QMenu):
             panels.addAction(name, lambda name=name, widget=widget: self.choose_vector(name, widget))
         self.export_range = self.addAction("Time range of the recording…", self.choose_range)
         self.export_range.setToolTip("replay a stretch of the recording into a per-bin CSV or a video")
-        #: a range export under way: (file start µs, file end µs, "csv" or "video", the source's seeks once there)
-        self.range: tuple[int, int, str, int] | None = None
+        #: a range export under way: (file start µs, file end µs, "csv" or "video", the source's seeks once there,
+        #: the source)
+        self.range: tuple | None = None
         speeds = self.addMenu("Video speed")
         speeds.setToolTip("seconds of recording per second of video, whatever the replay speed")
         group = QtGui.QActionGroup(self)
@@ -143,11 +144,17 @@ class ExportMenu(QtWidgets.QMenu):
                                 f"{(span[1] - span[0]) / 1e6:.2f} s")
         if kind not in ("csv", "video"):
             raise SastLiveError(f"a time range is written as a csv or a video, not {kind!r}")
+        if self.bin_csv is not None or self.video is not None:
+            raise SastLiveError("an export is under way: stop it first (Export menu)")
         start, end, source = span[0] + int(start_s * 1e6), span[0] + int(end_s * 1e6), self.session.source
         (self.start_csv if kind == "csv" else self.start_video)(path)
+        action = self.export_csv if kind == "csv" else self.export_video
+        action.blockSignals(True)  # checked while it runs: unchecking it stops it early, as for any export
+        action.setChecked(True)
+        action.blockSignals(False)
         if kind == "csv":
             self.bin_csv.range = (start, end, source, source.seeks + 1)
-        self.range = (start, end, kind, source.seeks + 1)
+        self.range = (start, end, kind, source.seeks + 1, source)
         if self.session.paused:
             self.window.controls.play.setChecked(False)
         self.session.seek(start)
@@ -165,6 +172,12 @@ class ExportMenu(QtWidgets.QMenu):
         """Each frame, with the stream time it shows: a range export that has reached its end stops (and so does
         the replay)."""
         if self.range is None:
+            return
+        if self.session.source is not self.range[4]:  # another source was opened: the range cannot end
+            kind, self.range = self.range[2], None
+            uncheck(self.export_csv if kind == "csv" else self.export_video)
+            self.stop_csv() if kind == "csv" else self.stop_video()
+            self.report("the recording was closed before the range ended: the export holds what was replayed")
             return
         pos = self._range_position(t_us)
         if pos is not None and pos >= self.range[1]:
@@ -188,6 +201,8 @@ class ExportMenu(QtWidgets.QMenu):
         self.report(f"writing a row per bin to {path}")
 
     def stop_csv(self) -> None:
+        if self.range is not None and self.range[2] == "csv":  # stopped by hand before the range's end
+            self.range = None
         sink, self.bin_csv = self.bin_csv, None
         if sink is not None:
             self.session.set_bin_sink(None)
@@ -224,6 +239,8 @@ class ExportMenu(QtWidgets.QMenu):
             self.stop_video()
 
     def stop_video(self) -> None:
+        if self.range is not None and self.range[2] == "video":
+            self.range = None
         video, self.video = self.video, None
         if video is None:
             return
