@@ -223,16 +223,16 @@ def test_an_overloaded_replay_stops_at_seconds_and_reports_its_drops():
 @pytest.mark.slow
 def test_overloaded_runs_exit_cleanly():
     """No thread is left inside torch or numba at exit (it ended in SIGABRT, 'terminate called without an active
-    exception', in 3 of 6 such runs): two at a time, ten runs, every one exits with code 0 (at that rate ten runs
-    all pass by chance once in a thousand)."""
+    exception', in 3 of 6 such runs): two at a time, eight runs, every one exits with code 0 (at that rate eight
+    runs all pass by chance once in 256)."""
     results = []
-    for _ in range(5):
+    for _ in range(4):
         pair = [subprocess.Popen(overloaded(1), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                  cwd=REPO) for _ in range(2)]
         for p in pair:
             _, err = p.communicate(timeout=300)
             results.append((p.returncode, err))
-    assert [rc for rc, _ in results] == [0] * 10, [err[-500:] for rc, err in results if rc]
+    assert [rc for rc, _ in results] == [0] * 8, [err[-500:] for rc, err in results if rc]
     assert not any("terminate called" in err or "Traceback" in err for _, err in results)
 
 
