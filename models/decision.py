@@ -146,8 +146,9 @@ class Explanation:
         headline: the answer with its confidence ("hand clap 92%", "no gesture 64%", "no gesture", "unfamiliar
             scene").
         reason: the rule that gave it, with the numbers ("below the 70% floor: hand clap 48% most likely").
-        highlight: the bar to highlight — the named class, the model's own no_gesture class when that is the top
-            class, else −1 (no bar: the floor or an unfamiliar scene decided).
+        highlight: the bar of the decided class — the named gesture, or for "no gesture" the model's own
+            no_gesture class (whether it was most likely or the floor decided); −1 for an unfamiliar scene or a
+            model without such a class.
     """
 
     headline: str
@@ -184,7 +185,9 @@ def explain(decision: Decision, probs, verdict: int, classes, window=None) -> Ex
                                                "not named", -1)
     if decision.reject_class is not None and top == decision.reject_class:
         return Explanation(f"no gesture {top_p:.0%}", f"{top_name} most likely", top)
-    return Explanation("no gesture", f"below {floor}: {top_name} {top_p:.0%} most likely", -1)
+    # the floor decided: the model's own no-gesture bar is the decided class's (whatever its height)
+    own = decision.reject_class if decision.reject_class is not None else -1
+    return Explanation("no gesture", f"below {floor}: {top_name} {top_p:.0%} most likely", own)
 
 
 def rule_text(decision: Decision, classes) -> str:

@@ -62,8 +62,8 @@ def test_an_unfamiliar_window_is_called_so_instead_of_a_gesture_but_no_gesture_w
 
 def test_each_answer_comes_with_its_reason_and_the_bar_that_decided_it():
     """The prediction panel's words: the named gesture and its floor; no gesture because the model's own class is
-    most likely (its bar highlighted, its % shown) or because the top class is under the floor (no bar); an
-    unfamiliar scene with the limit that was crossed."""
+    most likely (its % shown) or because the top class is under the floor (the no-gesture bar highlighted either
+    way); an unfamiliar scene (no bar) with the limit that was crossed."""
     from types import SimpleNamespace
 
     classes = ("hand_clap", "arm_roll", "no_gesture")
@@ -73,7 +73,7 @@ def test_each_answer_comes_with_its_reason_and_the_bar_that_decided_it():
     own = explain(d, [0.2, 0.16, 0.64], NO_CLASS, classes)
     assert own.headline == "no gesture 64%" and own.reason == "no gesture most likely" and own.highlight == 2
     low = explain(d, [0.48, 0.25, 0.27], NO_CLASS, classes)
-    assert low.headline == "no gesture" and low.highlight == -1
+    assert low.headline == "no gesture" and low.highlight == 2  # the decided class's bar, whatever its height
     assert low.reason == "below the 70% floor: hand clap 48% most likely"
     window = SimpleNamespace(energy=-0.5, events=250_000, t_start_us=0, t_end_us=500_000)
     odd = explain(d, [0.9, 0.05, 0.05], UNFAMILIAR_CLASS, classes, window)
@@ -82,6 +82,7 @@ def test_each_answer_comes_with_its_reason_and_the_bar_that_decided_it():
     rule = rule_text(d, classes)
     assert "at least 70%" in rule and "no gesture class" in rule and "above -1.00" in rule
     assert "Confidences" in rule_text(Decision(), classes) and "floor" not in rule_text(Decision(), classes)
+    assert explain(Decision(min_confidence=0.7), [0.5, 0.3, 0.2], NO_CLASS, classes).highlight == -1  # no own class
 
 
 def test_the_unfamiliar_limits_flag_the_chosen_share_of_validation_gestures():
