@@ -88,6 +88,9 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                    help="a camera larger than the model's sensor (a DAVIS346, DVXplorer, Prophesee): pool = the whole "
                         "view pooled by the smallest whole factor that fits, centred; crop = its middle at full "
                         "resolution (default: refuse such a source)")
+    g.add_argument("--roi", type=number_arg(int, 0), nargs=4, metavar=("X0", "Y0", "X1", "Y1"),
+                   help="region of interest: only events with X0 <= x < X1 and Y0 <= y < Y1 reach the network "
+                        "(stream pixels; the window draws it and lets you drag it)")
     g.add_argument("--taper", choices=TAPERS, default=None,
                    help="how a streaming window weighs its hops: flat = a plain mean, linear = newer hops count "
                         "more, so a new gesture wins sooner (default: the one stored with the model's decision)")
@@ -107,7 +110,7 @@ def pipeline_options(args):
     return PipelineOptions(model=args.model, precision=args.precision, pj_per_synop=args.pj_per_synop,
                            denoise_us=args.denoise_us if args.denoise else None, refractory_us=args.refractory_us,
                            hop_ms=args.hop_ms, window_ms=args.window_ms,
-                           taper=args.taper, fit=args.fit)
+                           taper=args.taper, fit=args.fit, roi=tuple(args.roi) if args.roi else None)
 
 
 # -- handlers ----------------------------------------------------------------------------------------------------

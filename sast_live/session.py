@@ -118,7 +118,7 @@ class Session:
             if self.mask is not None and tuple(self.mask.sensor_size) == tuple(pipeline.sensor_size):
                 pipeline.set_mask(self.mask)
             else:
-                self.mask = None  # another sensor: its pixels are other pixels
+                self.mask = pipeline.mask  # --roi, or nothing: another sensor's pixels are other pixels
         except SastLiveError:
             source.close()
             raise
@@ -274,6 +274,7 @@ class Session:
             if pipeline is not None:
                 pipeline.set_mask(mask)
             self.mask = None if mask.empty else mask
+            self.options = replace(self.options, roi=None)  # what the user set now replaces --roi
 
         self._on_worker(install, done, f"input: {mask.describe() or 'every pixel'}")
 

@@ -521,6 +521,7 @@ def test_a_region_and_a_hot_pixel_mask_are_set_in_the_window_and_drawn_on_the_ev
     spin(qapp, 5, until=lambda: not session.mask.hot)
     win.controls.region.setChecked(False)
     spin(qapp, 5, until=lambda: session.mask is None and view.roi is None and len(view.hot.data) == 0)
+    assert not win.controls.region.isChecked()
     assert session.mask is None and view.roi is None and len(view.hot.data) == 0
 
 

@@ -106,3 +106,25 @@ def test_the_session_finds_the_hot_pixels_of_a_running_stream_and_keeps_the_mask
         assert cleared == [None] and session.mask is None and session.pipeline.mask is None
     finally:
         session.stop()
+
+
+def test_roi_on_the_command_line_reaches_the_network_and_a_bad_one_is_one_line(capsys, tmp_path):
+    """``replay --roi``: the windows are those of the recording with the events outside the rectangle removed; a
+    rectangle outside the sensor is refused in one line naming it."""
+    from sast_live.formats.registry import write_events
+    from tests.conftest import main_in_process
+
+    def windows(*args):
+        out = main_in_process(capsys, "replay", *args, "--headless", "--json", "--speed", "0").stdout
+        return [line for line in out.splitlines() if line.startswith("{")]
+
+    clip = read_events(DEMO)
+    clip = clip[clip["t"] < 3_000_000]
+    whole, cut = tmp_path / "clip.npy", tmp_path / "cut.npy"
+    write_events(whole, clip, (128, 128))
+    write_events(cut, apply_mask(clip, PixelMask(S, (0, 0, 64, 128)).keep()), (128, 128))
+    got = windows(whole, "--roi", "0", "0", "64", "128")
+    assert got == windows(cut) and got != windows(whole) and len(got) >= 10
+    bad = main_in_process(capsys, "replay", whole, "--roi", "0", "0", "200", "10", "--headless", ok=False)
+    assert bad.returncode == 2 and "region of interest (0, 0, 200, 10) is not a rectangle inside" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -341,6 +341,15 @@ class Controls(QtCore.QObject):
         w, h = pipeline.sensor_size.width, pipeline.sensor_size.height
         self._set_mask((w // 8, h // 8, w - w // 8, h - h // 8) if on else None, hot)
 
+    def sync_region(self) -> None:
+        """The Region button says whether a region is in force (one from --roi, or dropped with another sensor)."""
+        mask = self.session.mask
+        on = mask is not None and mask.roi is not None
+        if on != self.region.isChecked():
+            self.region.blockSignals(True)
+            self.region.setChecked(on)
+            self.region.blockSignals(False)
+
     def move_region(self, roi) -> None:
         mask = self.session.mask
         if roi is not None:

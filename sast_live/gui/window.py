@@ -180,6 +180,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.overload.setVisible(bool(overload))
         self.exports.add_frame(snap.t_us, snap.finished)
         self.exports.range_tick(snap.t_us)
+        self.controls.sync_region()
         self.frames_rendered += 1
         if self.max_frames is not None and self.frames_rendered >= self.max_frames:
             self.close()

@@ -43,6 +43,8 @@ class PipelineOptions:
             more; :mod:`sast_live.pipeline.windows`); default: the model decision's.
         fit: how a source larger than the model's sensor is put onto it (``pool`` or ``crop``,
             :mod:`sast_live.transforms.fit`); None: such a source is refused.
+        roi: ``(x0, y0, x1, y1)``: only events inside this rectangle of the stream's pixels reach the network
+            (:mod:`sast_live.transforms.mask`; x1, y1 exclusive; checked against the sensor when a stream opens).
     """
 
     model: str | None = None
@@ -54,6 +56,7 @@ class PipelineOptions:
     window_ms: int | None = None
     taper: str | None = None
     fit: str | None = None
+    roi: tuple[int, int, int, int] | None = None
 
     def __post_init__(self):
         if isinstance(self.precision, str):

@@ -133,6 +133,8 @@ class Pipeline:
         self.mask: PixelMask | None = None  # the region of interest and hot-pixel mask, before every filter
         self._keep: np.ndarray | None = None
         self._census: list | None = None  # a hot-pixel count under way: [counts (H, W), until_us or None, done]
+        if options.roi is not None:
+            self.set_mask(PixelMask(self.sensor_size, options.roi))
         warm_up(self.backend, self.sensor_size)
 
     # -- what the runner and the CLI read -------------------------------------------------------------------------
