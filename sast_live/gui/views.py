@@ -142,9 +142,9 @@ HIGHLIGHT_BAR = "QProgressBar { text-align: center; } QProgressBar::chunk { back
 
 class PredictionPanel(QtWidgets.QGroupBox):
     """Every class with a confidence bar; what the app says — a gesture, "no gesture" or "unfamiliar scene" —
-    in large type with the reason in words under it (:func:`models.decision.explain`), the bar of the class that
-    decided highlighted (the named gesture, or the model's own no_gesture class when that was most likely), and
-    the model's decision rule as the tooltip."""
+    in large type with the reason in words under it (:func:`models.decision.explain`), the decided class's bar
+    highlighted (the named gesture, or for "no gesture" the model's own no_gesture class; none for an unfamiliar
+    scene), and the model's decision rule as the tooltip."""
 
     def __init__(self, classes):
         super().__init__("Prediction")
