@@ -101,7 +101,6 @@ class Session:
         self.last_seek_us: int | None = None
         self.message = ""  # the last thing worth telling the user (errors, records written)
         self.event_image = EventImageConfig()  # how the event view's image is made (the window's display bar)
-        self.mask: PixelMask | None = None  # the region of interest and hot-pixel mask (kept across opens)
         self._loading = threading.Lock()
 
     # -- sources ------------------------------------------------------------------------------------------
@@ -111,14 +110,13 @@ class Session:
         warm_up(self.backend, source.sensor_size)  # compile everything before a camera starts to send
         source.open()  # a port that cannot be opened fails here, before the running stream is stopped
         self.stop()
+        kept = self.mask
         try:
             pipeline = Pipeline(self.backend, source.sensor_size, self.options, source.describe(),
                                 realtime=source.realtime)
             pipeline.set_event_image(self.event_image)
-            if self.mask is not None and tuple(self.mask.sensor_size) == tuple(pipeline.sensor_size):
-                pipeline.set_mask(self.mask)
-            else:
-                self.mask = pipeline.mask  # --roi, or nothing: another sensor's pixels are other pixels
+            if kept is not None and tuple(kept.sensor_size) == tuple(pipeline.sensor_size):
+                pipeline.set_mask(kept)  # (another sensor's pixels are other pixels: --roi, or none, there)
         except SastLiveError:
             source.close()
             raise
@@ -166,6 +164,12 @@ class Session:
     @property
     def can_seek(self) -> bool:
         return hasattr(self.source, "seek")
+
+    @property
+    def mask(self) -> PixelMask | None:
+        """The region of interest and hot-pixel mask in force: the pipeline's (kept across opens of a source of the
+        same size)."""
+        return None if self.pipeline is None else self.pipeline.mask
 
     @property
     def history_us(self) -> int:
@@ -271,9 +275,7 @@ class Session:
         mask = PixelMask(self.pipeline.sensor_size, roi, tuple(hot))
 
         def install(pipeline):
-            if pipeline is not None:
-                pipeline.set_mask(mask)
-            self.mask = None if mask.empty else mask
+            (pipeline or self.pipeline).set_mask(mask)  # nothing runs: the stopped pipeline, kept for the next open
             self.options = replace(self.options, roi=None)  # what the user set now replaces --roi
 
         self._on_worker(install, done, f"input: {mask.describe() or 'every pixel'}")
@@ -290,7 +292,6 @@ class Session:
             old = pipeline.mask or PixelMask(pipeline.sensor_size)
             mask = PixelMask(pipeline.sensor_size, old.roi, old.hot + tuple(hot))
             pipeline.set_mask(mask)
-            self.mask = None if mask.empty else mask
             self.message = (f"masked {len(hot)} hot pixel{'s' * (len(hot) != 1)} (fired ≥ 10× as often as 90 % of "
                             f"the pixels over {seconds:g} s); {len(mask.hot)} masked in all")
             if done is not None:

@@ -7,6 +7,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from firmware_sim.precisions import PRECISIONS
 from sast_live.errors import SastLiveError
+from sast_live.gui.export_menu import set_quietly
 from sast_live.gui.palette import SCHEMES
 from sast_live.pipeline.options import DEFAULT_DENOISE_US, DEFAULT_REFRACTORY_US
 from sast_live.transforms.event_image import DECAYS
@@ -235,9 +236,7 @@ class Controls(QtCore.QObject):
             self.session.open(spec)
             self.report(f"opened {spec}")
             self.window.remember_file(spec)
-            self.play.blockSignals(True)  # a new source plays: the button says what it does next
-            self.play.setChecked(False)
-            self.play.blockSignals(False)
+            set_quietly(self.play, False)  # a new source plays: the button says what it does next
             self.play.setText("Pause")
         except SastLiveError as exc:
             QtWidgets.QMessageBox.warning(self.window, "Cannot open source", str(exc))
@@ -333,9 +332,7 @@ class Controls(QtCore.QObject):
         pipeline, mask = self.session.pipeline, self.session.mask
         hot = mask.hot if mask is not None else ()
         if pipeline is None:
-            self.region.blockSignals(True)
-            self.region.setChecked(False)
-            self.region.blockSignals(False)
+            set_quietly(self.region, False)
             self.report("open a source first")
             return
         w, h = pipeline.sensor_size.width, pipeline.sensor_size.height
@@ -346,9 +343,7 @@ class Controls(QtCore.QObject):
         mask = self.session.mask
         on = mask is not None and mask.roi is not None
         if on != self.region.isChecked():
-            self.region.blockSignals(True)
-            self.region.setChecked(on)
-            self.region.blockSignals(False)
+            set_quietly(self.region, on)
 
     def move_region(self, roi) -> None:
         mask = self.session.mask

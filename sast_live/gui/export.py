@@ -12,6 +12,7 @@ import csv
 import queue
 import threading
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -65,6 +66,24 @@ def save_vector(widget, path: str | Path) -> Path:
     return path
 
 
+class RangeExport(NamedTuple):
+    """A stretch of a recording being exported: file time ``start_us``–``end_us`` as ``kind`` ("csv" or "video"),
+    from ``source`` once it has taken its seek number ``seeks`` (the jump to the start)."""
+
+    start_us: int
+    end_us: int
+    kind: str
+    source: object
+    seeks: int
+
+    def position(self, t_us: int) -> int | None:
+        """File time of stream time ``t_us``, or None while the stream still shows what came before the jump to
+        the range's start."""
+        if self.source.seeks < self.seeks or t_us <= self.source.jumped_at_us:
+            return None
+        return self.source.file_time(t_us)
+
+
 class BinCsv:
     """A row per bin from the moment it is attached to a pipeline (:meth:`sast_live.session.Session.set_bin_sink`)
     until :meth:`close`: ``t_s`` (stream time), ``t_file_s`` and ``file`` (where in which recording, for a file
@@ -90,8 +109,8 @@ class BinCsv:
         self.rows = 0
         self._lock = threading.Lock()
         self.n_scores = len(classes)
-        #: a range export: only bins ending in ``(start, end]`` of file time, after ``source`` took seek number ``n``
-        self.range: tuple[int, int, object, int] | None = None
+        #: a range export: only the bins that end inside it, once its seek was taken
+        self.range: RangeExport | None = None
 
     def truth_at(self, t_file_us: int | None) -> str:
         """The labelled class at file time ``t_file_us`` (no_gesture between labels; "" without labels)."""
@@ -110,8 +129,8 @@ class BinCsv:
             confs = [f"{c:.6f}" for c in row.confidences] or [""] * self.n_scores
             t_file = None if self.file_time is None else self.file_time(row.t_end_us)
             if self.range is not None:
-                start, end, source, n = self.range
-                if source.seeks < n or row.t_end_us <= source.jumped_at_us or not start < t_file <= end:
+                pos = self.range.position(row.t_end_us)
+                if pos is None or not self.range.start_us < pos <= self.range.end_us:
                     return  # a bin from before the seek to the range's start, or outside the range
             self._writer.writerow([f"{row.t_end_us / 1e6:.6f}", "" if t_file is None else f"{t_file / 1e6:.6f}",
                                    self.file_name, row.events, int(row.dropped), *row.layer_synops, *scores, *confs,

@@ -13,10 +13,10 @@ from sast_live.gui import export
 VIDEO_SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)  # seconds of recording per second of video
 
 
-def uncheck(action) -> None:
-    """Uncheck a checkable action or button without running what its toggle does."""
+def set_quietly(action, checked: bool = False) -> None:
+    """Check or uncheck a checkable action or button without running what its toggle does."""
     action.blockSignals(True)
-    action.setChecked(False)
+    action.setChecked(checked)
     action.blockSignals(False)
 
 
@@ -49,9 +49,7 @@ class ExportMenu(QtWidgets.QMenu):
             panels.addAction(name, lambda name=name, widget=widget: self.choose_vector(name, widget))
         self.export_range = self.addAction("Time range of the recording…", self.choose_range)
         self.export_range.setToolTip("replay a stretch of the recording into a per-bin CSV or a video")
-        #: a range export under way: (file start µs, file end µs, "csv" or "video", the source's seeks once there,
-        #: the source)
-        self.range: tuple | None = None
+        self.range: export.RangeExport | None = None  # a range export under way
         speeds = self.addMenu("Video speed")
         speeds.setToolTip("seconds of recording per second of video, whatever the replay speed")
         group = QtGui.QActionGroup(self)
@@ -71,26 +69,25 @@ class ExportMenu(QtWidgets.QMenu):
                 return
         except (SastLiveError, OSError) as exc:
             QtWidgets.QMessageBox.warning(self.window, title, str(exc))
-        uncheck(action)
+        set_quietly(action)
+
+    def _save_figure(self, title: str, default: str, filters: str, save) -> None:
+        """Ask where to write, then ``save(path)`` (which returns the path written); said in the status bar, or a
+        failure in a message box."""
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.window, title, default, filters)
+        if path:
+            try:
+                self.report(f"saved {save(path)}")
+            except SastLiveError as exc:
+                QtWidgets.QMessageBox.warning(self.window, "Export", str(exc))
 
     def choose_png(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.window, "Dashboard as PNG", "sast-live.png",
-                                                        "PNG (*.png)")
-        if path:
-            try:
-                self.report(f"saved {export.save_png(self.window, path)}")
-            except SastLiveError as exc:
-                QtWidgets.QMessageBox.warning(self.window, "Export", str(exc))
+        self._save_figure("Dashboard as PNG", "sast-live.png", "PNG (*.png)",
+                          lambda path: export.save_png(self.window, path))
 
     def choose_vector(self, name: str, widget) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.window, f"The {name} as a figure",
-                                                        f"sast-live-{name.split()[0].lower()}.svg",
-                                                        "SVG (*.svg);;PDF (*.pdf)")
-        if path:
-            try:
-                self.report(f"saved {export.save_vector(widget, path)}")
-            except SastLiveError as exc:
-                QtWidgets.QMessageBox.warning(self.window, "Export", str(exc))
+        self._save_figure(f"The {name} as a figure", f"sast-live-{name.split()[0].lower()}.svg",
+                          "SVG (*.svg);;PDF (*.pdf)", lambda path: export.save_vector(widget, path))
 
     # -- a time range of a recording ------------------------------------------------------------------------
     def choose_range(self) -> None:
@@ -148,46 +145,38 @@ class ExportMenu(QtWidgets.QMenu):
             raise SastLiveError("an export is under way: stop it first (Export menu)")
         start, end, source = span[0] + int(start_s * 1e6), span[0] + int(end_s * 1e6), self.session.source
         (self.start_csv if kind == "csv" else self.start_video)(path)
-        action = self.export_csv if kind == "csv" else self.export_video
-        action.blockSignals(True)  # checked while it runs: unchecking it stops it early, as for any export
-        action.setChecked(True)
-        action.blockSignals(False)
+        # checked while it runs: unchecking it stops it early, as for any export
+        set_quietly(self.export_csv if kind == "csv" else self.export_video, True)
+        self.range = export.RangeExport(start, end, kind, source, source.seeks + 1)
         if kind == "csv":
-            self.bin_csv.range = (start, end, source, source.seeks + 1)
-        self.range = (start, end, kind, source.seeks + 1, source)
+            self.bin_csv.range = self.range
         if self.session.paused:
             self.window.controls.play.setChecked(False)
         self.session.seek(start)
         self.report(f"exporting {start_s:.2f}–{end_s:.2f} s to {path}")
 
-    def _range_position(self, t_us: int) -> int | None:
-        """File time of stream time ``t_us`` once the seek to the range's start has been taken (None before: what
-        is shown still comes from before the jump)."""
-        source = self.session.source
-        if getattr(source, "seeks", 0) < self.range[3] or t_us <= source.jumped_at_us:
-            return None
-        return source.file_time(t_us)
-
     def range_tick(self, t_us: int) -> None:
         """Each frame, with the stream time it shows: a range export that has reached its end stops (and so does
-        the replay)."""
+        the replay); one whose recording was closed stops with what was replayed."""
         if self.range is None:
             return
-        if self.session.source is not self.range[4]:  # another source was opened: the range cannot end
-            kind, self.range = self.range[2], None
-            uncheck(self.export_csv if kind == "csv" else self.export_video)
-            self.stop_csv() if kind == "csv" else self.stop_video()
+        if self.session.source is not self.range.source:  # another source was opened: the range cannot end
+            self._end_range()
             self.report("the recording was closed before the range ended: the export holds what was replayed")
             return
-        pos = self._range_position(t_us)
-        if pos is not None and pos >= self.range[1]:
-            kind, self.range = self.range[2], None
+        pos = self.range.position(t_us)
+        if pos is not None and pos >= self.range.end_us:
+            self._end_range()
             self.window.controls.play.setChecked(True)
-            if kind == "csv":
-                uncheck(self.export_csv)
-                self.stop_csv()
-            else:
-                self.stop_video()
+
+    def _end_range(self) -> None:
+        """The range export under way is finished and its menu item unchecked."""
+        kind, self.range = self.range.kind, None
+        if kind == "csv":
+            set_quietly(self.export_csv)
+            self.stop_csv()
+        else:
+            self.stop_video()  # which unchecks its item
 
     # -- per-bin CSV ------------------------------------------------------------------------------------------
     def start_csv(self, path: str) -> None:
@@ -201,7 +190,7 @@ class ExportMenu(QtWidgets.QMenu):
         self.report(f"writing a row per bin to {path}")
 
     def stop_csv(self) -> None:
-        if self.range is not None and self.range[2] == "csv":  # stopped by hand before the range's end
+        if self.range is not None and self.range.kind == "csv":  # stopped by hand before the range's end
             self.range = None
         sink, self.bin_csv = self.bin_csv, None
         if sink is not None:
@@ -231,20 +220,20 @@ class ExportMenu(QtWidgets.QMenu):
         if self.video is None:
             return
         if self.range is not None:  # a range: only frames from its start on, once the seek there was taken
-            pos = self._range_position(t_us)
-            if pos is None or pos < self.range[0]:
+            pos = self.range.position(t_us)
+            if pos is None or pos < self.range.start_us:
                 return
         self.video.add(export.grab_rgb(self.window), t_us / 1e6)
         if finished:
             self.stop_video()
 
     def stop_video(self) -> None:
-        if self.range is not None and self.range[2] == "video":
+        if self.range is not None and self.range.kind == "video":
             self.range = None
         video, self.video = self.video, None
         if video is None:
             return
-        uncheck(self.export_video)
+        set_quietly(self.export_video)
         try:
             n = video.close()
             self.report(f"wrote {n} frames to {video.path}" + (f" ({video.dropped} dropped)" if video.dropped else ""))

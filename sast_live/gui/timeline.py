@@ -30,18 +30,8 @@ class Timeline(QtWidgets.QWidget):
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
-        self.span: tuple[int, int] | None = None
         self.strip_us = STRIP_US
-        self.truth: list[tuple[int, int, int]] = []
-        self.truth_problem: str | None = None  # why a labels file beside the recording gave no ground truth
-        self._spec: str | None = None
-        self._seen = 0
-        self._last_end: int | None = None
-        self._legend_classes: set[int] = set()
         self._seeks = session.seek_count
-        self._score_from = 0  # windows_logged when the windows the score counts began (the open, the last seek)
-        #: the latest scored labelled gesture's latency in words (None: no labels, or none scored yet)
-        self.labelled_latency: str | None = None
         self._scored_at = 0.0
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -79,6 +69,22 @@ class Timeline(QtWidgets.QWidget):
         layout.addWidget(self.legend)
         layout.addLayout(row)
         self.spanned.connect(self._set_span)
+        self._forget(None)
+
+    def _forget(self, spec: str | None) -> None:
+        """Nothing of the last file: its span, truth, strip bookkeeping, legend and score (``spec``: the one now)."""
+        self._spec = spec
+        self.span: tuple[int, int] | None = None
+        self.truth: list[tuple[int, int, int]] = []
+        self.truth_problem: str | None = None  # why a labels file beside the recording gave no ground truth
+        self._seen = 0
+        self._last_end: int | None = None
+        self._legend_classes: set[int] = set()
+        self._score_from = 0  # windows_logged when the windows the score counts began (the open, the last seek)
+        #: the latest scored labelled gesture's latency in words (None: no labels, or none scored yet)
+        self.labelled_latency: str | None = None
+        self.legend.setText("")
+        self.score.setText("")
 
     # -- a new source ---------------------------------------------------------------------------------------
     def follow(self) -> None:
@@ -86,18 +92,12 @@ class Timeline(QtWidgets.QWidget):
         spec = self.session.spec
         if spec == self._spec and self.session.source is not None:
             return
-        self._spec, self.span, self.truth, self._seen, self._last_end = spec, None, [], 0, None
-        self._legend_classes: set[int] = set()
-        self._score_from = 0
-        self.labelled_latency = None
-        self.legend.setText("")
-        self.score.setText("")
+        self._forget(spec)
         if not self.session.can_seek:
             self.hide()
             return
         self.show()
         self.strip.clear()
-        self.truth_problem = None
         path = Path(spec)
         threading.Thread(target=self._scan, args=(path, len(self.session.backend.classes)),
                          name="sast-timeline-scan", daemon=True).start()

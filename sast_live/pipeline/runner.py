@@ -68,8 +68,8 @@ class Runner:
         seeks = getattr(self.source, "seeks", 0)
         try:
             for chunk in self.source:
-                jumped = getattr(self.source, "seeks", 0) != seeks  # the first chunk from where a seek went
-                seeks = getattr(self.source, "seeks", 0)
+                now = getattr(self.source, "seeks", 0)
+                jumped, seeks = now != seeks, now  # jumped: the first chunk from where a seek went
                 tap = self.tap
                 if tap is not None:
                     tap(chunk)
