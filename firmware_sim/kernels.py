@@ -159,17 +159,25 @@ def _step(frame, net, v, s, acc, spikes, synops, saturations, active, counts, cu
 
 
 @numba.njit(nogil=True, cache=True)
-def run_steps(frames, net, v, s, acc, spikes, synops, saturations, scratch):  # pragma: no cover - compiled
+def run_steps(frames, net, v, s, acc, channels, spikes, synops, saturations, scratch):  # pragma: no cover
     """Run ``frames`` (T, 2, H, W) uint8 through the network ``net`` (a :class:`~firmware_sim.packing.Packed`),
-    updating the state ``v``, ``s``, ``acc`` in place.
+    updating the state ``v``, ``s``, ``acc`` and ``channels`` (C_last,) — the last layer's spikes per channel,
+    summed over the steps (the unfamiliar-scene check's features) — in place.
 
     Outputs (written, shape): ``spikes`` (T, L) spikes per layer, ``synops`` (T, L+1) per receiving layer
     (the readout last), ``saturations`` (L+1,) clamps added. ``scratch`` is a
     :class:`~firmware_sim.packing.Scratch` for ``net``.
     """
+    n_c, off, n_last = 1, 0, 0
+    if net.geom.shape[0]:  # (a network cut before its first layer, as the benchmark's profile runs, has none)
+        g = net.geom[net.geom.shape[0] - 1]
+        n_c, off = g[3], g[10]
+        n_last = g[4] * g[5] * n_c
     for t in range(frames.shape[0]):
         _step(frames[t], net, v, s, acc, spikes[t], synops[t], saturations, scratch.active, scratch.counts,
               scratch.current, scratch.ro_sum)
+        for j in range(n_last):  # (H, W, C) order: neuron j is of channel j % C
+            channels[j % n_c] += s[off + j]
 
 
 @numba.njit(nogil=True, parallel=True, cache=True)

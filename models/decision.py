@@ -10,10 +10,12 @@ applied by every consumer — the live pipeline, ``replay --json``, the GUI, ``e
    (chosen on the validation split, never on test data);
 3. the answer is "unfamiliar scene" (class ``-2``, :data:`UNFAMILIAR`) instead of a gesture when the input is
    unlike the training data: the window's energy ``−T·logsumexp(logits / T)`` (Liu et al., 2020: low for inputs
-   like the training data, high for others) is above ``max_energy``, or its events per second fall outside
-   ``event_rate`` — both fitted on the validation split (:mod:`training.decision.calibration`), so that a chosen
-   small share of its gesture windows is flagged. "No gesture" wins over "unfamiliar": only a gesture claim is
-   replaced, so the app never names a gesture for a scene it does not know;
+   like the training data, high for others) is above ``max_energy``, its events per second fall outside
+   ``event_rate``, or its last layer's activity is far from every class's (``familiar``, a
+   :class:`FeatureCheck`: the Mahalanobis distance of the last layer's spikes per channel, Lee et al., 2018) —
+   each fitted on validation data (:mod:`training.decision.calibration`, :mod:`training.decision.familiar`), so
+   that a chosen small share of its gesture windows is flagged. "No gesture" wins over "unfamiliar": only a
+   gesture claim is replaced, so the app never names a gesture for a scene it does not know;
 4. streaming (the live app, ``replay``): a prediction over the last ``window_ms`` (None: the model's window)
    whose hops are weighed ``taper`` (``flat`` or ``linear``, :mod:`sast_live.pipeline.pipeline`) — chosen on
    the validation subjects' recordings (:mod:`training.decision.streaming`); ``--window-ms``/``--taper`` override.
@@ -23,7 +25,7 @@ NumPy only: the sensor side (``sast_live``, ``firmware_sim``) reads it without t
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -55,6 +57,48 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return z / z.sum(-1, keepdims=True)
 
 
+@dataclass(frozen=True, eq=False)
+class FeatureCheck:
+    """How far a window's last-layer activity is from every class the model knows.
+
+    The features are the last layer's spikes per channel per bin, summed over positions (D,) — the readout's input
+    pooled, so a person moved across the view keeps them. Class ``k``'s training windows have mean ``μ_k`` and
+    all share one covariance ``Σ`` (Ledoit–Wolf shrunk); ``whiten`` is ``W`` (D, D) with ``WᵀW = Σ⁻¹`` and
+    ``means`` (K, D) holds ``W·μ_k``, so the squared Mahalanobis distance to class ``k`` is ``|W·f − W·μ_k|²``.
+    A window whose distance to its nearest class is above ``max_distance`` is unfamiliar."""
+
+    whiten: np.ndarray
+    means: np.ndarray
+    max_distance: float
+    fitted_on: str = ""
+
+    def distance(self, channels) -> np.ndarray:
+        """Squared Mahalanobis distance to the nearest class of features ``channels`` (…, D) → (…,) float64."""
+        z = np.asarray(channels, np.float64) @ self.whiten.T
+        return ((z[..., None, :] - self.means) ** 2).sum(-1).min(-1)
+
+    def to_dict(self) -> dict:
+        return {"whiten": np.round(self.whiten, 9).tolist(), "means": np.round(self.means, 9).tolist(),
+                "max_distance": self.max_distance, "fitted_on": self.fitted_on}
+
+    @staticmethod
+    def from_dict(d, n_classes: int, where: str) -> FeatureCheck:
+        if not isinstance(d, dict) or set(d) != {"whiten", "means", "max_distance", "fitted_on"}:
+            raise SastLiveError(f"{where}: must be an object with whiten, means, max_distance, fitted_on")
+        try:
+            w, m = np.asarray(d["whiten"], np.float64), np.asarray(d["means"], np.float64)
+        except (TypeError, ValueError):
+            raise SastLiveError(f"{where}: whiten and means must be arrays of numbers") from None
+        lim = d["max_distance"]
+        if w.ndim != 2 or w.shape[0] != w.shape[1] or not w.shape[0] or m.shape != (n_classes, w.shape[0]) or \
+                not (np.isfinite(w).all() and np.isfinite(m).all()):
+            raise SastLiveError(f"{where}: whiten must be finite (D, D) and means ({n_classes}, D); got "
+                                f"{w.shape} and {m.shape}")
+        if isinstance(lim, bool) or not isinstance(lim, int | float) or not np.isfinite(lim) or lim < 0:
+            raise SastLiveError(f"{where}.max_distance: {lim!r} is not a distance")
+        return FeatureCheck(w, m, float(lim), str(d["fitted_on"]))
+
+
 @dataclass(frozen=True)
 class Decision:
     temperature: float = 1.0
@@ -65,16 +109,20 @@ class Decision:
     taper: str = "flat"  # how that window weighs its hops
     max_energy: float | None = None  # above it a gesture claim becomes "unfamiliar scene" (None: never)
     event_rate: tuple[float, float] | None = None  # events/s a familiar window has (None: any)
+    familiar: FeatureCheck | None = None  # the last layer's activity a familiar window has (None: not checked)
 
-    def unfamiliar(self, logits: np.ndarray, events_per_s=None) -> np.ndarray | bool:
-        """Whether windows with ``logits`` (…, n_classes) and ``events_per_s`` (…,; None: not checked) are
-        unlike the validation data."""
+    def unfamiliar(self, logits: np.ndarray, events_per_s=None, channels=None) -> np.ndarray | bool:
+        """Whether windows with ``logits`` (…, n_classes), ``events_per_s`` (…,) and last-layer ``channels``
+        (…, D: spikes per channel per bin, :class:`FeatureCheck`) are unlike the validation data; a check whose
+        input is None is not made."""
         out = np.zeros(np.shape(logits)[:-1], bool)
         if self.max_energy is not None:
             out |= energy(logits, self.temperature) > self.max_energy
         if self.event_rate is not None and events_per_s is not None:
             rate = np.asarray(events_per_s, np.float64)
             out |= (rate < self.event_rate[0]) | (rate > self.event_rate[1])
+        if self.familiar is not None and channels is not None:
+            out |= self.familiar.distance(channels) > self.familiar.max_distance
         return out if out.ndim else bool(out)
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
@@ -85,26 +133,36 @@ class Decision:
         k = int(np.argmax(probs))
         return NO_CLASS if k == self.reject_class or probs[k] < self.min_confidence else k
 
-    def decide(self, logits: np.ndarray, events_per_s: float | None = None) -> tuple[int, float, np.ndarray]:
+    def decide(self, logits: np.ndarray, events_per_s: float | None = None,
+               channels=None) -> tuple[int, float, np.ndarray]:
         """``(answer, calibrated top-1 probability, probabilities)`` of one readout (n_classes,) over a window with
-        ``events_per_s`` (None: the rate is not checked); the answer is a class, NO_CLASS or UNFAMILIAR_CLASS."""
+        ``events_per_s`` and last-layer ``channels`` (D,) (None: that check is not made); the answer is a class,
+        NO_CLASS or UNFAMILIAR_CLASS."""
         p = self.probabilities(logits)
         k = self.judge(p)
-        if k >= 0 and self.unfamiliar(logits, events_per_s):
+        if k >= 0 and self.unfamiliar(logits, events_per_s, channels):
             k = UNFAMILIAR_CLASS
         return k, float(p.max()), p
 
-    def decide_many(self, logits: np.ndarray, events_per_s=None) -> tuple[np.ndarray, np.ndarray]:
-        """Vectorised :meth:`decide` for logits (N, n_classes): ``(classes (N,), top-1 probabilities (N,))``."""
+    def decide_many(self, logits: np.ndarray, events_per_s=None, channels=None) -> tuple[np.ndarray, np.ndarray]:
+        """Vectorised :meth:`decide` for logits (N, n_classes), ``events_per_s`` (N,) and ``channels`` (N, D):
+        ``(classes (N,), top-1 probabilities (N,))``."""
         p = self.probabilities(logits)
         k = p.argmax(1)
         conf = p.max(1)
         rejected = (conf < self.min_confidence) | ((k == self.reject_class) if self.reject_class is not None else False)
         k = np.where(rejected, NO_CLASS, k)
-        return np.where((k >= 0) & self.unfamiliar(logits, events_per_s), UNFAMILIAR_CLASS, k), conf
+        return np.where((k >= 0) & self.unfamiliar(logits, events_per_s, channels), UNFAMILIAR_CLASS, k), conf
+
+    def distance(self, channels) -> float:
+        """The feature check's distance of one window's ``channels`` (D,), NaN without a check or features."""
+        return float(self.familiar.distance(channels)) if self.familiar is not None and channels is not None \
+            else float("nan")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(replace(self, familiar=None))
+        d["familiar"] = None if self.familiar is None else self.familiar.to_dict()
+        return d
 
     @staticmethod
     def from_dict(d: dict | None, classes, where: str = "decision") -> Decision:
@@ -112,9 +170,9 @@ class Decision:
         if d is None:
             return Decision()
         if not isinstance(d, dict) or set(d) - {"temperature", "reject_class", "min_confidence", "fitted_on",
-                                                "window_ms", "taper", "max_energy", "event_rate"}:
+                                                "window_ms", "taper", "max_energy", "event_rate", "familiar"}:
             raise SastLiveError(f"{where}: must be an object with temperature, reject_class, min_confidence, "
-                                f"fitted_on, window_ms, taper, max_energy, event_rate; got {d!r:.200}")
+                                f"fitted_on, window_ms, taper, max_energy, event_rate, familiar; got {d!r:.200}")
         e, rate = d.get("max_energy"), d.get("event_rate")
         if e is not None and (isinstance(e, bool) or not isinstance(e, int | float) or not np.isfinite(e)):
             raise SastLiveError(f"{where}.max_energy: {e!r} is not a finite number (or null)")
@@ -134,8 +192,10 @@ class Decision:
             raise SastLiveError(f"{where}.reject_class: {r!r} is not a class index of {len(classes)} classes")
         if isinstance(m, bool) or not isinstance(m, int | float) or not 0 <= m <= 1:
             raise SastLiveError(f"{where}.min_confidence: {m!r} is not a probability")
+        f = d.get("familiar")
         return Decision(float(t), r, float(m), str(d.get("fitted_on", "")), w, taper,
-                        None if e is None else float(e), None if rate is None else (float(rate[0]), float(rate[1])))
+                        None if e is None else float(e), None if rate is None else (float(rate[0]), float(rate[1])),
+                        None if f is None else FeatureCheck.from_dict(f, len(classes), f"{where}.familiar"))
 
 
 @dataclass(frozen=True)
@@ -180,6 +240,10 @@ def explain(decision: Decision, probs, verdict: int, classes, window=None) -> Ex
             lo, hi = decision.event_rate
             if not lo <= rate <= hi:
                 why.append(f"{rate:,.0f} events/s is outside {lo:,.0f}–{hi:,.0f}")
+        dist = getattr(window, "distance", float("nan")) if window is not None else float("nan")
+        if decision.familiar is not None and dist > decision.familiar.max_distance:
+            why.append(f"its activity is {dist:,.0f} from the nearest class, beyond "
+                       f"{decision.familiar.max_distance:,.0f}")
         detail = " and ".join(why) or "the last window was flagged"
         return Explanation("unfamiliar scene", f"unlike the training data ({detail}): {top_name} {top_p:.0%} "
                                                "not named", -1)
@@ -203,6 +267,9 @@ def rule_text(decision: Decision, classes) -> str:
         checks.append(f"the window's energy is above {decision.max_energy:.2f}")
     if decision.event_rate is not None:
         checks.append(f"its events/s fall outside {decision.event_rate[0]:,.0f}–{decision.event_rate[1]:,.0f}")
+    if decision.familiar is not None:
+        checks.append("its last layer's activity is further than "
+                      f"{decision.familiar.max_distance:,.0f} (squared Mahalanobis) from every class's")
     if checks:
         parts.append("A gesture claim becomes unfamiliar scene when " + " or ".join(checks) + ".")
     parts.append(f"Confidences are softmax(logits / {decision.temperature:.3g})"

@@ -34,14 +34,18 @@ def _compile_and_run(model, frames, tmp_path):
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     L = len(model.layers)
-    spikes, synops, sat = [], [], []
-    for line in lines[:-2]:
+    spikes, synops, sat, ends = [], [], [], {}
+    for line in lines:
         words = line.split()
+        if words[0] != "step":
+            ends[words[0]] = words[1:]
+            continue
         spikes.append([int(w) for w in words[3:3 + L]])
         synops.append([int(w) for w in words[4 + L:5 + 2 * L]])
         sat.append([int(w) for w in words[6 + 2 * L:]])
-    scores = [int(w) for w in lines[-2].split()[1:]]
-    return np.array(spikes), np.array(synops), np.array(sat), np.array(scores), int(lines[-1].split()[1])
+    scores = [int(w) for w in ends["scores"]]
+    _compile_and_run.last = ([int(w) for w in ends["channels"]], float(ends["distance"][0]))
+    return np.array(spikes), np.array(synops), np.array(sat), np.array(scores), int(ends["prediction"][0])
 
 
 @pytest.mark.parametrize("case", ["random-int8", "random-int4-shift-8bit", "gestures-int8", "gestures-int4-frac"])
@@ -69,6 +73,7 @@ def test_c_export_is_bit_identical_to_the_simulator(tmp_path, case):
     assert np.array_equal(synops, whole.synops)
     assert np.array_equal(sat, np.array(per_step_sat))
     assert np.array_equal(scores, whole.scores) and pred == int(whole.scores.argmax())
+    assert np.array_equal(_compile_and_run.last[0], state.channels) and state.channels.sum() > 0
     assert whole.spikes.sum() > 0
     if case == "random-int4-shift-8bit":
         assert sat.sum() > 0, "the 8-bit case must exercise saturation in C too"
@@ -138,3 +143,23 @@ def test_the_c_header_carries_the_models_decision(tmp_path):
     assert int(defines["SAST_WINDOW_MS"]) == (d.window_ms or 0)
     assert int(defines["SAST_TAPER_LINEAR"]) == (d.taper == "linear")
     assert int(defines["SAST_REFRACTORY_US"]) == model.refractory_us == 10_000
+
+
+def test_the_c_export_measures_the_unfamiliar_scene_distance_as_the_app_does(tmp_path):
+    """The bundled model carries the feature check (the last layer's spikes per channel, a Mahalanobis distance):
+    the C driver's per-channel counts are the simulator's and its distance the Decision's."""
+    from sast_live.pipeline.backends import DEFAULT_MODEL
+
+    model = quantize_checkpoint(DEFAULT_MODEL / "model", QuantConfig(8))
+    check = model.decision.familiar
+    assert check is not None and check.whiten.shape == (64, 64) and check.max_distance > 0
+    rng = np.random.default_rng(5)
+    frames = random_frames(rng, model, 20, rate=0.3, burst=True)
+    _compile_and_run(model, frames, tmp_path)
+    channels, distance = _compile_and_run.last
+    state, _ = Simulator(model).run(frames, Simulator(model).initial_state())
+    assert np.array_equal(channels, state.channels) and state.channels.sum() > 0
+    want = check.distance(state.channels / len(frames))
+    assert distance == pytest.approx(want, rel=1e-6) and want > 0
+    header = (tmp_path / "sast_model.h").read_text()
+    assert "#define SAST_HAS_FAMILIAR 1" in header and "#define SAST_LAST_C 64" in header

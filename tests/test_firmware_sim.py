@@ -115,6 +115,8 @@ def test_numba_equals_numpy_bit_for_bit(seed):
     for name in ("spikes", "synops", "saturations", "scores"):
         assert np.array_equal(getattr(oa, name), getattr(ob, name)), name
     assert np.array_equal(sa.v, sb.v) and np.array_equal(sa.s, sb.s) and np.array_equal(sa.acc, sb.acc)
+    assert np.array_equal(sa.channels, sb.channels)
+    assert sa.channels.sum() == oa.spikes[:, -1].sum() > 0  # every last-layer spike, counted by its channel
     assert oa.spikes.sum() > 0
     if small:
         assert oa.saturations[:-1].sum() > 0, "the 8-bit case must exercise membrane saturation"

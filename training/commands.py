@@ -150,12 +150,20 @@ def cmd_teach(args) -> int:
 
 def cmd_teach_bank(args) -> int:
     from sast_live.model_info import bank_path
-    from training.teach.bank import build_bank
+    from training.decision.familiar import store_feature_check
+    from training.teach.bank import Bank, build_bank
 
-    bank = build_bank(args.checkpoint, args.dataset, args.data_dir, progress=not args.quiet)
-    path = bank.save(bank_path(args.checkpoint))
-    print(f"wrote {path}: {len(bank)} recordings ({bank.source}), {len(bank.counts)} hops of {bank.hop_bins} bins, "
-          f"{path.stat().st_size / 1e6:.1f} MB")
+    path = bank_path(args.checkpoint)
+    if args.check_only:
+        bank = Bank.load(path)
+    else:
+        bank = build_bank(args.checkpoint, args.dataset, args.data_dir, progress=not args.quiet)
+        bank.save(path)
+        print(f"wrote {path}: {len(bank)} recordings ({bank.source}), {len(bank.counts)} hops of {bank.hop_bins} "
+              f"bins, {path.stat().st_size / 1e6:.1f} MB")
+    check = store_feature_check(args.checkpoint, bank)
+    print(f"unfamiliar-scene check on the last layer's activity: a window further than {check.max_distance:,.1f} "
+          f"(squared Mahalanobis) from every class is unfamiliar; written into {args.checkpoint}'s decision")
     return 0
 
 
@@ -387,11 +395,15 @@ def register_decision(sub) -> None:
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("teach-bank", help="compute a model's feature bank beside it (MODEL.bank.npz): its classes as "
-                                          "its INT8 hidden layers see them, which teaching keeps the old classes with")
+                                          "its INT8 hidden layers see them, which teaching keeps the old classes "
+                                          "with; and fit the model's unfamiliar-scene check on the last layer's "
+                                          "activity from it")
     p.add_argument("checkpoint", nargs="?", default=str(DEFAULT_MODEL / "model"),
                    help="a gesture model's checkpoint (default: the bundled gesture model)")
     p.add_argument("--dataset", help="the recordings to take the classes from (default: the model's own dataset)")
     p.add_argument("--data-dir", help="its folder, if not the default")
+    p.add_argument("--check-only", action="store_true",
+                   help="only fit the unfamiliar-scene check, from the bank already beside the model (seconds)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_teach_bank)
 

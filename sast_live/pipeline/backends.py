@@ -6,7 +6,8 @@ thread) and runs whole bins:
     out = backend.run(frames)        # frames (k, 2, H, W) uint8 event counts, k ≥ 1
     out.spikes (k, L)  out.synops (k,)  backend.logits()  (n_classes,) float  backend.reset()
     backend.warm_up()                # compile what run() needs, touching no state of this backend
-    acc, steps = backend.take_readout()   # the readout since the last take (raw units), zeroed; membranes go on
+    acc, steps, channels = backend.take_readout()   # the readout since the last take (raw units) and the last
+                                     # layer's spikes per channel in it, zeroed; membranes go on
     backend.to_logits(acc, steps)    # raw readout of ``steps`` bins → the float model's logits
     backend.decision                 # models.decision.Decision: temperature and "no gesture" rule
 
@@ -30,6 +31,16 @@ from sast_live.errors import SastLiveError
 #: the bundled gesture model: the one with the best robustness grid on the validation subjects (issue 29's rule,
 #: models/zoo/make_zoo.sh) — gestures-sast fine-tuned with --augment-geometry, 15 + 15 epochs
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "zoo" / "gestures-sast-geometry3"
+
+
+class Readout(NamedTuple):
+    """What a backend's readout holds since it was last taken: accumulators ``acc`` (n_classes,) (raw units),
+    over ``steps`` bins, and the last layer's spikes per channel ``channels`` (C_last,) float64 (the unfamiliar-scene
+    check's features, :class:`models.decision.FeatureCheck`, once divided by the bins)."""
+
+    acc: np.ndarray
+    steps: int
+    channels: np.ndarray
 
 
 class BackendOut(NamedTuple):
@@ -62,12 +73,17 @@ class IntBackend:
     def reset(self) -> None:
         self.state = self.sim.initial_state()
 
-    def take_readout(self) -> tuple[np.ndarray, int]:
-        """The readout accumulators (int64) and the bins they hold; the sensor clears them (the 32-bit
-        accumulator then never saturates on a stream that runs for hours), the membranes carry on."""
-        acc, steps = self.state.acc.copy(), self.state.steps
-        self.state = replace(self.state, acc=np.zeros_like(acc), steps=0)
-        return acc, steps
+    def take_readout(self) -> Readout:
+        """The readout accumulators (int64), the bins they hold and the last layer's spikes per channel; the
+        sensor clears them (the 32-bit accumulator then never saturates on a stream that runs for hours), the
+        membranes carry on."""
+        st = self.state
+        self.state = replace(st, acc=np.zeros_like(st.acc), steps=0, channels=np.zeros_like(st.channels))
+        return Readout(st.acc.copy(), st.steps, st.channels.astype(np.float64))
+
+    def channels(self) -> np.ndarray:
+        """The last layer's spikes per channel since the window's start (float64)."""
+        return self.state.channels.astype(np.float64)
 
     def to_logits(self, acc: np.ndarray, steps: int) -> np.ndarray:
         return self.model.to_logits(acc, steps)
@@ -137,6 +153,7 @@ class FloatBackend:
     def reset(self) -> None:
         self.states = [None] * len(self.model.convs)
         self.acc = self.torch.zeros(len(self.classes), dtype=self.torch.float64)
+        self._channels = np.zeros(self.layer_shapes[-1][0], np.float64)
         self.steps = 0
 
     def run(self, frames: np.ndarray) -> BackendOut:
@@ -159,6 +176,7 @@ class FloatBackend:
                     layers.append(s)
                 synops[t] = np.round(self._synops(x[t:t + 1], layers, self._maps))
                 self.acc += self.model.readout(s.flatten(1))[0].double()
+                self._channels += s[0].sum((1, 2)).double().numpy()
                 self.steps += 1
             if k:
                 self._last = [layer[0].numpy().copy() for layer in layers]
@@ -174,11 +192,15 @@ class FloatBackend:
     def logits(self) -> np.ndarray:
         return self.to_logits(self.acc.numpy(), self.steps)
 
-    def take_readout(self) -> tuple[np.ndarray, int]:
-        acc, steps = self.acc.numpy().copy(), self.steps
+    def channels(self) -> np.ndarray:
+        return self._channels.copy()
+
+    def take_readout(self) -> Readout:
+        out = Readout(self.acc.numpy().copy(), self.steps, self._channels.copy())
         self.acc.zero_()
+        self._channels[:] = 0
         self.steps = 0
-        return acc, steps
+        return out
 
     def to_logits(self, acc: np.ndarray, steps: int) -> np.ndarray:
         return np.asarray(acc, np.float64) / max(steps, 1)

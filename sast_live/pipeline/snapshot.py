@@ -34,13 +34,17 @@ class WindowResult:
     top_index: int = -1
     top_name: str = ""
     energy: float = 0.0  # −T·logsumexp(logits / T): the "unfamiliar scene" score (higher: less familiar)
+    #: squared Mahalanobis distance of the last layer's activity from the nearest class (models.decision
+    #: FeatureCheck; NaN: the model has no such check)
+    distance: float = float("nan")
 
     def as_json(self) -> dict:
         return {"t_start_us": self.t_start_us, "t_end_us": self.t_end_us, "class": self.class_index,
                 "name": self.class_name, "scores": list(self.scores), "confidence": round(self.confidence, 6),
                 "synops": self.synops, "events": self.events, "bins": self.bins, "dropped_bins": self.dropped_bins,
                 "partial": self.partial, "top_class": self.top_index, "top_name": self.top_name,
-                "energy": round(self.energy, 6)}
+                "energy": round(self.energy, 6),
+                "distance": None if self.distance != self.distance else round(self.distance, 3)}
 
 
 def frozen(a: np.ndarray) -> np.ndarray:

@@ -46,7 +46,8 @@ class Windows:
     Attributes:
         hop_bins: bins per prediction while streaming, or None (back-to-back windows).
         segment: the window (or hop) under way, or None between them.
-        hops: streaming: the last hops' ``(segment, readout accumulators, readout steps)``, oldest first.
+        hops: streaming: the last hops' ``(segment, readout accumulators, readout steps, last-layer spikes per
+            channel)``, oldest first.
     """
 
     def __init__(self, backend, bin_us: int, hop_bins: int | None, window_bins: int | None, taper: str):
@@ -95,19 +96,18 @@ class Windows:
             return None
         self.last_run = s.run
         if self.hop_bins is not None:
-            acc, steps = self.backend.take_readout()
-            self.hops.append((s, acc, steps))
+            self.hops.append((s, *self.backend.take_readout()))
             if not (len(self.hops) == self.hops.maxlen or partial):
                 return None
             return self.of_hops(partial)
         if s.run == 0 or (partial and s.events == 0):
             return None
         return self._result(self.backend.logits(), self.backend.scores(), s.start, s.start + s.bins * self.bin_us,
-                            s, partial)
+                            s, partial, self.backend.channels() / max(s.run, 1))
 
     def of_hops(self, partial: bool) -> tuple[WindowResult, np.ndarray] | None:
         """Streaming: the window over the hops banked so far."""
-        segments, accs, steps = zip(*self.hops, strict=True)
+        segments, accs, steps, channels = zip(*self.hops, strict=True)
         total = Segment(segments[0].start, sum(h.bins for h in segments), sum(h.run for h in segments),
                         sum(h.dropped for h in segments), sum(h.events for h in segments),
                         sum(h.synops for h in segments))
@@ -116,18 +116,21 @@ class Windows:
         w = hop_weights(len(accs), self.taper)
         acc = w @ np.asarray(accs)  # (hops,) · (hops, n_classes)
         end = segments[-1].start + segments[-1].bins * self.bin_us
-        return self._result(self.backend.to_logits(acc, int(np.dot(w, steps))), acc, total.start, end, total,
-                            total.bins < self.hops.maxlen * self.hop_bins)
+        n = int(np.dot(w, steps))  # the window's weighted bins: the readout and the features are means per bin
+        return self._result(self.backend.to_logits(acc, n), acc, total.start, end, total,
+                            total.bins < self.hops.maxlen * self.hop_bins, w @ np.asarray(channels) / max(n, 1))
 
-    def _result(self, logits, scores, t_start, t_end, s: Segment, partial) -> tuple[WindowResult, np.ndarray]:
+    def _result(self, logits, scores, t_start, t_end, s: Segment, partial,
+                channels) -> tuple[WindowResult, np.ndarray]:
         rate = s.events / max((t_end - t_start) * 1e-6, 1e-9)  # events per second: the input-statistics check
-        k, conf, probs = self.backend.decision.decide(logits, rate)
+        decision = self.backend.decision
+        k, conf, probs = decision.decide(logits, rate, channels)
         top = int(np.argmax(probs))
         classes = self.backend.classes
         res = WindowResult(int(t_start), int(t_end), k, verdict_name(k, classes),
                            tuple(np.asarray(scores).tolist()), conf, int(s.synops), int(s.events), int(s.run),
                            int(s.dropped), partial, top, classes[top],
-                           float(energy(logits, self.backend.decision.temperature)))
+                           float(energy(logits, decision.temperature)), decision.distance(channels))
         return res, probs
 
     def end_of_stream(self, got_any: bool) -> tuple[WindowResult, np.ndarray] | None:

@@ -14,7 +14,9 @@ from firmware_sim.simulator import Simulator
 def evaluate_hardware(checkpoint, windows: np.ndarray, labels: np.ndarray, precisions, float_hard=None,
                       pj_per_synop: float = DEFAULT_PJ_PER_SYNOP, progress: bool = False) -> tuple[dict, dict]:
     """Accuracy, SynOps, saturations, memory and energy per precision (the report, JSON-ready), and per precision
-    the simulator's outputs ``(predictions (N,), logits (N, n_classes))`` for what the caller derives from them.
+    the simulator's outputs ``(predictions (N,), logits (N, n_classes), channels (N, C_last))`` for what the caller
+    derives from them (``channels``: the last layer's spikes per channel per bin, the unfamiliar-scene check's
+    features).
 
     Args:
         windows: ``(N, T, 2, H, W)`` uint8 event-count windows (the evaluation windows of the float model).
@@ -24,7 +26,7 @@ def evaluate_hardware(checkpoint, windows: np.ndarray, labels: np.ndarray, preci
     out, outputs = {}, {}
     for name in precisions:
         model = quantize_checkpoint(checkpoint, get_precision(name, INTEGER).quant_config())
-        r = Simulator(model).classify(windows, progress=progress)
+        r = Simulator(model).classify(windows, progress=progress, last_counts=True)
         synops = r["synops"].sum(1)
         entry = {
             "accuracy": float((r["predictions"] == labels).mean()),
@@ -41,7 +43,9 @@ def evaluate_hardware(checkpoint, windows: np.ndarray, labels: np.ndarray, preci
         if float_hard is not None:
             entry["agreement_with_float_hard"] = float((r["predictions"] == np.asarray(float_hard)).mean())
         out[name] = entry
-        outputs[name] = (r["predictions"], model.to_logits(r["scores"], model.n_bins))  # the float model's units
+        n_c = model.layers[-1].out_shape[0]  # counts are in the simulator's (H, W, C) order
+        channels = r["last_counts"].reshape(len(windows), -1, n_c).sum(1) / model.n_bins
+        outputs[name] = (r["predictions"], model.to_logits(r["scores"], model.n_bins), channels)
     return out, outputs
 
 

@@ -170,9 +170,9 @@ def evaluate(cfg: EvalConfig) -> dict:
     preds = {"hard": probs["hard"].argmax(1)}
     rates = window_rates(cache)  # the input-statistics half of "unfamiliar scene"
     decided = {"hard": decision.decide_many(logits["hard"], rates)[0]}
-    for name, (pred, hw_logits) in outputs.items():
+    for name, (pred, hw_logits, channels) in outputs.items():  # the integer rows: the feature check too
         preds[name] = pred
-        decided[name] = decision.decide_many(hw_logits, rates)[0]
+        decided[name] = decision.decide_many(hw_logits, rates, channels)[0]
     report["breakdown"] = breakdown(preds, labels, mcfg.classes, test_ds.recordings)
     report["decision_effect"] = {name: decision_figures(d, labels, decision.reject_class)
                                  for name, d in decided.items()}
@@ -372,7 +372,10 @@ def render_breakdown(r: dict) -> list[str]:
               + (f"unfamiliar scene instead of a gesture when the energy is above {d['max_energy']:.3f}"
                  if d.get("max_energy") is not None else "no unfamiliar-scene test (an older model)")
               + (f" or the events/s are outside {d['event_rate'][0]:,.0f}–{d['event_rate'][1]:,.0f}"
-                 if d.get("event_rate") else "") + ".", "",
+                 if d.get("event_rate") else "")
+              + (f" or the last layer's activity is further than {d['familiar']['max_distance']:,.1f} (squared "
+                 "Mahalanobis) from every class's (the integer rows; the float hard row is not checked on it)"
+                 if d.get("familiar") else "") + ".", "",
               "| precision | accuracy with the rule | gestures turned into 'no gesture' | gestures called "
               "'unfamiliar scene' | no-gesture samples recognised |", "|---|---|---|---|---|"]
     for n, e in r["decision_effect"].items():

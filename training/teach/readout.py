@@ -63,7 +63,8 @@ def windows_of(recordings, n_hops: int, weights: np.ndarray) -> tuple[np.ndarray
 
 def decided(fw, decision, recordings, n_hops: int, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """INT8 over every full window of ``recordings``: (labels, top classes, the app's answers)."""
-    from firmware_sim.features import window_scores
+    from firmware_sim.features import window_features, window_scores
+    from training.decision.familiar import pooled
 
     labels, top, answers = [], [], []
     for counts, bins, label in recordings:
@@ -72,7 +73,8 @@ def decided(fw, decision, recordings, n_hops: int, weights: np.ndarray) -> tuple
             continue
         steps = [int(weights @ bins[e - n_hops:e]) for e in range(n_hops, len(bins) + 1)]  # as the app weighs them
         logits = np.stack([fw.to_logits(acc, n) for acc, n in zip(scores, steps, strict=True)])
-        k, _ = decision.decide_many(logits)
+        channels = pooled(window_features(counts, bins, n_hops, weights), fw.layers[-1].out_shape[0])
+        k, _ = decision.decide_many(logits, None, channels)
         labels.append(np.full(len(scores), label))
         top.append(scores.argmax(1))
         answers.append(k)
@@ -161,6 +163,7 @@ def write_model(out: Path, model, meta: dict, classes, fit, decision, bank, lam:
     from models.networks import build_model
     from sast_live.model_info import bank_path
     from training.decision.calibration import energy_limit
+    from training.decision.familiar import bank_feature_check
 
     cfg = replace(model.cfg, classes=tuple(classes), n_classes=len(classes))
     net = build_model(cfg)
@@ -174,8 +177,12 @@ def write_model(out: Path, model, meta: dict, classes, fit, decision, bank, lam:
     max_energy = decision.max_energy
     if decision.max_energy is not None and len(Xv):
         max_energy = energy_limit(energy(Xv @ fit.W.T + fit.b, decision.temperature))
+    familiar = None
+    if decision.familiar is not None:  # the classes changed: their means, the covariance and the limit with them
+        n_hops, weights = streaming_setup(decision, cfg.bin_us, bank.hop_bins)
+        familiar = bank_feature_check(bank, cfg.layers[-1].out_channels, n_hops, weights, decision.reject_class)
     fitted_on = decision.fitted_on.split("; readout refitted")[0]
-    new_decision = replace(decision, max_energy=max_energy,
+    new_decision = replace(decision, max_energy=max_energy, familiar=familiar,
                            fitted_on=f"{fitted_on}; readout refitted on the sensor's features (λ {lam:g}), "
                                      "unfamiliar-scene energy limit on the feature bank's validation windows")
     info = {"model_cfg": cfg.to_dict(), "train_cfg": {**(meta.get("train_cfg") or {}), **train_cfg, "lambda": lam},
