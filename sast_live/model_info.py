@@ -72,6 +72,9 @@ def render_model_info(info: dict) -> str:
         lines.append(f"{'decision':>12}: floor {d.get('min_confidence', 0):.2f}, streaming window "
                      f"{d.get('window_ms') or 'the model’s own'} ms {d.get('taper', 'flat')}, temperature "
                      f"{d.get('temperature', 1):.3f}")
+        checks = [name for key, name in (("max_energy", "energy"), ("event_rate", "events/s"),
+                                         ("familiar", "last-layer activity")) if d.get(key) is not None]
+        lines.append(f"{'unfamiliar':>12}: " + (", ".join(checks) if checks else "never said (no limits stored)"))
     if "taught" not in info:  # a firmware folder: the sensor's side, without the training history
         return "\n".join(lines)
     for h in info["taught"]:

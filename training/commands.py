@@ -150,8 +150,8 @@ def cmd_teach(args) -> int:
 
 def cmd_teach_bank(args) -> int:
     from sast_live.model_info import bank_path
-    from training.decision.familiar import store_feature_check
     from training.teach.bank import Bank, build_bank
+    from training.teach.check import store_feature_check
 
     path = bank_path(args.checkpoint)
     if args.check_only:

@@ -94,13 +94,16 @@ if [ -z "${EVAL_ONLY:-}" ]; then
     rm -f models/zoo/gestures-sast-geometry3/last.safetensors models/zoo/gestures-sast-geometry3/last.json
     $PY main.py choose-window models/zoo/gestures-sast-geometry3/model --write
 fi
-$PY main.py evaluate models/zoo/gestures-sast-geometry3/model --no-corruptions --hardware int8 --robustness --live \
-    --out models/zoo/gestures-sast-geometry3/eval --quiet
 # issue 30: the default model's feature bank (model.bank.npz: its classes as its INT8 hidden layers see them), which
 # teaching (`train --init-from MODEL --dataset TAKES`) keeps the old classes with; its no_gesture recordings are half
 # gestures-v3's (people walking, standing up, a hand at the lens, the training-side real scenes: issue 29's
 # negatives), so a refit does not learn that anything small and busy is a gesture; about 1 min
+# (the same command fits the model's unfamiliar-scene check on the last layer's activity from that bank: class means
+# and covariance on its training-subject windows, the limit on its validation-subject ones; issue 29), so the
+# evaluation comes after it
 $PY main.py teach-bank models/zoo/gestures-sast-geometry3/model --dataset gestures-v2+gestures-v3:no_gesture --quiet
+$PY main.py evaluate models/zoo/gestures-sast-geometry3/model --no-corruptions --hardware int8 --robustness --live \
+    --out models/zoo/gestures-sast-geometry3/eval --quiet
 # the default gesture model (sast_live/pipeline/backends.py DEFAULT_MODEL) is chosen by a rule fixed before the
 # candidates' validation grids were computed: the highest mean INT8 accuracy over the robustness grid on the
 # validation subjects, if its validation nominal accuracy is at most 0.02 below the current default's. On

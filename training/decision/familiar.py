@@ -1,5 +1,6 @@
 """The feature half of "unfamiliar scene": how far a window's last-layer activity is from every class the model knows
-(:class:`models.decision.FeatureCheck`), fitted on a model's feature bank (:mod:`training.teach.bank`).
+(:class:`models.decision.FeatureCheck`), fitted on a model's feature bank (:mod:`training.teach.bank`;
+:mod:`training.teach.check` forms the bank's windows and stores the fit in a checkpoint).
 
 The features are the last layer's spikes per channel per bin of a streaming window, summed over positions
 (:func:`pooled`): the readout's input with position taken out, so a person who is smaller, larger or elsewhere in
@@ -20,8 +21,6 @@ class's mean wherever they stand.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 
@@ -75,43 +74,3 @@ def fit_feature_check(fit_x: np.ndarray, fit_y: np.ndarray, val_x: np.ndarray, v
     check = FeatureCheck(whiten, means @ whiten.T, 0.0, fitted_on)
     limit = float(np.quantile(check.distance(np.asarray(val_x)[gesture]), 1 - share))
     return FeatureCheck(whiten, means @ whiten.T, round(limit, 4), fitted_on)
-
-
-def bank_feature_check(bank, n_channels: int, n_hops: int, weights: np.ndarray, reject_class: int | None):
-    """:func:`fit_feature_check` on a feature bank's streaming windows (``n_hops`` hops weighted ``weights``, as
-    the app forms them): means and covariance on its ``fit`` part, the limit on its ``validation`` part."""
-    from training.teach.readout import windows_of
-
-    fx, fy = windows_of(bank.recordings("fit"), n_hops, weights)
-    vx, vy = windows_of(bank.recordings("validation"), n_hops, weights)
-    if not len(fx) or not len(vx):
-        raise SastLiveError("the feature bank has no full streaming windows in its fit or validation part")
-    how = (f"last-layer activity per channel: class means and Ledoit–Wolf covariance on the feature bank's "
-           f"{len(fx):,} training-subject windows, limit on its {len(vx):,} validation-subject windows")
-    return fit_feature_check(pooled(fx, n_channels), fy, pooled(vx, n_channels), vy, len(bank.classes),
-                             reject_class, fitted_on=how)
-
-
-def store_feature_check(checkpoint, bank) -> object:
-    """Fit the check on ``bank`` (the model's own: same hidden layers) with the checkpoint's streaming window and
-    put it into its ``decision`` (JSON rewritten atomically; weights untouched). Returns the FeatureCheck."""
-    import json
-
-    from models.checkpoint.files import checkpoint_paths, read_checkpoint_meta
-    from models.decision import Decision
-    from training.teach.readout import streaming_setup
-
-    meta, _ = read_checkpoint_meta(str(checkpoint))
-    json_path = Path(checkpoint_paths(str(checkpoint))[0])
-    cfg = meta["model_cfg"]
-    if tuple(cfg["classes"]) != tuple(bank.classes):
-        raise SastLiveError(f"{checkpoint} has classes {cfg['classes']}; its feature bank {list(bank.classes)}")
-    decision = Decision.from_dict(meta.get("decision"), cfg["classes"])
-    n_hops, weights = streaming_setup(decision, int(cfg["bin_us"]), bank.hop_bins)
-    check = bank_feature_check(bank, int(cfg["layers"][-1]["out_channels"]), n_hops, weights,
-                               decision.reject_class)
-    meta.setdefault("decision", {})["familiar"] = check.to_dict()
-    tmp = json_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(meta, indent=2))
-    tmp.replace(json_path)
-    return check

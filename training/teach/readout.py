@@ -163,7 +163,7 @@ def write_model(out: Path, model, meta: dict, classes, fit, decision, bank, lam:
     from models.networks import build_model
     from sast_live.model_info import bank_path
     from training.decision.calibration import energy_limit
-    from training.decision.familiar import bank_feature_check
+    from training.teach.check import bank_feature_check
 
     cfg = replace(model.cfg, classes=tuple(classes), n_classes=len(classes))
     net = build_model(cfg)

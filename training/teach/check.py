@@ -1,0 +1,52 @@
+"""The unfamiliar-scene activity check of a model, fitted on its feature bank
+(:func:`training.decision.familiar.fit_feature_check` on the bank's streaming windows) and stored in its checkpoint:
+what ``teach-bank`` runs, and teaching after every refit (its classes change, so do their means)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from sast_live.errors import SastLiveError
+from training.decision.familiar import fit_feature_check, pooled
+
+
+def bank_feature_check(bank, n_channels: int, n_hops: int, weights: np.ndarray, reject_class: int | None):
+    """:func:`fit_feature_check` on a feature bank's streaming windows (``n_hops`` hops weighted ``weights``, as
+    the app forms them): means and covariance on its ``fit`` part, the limit on its ``validation`` part."""
+    from training.teach.readout import windows_of
+
+    fx, fy = windows_of(bank.recordings("fit"), n_hops, weights)
+    vx, vy = windows_of(bank.recordings("validation"), n_hops, weights)
+    if not len(fx) or not len(vx):
+        raise SastLiveError("the feature bank has no full streaming windows in its fit or validation part")
+    how = (f"last-layer activity per channel: class means and Ledoit–Wolf covariance on the feature bank's "
+           f"{len(fx):,} training-subject windows, limit on its {len(vx):,} validation-subject windows")
+    return fit_feature_check(pooled(fx, n_channels), fy, pooled(vx, n_channels), vy, len(bank.classes),
+                             reject_class, fitted_on=how)
+
+
+def store_feature_check(checkpoint, bank) -> object:
+    """Fit the check on ``bank`` (the model's own: same hidden layers) with the checkpoint's streaming window and
+    put it into its ``decision`` (JSON rewritten atomically; weights untouched). Returns the FeatureCheck."""
+    import json
+
+    from models.checkpoint.files import checkpoint_paths, read_checkpoint_meta
+    from models.decision import Decision
+    from training.teach.readout import streaming_setup
+
+    meta, _ = read_checkpoint_meta(str(checkpoint))
+    json_path = Path(checkpoint_paths(str(checkpoint))[0])
+    cfg = meta["model_cfg"]
+    if tuple(cfg["classes"]) != tuple(bank.classes):
+        raise SastLiveError(f"{checkpoint} has classes {cfg['classes']}; its feature bank {list(bank.classes)}")
+    decision = Decision.from_dict(meta.get("decision"), cfg["classes"])
+    n_hops, weights = streaming_setup(decision, int(cfg["bin_us"]), bank.hop_bins)
+    check = bank_feature_check(bank, int(cfg["layers"][-1]["out_channels"]), n_hops, weights,
+                               decision.reject_class)
+    meta.setdefault("decision", {})["familiar"] = check.to_dict()
+    tmp = json_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(meta, indent=2))
+    tmp.replace(json_path)
+    return check
