@@ -242,8 +242,8 @@ def explain(decision: Decision, probs, verdict: int, classes, window=None) -> Ex
                 why.append(f"{rate:,.0f} events/s is outside {lo:,.0f}–{hi:,.0f}")
         dist = getattr(window, "distance", float("nan")) if window is not None else float("nan")
         if decision.familiar is not None and dist > decision.familiar.max_distance:
-            why.append(f"its activity is {dist:,.0f} from the nearest class, beyond "
-                       f"{decision.familiar.max_distance:,.0f}")
+            why.append(f"its activity is {dist:,.0f} from the nearest class, above the "
+                       f"{decision.familiar.max_distance:,.0f} limit")
         detail = " and ".join(why) or "the last window was flagged"
         return Explanation("unfamiliar scene", f"unlike the training data ({detail}): {top_name} {top_p:.0%} "
                                                "not named", -1)
