@@ -576,3 +576,18 @@ def test_every_size_from_720p_to_4k_with_every_dock_open_clips_no_text(qapp, dem
         assert fields[-1].right() <= win.statusBar().width()
         view = win.dashboard.events
         assert view.width() * view.height() >= 0.08 * w * h, (w, h, view.size())
+
+
+def test_the_timeline_counts_seconds_from_the_files_start(qapp):  # noqa: F811
+    """A recording stamped in epoch time (an AEDAT4 camera's: 1.6e9 s) reads 0, 0.1, 0.2 … on the strip's axis, not
+    1.6055374940 (×1e+09)."""
+    from sast_live.gui.timeline import FileTimeAxis
+
+    axis = FileTimeAxis("bottom")
+    axis.origin_s = 1_605_537_493.718360
+    levels = axis.tickValues(axis.origin_s, axis.origin_s + 0.59, 600)
+    major = levels[0][1]
+    shown = axis.tickStrings(major, 1.0, levels[0][0])
+    assert shown[0] == "0" and float(shown[-1]) == pytest.approx(0.5, abs=0.11) and len(shown) >= 3
+    assert all(abs(v - axis.origin_s - float(t)) < 1e-6 for v, t in zip(major, shown, strict=True))
+    assert axis.autoSIPrefix is False

@@ -23,6 +23,25 @@ STRIP_US = 25_000  # one strip column per 25 ms of file time …
 MAX_COLUMNS = 20_000  # … or coarser for recordings longer than 8 min (the strip is redrawn at each window)
 
 
+class FileTimeAxis(pg.AxisItem):
+    """A time axis in seconds from the file's start: the plot works in the stream's own seconds (what seeks and
+    windows use), and many recordings stamp time since an epoch (an AEDAT4 file starts at 1.6e9 s), which read as
+    "1.6055374940 (×1e+09)" instead of "0.3"."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.origin_s = 0.0
+        self.enableAutoSIPrefix(False)  # a prefix chosen from the stream's epoch, not from the seconds shown
+
+    def tickValues(self, minVal, maxVal, size):
+        o = self.origin_s  # round ticks of the file's own seconds, placed in the stream's
+        return [(spacing, [v + o for v in values])
+                for spacing, values in super().tickValues(minVal - o, maxVal - o, size)]
+
+    def tickStrings(self, values, scale, spacing):
+        return super().tickStrings([v - self.origin_s for v in values], scale, spacing)
+
+
 class Timeline(QtWidgets.QWidget):
     #: (path, (t_first, t_last) µs, ground truth rows, why there is none or None) of a file, found on a helper thread
     spanned = QtCore.pyqtSignal(object)
@@ -35,12 +54,13 @@ class Timeline(QtWidgets.QWidget):
         self._scored_at = 0.0
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.plot = pg.PlotWidget()
+        self.axis = FileTimeAxis("bottom")
+        self.plot = pg.PlotWidget(axisItems={"bottom": self.axis})
         self.plot.setFixedHeight(72)
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()
         self.plot.getAxis("left").setTicks([[(0.5, "truth"), (1.5, "said")]])
-        self.plot.setLabel("bottom", "s")
+        self.plot.setLabel("bottom", "s from the file's start")
         self.strip = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.strip)
         self.cursor = pg.InfiniteLine(pos=0, angle=90, movable=True, pen=pg.mkPen("#ffffff", width=2))
@@ -140,6 +160,7 @@ class Timeline(QtWidgets.QWidget):
         for k, a, b in self.truth:
             self._paint(0, self._col(a), self._col(b) + 1, k)
         self._seen = 0
+        self.axis.origin_s = t0 / 1e6
         self.plot.setXRange(t0 / 1e6, t1 / 1e6, padding=0.01)
         self.plot.setYRange(0, 2, padding=0)
         self._draw()
