@@ -35,14 +35,18 @@ class ParallelLIFNet(nn.Module):
             [nn.Parameter(torch.randn(cfg.branches, m, k) / k ** 0.5) for m, k in zip(cfg.widths, fan_in, strict=True)])
         self.readout = nn.Linear(cfg.n_features, cfg.n_classes, bias=False)
 
-    def features(self, x: torch.Tensor, mode: str = "hard", record: bool = False):
-        """x (T, B, n_in) → features (T, B, P) of the last layer at every step; with ``record``, also every
-        layer's spikes, a list of (T, B, K, width)."""
+    def features(self, x: torch.Tensor, mode: str = "hard", record: bool = False, rates: bool = False,
+                 last: bool = False):
+        """x (T, B, n_in) → features (T, B, P) of the last layer at every step (``last``: only the last step's,
+        (1, B, P), in the memory of one step); with ``record``, also every layer's spikes, a list of
+        (T, B, K, width); with ``rates``, only every layer's mean spike rate (a list of floats: what calibrating a
+        witness needs, in the memory of one step instead of T)."""
         if x.dim() != 3 or x.shape[2] != self.cfg.n_in:
             raise ValueError(f"input must be (T, B, {self.cfg.n_in}), got {tuple(x.shape)}")
         p = self.cfg.neuron
         states = [None] * len(self.layers)
         feats, spikes = [], [[] for _ in self.layers]
+        totals = [0.0] * len(self.layers)
         count = None
         K = self.cfg.branches
         for t in range(x.shape[0]):
@@ -58,6 +62,10 @@ class ParallelLIFNet(nn.Module):
                 s, states[k] = lif_step(i_in, states[k], p, mode)
                 if record:
                     spikes[k].append(s)
+                if rates:
+                    totals[k] += float(s.sum()) / s.numel()
+            if rates:
+                continue
             if self.cfg.features == "spike":
                 f = s
             elif self.cfg.features == "membrane":
@@ -65,7 +73,11 @@ class ParallelLIFNet(nn.Module):
             else:
                 count = s if count is None else count + s
                 f = count
+            if last:
+                feats.clear()  # only the final step's features are kept
             feats.append(f.flatten(1))
+        if rates:
+            return [total / x.shape[0] for total in totals]
         out = torch.stack(feats)
         if record:
             return out, [torch.stack(layer) for layer in spikes]
@@ -73,7 +85,7 @@ class ParallelLIFNet(nn.Module):
 
     def forward(self, x: torch.Tensor, mode: str = "hard") -> torch.Tensor:
         """x (T, B, n_in) → logits (B, n_classes), or (T, B, n_classes) when ``per_step``."""
-        f = self.features(x, mode)
+        f = self.features(x, mode, last=not self.cfg.per_step)
         return self.readout(f if self.cfg.per_step else f[-1])
 
 

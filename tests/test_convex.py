@@ -317,3 +317,41 @@ def test_cli_sequence_methods_and_errors(tmp_path, run):
     # the sigmoid slope and the convex path's l1 weights are two options
     r = run("train", "--method", "cvx", "--beta", "3", "--out", tmp_path / "z", *common)
     assert r.returncode == 2 and "the convex path's l1 weights are --l1" in r.stderr
+    # a P this machine cannot hold: refused in one line, with where the memory would go, before anything is written
+    big = [a if a != "64" else "100000000" for a in common]
+    r = run("train", "--method", "cvx", "--out", tmp_path / "big", *big)
+    assert r.returncode == 2 and "GB available" in r.stderr and "forward pass" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "big").exists()
+    for method in ("cvx", "sg"):  # a task that does not exist: the tasks and the datasets named
+        r = run("train", "--method", method, "--dataset", "smnist9", "--out", tmp_path / "t")
+        assert r.returncode == 2 and "sequence task (xor, add2, add3, add5, smnist)" in r.stderr
+
+
+def test_the_memory_estimate_grows_with_branches_rows_and_steps_as_its_parts_say():
+    from sast_live.errors import SastLiveError
+    from training.convex.memory import check_fits, estimate
+
+    base = estimate(29, 10, 28, False, 1000, (4, 1), "spike", 2000)
+    twice_k = estimate(29, 10, 28, False, 2000, (4, 1), "spike", 2000)
+    assert twice_k.network == 2 * base.network and twice_k.dictionary_float == 2 * base.dictionary_float
+    per_step = estimate(29, 10, 28, True, 1000, (4, 1), "spike", 2000)
+    assert per_step.dictionary_float == 28 * base.dictionary_float  # a row per step
+    assert base.dictionary_stored * 32 == base.dictionary_float  # spikes as bits, the solver's float32
+    check_fits(base, "small", available=10**10)
+    with pytest.raises(SastLiveError, match="lower --branches"):
+        check_fits(base, "small", available=base.total)  # more than the usable share
+
+
+def test_witness_rates_step_by_step_equal_the_recorded_spikes():
+    cfg = ParallelConfig("t", 5, branches=16, widths=(3, 2), n_classes=3)
+    torch.manual_seed(1)
+    model = ParallelLIFNet(cfg)
+    x = (torch.rand(6, 40, 5) < 0.5).float()
+    gaussian_witness(model, x, 0.2)
+    with torch.no_grad():
+        _, spikes = model.features(x, "hard", record=True)
+        rates = model.features(x, "hard", rates=True)
+        last = model.features(x, "hard", last=True)
+        every = model.features(x, "hard")
+    assert rates == pytest.approx([float(s.mean()) for s in spikes], rel=1e-6) and min(rates) > 0
+    assert last.shape[0] == 1 and torch.equal(last[0], every[-1])

@@ -23,6 +23,7 @@ from training.options import (
     add_method_args,
     add_train_args,
     add_training_args,
+    check_dataset_or_task,
     fill_unset,
     recon_config,
     train_config,
@@ -99,6 +100,8 @@ def cmd_train(args) -> int:
 
     if is_task(args.dataset):
         return cmd_sequence_sg(args)
+    if args.method == "sg":  # the one gradient method of both worlds: name the tasks too
+        check_dataset_or_task(args.dataset)
     from training.train import train
 
     print(json.dumps(train(train_config(args, **run_fields(args)))))

@@ -157,6 +157,17 @@ def train_config(args, **fields):
                        geometry_each=getattr(args, "geometry_each", False), **fields)
 
 
+def check_dataset_or_task(name: str) -> None:
+    """Refuse a ``--dataset`` that is neither a sequence task nor an event dataset (methods that take both)."""
+    from sast_live.errors import SastLiveError
+    from training.convex.tasks import TASKS, is_task
+    from training.data.resolve import DATASET_CHOICES, names_a_dataset
+
+    if not (is_task(name) or names_a_dataset(name)):
+        raise SastLiveError(f"--dataset {name!r} is neither a sequence task ({', '.join(TASKS)}) nor an event "
+                            f"dataset ({DATASET_CHOICES})")
+
+
 def recon_config(args, method: str):
     """The ReconConfig of ``train --method cvx|sg-cvx``, the sequence tasks' SG baseline and ``sweep --convex``."""
     from sast_live.errors import SastLiveError
@@ -164,6 +175,7 @@ def recon_config(args, method: str):
 
     if args.beta is not None:
         raise SastLiveError("--beta is the sigmoid slope of gradient training; the convex path's l1 weights are --l1")
+    check_dataset_or_task(args.dataset)
     return ReconConfig(dataset=args.dataset, data_dir=args.data_dir, method=method, witness_from=args.witness_from,
                        loss=args.loss, betas=tuple(args.l1 or ()), tol=args.tol, max_iter=args.max_iter,
                        witness_rate=args.witness_rate, dictionary=args.dictionary, features=args.features,

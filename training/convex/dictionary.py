@@ -122,9 +122,9 @@ def parallel_dictionary(model, x: np.ndarray | torch.Tensor, batch_size: int = 2
     cfg = model.cfg
     parts = []
     for start in range(0, x.shape[1], batch_size):
-        f = model.features(x[:, start:start + batch_size], "hard")  # (T, B, P)
+        f = model.features(x[:, start:start + batch_size], "hard", last=not cfg.per_step)  # (T or 1, B, P)
         f = f.transpose(0, 1).reshape(-1, f.shape[2]) if cfg.per_step else f[-1]
-        parts.append(f.numpy())
+        parts.append(f.numpy().copy())  # a copy: a view would keep the batch's whole (T, B, P) tensor alive
     values = np.concatenate(parts)
     if cfg.features == "spike":
         return Dictionary(np.packbits(values.astype(np.uint8), axis=1), values.shape[1], "bits")

@@ -198,12 +198,27 @@ def reconstruct_events(cfg: ReconConfig, log) -> dict:
     return rows, extra
 
 
+def sequence_memory(cfg: ReconConfig):
+    """The memory estimate of a ``cvx`` sequence run (:mod:`training.convex.memory`), refused with the numbers when
+    it does not fit this machine. (sg-cvx's network is a checkpoint's, already held once.)"""
+    from training.convex.memory import check_fits, estimate
+
+    spec = task_spec(cfg.dataset, cfg.length)
+    est = estimate(spec.n_in, spec.n_classes, spec.steps, spec.per_step, cfg.branches, cfg.widths, cfg.features,
+                   cfg.n_train)
+    check_fits(est, f"{cfg.dataset} with {cfg.branches:,} branches of widths {list(cfg.widths)}, T {spec.steps} and "
+                    f"{cfg.n_train:,} training sequences")
+    return est
+
+
 def reconstruct_sequence(cfg: ReconConfig, log) -> dict:
     from models.config import ParallelConfig
     from models.sequence_net import ParallelLIFNet
     from training.convex.sequence import evaluate_sequence, load_sequence_data, load_task_network, train_sequence_sg
 
     spec = task_spec(cfg.dataset, cfg.length)
+    if cfg.method == "cvx":
+        log(f"memory: about {sequence_memory(cfg).describe()}")
     data = load_sequence_data(spec, cfg.n_train, cfg.n_test, cfg.seed)
     torch.manual_seed(cfg.seed)
     witness = {}
@@ -243,6 +258,8 @@ def reconstruct(cfg: ReconConfig) -> dict:
     out = Path(cfg.out)
     if (out / "model.json").is_file():
         raise SastLiveError(f"{out} already holds a model; choose another --out")
+    if is_task(cfg.dataset) and cfg.method == "cvx":
+        sequence_memory(cfg)  # a run this machine cannot hold is refused before anything is written
     out.mkdir(parents=True, exist_ok=True)
     lines = []
 

@@ -27,6 +27,17 @@ SYNTH_SIZE = {"nmnist": 100, "gestures": 40, "gestures-v2": 200, "gestures-v3": 
 SYNTH_WORKERS = max(1, (os.cpu_count() or 1))
 
 
+#: the event datasets ``--dataset`` names, in words (each error that lists them says the same)
+DATASET_CHOICES = "nmnist, nmnist-real, gestures, gestures-v2, gestures-v3, a dataset folder or a union A+B of them"
+
+
+def names_a_dataset(name: str) -> bool:
+    """Whether ``name`` can name an event dataset (:func:`resolve_split` may still find its folder missing)."""
+    parts = name.split("+") if "+" in name and not Path(name).is_dir() else [name]
+    return all(p.rsplit(":", 1)[0] in ("nmnist-real", *SYNTH_DEFAULT) or Path(p).is_dir() or
+               (":" in p and Path(p.rsplit(":", 1)[0]).is_dir()) for p in parts)
+
+
 def resolve_split(name: str, split: str, data_dir: str | None = None, progress: bool = True) -> EventDataset:
     """The ``split`` of ``nmnist`` (synthetic), ``nmnist-real`` (the 1,000/100 real digits), ``gestures``
     (synthetic) or a path to any dataset folder ``open_dataset`` understands; ``A+B`` is the union of both
@@ -51,8 +62,7 @@ def resolve_split(name: str, split: str, data_dir: str | None = None, progress: 
         return open_dataset(folder, split)
     if Path(name).is_dir():
         return open_dataset(Path(name), split)
-    raise SastLiveError("--dataset must be nmnist, nmnist-real, gestures, gestures-v2, gestures-v3, a dataset "
-                        f"folder or a union A+B of them; got {name!r}")
+    raise SastLiveError(f"--dataset must be {DATASET_CHOICES}; got {name!r}")
 
 
 def resolve_datasets(name: str, data_dir: str | None = None, progress: bool = True):

@@ -1,0 +1,93 @@
+"""Where a sequence task's reconstruction puts its memory, estimated before anything is allocated, so that a P or T
+this machine cannot hold is one clear error instead of an allocator's traceback minutes in.
+
+The parts (bytes; K branches of widths ``m_1 … m_L``, P = K·m_L features, n training and n/4 validation
+sequences of T steps, ``rows`` = n (the last step) or n·T (a label per step)):
+
+* the network: K·Σ m_l·k_l float32 weights (k_1 = the task's inputs, k_l = m_{l−1});
+* the interpreter, torch and the task's data: :data:`RUNTIME` (measured: 0.57 GB for smnist);
+* the forward pass, one batch of 256 sequences at a time: the last layer's features (at every step when each step
+  has a label, T·256·P float32; else the last step's, 256·P), each layer's state and the step's temporaries
+  (:data:`STATE_ARRAYS` arrays of K·m_l float32 per sequence) and the widest branch-by-branch product,
+  256·K·m_l·m_{l−1} float32;
+* the dictionary as stored (spikes as bits, counts as uint8, membranes as float32) and as the solver holds it
+  (float32), for the fit and the validation rows;
+* the solver's per-iteration arrays: scores and gradients, rows·C float64, a few of them, and W, P·C float64.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from sast_live.errors import SastLiveError
+
+#: sequences the dictionary's forward pass runs at once (training.convex.dictionary.parallel_dictionary)
+BATCH = 256
+#: float64 (rows, C) arrays the solver keeps at once (iterate scores, momentum scores, gradient, certificate)
+SOLVER_ROW_ARRAYS = 6
+#: the share of the available memory a run may plan to use
+USABLE = 0.9
+#: bytes the interpreter, torch and a task's data take before the network (a K = 10 run's peak, smnist)
+RUNTIME = 600_000_000
+#: arrays of a layer's size a step holds at once (membrane, spike, input current, the spike function's temporaries)
+STATE_ARRAYS = 8
+
+
+class MemoryEstimate(NamedTuple):
+    runtime: int
+    network: int
+    forward: int
+    dictionary_stored: int
+    dictionary_float: int
+    solver: int
+
+    @property
+    def total(self) -> int:
+        return sum(self)
+
+    def describe(self) -> str:
+        gb = 1e9
+        return (f"{self.total / gb:.2f} GB: runtime {self.runtime / gb:.2f}, network {self.network / gb:.2f}, "
+                f"forward pass {self.forward / gb:.2f}, "
+                f"dictionary {self.dictionary_stored / gb:.2f} stored + {self.dictionary_float / gb:.2f} as the "
+                f"solver's float32, solver {self.solver / gb:.2f}")
+
+
+def estimate(n_in: int, n_classes: int, steps: int, per_step: bool, branches: int, widths, features: str,
+             n_train: int) -> MemoryEstimate:
+    """The :class:`MemoryEstimate` of a sequence reconstruction (the module's parts), in bytes."""
+    widths = tuple(int(w) for w in widths)
+    fan_in = (n_in, *widths[:-1])
+    network = 4 * branches * sum(m * k for m, k in zip(widths, fan_in, strict=True))
+    p = branches * widths[-1]
+    b = min(BATCH, n_train)
+    widest = max(m * k for m, k in zip(widths[1:], widths[:-1], strict=True)) if len(widths) > 1 else 0
+    forward = 4 * b * ((steps if per_step else 1) * p + STATE_ARRAYS * branches * sum(widths) + branches * widest)
+    n_rows = (n_train + max(1, n_train // 4)) * (steps if per_step else 1)
+    per_value = {"spike": 1 / 8, "count": 1, "membrane": 4}.get(features, 4)
+    stored = int(n_rows * p * per_value)
+    as_float = 4 * n_rows * p
+    solver = 8 * (SOLVER_ROW_ARRAYS * n_rows * n_classes + 4 * p * n_classes)
+    return MemoryEstimate(RUNTIME, network, forward, stored, as_float, solver)
+
+
+def available_bytes() -> int:
+    """Memory the kernel says a new allocation can have (``MemAvailable``), or the physical memory."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import os
+
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_fits(est: MemoryEstimate, what: str, available: int | None = None) -> None:
+    """Refuse a run whose estimate is above :data:`USABLE` of the available memory, naming the parts."""
+    available = available_bytes() if available is None else available
+    if est.total > USABLE * available:
+        raise SastLiveError(f"{what} needs about {est.describe()}; this machine has {available / 1e9:.1f} GB "
+                            f"available: lower --branches, --n-train or --length")
