@@ -95,11 +95,12 @@ def test_a_stored_check_survives_json_and_bad_ones_are_refused():
 def gen4_crop(real_dir):
     """The training side's Gen4 street crop, looped over 4 s: a real scene unlike any person (development data of
     the check, never its held-out test)."""
-    from training.data.real_scenes import TRAINING
-    from training.evaluation.no_gesture import scenes
+    from sast_live.formats.registry import open_events
+    from training.data.real_scenes import TRAINING, centre_crop
+    from training.evaluation.no_gesture import looped
 
-    name = [k for k in TRAINING if "Gen4" in k][0]
-    return scenes(real_dir)[f"{name}, centre crop, looped (training side)"]
+    reader = open_events(real_dir / [v for k, v in TRAINING.items() if "Gen4" in k][0])
+    return looped(centre_crop(reader.read(), reader.sensor_size), np.random.default_rng(0))
 
 
 def test_the_app_measures_the_distance_the_check_was_fitted_on(gen4_crop):
