@@ -336,7 +336,7 @@ def test_the_memory_estimate_grows_with_branches_rows_and_steps_as_its_parts_say
     assert twice_k.network == 2 * base.network and twice_k.dictionary_float == 2 * base.dictionary_float
     per_step = estimate(29, 10, 28, True, 1000, (4, 1), "spike", 2000)
     assert per_step.dictionary_float == 28 * base.dictionary_float  # a row per step
-    assert base.dictionary_stored * 32 == base.dictionary_float  # spikes as bits, the solver's float32
+    assert base.dictionary_stored * 64 == base.dictionary_float  # spikes as bits, the solver's float64
     check_fits(base, "small", available=10**10)
     with pytest.raises(SastLiveError, match="lower --branches"):
         check_fits(base, "small", available=base.total)  # more than the usable share

@@ -12,7 +12,7 @@ sequences of T steps (:func:`training.convex.tasks.split_sizes`), ``rows`` = n +
   (:data:`STATE_ARRAYS` arrays of K·m_l float32 per sequence) and the widest branch-by-branch product,
   256·K·m_l·m_{l−1} float32;
 * the dictionary as stored (spikes as bits, counts as uint8, membranes as float32) and as the solver holds it
-  (float32), for the fit and the validation rows;
+  (float64), for the fit and the validation rows;
 * the solver's per-iteration arrays: scores and gradients, rows·C float64, a few of them, and W, P·C float64.
 """
 
@@ -51,7 +51,7 @@ class MemoryEstimate(NamedTuple):
         return (f"{self.total / gb:.2f} GB: runtime {self.runtime / gb:.2f}, network {self.network / gb:.2f}, "
                 f"forward pass {self.forward / gb:.2f}, "
                 f"dictionary {self.dictionary_stored / gb:.2f} stored + {self.dictionary_float / gb:.2f} as the "
-                f"solver's float32, solver {self.solver / gb:.2f}")
+                f"solver's float64, solver {self.solver / gb:.2f}")
 
 
 def estimate(n_in: int, n_classes: int, steps: int, per_step: bool, branches: int, widths, features: str,
@@ -69,7 +69,7 @@ def estimate(n_in: int, n_classes: int, steps: int, per_step: bool, branches: in
     n_rows = (n_train + n_val) * (steps if per_step else 1)
     per_value = {"spike": 1 / 8, "count": 1, "membrane": 4}.get(features, 4)
     stored = int(n_rows * p * per_value)
-    as_float = 4 * n_rows * p
+    as_float = 8 * n_rows * p  # training.convex.reconstruct hands the solver float64
     solver = 8 * (SOLVER_ROW_ARRAYS * n_rows * n_classes + 4 * p * n_classes)
     return MemoryEstimate(RUNTIME, network, forward, stored, as_float, solver)
 
