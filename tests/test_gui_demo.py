@@ -591,3 +591,15 @@ def test_the_timeline_counts_seconds_from_the_files_start(qapp):  # noqa: F811
     assert shown[0] == "0" and float(shown[-1]) == pytest.approx(0.5, abs=0.11) and len(shown) >= 3
     assert all(abs(v - axis.origin_s - float(t)) < 1e-6 for v, t in zip(major, shown, strict=True))
     assert axis.autoSIPrefix is False
+
+
+def test_the_rate_plots_label_at_most_three_ticks_in_k_m_g(qapp):  # noqa: F811
+    """A rate up to 10⁷ in a 60-px plot: "0, 4M, 8M", not six stacked "1e+07"-style labels."""
+    from sast_live.gui.views import CompactAxis, compact_number
+
+    assert [compact_number(v) for v in (0, 950, 12_000, 1_500_000, 2e9)] == ["0", "950", "12k", "1.5M", "2G"]
+    axis = CompactAxis("left")
+    levels = axis.tickValues(0, 1.05e7, 60)
+    assert len(levels) == 1 and 2 <= len(levels[0][1]) <= 3
+    shown = axis.tickStrings(levels[0][1], 1.0, levels[0][0])
+    assert shown[0] == "0" and all(t[-1] == "M" for t in shown[1:])

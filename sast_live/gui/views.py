@@ -290,12 +290,42 @@ class SpikePanel(pg.GraphicsLayoutWidget):
             self._top = top
 
 
+def compact_number(v: float) -> str:
+    """A rate as a short tick label: 0, 950, 12k, 1.5M, 2G."""
+    a = abs(v)
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if a >= div:
+            return f"{v / div:.3g}{suffix}"
+    return f"{v:.3g}"
+
+
+class CompactAxis(pg.AxisItem):
+    """A rate axis for a short plot: at most three labelled ticks (the major level, thinned), each as "12k" or
+    "1.5M" — a 60-px plot of a rate up to 10⁷ had stacked six "1e+07"-style labels into one smudge."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.enableAutoSIPrefix(False)  # the labels carry their own k/M/G
+
+    def tickValues(self, minVal, maxVal, size):
+        levels = super().tickValues(minVal, maxVal, size)
+        if not levels:
+            return levels
+        spacing, values = levels[0]
+        while len(values) > 3:  # every other tick until three are left, the spacing doubling with them
+            values, spacing = values[::2], spacing * 2
+        return [(spacing, values)]
+
+    def tickStrings(self, values, scale, spacing):
+        return [compact_number(v * scale) for v in values]
+
+
 class RatePlot(pg.PlotWidget):
     """One history trace (per bin) titled by its unit (a short title: no left-axis label, so two plots fit side by
     side in the 1280-px window with a dock open)."""
 
     def __init__(self, unit: str, colour: str):
-        super().__init__(title=unit)
+        super().__init__(title=unit, axisItems={"left": CompactAxis("left")})
         self.curve = self.plot(pen=pg.mkPen(colour, width=2))
         self.setLabel("bottom", "s ago")
         self.setMinimumHeight(90)
