@@ -168,16 +168,14 @@ def run_steps(frames, net, v, s, acc, channels, spikes, synops, saturations, scr
     (the readout last), ``saturations`` (L+1,) clamps added. ``scratch`` is a
     :class:`~firmware_sim.packing.Scratch` for ``net``.
     """
-    n_c, off, n_last = 1, 0, 0
-    if net.geom.shape[0]:  # (a network cut before its first layer, as the benchmark's profile runs, has none)
-        g = net.geom[net.geom.shape[0] - 1]
-        n_c, off = g[3], g[10]
-        n_last = g[4] * g[5] * n_c
+    n_layers = net.geom.shape[0]
+    n_c = net.geom[n_layers - 1, 3] if n_layers else 1  # (the benchmark's profile cuts before the first layer)
     for t in range(frames.shape[0]):
         _step(frames[t], net, v, s, acc, spikes[t], synops[t], saturations, scratch.active, scratch.counts,
               scratch.current, scratch.ro_sum)
-        for j in range(n_last):  # (H, W, C) order: neuron j is of channel j % C
-            channels[j % n_c] += s[off + j]
+        if n_layers:  # _step leaves the last layer's spiking neurons in active[:spikes]: (H, W, C) order
+            for i in range(spikes[t, n_layers - 1]):
+                channels[scratch.active[i] % n_c] += 1
 
 
 @numba.njit(nogil=True, parallel=True, cache=True)
@@ -192,7 +190,6 @@ def run_windows(windows, net, proto, scores, synops, spikes, saturations, last_c
     """
     geom = net.geom
     n_layers = geom.shape[0]
-    last_off = geom[n_layers - 1, 10]
     n_last = last_counts.shape[1]
     for i in numba.prange(windows.shape[0]):
         v = np.zeros(net.n_neurons, np.int64)
@@ -208,6 +205,7 @@ def run_windows(windows, net, proto, scores, synops, spikes, saturations, last_c
                 spikes[i, layer] += sp[layer]
             for layer in range(n_layers + 1):
                 synops[i, layer] += sy[layer]
-            for j in range(n_last):
-                last_counts[i, j] += s[last_off + j]
+            if n_last:  # _step leaves the last layer's spiking neurons in active[:their number]
+                for j in range(sp[n_layers - 1]):
+                    last_counts[i, active[j]] += 1
         scores[i] = acc
