@@ -12,19 +12,26 @@ from sast_live.errors import SastLiveError
 from training.decision.familiar import fit_feature_check, pooled
 
 
-def bank_feature_check(bank, n_channels: int, n_hops: int, weights: np.ndarray, reject_class: int | None):
-    """:func:`fit_feature_check` on a feature bank's streaming windows (``n_hops`` hops weighted ``weights``, as
-    the app forms them): means and covariance on its ``fit`` part, the limit on its ``validation`` part."""
-    from training.teach.readout import windows_of
-
-    fx, fy = windows_of(bank.recordings("fit"), n_hops, weights)
-    vx, vy = windows_of(bank.recordings("validation"), n_hops, weights)
+def windows_feature_check(fit_windows, val_windows, n_channels: int, n_classes: int, reject_class: int | None):
+    """:func:`fit_feature_check` on a bank's streaming windows ``(features (N, F), classes (N,))`` already formed:
+    means and covariance on its ``fit`` part's, the limit on its ``validation`` part's."""
+    (fx, fy), (vx, vy) = fit_windows, val_windows
     if not len(fx) or not len(vx):
         raise SastLiveError("the feature bank has no full streaming windows in its fit or validation part")
     how = (f"last-layer activity per channel: class means and Ledoit–Wolf covariance on the feature bank's "
            f"{len(fx):,} training-subject windows, limit on its {len(vx):,} validation-subject windows")
-    return fit_feature_check(pooled(fx, n_channels), fy, pooled(vx, n_channels), vy, len(bank.classes),
-                             reject_class, fitted_on=how)
+    return fit_feature_check(pooled(fx, n_channels), fy, pooled(vx, n_channels), vy, n_classes, reject_class,
+                             fitted_on=how)
+
+
+def bank_feature_check(bank, n_channels: int, n_hops: int, weights: np.ndarray, reject_class: int | None):
+    """:func:`windows_feature_check` on a feature bank's streaming windows (``n_hops`` hops weighted ``weights``, as
+    the app forms them)."""
+    from training.teach.readout import windows_of
+
+    return windows_feature_check(windows_of(bank.recordings("fit"), n_hops, weights),
+                                 windows_of(bank.recordings("validation"), n_hops, weights), n_channels,
+                                 len(bank.classes), reject_class)
 
 
 def store_feature_check(checkpoint, bank) -> object:

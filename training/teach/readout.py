@@ -149,9 +149,10 @@ def current_readout(model, classes, W0: np.ndarray, b0: np.ndarray) -> tuple[np.
 
 
 def write_model(out: Path, model, meta: dict, classes, fit, decision, bank, lam: float, taught: list,
-                train_cfg: dict, n_windows: int, Xv: np.ndarray):
+                train_cfg: dict, fit_windows: tuple, val_windows: tuple):
     """The taught checkpoint (the base's hidden layers, the fitted readout, the decision with its unfamiliar-scene
-    energy limit refitted on ``Xv``, the features (n, F) of the bank's validation windows), its bank and its INT8
+    limits refitted on the bank's windows: ``fit_windows`` and ``val_windows``, ``(features (n, F), classes (n,))``
+    of its fit and validation parts, the ones the readout was fitted and checked on), its bank and its INT8
     firmware folder: ``(checkpoint path, firmware, firmware folder, decision)``."""
     import torch
 
@@ -163,7 +164,7 @@ def write_model(out: Path, model, meta: dict, classes, fit, decision, bank, lam:
     from models.networks import build_model
     from sast_live.model_info import bank_path
     from training.decision.calibration import energy_limit
-    from training.teach.check import bank_feature_check
+    from training.teach.check import windows_feature_check
 
     cfg = replace(model.cfg, classes=tuple(classes), n_classes=len(classes))
     net = build_model(cfg)
@@ -174,13 +175,14 @@ def write_model(out: Path, model, meta: dict, classes, fit, decision, bank, lam:
     state["readout.weight"] = torch.from_numpy(fit.W).float()
     state["readout.bias"] = torch.from_numpy(fit.b).float()
     net.load_state_dict(state)
+    Xv = val_windows[0]
     max_energy = decision.max_energy
     if decision.max_energy is not None and len(Xv):
         max_energy = energy_limit(energy(Xv @ fit.W.T + fit.b, decision.temperature))
     familiar = None
     if decision.familiar is not None:  # the classes changed: their means, the covariance and the limit with them
-        n_hops, weights = streaming_setup(decision, cfg.bin_us, bank.hop_bins)
-        familiar = bank_feature_check(bank, cfg.layers[-1].out_channels, n_hops, weights, decision.reject_class)
+        familiar = windows_feature_check(fit_windows, val_windows, cfg.layers[-1].out_channels, len(classes),
+                                         decision.reject_class)
     fitted_on = decision.fitted_on.split("; readout refitted")[0]
     new_decision = replace(decision, max_energy=max_energy, familiar=familiar,
                            fitted_on=f"{fitted_on}; readout refitted on the sensor's features (λ {lam:g}), "
@@ -188,7 +190,7 @@ def write_model(out: Path, model, meta: dict, classes, fit, decision, bank, lam:
     info = {"model_cfg": cfg.to_dict(), "train_cfg": {**(meta.get("train_cfg") or {}), **train_cfg, "lambda": lam},
             "decision": new_decision.to_dict(), "taught": taught,
             "readout_fit": {"objective": fit.objective, "gap_bound": fit.gap_bound, "grad_norm": fit.grad_norm,
-                            "iterations": fit.iterations, "windows": n_windows, "seconds": fit.seconds}}
+                            "iterations": fit.iterations, "windows": len(fit_windows[0]), "seconds": fit.seconds}}
     path = save_checkpoint(out / "model", net, info)
     bank.save(bank_path(path))
     fw = quantize_checkpoint(path, PRECISIONS[DEPLOYED].quant_config())
@@ -293,7 +295,7 @@ def teach(base: str, takes_dir: str, out: str, lam: float = LAMBDA, progress: bo
     train_cfg = {"method": "readout", "init_from": str(base), "dataset": str(takes_dir), "data_dir": None,
                  "old_pull": old_pull}
     path, fw, fw_dir, new_decision = write_model(Path(out), model, meta, classes, fit, decision, grown, lam, taught,
-                                                 train_cfg, n_windows, Xv)
+                                                 train_cfg, (X, y), (Xv, yv))
     times["model_s"] = time.perf_counter() - t2
 
     say("step 4/4: the held-out takes and the old classes at INT8")
@@ -356,8 +358,8 @@ def forget(base: str, name: str, out: str, lam: float = LAMBDA, say=None) -> dic
     taught = [h for h in meta.get("taught") or [] if h["class"] != name]
     path, fw, fw_dir, new_decision = write_model(Path(out), model, meta, kept.classes, fit, decision, kept, lam,
                                                  taught, {"method": "readout", "init_from": str(base),
-                                                          "forgot": name}, n_windows,
-                                                 windows_of(kept.recordings("validation"), n_hops, weights)[0])
+                                                          "forgot": name}, (X, y),
+                                                 windows_of(kept.recordings("validation"), n_hops, weights))
     summary = {"base_model": str(base), "model": str(path), "firmware": str(fw_dir), "method": "readout",
                "forgot": name, "lambda": lam, "windows_fitted": n_windows, "classes": list(kept.classes),
                "certificate": {"objective": fit.objective, "gap_bound": fit.gap_bound, "iterations": fit.iterations},
