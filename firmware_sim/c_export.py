@@ -25,18 +25,15 @@ from firmware_sim.model_file import FirmwareModel
 from firmware_sim.packing import pack
 
 
-def _array(ctype: str, name: str, values: np.ndarray, per_line: int = 24) -> str:
-    vals = [str(int(v)) for v in np.asarray(values).ravel()]
+def _array(ctype: str, name: str, values: np.ndarray, per_line: int = 24, fmt=lambda v: str(int(v))) -> str:
+    vals = [fmt(v) for v in np.asarray(values).ravel()]
     lines = [", ".join(vals[i:i + per_line]) for i in range(0, len(vals), per_line)]
     body = ",\n    ".join(lines)
     return f"static const {ctype} {name}[{len(vals)}] = {{\n    {body}\n}};\n"
 
 
-def _float_array(name: str, values: np.ndarray, per_line: int = 8) -> str:
-    vals = [f"{float(v):.9g}" for v in np.asarray(values).ravel()]
-    lines = [", ".join(vals[i:i + per_line]) for i in range(0, len(vals), per_line)]
-    body = ",\n    ".join(lines)
-    return f"static const double {name}[{len(vals)}] = {{\n    {body}\n}};\n"
+def _double(v) -> str:
+    return f"{float(v):.9g}"
 
 
 _HEADER = """\
@@ -350,8 +347,8 @@ def write_c(model: FirmwareModel, out: str | os.PathLike) -> list[Path]:
     parts.append(_array(wtype, "readout", p.readout))
     parts.append(_array("int32_t", "readout_bias", p.readout_bias))
     if d.familiar is not None:
-        parts.append(_float_array("familiar_whiten", d.familiar.whiten))
-        parts.append(_float_array("familiar_means", d.familiar.means))
+        parts.append(_array("double", "familiar_whiten", d.familiar.whiten, 8, _double))
+        parts.append(_array("double", "familiar_means", d.familiar.means, 8, _double))
     parts.append("\n")
     parts.append(_BODY.format(wtype=wtype, vtype=vtype, layer_table=",\n".join(rows), vmin=p.vmin, vmax=p.vmax,
                               amin=p.amin, amax=p.amax, frac=p.frac_bits, leak_expr=leak_expr))
