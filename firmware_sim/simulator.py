@@ -32,7 +32,7 @@ class SimState:
     steps: int  # time steps run since the state was fresh
     #: int64 (C_last,) the last layer's spikes per channel since the state was fresh (the readout's input summed
     #: over positions: what the unfamiliar-scene check compares with the training data, models.decision)
-    channels: np.ndarray | None = None
+    channels: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class Simulator:
         """Run ``frames`` (T, 2, H, W) from ``state``; returns the new state (the old one is untouched)."""
         frames = self.check_frames(frames)
         v, s, acc = state.v.copy(), state.s.copy(), state.acc.copy()
-        ch = np.zeros(self.n_channels, np.int64) if state.channels is None else state.channels.copy()
+        ch = state.channels.copy()
         L = len(self.packed.geom)
         if self.backend == "numpy":
             spikes, synops, sat = run_reference(frames, self.packed, v, s, acc, ch)

@@ -148,7 +148,7 @@ def test_readout_accumulator_saturates_and_counts():
     model.readout[:] = 127
     sim, ref = Simulator(model), Simulator(model, "numpy")
     state = sim.initial_state()
-    state = type(state)(state.v, state.s, np.full(4, 2**31 - 1000, np.int64), 0)
+    state = replace(state, acc=np.full(4, 2**31 - 1000, np.int64))
     frames = np.full((3, 2, 6, 6), 3, np.uint8)
     _, oa = sim.run(frames, state)
     _, ob = ref.run(frames, state)
