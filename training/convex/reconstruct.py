@@ -219,8 +219,6 @@ def reconstruct_sequence(cfg: ReconConfig, log) -> dict:
     from training.convex.sequence import evaluate_sequence, load_sequence_data, load_task_network, train_sequence_sg
 
     spec = task_spec(cfg.dataset, cfg.length)
-    if cfg.method == "cvx":
-        log(f"memory: about {sequence_memory(cfg).describe()}")
     data = load_sequence_data(spec, cfg.n_train, cfg.n_test, cfg.seed)
     torch.manual_seed(cfg.seed)
     witness = {}
@@ -260,8 +258,8 @@ def reconstruct(cfg: ReconConfig) -> dict:
     out = Path(cfg.out)
     if (out / "model.json").is_file():
         raise SastLiveError(f"{out} already holds a model; choose another --out")
-    if is_task(cfg.dataset) and cfg.method == "cvx":
-        sequence_memory(cfg)  # a run this machine cannot hold is refused before anything is written
+    # a run this machine cannot hold is refused before anything is written
+    memory = sequence_memory(cfg) if is_task(cfg.dataset) and cfg.method == "cvx" else None
     out.mkdir(parents=True, exist_ok=True)
     lines = []
 
@@ -269,6 +267,9 @@ def reconstruct(cfg: ReconConfig) -> dict:
         lines.append(msg)
         if cfg.progress:
             print(msg, flush=True)
+
+    if memory is not None:
+        log(f"memory: about {memory.describe()}")
 
     t0 = time.perf_counter()
     rows, summary = (reconstruct_sequence if is_task(cfg.dataset) else reconstruct_events)(cfg, log)
