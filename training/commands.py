@@ -94,7 +94,9 @@ def cmd_train(args) -> int:
     if args.method in ("cvx", "sg-cvx"):
         from training.convex.reconstruct import reconstruct
 
-        print(json.dumps(reconstruct(recon_config(args, args.method)), default=float))
+        summary = reconstruct(recon_config(args, args.method))
+        if summary is not None:  # one summary from a run of several processes: the first one's
+            print(json.dumps(summary, default=float))
         return 0
     from training.convex.tasks import is_task
 

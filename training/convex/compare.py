@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from firmware_sim.precisions import DEPLOYED
+from sast_live.errors import SastLiveError
 from training.convex.config import ReconConfig
 from training.convex.reconstruct import reconstruct
 from training.convex.tasks import is_task
@@ -91,6 +92,10 @@ def compare_events(base: ReconConfig, epochs: int, lr: float, rho: float, out: P
 
 def compare(base: ReconConfig, epochs: int, lr: float, rho: float, out: str) -> str:
     """Run every method into ``out`` and write ``out/table.md`` (+ ``table.json``); returns the table."""
+    import os
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # it trains SG and SAST networks in between: one process
+        raise SastLiveError("compare runs in one process; torchrun several for `train --method cvx|sg-cvx` alone")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if is_task(base.dataset):

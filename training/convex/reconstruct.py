@@ -34,35 +34,44 @@ from models.checkpoint.weights import save_checkpoint
 from sast_live.errors import SastLiveError
 from training.convex.config import BETA_FRACTIONS, ReconConfig
 from training.convex.dictionary import conv_dictionary, parallel_dictionary, rows_labels
+from training.convex.shards import Rows, broadcast_module, group, local_rows, share
 from training.convex.solvers import Solution, loss_value, max_rho, solve, solve_path
 from training.convex.tasks import is_task, task_spec
 from training.convex.witness import calibration_indices, gaussian_witness
 
 # --- the convex step, shared by both kinds of network -----------------------------------------------------
 
-def _accuracy(D: torch.Tensor, y: torch.Tensor, W: np.ndarray) -> float:
-    return float(((D @ torch.from_numpy(W)).argmax(1) == y).double().mean()) if len(y) else 0.0
+def _accuracy(D: torch.Tensor, y: torch.Tensor, W: np.ndarray, rows: Rows) -> float:
+    right = float(((D @ torch.from_numpy(W)).argmax(1) == y).sum()) if len(y) else 0.0
+    return rows.total(right) / rows.n if rows.n else 0.0
 
 
-def beta_path(D_fit, y_fit, D_val, y_val, n_classes: int, cfg: ReconConfig, log) -> tuple[list[dict], Solution]:
-    """Solve along the beta path; return one row per beta and the chosen solution, re-solved on fit + val."""
+def beta_path(D_fit, y_fit, D_val, y_val, n_classes: int, cfg: ReconConfig, log, world: int = 1
+              ) -> tuple[list[dict], Solution]:
+    """Solve along the beta path; return one row per beta and the chosen solution, re-solved on fit + val.
+    With ``world`` processes (:mod:`training.convex.shards`) the dictionaries are this process's share of the rows
+    and every sum over rows is added over the processes."""
     F_fit, F_val = D_fit.floats(), D_val.floats()
     y_fit, y_val = torch.as_tensor(y_fit), torch.as_tensor(y_val)
+    rows_fit, rows_val = local_rows(len(F_fit), world), local_rows(len(F_val), world)
     P = F_fit.shape[1]
-    beta_max = max_rho(F_fit, y_fit, n_classes, cfg.loss) * math.sqrt(P)
+    beta_max = max_rho(F_fit, y_fit, n_classes, cfg.loss, rows_fit) * math.sqrt(P)
     betas = sorted(cfg.betas or [beta_max * f for f in BETA_FRACTIONS], reverse=True)
-    log(f"dictionary: {len(F_fit):,} × {P:,} features stored in {D_fit.nbytes / 1e6:.2f} MB ({D_fit.storage}); "
-        f"float64 for the solver {D_fit.float_nbytes() / 1e6:.1f} MB; beta_max {beta_max:.4g}")
+    where = f" in each of {world} processes (its share of the rows)" if world > 1 else ""
+    log(f"dictionary: {rows_fit.n:,} × {P:,} features stored in {D_fit.nbytes / 1e6:.2f} MB ({D_fit.storage}); "
+        f"float64 for the solver {D_fit.float_nbytes() / 1e6:.1f} MB{where}; beta_max {beta_max:.4g}")
     sols = solve_path(F_fit, y_fit, n_classes, [b / math.sqrt(P) for b in betas], cfg.loss, cfg.tol, cfg.max_iter,
-                      progress=cfg.progress)
+                      progress=cfg.progress, rows=rows_fit)
     rows = []
     for beta, sol in zip(betas, sols, strict=True):
         row = {"beta": beta, "rho": sol.rho, "primal": sol.primal, "dual": sol.dual, "gap": sol.gap,
                "rel_gap": sol.rel_gap, "iterations": sol.iterations, "seconds": sol.seconds,
                "active": int(sol.active.sum()), "features": P,
-               "train_acc": _accuracy(F_fit, y_fit, sol.W), "val_acc": _accuracy(F_val, y_val, sol.W),
+               "train_acc": _accuracy(F_fit, y_fit, sol.W, rows_fit),
+               "val_acc": _accuracy(F_val, y_val, sol.W, rows_val),
                "val_loss": float(loss_value(F_val @ torch.from_numpy(sol.W),
-                                            torch.nn.functional.one_hot(y_val, n_classes).double(), cfg.loss))}
+                                            torch.nn.functional.one_hot(y_val, n_classes).double(), cfg.loss,
+                                            rows=rows_val))}
         rows.append(row)
         log(f"beta {beta:9.4g}  rho {sol.rho:.3e}  gap {sol.gap:.2e} (rel {sol.rel_gap:.1e}, "
             f"{sol.iterations} it, {sol.seconds:.1f} s)  active {row['active']}/{P}  train {row['train_acc']:.3f}  "
@@ -71,8 +80,8 @@ def beta_path(D_fit, y_fit, D_val, y_val, n_classes: int, cfg: ReconConfig, log)
     best = max(range(len(rows)), key=lambda i: (rows[i]["val_acc"], -rows[i]["val_loss"]))
     F_all, y_all = torch.cat([F_fit, F_val]), torch.cat([y_fit, y_val])
     final = solve(F_all, y_all, n_classes, sols[best].rho, cfg.loss, W0=sols[best].W, tol=cfg.tol,
-                  max_iter=cfg.max_iter)
-    log(f"chosen beta {betas[best]:.4g}; re-solved on {len(F_all):,} samples: gap {final.gap:.2e} "
+                  max_iter=cfg.max_iter, rows=Rows(rows_fit.n + rows_val.n, world))
+    log(f"chosen beta {betas[best]:.4g}; re-solved on {rows_fit.n + rows_val.n:,} samples: gap {final.gap:.2e} "
         f"(rel {final.rel_gap:.1e}, {final.iterations} it), {int(final.active.sum())}/{P} neurons kept")
     rows[best]["chosen"] = True
     return rows, final
@@ -123,11 +132,12 @@ def witness_line(witness: dict) -> str:
     return f"Gaussian witness: sigma per layer [{sigma}], spike rates [{rate}]"
 
 
-def solved_summary(witness: dict, D_fit, D_val, sol: Solution, times) -> dict:
-    """What every reconstruction reports: witness, dictionary bytes, neurons kept, the final certificate and
-    the seconds of each stage (``times`` = perf_counter before the witness, the dictionary, the solve, after)."""
+def solved_summary(witness: dict, dictionary_bytes: int, sol: Solution, times) -> dict:
+    """What every reconstruction reports: witness, dictionary bytes (of every process together), neurons kept,
+    the final certificate and the seconds of each stage (``times`` = perf_counter before the witness, the
+    dictionary, the solve, after)."""
     t0, t1, t2, t3 = times
-    return {"witness": witness, "dictionary_bytes": D_fit.nbytes + D_val.nbytes, "features": int(sol.W.shape[0]),
+    return {"witness": witness, "dictionary_bytes": dictionary_bytes, "features": int(sol.W.shape[0]),
             "kept_features": int(sol.active.sum()),
             "final": {"rho": sol.rho, "gap": sol.gap, "rel_gap": sol.rel_gap, "iterations": sol.iterations},
             "seconds": {"witness": t1 - t0, "dictionary": t2 - t1, "solve": t3 - t2}}
@@ -140,7 +150,7 @@ def _info(model, cfg: ReconConfig, rows: list[dict], extra: dict) -> dict:
             "reconstruction": extra}
 
 
-def reconstruct_events(cfg: ReconConfig, log) -> dict:
+def reconstruct_events(cfg: ReconConfig, log, rank: int = 0, world: int = 1) -> tuple[list[dict], dict | None]:
     from models.networks import build_model
     from training.config import TrainConfig
     from training.data.datasets import limit_dataset
@@ -170,14 +180,20 @@ def reconstruct_events(cfg: ReconConfig, log) -> dict:
         x_cal, _ = fit.batch(calibration_indices(len(fit), 64))
         witness = gaussian_witness(model, x_cal, cfg.witness_rate, cfg.seed)
         log(witness_line(witness))
+    broadcast_module(model, world)  # every process's rows from rank 0's network
     t1 = time.perf_counter()
+    fit, val = (c.subset(share(len(c), rank, world)) for c in (fit, val))  # this process's rows (all of them: 1)
     D_fit = conv_dictionary(model, fit, cfg.dictionary, progress=cfg.progress)
     D_val = conv_dictionary(model, val, cfg.dictionary, progress=cfg.progress)
     t2 = time.perf_counter()
-    rows, sol = beta_path(D_fit, fit.labels.numpy(), D_val, val.labels.numpy(), model.cfg.n_classes, cfg, log)
+    rows, sol = beta_path(D_fit, fit.labels.numpy(), D_val, val.labels.numpy(), model.cfg.n_classes, cfg, log,
+                          world)
     t3 = time.perf_counter()
+    dictionary_bytes = int(Rows(0, world).total(D_fit.nbytes + D_val.nbytes))
+    if rank:  # the same readout in every process: the first one writes and evaluates it
+        return rows, None
     model = prune_conv(model, sol.W)
-    extra = {**solved_summary(witness, D_fit, D_val, sol, (t0, t1, t2, t3)), "dictionary": cfg.dictionary,
+    extra = {**solved_summary(witness, dictionary_bytes, sol, (t0, t1, t2, t3)), "dictionary": cfg.dictionary,
              "kept_channels": model.cfg.layers[-1].out_channels}
     path = save_checkpoint(Path(cfg.out) / "model", model, _info(model, cfg, rows, extra))
     from training.evaluation.hardware import evaluate_hardware
@@ -213,7 +229,7 @@ def sequence_memory(cfg: ReconConfig):
     return est
 
 
-def reconstruct_sequence(cfg: ReconConfig, log) -> dict:
+def reconstruct_sequence(cfg: ReconConfig, log, rank: int = 0, world: int = 1) -> tuple[list[dict], dict | None]:
     from models.config import ParallelConfig
     from models.sequence_net import ParallelLIFNet
     from training.convex.sequence import evaluate_sequence, load_sequence_data, load_task_network, train_sequence_sg
@@ -232,14 +248,21 @@ def reconstruct_sequence(cfg: ReconConfig, log) -> dict:
         x_cal = torch.as_tensor(data.train[0][:, calibration_indices(data.train[0].shape[1], 256)])
         witness = gaussian_witness(model, x_cal, cfg.witness_rate, cfg.seed)
         log(witness_line(witness))
+    broadcast_module(model, world)  # every process's rows from rank 0's network
     t1 = time.perf_counter()
-    D_fit, D_val = parallel_dictionary(model, data.train[0]), parallel_dictionary(model, data.val[0])
-    y_fit, y_val = (rows_labels(d[1], spec.per_step) for d in (data.train, data.val))
+    # this process's sequences (all of them in one process); x is (T, n, n_in), y (n,) or (T, n)
+    (x_fit, y_fit), (x_val, y_val) = ((x[:, idx], y[..., idx]) for x, y in (data.train, data.val)
+                                      for idx in [share(x.shape[1], rank, world)])
+    D_fit, D_val = parallel_dictionary(model, x_fit), parallel_dictionary(model, x_val)
+    y_fit, y_val = rows_labels(y_fit, spec.per_step), rows_labels(y_val, spec.per_step)
     t2 = time.perf_counter()
-    rows, sol = beta_path(D_fit, y_fit, D_val, y_val, spec.n_classes, cfg, log)
+    rows, sol = beta_path(D_fit, y_fit, D_val, y_val, spec.n_classes, cfg, log, world)
     t3 = time.perf_counter()
+    dictionary_bytes = int(Rows(0, world).total(D_fit.nbytes + D_val.nbytes))
+    if rank:  # the same readout in every process: the first one writes and evaluates it
+        return rows, None
     model = prune_parallel(model, sol.W)
-    extra = {**solved_summary(witness, D_fit, D_val, sol, (t0, t1, t2, t3)), "kept_branches": model.cfg.branches,
+    extra = {**solved_summary(witness, dictionary_bytes, sol, (t0, t1, t2, t3)), "kept_branches": model.cfg.branches,
              "accuracy": evaluate_sequence(model, data)}
     path = save_checkpoint(Path(cfg.out) / "model", model, _info(model, cfg, rows, extra))
     if cfg.finetune_epochs:
@@ -252,29 +275,41 @@ def reconstruct_sequence(cfg: ReconConfig, log) -> dict:
     return rows, extra
 
 
-def reconstruct(cfg: ReconConfig) -> dict:
+def reconstruct(cfg: ReconConfig) -> dict | None:
     """Run the reconstruction; writes ``OUT/model.*`` (and ``OUT/finetuned*``), ``OUT/path.json``,
-    ``OUT/path.png``; returns the summary (also ``OUT/summary.json``)."""
+    ``OUT/path.png``; returns the summary (also ``OUT/summary.json``).
+
+    Launched by ``torchrun --nproc_per_node N`` (one machine or several), each process builds and holds its share
+    of the dictionary's rows and the solver adds their sums (:mod:`training.convex.shards`); the first process
+    writes and evaluates the result and returns the summary, the others ``None``."""
     out = Path(cfg.out)
     if (out / "model.json").is_file():
         raise SastLiveError(f"{out} already holds a model; choose another --out")
     # a run this machine cannot hold is refused before anything is written
     memory = sequence_memory(cfg) if is_task(cfg.dataset) and cfg.method == "cvx" else None
-    out.mkdir(parents=True, exist_ok=True)
+    rank, world = group()
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+    else:  # one progress display: the first process's
+        cfg = replace(cfg, progress=False)
     lines = []
 
     def log(msg: str) -> None:
         lines.append(msg)
-        if cfg.progress:
+        if cfg.progress and rank == 0:
             print(msg, flush=True)
 
     if memory is not None:
         log(f"memory: about {memory.describe()}")
+    if world > 1:
+        log(f"{world} processes, each with its share of the dictionary's rows")
 
     t0 = time.perf_counter()
-    rows, summary = (reconstruct_sequence if is_task(cfg.dataset) else reconstruct_events)(cfg, log)
+    rows, summary = (reconstruct_sequence if is_task(cfg.dataset) else reconstruct_events)(cfg, log, rank, world)
+    if summary is None:
+        return None
     summary = {"method": cfg.method, "dataset": cfg.dataset, "checkpoint": str(out / "model"),
-               "seconds_total": time.perf_counter() - t0, **summary}
+               "seconds_total": time.perf_counter() - t0, "processes": world, **summary}
     (out / "path.json").write_text(json.dumps(rows, indent=2))
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
     (out / "log.txt").write_text("\n".join(lines) + "\n")

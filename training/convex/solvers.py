@@ -21,6 +21,11 @@ which converges far faster and gives dual points for free.
 into the constraint set; at the optimum no scaling is needed and the gap ``F(W) + f*(Θ)`` is zero. The gap
 is computed in float64 (the iterations run in the dictionary's float32), so a reported gap is a proof:
 ``F(W) − F(W*) ≤ gap``.
+
+**Rows in several processes.** Every function that sums over the dictionary's rows takes ``rows``
+(:class:`training.convex.shards.Rows`): with a share of the rows in each process of a torch.distributed group,
+each sums its own and an all-reduce adds them, so every process takes the same steps (each decision is made on
+summed values) and holds the same readout. Without it the rows are all here.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import torch
 
 from sast_live.errors import SastLiveError
 from training.convex.config import LOSSES
+from training.convex.shards import Rows
 
 #: rows of the dictionary handled at once in the float64 certificate pass (bounds its extra memory)
 CERT_CHUNK = 8192
@@ -71,23 +77,32 @@ def _targets(y: torch.Tensor, n_classes: int, dtype) -> torch.Tensor:
     return torch.nn.functional.one_hot(y, n_classes).to(dtype)
 
 
-def loss_value(Z: torch.Tensor, Y: torch.Tensor, loss: str, mu: float = 0.0) -> torch.Tensor:
+def _mean(per_row: torch.Tensor, rows: Rows | None) -> torch.Tensor:
+    """The mean of a per-row value over every row, in every process (``rows``) or here."""
+    if rows is None or not rows.split:
+        return per_row.mean()
+    return rows.sum(per_row.sum().reshape(1))[0] / rows.n
+
+
+def loss_value(Z: torch.Tensor, Y: torch.Tensor, loss: str, mu: float = 0.0, rows: Rows | None = None
+               ) -> torch.Tensor:
     """Mean loss over the n rows; ``Y`` one-hot (n, C); ``mu > 0`` smooths the hinge (Huber form)."""
     if loss == "ce":
-        return (torch.logsumexp(Z, 1) - (Z * Y).sum(1)).mean()
+        return _mean(torch.logsumexp(Z, 1) - (Z * Y).sum(1), rows)
     if loss == "squared":
-        return 0.5 * ((Z - Y) ** 2).sum(1).mean()
+        return _mean(0.5 * ((Z - Y) ** 2).sum(1), rows)
     m = (2 * Y - 1) * Z  # margins ỹ·z
     if mu == 0:
-        return torch.clamp(1 - m, min=0).sum(1).mean()
+        return _mean(torch.clamp(1 - m, min=0).sum(1), rows)
     r = 1 - m
     quad = torch.where(r <= mu, r.clamp(min=0) ** 2 / (2 * mu), r - mu / 2)
-    return quad.sum(1).mean()
+    return _mean(quad.sum(1), rows)
 
 
-def loss_grad(Z: torch.Tensor, Y: torch.Tensor, loss: str, mu: float = 0.0) -> torch.Tensor:
-    """∇f(Z) of the mean loss (already divided by n). For the exact hinge (``mu = 0``) a subgradient."""
-    n = Z.shape[0]
+def loss_grad(Z: torch.Tensor, Y: torch.Tensor, loss: str, mu: float = 0.0, n: int | None = None) -> torch.Tensor:
+    """∇f(Z) of the mean loss (already divided by n: ``Z``'s rows, or ``n`` in all processes together). For the
+    exact hinge (``mu = 0``) a subgradient."""
+    n = Z.shape[0] if n is None else n
     if loss == "ce":
         return (torch.softmax(Z, 1) - Y) / n
     if loss == "squared":
@@ -98,24 +113,26 @@ def loss_grad(Z: torch.Tensor, Y: torch.Tensor, loss: str, mu: float = 0.0) -> t
     return -sgn * alpha / n
 
 
-def dual_value(G: torch.Tensor, Y: torch.Tensor, loss: str) -> float:
+def dual_value(G: torch.Tensor, Y: torch.Tensor, loss: str, rows: Rows | None = None) -> float:
     """``−f*(G)`` for a feasible dual point ``G`` (a scaled loss gradient, (n, C))."""
-    n = G.shape[0]
+    n = G.shape[0] if rows is None else rows.n
     V = n * G  # per-sample conjugate argument
     if loss == "ce":
         Q = (V + Y).clamp(min=0)  # a distribution per row: s·p + (1 − s)·e_y
-        return float(-(torch.special.xlogy(Q, Q).sum(1)).mean())
+        return float(_mean(-(torch.special.xlogy(Q, Q).sum(1)), rows))
     if loss == "squared":
-        return float(-(0.5 * (V ** 2).sum(1) + (V * Y).sum(1)).mean())
+        return float(_mean(-(0.5 * (V ** 2).sum(1) + (V * Y).sum(1)), rows))
     alpha = -(2 * Y - 1) * V  # in [0, 1] by construction
-    return float(alpha.sum(1).mean())
+    return float(_mean(alpha.sum(1), rows))
 
 
 # --- the solver ------------------------------------------------------------------------------------------
 
-def _t_matmul(D: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
-    """``Dᵀ @ G`` for a thin ``G``: as ``(Gᵀ D)ᵀ``, which walks the row-major D in order (10× faster on CPU)."""
-    return (G.T @ D).T
+def _t_matmul(D: torch.Tensor, G: torch.Tensor, rows: Rows | None = None) -> torch.Tensor:
+    """``Dᵀ @ G`` for a thin ``G``: as ``(Gᵀ D)ᵀ``, which walks the row-major D in order (10× faster on CPU);
+    summed over the processes' rows."""
+    out = (G.T @ D).T
+    return out if rows is None else rows.sum(out.contiguous())
 
 
 def _matmul64(D: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
@@ -123,16 +140,17 @@ def _matmul64(D: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
     return torch.cat([D[i:i + CERT_CHUNK].double() @ W for i in range(0, D.shape[0], CERT_CHUNK)])
 
 
-def _t_matmul64(D: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
-    """``Dᵀ @ G`` in float64, chunked like :func:`_matmul64`."""
+def _t_matmul64(D: torch.Tensor, G: torch.Tensor, rows: Rows | None = None) -> torch.Tensor:
+    """``Dᵀ @ G`` in float64, chunked like :func:`_matmul64`; summed over the processes' rows."""
     out = torch.zeros(D.shape[1], G.shape[1], dtype=torch.float64)
     for i in range(0, D.shape[0], CERT_CHUNK):
         out += (G[i:i + CERT_CHUNK].T @ D[i:i + CERT_CHUNK].double()).T
-    return out
+    return out if rows is None else rows.sum(out)
 
 
 def certificate(D: torch.Tensor, Y: torch.Tensor, W: torch.Tensor, rho: float, loss: str,
-                mu: float = 0.0, Z: torch.Tensor | None = None) -> tuple[float, float, float]:
+                mu: float = 0.0, Z: torch.Tensor | None = None, rows: Rows | None = None
+                ) -> tuple[float, float, float]:
     """``(primal, dual, smoothed gap)`` of the exact problem at ``W``, in float64; ``Z = D @ W`` when the
     caller already has it in float64.
 
@@ -144,50 +162,51 @@ def certificate(D: torch.Tensor, Y: torch.Tensor, W: torch.Tensor, rho: float, l
     Y64 = Y.double()
     Z = _matmul64(D, W64) if Z is None else Z
     penalty = rho * float(W64.abs().sum())
-    primal = float(loss_value(Z, Y64, loss)) + penalty
+    n = None if rows is None else rows.n
+    primal = float(loss_value(Z, Y64, loss, rows=rows)) + penalty
 
     def feasible(G):
-        worst = float(_t_matmul64(D, G).abs().max()) if G.numel() else 0.0
+        worst = float(_t_matmul64(D, G, rows).abs().max()) if G.numel() or rows is not None else 0.0
         return G * (1.0 if worst <= rho else rho / worst)
 
-    G = feasible(loss_grad(Z, Y64, loss, mu))
-    dual = dual_value(G, Y64, loss)
+    G = feasible(loss_grad(Z, Y64, loss, mu, n))
+    dual = dual_value(G, Y64, loss, rows)
     if loss != "hinge" or mu == 0:
         return primal, dual, primal - dual
-    alpha = G * G.shape[0]
-    smoothed_primal = float(loss_value(Z, Y64, loss, mu)) + penalty
-    smoothed_gap = smoothed_primal - (dual - 0.5 * mu * float((alpha * alpha).sum(1).mean()))
+    alpha = G * (G.shape[0] if n is None else n)
+    smoothed_primal = float(loss_value(Z, Y64, loss, mu, rows)) + penalty
+    smoothed_gap = smoothed_primal - (dual - 0.5 * mu * float(_mean((alpha * alpha).sum(1), rows)))
     # a narrow smoothing's near-binary α is a poor exact dual point; wider ones are valid too: keep the best
     for wider in (10 * mu, 100 * mu):
-        dual = max(dual, dual_value(feasible(loss_grad(Z, Y64, loss, wider)), Y64, loss))
+        dual = max(dual, dual_value(feasible(loss_grad(Z, Y64, loss, wider, n)), Y64, loss, rows))
     return primal, dual, smoothed_gap
 
 
-def max_rho(D: torch.Tensor, y: torch.Tensor, n_classes: int, loss: str) -> float:
+def max_rho(D: torch.Tensor, y: torch.Tensor, n_classes: int, loss: str, rows: Rows | None = None) -> float:
     """The smallest ``rho`` at which ``W = 0`` is optimal: ``‖Dᵀ∇f(0)‖_∞`` (the top of a regularisation path)."""
     Y = _targets(y, n_classes, torch.float64)
-    G = loss_grad(torch.zeros_like(Y), Y, loss, mu=1.0 if loss == "hinge" else 0.0)
-    return float(_t_matmul64(D, G).abs().max())
+    G = loss_grad(torch.zeros_like(Y), Y, loss, mu=1.0 if loss == "hinge" else 0.0, n=None if rows is None else rows.n)
+    return float(_t_matmul64(D, G, rows).abs().max())
 
 
-def lipschitz(D: torch.Tensor, loss: str, iters: int = 40, seed: int = 0) -> float:
+def lipschitz(D: torch.Tensor, loss: str, iters: int = 40, seed: int = 0, rows: Rows | None = None) -> float:
     """Lipschitz constant of ∇(f∘D) for the mean loss: ``c·σ_max(D)²/n`` by power iteration (c = ½ for the
     softmax, whose Hessian is at most ½·I; 1 for the squared loss and a smoothed hinge of width 1)."""
     gen = torch.Generator().manual_seed(seed)
     v = torch.randn(D.shape[1], 1, generator=gen, dtype=D.dtype)
     sigma2 = 0.0
     for _ in range(iters):
-        v = _t_matmul(D, D @ v)
+        v = _t_matmul(D, D @ v, rows)
         sigma2 = float(v.norm())
         if sigma2 == 0:
             return 1e-12
         v /= sigma2
-    return (0.5 if loss == "ce" else 1.0) * sigma2 / D.shape[0]
+    return (0.5 if loss == "ce" else 1.0) * sigma2 / (D.shape[0] if rows is None else rows.n)
 
 
 def solve(D: torch.Tensor, y: torch.Tensor, n_classes: int, rho: float, loss: str = "ce",
           W0: np.ndarray | None = None, tol: float = 1e-4, max_iter: int = 5000, check_every: int = 10,
-          L0: float | None = None) -> Solution:
+          L0: float | None = None, rows: Rows | None = None) -> Solution:
     """Minimise ``F(W)`` to a relative duality gap ``tol`` (or ``max_iter`` proximal steps).
 
     Args:
@@ -196,6 +215,7 @@ def solve(D: torch.Tensor, y: torch.Tensor, n_classes: int, rho: float, loss: st
         rho: the l1 weight (``beta / sqrt(P)`` in the reconstruction); ``rho ≥ 0``.
         W0: a warm start (P, C), e.g. the solution at the previous rho of a path.
         L0: the Lipschitz estimate of :func:`lipschitz` (computed when not given; a path shares it).
+        rows: ``D``'s rows as a share of a dictionary split across processes (module docstring).
     """
     if loss not in LOSSES:
         raise SastLiveError(f"loss must be one of {LOSSES}, got {loss!r}")
@@ -208,7 +228,8 @@ def solve(D: torch.Tensor, y: torch.Tensor, n_classes: int, rho: float, loss: st
         raise SastLiveError(f"labels must be (n,) = ({n},) class indices below {n_classes}")
     t0 = time.perf_counter()
     Y = _targets(y, n_classes, D.dtype)
-    L_base = L0 if L0 is not None else lipschitz(D, loss)
+    L_base = L0 if L0 is not None else lipschitz(D, loss, rows=rows)
+    n_all = None if rows is None else rows.n
     x = torch.zeros(P, n_classes, dtype=D.dtype) if W0 is None else torch.as_tensor(W0, dtype=D.dtype).clone()
     history: list[tuple[int, float, float]] = []
     total = 0
@@ -221,18 +242,18 @@ def solve(D: torch.Tensor, y: torch.Tensor, n_classes: int, rho: float, loss: st
         L = L_base / mu if mu > 0 else L_base
         Zx = D @ x
         y_, Zy, t = x.clone(), Zx.clone(), 1.0
-        fy = float(loss_value(Zy, Y, loss, mu))
+        fy = float(loss_value(Zy, Y, loss, mu, rows))
         done = False
         budget = max_iter - total
         for k in range(1, budget + 1):
-            g = _t_matmul(D, loss_grad(Zy, Y, loss, mu))
+            g = _t_matmul(D, loss_grad(Zy, Y, loss, mu, n_all), rows)
             if mu == 0:  # try a longer step each time: the loss is often much flatter than its global bound
                 L *= 0.9  # (not for the smoothed hinge, whose curvature 1/mu is reached at the margins)
             while True:  # backtracking: the quadratic model must bound f at the new point
                 step = y_ - g / L
                 x_new = torch.sign(step) * torch.clamp(step.abs() - rho / L, min=0)
                 Z_new = D @ x_new
-                f_new = float(loss_value(Z_new, Y, loss, mu))
+                f_new = float(loss_value(Z_new, Y, loss, mu, rows))
                 diff = x_new - y_
                 bound = fy + float((g * diff).sum()) + 0.5 * L * float((diff * diff).sum())
                 if f_new <= bound + slack * max(1.0, abs(bound)):
@@ -246,12 +267,12 @@ def solve(D: torch.Tensor, y: torch.Tensor, n_classes: int, rho: float, loss: st
             y_ = x_new + m * (x_new - x)
             Zy = Z_new + m * (Z_new - Zx)  # D is linear: no extra product
             x, Zx, t = x_new, Z_new, t_new
-            fy = float(loss_value(Zy, Y, loss, mu))
+            fy = float(loss_value(Zy, Y, loss, mu, rows))
             total += 1
             if k % check_every == 0 or k == budget:
                 # the iterate's scores are reused when they are already float64 (the reconstruction's case)
                 primal, new_dual, smoothed_gap = certificate(D, Y, x, rho, loss, mu,
-                                                             Zx if Zx.dtype == torch.float64 else None)
+                                                             Zx if Zx.dtype == torch.float64 else None, rows)
                 dual = new_dual if math.isnan(dual) else max(dual, new_dual)  # every dual value is a lower bound
                 history.append((total, primal, primal - dual))
                 enough = tol * max(abs(primal), 1e-12)
@@ -268,14 +289,14 @@ def solve(D: torch.Tensor, y: torch.Tensor, n_classes: int, rho: float, loss: st
 
 
 def solve_path(D: torch.Tensor, y: torch.Tensor, n_classes: int, rhos, loss: str = "ce", tol: float = 1e-4,
-               max_iter: int = 5000, progress: bool = False) -> list[Solution]:
+               max_iter: int = 5000, progress: bool = False, rows: Rows | None = None) -> list[Solution]:
     """Solutions for each rho, largest first, each warm-started from the previous (a regularisation path)."""
     from tqdm import tqdm
 
-    L = lipschitz(D, loss)
+    L = lipschitz(D, loss, rows=rows)
     out, W = [], None
     for rho in tqdm(sorted(rhos, reverse=True), desc=f"convex readout ({loss})", disable=not progress):
-        sol = solve(D, y, n_classes, rho, loss, W0=W, tol=tol, max_iter=max_iter, L0=L)
+        sol = solve(D, y, n_classes, rho, loss, W0=W, tol=tol, max_iter=max_iter, L0=L, rows=rows)
         out.append(sol)
         W = sol.W
     return out
