@@ -57,3 +57,13 @@ def test_two_processes_reach_the_readout_of_one(tmp_path):
     assert w1.keys() == w2.keys()
     for k in w1:  # equal up to the order of float additions
         np.testing.assert_allclose(w2[k], w1[k], rtol=1e-4, atol=1e-5, err_msg=k)
+
+
+def test_the_comparison_table_refuses_several_processes(monkeypatch, tmp_path):
+    from training.convex.compare import compare
+    from training.convex.config import ReconConfig
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(SastLiveError, match="compare runs in one process"):
+        compare(ReconConfig(dataset="xor", out=str(tmp_path / "c")), 1, 1e-3, 0.1, str(tmp_path / "c"))
+    assert not (tmp_path / "c").exists()
