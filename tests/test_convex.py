@@ -355,3 +355,31 @@ def test_witness_rates_step_by_step_equal_the_recorded_spikes():
         every = model.features(x, "hard")
     assert rates == pytest.approx([float(s.mean()) for s in spikes], rel=1e-6) and min(rates) > 0
     assert last.shape[0] == 1 and torch.equal(last[0], every[-1])
+
+
+@pytest.mark.parametrize("worsens", [False, True])
+def test_fine_tuning_keeps_its_best_validation_epoch_the_start_included(worsens, monkeypatch):
+    """The hybrid's guard: the network ends at the epoch with the best validation accuracy, epoch 0 (the
+    starting weights) among them. ``worsens``: every epoch after the start scores lower (the validation score made
+    to), so the network must end with its starting weights although training moved them."""
+    import training.convex.sequence as seq
+
+    spec = task_spec("xor", 4)
+    data = seq.load_sequence_data(spec, 300, 50)
+    torch.manual_seed(0)
+    model = ParallelLIFNet(ParallelConfig("xor-parallel", spec.n_in, 32, (4, 1), spec.n_classes))
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    if worsens:
+        scores = iter([0.9, 0.5, 0.6, 0.4, 0.8])
+        monkeypatch.setattr(seq, "accuracy", lambda *a, **k: {"accuracy": next(scores)})
+    history = seq.train_sequence_sg(model, data, 4, 3e-3, keep_best=True)
+    vals = [h["val_acc_hard"] for h in history[:-1]]
+    assert [h["epoch"] for h in history[:-1]] == [0, 1, 2, 3, 4]
+    best = history[-1]["best_epoch"]
+    assert vals[best] == max(vals) and vals.index(max(vals)) == best  # the earliest of the best
+    unchanged = all(torch.equal(v, start[k]) for k, v in model.state_dict().items())
+    if worsens:
+        assert best == 0 and unchanged
+    else:  # from random weights SG improves on the start, and the network is the best epoch's
+        monkeypatch.undo()
+        assert best > 0 and not unchanged and seq.accuracy(model, *data.val)["accuracy"] == max(vals) > vals[0]

@@ -30,16 +30,19 @@ def compare_sequence(base: ReconConfig, epochs: int, lr: float, out: Path) -> li
     cvx = reconstruct(replace(base, method="cvx", out=str(out / "cvx"), finetune_epochs=epochs))
     sg_cvx = reconstruct(replace(base, method="sg-cvx", witness_from=sg["checkpoint"], out=str(out / "sg-cvx")))
 
-    def row(name, acc, summary=None, solved=True):
+    def row(name, acc, summary=None, kept=None):
         r = {"method": name, **acc}
-        if summary:  # the fine-tuned network keeps the CVX network's branches, but no certificate applies
-            r.update(kept=summary["kept_branches"], features=summary["features"])
-            if solved:
-                r.update(rel_gap=summary["final"]["rel_gap"], seconds=sum(summary["seconds"].values()))
+        if summary:
+            r.update(kept=summary["kept_branches"], features=summary["features"],
+                     rel_gap=summary["final"]["rel_gap"], seconds=sum(summary["seconds"].values()))
+        if kept is not None:  # the fine-tuned network: its start's branches, no certificate
+            r.update(kept=kept, features=cvx["features"])
         return r
 
+    hybrid = cvx["finetuned"]
     return [row("CVX", cvx["accuracy"], cvx), row("SG", sg["accuracy"]), row("SG-CVX", sg_cvx["accuracy"], sg_cvx),
-            row("SG fine-tuned from CVX", cvx["finetuned"]["accuracy"], cvx, solved=False)]
+            row(f"SG fine-tuned from CVX (epoch {hybrid['best_epoch']} of {epochs} kept)", hybrid["accuracy"],
+                kept=hybrid["start"]["kept_branches"])]
 
 
 def _split_name(split: str) -> str:

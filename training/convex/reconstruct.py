@@ -47,8 +47,9 @@ def _accuracy(D: torch.Tensor, y: torch.Tensor, W: np.ndarray, rows: Rows) -> fl
 
 
 def beta_path(D_fit, y_fit, D_val, y_val, n_classes: int, cfg: ReconConfig, log, world: int = 1
-              ) -> tuple[list[dict], Solution]:
-    """Solve along the beta path; return one row per beta and the chosen solution, re-solved on fit + val.
+              ) -> tuple[list[dict], Solution, Solution]:
+    """Solve along the beta path; return one row per beta, the chosen solution re-solved on fit + val, and the
+    chosen solution itself (fitted on the fit samples only: the hybrid's start, whose validation stays unseen).
     With ``world`` processes (:mod:`training.convex.shards`) the dictionaries are this process's share of the rows
     and every sum over rows is added over the processes."""
     F_fit, F_val = D_fit.floats(), D_val.floats()
@@ -84,7 +85,7 @@ def beta_path(D_fit, y_fit, D_val, y_val, n_classes: int, cfg: ReconConfig, log,
     log(f"chosen beta {betas[best]:.4g}; re-solved on {rows_fit.n + rows_val.n:,} samples: gap {final.gap:.2e} "
         f"(rel {final.rel_gap:.1e}, {final.iterations} it), {int(final.active.sum())}/{P} neurons kept")
     rows[best]["chosen"] = True
-    return rows, final
+    return rows, final, sols[best]
 
 
 # --- pruning: zero readout rows → neurons nobody reads ---------------------------------------------------
@@ -186,8 +187,8 @@ def reconstruct_events(cfg: ReconConfig, log, rank: int = 0, world: int = 1) -> 
     D_fit = conv_dictionary(model, fit, cfg.dictionary, progress=cfg.progress)
     D_val = conv_dictionary(model, val, cfg.dictionary, progress=cfg.progress)
     t2 = time.perf_counter()
-    rows, sol = beta_path(D_fit, fit.labels.numpy(), D_val, val.labels.numpy(), model.cfg.n_classes, cfg, log,
-                          world)
+    rows, sol, _ = beta_path(D_fit, fit.labels.numpy(), D_val, val.labels.numpy(), model.cfg.n_classes, cfg, log,
+                             world)
     t3 = time.perf_counter()
     dictionary_bytes = int(Rows(0, world).total(D_fit.nbytes + D_val.nbytes))
     if rank:  # the same readout in every process: the first one writes and evaluates it
@@ -256,22 +257,34 @@ def reconstruct_sequence(cfg: ReconConfig, log, rank: int = 0, world: int = 1) -
     D_fit, D_val = parallel_dictionary(model, x_fit), parallel_dictionary(model, x_val)
     y_fit, y_val = rows_labels(y_fit, spec.per_step), rows_labels(y_val, spec.per_step)
     t2 = time.perf_counter()
-    rows, sol = beta_path(D_fit, y_fit, D_val, y_val, spec.n_classes, cfg, log, world)
+    rows, sol, sol_fit = beta_path(D_fit, y_fit, D_val, y_val, spec.n_classes, cfg, log, world)
     t3 = time.perf_counter()
     dictionary_bytes = int(Rows(0, world).total(D_fit.nbytes + D_val.nbytes))
     if rank:  # the same readout in every process: the first one writes and evaluates it
         return rows, None
-    model = prune_parallel(model, sol.W)
+    witness_net, model = model, prune_parallel(model, sol.W)
     extra = {**solved_summary(witness, dictionary_bytes, sol, (t0, t1, t2, t3)), "kept_branches": model.cfg.branches,
              "accuracy": evaluate_sequence(model, data)}
     path = save_checkpoint(Path(cfg.out) / "model", model, _info(model, cfg, rows, extra))
     if cfg.finetune_epochs:
-        history = train_sequence_sg(model, data, cfg.finetune_epochs, cfg.lr, seed=cfg.seed, progress=cfg.progress)
-        info = _info(model, cfg, rows, extra)
+        # the hybrid starts from the chosen beta's solution on the fit samples, before the re-solve on fit +
+        # validation: the validation samples stay unseen, so the epoch kept (0, the convex solution itself,
+        # included) is chosen on data neither step trained on
+        start = prune_parallel(witness_net, sol_fit.W)
+        at_start = evaluate_sequence(start, data)
+        history = train_sequence_sg(start, data, cfg.finetune_epochs, cfg.lr, seed=cfg.seed, progress=cfg.progress,
+                                    keep_best=True)
+        info = _info(start, cfg, rows, extra)
         info["train_cfg"]["method"] = "sg-from-cvx"
         info["finetune_history"] = history
-        ft = save_checkpoint(path.parent / "finetuned", model, info)
-        extra["finetuned"] = {"checkpoint": str(ft), "accuracy": evaluate_sequence(model, data)}
+        ft = save_checkpoint(path.parent / "finetuned", start, info)
+        extra["finetuned"] = {"checkpoint": str(ft), "accuracy": evaluate_sequence(start, data),
+                              "start": {"kept_branches": start.cfg.branches, "accuracy": at_start},
+                              "best_epoch": history[-1]["best_epoch"],
+                              "val_acc_hard": [h["val_acc_hard"] for h in history[:-1]]}
+        log(f"SG fine-tuning from the convex solution on the fit samples (test {at_start['test']['accuracy']:.3f}): "
+            f"validation {' → '.join(f'{v:.3f}' for v in extra['finetuned']['val_acc_hard'])}; kept epoch "
+            f"{extra['finetuned']['best_epoch']}: test {extra['finetuned']['accuracy']['test']['accuracy']:.3f}")
     return rows, extra
 
 

@@ -7,6 +7,7 @@ steps). It also fine-tunes a reconstructed network (the paper's hybrid), startin
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,13 +70,21 @@ def evaluate_sequence(model, data: SequenceData) -> dict:
 
 
 def train_sequence_sg(model, data: SequenceData, epochs: int, lr: float = 3e-3, batch_size: int = 128,
-                      seed: int = 0, progress: bool = False) -> list[dict]:
-    """Train all weights with surrogate gradients; one history line per epoch (loss, train/val hard acc)."""
+                      seed: int = 0, progress: bool = False, keep_best: bool = False) -> list[dict]:
+    """Train all weights with surrogate gradients; one history line per epoch (loss, train/val hard acc).
+
+    ``keep_best``: the network ends as it was after the epoch with the best validation accuracy, the start
+    (epoch 0) included and the earliest of equals — so fine-tuning never leaves it worse on the validation
+    split than it began (which must then be one its starting weights were not fitted on); the history's last line
+    is ``{"best_epoch": …}``."""
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     x, y = (torch.as_tensor(a) for a in data.train)
     n = x.shape[1]
     history = []
+    best = (accuracy(model, *data.val)["accuracy"], 0, copy.deepcopy(model.state_dict())) if keep_best else None
+    if keep_best:
+        history.append({"epoch": 0, "val_acc_hard": best[0]})
     for epoch in tqdm(range(epochs), desc="SG training", disable=not progress):
         order = torch.randperm(n, generator=gen)
         losses = []
@@ -89,6 +98,11 @@ def train_sequence_sg(model, data: SequenceData, epochs: int, lr: float = 3e-3, 
             losses.append(loss.item())
         history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)),
                         "val_acc_hard": accuracy(model, *data.val)["accuracy"]})
+        if keep_best and history[-1]["val_acc_hard"] > best[0]:
+            best = (history[-1]["val_acc_hard"], epoch + 1, copy.deepcopy(model.state_dict()))
+    if keep_best:
+        model.load_state_dict(best[2])
+        history.append({"best_epoch": best[1], "val_acc_hard": best[0]})
     return history
 
 
