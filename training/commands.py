@@ -216,9 +216,9 @@ def cmd_evaluate(args) -> int:
 
 def cmd_sweep(args) -> int:
     if args.convex:
-        from training.convex.compare import compare
+        from training.convex.compare import compare_over_seeds
 
-        print(compare(recon_config(args, "cvx"), args.epochs, args.lr, args.sast_rho, args.out))
+        print(compare_over_seeds(recon_config(args, "cvx"), args.epochs, args.lr, args.sast_rho, args.out, args.seeds))
         return 0
     from training.studies.sweep import run_sweep
 
@@ -368,7 +368,8 @@ def register_studies(sub) -> None:
     p.add_argument("--sast-rho", type=float, default=0.3, help="--convex on event data: SAST's rho")
     p.add_argument("--seeds", type=int, default=1,
                    help="run every configuration with seeds SEED … SEED+N−1; the table gives mean ± std, 95%% "
-                        "intervals and paired differences from the baseline")
+                        "intervals and paired differences from the baseline (--convex: mean ± std and 95%% "
+                        "intervals of every method, sequence tasks)")
     p.add_argument("--variants", nargs="+", default=["sast"], choices=["sast", "sast-2batch", "asam", "sast-dual"],
                    help="SAST variants over the rho grid: same minibatch, an independent second minibatch for the "
                         "ascent, adaptive SAM, a loss over the surrogate and the hard forward pass (with its rho-0 "

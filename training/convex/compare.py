@@ -41,8 +41,16 @@ def compare_sequence(base: ReconConfig, epochs: int, lr: float, out: Path) -> li
 
     hybrid = cvx["finetuned"]
     return [row("CVX", cvx["accuracy"], cvx), row("SG", sg["accuracy"]), row("SG-CVX", sg_cvx["accuracy"], sg_cvx),
-            row(f"SG fine-tuned from CVX (epoch {hybrid['best_epoch']} of {epochs} kept)", hybrid["accuracy"],
-                kept=hybrid["start"]["kept_branches"])]
+            {**row(HYBRID, hybrid["accuracy"], kept=hybrid["start"]["kept_branches"]),
+             "kept_epoch": hybrid["best_epoch"], "epochs": epochs}]
+
+
+#: the hybrid's row (its kept epoch is a field of its own, so the rows of several seeds share a name)
+HYBRID = "SG fine-tuned from CVX"
+
+
+def _method_name(r: dict) -> str:
+    return f"{r['method']} (epoch {r['kept_epoch']} of {r['epochs']} kept)" if "kept_epoch" in r else r["method"]
 
 
 def _split_name(split: str) -> str:
@@ -58,7 +66,7 @@ def render_sequence(rows: list[dict], title: str) -> str:
     head += ["neurons kept", "certificate (rel. gap)", "seconds (witness + dictionary + solve)"]
     lines = [f"# {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        cells = [r["method"]] + [f"{r[s]['accuracy']:.3f}" for s in splits]
+        cells = [_method_name(r)] + [f"{r[s]['accuracy']:.3f}" for s in splits]
         if per_step:
             cells += [f"{r[s]['sequence_accuracy']:.3f}" for s in splits]
         cells += [f"{r['kept']}/{r['features']}" if "kept" in r else "all",
@@ -91,6 +99,104 @@ def compare_events(base: ReconConfig, epochs: int, lr: float, rho: float, out: P
                          hardware=(DEPLOYED,))
         reports.append(evaluate(cfg))
     return reports
+
+
+def _splits(row: dict) -> list[str]:
+    return [k for k in row if k.startswith("test")]
+
+
+def summarize_seeds(per_seed: list[list[dict]]) -> list[dict]:
+    """One row per method over the seeds' tables (each :func:`compare_sequence`'s rows): the
+    :func:`~training.studies.sweep.interval` (mean, std, 95 % t-interval) of each split's accuracy (and, per step,
+    sequence accuracy), the hybrid's kept epochs."""
+    from training.studies.sweep import interval
+
+    out = []
+    for i, first in enumerate(per_seed[0]):
+        runs = [rows[i] for rows in per_seed]
+        entry = {"method": first["method"], "seeds": len(runs)}
+        for split in _splits(first):
+            entry[split] = {k: interval([r[split][k] for r in runs]) for k in first[split]}
+        if "kept_epoch" in first:
+            entry["kept_epochs"] = [r["kept_epoch"] for r in runs]
+            entry["epochs"] = first["epochs"]
+        out.append(entry)
+    return out
+
+
+def render_seeds(summary: list[dict], title: str) -> str:
+    """The table of :func:`summarize_seeds`: mean ± std (±95 % interval) per split."""
+    from training.studies.sweep import fmt
+
+    splits = _splits(summary[0])
+    per_step = "sequence_accuracy" in summary[0]["test"]
+    head = ["method"] + [f"{_split_name(s)} acc" for s in splits]
+    if per_step:
+        head += [f"{_split_name(s)}: sequences all right" for s in splits]
+    lines = [f"# {title}", "", "mean ± std over the seeds (± the half-width of the 95 % t-interval of the mean)", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for e in summary:
+        name = e["method"] if "kept_epochs" not in e else \
+            f"{e['method']} (epochs kept of {e['epochs']}: {', '.join(map(str, e['kept_epochs']))})"
+        cells = [name] + [fmt(e[s]["accuracy"]) for s in splits]
+        if per_step:
+            cells += [fmt(e[s]["sequence_accuracy"]) for s in splits]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_seeds(summary: list[dict], path: Path, title: str) -> None:
+    """Accuracy per split (groups) and method (bars), the 95 % interval as error bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import textwrap
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    splits = _splits(summary[0])
+    x = np.arange(len(splits))
+    width = 0.8 / len(summary)
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.6 + 1.5 * len(splits)), 4.0))
+    for i, e in enumerate(summary):
+        mean = [e[s]["accuracy"]["mean"] for s in splits]
+        ci = [e[s]["accuracy"]["ci95"] or 0.0 for s in splits]
+        ax.bar(x + (i - (len(summary) - 1) / 2) * width, mean, width, yerr=ci, capsize=3, label=e["method"])
+    ax.set_xticks(x, [_split_name(s) for s in splits])
+    ax.set_ylabel("accuracy (hard spikes)")
+    ax.set_ylim(0, 1)
+    ax.set_title(textwrap.fill(title, 70), fontsize=8)
+    ax.legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def compare_over_seeds(base: ReconConfig, epochs: int, lr: float, rho: float, out: str, seeds: int) -> str:
+    """:func:`compare` for seeds ``base.seed`` … ``base.seed + seeds − 1`` (data, witnesses and SG's
+    initialisation), each into ``out/seed-S``; then ``out/table.md`` (+ ``table.json``, ``table.png``) with each
+    method's mean, std and 95 % interval over them. Sequence tasks only."""
+    if seeds == 1:
+        return compare(base, epochs, lr, rho, out)
+    if seeds < 1:
+        raise SastLiveError(f"--seeds must be at least 1, got {seeds}")
+    if not is_task(base.dataset):
+        raise SastLiveError("sweep --convex --seeds N runs the sequence tasks (xor, add2, add3, add5, smnist); the "
+                            "event-data comparison runs one seed at a time (--seed S)")
+    out = Path(out)
+    per_seed = []
+    for seed in range(base.seed, base.seed + seeds):
+        compare(replace(base, seed=seed), epochs, lr, rho, str(out / f"seed-{seed}"))
+        per_seed.append(json.loads((out / f"seed-{seed}" / "table.json").read_text()))
+    summary = summarize_seeds(per_seed)
+    title = (f"{base.dataset}: CVX vs SG vs SG-CVX vs SG fine-tuned from CVX (hard spikes, {epochs} SG epochs, "
+             f"seeds {base.seed}–{base.seed + seeds - 1})")
+    table = render_seeds(summary, title)
+    (out / "table.json").write_text(json.dumps(summary, indent=2, default=float))
+    (out / "table.md").write_text(table)
+    plot_seeds(summary, out / "table.png", title)
+    return table
 
 
 def compare(base: ReconConfig, epochs: int, lr: float, rho: float, out: str) -> str:

@@ -1,0 +1,47 @@
+"""`sweep --convex --seeds N`: the comparison of the convex methods over several seeds, as mean, std and 95 %
+interval per method and split, a table and a PNG."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+def _row(method, acc, **extra):
+    return {"method": method, "test": {"accuracy": acc, "sequence_accuracy": acc / 2},
+            "test_2x": {"accuracy": acc - 0.1, "sequence_accuracy": 0.0}, **extra}
+
+
+def test_the_seeds_table_gives_each_methods_mean_std_and_interval(tmp_path):
+    from training.convex.compare import HYBRID, plot_seeds, render_seeds, summarize_seeds
+
+    per_seed = [[_row("CVX", a), _row(HYBRID, a + 0.01, kept_epoch=k, epochs=5)]
+                for a, k in [(0.80, 0), (0.84, 2), (0.88, 1)]]
+    summary = summarize_seeds(per_seed)
+    cvx = summary[0]["test"]["accuracy"]
+    assert cvx["n"] == 3 and cvx["mean"] == pytest.approx(0.84) and cvx["std"] == pytest.approx(0.04)
+    assert cvx["ci95"] == pytest.approx(4.302653 * 0.04 / 3 ** 0.5, rel=1e-5)  # t(0.975, 2 dof)
+    assert summary[1]["kept_epochs"] == [0, 2, 1] and summary[0]["test_2x"]["accuracy"]["mean"] == pytest.approx(0.74)
+    table = render_seeds(summary, "t")
+    assert "| CVX | 0.840 ± 0.040 (±0.099) | 0.740 ± 0.040 (±0.099) | 0.420 ± 0.020 (±0.050) |" in table
+    assert f"{HYBRID} (epochs kept of 5: 0, 2, 1)" in table
+    plot_seeds(summary, tmp_path / "t.png", "t")
+    assert (tmp_path / "t.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_sweep_convex_over_seeds_and_what_it_refuses(tmp_path, capsys):
+    from tests.conftest import main_in_process
+
+    common = ["sweep", "--convex", "--dataset", "xor", "--length", "4", "--branches", "16", "--n-train", "100",
+              "--n-test", "50", "--epochs", "1", "--max-iter", "30", "--quiet"]
+    r = main_in_process(capsys, *common, "--seeds", "2", "--out", tmp_path / "s")
+    assert "seeds 0–1" in r.stdout and "| SG-CVX |" in r.stdout
+    assert {p.name for p in (tmp_path / "s").iterdir()} == {"seed-0", "seed-1", "table.md", "table.json", "table.png"}
+    one = json.loads((tmp_path / "s" / "seed-1" / "table.json").read_text())
+    assert [r["method"] for r in one] == ["CVX", "SG", "SG-CVX", "SG fine-tuned from CVX"]
+    assert one[-1]["kept_epoch"] in (0, 1)  # the hybrid's start (epoch 0) is a candidate
+    r = main_in_process(capsys, "sweep", "--convex", "--dataset", "nmnist-real", "--seeds", "2", "--out",
+                        tmp_path / "e", ok=False)
+    assert r.returncode == 2 and "runs the sequence tasks" in r.stderr and not (tmp_path / "e").exists()
