@@ -197,7 +197,8 @@ def test_sweep_cli_tiny_over_two_seeds(tmp_path, real_dir, capsys):
 
 
 def test_sweep_intervals_are_t_intervals_of_the_mean():
-    from training.studies.sweep import interval, summarize
+    from training.metrics import interval
+    from training.studies.sweep import summarize
 
     s = interval([0.5, 0.7, 0.6])
     assert np.isclose(s["mean"], 0.6) and np.isclose(s["std"], 0.1)

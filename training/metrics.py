@@ -1,7 +1,10 @@
 """Pure metric functions used by the evaluation report: calibration, spike rates and SynOps of the float model
-(the SynOps formula itself is :mod:`models.synops`)."""
+(the SynOps formula itself is :mod:`models.synops`); a metric's mean, std and 95 % interval over seeds (the sweeps
+of :mod:`training.studies` and :mod:`training.convex.compare`)."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -40,3 +43,28 @@ def spike_stats(model: SpikingConvNet, x: torch.Tensor, mode: str = "hard") -> d
     synops = [v / batch for v in synops_per_layer(x, spikes, fanout_maps(model))]
     rates = [float(s.mean()) for s in spikes]
     return {"spike_rate": rates, "synops_per_layer": synops, "synops_per_sample": float(sum(synops))}
+
+
+# -- over seeds ------------------------------------------------------------------------------------------
+def interval(values) -> dict:
+    """Mean, sample std and the half-width of the 95 % t-interval of the mean (None for one value)."""
+    from scipy import stats
+
+    v = np.asarray(values, np.float64)
+    n = len(v)
+    if n == 0:
+        return {"n": 0, "mean": None, "std": None, "ci95": None}
+    if n == 1:
+        return {"n": 1, "mean": float(v[0]), "std": None, "ci95": None}
+    std = float(v.std(ddof=1))
+    return {"n": n, "mean": float(v.mean()), "std": std,
+            "ci95": float(stats.t.ppf(0.975, n - 1) * std / math.sqrt(n))}
+
+
+def fmt(s: dict | None, scale: float = 1.0, digits: int = 3) -> str:
+    """``mean ± std [± ci]`` of an :func:`interval` (just the mean for one seed)."""
+    if not s or s.get("mean") is None:
+        return "—"
+    if s["std"] is None:
+        return f"{s['mean'] * scale:.{digits}f}"
+    return f"{s['mean'] * scale:.{digits}f} ± {s['std'] * scale:.{digits}f} (±{s['ci95'] * scale:.{digits}f})"

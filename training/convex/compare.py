@@ -107,9 +107,9 @@ def _splits(row: dict) -> list[str]:
 
 def summarize_seeds(per_seed: list[list[dict]]) -> list[dict]:
     """One row per method over the seeds' tables (each :func:`compare_sequence`'s rows): the
-    :func:`~training.studies.sweep.interval` (mean, std, 95 % t-interval) of each split's accuracy (and, per step,
+    :func:`~training.metrics.interval` (mean, std, 95 % t-interval) of each split's accuracy (and, per step,
     sequence accuracy), the hybrid's kept epochs."""
-    from training.studies.sweep import interval
+    from training.metrics import interval
 
     out = []
     for i, first in enumerate(per_seed[0]):
@@ -126,7 +126,7 @@ def summarize_seeds(per_seed: list[list[dict]]) -> list[dict]:
 
 def render_seeds(summary: list[dict], title: str) -> str:
     """The table of :func:`summarize_seeds`: mean ± std (±95 % interval) per split."""
-    from training.studies.sweep import fmt
+    from training.metrics import fmt
 
     splits = _splits(summary[0])
     per_step = "sequence_accuracy" in summary[0]["test"]

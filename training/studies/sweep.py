@@ -20,7 +20,6 @@ test sets: every figure is the last epoch's model.
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from training.config import TrainConfig
+from training.metrics import fmt, interval
 from training.train import train
 
 VARIANTS = {"sast": {}, "sast-2batch": {"second_batch": True}, "asam": {"adaptive": True},
@@ -155,21 +155,6 @@ def run_sweep(base: TrainConfig, rhos: list[float], out: str, compute_matched: b
 
 
 # -- statistics ------------------------------------------------------------------------------------------------
-def interval(values) -> dict:
-    """Mean, sample std and the half-width of the 95 % t-interval of the mean (None for one value)."""
-    from scipy import stats
-
-    v = np.asarray(values, np.float64)
-    n = len(v)
-    if n == 0:
-        return {"n": 0, "mean": None, "std": None, "ci95": None}
-    if n == 1:
-        return {"n": 1, "mean": float(v[0]), "std": None, "ci95": None}
-    std = float(v.std(ddof=1))
-    return {"n": n, "mean": float(v.mean()), "std": std,
-            "ci95": float(stats.t.ppf(0.975, n - 1) * std / math.sqrt(n))}
-
-
 def summarize(rows: list[dict]) -> list[dict]:
     """Per configuration (in order of appearance): :func:`interval` of every metric over its seeds, and of the
     per-seed differences from the baseline run with the same seed (``paired``; seeds without a baseline run are
@@ -198,15 +183,6 @@ def summarize(rows: list[dict]) -> list[dict]:
         if base_s and "epoch_seconds" in e:
             e["time_ratio"] = e["epoch_seconds"]["mean"] / base_s
     return out
-
-
-def fmt(s: dict | None, scale: float = 1.0, digits: int = 3) -> str:
-    """``mean ± std [± ci]`` of an :func:`interval` (just the mean for one seed)."""
-    if not s or s.get("mean") is None:
-        return "—"
-    if s["std"] is None:
-        return f"{s['mean'] * scale:.{digits}f}"
-    return f"{s['mean'] * scale:.{digits}f} ± {s['std'] * scale:.{digits}f} (±{s['ci95'] * scale:.{digits}f})"
 
 
 def render(result: dict, base: TrainConfig, seeds: int) -> str:
