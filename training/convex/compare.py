@@ -147,11 +147,11 @@ def render_seeds(summary: list[dict], title: str) -> str:
 
 def plot_seeds(summary: list[dict], path: Path, title: str) -> None:
     """Accuracy per split (groups) and method (bars), the 95 % interval as error bars."""
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
-    import textwrap
-
     import matplotlib.pyplot as plt
     import numpy as np
 
