@@ -201,9 +201,9 @@ def compare_over_seeds(base: ReconConfig, epochs: int, lr: float, rho: float, ou
 
 def compare(base: ReconConfig, epochs: int, lr: float, rho: float, out: str) -> str:
     """Run every method into ``out`` and write ``out/table.md`` (+ ``table.json``); returns the table."""
-    import os
+    from training.convex.shards import launched_world
 
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # it trains SG and SAST networks in between: one process
+    if launched_world() > 1:  # it trains SG and SAST networks in between: one process
         raise SastLiveError("compare runs in one process; torchrun several for `train --method cvx|sg-cvx` alone")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -251,9 +251,11 @@ def reconstruct_sequence(cfg: ReconConfig, log, rank: int = 0, world: int = 1) -
         log(witness_line(witness))
     broadcast_module(model, world)  # every process's rows from rank 0's network
     t1 = time.perf_counter()
-    # this process's sequences (all of them in one process); x is (T, n, n_in), y (n,) or (T, n)
-    (x_fit, y_fit), (x_val, y_val) = ((x[:, idx], y[..., idx]) for x, y in (data.train, data.val)
-                                      for idx in [share(x.shape[1], rank, world)])
+    def mine(x, y):  # this process's sequences (all of them in one process); x (T, n, n_in), y (n,) or (T, n)
+        idx = share(x.shape[1], rank, world)
+        return x[:, idx], y[..., idx]
+
+    (x_fit, y_fit), (x_val, y_val) = mine(*data.train), mine(*data.val)
     D_fit, D_val = parallel_dictionary(model, x_fit), parallel_dictionary(model, x_val)
     y_fit, y_val = rows_labels(y_fit, spec.per_step), rows_labels(y_val, spec.per_step)
     t2 = time.perf_counter()

@@ -46,10 +46,15 @@ class Rows:
         return float(self.sum(torch.tensor([float(x)], dtype=torch.float64))[0]) if self.split else float(x)
 
 
+def launched_world() -> int:
+    """How many processes torchrun launched this one among (1 when it did not)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def group() -> tuple[int, int]:
     """``(rank, world)``: this process's place in the torchrun group (joined here, gloo: the dictionary and the
     solver run on CPUs), or ``(0, 1)`` when not launched by torchrun."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
+    world = launched_world()
     if world <= 1:
         return 0, 1
     import torch.distributed as dist

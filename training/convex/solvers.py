@@ -165,7 +165,7 @@ def certificate(D: torch.Tensor, Y: torch.Tensor, W: torch.Tensor, rho: float, l
     n = None if rows is None else rows.n
     primal = float(loss_value(Z, Y64, loss, rows=rows)) + penalty
 
-    def feasible(G):
+    def feasible(G):  # with rows, every process must join the all-reduce, whatever its share
         worst = float(_t_matmul64(D, G, rows).abs().max()) if G.numel() or rows is not None else 0.0
         return G * (1.0 if worst <= rho else rho / worst)
 
