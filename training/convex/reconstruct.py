@@ -34,7 +34,7 @@ from models.checkpoint.weights import save_checkpoint
 from sast_live.errors import SastLiveError
 from training.convex.config import BETA_FRACTIONS, ReconConfig
 from training.convex.dictionary import conv_dictionary, parallel_dictionary, rows_labels
-from training.convex.shards import Rows, broadcast_module, group, local_rows, share
+from training.convex.shards import Rows, broadcast_module, finish, group, local_rows, share
 from training.convex.solvers import Solution, loss_value, max_rho, solve, solve_path
 from training.convex.tasks import is_task, task_spec
 from training.convex.witness import calibration_indices, gaussian_witness
@@ -190,7 +190,7 @@ def reconstruct_events(cfg: ReconConfig, log, rank: int = 0, world: int = 1) -> 
     rows, sol, _ = beta_path(D_fit, fit.labels.numpy(), D_val, val.labels.numpy(), model.cfg.n_classes, cfg, log,
                              world)
     t3 = time.perf_counter()
-    dictionary_bytes = int(Rows(0, world).total(D_fit.nbytes + D_val.nbytes))
+    dictionary_bytes = finish(D_fit.nbytes + D_val.nbytes, world)  # no sum over processes after this
     if rank:  # the same readout in every process: the first one writes and evaluates it
         return rows, None
     model = prune_conv(model, sol.W)
@@ -261,7 +261,7 @@ def reconstruct_sequence(cfg: ReconConfig, log, rank: int = 0, world: int = 1) -
     t2 = time.perf_counter()
     rows, sol, sol_fit = beta_path(D_fit, y_fit, D_val, y_val, spec.n_classes, cfg, log, world)
     t3 = time.perf_counter()
-    dictionary_bytes = int(Rows(0, world).total(D_fit.nbytes + D_val.nbytes))
+    dictionary_bytes = finish(D_fit.nbytes + D_val.nbytes, world)  # no sum over processes after this
     if rank:  # the same readout in every process: the first one writes and evaluates it
         return rows, None
     witness_net, model = model, prune_parallel(model, sol.W)
