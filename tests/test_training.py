@@ -183,7 +183,7 @@ def test_the_hard_loss_trains_the_deployed_network_too(tmp_path, real_dir):
 
 def test_channels_shape_a_wider_network_and_wrong_counts_are_refused(tmp_path, real_dir):
     """--channels C1 C2: one output-channel count per conv layer of the dataset's network (the readout follows);
-    a count per layer is required, and a fine-tuning (--init-from) keeps its checkpoint's shape."""
+    more counts add stride-2 layers shaped like the last; fewer are refused."""
     from training.networks import model_config_for
 
     digits = [str(i) for i in range(10)]
@@ -191,15 +191,44 @@ def test_channels_shape_a_wider_network_and_wrong_counts_are_refused(tmp_path, r
     assert [c.out_channels for c in wide.layers] == [24, 48]
     base = model_config_for(TrainConfig(), digits, (34, 34))
     assert [(c.kernel, c.stride) for c in wide.layers] == [(c.kernel, c.stride) for c in base.layers]
-    with pytest.raises(SastLiveError, match="one count per convolutional layer"):
-        model_config_for(TrainConfig(channels=(8, 8, 8)), digits, (34, 34))
+    deeper = model_config_for(TrainConfig(channels=(8, 8, 6)), digits, (34, 34))
+    assert deeper.layers[2] == replace(base.layers[-1], out_channels=6)
+    with pytest.raises(SastLiveError, match="at least one count per convolutional layer"):
+        model_config_for(TrainConfig(channels=(8,)), digits, (34, 34))
     with pytest.raises(SastLiveError, match="positive"):
         TrainConfig(channels=(8, 0))
-    with pytest.raises(SastLiveError, match="init-from"):
-        TrainConfig(channels=(8, 8), init_from="runs/x/model")
     train(tiny(tmp_path, method="surrogate", epochs=1, channels=(5, 7)))
     model, _ = load_model(tmp_path / "run" / "model")
     assert [c.out_channels for c in model.cfg.layers] == [5, 7] and model.convs[1].weight.shape[0] == 7
+
+
+def test_init_from_with_more_channels_adds_layers_and_keeps_the_checkpoints(tmp_path, real_dir):
+    """--init-from CKPT --channels (its counts) C: a layer added after the checkpoint's, whose layers start with
+    their weights and whose readout keeps its biases; any other shape is refused in one line."""
+    import torch
+
+    from training.networks import initial_network
+
+    train(tiny(tmp_path, method="surrogate", epochs=1, channels=(5, 7)))
+    base, _ = load_model(tmp_path / "run" / "model")
+    classes = base.cfg.classes
+    cfg, grown = initial_network(str(tmp_path / "run" / "model"), classes, (34, 34), channels=(5, 7, 6))
+    assert [c.out_channels for c in cfg.layers] == [5, 7, 6] and grown.cfg == cfg
+    for k in range(2):
+        assert torch.equal(grown.convs[k].weight, base.convs[k].weight)
+    assert grown.readout.weight.shape[1] == 6 * grown.feature_shape[1] * grown.feature_shape[2]
+    if base.readout.bias is not None:
+        assert torch.equal(grown.readout.bias, base.readout.bias)
+    same_cfg, _ = initial_network(str(tmp_path / "run" / "model"), classes, (34, 34), channels=(5, 7))
+    assert same_cfg == base.cfg
+    for wrong in ((5, 8, 6), (5,), (7, 5, 6)):
+        with pytest.raises(SastLiveError, match="come first"):
+            initial_network(str(tmp_path / "run" / "model"), classes, (34, 34), channels=wrong)
+    out = tmp_path / "grown"
+    train(replace(tiny(tmp_path, method="surrogate", epochs=1), init_from=str(tmp_path / "run" / "model"),
+                  channels=(5, 7, 6), out=str(out)))
+    trained, _ = load_model(out / "model")
+    assert [c.out_channels for c in trained.cfg.layers] == [5, 7, 6]
 
 
 def test_a_tied_readout_stays_tied_through_training_and_is_a_global_sum(tmp_path):

@@ -45,7 +45,8 @@ class TrainConfig:
     keep_old_from: str | None = None  # ... or of this dataset (name or folder) instead
     freeze_features: bool = False  # train the readout only (the convolutions keep their weights)
     hard_loss: float = 0.0  # weight of the hard-spike (SG) forward pass in the loss (loss_and_acc), 0 = none
-    channels: tuple[int, ...] | None = None  # output channels of each conv layer (default: the network's own)
+    channels: tuple[int, ...] | None = None  # output channels of each conv layer (default: the network's own;
+    # with init_from: the checkpoint's followed by the layers to add)
     readout_tied: bool = False  # one readout weight per channel and class at every position (models.config)
 
     def __post_init__(self):
@@ -70,8 +71,6 @@ class TrainConfig:
             raise SastLiveError(f"--channels must be positive channel counts, got {self.channels}")
         if self.geometry_each and not self.augment_geometry:
             raise SastLiveError("--geometry-each says how --augment-geometry draws its changes; add --augment-geometry")
-        if self.channels is not None and self.init_from:
-            raise SastLiveError("--channels shapes a new network; --init-from keeps the checkpoint's")
 
 
 #: every field's default, by name (the parser's help text and what an option left unset means)

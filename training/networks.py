@@ -28,23 +28,62 @@ def model_config_for(cfg: TrainConfig, classes, sensor_size) -> SNNConfig:
     if cfg.readout_tied:
         changes["readout_tied"] = True
     if cfg.channels is not None:
-        if len(cfg.channels) != len(base.layers):
-            raise SastLiveError(f"--channels needs one count per convolutional layer of the {base.name} network "
-                                f"({len(base.layers)}: {' '.join(str(c.out_channels) for c in base.layers)}), got "
-                                f"{len(cfg.channels)}")
-        changes["layers"] = tuple(replace(c, out_channels=int(n)) for c, n in zip(base.layers, cfg.channels,
-                                                                                    strict=True))
+        changes["layers"] = layers_for(base, cfg.channels)
     return replace(base, **changes)
 
 
-def initial_network(path: str, classes, sensor_size=None) -> tuple[SNNConfig, torch.nn.Module]:
-    """The network and weights of checkpoint ``path`` to start training from (its config is kept). A dataset
-    whose classes are the model's, in order, followed by new ones grows the readout: the old classes keep their
-    rows and biases, each new class gets a fresh row (PyTorch's default initialisation) and the old classes'
-    mean bias."""
+def layers_for(base: SNNConfig, channels) -> tuple:
+    """``base``'s hidden layers with ``channels`` output channels each; more counts than ``base`` has layers add
+    layers shaped like its last (3×3, stride 2: each halves the view again, so the readout sees fewer, wider
+    positions). Fewer counts, or a layer left with no positions, is an error."""
+    if len(channels) < len(base.layers):
+        raise SastLiveError(f"--channels needs at least one count per convolutional layer of the {base.name} network "
+                            f"({len(base.layers)}: {' '.join(str(c.out_channels) for c in base.layers)}), got "
+                            f"{len(channels)}")
+    specs = list(base.layers) + [base.layers[-1]] * (len(channels) - len(base.layers))
+    layers = tuple(replace(c, out_channels=int(n)) for c, n in zip(specs, channels, strict=True))
+    h, w = base.in_size
+    for k, spec in enumerate(layers):
+        h, w = spec.out_size(h), spec.out_size(w)
+        if h < 1 or w < 1:
+            raise SastLiveError(f"--channels asks for {len(layers)} layers; the {base.name} network's "
+                                f"{base.in_size[0]}x{base.in_size[1]} input has no positions left after layer {k + 1}")
+    return layers
+
+
+def grown_network(model, channels) -> tuple[SNNConfig, torch.nn.Module]:
+    """``model`` with layers appended so its hidden layers have ``channels`` (its own counts first): its layers
+    keep their weights, each new layer and the readout's weights start fresh (PyTorch's default initialisation),
+    the readout keeps its biases (the class priors, the no-gesture class's among them)."""
+    own = tuple(c.out_channels for c in model.cfg.layers)
+    channels = tuple(int(n) for n in channels)
+    if channels == own:
+        return model.cfg, model
+    if len(channels) <= len(own) or channels[:len(own)] != own:
+        raise SastLiveError(f"--channels {' '.join(map(str, channels))} with --init-from: the checkpoint's layers "
+                            f"({' '.join(map(str, own))}) come first and layers may only be added after them")
+    cfg = replace(model.cfg, layers=layers_for(model.cfg, channels), readout_tied=False)
+    grown = build_model(cfg)
+    target = grown.state_dict()
+    for key, value in model.state_dict().items():
+        if key.startswith("convs.") or key == "readout.bias":
+            target[key] = value
+    grown.load_state_dict(target)
+    return cfg, grown
+
+
+def initial_network(path: str, classes, sensor_size=None, channels=None) -> tuple[SNNConfig, torch.nn.Module]:
+    """The network and weights of checkpoint ``path`` to start training from (its config is kept; ``channels``
+    longer than its own list adds layers: :func:`grown_network`). A dataset whose classes are the model's, in
+    order, followed by new ones grows the readout: the old classes keep their rows and biases, each new class gets
+    a fresh row (PyTorch's default initialisation) and the old classes' mean bias."""
     from models.checkpoint.weights import load_model
 
     model, _ = load_model(path)
+    if channels is not None:
+        if not isinstance(model.cfg, SNNConfig):
+            raise SastLiveError(f"{path} is a sequence-task network; --channels grows event networks")
+        _, model = grown_network(model, channels)
     if not isinstance(model.cfg, SNNConfig):
         raise SastLiveError(f"{path} is a sequence-task network; event training starts from an event network")
     if sensor_size is not None and tuple(model.cfg.sensor_size) != tuple(sensor_size):

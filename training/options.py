@@ -41,7 +41,9 @@ def add_training_args(p: argparse.ArgumentParser, unset: bool = False) -> None:
     p.add_argument("--batch-size", type=int, default=D["batch_size"], help=f"(default {D['batch_size']})")
     p.add_argument("--channels", type=int, nargs="+", metavar="C",
                    help="output channels of each convolutional layer (default: the network's own, N-MNIST 12 32, "
-                        "gestures 16 32 64); e.g. --channels 24 48 for a wider N-MNIST network")
+                        "gestures 16 32 64); e.g. --channels 24 48 for a wider N-MNIST network; more counts add "
+                        "stride-2 layers (--channels 16 32 64 64: a 2x2 last layer); with --init-from, the "
+                        "checkpoint's own counts then the layers to add (its layers keep their weights)")
     p.add_argument("--readout-tied", action="store_true",
                    help="one readout weight per channel and class at every position of the last layer (a global "
                         "sum: the answer does not depend on where in the view the gesture is); with --init-from, "

@@ -153,7 +153,7 @@ def prepare_network(cfg: TrainConfig, train_ds, device) -> tuple:
     convolutions' weights."""
     torch.manual_seed(cfg.seed)
     if cfg.init_from:
-        mcfg, net = initial_network(cfg.init_from, train_ds.classes, train_ds.sensor_size)
+        mcfg, net = initial_network(cfg.init_from, train_ds.classes, train_ds.sensor_size, cfg.channels)
         if cfg.readout_tied and not mcfg.readout_tied:  # the checkpoint's readout, tied from here on
             mcfg = replace(mcfg, readout_tied=True)
             net.cfg = mcfg
