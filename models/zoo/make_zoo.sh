@@ -116,6 +116,14 @@ for m in gestures-sast gestures-sast-geometry gestures-sast-geometry2 gestures-s
     $PY main.py evaluate "models/zoo/$m/model" --dataset gestures-v2 --split validation --no-corruptions \
         --hardware int8 --robustness --out "models/zoo/$m/eval-validation" --quiet
 done
+# A candidate that lost (2026-12-06, validation grid 0.926 against 0.935; about 15 min on 2 cores): geometry3 grown
+# by a fourth stride-2 layer of 64 channels (a 2x2 last layer; 63,276 weights), 25 epochs of the geometry3 draw.
+#   $PY main.py train --dataset gestures-v2 --init-from models/zoo/gestures-sast-geometry3/model \
+#       --channels 16 32 64 64 --method sast --rho 0.1 --rho-warmup 0 --schedule cosine --augment --onset 0.6 \
+#       --augment-geometry --geometry-each --validation 0.13 --epochs 25 --lr 1e-3 --out runs/v11/deep
+#   $PY main.py choose-window runs/v11/deep/model --write
+#   $PY main.py evaluate runs/v11/deep/model --dataset gestures-v2 --split validation --no-corruptions \
+#       --hardware int8 --robustness --out runs/v11/deep/eval-validation --quiet
 # The candidate that lost (not shipped; about 45 min on 2 cores): 20/40/80 channels trained as gestures-sast, then
 # gestures-v2 plus gestures-v3's no-gesture recordings with --augment-geometry, 15 + 15 epochs.
 #   $PY main.py train --dataset gestures-v2 --channels 20 40 80 --method sast --rho 0.1 --rho-warmup 3 \
