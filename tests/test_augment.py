@@ -210,3 +210,30 @@ def test_a_shrink_in_training_puts_the_counts_where_shrinking_the_events_would()
     assert np.allclose(centroid(got), centroid(want), atol=0.5)
     overlap = torch.minimum(got, want).sum() / n
     assert overlap > 0.7, overlap  # the same pixels, up to the rounding of pooled centres
+
+
+def test_geometry_wide_covers_the_grid_on_subjects_who_stand_off_centre_or_are_tall():
+    """--geometry-wide: the draw's ranges reach the grid's changes on top of each subject's own stance (±8 sensor px)
+    and height (1.3–1.6), with a margin; the rest of the draw is --augment-geometry's; alone it is refused."""
+    from dataclasses import replace
+
+    from models.config import gesture_config
+    from sast_live.errors import SastLiveError
+    from sast_live.synthetic import people
+    from training.augment import GEOMETRY_EACH
+    from training.config import TrainConfig
+    from training.train import augment_config
+
+    cfg = augment_config(TrainConfig(augment=True, augment_geometry=True, geometry_each=True, geometry_wide=True),
+                         gesture_config())
+    plain = augment_config(TrainConfig(augment=True, augment_geometry=True, geometry_each=True), gesture_config())
+    assert plain.scale == GEOMETRY_EACH["scale"] and plain.geo_shift == GEOMETRY_EACH["geo_shift"]
+    assert replace(cfg, scale=plain.scale, geo_shift=plain.geo_shift) == plain
+    subjects = [people.subject(i) for i in (*people.TRAIN_SUBJECTS, *people.TEST_SUBJECTS)]
+    pool = gesture_config().sensor_size[0] // gesture_config().in_size[0]  # sensor px per input pixel
+    assert cfg.geo_shift * pool > 20 + max(abs(s.stance) for s in subjects)
+    mean_height = (1.3 + 1.6) / 2
+    assert cfg.scale[0] < 0.6 * min(s.scale for s in subjects) / mean_height
+    assert cfg.scale[1] > 1.5 * max(s.scale for s in subjects) / mean_height
+    with pytest.raises(SastLiveError, match="add --augment-geometry"):
+        TrainConfig(geometry_wide=True)

@@ -77,6 +77,12 @@ GEOMETRY = {"scale": (0.55, 1.6), "rotation": 17.0, "geo_shift": 6, "speed": (0.
 #: ``--augment-geometry --geometry-each``: the same ranges, each change on its own half of the windows (all four
 #: together on 1 in 16; none on 1 in 16)
 GEOMETRY_EACH = {**GEOMETRY, "geo_p": 0.5, "geo_each": True}
+#: ``--geometry-wide``: the grid's changes land on people who already differ — each subject stands up to ±8 sensor px
+#: off-centre and is 1.3–1.6 units tall (:mod:`sast_live.synthetic.people`) — so a grid point of +20 px on a subject
+#: at +8, or 1.5× on the tallest, sits at the edge of :data:`GEOMETRY`'s draw, where it is thinnest. Wide covers
+#: shift ±(20 + 8) px with a margin (±8 input pixels = ±32 sensor px) and scale 0.6 × 1.3/1.45 … 1.5 × 1.6/1.45
+#: (the smallest and tallest subject against the mean) with one: 0.5–1.8
+GEOMETRY_WIDE = {"scale": (0.5, 1.8), "geo_shift": 8}
 
 
 def log_uniform(lo: float, hi: float, n: int, gen: torch.Generator) -> torch.Tensor:

@@ -41,6 +41,7 @@ class TrainConfig:
     onset: float = 0.0  # augmentation: up to this fraction of a window empty before the gesture (training.augment)
     augment_geometry: bool = False  # augmentation: windows resized, turned, moved, re-timed (training.augment)
     geometry_each: bool = False  # ... each of those changes on its own half of the windows (GEOMETRY_EACH)
+    geometry_wide: bool = False  # ... over wider ranges of size and place (GEOMETRY_WIDE)
     keep_old: int = 0  # fine-tuning: mix in this many training samples per class of the base model's own dataset
     keep_old_from: str | None = None  # ... or of this dataset (name or folder) instead
     freeze_features: bool = False  # train the readout only (the convolutions keep their weights)
@@ -71,6 +72,8 @@ class TrainConfig:
             raise SastLiveError(f"--channels must be positive channel counts, got {self.channels}")
         if self.geometry_each and not self.augment_geometry:
             raise SastLiveError("--geometry-each says how --augment-geometry draws its changes; add --augment-geometry")
+        if self.geometry_wide and not self.augment_geometry:
+            raise SastLiveError("--geometry-wide says how --augment-geometry draws its changes; add --augment-geometry")
 
 
 #: every field's default, by name (the parser's help text and what an option left unset means)

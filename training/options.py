@@ -142,6 +142,10 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
                    help="with --augment-geometry: draw the resize, the turn, the move and the tempo each on its own "
                         "half of the windows instead of all together on 80 %% (fewer windows with every change at "
                         "once)")
+    p.add_argument("--geometry-wide", action="store_true",
+                   help="with --augment-geometry: resize 0.5–1.8 and move ±8 input pixels (±32 sensor px) instead of "
+                        "0.55–1.6 and ±6, so the grid's changes on a subject who already stands off-centre or is tall "
+                        "fall inside the draw, not at its edge")
     p.add_argument("--onset", type=float, default=None, metavar="FRACTION",
                    help="half of the training windows start with up to this fraction of empty bins, as a gesture "
                         "that began part-way into the window (shorter latency when streaming; e.g. 0.6)")
@@ -157,7 +161,8 @@ def train_config(args, **fields):
                        channels=tuple(args.channels) if args.channels else None, adaptive=args.adaptive,
                        hard_loss=args.hard_loss, second_batch=args.second_batch,
                        readout_tied=getattr(args, "readout_tied", False),
-                       geometry_each=getattr(args, "geometry_each", False), **fields)
+                       geometry_each=getattr(args, "geometry_each", False),
+                       geometry_wide=getattr(args, "geometry_wide", False), **fields)
 
 
 def check_dataset_or_task(name: str) -> None:

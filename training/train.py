@@ -31,7 +31,7 @@ from models.config import SNNConfig
 from models.networks import build_model
 from sast_live.errors import SastLiveError
 from training import distributed
-from training.augment import GEOMETRY, GEOMETRY_EACH, AugmentConfig, augment, log_uniform, retime
+from training.augment import GEOMETRY, GEOMETRY_EACH, GEOMETRY_WIDE, AugmentConfig, augment, log_uniform, retime
 from training.config import TrainConfig
 from training.data.datasets import limit_dataset
 from training.data.frames import FrameCache
@@ -106,6 +106,8 @@ def augment_config(cfg: TrainConfig, mcfg: SNNConfig) -> AugmentConfig | None:
         AugmentConfig(max_shift=0, max_drop=0.0, max_noise_hz=0.0, max_hot=0, max_onset=cfg.onset)
     if cfg.augment_geometry:
         aug = replace(aug, **(GEOMETRY_EACH if cfg.geometry_each else GEOMETRY))
+        if cfg.geometry_wide:
+            aug = replace(aug, **GEOMETRY_WIDE)
     if getattr(mcfg, "refractory_us", 0):
         cap = 1e6 / mcfg.refractory_us
         aug = replace(aug, hot_rate_hz=tuple(min(r, cap) for r in aug.hot_rate_hz))
