@@ -108,6 +108,28 @@ def test_synth_cli_layout_loader_and_resume(tmp_path):
         synth_dataset("nmnist", out, n_per_class=2, seed=6, progress=False)
 
 
+def test_synth_of_some_classes_writes_the_files_a_whole_run_writes_for_them(tmp_path):
+    """``data synth --classes``: only those classes, byte for byte the files a whole run writes for them, loaded as
+    a dataset whose class list is the whole one; an unknown class, or adding a whole run to the folder, is refused."""
+    from training.data.resolve import only_classes
+
+    whole, some = tmp_path / "whole", tmp_path / "some"
+    synth_dataset("nmnist", whole, n_per_class=1, seed=5, split="test", progress=False)
+    synth_dataset("nmnist", some, n_per_class=1, seed=5, split="test", progress=False, classes=["3", "7"])
+    meta = json.loads((some / "meta.json").read_text())
+    assert meta["splits"] == {"test": 2} and meta["written"] == ["3", "7"] and meta["classes"] == list("0123456789")
+    ds = open_dataset(some, "test")
+    assert list(ds.labels) == [3, 7] and ds.classes == tuple("0123456789")
+    full = open_dataset(whole, "test")
+    for f, y in zip(ds.files, ds.labels, strict=True):
+        assert f.read_bytes() == full.files[list(full.labels).index(y)].read_bytes()
+    assert list(only_classes(ds, ["7"], "some:7").labels) == [7]
+    with pytest.raises(SastLiveError, match="no class x"):
+        synth_dataset("nmnist", tmp_path / "bad", n_per_class=1, split="test", progress=False, classes=["x"])
+    with pytest.raises(SastLiveError, match="needs another --out"):
+        synth_dataset("nmnist", some, n_per_class=1, seed=5, split="test", progress=False)
+
+
 def test_loader_reads_real_nmnist_small(real_dir):
     folder = real_dir / "slayer-nmnist" / "NMNISTsmall"
     train, test = open_dataset(folder, "train"), open_dataset(folder, "test")

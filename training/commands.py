@@ -37,7 +37,8 @@ def cmd_data_synth(args) -> int:
     from training.data.synth import synth_dataset
 
     out = synth_dataset(args.dataset, args.out, n_per_class=args.n_per_class, seed=args.seed,
-                        split=args.split, progress=not args.quiet, workers=args.workers)
+                        split=args.split, progress=not args.quiet, workers=args.workers,
+                        classes=args.classes.split(",") if args.classes else None)
     print(f"wrote {out}")
     return 0
 
@@ -325,6 +326,8 @@ def register_data(sub) -> None:
     s.add_argument("--out", required=True, help="output directory")
     s.add_argument("--n-per-class", type=int, default=100, help="samples per class and split (default 100)")
     s.add_argument("--split", choices=["train", "test", "both"], default="both")
+    s.add_argument("--classes", metavar="C1,C2",
+                   help="only these classes' samples (the files a whole run writes for them), e.g. no_gesture")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--workers", type=int, default=1, help="processes generating samples in parallel")
     s.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -70,8 +70,11 @@ def _write_sample(job) -> None:
 
 
 def synth_dataset(kind: str, out: str | os.PathLike, n_per_class: int = 100, seed: int = 0,
-                  split: str = "both", progress: bool = True, workers: int = 1) -> Path:
-    """Write ``n_per_class`` samples per class (and split) of the synthetic ``kind`` dataset into ``out``.
+                  split: str = "both", progress: bool = True, workers: int = 1, classes=None) -> Path:
+    """Write ``n_per_class`` samples per class (and split) of the synthetic ``kind`` dataset into ``out``; with
+    ``classes`` (names), only those classes' samples — the same files a whole run writes for them (every sample is
+    seeded on its own), e.g. gestures-v3's no_gesture recordings for ``--dataset gestures-v2+gestures-v3:no_gesture``
+    without rendering the other eleven classes.
 
     Existing sample files are kept (an interrupted run resumes where it stopped); ``meta.json`` is written
     last, so a folder with it is complete.
@@ -81,6 +84,8 @@ def synth_dataset(kind: str, out: str | os.PathLike, n_per_class: int = 100, see
     if n_per_class <= 0:
         raise SastLiveError(f"--n-per-class must be positive, got {n_per_class}")
     name, module = GENERATORS[kind]
+    wanted = list(range(len(module.CLASSES))) if classes is None else _class_indices(kind, module.CLASSES, classes)
+    written = None if classes is None else [module.CLASSES[c] for c in wanted]
     out = Path(out)
     splits = ("train", "test") if split == "both" else (split,)
     meta_path = out / META
@@ -90,8 +95,11 @@ def synth_dataset(kind: str, out: str | os.PathLike, n_per_class: int = 100, see
         if old.get("dataset") != name or old.get("seed") != seed:
             raise SastLiveError(f"{out} already holds {old.get('dataset')} (seed {old.get('seed')}); "
                                 "choose another --out")
+        if old.get("written") != written:
+            raise SastLiveError(f"{out} already holds {', '.join(old.get('written') or ['every class'])} of {name}; "
+                                f"--classes {', '.join(written or ['(all)'])} needs another --out")
         meta_path.unlink()  # rewritten when complete (keeping the splits an earlier run wrote)
-    jobs = [(kind, out, s, c, i, seed) for s in splits for c in range(len(module.CLASSES)) for i in range(n_per_class)]
+    jobs = [(kind, out, s, c, i, seed) for s in splits for c in wanted for i in range(n_per_class)]
     bar = tqdm(total=len(jobs), desc=f"{kind} samples", unit="sample", disable=not progress)
     if workers > 1:
         import multiprocessing
@@ -109,7 +117,7 @@ def synth_dataset(kind: str, out: str | os.PathLike, n_per_class: int = 100, see
         "dataset": name,
         "classes": list(module.CLASSES),
         "sensor_size": list(module.SENSOR),
-        "splits": {**old.get("splits", {}), **{s: n_per_class * len(module.CLASSES) for s in splits}},
+        "splits": {**old.get("splits", {}), **{s: n_per_class * len(wanted) for s in splits}},
         "seed": seed,
         "format": "EVT3 .raw per sample, t from 0 µs; layout <split>/<label:02d>_<class>/<index:05d>.raw",
     }
@@ -117,5 +125,17 @@ def synth_dataset(kind: str, out: str | os.PathLike, n_per_class: int = 100, see
         meta["recordings"] = {**old.get("recordings", {}), **{
             s: [[list(person_and_light(s, c, i)) for i in range(n_per_class)] for c in range(len(module.CLASSES))]
             for s in splits}}
+    if written is not None:  # a folder of some classes only: said in its meta, so no run mixes it with a whole one
+        meta["written"] = written
     meta_path.write_text(json.dumps(meta, indent=2))
     return out
+
+
+def _class_indices(kind: str, names, wanted) -> list[int]:
+    """Indices of the class names ``wanted`` among ``names`` (in the dataset's order); an unknown or empty list is
+    an error naming the classes there are."""
+    unknown = [c for c in wanted if c not in names]
+    if unknown or not wanted:
+        raise SastLiveError(f"--classes: {kind} has no class {', '.join(unknown) or '(none named)'}; its classes are "
+                            f"{', '.join(names)}")
+    return [k for k, c in enumerate(names) if c in wanted]
