@@ -29,7 +29,7 @@ from firmware_sim.precisions import DEPLOYED, PRECISIONS, Precision, custom_prec
 from sast_live.errors import SastLiveError
 
 #: the bundled gesture model: the one with the best robustness grid on the validation subjects (issue 29's rule,
-#: models/zoo/make_zoo.sh) — gestures-sast fine-tuned with --augment-geometry in five steps, the last two with
+#: models/zoo/make_zoo.sh) — gestures-sast fine-tuned with --augment-geometry in six runs, the last two with
 #: --geometry-wide
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "zoo" / "gestures-sast-geometry5"
 
