@@ -5,8 +5,8 @@
 set -euo pipefail
 PY=${PY:-.venv/bin/python}
 HW="--hardware int8 int4 wide"
-train_and_eval () {
-    name=$1; eval_args=$2; shift 2
+train_zoo () {  # train NAME into models/zoo/NAME (unless EVAL_ONLY) with the remaining arguments
+    name=$1; shift
     if [ -z "${EVAL_ONLY:-}" ]; then
         rm -rf "models/zoo/$name"
         $PY main.py train "$@" --out "models/zoo/$name" --quiet
@@ -15,8 +15,20 @@ train_and_eval () {
             gestures-*) $PY main.py choose-window "models/zoo/$name/model" --write ;;
         esac
     fi
+}
+train_and_eval () {
+    name=$1; eval_args=$2; shift 2
+    train_zoo "$name" "$@"
     # shellcheck disable=SC2086
     $PY main.py evaluate "models/zoo/$name/model" --out "models/zoo/$name/eval" --quiet $HW $eval_args
+}
+geometry_eval () {  # a geometry-trained gesture model at INT8: nominal, the robustness grid, the demo, the real scenes
+    $PY main.py evaluate "models/zoo/$1/model" --no-corruptions --hardware int8 --robustness --live \
+        --out "models/zoo/$1/eval" --quiet
+}
+bank_and_eval () {  # a default candidate: its feature bank (and the activity check fitted from it), then geometry_eval
+    $PY main.py teach-bank "models/zoo/$1/model" --dataset gestures-v2+gestures-v3:no_gesture --quiet
+    geometry_eval "$1"
 }
 train_and_eval nmnist-real-baseline "" --dataset nmnist-real --method surrogate --epochs 15
 # the N-MNIST model of issue 17: the study's method beyond the paper (a loss on both the surrogate and the hard
@@ -63,43 +75,30 @@ train_and_eval gestures-sast     "$GEVAL" $GESTURES --method sast --rho 0.1 --rh
 # 15 SAST epochs at lr 1e-3 from the shipped weights; evaluated at INT8 on the nominal test set, the grid, the demo
 # and the real scenes. (The default gestures-sast got its unfamiliar-scene limits by re-running choose-window
 # --write, which fits them on the validation subjects' streaming windows, as it does for every model above.)
-if [ -z "${EVAL_ONLY:-}" ]; then
-    rm -rf models/zoo/gestures-sast-geometry
-    $PY main.py train --dataset gestures-v2 --init-from models/zoo/gestures-sast/model --method sast --rho 0.1 \
-        --rho-warmup 0 --schedule cosine --augment --onset 0.6 --augment-geometry --validation 0.13 --epochs 15 \
-        --lr 1e-3 --out models/zoo/gestures-sast-geometry --quiet
-    rm -f models/zoo/gestures-sast-geometry/last.safetensors models/zoo/gestures-sast-geometry/last.json
-    $PY main.py choose-window models/zoo/gestures-sast-geometry/model --write
-fi
-$PY main.py evaluate models/zoo/gestures-sast-geometry/model --no-corruptions --hardware int8 --robustness --live \
-    --out models/zoo/gestures-sast-geometry/eval --quiet
+train_zoo gestures-sast-geometry --dataset gestures-v2 --init-from models/zoo/gestures-sast/model --method sast \
+    --rho 0.1 --rho-warmup 0 --schedule cosine --augment --onset 0.6 --augment-geometry --validation 0.13 --epochs 15 \
+    --lr 1e-3
+geometry_eval gestures-sast-geometry
 # gestures-sast-geometry2: gestures-sast-geometry trained 15 epochs more with --augment-geometry at half its
 # learning rate (training's shrink by then moved counts where the map sends them: training/augment.py _splat)
-if [ -z "${EVAL_ONLY:-}" ]; then
-    rm -rf models/zoo/gestures-sast-geometry2
-    $PY main.py train --dataset gestures-v2 --init-from models/zoo/gestures-sast-geometry/model --method sast \
-        --rho 0.1 --rho-warmup 0 --schedule cosine --augment --onset 0.6 --augment-geometry --validation 0.13 \
-        --epochs 15 --lr 5e-4 --out models/zoo/gestures-sast-geometry2 --quiet
-    rm -f models/zoo/gestures-sast-geometry2/last.safetensors models/zoo/gestures-sast-geometry2/last.json
-    $PY main.py choose-window models/zoo/gestures-sast-geometry2/model --write
-fi
-$PY main.py evaluate models/zoo/gestures-sast-geometry2/model --no-corruptions --hardware int8 --robustness --live \
-    --out models/zoo/gestures-sast-geometry2/eval --quiet
+train_zoo gestures-sast-geometry2 --dataset gestures-v2 --init-from models/zoo/gestures-sast-geometry/model \
+    --method sast --rho 0.1 --rho-warmup 0 --schedule cosine --augment --onset 0.6 --augment-geometry \
+    --validation 0.13 --epochs 15 --lr 5e-4
+geometry_eval gestures-sast-geometry2
 # gestures-sast-geometry3: gestures-sast-geometry2 trained 15 epochs with --augment-geometry --geometry-each (the
 # resize, turn, move and tempo each drawn on its own half of the windows, not all together on 80 %) at lr 5e-4, then
 # 15 more at 2.5e-4; about 20 min on 2 cores
+EACH="--dataset gestures-v2 --method sast --rho 0.1 --rho-warmup 0 --schedule cosine --augment --onset 0.6 \
+    --augment-geometry --geometry-each --validation 0.13"
 if [ -z "${EVAL_ONLY:-}" ]; then
-    rm -rf runs/geometry3-first models/zoo/gestures-sast-geometry3
-    EACH="--method sast --rho 0.1 --rho-warmup 0 --schedule cosine --augment --onset 0.6 --augment-geometry \
-        --geometry-each --validation 0.13 --epochs 15 --quiet"
-    $PY main.py train --dataset gestures-v2 --init-from models/zoo/gestures-sast-geometry2/model $EACH --lr 5e-4 \
-        --out runs/geometry3-first
+    rm -rf runs/geometry3-first
+    # shellcheck disable=SC2086
+    $PY main.py train $EACH --init-from models/zoo/gestures-sast-geometry2/model --epochs 15 --lr 5e-4 \
+        --out runs/geometry3-first --quiet
     $PY main.py choose-window runs/geometry3-first/model --write
-    $PY main.py train --dataset gestures-v2 --init-from runs/geometry3-first/model $EACH --lr 2.5e-4 \
-        --out models/zoo/gestures-sast-geometry3
-    rm -f models/zoo/gestures-sast-geometry3/last.safetensors models/zoo/gestures-sast-geometry3/last.json
-    $PY main.py choose-window models/zoo/gestures-sast-geometry3/model --write
 fi
+# shellcheck disable=SC2086
+train_zoo gestures-sast-geometry3 $EACH --init-from runs/geometry3-first/model --epochs 15 --lr 2.5e-4
 # issue 30: the default model's feature bank (model.bank.npz: its classes as its INT8 hidden layers see them), which
 # teaching (`train --init-from MODEL --dataset TAKES`) keeps the old classes with; its no_gesture recordings are half
 # gestures-v3's (people walking, standing up, a hand at the lens, the training-side real scenes: issue 29's
@@ -107,36 +106,20 @@ fi
 # (the same command fits the model's unfamiliar-scene check on the last layer's activity from that bank: class means
 # and covariance on its training-subject windows, the limit on its validation-subject ones; issue 29), so the
 # evaluation comes after it
-$PY main.py teach-bank models/zoo/gestures-sast-geometry3/model --dataset gestures-v2+gestures-v3:no_gesture --quiet
-$PY main.py evaluate models/zoo/gestures-sast-geometry3/model --no-corruptions --hardware int8 --robustness --live \
-    --out models/zoo/gestures-sast-geometry3/eval --quiet
+bank_and_eval gestures-sast-geometry3
 # gestures-sast-geometry4: gestures-sast-geometry3 trained 20 epochs with --geometry-wide (resize 0.5-1.8, move
 # ±32 sensor px: the grid's changes on top of each subject's own stance and height fall inside the draw) at lr 5e-4;
 # about 12 min on 2 cores.
-if [ -z "${EVAL_ONLY:-}" ]; then
-    rm -rf models/zoo/gestures-sast-geometry4
-    $PY main.py train --dataset gestures-v2 --init-from models/zoo/gestures-sast-geometry3/model --method sast \
-        --rho 0.1 --rho-warmup 0 --schedule cosine --augment --onset 0.6 --augment-geometry --geometry-each \
-        --geometry-wide --validation 0.13 --epochs 20 --lr 5e-4 --out models/zoo/gestures-sast-geometry4 --quiet
-    rm -f models/zoo/gestures-sast-geometry4/last.safetensors models/zoo/gestures-sast-geometry4/last.json
-    $PY main.py choose-window models/zoo/gestures-sast-geometry4/model --write
-fi
-$PY main.py teach-bank models/zoo/gestures-sast-geometry4/model --dataset gestures-v2+gestures-v3:no_gesture --quiet
-$PY main.py evaluate models/zoo/gestures-sast-geometry4/model --no-corruptions --hardware int8 --robustness --live \
-    --out models/zoo/gestures-sast-geometry4/eval --quiet
+# shellcheck disable=SC2086
+train_zoo gestures-sast-geometry4 $EACH --geometry-wide --init-from models/zoo/gestures-sast-geometry3/model \
+    --epochs 20 --lr 5e-4
+bank_and_eval gestures-sast-geometry4
 # gestures-sast-geometry5: gestures-sast-geometry4 trained 15 epochs more the same way at half the learning rate
 # (as geometry3's recipe had a second half); about 8 min on 2 cores
-if [ -z "${EVAL_ONLY:-}" ]; then
-    rm -rf models/zoo/gestures-sast-geometry5
-    $PY main.py train --dataset gestures-v2 --init-from models/zoo/gestures-sast-geometry4/model --method sast \
-        --rho 0.1 --rho-warmup 0 --schedule cosine --augment --onset 0.6 --augment-geometry --geometry-each \
-        --geometry-wide --validation 0.13 --epochs 15 --lr 2.5e-4 --out models/zoo/gestures-sast-geometry5 --quiet
-    rm -f models/zoo/gestures-sast-geometry5/last.safetensors models/zoo/gestures-sast-geometry5/last.json
-    $PY main.py choose-window models/zoo/gestures-sast-geometry5/model --write
-fi
-$PY main.py teach-bank models/zoo/gestures-sast-geometry5/model --dataset gestures-v2+gestures-v3:no_gesture --quiet
-$PY main.py evaluate models/zoo/gestures-sast-geometry5/model --no-corruptions --hardware int8 --robustness --live \
-    --out models/zoo/gestures-sast-geometry5/eval --quiet
+# shellcheck disable=SC2086
+train_zoo gestures-sast-geometry5 $EACH --geometry-wide --init-from models/zoo/gestures-sast-geometry4/model \
+    --epochs 15 --lr 2.5e-4
+bank_and_eval gestures-sast-geometry5
 # the default gesture model (sast_live/pipeline/backends.py DEFAULT_MODEL) is chosen by a rule fixed before the
 # candidates' validation grids were computed: the highest mean INT8 accuracy over the robustness grid on the
 # validation subjects, if its validation nominal accuracy is at most 0.02 below the current default's. On
