@@ -70,4 +70,3 @@ def test_the_comparison_table_refuses_several_processes(monkeypatch, tmp_path):
     with pytest.raises(SastLiveError, match="compare runs in one process"):
         compare(ReconConfig(dataset="xor", out=str(tmp_path / "c")), 1, 1e-3, 0.1, str(tmp_path / "c"))
     assert not (tmp_path / "c").exists()
-

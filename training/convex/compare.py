@@ -185,10 +185,8 @@ def compare_over_seeds(base: ReconConfig, epochs: int, lr: float, rho: float, ou
         raise SastLiveError("sweep --convex --seeds N runs the sequence tasks (xor, add2, add3, add5, smnist); the "
                             "event-data comparison runs one seed at a time (--seed S)")
     out = Path(out)
-    per_seed = []
-    for seed in range(base.seed, base.seed + seeds):
-        compare(replace(base, seed=seed), epochs, lr, rho, str(out / f"seed-{seed}"))
-        per_seed.append(json.loads((out / f"seed-{seed}" / "table.json").read_text()))
+    per_seed = [compare_rows(replace(base, seed=seed), epochs, lr, rho, str(out / f"seed-{seed}"))[0]
+                for seed in range(base.seed, base.seed + seeds)]
     summary = summarize_seeds(per_seed)
     title = (f"{base.dataset}: CVX vs SG vs SG-CVX vs SG fine-tuned from CVX (hard spikes, {epochs} SG epochs, "
              f"seeds {base.seed}–{base.seed + seeds - 1})")
@@ -201,6 +199,11 @@ def compare_over_seeds(base: ReconConfig, epochs: int, lr: float, rho: float, ou
 
 def compare(base: ReconConfig, epochs: int, lr: float, rho: float, out: str) -> str:
     """Run every method into ``out`` and write ``out/table.md`` (+ ``table.json``); returns the table."""
+    return compare_rows(base, epochs, lr, rho, out)[1]
+
+
+def compare_rows(base: ReconConfig, epochs: int, lr: float, rho: float, out: str) -> tuple[list[dict], str]:
+    """:func:`compare`'s work: ``(rows, table)``, both also written into ``out``."""
     from training.convex.shards import launched_world
 
     if launched_world() > 1:  # it trains SG and SAST networks in between: one process
@@ -220,4 +223,4 @@ def compare(base: ReconConfig, epochs: int, lr: float, rho: float, out: str) -> 
                  "method shows as sg-cvx).\n\n" + render_comparison(rows))
     (out / "table.json").write_text(json.dumps(rows, indent=2, default=float))
     (out / "table.md").write_text(table)
-    return table
+    return rows, table
