@@ -51,14 +51,14 @@ def layers_for(base: SNNConfig, channels) -> tuple:
     return layers
 
 
-def grown_network(model, channels) -> tuple[SNNConfig, torch.nn.Module]:
+def grown_network(model, channels) -> torch.nn.Module:
     """``model`` with layers appended so its hidden layers have ``channels`` (its own counts first): its layers
     keep their weights, each new layer and the readout's weights start fresh (PyTorch's default initialisation),
     the readout keeps its biases (the class priors, the no-gesture class's among them)."""
     own = tuple(c.out_channels for c in model.cfg.layers)
     channels = tuple(int(n) for n in channels)
     if channels == own:
-        return model.cfg, model
+        return model
     if len(channels) <= len(own) or channels[:len(own)] != own:
         raise SastLiveError(f"--channels {' '.join(map(str, channels))} with --init-from: the checkpoint's layers "
                             f"({' '.join(map(str, own))}) come first and layers may only be added after them")
@@ -69,7 +69,7 @@ def grown_network(model, channels) -> tuple[SNNConfig, torch.nn.Module]:
         if key.startswith("convs.") or key == "readout.bias":
             target[key] = value
     grown.load_state_dict(target)
-    return cfg, grown
+    return grown
 
 
 def initial_network(path: str, classes, sensor_size=None, channels=None) -> tuple[SNNConfig, torch.nn.Module]:
@@ -83,7 +83,7 @@ def initial_network(path: str, classes, sensor_size=None, channels=None) -> tupl
     if channels is not None:
         if not isinstance(model.cfg, SNNConfig):
             raise SastLiveError(f"{path} is a sequence-task network; --channels grows event networks")
-        _, model = grown_network(model, channels)
+        model = grown_network(model, channels)
     if not isinstance(model.cfg, SNNConfig):
         raise SastLiveError(f"{path} is a sequence-task network; event training starts from an event network")
     if sensor_size is not None and tuple(model.cfg.sensor_size) != tuple(sensor_size):
