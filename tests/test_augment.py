@@ -237,3 +237,33 @@ def test_geometry_wide_covers_the_grid_on_subjects_who_stand_off_centre_or_are_t
     assert cfg.scale[1] > 1.5 * max(s.scale for s in subjects) / mean_height
     with pytest.raises(SastLiveError, match="add --augment-geometry"):
         TrainConfig(geometry_wide=True)
+
+
+def test_the_events_twin_of_noise_and_hot_pixels_draws_as_training_does_and_keeps_the_recording():
+    """:func:`nuisance_events` (the feature bank's moved copies): noise at a rate uniform in [0, max] per pixel, up to
+    ``max_hot`` pixels at a hot rate each, in time order, reproducible; :func:`with_nuisance` keeps every event."""
+    import numpy as np
+
+    from sast_live.events import make_events
+    from training.augment import nuisance_events, with_nuisance
+
+    rng = np.random.default_rng(0)
+    cfg = AugmentConfig(**{**NONE, "max_noise_hz": 4.0})
+    counts = [len(nuisance_events(0, 1_000_000, (32, 32), rng, cfg)) for _ in range(200)]
+    assert np.mean(counts) == pytest.approx(2.0 * 32 * 32, rel=0.1)  # mean rate 2 Hz × 1,024 px × 1 s
+    assert min(counts) < 0.2 * 4 * 1024 and max(counts) > 0.8 * 4 * 1024  # the rate is drawn anew each time
+    hot_cfg = AugmentConfig(**{**NONE, "max_hot": 5})
+    for _ in range(20):
+        ev = nuisance_events(0, 1_000_000, (32, 32), rng, hot_cfg)
+        pixels, n = np.unique(ev["x"].astype(int) * 32 + ev["y"], return_counts=True)
+        assert len(pixels) <= 5 and (len(n) == 0 or n.min() > 50)  # ≥ 100 Hz each over 1 s
+        assert np.all(np.diff(ev["t"]) >= 0) and (len(ev) == 0 or (ev["t"].min() >= 0 and ev["t"].max() < 1e6))
+    a, b = (nuisance_events(5, 900_000, (32, 32), np.random.default_rng(3)) for _ in range(2))
+    assert np.array_equal(a, b) and len(a)
+    t = np.arange(100_000, 600_000, 1000)
+    rec = make_events(t, t % 32, t % 7, t % 2)
+    both = with_nuisance(rec, (32, 32), np.random.default_rng(1))
+    assert len(both) > len(rec) and np.all(np.diff(both["t"]) >= 0)
+    assert both["t"].min() >= rec["t"][0] and both["t"].max() <= rec["t"][-1]
+    kept = {tuple(e) for e in rec.tolist()}
+    assert kept <= {tuple(e) for e in both.tolist()}

@@ -153,6 +153,7 @@ def test_a_feature_bank_round_trips_grows_and_shrinks_and_refuses_damage(tmp_pat
     for name in ("counts", "bins", "starts", "labels", "parts"):
         assert np.array_equal(getattr(back, name), getattr(bank, name))
     assert back.moved == 0 and Bank.load(replace(bank, moved=2).save(tmp_path / "mv.bank.npz")).moved == 2
+    assert not back.nuisance and Bank.load(replace(bank, moved=1, nuisance=True).save(tmp_path / "n.npz")).nuisance
     grown = bank.with_recordings([(np.ones((3, 8)), np.full(3, 10), 3, "fit")], (*bank.classes, "d"))
     assert len(grown) == 7 and grown.per_class("fit")["d"] == 1
     c, b, label = list(grown.recordings("fit"))[-1]
@@ -200,6 +201,7 @@ def test_the_shipped_model_has_a_bank_of_its_own_hidden_layers():
     bank = Bank.load(bank_path(BASE))
     assert bank.digest == features_digest(model) and bank.classes == tuple(model.cfg.classes)
     assert bank.moved == MOVED >= 1 and "moved" in bank.source
+    assert bank.nuisance and "noise and hot pixels" in bank.source  # as training saw its windows
     for part, least in (("fit", 20), ("validation", 5), ("test", 15)):
         per = bank.per_class(part)
         assert set(per) == set(bank.classes) and min(per.values()) >= least, part
@@ -235,6 +237,10 @@ def test_moved_copies_are_drawn_as_training_moves_its_windows_never_the_recordin
     b = moved_copies(events, cfg, 3, np.random.default_rng(5))
     assert len(a) == 3 and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))  # reproducible
     assert not any(np.array_equal(x, events) for x in a) and Warp().identity
+    # with the nuisance (the default) each copy gets noise and hot pixels too: events the moves alone never add
+    clean = moved_copies(events, cfg, 20, np.random.default_rng(5), nuisance=False)
+    noisy = moved_copies(events, cfg, 20, np.random.default_rng(5))
+    assert sum(map(len, noisy)) > sum(map(len, clean))
 
 
 def test_the_old_classes_check_says_when_a_taught_class_took_their_windows():

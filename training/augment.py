@@ -199,3 +199,38 @@ def augment(x: torch.Tensor, gen: torch.Generator, cfg: AugmentConfig, bin_us: i
                 rate = lo + (hi - lo) * float(torch.rand((1,), generator=gen))
                 out[:, b, p, y, xx] += torch.poisson(torch.full((T,), rate * bin_us * 1e-6), generator=gen)
     return out.clamp_(max=255.0)  # the frames are saturating uint8 counts
+
+
+def nuisance_events(t0_us: int, t1_us: int, sensor, rng: np.random.Generator,
+                    cfg: AugmentConfig | None = None) -> np.ndarray:
+    """The events twin of :func:`augment`'s noise and hot pixels, for recordings that are not binned windows (a
+    feature bank's, :mod:`training.teach.bank`): between ``t0_us`` and ``t1_us`` on a ``sensor`` (W, H) of sensor
+    pixels, background activity at a rate drawn in ``[0, max_noise_hz]`` per pixel (random polarity) and up to
+    ``max_hot`` hot pixels, each at a rate drawn in ``hot_rate_hz`` with one polarity — drawn as training draws them
+    for one window, as Poisson processes (EVENT_DTYPE, time order)."""
+    from sast_live.events import concat, make_events
+
+    cfg = cfg or AugmentConfig()
+    w, h = int(sensor[0]), int(sensor[1])
+    span = max(0, int(t1_us) - int(t0_us))
+    n = int(rng.poisson(cfg.max_noise_hz * rng.random() * w * h * span * 1e-6))
+    parts = [make_events(rng.integers(t0_us, t0_us + max(span, 1), n), rng.integers(0, w, n), rng.integers(0, h, n),
+                         rng.integers(0, 2, n))]
+    lo, hi = cfg.hot_rate_hz
+    for _ in range(int(rng.integers(0, cfg.max_hot + 1))):
+        x, y, p = int(rng.integers(0, w)), int(rng.integers(0, h)), int(rng.integers(0, 2))
+        k = int(rng.poisson(rng.uniform(lo, hi) * span * 1e-6))
+        parts.append(make_events(rng.integers(t0_us, t0_us + max(span, 1), k), np.full(k, x), np.full(k, y),
+                                 np.full(k, p)))
+    ev = concat(parts)
+    return ev[np.argsort(ev["t"], kind="stable")]
+
+
+def with_nuisance(events: np.ndarray, sensor, rng: np.random.Generator, cfg: AugmentConfig | None = None) -> np.ndarray:
+    """``events`` (time order) with :func:`nuisance_events` over their time span merged in, in time order."""
+    from sast_live.events import concat
+
+    if not len(events):
+        return events
+    ev = concat([events, nuisance_events(int(events["t"][0]), int(events["t"][-1]) + 1, sensor, rng, cfg)])
+    return ev[np.argsort(ev["t"], kind="stable")]

@@ -85,10 +85,11 @@ def _cat(parts: list) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, np.int64)
 
 
-def _take_items(takes, sim, cfg, hop_bins: int, reject: int | None, progress: bool, moved: int = 0):
+def _take_items(takes, sim, cfg, hop_bins: int, reject: int | None, progress: bool, moved: int = 0,
+                nuisance: bool = False):
     """Each take's hop counts as bank items ``(counts, bins, label, part)`` (training takes as ``fit``, each with
-    ``moved`` moved copies, as the bank stores its own fit recordings; held-out takes as ``test``), and the takes
-    per class and split."""
+    ``moved`` moved copies, with ``nuisance`` noise and hot pixels, as the bank stores its own fit recordings;
+    held-out takes as ``test``), and the takes per class and split."""
     from tqdm import tqdm
 
     from sast_live.formats.registry import read_events
@@ -101,7 +102,8 @@ def _take_items(takes, sim, cfg, hop_bins: int, reject: int | None, progress: bo
             raise SastLiveError(f"{take.path}: this take of {take.name} has no events (was the camera covered or "
                                 "the source paused?); delete it or record it again")
         part = "fit" if take.split == "train" else "test"
-        copies = moved_copies(events, cfg, moved, np.random.default_rng(k)) if part == "fit" and len(events) else []
+        copies = moved_copies(events, cfg, moved, np.random.default_rng(k), nuisance) \
+            if part == "fit" and len(events) else []
         for seen in [events] + copies:
             counts, bins = take_hops(sim, seen, cfg, hop_bins)
             items.append((counts, bins, take.label, part))
@@ -253,7 +255,7 @@ def teach(base: str, takes_dir: str, out: str, lam: float = LAMBDA, progress: bo
     say(f"step 1/4: the takes through {Path(base).parent.name}'s INT8 hidden layers")
     sim = hidden_firmware(model, DEPLOYED)
     items, per_class = _take_items(takes, sim, cfg, bank.hop_bins, decision.reject_class, progress,
-                                   bank.moved if moved is None else moved)
+                                   bank.moved if moved is None else moved, bank.nuisance)
     # a class taught before from this same folder: its takes now stand in for the ones stored then (so a take
     # deleted since is gone from the model too)
     folder = str(Path(takes_dir).resolve())
