@@ -163,6 +163,8 @@ def test_parallel_dictionary_matches_the_network(features, per_step):
     gaussian_witness(model, x, 0.2)
     D = parallel_dictionary(model, x.numpy(), batch_size=16)
     assert D.storage == {"spike": "bits", "membrane": "float", "count": "counts"}[features]
+    for other in (None, 7, 40):  # the batches are the memory's business, never the rows'
+        np.testing.assert_array_equal(parallel_dictionary(model, x.numpy(), batch_size=other).data, D.data)
     f = model.features(x, "hard").detach()
     want = f.transpose(0, 1).reshape(-1, 32) if per_step else f[-1]
     np.testing.assert_array_equal(D.floats(torch.float32).numpy(), want.numpy())
@@ -340,6 +342,23 @@ def test_the_memory_estimate_grows_with_branches_rows_and_steps_as_its_parts_say
     check_fits(base, "small", available=10**10)
     with pytest.raises(SastLiveError, match="lower --branches"):
         check_fits(base, "small", available=base.total)  # more than the usable share
+
+
+def test_forward_batches_keep_a_step_in_the_cache_and_witness_rates_do_not_depend_on_them(monkeypatch):
+    from training.convex import memory
+    from training.convex.witness import layer_rates
+
+    assert memory.forward_batch(1024, (4, 1)) == memory.BATCH == 256  # small networks: as before
+    assert memory.forward_batch(28_000, (4, 1)) == memory.STEP_FLOATS // 112_000 == 9
+    assert memory.forward_batch(10**8, (4, 1)) == 1 and memory.forward_batch(100, (4, 1), n=5) == 5
+    cfg = ParallelConfig("t", 5, branches=16, widths=(3, 2), n_classes=3)
+    torch.manual_seed(2)
+    model = ParallelLIFNet(cfg)
+    x = (torch.rand(6, 40, 5) < 0.5).float()
+    whole = layer_rates(model, x)
+    monkeypatch.setattr(memory, "STEP_FLOATS", 16 * 3 * 7)  # 7 sequences a batch: 40 = 5 × 7 + 5
+    assert memory.forward_batch(16, (3, 2), 40) == 7
+    assert layer_rates(model, x) == pytest.approx(whole, rel=1e-12) and min(whole) > 0
 
 
 def test_witness_rates_step_by_step_equal_the_recorded_spikes():

@@ -52,8 +52,10 @@ class Dictionary:
         return self.data
 
     def floats(self, dtype=torch.float64) -> torch.Tensor:
-        """(n, P) features for the solver: the only float copy."""
-        return torch.from_numpy(self.values()).to(dtype) * self.scale
+        """(n, P) features for the solver: the only float copy (scaled in place: a second one would double the
+        largest array of a reconstruction for a moment)."""
+        out = torch.from_numpy(self.values()).to(dtype, copy=True)  # never the stored array itself
+        return out.mul_(self.scale) if self.scale != 1.0 else out
 
     def float_nbytes(self, dtype=torch.float64) -> int:
         return len(self) * self.n_features * torch.empty((), dtype=dtype).element_size()
@@ -62,7 +64,7 @@ class Dictionary:
 def _store_counts(counts: np.ndarray, scale: float) -> Dictionary:
     top = int(counts.max()) if counts.size else 0
     dtype = np.uint8 if top <= np.iinfo(np.uint8).max else np.uint16
-    return Dictionary(counts.astype(dtype), counts.shape[1], "counts", scale)
+    return Dictionary(counts.astype(dtype, copy=False), counts.shape[1], "counts", scale)
 
 
 # --- event networks ---------------------------------------------------------------------------------------
@@ -115,22 +117,33 @@ def conv_dictionary(model, cache, precision: str = "hard", batch_size: int = 64,
 # --- parallel sequence networks ---------------------------------------------------------------------------
 
 @torch.no_grad()
-def parallel_dictionary(model, x: np.ndarray | torch.Tensor, batch_size: int = 256) -> Dictionary:
+def parallel_dictionary(model, x: np.ndarray | torch.Tensor, batch_size: int | None = None) -> Dictionary:
     """x (T, n, n_in) → rows (n, P) at the last step, or (n·T, P) sample-major when ``per_step``
-    (row ``i·T + t`` = sample i at step t), from the network's own hard-spike forward pass."""
+    (row ``i·T + t`` = sample i at step t), from the network's own hard-spike forward pass, ``batch_size``
+    sequences at a time (None: :func:`training.convex.memory.forward_batch`'s, which keeps a step's state in the
+    cache; the rows do not depend on it)."""
+    from training.convex.memory import forward_batch
+
     x = torch.as_tensor(x, dtype=torch.float32)
     cfg = model.cfg
+    batch_size = batch_size or forward_batch(cfg.branches, cfg.widths, x.shape[1])
+    # each batch is stored at once in the width it will be kept in (spikes 0/1, counts ≤ T: small integers), so no
+    # float32 copy of the whole dictionary, nor an int64 one, is ever held beside it
+    keep = {"spike": np.uint8, "count": np.uint16}.get(cfg.features, np.float32)
+    if cfg.features == "count" and x.shape[0] > np.iinfo(np.uint16).max:
+        raise SastLiveError(f"count features of {x.shape[0]} steps do not fit 16 bits")
     parts = []
     for start in range(0, x.shape[1], batch_size):
         f = model.features(x[:, start:start + batch_size], "hard", last=not cfg.per_step)  # (T or 1, B, P)
         f = f.transpose(0, 1).reshape(-1, f.shape[2]) if cfg.per_step else f[-1]
-        parts.append(f.numpy().copy())  # a copy: a view would keep the batch's whole (T, B, P) tensor alive
+        parts.append(f.numpy().astype(keep))  # a copy: a view would keep the batch's whole (T, B, P) tensor alive
     values = np.concatenate(parts)
+    del parts
     if cfg.features == "spike":
-        return Dictionary(np.packbits(values.astype(np.uint8), axis=1), values.shape[1], "bits")
+        return Dictionary(np.packbits(values, axis=1), values.shape[1], "bits")
     if cfg.features == "count":
-        return _store_counts(values.astype(np.int64), 1.0)
-    return Dictionary(values.astype(np.float32), values.shape[1], "float")
+        return _store_counts(values, 1.0)
+    return Dictionary(values, values.shape[1], "float")
 
 
 def rows_labels(y: np.ndarray, per_step: bool) -> np.ndarray:

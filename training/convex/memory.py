@@ -7,10 +7,10 @@ sequences of T steps (:func:`training.convex.tasks.split_sizes`), ``rows`` = n +
 
 * the network: K·Σ m_l·k_l float32 weights (k_1 = the task's inputs, k_l = m_{l−1});
 * the interpreter, torch and the task's data: :data:`RUNTIME` (measured: 0.57 GB for smnist);
-* the forward pass, one batch of 256 sequences at a time: the last layer's features (at every step when each step
-  has a label, T·256·P float32; else the last step's, 256·P), each layer's state and the step's temporaries
-  (:data:`STATE_ARRAYS` arrays of K·m_l float32 per sequence) and the widest branch-by-branch product,
-  256·K·m_l·m_{l−1} float32;
+* the forward pass, one batch of b = :func:`forward_batch` sequences at a time (256 at most): the last layer's
+  features (at every step when each step has a label, T·b·P float32; else the last step's, b·P), each layer's
+  state and the step's temporaries (:data:`STATE_ARRAYS` arrays of K·m_l float32 per sequence) and the widest
+  branch-by-branch product, b·K·m_l·m_{l−1} float32;
 * the dictionary as stored (spikes as bits, counts as uint8, membranes as float32) and as the solver holds it
   (float64), for the fit and the validation rows;
 * the solver's per-iteration arrays: scores and gradients, rows·C float64, a few of them, and W, P·C float64.
@@ -22,8 +22,19 @@ from typing import NamedTuple
 
 from sast_live.errors import SastLiveError
 
-#: sequences the dictionary's forward pass runs at once (training.convex.dictionary.parallel_dictionary)
+#: sequences the dictionary's forward pass runs at once at most (training.convex.dictionary.parallel_dictionary)
 BATCH = 256
+#: one step's layer state a forward batch may hold, in neurons × sequences: about 4 MB of float32, so a step's
+#: temporaries stay in the cache. With a batch of 256 a step at 28,000 branches of widths (4, 1) moved 115 MB per
+#: tensor and the witness's calibration took 560 s (benchmarks/convex_scaling.py); in batches this size a forward
+#: pass there is 3.4× faster (10.3 → 3.1 s). Sequences are independent, so the features are the same bit for bit
+STEP_FLOATS = 1 << 20
+
+
+def forward_batch(branches: int, widths, n: int = BATCH) -> int:
+    """Sequences a forward pass over ``n`` of them runs at once: :data:`BATCH` at most, and no more than keeps one
+    step's widest layer (``branches`` × max(``widths``) neurons) within :data:`STEP_FLOATS`."""
+    return max(1, min(BATCH, int(n), STEP_FLOATS // max(1, int(branches) * max(int(w) for w in widths))))
 #: float64 (rows, C) arrays the solver keeps at once (iterate scores, momentum scores, gradient, certificate)
 SOLVER_ROW_ARRAYS = 6
 #: the share of the available memory a run may plan to use
@@ -62,7 +73,7 @@ def estimate(n_in: int, n_classes: int, steps: int, per_step: bool, branches: in
     fan_in = (n_in, *widths[:-1])
     network = 4 * branches * sum(m * k for m, k in zip(widths, fan_in, strict=True))
     p = branches * widths[-1]
-    b = min(BATCH, n_train)
+    b = forward_batch(branches, widths, n_train)
     widest = max(m * k for m, k in zip(widths[1:], widths[:-1], strict=True)) if len(widths) > 1 else 0
     forward = 4 * b * ((steps if per_step else 1) * p + STATE_ARRAYS * branches * sum(widths) + branches * widest)
     n_val = max(1, n_train // 4) if n_val is None else n_val

@@ -31,7 +31,14 @@ def layer_rates(model, x: torch.Tensor) -> list[float]:
     if hasattr(model, "convs"):
         _, spikes = model(x, "hard", record=True)
         return [float(s.mean()) for s in spikes]
-    return model.features(x, "hard", rates=True)  # summed step by step: T times less memory than recording
+    # summed step by step (T times less memory than recording), a batch of sequences at a time (each batch's rates
+    # weighed by its size: the same mean)
+    from training.convex.memory import forward_batch
+
+    n = x.shape[1]
+    b = forward_batch(model.cfg.branches, model.cfg.widths, n)
+    parts = [(model.features(x[:, i:i + b], "hard", rates=True), min(b, n - i)) for i in range(0, n, b)]
+    return [sum(r[k] * m for r, m in parts) / n for k in range(len(parts[0][0]))]
 
 
 @torch.no_grad()
