@@ -127,18 +127,20 @@ def parallel_dictionary(model, x: np.ndarray | torch.Tensor, batch_size: int | N
     x = torch.as_tensor(x, dtype=torch.float32)
     cfg = model.cfg
     batch_size = batch_size or forward_batch(cfg.branches, cfg.widths, x.shape[1])
-    # each batch is stored at once in the width it will be kept in (spikes 0/1, counts ≤ T: small integers), so no
-    # float32 copy of the whole dictionary, nor an int64 one, is ever held beside it
-    keep = {"spike": np.uint8, "count": np.uint16}.get(cfg.features, np.float32)
-    if cfg.features == "count" and x.shape[0] > np.iinfo(np.uint16).max:
-        raise SastLiveError(f"count features of {x.shape[0]} steps do not fit 16 bits")
-    parts = []
+    # every batch is written straight into the array the rows are kept in (spikes 0/1, counts ≤ T: small
+    # integers), allocated once: no list of batches, no float32 or int64 copy of the whole dictionary beside it, and
+    # nothing the allocator keeps after it is freed
+    T = x.shape[0]
+    if cfg.features == "count" and T > np.iinfo(np.uint16).max:
+        raise SastLiveError(f"count features of {T} steps do not fit 16 bits")
+    keep = {"spike": np.uint8, "count": np.uint8 if T <= np.iinfo(np.uint8).max else np.uint16}.get(cfg.features,
+                                                                                                     np.float32)
+    per = T if cfg.per_step else 1  # rows per sequence
+    values = np.empty((x.shape[1] * per, cfg.n_features), keep)
     for start in range(0, x.shape[1], batch_size):
         f = model.features(x[:, start:start + batch_size], "hard", last=not cfg.per_step)  # (T or 1, B, P)
         f = f.transpose(0, 1).reshape(-1, f.shape[2]) if cfg.per_step else f[-1]
-        parts.append(f.numpy().astype(keep))  # a copy: a view would keep the batch's whole (T, B, P) tensor alive
-    values = np.concatenate(parts)
-    del parts
+        values[start * per:start * per + len(f)] = f.numpy()  # exact: spikes and counts are whole numbers
     if cfg.features == "spike":
         return Dictionary(np.packbits(values, axis=1), values.shape[1], "bits")
     if cfg.features == "count":

@@ -8,7 +8,8 @@ the view keeps them (the grid's moves of the validation recordings flagged 0–1
 development run; the nominal ones 0.3 %). The fit, all on data the model's training had:
 
 * **class means and one shared covariance** from the bank's ``fit`` part — the training subjects, each recording
-  also moved, resized, turned or re-timed once (:data:`training.teach.bank.MOVED`) — every class, no_gesture too;
+  also moved, resized, turned or re-timed once (:data:`training.teach.bank.MOVED`), that copy with background noise
+  and hot pixels as training's augmentation adds them — every class, no_gesture too;
   the covariance shrunk toward a multiple of the identity by the Ledoit–Wolf rule (:func:`ledoit_wolf`: the
   shrinkage is computed from the data, not chosen);
 * **the limit** from the bank's ``validation`` part (the subjects training held out): the squared distance that all
