@@ -164,6 +164,9 @@ def cmd_record(args) -> int:
         from sast_live.recorder import record
 
         source = source_options(args).open(args.source)
+        if args.seconds is None and len(getattr(source, "motions", ())) > 1:
+            # a stand-in person's motions in turn (a "try it" recording): one pass through them, then the file ends
+            source.segments = len(source.motions)
         n, size = record(source, args.out, args.seconds, args.format, progress=not args.quiet)
         print(f"recorded {n} events ({size} bytes) to {args.out}")
         if getattr(source, "labels", None):  # a stand-in person: what it performed, as the model's labels

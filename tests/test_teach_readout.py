@@ -436,5 +436,14 @@ def test_a_recorded_stand_in_person_comes_with_the_models_labels(tmp_path, capsy
     assert {c for c, _, _ in spans} <= {1, 8} and all((a // 2_500_000) % 4 == (0 if c == 1 else 3) for c, a, _ in spans)
     score = cli(capsys, "replay", out, "--headless", "--score", "--speed", "0").stdout
     assert "hand_clap" in score and "majority right in" in score
+    # without --seconds: one pass through the motions, then the recording ends by itself (it used to run until
+    # Ctrl-C: the person performs them again and again)
+    from sast_live.formats.registry import read_events
+
+    once = tmp_path / "once.raw"
+    cli(capsys, "record", "synthetic:people:hand_clap,push_both_hands", once, "--speed", "0", "--quiet")
+    ev = read_events(once)
+    assert 4_500_000 < int(ev["t"][-1]) < 5_000_000  # two 2.5-s segments
+    assert (tmp_path / "once_labels.csv").read_text().splitlines()[1:] == ["1,0,2500000"]
     bad = cli(capsys, "record", "synthetic:people:hand_clap,moonwalk", out, "--seconds", "1", ok=False)
     assert bad.returncode == 2 and "unknown motion 'moonwalk'" in bad.stderr

@@ -69,6 +69,9 @@ class SyntheticPeople(TimedSource):
         self.motion, self.seed = motion, seed
         self.motions = motions
         self.labels: list[tuple[int, int, int]] = []
+        #: segments after which the stream ends (None: performed again and again until closed); ``record`` of
+        #: several motions sets it to one pass through them
+        self.segments: int | None = None
         if motion is not None:
             self.name = f"synthetic person: {motion}"
 
@@ -96,7 +99,7 @@ class SyntheticPeople(TimedSource):
         try:
             t_base, k = 0, 0
             upcoming = pool.submit(render, ids_of(0), 0)
-            while not self.closed:
+            while not self.closed and (self.segments is None or k < self.segments):
                 events, spans = upcoming.result()
                 upcoming = pool.submit(render, ids_of(k + 1), k + 1)
                 events["t"] += t_base
