@@ -206,7 +206,8 @@ def write_segment_labels(source, out, model) -> None:
     # every motion asked for that the model lacks, whether or not its turn came before the recording ended (which
     # segments the source had rendered by then depends on how far ahead it ran)
     missing = sorted(set(missing) | {m for m in getattr(source, "motions", ()) if m != NO_GESTURE and m not in classes})
-    rows = [(c, a, b) for c, a, b in rows if b <= int(t[-1]) + 1]  # a segment the recording cut short: unlabelled
+    if not getattr(source, "completed", False):  # a segment the recording cut short (--seconds, Ctrl-C): unlabelled
+        rows = [(c, a, b) for c, a, b in rows if b <= int(t[-1]) + 1]
     path = labels_path_for(out)
     atomic_write_text(path, gesture_labels_text(rows))
     print(f"wrote {path} ({len(rows)} labelled segments" + (f"; {', '.join(missing)} left unlabelled: not a class "

@@ -441,9 +441,10 @@ def test_a_recorded_stand_in_person_comes_with_the_models_labels(tmp_path, capsy
     from sast_live.formats.registry import read_events
 
     once = tmp_path / "once.raw"
-    cli(capsys, "record", "synthetic:people:hand_clap,push_both_hands", once, "--speed", "0", "--quiet")
+    cli(capsys, "record", "synthetic:people:hand_clap,no_gesture,hand_clap", once, "--speed", "0", "--quiet")
     ev = read_events(once)
-    assert 4_500_000 < int(ev["t"][-1]) < 5_000_000  # two 2.5-s segments
-    assert (tmp_path / "once_labels.csv").read_text().splitlines()[1:] == ["1,0,2500000"]
+    assert 7_000_000 < int(ev["t"][-1]) < 7_500_000  # three 2.5-s segments
+    # both claps labelled: the last segment is whole although its last event comes before its end
+    assert (tmp_path / "once_labels.csv").read_text().splitlines()[1:] == ["1,0,2500000", "1,5000000,7500000"]
     bad = cli(capsys, "record", "synthetic:people:hand_clap,moonwalk", out, "--seconds", "1", ok=False)
     assert bad.returncode == 2 and "unknown motion 'moonwalk'" in bad.stderr

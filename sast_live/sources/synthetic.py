@@ -72,6 +72,7 @@ class SyntheticPeople(TimedSource):
         #: segments after which the stream ends (None: performed again and again until closed); ``record`` of
         #: several motions sets it to one pass through them
         self.segments: int | None = None
+        self.completed = False  # whether the stream ended after its ``segments``, every one of them whole
         if motion is not None:
             self.name = f"synthetic person: {motion}"
 
@@ -107,6 +108,7 @@ class SyntheticPeople(TimedSource):
                 end = t_base + spans[-1][2]
                 yield from iter_time_windows([events], SLICE_US, t_start=t_base, t_end=end)
                 t_base, k = end, k + 1
+            self.completed = self.segments is not None and k >= self.segments
         finally:
             pool.shutdown(wait=False, cancel_futures=True)  # a render under way finishes on its own; nothing waits
 
