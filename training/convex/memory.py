@@ -35,6 +35,8 @@ def forward_batch(branches: int, widths, n: int = BATCH) -> int:
     """Sequences a forward pass over ``n`` of them runs at once: :data:`BATCH` at most, and no more than keeps one
     step's widest layer (``branches`` × max(``widths``) neurons) within :data:`STEP_FLOATS`."""
     return max(1, min(BATCH, int(n), STEP_FLOATS // max(1, int(branches) * max(int(w) for w in widths))))
+
+
 #: float64 (rows, C) arrays the solver keeps at once (iterate scores, momentum scores, gradient, certificate)
 SOLVER_ROW_ARRAYS = 6
 #: the share of the available memory a run may plan to use
