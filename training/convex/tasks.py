@@ -95,10 +95,12 @@ SMNIST_RANGES = {"train": (0, 350), "val": (350, 400), "test": (400, 500)}
 
 
 def split_sizes(spec: TaskSpec, n_train: int) -> tuple[int, int]:
-    """(training, validation) sequences a task's run holds: smnist's fixed splits, else ``n_train`` and a quarter
-    of it (:func:`training.convex.sequence.load_sequence_data`)."""
+    """(training, validation) sequences a task's run holds: for smnist ``n_train`` of its 3,500 fixed training
+    digits at most (:func:`task_data`) and its fixed 500 validation ones, else ``n_train`` and a quarter of it
+    (:func:`training.convex.sequence.load_sequence_data`)."""
     if spec.name == "smnist":
-        return tuple(10 * (b - a) for a, b in (SMNIST_RANGES["train"], SMNIST_RANGES["val"]))
+        full_train, full_val = (10 * (b - a) for a, b in (SMNIST_RANGES["train"], SMNIST_RANGES["val"]))
+        return min(int(n_train), full_train), full_val
     return n_train, max(1, n_train // 4)
 
 
@@ -126,11 +128,16 @@ SPLIT_SEEDS = {"train": 0, "val": 1, "test": 2}
 
 def task_data(spec: TaskSpec, split: str, n: int, seed: int = 0, length: int | None = None):
     """``(x (T, n, n_in) float32, y)`` of a split; ``y`` is (n,) or, per step, (T, n). ``length`` changes the
-    sequence length of this split only (the longer addition tests). smnist ignores ``n`` (fixed splits)."""
+    sequence length of this split only (the longer addition tests). smnist's splits are fixed: its training split
+    gives ``n`` of its 3,500 digits when ``n`` is fewer, evenly over it (every class alike: the split is by class),
+    the others ignore ``n``."""
     rng = np.random.default_rng([seed, SPLIT_SEEDS[split], length or 0])
     if spec.name == "xor":
         return make_xor(n, length or spec.length, rng)
     if spec.name.startswith("add"):
         return make_addition(n, spec.n_classes, length or spec.length, rng)
     images, labels = smnist_split(split)
+    if split == "train" and 1 <= n < len(labels):
+        pick = np.unique(np.linspace(0, len(labels) - 1, n).round().astype(np.int64))
+        images, labels = images[pick], labels[pick]
     return make_smnist(images, spec.length), labels
