@@ -12,7 +12,7 @@ uint8 counts, handed to the solver as float64, as ``train --method cvx`` does), 
 certificate every 10 of them, as always). Reported per point: seconds of each part, seconds per solver step, the
 peak RSS, and :func:`training.convex.memory.estimate`'s total for the same point (what a run is refused by); then the
 exponents of power laws fitted to the per-step time and the dictionary time against n·P, a table (``scaling.md``),
-``scaling.json`` and ``scaling.png``. Nothing is chosen here. About 10 min on 2 cores with the defaults.
+``scaling.json`` and ``scaling.png``. Nothing is chosen here. About 14 min on 2 cores with the defaults.
 """
 
 from __future__ import annotations
