@@ -131,10 +131,14 @@ def parallel_dictionary(model, x: np.ndarray | torch.Tensor, batch_size: int | N
     # integers), allocated once: no list of batches, no float32 or int64 copy of the whole dictionary beside it, and
     # nothing the allocator keeps after it is freed
     T = x.shape[0]
-    if cfg.features == "count" and T > np.iinfo(np.uint16).max:
-        raise SastLiveError(f"count features of {T} steps do not fit 16 bits")
-    keep = {"spike": np.uint8, "count": np.uint8 if T <= np.iinfo(np.uint8).max else np.uint16}.get(cfg.features,
-                                                                                                     np.float32)
+    if cfg.features == "spike":
+        keep = np.uint8
+    elif cfg.features == "count":  # a count is at most T
+        if T > np.iinfo(np.uint16).max:
+            raise SastLiveError(f"count features of {T} steps do not fit 16 bits")
+        keep = np.uint8 if T <= np.iinfo(np.uint8).max else np.uint16
+    else:
+        keep = np.float32
     per = T if cfg.per_step else 1  # rows per sequence
     values = np.empty((x.shape[1] * per, cfg.n_features), keep)
     for start in range(0, x.shape[1], batch_size):
