@@ -4,6 +4,7 @@ interval per method and split, a table and a PNG."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -42,6 +43,17 @@ def test_sweep_convex_over_seeds_and_what_it_refuses(tmp_path, capsys):
     one = json.loads((tmp_path / "s" / "seed-1" / "table.json").read_text())
     assert [r["method"] for r in one] == ["CVX", "SG", "SG-CVX", "SG fine-tuned from CVX"]
     assert one[-1]["kept_epoch"] in (0, 1)  # the hybrid's start (epoch 0) is a candidate
+    # an interrupted sweep goes on: a finished seed with the same settings is read back, a changed setting re-runs
+    (tmp_path / "s" / "seed-1" / "settings.json").unlink()  # seed 1 as if cut short before it finished
+    r = main_in_process(capsys, *common, "--seeds", "2", "--out", tmp_path / "s", ok=False)
+    assert r.returncode == 2 and "seed-1 holds a seed 1 run that did not finish; delete that folder" in r.stderr
+    shutil.rmtree(tmp_path / "s" / "seed-1")
+    r = main_in_process(capsys, *common, "--seeds", "2", "--out", tmp_path / "s")
+    assert "seed 0: finished before" in r.stdout and "seed 1: finished before" not in r.stdout
+    assert (tmp_path / "s" / "seed-1" / "settings.json").exists()
+    r = main_in_process(capsys, *[a if a != "30" else "31" for a in common], "--seeds", "2", "--out", tmp_path / "s",
+                        ok=False)
+    assert r.returncode == 2 and "seed-0 holds a seed 0 run with other settings (max_iter)" in r.stderr
     r = main_in_process(capsys, "sweep", "--convex", "--dataset", "nmnist-real", "--seeds", "2", "--out",
                         tmp_path / "e", ok=False)
     assert r.returncode == 2 and "runs the sequence tasks" in r.stderr and not (tmp_path / "e").exists()

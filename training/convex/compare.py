@@ -13,7 +13,7 @@ table (float surrogate, float hard, INT8 hard, SynOps).
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from firmware_sim.precisions import DEPLOYED
@@ -176,7 +176,8 @@ def plot_seeds(summary: list[dict], path: Path, title: str) -> None:
 def compare_over_seeds(base: ReconConfig, epochs: int, lr: float, rho: float, out: str, seeds: int) -> str:
     """:func:`compare` for seeds ``base.seed`` … ``base.seed + seeds − 1`` (data, witnesses and SG's
     initialisation), each into ``out/seed-S``; then ``out/table.md`` (+ ``table.json``, ``table.png``) with each
-    method's mean, std and 95 % interval over them. Sequence tasks only."""
+    method's mean, std and 95 % interval over them. A seed that finished before in ``out`` with the same settings
+    is read back, not run again. Sequence tasks only."""
     if seeds == 1:
         return compare(base, epochs, lr, rho, out)
     if seeds < 1:
@@ -185,7 +186,7 @@ def compare_over_seeds(base: ReconConfig, epochs: int, lr: float, rho: float, ou
         raise SastLiveError("sweep --convex --seeds N runs the sequence tasks (xor, add2, add3, add5, smnist); the "
                             "event-data comparison runs one seed at a time (--seed S)")
     out = Path(out)
-    per_seed = [compare_rows(replace(base, seed=seed), epochs, lr, rho, str(out / f"seed-{seed}"))[0]
+    per_seed = [_seed_rows(replace(base, seed=seed), epochs, lr, rho, out / f"seed-{seed}")
                 for seed in range(base.seed, base.seed + seeds)]
     summary = summarize_seeds(per_seed)
     title = (f"{base.dataset}: CVX vs SG vs SG-CVX vs SG fine-tuned from CVX (hard spikes, {epochs} SG epochs, "
@@ -195,6 +196,34 @@ def compare_over_seeds(base: ReconConfig, epochs: int, lr: float, rho: float, ou
     (out / "table.md").write_text(table)
     plot_seeds(summary, out / "table.png", title)
     return table
+
+
+def _settings(base: ReconConfig, epochs: int, lr: float) -> dict:
+    """What decides one seed's rows: every field but where they are written and whether progress is shown."""
+    return {**{k: v for k, v in asdict(base).items() if k not in ("out", "progress")}, "epochs": epochs, "lr": lr}
+
+
+def _seed_rows(base: ReconConfig, epochs: int, lr: float, rho: float, out: Path) -> list[dict]:
+    """One seed's rows for :func:`compare_over_seeds`: read back from ``out`` when a run with the same settings
+    finished there (``settings.json`` is written last), so an interrupted sweep goes on from its first unfinished
+    seed; run otherwise. A finished run with other settings, or one cut short, is never overwritten: the error
+    says which."""
+    asked = json.loads(json.dumps(_settings(base, epochs, lr)))  # tuples as JSON gives them back
+    done = out / "settings.json"
+    if done.exists() and (out / "table.json").exists():
+        before = json.loads(done.read_text())
+        if before == asked:
+            print(f"seed {base.seed}: finished before with the same settings; its rows are read from {out}")
+            return json.loads((out / "table.json").read_text())
+        changed = sorted(k for k in asked.keys() | before.keys() if asked.get(k) != before.get(k))
+        raise SastLiveError(f"{out} holds a seed {base.seed} run with other settings ({', '.join(changed)}); "
+                            "choose another --out")
+    if out.exists() and any(out.iterdir()):
+        raise SastLiveError(f"{out} holds a seed {base.seed} run that did not finish; delete that folder to run the "
+                            "seed again (the finished seeds beside it are kept)")
+    rows = compare_rows(base, epochs, lr, rho, str(out))[0]
+    done.write_text(json.dumps(asked, indent=2))
+    return rows
 
 
 def compare(base: ReconConfig, epochs: int, lr: float, rho: float, out: str) -> str:
