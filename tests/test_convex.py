@@ -176,6 +176,17 @@ def test_parallel_dictionary_matches_the_network(features, per_step):
     want = D.floats().numpy() @ W  # float32 network vs float64 product: relative to the largest logit
     np.testing.assert_allclose(want_logits.numpy(), want, rtol=0, atol=1e-5 * max(1.0, np.abs(want).max()))
 
+    # the solver's float rows: fit and validation in one array, the two as views of it (no second copy for the
+    # re-solve on both), each row as the dictionary's own floats
+    from training.convex.reconstruct import solver_floats
+
+    D_val = parallel_dictionary(model, x[:, :9].numpy(), batch_size=16)
+    F_all, F_fit, F_val = solver_floats(D, D_val)
+    assert F_all.dtype == torch.float64 and F_all.shape == (len(D) + len(D_val), 32)
+    assert F_fit.data_ptr() == F_all.data_ptr() and F_val.data_ptr() == F_all[len(D):].data_ptr()
+    np.testing.assert_array_equal(F_fit.numpy(), D.floats().numpy())
+    np.testing.assert_array_equal(F_val.numpy(), D_val.floats().numpy())
+
 
 def test_parallel_lif_is_the_sast_equation():
     """A one-branch, one-neuron network against the LIF written out by hand."""

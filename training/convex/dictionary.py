@@ -57,6 +57,12 @@ class Dictionary:
         out = torch.from_numpy(self.values()).to(dtype, copy=True)  # never the stored array itself
         return out.mul_(self.scale) if self.scale != 1.0 else out
 
+    def floats_into(self, out: torch.Tensor) -> torch.Tensor:
+        """:meth:`floats` written into ``out`` ((n, P), a float tensor already allocated, e.g. a block of a larger
+        one), so that several dictionaries can share one float array; returns ``out``."""
+        out.copy_(torch.from_numpy(self.values()))
+        return out.mul_(self.scale) if self.scale != 1.0 else out
+
     def float_nbytes(self, dtype=torch.float64) -> int:
         return len(self) * self.n_features * torch.empty((), dtype=dtype).element_size()
 

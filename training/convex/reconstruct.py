@@ -46,13 +46,25 @@ def _accuracy(D: torch.Tensor, y: torch.Tensor, W: np.ndarray, rows: Rows) -> fl
     return rows.total(right) / rows.n if rows.n else 0.0
 
 
+def solver_floats(D_fit, D_val) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(F_all, F_fit, F_val)``: the fit and validation dictionaries as the solver's float64, in one array
+    (n_fit + n_val, P) whose first rows are the fit rows; ``F_fit`` and ``F_val`` are views of it. The beta path
+    solves on the views and the re-solve on ``F_all``: concatenating them there instead held a second float64
+    copy of every row for the re-solve (+0.9 GB at P 28,000, n 3,500: a 2.37 GB peak against a 1.68 GB estimate)."""
+    n_fit = len(D_fit)
+    F_all = torch.empty((n_fit + len(D_val), D_fit.n_features), dtype=torch.float64)
+    D_fit.floats_into(F_all[:n_fit])
+    D_val.floats_into(F_all[n_fit:])
+    return F_all, F_all[:n_fit], F_all[n_fit:]
+
+
 def beta_path(D_fit, y_fit, D_val, y_val, n_classes: int, cfg: ReconConfig, log, world: int = 1
               ) -> tuple[list[dict], Solution, Solution]:
     """Solve along the beta path; return one row per beta, the chosen solution re-solved on fit + val, and the
     chosen solution itself (fitted on the fit samples only: the hybrid's start, whose validation stays unseen).
     With ``world`` processes (:mod:`training.convex.shards`) the dictionaries are this process's share of the rows
     and every sum over rows is added over the processes."""
-    F_fit, F_val = D_fit.floats(), D_val.floats()
+    F_all, F_fit, F_val = solver_floats(D_fit, D_val)
     y_fit, y_val = torch.as_tensor(y_fit), torch.as_tensor(y_val)
     rows_fit, rows_val = local_rows(len(F_fit), world), local_rows(len(F_val), world)
     P = F_fit.shape[1]
@@ -79,7 +91,7 @@ def beta_path(D_fit, y_fit, D_val, y_val, n_classes: int, cfg: ReconConfig, log,
             f"val {row['val_acc']:.3f}")
     # the best validation accuracy; among equals the lowest validation loss (wider margins survive the re-solve)
     best = max(range(len(rows)), key=lambda i: (rows[i]["val_acc"], -rows[i]["val_loss"]))
-    F_all, y_all = torch.cat([F_fit, F_val]), torch.cat([y_fit, y_val])
+    y_all = torch.cat([y_fit, y_val])
     final = solve(F_all, y_all, n_classes, sols[best].rho, cfg.loss, W0=sols[best].W, tol=cfg.tol,
                   max_iter=cfg.max_iter, rows=Rows(rows_fit.n + rows_val.n, world))
     log(f"chosen beta {betas[best]:.4g}; re-solved on {rows_fit.n + rows_val.n:,} samples: gap {final.gap:.2e} "
