@@ -337,7 +337,7 @@ def test_cli_sequence_methods_and_errors(tmp_path, run):
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "big").exists()
     for method in ("cvx", "sg"):  # a task that does not exist: the tasks and the datasets named
         r = run("train", "--method", method, "--dataset", "smnist9", "--out", tmp_path / "t")
-        assert r.returncode == 2 and "sequence task (xor, add2, add3, add5, smnist)" in r.stderr
+        assert r.returncode == 2 and "sequence task (xor, add2, add3, add5, smnist, smnist-full)" in r.stderr
 
 
 def test_the_memory_estimate_grows_with_branches_rows_and_steps_as_its_parts_say():
