@@ -20,7 +20,7 @@ from firmware_sim.precisions import DEPLOYED
 from sast_live.errors import SastLiveError
 from training.convex.config import ReconConfig
 from training.convex.reconstruct import reconstruct
-from training.convex.tasks import is_task
+from training.convex.tasks import TASKS, is_task
 
 
 def compare_sequence(base: ReconConfig, epochs: int, lr: float, out: Path) -> list[dict]:
@@ -183,7 +183,7 @@ def compare_over_seeds(base: ReconConfig, epochs: int, lr: float, rho: float, ou
     if seeds < 1:
         raise SastLiveError(f"--seeds must be at least 1, got {seeds}")
     if not is_task(base.dataset):
-        raise SastLiveError("sweep --convex --seeds N runs the sequence tasks (xor, add2, add3, add5, smnist); the "
+        raise SastLiveError(f"sweep --convex --seeds N runs the sequence tasks ({', '.join(TASKS)}); the "
                             "event-data comparison runs one seed at a time (--seed S)")
     out = Path(out)
     per_seed = [_seed_rows(replace(base, seed=seed), epochs, lr, rho, out / f"seed-{seed}")
