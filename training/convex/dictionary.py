@@ -54,8 +54,7 @@ class Dictionary:
     def floats(self, dtype=torch.float64) -> torch.Tensor:
         """(n, P) features for the solver: the only float copy (scaled in place: a second one would double the
         largest array of a reconstruction for a moment)."""
-        out = torch.from_numpy(self.values()).to(dtype, copy=True)  # never the stored array itself
-        return out.mul_(self.scale) if self.scale != 1.0 else out
+        return self.floats_into(torch.empty((len(self), self.n_features), dtype=dtype))  # never the stored array
 
     def floats_into(self, out: torch.Tensor) -> torch.Tensor:
         """:meth:`floats` written into ``out`` ((n, P), a float tensor already allocated, e.g. a block of a larger

@@ -163,16 +163,14 @@ def task_data(spec: TaskSpec, split: str, n: int, seed: int = 0, length: int | N
         return make_xor(n, length or spec.length, rng)
     if spec.name.startswith("add"):
         return make_addition(n, spec.n_classes, length or spec.length, rng)
-    from training.data.mnist_full import evenly
+    from training.convex.witness import calibration_indices
 
     if spec.name == "smnist-full":
         from training.data.mnist_full import mnist_full
 
         images, labels = mnist_full()[split]
-        pick = evenly(n, len(labels))
-        return make_smnist(images[pick], spec.length), labels[pick]
-    images, labels = smnist_split(split)
-    if split == "train":
-        pick = evenly(n, len(labels))
-        images, labels = images[pick], labels[pick]
-    return make_smnist(images, spec.length), labels
+    else:
+        images, labels = smnist_split(split)
+        n = n if split == "train" else len(labels)
+    pick = calibration_indices(len(labels), n)  # n of them, evenly spread (all when n is as many or more)
+    return make_smnist(images[pick], spec.length), labels[pick]

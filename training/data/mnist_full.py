@@ -83,10 +83,3 @@ def read_wheel(path: Path, sha256: str = MEMBER_SHA256, sizes: dict[str, int] | 
 def mnist_full() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """:func:`read_wheel` of ``data/mnist/`` (read once per process)."""
     return read_wheel(FOLDER / WHEEL, MEMBER_SHA256, SPLITS)
-
-
-def evenly(n: int, total: int) -> np.ndarray:
-    """``n`` indices spread evenly over ``range(total)`` (all of them when ``n ≥ total``)."""
-    if n >= total:
-        return np.arange(total)
-    return np.unique(np.linspace(0, total - 1, max(1, n)).round().astype(np.int64))
