@@ -335,6 +335,15 @@ def test_cli_sequence_methods_and_errors(tmp_path, run):
     r = run("train", "--method", "cvx", "--out", tmp_path / "big", *big)
     assert r.returncode == 2 and "GB available" in r.stderr and "forward pass" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "big").exists()
+    # SG training holds no dictionary but a batch's whole forward pass for its backward one: refused the same way,
+    # and the comparison (SG first) refuses before its first method runs
+    for cmd in (["train", "--method", "sg"], ["sweep", "--convex", "--epochs", "1"]):
+        r = run(*cmd, "--out", tmp_path / "big", *big)
+        assert r.returncode == 2 and "GB available" in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "big").exists()
+        assert ("SG training on xor" if cmd[0] == "train" else "training sequences") in r.stderr
+        if cmd[0] == "train":
+            assert "kept for the backward one" in r.stderr and "lower --branches or --length" in r.stderr
     for method in ("cvx", "sg"):  # a task that does not exist: the tasks and the datasets named
         r = run("train", "--method", method, "--dataset", "smnist9", "--out", tmp_path / "t")
         assert r.returncode == 2 and "sequence task (xor, add2, add3, add5, smnist, smnist-full)" in r.stderr
@@ -353,6 +362,20 @@ def test_the_memory_estimate_grows_with_branches_rows_and_steps_as_its_parts_say
     check_fits(base, "small", available=10**10)
     with pytest.raises(SastLiveError, match="lower --branches"):
         check_fits(base, "small", available=base.total)  # more than the usable share
+
+
+def test_the_sg_memory_estimate_grows_with_branches_batch_steps_and_neurons():
+    from training.convex.memory import RUNTIME, SG_SAVED_FLOATS, sg_estimate
+
+    base = sg_estimate(28, 28, 1000, (4, 1), 128)
+    assert base.forward == 4 * SG_SAVED_FLOATS * 128 * 28 * 1000 * 5  # every neuron of a branch, every step
+    assert sg_estimate(28, 28, 2000, (4, 1), 128).forward == 2 * base.forward
+    assert sg_estimate(28, 14, 1000, (4, 1), 64).forward * 4 == base.forward
+    assert sg_estimate(28, 28, 1000, (8, 1), 128).forward == base.forward * 9 // 5
+    assert base.network == 4 * 4 * 1000 * (4 * 28 + 1 * 4)  # weights, gradients and Adam's two moments
+    assert (base.dictionary_stored, base.dictionary_float, base.solver) == (0, 0, 0)
+    assert sg_estimate(28, 28, 1000, (4, 1), 128, source_bytes=10).runtime == RUNTIME + 10
+    assert "kept for the backward one" in base.describe() and "dictionary" not in base.describe()
 
 
 def test_forward_batches_keep_a_step_in_the_cache_and_witness_rates_do_not_depend_on_them(monkeypatch):

@@ -19,8 +19,8 @@ from pathlib import Path
 from firmware_sim.precisions import DEPLOYED
 from sast_live.errors import SastLiveError
 from training.convex.config import ReconConfig
-from training.convex.reconstruct import reconstruct
-from training.convex.tasks import TASKS, is_task
+from training.convex.reconstruct import reconstruct, sequence_memory
+from training.convex.tasks import TASKS, is_task, task_spec
 
 
 def compare_sequence(base: ReconConfig, epochs: int, lr: float, out: Path) -> list[dict]:
@@ -238,6 +238,11 @@ def compare_rows(base: ReconConfig, epochs: int, lr: float, rho: float, out: str
     if launched_world() > 1:  # it trains SG and SAST networks in between: one process
         raise SastLiveError("compare runs in one process; torchrun several for `train --method cvx|sg-cvx` alone")
     out = Path(out)
+    if is_task(base.dataset):  # SG runs first: a CVX this machine cannot hold is refused before it, not after
+        from training.convex.sequence import sg_memory
+
+        sequence_memory(replace(base, method="cvx"))
+        sg_memory(task_spec(base.dataset, base.length), base.branches, base.widths)
     out.mkdir(parents=True, exist_ok=True)
     if is_task(base.dataset):
         rows = compare_sequence(base, epochs, lr, out)

@@ -14,6 +14,10 @@ sequences of T steps (:func:`training.convex.tasks.split_sizes`), ``rows`` = n +
 * the dictionary as stored (spikes as bits, counts as uint8, membranes as float32) and as the solver holds it
   (float64), for the fit and the validation rows;
 * the solver's per-iteration arrays: scores and gradients, rows·C float64, a few of them, and W, P·C float64.
+
+Surrogate-gradient training of the same network (:func:`sg_estimate`) holds no dictionary: its memory is what
+autograd keeps of a batch's forward pass for the backward one, :data:`SG_SAVED_FLOATS` float32 per neuron, step and
+sequence, beside the weights, their gradients and Adam's two moments.
 """
 
 from __future__ import annotations
@@ -45,6 +49,15 @@ USABLE = 0.9
 RUNTIME = 600_000_000
 #: arrays of a layer's size a step holds at once (membrane, spike, input current, the spike function's temporaries)
 STATE_ARRAYS = 8
+#: float32 values autograd keeps per neuron, step and sequence of an SG batch (input current, membrane, spike, the
+#: sigmoid's derivative and the products between layers), with the allocator's slack. benchmarks/sg_memory.py
+#: (widths (4, 1), (8, 1), (4, 4), (8, 4, 1); batch 32–128; T 14–28; 1,000–4,000 branches; every feature kind):
+#: the whole peak RSS over batch·T·neurons came to 14.0–14.5 float32 at its largest points (more at the small
+#: ones, where the interpreter's 0.3 GB dominates; :data:`RUNTIME` covers that). The full-MNIST SG run at 7,000
+#: branches, T 28, batch 128 peaked at 6.4–6.7 GB against this estimate's 8.6
+SG_SAVED_FLOATS = 15
+#: sequences per SG step (training.convex.sequence.train_sequence_sg's batch_size)
+SG_BATCH = 128
 
 
 class MemoryEstimate(NamedTuple):
@@ -61,6 +74,9 @@ class MemoryEstimate(NamedTuple):
 
     def describe(self) -> str:
         gb = 1e9
+        if not (self.dictionary_stored or self.dictionary_float or self.solver):  # surrogate-gradient training
+            return (f"{self.total / gb:.2f} GB: runtime {self.runtime / gb:.2f}, network with its gradients and Adam's "
+                    f"moments {self.network / gb:.2f}, forward pass kept for the backward one {self.forward / gb:.2f}")
         return (f"{self.total / gb:.2f} GB: runtime {self.runtime / gb:.2f}, network {self.network / gb:.2f}, "
                 f"forward pass {self.forward / gb:.2f}, "
                 f"dictionary {self.dictionary_stored / gb:.2f} stored + {self.dictionary_float / gb:.2f} as the "
@@ -88,6 +104,19 @@ def estimate(n_in: int, n_classes: int, steps: int, per_step: bool, branches: in
     return MemoryEstimate(RUNTIME + int(source_bytes), network, forward, stored, as_float, solver)
 
 
+def sg_estimate(n_in: int, steps: int, branches: int, widths, batch: int = SG_BATCH,
+                source_bytes: int = 0) -> MemoryEstimate:
+    """The :class:`MemoryEstimate` of surrogate-gradient training of K = ``branches`` branches of ``widths`` on
+    sequences of ``steps`` steps of ``n_in`` inputs, ``batch`` sequences a step, in bytes: the weights four times
+    (themselves, gradients, Adam's two moments) and :data:`SG_SAVED_FLOATS` per neuron, step and sequence kept for
+    the backward pass; no dictionary and no solver."""
+    widths = tuple(int(w) for w in widths)
+    fan_in = (n_in, *widths[:-1])
+    network = 4 * 4 * branches * sum(m * k for m, k in zip(widths, fan_in, strict=True))
+    kept = 4 * SG_SAVED_FLOATS * int(batch) * steps * branches * sum(widths)
+    return MemoryEstimate(RUNTIME + int(source_bytes), network, kept, 0, 0, 0)
+
+
 def available_bytes() -> int:
     """Memory the kernel says a new allocation can have (``MemAvailable``), or the physical memory."""
     try:
@@ -102,9 +131,11 @@ def available_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def check_fits(est: MemoryEstimate, what: str, available: int | None = None) -> None:
-    """Refuse a run whose estimate is above :data:`USABLE` of the available memory, naming the parts."""
+def check_fits(est: MemoryEstimate, what: str, available: int | None = None,
+               lower: str = "--branches, --n-train or --length") -> None:
+    """Refuse a run whose estimate is above :data:`USABLE` of the available memory, naming the parts and the
+    options (``lower``) that shrink it."""
     available = available_bytes() if available is None else available
     if est.total > USABLE * available:
         raise SastLiveError(f"{what} needs about {est.describe()}; this machine has {available / 1e9:.1f} GB "
-                            f"available: lower --branches, --n-train or --length")
+                            f"available: lower {lower}")

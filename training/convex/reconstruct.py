@@ -314,6 +314,10 @@ def reconstruct(cfg: ReconConfig) -> dict | None:
         raise SastLiveError(f"{out} already holds a model; choose another --out")
     # a run this machine cannot hold is refused before anything is written
     memory = sequence_memory(cfg) if is_task(cfg.dataset) and cfg.method == "cvx" else None
+    if memory is not None and cfg.finetune_epochs:  # the hybrid then trains the same network with SG
+        from training.convex.sequence import sg_memory
+
+        sg_memory(task_spec(cfg.dataset, cfg.length), cfg.branches, cfg.widths)
     if is_task(cfg.dataset):
         read_source(cfg.dataset)
     rank, world = group()

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from training.convex.memory import SG_BATCH
 from training.convex.tasks import LENGTH_FACTORS, TaskSpec, task_data
 
 
@@ -69,7 +70,7 @@ def evaluate_sequence(model, data: SequenceData) -> dict:
     return out
 
 
-def train_sequence_sg(model, data: SequenceData, epochs: int, lr: float = 3e-3, batch_size: int = 128,
+def train_sequence_sg(model, data: SequenceData, epochs: int, lr: float = 3e-3, batch_size: int = SG_BATCH,
                       seed: int = 0, progress: bool = False, keep_best: bool = False) -> list[dict]:
     """Train all weights with surrogate gradients; one history line per epoch (loss, train/val hard acc).
 
@@ -106,6 +107,18 @@ def train_sequence_sg(model, data: SequenceData, epochs: int, lr: float = 3e-3, 
     return history
 
 
+def sg_memory(spec: TaskSpec, branches: int, widths) -> None:
+    """Refuse SG training of ``branches`` branches of ``widths`` on task ``spec`` when its memory estimate
+    (:func:`training.convex.memory.sg_estimate`, batches of :data:`~training.convex.memory.SG_BATCH`) does not fit
+    this machine: one line with the numbers, before any training."""
+    from training.convex.memory import check_fits, sg_estimate
+    from training.convex.tasks import source_bytes
+
+    est = sg_estimate(spec.n_in, spec.steps, branches, widths, SG_BATCH, source_bytes(spec))
+    check_fits(est, f"SG training on {spec.name} with {branches:,} branches of widths {list(widths)}, T {spec.steps} "
+                    f"and batches of {SG_BATCH}", lower="--branches or --length")
+
+
 def load_task_network(path: str, spec: TaskSpec):
     """A trained or reconstructed parallel network from checkpoint ``path``, checked to fit task ``spec``."""
     from models.checkpoint.weights import load_model
@@ -136,10 +149,13 @@ def run_sequence_sg(cfg, epochs: int, lr: float, init_from: str | None = None) -
     if epochs < 1 or lr <= 0:
         raise SastLiveError(f"need epochs ≥ 1 and lr > 0, got {epochs} and {lr}")
     spec = task_spec(task, length)
+    if not init_from:  # a network this machine cannot train is refused before the data are read
+        sg_memory(spec, cfg.branches, cfg.widths)
     data = load_sequence_data(spec, cfg.n_train, cfg.n_test, seed)
     torch.manual_seed(seed)
     if init_from:
         model = load_task_network(init_from, spec)
+        sg_memory(spec, model.cfg.branches, model.cfg.widths)
     else:
         model = ParallelLIFNet(ParallelConfig(f"{spec.name}-parallel", spec.n_in, cfg.branches, tuple(cfg.widths),
                                               spec.n_classes, tau=cfg.tau, features=cfg.features,
