@@ -189,13 +189,18 @@ def compare_over_seeds(base: ReconConfig, epochs: int, lr: float, rho: float, ou
     per_seed = [_seed_rows(replace(base, seed=seed), epochs, lr, rho, out / f"seed-{seed}")
                 for seed in range(base.seed, base.seed + seeds)]
     summary = summarize_seeds(per_seed)
-    title = (f"{base.dataset}: CVX vs SG vs SG-CVX vs SG fine-tuned from CVX (hard spikes, {epochs} SG epochs, "
+    title = (f"{_task_name(base)}: CVX vs SG vs SG-CVX vs SG fine-tuned from CVX (hard spikes, {epochs} SG epochs, "
              f"seeds {base.seed}–{base.seed + seeds - 1})")
     table = render_seeds(summary, title)
     (out / "table.json").write_text(json.dumps(summary, indent=2, default=float))
     (out / "table.md").write_text(table)
     plot_seeds(summary, out / "table.png", title)
     return table
+
+
+def _task_name(base: ReconConfig) -> str:
+    """A sequence task and its steps, as the tables and plots title it: "smnist-full, T 28"."""
+    return f"{base.dataset}, T {task_spec(base.dataset, base.length).steps}"
 
 
 def _settings(base: ReconConfig, epochs: int, lr: float) -> dict:
@@ -246,7 +251,7 @@ def compare_rows(base: ReconConfig, epochs: int, lr: float, rho: float, out: str
     out.mkdir(parents=True, exist_ok=True)
     if is_task(base.dataset):
         rows = compare_sequence(base, epochs, lr, out)
-        table = render_sequence(rows, f"{base.dataset}: CVX vs SG vs SG-CVX vs SG fine-tuned from CVX "
+        table = render_sequence(rows, f"{_task_name(base)}: CVX vs SG vs SG-CVX vs SG fine-tuned from CVX "
                                       f"(hard spikes, {epochs} SG epochs, seed {base.seed})")
     else:
         from training.evaluation.hardware import render_comparison
