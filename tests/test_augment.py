@@ -267,3 +267,76 @@ def test_the_events_twin_of_noise_and_hot_pixels_draws_as_training_does_and_keep
     assert both["t"].min() >= rec["t"][0] and both["t"].max() <= rec["t"][-1]
     kept = {tuple(e) for e in rec.tolist()}
     assert kept <= {tuple(e) for e in both.tolist()}
+
+
+def test_mirror_names_swap_sides_and_the_sense_of_circles():
+    from models.config import gesture_config
+    from training.augment import mirror_classes, mirror_name
+
+    assert mirror_name("left_arm_clockwise") == "right_arm_counter_clockwise"
+    assert mirror_name("right_arm_counter_clockwise") == "left_arm_clockwise"
+    assert mirror_name("right_hand_wave") == "left_hand_wave" and mirror_name("swipe_left") == "swipe_right"
+    assert mirror_name("air_guitar") == "air_guitar" and mirror_name("counter") == "counter"
+    classes = gesture_config().classes
+    image = mirror_classes(classes)
+    assert all(image[image[i]] == i for i in range(len(classes)))  # a mirror twice is no mirror
+    assert classes[image[classes.index("left_arm_clockwise")]] == "right_arm_counter_clockwise"
+    assert image[classes.index("hand_clap")] == classes.index("hand_clap")
+    assert mirror_classes(["punch_right", "no_gesture"]) == [-1, 1]  # a taught side without its other side
+
+
+@pytest.mark.parametrize("cls", range(1, 7))
+def test_the_synthetic_people_move_as_the_mirrored_class_says(cls):
+    """What the mirror's class map assumes of the generator: class c seen in a mirror about the body's centre is
+    the class mirror_classes names, with another phase (waves and whole-arm circles; the symmetric classes map to
+    themselves)."""
+    import numpy as np
+
+    from sast_live.synthetic.gestures import CLASSES, LEFT, RIGHT, hand_targets
+    from training.augment import mirror_classes
+
+    cx, s, reach = 64.0, 1.0, 40.0
+    p = {"scale": s, "cx": cx, "reach": reach, "amp": 1.0, "period": 0.8, "phase": 0.7,
+         "shoulder_r": np.array([cx + RIGHT * 11 * s, 50.0]), "shoulder_l": np.array([cx + LEFT * 11 * s, 50.0])}
+    image = mirror_classes(CLASSES)[cls]
+    # a circle's mirror image runs the other way from the mirrored start (pi - phase); a wave's swings the other
+    # way first (phase + pi)
+    q = dict(p, phase=np.pi - p["phase"] if cls >= 3 else p["phase"] + np.pi)
+    for t in np.linspace(0, 1.5, 13):
+        right, left = hand_targets(cls, t, p)
+        m_right, m_left = hand_targets(image, t, q)
+        flip = np.array([-1.0, 1.0])
+        np.testing.assert_allclose(m_left, [2 * cx, 0] + flip * right, atol=1e-9)
+        np.testing.assert_allclose(m_right, [2 * cx, 0] + flip * left, atol=1e-9)
+
+
+def test_mirror_flips_the_drawn_windows_and_gives_them_their_mirror_class():
+    from models.config import gesture_config
+    from training.augment import mirror, mirror_classes
+
+    torch.manual_seed(0)
+    x = torch.rand(3, 64, 2, 8, 8)
+    classes = list(gesture_config().classes) + ["punch_right"]
+    image = mirror_classes(classes)
+    y = torch.arange(64) % len(classes)
+    mx, my = mirror(x, y, torch.Generator().manual_seed(1), 0.5, image)
+    flipped = torch.tensor([not torch.equal(mx[:, b], x[:, b]) for b in range(64)])
+    assert torch.equal(my, torch.where(flipped, torch.as_tensor(image)[y], y))
+    for b in range(64):
+        assert torch.equal(mx[:, b], x[:, b].flip(-1) if flipped[b] else x[:, b])
+    assert 16 < int(flipped.sum()) < 48 and not flipped[y == len(classes) - 1].any()  # punch_right: never
+    same_x, same_y = mirror(x, y, torch.Generator().manual_seed(1), 0.0, image)
+    assert torch.equal(same_x, x) and torch.equal(same_y, y)
+
+
+def test_mirror_is_an_option_of_its_own():
+    from models.config import gesture_config
+    from training.augment import MIRROR_P
+    from training.config import TrainConfig
+    from training.train import augment_config
+
+    only = augment_config(TrainConfig(mirror=True), gesture_config())
+    assert only.mirror_p == MIRROR_P and only.max_hot == 0 and not only.has_geometry
+    assert augment_config(TrainConfig(augment=True), gesture_config()).mirror_p == 0
+    with pytest.raises(Exception, match="impossible augmentation"):
+        AugmentConfig(mirror_p=1.5)

@@ -54,10 +54,12 @@ class AugmentConfig:
     speed: tuple[float, float] = (1.0, 1.0)  # geometry: tempo (log-uniform; retime)
     geo_p: float = 0.0  # share of the windows that get the geometry
     geo_each: bool = False  # scale, turn, move (and tempo) each drawn with probability geo_p, not all together
+    mirror_p: float = 0.0  # share of the windows seen in a mirror, their classes mirrored too (mirror_classes)
 
     def __post_init__(self):
         if self.max_shift < 0 or not 0 <= self.max_drop < 1 or self.max_noise_hz < 0 or self.max_hot < 0 \
                 or not 0 <= self.max_onset < 1 or not 0 <= self.onset_p <= 1 or not 0 <= self.geo_p <= 1 \
+                or not 0 <= self.mirror_p <= 1 \
                 or not 0 < self.scale[0] <= self.scale[1] or not 0 < self.speed[0] <= self.speed[1] \
                 or self.rotation < 0 or self.geo_shift < 0:
             raise SastLiveError(f"impossible augmentation {self}")
@@ -83,6 +85,46 @@ GEOMETRY_EACH = {**GEOMETRY, "geo_p": 0.5, "geo_each": True}
 #: shift ±(20 + 8) px with a margin (±8 input pixels = ±32 sensor px) and scale 0.6 × 1.3/1.45 … 1.5 × 1.6/1.45
 #: (the smallest and tallest subject against the mean) with one: 0.5–1.8
 GEOMETRY_WIDE = {"scale": (0.5, 1.8), "geo_shift": 8}
+
+
+#: ``--mirror``: half the training windows seen in a mirror
+MIRROR_P = 0.5
+#: words a mirror swaps in a class name: the side, and the sense of a circle in the image plane
+_MIRRORED_WORDS = {"left": "right", "right": "left", "clockwise": "counter_clockwise",
+                   "counter_clockwise": "clockwise"}
+
+
+def mirror_name(name: str) -> str:
+    """The class a left-right mirror turns ``name`` into: left ↔ right, clockwise ↔ counter_clockwise, word by word
+    ("left_arm_clockwise" → "right_arm_counter_clockwise"); a name without such words is its own mirror image."""
+    words = name.split("_")
+    out, i = [], 0
+    while i < len(words):
+        if words[i] == "counter" and i + 1 < len(words) and words[i + 1] == "clockwise":
+            out.append("clockwise")
+            i += 2
+            continue
+        out.append(_MIRRORED_WORDS.get(words[i], words[i]))
+        i += 1
+    return "_".join(out)
+
+
+def mirror_classes(classes) -> list[int]:
+    """Per class index, the index of its mirror image (:func:`mirror_name`), or −1 when that class is not among
+    ``classes`` (a taught "punch_right" without a "punch_left": its windows are never mirrored)."""
+    index = {name: i for i, name in enumerate(classes)}
+    return [index.get(mirror_name(name), -1) for name in classes]
+
+
+def mirror(x: torch.Tensor, y: torch.Tensor, gen: torch.Generator, p: float, mirrored: list[int]) -> tuple:
+    """``(x, y)``: ``x`` (T, B, C, H, W) with each window whose class has a mirror image (``mirrored``, from
+    :func:`mirror_classes`) flipped left-right with probability ``p``, and its label ``y`` (B,) made that image's.
+    New tensors; the draw is made for every window, so the generator's stream does not depend on the labels."""
+    image = torch.as_tensor(mirrored, dtype=torch.int64)[y]
+    flip = (torch.rand(y.shape[0], generator=gen) < p) & (image >= 0)
+    x = x.clone()
+    x[:, flip] = x[:, flip].flip(-1)
+    return x, torch.where(flip, image, y)
 
 
 def log_uniform(lo: float, hi: float, n: int, gen: torch.Generator) -> torch.Tensor:

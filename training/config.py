@@ -42,6 +42,7 @@ class TrainConfig:
     augment_geometry: bool = False  # augmentation: windows resized, turned, moved, re-timed (training.augment)
     geometry_each: bool = False  # ... each of those changes on its own half of the windows (GEOMETRY_EACH)
     geometry_wide: bool = False  # ... over wider ranges of size and place (GEOMETRY_WIDE)
+    mirror: bool = False  # augmentation: half the windows mirrored left-right, their classes too (MIRROR_P)
     keep_old: int = 0  # fine-tuning: mix in this many training samples per class of the base model's own dataset
     keep_old_from: str | None = None  # ... or of this dataset (name or folder) instead
     freeze_features: bool = False  # train the readout only (the convolutions keep their weights)

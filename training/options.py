@@ -148,6 +148,10 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
                    help="with --augment-geometry: resize 0.5–1.8 and move ±8 input pixels (±32 sensor px) instead of "
                         "0.55–1.6 and ±6, so the grid's changes on a subject who already stands off-centre or is tall "
                         "fall inside the draw, not at its edge")
+    p.add_argument("--mirror", action="store_true",
+                   help="see half the training windows in a mirror, their classes mirrored too (left ↔ right, "
+                        "clockwise ↔ counter_clockwise in the class names; a class whose mirror image is not a class "
+                        "is never mirrored), so neither side of the picture is learned as a sign of a class")
     p.add_argument("--onset", type=float, default=None, metavar="FRACTION",
                    help="half of the training windows start with up to this fraction of empty bins, as a gesture "
                         "that began part-way into the window (shorter latency when streaming; e.g. 0.6)")
@@ -164,7 +168,8 @@ def train_config(args, **fields):
                        hard_loss=args.hard_loss, second_batch=args.second_batch,
                        readout_tied=getattr(args, "readout_tied", False),
                        geometry_each=getattr(args, "geometry_each", False),
-                       geometry_wide=getattr(args, "geometry_wide", False), **fields)
+                       geometry_wide=getattr(args, "geometry_wide", False),
+                       mirror=getattr(args, "mirror", False), **fields)
 
 
 def check_dataset_or_task(name: str) -> None:

@@ -31,7 +31,18 @@ from models.config import SNNConfig
 from models.networks import build_model
 from sast_live.errors import SastLiveError
 from training import distributed
-from training.augment import GEOMETRY, GEOMETRY_EACH, GEOMETRY_WIDE, AugmentConfig, augment, log_uniform, retime
+from training.augment import (
+    GEOMETRY,
+    GEOMETRY_EACH,
+    GEOMETRY_WIDE,
+    MIRROR_P,
+    AugmentConfig,
+    augment,
+    log_uniform,
+    mirror,
+    mirror_classes,
+    retime,
+)
 from training.config import TrainConfig
 from training.data.datasets import limit_dataset
 from training.data.frames import FrameCache
@@ -78,6 +89,8 @@ def _global_batch(cache: FrameCache, indices: list[int], gen: torch.Generator, d
             return cache.batch([indices[j] for j in mine], [offsets[j] for j in mine])
         x, y = cache.batch(indices, offsets)
     x = augment(x, gen, aug, cache.cfg.bin_us, cache.cfg.pooling)
+    if aug.mirror_p:
+        x, y = mirror(x, y, gen, aug.mirror_p, mirror_classes(cache.cfg.classes))
     return x[:, mine], y[mine]
 
 
@@ -98,9 +111,10 @@ def _retimed_batch(cache: FrameCache, indices: list[int], gen: torch.Generator, 
 
 
 def augment_config(cfg: TrainConfig, mcfg: SNNConfig) -> AugmentConfig | None:
-    """The run's augmentation: ``--augment``'s camera defaults and/or ``--onset``; hot pixels no faster than the
-    model's refractory input filter lets through (a hot pixel at 1 kHz reaches a 10-ms-filtered net at 100 Hz)."""
-    if not cfg.augment and not cfg.onset and not cfg.augment_geometry:
+    """The run's augmentation: ``--augment``'s camera defaults and/or ``--onset``, ``--augment-geometry``'s draw,
+    ``--mirror``; hot pixels no faster than the model's refractory input filter lets through (a hot pixel at 1 kHz
+    reaches a 10-ms-filtered net at 100 Hz)."""
+    if not cfg.augment and not cfg.onset and not cfg.augment_geometry and not cfg.mirror:
         return None
     aug = AugmentConfig(max_onset=cfg.onset) if cfg.augment else \
         AugmentConfig(max_shift=0, max_drop=0.0, max_noise_hz=0.0, max_hot=0, max_onset=cfg.onset)
@@ -108,6 +122,8 @@ def augment_config(cfg: TrainConfig, mcfg: SNNConfig) -> AugmentConfig | None:
         aug = replace(aug, **(GEOMETRY_EACH if cfg.geometry_each else GEOMETRY))
         if cfg.geometry_wide:
             aug = replace(aug, **GEOMETRY_WIDE)
+    if cfg.mirror:
+        aug = replace(aug, mirror_p=MIRROR_P)
     if getattr(mcfg, "refractory_us", 0):
         cap = 1e6 / mcfg.refractory_us
         aug = replace(aug, hot_rate_hz=tuple(min(r, cap) for r in aug.hot_rate_hz))
