@@ -52,9 +52,10 @@ STATE_ARRAYS = 8
 #: float32 values autograd keeps per neuron, step and sequence of an SG batch (input current, membrane, spike, the
 #: sigmoid's derivative and the products between layers), with the allocator's slack. benchmarks/sg_memory.py
 #: (widths (4, 1), (8, 1), (4, 4), (8, 4, 1); batch 32–128; T 14–28; 1,000–4,000 branches; every feature kind):
-#: the whole peak RSS over batch·T·neurons came to 14.0–14.5 float32 at its largest points (more at the small
-#: ones, where the interpreter's 0.3 GB dominates; :data:`RUNTIME` covers that). The full-MNIST SG run at 7,000
-#: branches, T 28, batch 128 peaked at 6.4–6.7 GB against this estimate's 8.6
+#: the whole peak RSS over batch·T·neurons came to 11.7–15.3 float32 at its points of 2,000 branches and more (18
+#: at the small ones, where the interpreter's 0.3 GB dominates; :data:`RUNTIME` covers that), and the estimate was
+#: above every peak (models/zoo/convex/sg-memory.md). The full-MNIST SG run at 7,000 branches, T 28, batch 128
+#: peaked at 6.4–6.7 GB against this estimate's 8.6
 SG_SAVED_FLOATS = 15
 #: sequences per SG step (training.convex.sequence.train_sequence_sg's batch_size)
 SG_BATCH = 128
