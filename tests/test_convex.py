@@ -344,6 +344,10 @@ def test_cli_sequence_methods_and_errors(tmp_path, run):
         assert ("SG training on xor" if cmd[0] == "train" else "training sequences") in r.stderr
         if cmd[0] == "train":
             assert "kept for the backward one" in r.stderr and "lower --branches or --length" in r.stderr
+    for method in ("cvx", "sg"):  # event-window augmentation on a sequence task: refused, not silently ignored
+        r = run("train", "--method", method, "--mirror", "--onset", "0.5", "--out", tmp_path / "aug", *common)
+        assert r.returncode == 2 and "--mirror, --onset change event windows" in r.stderr
+        assert not (tmp_path / "aug").exists()
     for method in ("cvx", "sg"):  # a task that does not exist: the tasks and the datasets named
         r = run("train", "--method", method, "--dataset", "smnist9", "--out", tmp_path / "t")
         assert r.returncode == 2 and "sequence task (xor, add2, add3, add5, smnist, smnist-full)" in r.stderr

@@ -92,6 +92,13 @@ def cmd_train(args) -> int:
         raise SastLiveError("--method readout (and --readout-l2) teach a model: give --init-from MODEL and a folder "
                             "of takes as --dataset")
     fill_unset(args, {k: getattr(args, k) for k in FINE_TUNED})
+    from training.convex.tasks import is_task
+
+    if is_task(args.dataset):  # an option that would be silently ignored is refused
+        given = [f"--{k.replace('_', '-')}" for k in WINDOW_AUGMENTATIONS if getattr(args, k, None)]
+        if given:
+            raise SastLiveError(f"{', '.join(given)} change event windows; the sequence task {args.dataset!r} has "
+                                "none (leave them out)")
     if args.method in ("cvx", "sg-cvx"):
         from training.convex.reconstruct import reconstruct
 
@@ -99,8 +106,6 @@ def cmd_train(args) -> int:
         if summary is not None:  # one summary from a run of several processes: the first one's
             print(json.dumps(summary, default=float))
         return 0
-    from training.convex.tasks import is_task
-
     if is_task(args.dataset):
         return cmd_sequence_sg(args)
     if args.method == "sg":  # the one gradient method of both worlds: name the tasks too
@@ -109,6 +114,10 @@ def cmd_train(args) -> int:
 
     print(json.dumps(train(train_config(args, **run_fields(args)))))
     return 0
+
+
+#: train's options that augment event windows (training.augment): nothing to do on a sequence task
+WINDOW_AUGMENTATIONS = ("augment", "augment_geometry", "geometry_each", "geometry_wide", "mirror", "onset")
 
 
 def run_fields(args) -> dict:
