@@ -19,26 +19,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from apart import measure_apart
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 T = 28
 WIDTHS = (4, 1)
-
-
-def point(branches: int, n: int, steps: int, queue) -> None:
-    """One (K, n) point, in its own process; puts its figures (or its error) on ``queue``."""
-    try:
-        queue.put(_measure(branches, n, steps))
-    except Exception as e:  # noqa: BLE001 - reported beside the other points, not raised in the parent
-        queue.put({"branches": branches, "n": n, "error": f"{type(e).__name__}: {e}"})
 
 
 def _measure(branches: int, n: int, steps: int) -> dict:
@@ -84,23 +76,6 @@ def _measure(branches: int, n: int, steps: int) -> dict:
             "estimate_gb": est.total / 1e9, "estimate": est.describe(), "threads": torch.get_num_threads()}
 
 
-def _result(proc, queue, branches: int, n: int) -> dict:
-    """The point's figures, or an error row when its process ended without any (killed: out of memory, say) —
-    never a wait for a process that is gone."""
-    import queue as queues
-
-    while True:
-        try:
-            return queue.get(timeout=5)
-        except queues.Empty:
-            if not proc.is_alive():
-                try:
-                    return queue.get(timeout=1)
-                except queues.Empty:
-                    return {"branches": branches, "n": n,
-                            "error": f"its process ended with code {proc.exitcode} and no figures (killed?)"}
-
-
 def power_law(xs, ys) -> float:
     """The exponent a of ys ∝ xs^a (least squares in log–log)."""
     return float(np.polyfit(np.log(xs), np.log(ys), 1)[0])
@@ -117,15 +92,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if min(args.branches) < 1 or min(args.n) < 1 or args.steps < 10:
         ap.error("--branches and --n must be ≥ 1 and --steps ≥ 10")
-    ctx = mp.get_context("spawn")
-    rows = []
     grid = [(k, n) for n in args.n for k in args.branches]
-    for k, n in tqdm(grid, desc="scaling points"):
-        queue = ctx.Queue()
-        proc = ctx.Process(target=point, args=(k, n, args.steps, queue))
-        proc.start()
-        rows.append(_result(proc, queue, k, n))
-        proc.join()
+    rows = [measure_apart(_measure, (k, n, args.steps), {"branches": k, "n": n})
+            for k, n in tqdm(grid, desc="scaling points")]
     ok = [r for r in rows if "error" not in r]
     fits = {}
     if len({r["n"] * r["features"] for r in ok}) >= 2:

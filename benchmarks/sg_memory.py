@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import sys
 from pathlib import Path
+
+from apart import measure_apart
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -35,13 +36,6 @@ POINTS = [
     (1000, (4, 4), 128, 28, "count", False),
     (1000, (8, 4, 1), 128, 28, "count", False),
 ]
-
-
-def point(spec: tuple, queue) -> None:
-    try:
-        queue.put(_measure(*spec))
-    except Exception as e:  # noqa: BLE001 - reported beside the other points
-        queue.put({"point": list(spec), "error": f"{type(e).__name__}: {e}"})
 
 
 def _measure(branches: int, widths: tuple, batch: int, steps: int, features: str, per_step: bool) -> dict:
@@ -75,14 +69,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="runs/sg-memory")
     args = ap.parse_args()
-    ctx = mp.get_context("spawn")
     rows = []
     for spec in POINTS:
-        queue = ctx.Queue()
-        proc = ctx.Process(target=point, args=(spec, queue))
-        proc.start()
-        rows.append(queue.get())
-        proc.join()
+        rows.append(measure_apart(_measure, spec, {"point": list(spec)}))
         print(rows[-1], flush=True)
     ok = [r for r in rows if "error" not in r]
     by_k = sorted((r for r in ok if r["widths"] == [4, 1] and r["batch"] == 128 and r["steps"] == 28
