@@ -243,11 +243,9 @@ def compare_rows(base: ReconConfig, epochs: int, lr: float, rho: float, out: str
     if launched_world() > 1:  # it trains SG and SAST networks in between: one process
         raise SastLiveError("compare runs in one process; torchrun several for `train --method cvx|sg-cvx` alone")
     out = Path(out)
-    if is_task(base.dataset):  # SG runs first: a CVX this machine cannot hold is refused before it, not after
-        from training.convex.sequence import sg_memory
-
-        sequence_memory(replace(base, method="cvx"))
-        sg_memory(task_spec(base.dataset, base.length), base.branches, base.widths)
+    if is_task(base.dataset):  # SG runs first: a CVX (or its SG fine-tuning, the same network as SG's) this
+        # machine cannot hold is refused before it, not after
+        sequence_memory(replace(base, method="cvx", finetune_epochs=epochs))
     out.mkdir(parents=True, exist_ok=True)
     if is_task(base.dataset):
         rows = compare_sequence(base, epochs, lr, out)

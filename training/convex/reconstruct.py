@@ -229,8 +229,10 @@ def reconstruct_events(cfg: ReconConfig, log, rank: int = 0, world: int = 1) -> 
 
 def sequence_memory(cfg: ReconConfig):
     """The memory estimate of a ``cvx`` sequence run (:mod:`training.convex.memory`), refused with the numbers when
-    it does not fit this machine. (sg-cvx's network is a checkpoint's, already held once.)"""
+    it does not fit this machine; with ``finetune_epochs`` (the hybrid, which then trains the same network with SG)
+    SG's estimate is checked too. (sg-cvx's network is a checkpoint's, already held once.)"""
     from training.convex.memory import check_fits, estimate
+    from training.convex.sequence import sg_memory
     from training.convex.tasks import source_bytes, split_sizes
 
     spec = task_spec(cfg.dataset, cfg.length)
@@ -239,6 +241,8 @@ def sequence_memory(cfg: ReconConfig):
                    n_fit, n_val, source_bytes(spec))
     check_fits(est, f"{cfg.dataset} with {cfg.branches:,} branches of widths {list(cfg.widths)}, T {spec.steps} and "
                     f"{n_fit:,} training sequences")
+    if cfg.finetune_epochs:
+        sg_memory(spec, cfg.branches, cfg.widths)
     return est
 
 
@@ -314,10 +318,6 @@ def reconstruct(cfg: ReconConfig) -> dict | None:
         raise SastLiveError(f"{out} already holds a model; choose another --out")
     # a run this machine cannot hold is refused before anything is written
     memory = sequence_memory(cfg) if is_task(cfg.dataset) and cfg.method == "cvx" else None
-    if memory is not None and cfg.finetune_epochs:  # the hybrid then trains the same network with SG
-        from training.convex.sequence import sg_memory
-
-        sg_memory(task_spec(cfg.dataset, cfg.length), cfg.branches, cfg.widths)
     if is_task(cfg.dataset):
         read_source(cfg.dataset)
     rank, world = group()

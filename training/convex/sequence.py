@@ -149,13 +149,13 @@ def run_sequence_sg(cfg, epochs: int, lr: float, init_from: str | None = None) -
     if epochs < 1 or lr <= 0:
         raise SastLiveError(f"need epochs ≥ 1 and lr > 0, got {epochs} and {lr}")
     spec = task_spec(task, length)
-    if not init_from:  # a network this machine cannot train is refused before the data are read
-        sg_memory(spec, cfg.branches, cfg.widths)
+    start = load_task_network(init_from, spec) if init_from else None
+    # a network this machine cannot train is refused before the data are read
+    sg_memory(spec, *((start.cfg.branches, start.cfg.widths) if start else (cfg.branches, cfg.widths)))
     data = load_sequence_data(spec, cfg.n_train, cfg.n_test, seed)
     torch.manual_seed(seed)
-    if init_from:
-        model = load_task_network(init_from, spec)
-        sg_memory(spec, model.cfg.branches, model.cfg.widths)
+    if start is not None:
+        model = start
     else:
         model = ParallelLIFNet(ParallelConfig(f"{spec.name}-parallel", spec.n_in, cfg.branches, tuple(cfg.widths),
                                               spec.n_classes, tau=cfg.tau, features=cfg.features,
