@@ -144,6 +144,9 @@ class ParallelConfig:
     features: str = "spike"
     per_step: bool = False
     classes: tuple[str, ...] = ()
+    #: autoregressive: input channels ``n_in − 1 − feedback … n_in − 2`` (just before the constant-1 channel) hold
+    #: the previous step's output token, one-hot over the classes (:meth:`~models.sequence_net.ParallelLIFNet.generate`)
+    feedback: int = 0
     kind: str = KIND
 
     def __post_init__(self):
@@ -152,6 +155,10 @@ class ParallelConfig:
         if self.n_in < 1 or self.branches < 1 or not self.widths or min(self.widths) < 1:
             raise SastLiveError(f"need n_in, branches and every width ≥ 1, got {self.n_in}, {self.branches}, "
                                 f"{self.widths}")
+        if self.feedback and (not self.per_step or self.feedback != self.n_classes or self.n_in < self.feedback + 2):
+            raise SastLiveError(f"feedback of the previous output needs a per-step readout, one channel per class "
+                                f"({self.n_classes}) and room before the constant channel; got feedback "
+                                f"{self.feedback}, n_in {self.n_in}, per_step {self.per_step}")
 
     @property
     def n_features(self) -> int:

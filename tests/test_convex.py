@@ -241,6 +241,71 @@ def test_addition_labels_are_the_sum(base):
     np.testing.assert_array_equal(powers @ digits_a + powers @ digits_b, powers @ y)
 
 
+@pytest.mark.parametrize("base", [2, 3, 5])
+def test_autoregressive_addition_feeds_the_previous_sum_digit_and_it_gives_the_carry(base):
+    """add*-ar: the operands of add* (the same draw), plus the previous true sum digit one-hot (zeros at step 0);
+    with it in view the carry into step t is [s_{t-1} < a_{t-1} + b_{t-1}] — a function of one step back."""
+    name = f"add{base}-ar"
+    spec = task_spec(name)
+    assert (spec.n_in, spec.feedback) == (3 * base + 1, base)
+    x, y = task_data(spec, "test", 80, seed=3)
+    plain, y_plain = task_data(task_spec(f"add{base}"), "test", 80, seed=3)
+    np.testing.assert_array_equal(y, y_plain)
+    np.testing.assert_array_equal(x[:, :, :2 * base], plain[:, :, :2 * base])
+    np.testing.assert_array_equal(x[:, :, -1], 1.0)
+    fed = x[:, :, 2 * base:3 * base]
+    assert not fed[0].any() and (fed[1:].sum(2) == 1).all()
+    np.testing.assert_array_equal(fed[1:].argmax(2), y[:-1])
+    a, b = x[:, :, :base].argmax(2), x[:, :, base:2 * base].argmax(2)
+    carry = (fed[1:].argmax(2) < a[:-1] + b[:-1]).astype(int)
+    np.testing.assert_array_equal(y[1:], (a[1:] + b[1:] + carry) % base)
+
+
+def test_generate_feeds_back_its_own_tokens_and_is_the_forward_pass_on_them():
+    """Run autoregressively, the network is its ordinary forward pass on an input whose feedback channels hold its
+    own previous outputs — and so differs from the teacher-forced run exactly when an output was wrong."""
+    import torch
+
+    from models.config import ParallelConfig
+    from models.sequence_net import ParallelLIFNet
+    from sast_live.errors import SastLiveError
+    from training.convex.sequence import accuracy
+
+    spec = task_spec("add3-ar", 6)
+    x, y = task_data(spec, "test", 64)
+    torch.manual_seed(1)
+    model = ParallelLIFNet(ParallelConfig("t", spec.n_in, 48, (4, 1), spec.n_classes, per_step=True,
+                                          feedback=spec.feedback, features="count"))
+    with torch.no_grad():
+        gen = model.generate(torch.as_tensor(x))
+        own = x.copy()
+        own[:, :, 2 * 3:3 * 3] = 0
+        own[1:, :, 6:9] = np.eye(3, dtype=np.float32)[gen[:-1].argmax(-1).numpy()]
+        torch.testing.assert_close(gen, model(torch.as_tensor(own)))
+        forced = model(torch.as_tensor(x)).argmax(-1).numpy()
+    acc = accuracy(model, x, y)
+    assert acc["accuracy"] == pytest.approx((gen.argmax(-1).numpy() == y).mean())
+    assert acc["teacher_forced_accuracy"] == pytest.approx((forced == y).mean())
+    assert acc["accuracy"] != acc["teacher_forced_accuracy"]  # an untrained network's errors are fed back
+    with pytest.raises(ValueError, match="feedback"):
+        ParallelLIFNet(ParallelConfig("t", spec.n_in, 4, (2, 1), 3, per_step=True)).generate(torch.as_tensor(x))
+    with pytest.raises(SastLiveError, match="per-step readout"):
+        ParallelConfig("t", spec.n_in, 4, (2, 1), 3, per_step=False, feedback=3)
+
+
+@pytest.mark.slow
+def test_autoregressive_add2_is_learned_and_its_own_errors_cost_it(tmp_path):
+    """The convex readout on a small add2-ar instance (teacher-forced rows) generates the sum digits far above
+    chance (0.5) at the training length; fed its own outputs it is never better than fed the true ones."""
+    s = reconstruct(ReconConfig(dataset="add2-ar", branches=256, n_train=400, n_test=200, out=str(tmp_path / "ar"),
+                                progress=False))
+    acc = s["accuracy"]
+    assert set(acc["test"]) == {"accuracy", "sequence_accuracy", "teacher_forced_accuracy"}
+    assert acc["test"]["accuracy"] >= 0.9
+    for split in ("test", "test_2x", "test_5x", "test_10x"):
+        assert acc[split]["teacher_forced_accuracy"] >= acc[split]["accuracy"]
+
+
 def test_task_splits_are_seeded_and_disjoint_streams():
     spec = task_spec("xor", 10)
     a, b = task_data(spec, "train", 100), task_data(spec, "train", 100)
@@ -350,7 +415,8 @@ def test_cli_sequence_methods_and_errors(tmp_path, run):
         assert not (tmp_path / "aug").exists()
     for method in ("cvx", "sg"):  # a task that does not exist: the tasks and the datasets named
         r = run("train", "--method", method, "--dataset", "smnist9", "--out", tmp_path / "t")
-        assert r.returncode == 2 and "sequence task (xor, add2, add3, add5, smnist, smnist-full)" in r.stderr
+        assert r.returncode == 2 and ("sequence task (xor, add2, add3, add5, add2-ar, add3-ar, add5-ar, smnist, "
+                                      "smnist-full)") in r.stderr
 
 
 def test_the_memory_estimate_grows_with_branches_rows_and_steps_as_its_parts_say():

@@ -33,8 +33,8 @@ def add_training_args(p: argparse.ArgumentParser, unset: bool = False) -> None:
         return None if unset and name in FINE_TUNED else D[name]
 
     p.add_argument("--dataset", default=D["dataset"],
-                   help="nmnist | nmnist-real | gestures | dataset folder; train also: xor add2 add3 add5 smnist "
-                        f"smnist-full (default {D['dataset']})")
+                   help="nmnist | nmnist-real | gestures | dataset folder; train also: xor add2 add3 add5 add2-ar "
+                        f"add3-ar add5-ar smnist smnist-full (default {D['dataset']})")
     p.add_argument("--data-dir", help="folder of the synthetic dataset (generated on first use)")
     p.add_argument("--epochs", type=int, default=default("epochs"),
                    help=f"(default {D['epochs']}; fine-tuning on takes: 25)")
@@ -86,7 +86,8 @@ def add_convex_args(p: argparse.ArgumentParser) -> None:
                         f"the integer simulator; default {R['dictionary']})")
     g.add_argument("--finetune-epochs", type=int, default=R["finetune_epochs"], help="then SG fine-tuning for N epochs")
     g.add_argument("--finetune-lr", type=float, default=R["lr"], help=f"its learning rate ({R['lr']})")
-    g = p.add_argument_group("sequence tasks (--dataset xor | add2 | add3 | add5 | smnist | smnist-full)")
+    g = p.add_argument_group("sequence tasks (--dataset xor | add2 | add3 | add5 | add2-ar | add3-ar | add5-ar | "
+                             "smnist | smnist-full)")
     g.add_argument("--length", type=int, help="T (xor, smnist) or digits (addition); default 8 / 7 / 4")
     g.add_argument("--features", choices=["spike", "membrane", "count"], default=R["features"],
                    help="last-layer readout features of the parallel network")

