@@ -31,6 +31,24 @@ def test_the_seeds_table_gives_each_methods_mean_std_and_interval(tmp_path):
     assert (tmp_path / "t.png").stat().st_size > 1000
 
 
+def test_an_autoregressive_tasks_tables_show_the_teacher_forced_accuracy_beside_it():
+    from training.convex.compare import render_seeds, render_sequence, summarize_seeds
+
+    def row(acc):
+        r = _row("CVX", acc, kept=3, features=8, rel_gap=1e-3, seconds=2.0)
+        for split in ("test", "test_2x"):
+            r[split]["teacher_forced_accuracy"] = r[split]["accuracy"] + 0.05
+        return r
+
+    table = render_sequence([row(0.8)], "t")
+    assert "| method | test acc, autoregressive | 2x length acc, autoregressive | test acc, teacher-forced | " \
+           "2x length acc, teacher-forced |" in table
+    assert "| CVX | 0.800 | 0.700 | 0.850 | 0.750 | 0.400 | 0.000 | 3/8 |" in table
+    seeds = render_seeds(summarize_seeds([[row(0.8)], [row(0.84)]]), "t")
+    assert "| CVX | 0.820 ± 0.028 (±0.254) | 0.720 ± 0.028 (±0.254) | 0.870 ± 0.028 (±0.254) |" in seeds
+    assert "teacher-forced" not in render_sequence([_row("CVX", 0.8)], "t")
+
+
 @pytest.mark.slow
 def test_sweep_convex_over_seeds_and_what_it_refuses(tmp_path, capsys):
     from tests.conftest import main_in_process

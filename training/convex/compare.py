@@ -57,16 +57,28 @@ def _split_name(split: str) -> str:
     return "test" if split == "test" else f"{split[len('test_'):]} length"
 
 
+def _accuracy_keys(row: dict) -> list[str]:
+    """The accuracies a row's tables show per split: an autoregressive task's teacher-forced one beside it."""
+    return ["accuracy"] + (["teacher_forced_accuracy"] if "teacher_forced_accuracy" in row["test"] else [])
+
+
+def _accuracy_heads(row: dict, splits: list[str]) -> list[str]:
+    names = {"accuracy": "acc", "teacher_forced_accuracy": "acc, teacher-forced"}
+    if len(_accuracy_keys(row)) > 1:
+        names["accuracy"] = "acc, autoregressive"
+    return [f"{_split_name(s)} {names[k]}" for k in _accuracy_keys(row) for s in splits]
+
+
 def render_sequence(rows: list[dict], title: str) -> str:
     splits = [k for k in rows[0] if k.startswith("test")]
-    head = ["method"] + [f"{_split_name(s)} acc" for s in splits]
+    head = ["method"] + _accuracy_heads(rows[0], splits)
     per_step = "sequence_accuracy" in rows[0]["test"]
     if per_step:
         head += [f"{_split_name(s)}: sequences all right" for s in splits]
     head += ["neurons kept", "certificate (rel. gap)", "seconds (witness + dictionary + solve)"]
     lines = [f"# {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        cells = [_method_name(r)] + [f"{r[s]['accuracy']:.3f}" for s in splits]
+        cells = [_method_name(r)] + [f"{r[s][k]:.3f}" for k in _accuracy_keys(r) for s in splits]
         if per_step:
             cells += [f"{r[s]['sequence_accuracy']:.3f}" for s in splits]
         cells += [f"{r['kept']}/{r['features']}" if "kept" in r else "all",
@@ -138,7 +150,7 @@ def render_seeds(summary: list[dict], title: str) -> str:
     for e in summary:
         name = e["method"] if "kept_epochs" not in e else \
             f"{e['method']} (epochs kept of {e['epochs']}: {', '.join(map(str, e['kept_epochs']))})"
-        cells = [name] + [fmt(e[s]["accuracy"]) for s in splits]
+        cells = [name] + [fmt(e[s][k]) for k in _accuracy_keys(e) for s in splits]
         if per_step:
             cells += [fmt(e[s]["sequence_accuracy"]) for s in splits]
         lines.append("| " + " | ".join(cells) + " |")
