@@ -45,6 +45,7 @@ def test_an_autoregressive_tasks_tables_show_the_teacher_forced_accuracy_beside_
            "2x length acc, teacher-forced |" in table
     assert "| CVX | 0.800 | 0.700 | 0.850 | 0.750 | 0.400 | 0.000 | 3/8 |" in table
     seeds = render_seeds(summarize_seeds([[row(0.8)], [row(0.84)]]), "t")
+    assert "| method | test acc, autoregressive | 2x length acc, autoregressive | test acc, teacher-forced |" in seeds
     assert "| CVX | 0.820 ± 0.028 (±0.254) | 0.720 ± 0.028 (±0.254) | 0.870 ± 0.028 (±0.254) |" in seeds
     assert "teacher-forced" not in render_sequence([_row("CVX", 0.8)], "t")
 

@@ -142,7 +142,7 @@ def render_seeds(summary: list[dict], title: str) -> str:
 
     splits = _splits(summary[0])
     per_step = "sequence_accuracy" in summary[0]["test"]
-    head = ["method"] + [f"{_split_name(s)} acc" for s in splits]
+    head = ["method"] + _accuracy_heads(summary[0], splits)
     if per_step:
         head += [f"{_split_name(s)}: sequences all right" for s in splits]
     lines = [f"# {title}", "", "mean ± std over the seeds (± the half-width of the 95 % t-interval of the mean)", "",
