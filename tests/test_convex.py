@@ -413,6 +413,10 @@ def test_cli_sequence_methods_and_errors(tmp_path, run):
         r = run("train", "--method", method, "--mirror", "--onset", "0.5", "--out", tmp_path / "aug", *common)
         assert r.returncode == 2 and "--mirror, --onset change event windows" in r.stderr
         assert not (tmp_path / "aug").exists()
+    for task, line in (("add2-ar", "addition needs at least 1 digit"), ("xor", "xor needs at least 2 steps"),
+                       ("smnist", "T must divide 28")):  # a length of 0 is refused, not read as the default
+        r = run("train", "--method", "cvx", "--dataset", task, "--length", "0", "--out", tmp_path / "len0")
+        assert r.returncode == 2 and line in r.stderr and not (tmp_path / "len0").exists()
     for method in ("cvx", "sg"):  # a task that does not exist: the tasks and the datasets named
         r = run("train", "--method", method, "--dataset", "smnist9", "--out", tmp_path / "t")
         assert r.returncode == 2 and ("sequence task (xor, add2, add3, add5, add2-ar, add3-ar, add5-ar, smnist, "

@@ -58,18 +58,18 @@ def is_task(name: str) -> bool:
 def task_spec(name: str, length: int | None = None) -> TaskSpec:
     """The task's shapes; ``length`` overrides the default T (xor, smnist) or digits (addition)."""
     if name == "xor":
-        T = length or 8
+        T = 8 if length is None else length
         if T < 2:
             raise SastLiveError("xor needs at least 2 steps")
         return TaskSpec(name, 3, 2, False, T, ("0", "1"))
     if name in ADDITION:
         b, feedback = ADDITION[name], ADDITION[name] if name.endswith("-ar") else 0
-        d = length or 4
+        d = 4 if length is None else length
         if d < 1:
             raise SastLiveError("addition needs at least 1 digit")
         return TaskSpec(name, 2 * b + feedback + 1, b, True, d, tuple(str(i) for i in range(b)), feedback)
     if name in SMNIST:
-        T = length or 7
+        T = 7 if length is None else length
         if T < 1 or 28 % T:
             raise SastLiveError(f"smnist cuts 28 rows into T chunks: T must divide 28, got {T}")
         return TaskSpec(name, 28 * 28 // T + 1, 10, False, T, tuple(str(i) for i in range(10)))
