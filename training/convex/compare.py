@@ -176,8 +176,9 @@ def plot_seeds(summary: list[dict], path: Path, title: str) -> None:
         ci = [e[s]["accuracy"]["ci95"] or 0.0 for s in splits]
         ax.bar(x + (i - (len(summary) - 1) / 2) * width, mean, width, yerr=ci, capsize=3, label=e["method"])
     ax.set_xticks(x, [_split_name(s) for s in splits])
-    ax.set_ylabel("sum-token accuracy, autoregressive (hard spikes)" if len(_accuracy_keys(summary[0])) > 1
-                  else "accuracy (hard spikes)", fontsize=8 if len(_accuracy_keys(summary[0])) > 1 else None)
+    autoregressive = len(_accuracy_keys(summary[0])) > 1
+    ax.set_ylabel("sum-token accuracy, autoregressive (hard spikes)" if autoregressive else "accuracy (hard spikes)",
+                  fontsize=8 if autoregressive else None)
     ax.set_ylim(0, 1)
     ax.set_title(textwrap.fill(title, 70), fontsize=8)
     ax.legend(fontsize=7, loc="lower left")

@@ -247,9 +247,13 @@ def sequence_memory(cfg: ReconConfig):
 
 
 def reconstruct_sequence(cfg: ReconConfig, log, rank: int = 0, world: int = 1) -> tuple[list[dict], dict | None]:
-    from models.config import ParallelConfig
-    from models.sequence_net import ParallelLIFNet
-    from training.convex.sequence import evaluate_sequence, load_sequence_data, load_task_network, train_sequence_sg
+    from training.convex.sequence import (
+        evaluate_sequence,
+        load_sequence_data,
+        load_task_network,
+        new_task_network,
+        train_sequence_sg,
+    )
 
     spec = task_spec(cfg.dataset, cfg.length)
     data = load_sequence_data(spec, cfg.n_train, cfg.n_test, cfg.seed)
@@ -259,10 +263,7 @@ def reconstruct_sequence(cfg: ReconConfig, log, rank: int = 0, world: int = 1) -
     if cfg.method == "sg-cvx":
         model = load_task_network(cfg.witness_from, spec)
     else:
-        pcfg = ParallelConfig(f"{spec.name}-parallel", spec.n_in, cfg.branches, tuple(cfg.widths), spec.n_classes,
-                              tau=cfg.tau, features=cfg.features, per_step=spec.per_step, classes=spec.classes,
-                              feedback=spec.feedback)
-        model = ParallelLIFNet(pcfg)
+        model = new_task_network(spec, cfg)
         x_cal = torch.as_tensor(data.train[0][:, calibration_indices(data.train[0].shape[1], 256)])
         witness = gaussian_witness(model, x_cal, cfg.witness_rate, cfg.seed)
         log(witness_line(witness))

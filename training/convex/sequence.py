@@ -129,6 +129,17 @@ def sg_memory(spec: TaskSpec, branches: int, widths) -> None:
                     f"and batches of {SG_BATCH}", lower="--branches or --length")
 
 
+def new_task_network(spec: TaskSpec, cfg):
+    """A fresh parallel network for task ``spec`` (its inputs, classes, per-step readout and feedback) with the
+    branches, widths, leak and features of ``cfg`` (a :class:`~training.convex.config.ReconConfig`)."""
+    from models.config import ParallelConfig
+    from models.sequence_net import ParallelLIFNet
+
+    return ParallelLIFNet(ParallelConfig(f"{spec.name}-parallel", spec.n_in, cfg.branches, tuple(cfg.widths),
+                                         spec.n_classes, tau=cfg.tau, features=cfg.features, per_step=spec.per_step,
+                                         classes=spec.classes, feedback=spec.feedback))
+
+
 def load_task_network(path: str, spec: TaskSpec):
     """A trained or reconstructed parallel network from checkpoint ``path``, checked to fit task ``spec``."""
     from models.checkpoint.weights import load_model
@@ -149,8 +160,6 @@ def run_sequence_sg(cfg, epochs: int, lr: float, init_from: str | None = None) -
     from pathlib import Path
 
     from models.checkpoint.weights import save_checkpoint
-    from models.config import ParallelConfig
-    from models.sequence_net import ParallelLIFNet
     from sast_live.errors import SastLiveError
     from training.convex.tasks import task_spec
 
@@ -165,13 +174,7 @@ def run_sequence_sg(cfg, epochs: int, lr: float, init_from: str | None = None) -
     sg_memory(spec, *((start.cfg.branches, start.cfg.widths) if start else (cfg.branches, cfg.widths)))
     data = load_sequence_data(spec, cfg.n_train, cfg.n_test, seed)
     torch.manual_seed(seed)
-    if start is not None:
-        model = start
-    else:
-        model = ParallelLIFNet(ParallelConfig(f"{spec.name}-parallel", spec.n_in, cfg.branches, tuple(cfg.widths),
-                                              spec.n_classes, tau=cfg.tau, features=cfg.features,
-                                              per_step=spec.per_step, classes=spec.classes,
-                                              feedback=spec.feedback))
+    model = start if start is not None else new_task_network(spec, cfg)
     history = train_sequence_sg(model, data, epochs, lr, seed=seed, progress=cfg.progress)
     acc = evaluate_sequence(model, data)
     train_cfg = {"dataset": task, "method": "sg-from-cvx" if init_from else "sg", "epochs": epochs, "lr": lr,
