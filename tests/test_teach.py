@@ -268,8 +268,9 @@ def test_a_fresh_clone_generates_only_the_old_class_recordings_the_fine_tuning_n
 
     calls = []
 
-    def fake_synth(kind, out, n_per_class, split, progress, workers):
+    def fake_synth(kind, out, n_per_class, seed, split, progress, workers):
         calls.append((kind, Path(out).name, n_per_class, split))
+        assert seed == 0
         Path(out).mkdir(parents=True, exist_ok=True)
         (Path(out) / "meta.json").write_text("{}")
 
@@ -285,3 +286,35 @@ def test_a_fresh_clone_generates_only_the_old_class_recordings_the_fine_tuning_n
     (tmp_path / "synth-gestures-v2" / "meta.json").write_text("{}")
     assert finetune.old_classes_dataset(model, 30, progress=False) is None  # the full set: used as it is
     assert finetune.old_classes_dataset(model, 0, progress=False) is None
+
+
+def test_a_base_trained_on_a_union_takes_its_old_classes_from_the_first_part_when_a_part_is_missing(tmp_path,
+                                                                                                     monkeypatch):
+    """gestures-v2+gestures-v2-seed1 (40 people): with both folders on disk the union is used as it is; with one
+    missing, the fine-tuning folder is generated from gestures-v2 alone (seed 0), not the whole union."""
+    from training import finetune
+    from training.data import resolve, synth
+
+    calls = []
+
+    def fake_synth(kind, out, n_per_class, seed, split, progress, workers):
+        calls.append((kind, Path(out).name, seed, split))
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / "meta.json").write_text("{}")
+
+    monkeypatch.setattr(synth, "synth_dataset", fake_synth)
+    for name in ("gestures-v2", "gestures-v2-seed1"):
+        monkeypatch.setitem(resolve.SYNTH_DEFAULT, name, tmp_path / f"synth-{name}")
+    base = tmp_path / "base"
+    meta = json.loads((REPO / "models" / "zoo" / "gestures-sast" / "model.json").read_text())
+    meta["train_cfg"]["dataset"] = "gestures-v2+gestures-v2-seed1"
+    base.with_suffix(".json").write_text(json.dumps(meta))
+    base.with_suffix(".safetensors").write_bytes((REPO / "models" / "zoo" / "gestures-sast" /
+                                                  "model.safetensors").read_bytes())
+    got = finetune.old_classes_dataset(str(base), 30, progress=False)
+    assert got == str(tmp_path / "synth-gestures-v2-finetune-30")
+    assert [c[0] for c in calls] == ["gestures-v2", "gestures-v2"] and {c[2] for c in calls} == {0}
+    for name in ("gestures-v2", "gestures-v2-seed1"):
+        (tmp_path / f"synth-{name}").mkdir()
+        (tmp_path / f"synth-{name}" / "meta.json").write_text("{}")
+    assert finetune.old_classes_dataset(str(base), 30, progress=False) is None

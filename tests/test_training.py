@@ -285,3 +285,37 @@ def test_a_dataset_narrowed_to_some_classes_keeps_its_class_list_and_names_an_un
     assert len(mixed) == len(digits) + digits.labels.count(3)
     with pytest.raises(SastLiveError, match="no class eleven; its classes are 0, 1"):
         resolve_split("nmnist-real:eleven", "test", progress=False)
+
+
+def test_the_second_pool_of_people_is_generated_on_first_use_at_seed_1_split_by_split(tmp_path, monkeypatch):
+    """gestures-v2-seed1 is gestures-v2's generator at seed 1 (another 29 people): 100 training and 20 test
+    recordings per class, each split written on its own; a folder a killed first use left with only its train
+    split is completed, not read as finished."""
+    from pathlib import Path
+
+    from training.data import resolve, synth
+
+    calls = []
+
+    def fake_synth(kind, out, n_per_class, seed, split, progress, workers):
+        calls.append((kind, n_per_class, seed, split))
+        meta = Path(out) / "meta.json"
+        old = json.loads(meta.read_text())["splits"] if meta.is_file() else {}
+        Path(out).mkdir(parents=True, exist_ok=True)
+        meta.write_text(json.dumps({"splits": {**old, split: n_per_class}}))
+
+    monkeypatch.setattr(synth, "synth_dataset", fake_synth)
+    monkeypatch.setattr(resolve, "open_dataset", lambda folder, split: (folder, split))
+    folder = tmp_path / "synth-gestures-v2-seed1"
+    monkeypatch.setitem(resolve.SYNTH_DEFAULT, "gestures-v2-seed1", folder)
+    assert resolve.names_a_dataset("gestures-v2+gestures-v2-seed1")
+    assert resolve.resolve_split("gestures-v2-seed1", "train", progress=False) == (folder, "train")
+    assert calls == [("gestures-v2", 100, 1, "train"), ("gestures-v2", 20, 1, "test")]
+    resolve.resolve_split("gestures-v2-seed1", "test", progress=False)
+    assert len(calls) == 2  # finished: not generated again
+    (folder / "meta.json").write_text(json.dumps({"splits": {"train": 1200}}))  # killed between the splits
+    resolve.resolve_split("gestures-v2-seed1", "test", progress=False)
+    assert len(calls) == 4
+    (folder / "meta.json").write_text("{not json")  # damaged: left to open_dataset, which names it
+    resolve.resolve_split("gestures-v2-seed1", "test", progress=False)
+    assert len(calls) == 4

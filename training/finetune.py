@@ -40,26 +40,31 @@ def old_classes_dataset(base_checkpoint: str, keep_old: int, progress: bool = Tr
     this tool generates) — it is used as it is; else a folder generated for fine-tuning alone, beside where the
     full set would be, with ``keep_old`` training recordings per class and :data:`OLD_TEST_PER_CLASS` test
     recordings per class. Generating all of gestures-v2 (2,880 recordings, 3 GB, hours on 2 cores) only to mix
-    in 30 per class would make a fresh clone's first fine-tuning take hours instead of minutes."""
+    in 30 per class would make a fresh clone's first fine-tuning take hours instead of minutes. A base trained on a
+    union of synthetic datasets (``gestures-v2+gestures-v2-seed1``) is used as it is when every part is on disk, else
+    the folder is generated from its first part."""
     from models.checkpoint.files import read_checkpoint_meta
-    from training.data.resolve import SYNTH_DEFAULT, SYNTH_WORKERS
+    from training.data.resolve import SYNTH_DEFAULT, SYNTH_RECIPE, SYNTH_WORKERS
     from training.data.synth import synth_dataset
 
     base = read_checkpoint_meta(base_checkpoint)[0].get("train_cfg") or {}
-    name = base.get("dataset")
-    if name not in SYNTH_DEFAULT or keep_old <= 0:
+    parts = str(base.get("dataset") or "").split("+")  # a union: the old classes come from its first part
+    name = parts[0]
+    if keep_old <= 0 or not all(p in SYNTH_DEFAULT for p in parts):
         return None
     full = Path(base["data_dir"]) if base.get("data_dir") else SYNTH_DEFAULT[name]
-    if (full / "meta.json").is_file():
+    if all((SYNTH_DEFAULT[p] if p != name else full).joinpath("meta.json").is_file() for p in parts):
         return None
     folder = full.with_name(f"{full.name}-finetune-{keep_old}")
     if not (folder / "meta.json").is_file():
         n = len(read_checkpoint_meta(base_checkpoint)[0]["model_cfg"].get("classes") or []) or 12
-        print(f"{folder}: {name}, which {base_checkpoint} was trained on, is not on disk; generating the "
+        kind, seed = SYNTH_RECIPE.get(name, (name, 0))
+        print(f"{folder}: {base['dataset']}, which {base_checkpoint} was trained on, is not on disk; generating the "
               f"{keep_old} recordings per class the fine-tuning mixes in and {OLD_TEST_PER_CLASS} per class to check "
               f"the old classes ({(keep_old + OLD_TEST_PER_CLASS) * n} recordings, once)", flush=True)
-        synth_dataset(name, folder, n_per_class=keep_old, split="train", progress=progress, workers=SYNTH_WORKERS)
-        synth_dataset(name, folder, n_per_class=OLD_TEST_PER_CLASS, split="test", progress=progress,
+        synth_dataset(kind, folder, n_per_class=keep_old, seed=seed, split="train", progress=progress,
+                      workers=SYNTH_WORKERS)
+        synth_dataset(kind, folder, n_per_class=OLD_TEST_PER_CLASS, seed=seed, split="test", progress=progress,
                       workers=SYNTH_WORKERS)
     return str(folder)
 

@@ -20,15 +20,23 @@ def shared_data() -> Path:
 
 def real_nmnist() -> Path:
     return shared_data() / "slayer-nmnist" / "NMNISTsmall"
+
+
 SYNTH_DEFAULT = {"nmnist": REPO / "data" / "synth-nmnist", "gestures": REPO / "data" / "synth-gestures",
-                 "gestures-v2": REPO / "data" / "synth-gestures-v2", "gestures-v3": REPO / "data" / "synth-gestures-v3"}
-# per class and split, generated on first use
-SYNTH_SIZE = {"nmnist": 100, "gestures": 40, "gestures-v2": 200, "gestures-v3": 200}
+                 "gestures-v2": REPO / "data" / "synth-gestures-v2", "gestures-v3": REPO / "data" / "synth-gestures-v3",
+                 "gestures-v2-seed1": REPO / "data" / "synth-gestures-v2-seed1"}
+#: recordings per class generated on first use: one count for both splits, or (train, test)
+SYNTH_SIZE = {"nmnist": 100, "gestures": 40, "gestures-v2": 200, "gestures-v3": 200, "gestures-v2-seed1": (100, 20)}
+#: what a name is made by, if not the generator of the same name at seed 0: ``gestures-v2-seed1`` is gestures-v2's
+#: generator at seed 1 — another pool of 29 people (its subjects 0-22 train, 23-28 test, as the first pool's), so a
+#: union ``gestures-v2+gestures-v2-seed1`` trains on 40 people and holds out the same subject ids (20-22) of both
+SYNTH_RECIPE = {"gestures-v2-seed1": ("gestures-v2", 1)}
 SYNTH_WORKERS = max(1, (os.cpu_count() or 1))
 
 
 #: the event datasets ``--dataset`` names, in words (each error that lists them says the same)
-DATASET_CHOICES = "nmnist, nmnist-real, gestures, gestures-v2, gestures-v3, a dataset folder or a union A+B of them"
+DATASET_CHOICES = ("nmnist, nmnist-real, gestures, gestures-v2, gestures-v2-seed1, gestures-v3, a dataset folder or a "
+                   "union A+B of them")
 
 
 def names_a_dataset(name: str) -> bool:
@@ -54,15 +62,43 @@ def resolve_split(name: str, split: str, data_dir: str | None = None, progress: 
         return open_dataset(Path(data_dir) if data_dir else real_nmnist(), split)
     if name in SYNTH_DEFAULT:
         folder = Path(data_dir) if data_dir else SYNTH_DEFAULT[name]
-        if not (folder / "meta.json").is_file():
-            from training.data.synth import synth_dataset
-
-            print(f"{folder}: generating the synthetic {name} dataset once ({SYNTH_SIZE[name]} per class)")
-            synth_dataset(name, folder, n_per_class=SYNTH_SIZE[name], progress=progress, workers=SYNTH_WORKERS)
+        if needs_generating(folder):  # a folder a killed first use left half-written is completed
+            generate_synth(name, folder, progress)
         return open_dataset(folder, split)
     if Path(name).is_dir():
         return open_dataset(Path(name), split)
     raise SastLiveError(f"--dataset must be {DATASET_CHOICES}; got {name!r}")
+
+
+def needs_generating(folder: Path) -> bool:
+    """Whether ``folder`` lacks a finished synthetic dataset: no ``meta.json``, or one without a train and a test split
+    (a first use killed between its splits). An unreadable one is left to :func:`open_dataset`, which says so."""
+    import json
+
+    meta = folder / "meta.json"
+    if not meta.is_file():
+        return True
+    try:
+        splits = json.loads(meta.read_text()).get("splits")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(splits, dict) and not {"train", "test"} <= set(splits)
+
+
+def generate_synth(name: str, folder: Path, progress: bool = True) -> None:
+    """Write the synthetic dataset ``name`` (a :data:`SYNTH_DEFAULT` name) into ``folder`` at its :data:`SYNTH_SIZE`."""
+    from training.data.synth import synth_dataset
+
+    kind, seed = SYNTH_RECIPE.get(name, (name, 0))
+    size = SYNTH_SIZE[name]
+    n_train, n_test = size if isinstance(size, tuple) else (size, size)
+    print(f"{folder}: generating the synthetic {name} dataset once ({n_train} per class"
+          f"{'' if n_train == n_test else f' for training, {n_test} for testing'})")
+    if n_train == n_test:
+        synth_dataset(kind, folder, n_per_class=n_train, seed=seed, progress=progress, workers=SYNTH_WORKERS)
+        return
+    for split, n in (("train", n_train), ("test", n_test)):
+        synth_dataset(kind, folder, n_per_class=n, seed=seed, split=split, progress=progress, workers=SYNTH_WORKERS)
 
 
 def resolve_datasets(name: str, data_dir: str | None = None, progress: bool = True):
