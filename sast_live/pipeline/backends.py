@@ -31,7 +31,7 @@ from sast_live.errors import SastLiveError
 #: the bundled gesture model: the one with the best robustness grid on the validation subjects (issue 29's rule,
 #: models/zoo/make_zoo.sh) — gestures-sast fine-tuned with --augment-geometry in six runs, the last two with
 #: --geometry-wide
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "zoo" / "gestures-sast-geometry7"
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "zoo" / "gestures-sast-geometry8"
 
 
 class Readout(NamedTuple):
