@@ -29,8 +29,8 @@ from firmware_sim.precisions import DEPLOYED, PRECISIONS, Precision, custom_prec
 from sast_live.errors import SastLiveError
 
 #: the bundled gesture model: the one with the best robustness grid on the validation subjects (issue 29's rule,
-#: models/zoo/make_zoo.sh) — gestures-sast fine-tuned with --augment-geometry in six runs, the last two with
-#: --geometry-wide
+#: models/zoo/make_zoo.sh) — gestures-sast fine-tuned with --augment-geometry in a chain of runs, the later ones with
+#: --geometry-wide and --mirror, the last two on 40 people (gestures-v2 plus a second pool, gestures-v2-seed1)
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "zoo" / "gestures-sast-geometry8"
 
 
