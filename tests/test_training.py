@@ -319,3 +319,4 @@ def test_the_second_pool_of_people_is_generated_on_first_use_at_seed_1_split_by_
     (folder / "meta.json").write_text("{not json")  # damaged: left to open_dataset, which names it
     resolve.resolve_split("gestures-v2-seed1", "test", progress=False)
     assert len(calls) == 4
+    assert resolve.SYNTH_RECIPE["gestures-v2-seed2"] == ("gestures-v2", 2)  # the third pool, the same way

@@ -30,8 +30,8 @@ from sast_live.errors import SastLiveError
 
 #: the bundled gesture model: the one with the best robustness grid on the validation subjects (issue 29's rule,
 #: models/zoo/make_zoo.sh) — gestures-sast fine-tuned with --augment-geometry in a chain of runs, the later ones with
-#: --geometry-wide and --mirror, the last two on 40 people (gestures-v2 plus a second pool, gestures-v2-seed1)
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "zoo" / "gestures-sast-geometry8"
+#: --geometry-wide and --mirror, the last three on 40 and then 60 people (gestures-v2 plus gestures-v2-seed1, -seed2)
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "zoo" / "gestures-sast-geometry9"
 
 
 class Readout(NamedTuple):
