@@ -44,7 +44,7 @@ def old_classes_dataset(base_checkpoint: str, keep_old: int, progress: bool = Tr
     union of synthetic datasets (``gestures-v2+gestures-v2-seed1``) is used as it is when every part is on disk, else
     the folder is generated from its first part."""
     from models.checkpoint.files import read_checkpoint_meta
-    from training.data.resolve import SYNTH_DEFAULT, SYNTH_RECIPE, SYNTH_WORKERS
+    from training.data.resolve import SYNTH_DEFAULT, SYNTH_WORKERS, synth_recipe
     from training.data.synth import synth_dataset
 
     base = read_checkpoint_meta(base_checkpoint)[0].get("train_cfg") or {}
@@ -52,13 +52,13 @@ def old_classes_dataset(base_checkpoint: str, keep_old: int, progress: bool = Tr
     name = parts[0]
     if keep_old <= 0 or not all(p in SYNTH_DEFAULT for p in parts):
         return None
-    full = Path(base["data_dir"]) if base.get("data_dir") else SYNTH_DEFAULT[name]
-    if all((SYNTH_DEFAULT[p] if p != name else full).joinpath("meta.json").is_file() for p in parts):
+    full = Path(base["data_dir"]) if base.get("data_dir") else SYNTH_DEFAULT[name]  # a union has no --data-dir
+    if all((folder / "meta.json").is_file() for folder in (full, *(SYNTH_DEFAULT[p] for p in parts[1:]))):
         return None
     folder = full.with_name(f"{full.name}-finetune-{keep_old}")
     if not (folder / "meta.json").is_file():
         n = len(read_checkpoint_meta(base_checkpoint)[0]["model_cfg"].get("classes") or []) or 12
-        kind, seed = SYNTH_RECIPE.get(name, (name, 0))
+        kind, seed = synth_recipe(name)
         print(f"{folder}: {base['dataset']}, which {base_checkpoint} was trained on, is not on disk; generating the "
               f"{keep_old} recordings per class the fine-tuning mixes in and {OLD_TEST_PER_CLASS} per class to check "
               f"the old classes ({(keep_old + OLD_TEST_PER_CLASS) * n} recordings, once)", flush=True)

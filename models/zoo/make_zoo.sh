@@ -24,8 +24,8 @@ train_and_eval () {
 }
 geometry_eval () {  # a geometry-trained gesture model at INT8: nominal, the robustness grid, the demo, the real scenes
     # (on gestures-v2's 480 test recordings, also for a model trained on a union with the second pool of people)
-    $PY main.py evaluate "models/zoo/$1/model" --dataset gestures-v2 --no-corruptions --hardware int8 --robustness --live \
-        --out "models/zoo/$1/eval" --quiet
+    $PY main.py evaluate "models/zoo/$1/model" --dataset gestures-v2 --no-corruptions --hardware int8 --robustness \
+        --live --out "models/zoo/$1/eval" --quiet
 }
 bank_and_eval () {  # a default candidate: its feature bank (and the activity check fitted from it), then geometry_eval
     $PY main.py teach-bank "models/zoo/$1/model" --dataset gestures-v2+gestures-v3:no_gesture --quiet

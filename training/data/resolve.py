@@ -88,11 +88,16 @@ def needs_generating(folder: Path) -> bool:
     return isinstance(splits, dict) and not {"train", "test"} <= set(splits)
 
 
+def synth_recipe(name: str) -> tuple[str, int]:
+    """``(generator, seed)`` that make the :data:`SYNTH_DEFAULT` dataset ``name``."""
+    return SYNTH_RECIPE.get(name, (name, 0))
+
+
 def generate_synth(name: str, folder: Path, progress: bool = True) -> None:
     """Write the synthetic dataset ``name`` (a :data:`SYNTH_DEFAULT` name) into ``folder`` at its :data:`SYNTH_SIZE`."""
     from training.data.synth import synth_dataset
 
-    kind, seed = SYNTH_RECIPE.get(name, (name, 0))
+    kind, seed = synth_recipe(name)
     size = SYNTH_SIZE[name]
     n_train, n_test = size if isinstance(size, tuple) else (size, size)
     print(f"{folder}: generating the synthetic {name} dataset once ({n_train} per class"
