@@ -64,7 +64,7 @@ def add_source_args(p: argparse.ArgumentParser, speed_default: float | None, loo
 def add_model_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
     g.add_argument("--model", help="training checkpoint or exported firmware folder (default: the bundled SAST "
-                                   "gesture model, models/zoo/gestures-sast-geometry9)")
+                                   "gesture model, models/zoo/gestures-sast-geometry10)")
     g.add_argument("--precision", choices=list(PRECISIONS),
                    help="float = surrogate spikes, hard = Heaviside spikes (PyTorch); int8/int4/wide = the "
                         f"on-sensor integer simulator (default: {DEPLOYED} for a checkpoint, an exported firmware "

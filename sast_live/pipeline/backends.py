@@ -30,8 +30,9 @@ from sast_live.errors import SastLiveError
 
 #: the bundled gesture model: the one with the best robustness grid on the validation subjects (issue 29's rule,
 #: models/zoo/make_zoo.sh) — gestures-sast fine-tuned with --augment-geometry in a chain of runs, the later ones with
-#: --geometry-wide and --mirror, the last three on 40 and then 60 people (gestures-v2 plus gestures-v2-seed1, -seed2)
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "zoo" / "gestures-sast-geometry9"
+#: --geometry-wide and --mirror, the last four on 40 and then 60 people (gestures-v2 plus gestures-v2-seed1, -seed2),
+#: the last of them with half its loss on the hard-spike forward pass (--hard-loss 0.5)
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "zoo" / "gestures-sast-geometry10"
 
 
 class Readout(NamedTuple):
