@@ -22,18 +22,16 @@ def real_nmnist() -> Path:
     return shared_data() / "slayer-nmnist" / "NMNISTsmall"
 
 
-SYNTH_DEFAULT = {"nmnist": REPO / "data" / "synth-nmnist", "gestures": REPO / "data" / "synth-gestures",
-                 "gestures-v2": REPO / "data" / "synth-gestures-v2", "gestures-v3": REPO / "data" / "synth-gestures-v3",
-                 "gestures-v2-seed1": REPO / "data" / "synth-gestures-v2-seed1",
-                 "gestures-v2-seed2": REPO / "data" / "synth-gestures-v2-seed2"}
-#: recordings per class generated on first use: one count for both splits, or (train, test)
-SYNTH_SIZE = {"nmnist": 100, "gestures": 40, "gestures-v2": 200, "gestures-v3": 200, "gestures-v2-seed1": (100, 20),
-              "gestures-v2-seed2": (100, 20)}
 #: what a name is made by, if not the generator of the same name at seed 0: ``gestures-v2-seed1`` is gestures-v2's
 #: generator at seed 1 — another pool of 29 people (its subjects 0-22 train, 23-28 test, as the first pool's), so a
 #: union ``gestures-v2+gestures-v2-seed1`` trains on 40 people and holds out the same subject ids (20-22) of both;
 #: ``gestures-v2-seed2`` is a third pool the same way
-SYNTH_RECIPE = {"gestures-v2-seed1": ("gestures-v2", 1), "gestures-v2-seed2": ("gestures-v2", 2)}
+SYNTH_RECIPE = {f"gestures-v2-seed{seed}": ("gestures-v2", seed) for seed in (1, 2)}
+#: recordings per class generated on first use: one count for both splits, or (train, test)
+SYNTH_SIZE = {"nmnist": 100, "gestures": 40, "gestures-v2": 200, "gestures-v3": 200,
+              **dict.fromkeys(SYNTH_RECIPE, (100, 20))}
+#: where each synthetic dataset is generated on first use: ``data/synth-<name>``
+SYNTH_DEFAULT = {name: REPO / "data" / f"synth-{name}" for name in SYNTH_SIZE}
 SYNTH_WORKERS = max(1, (os.cpu_count() or 1))
 
 
