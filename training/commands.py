@@ -117,14 +117,14 @@ def cmd_train(args) -> int:
 
 
 #: train's options that augment event windows (training.augment): nothing to do on a sequence task
-WINDOW_AUGMENTATIONS = ("augment", "augment_geometry", "geometry_each", "geometry_wide", "mirror", "onset")
+WINDOW_AUGMENTATIONS = ("augment", "augment_geometry", "geometry_each", "geometry_wide", "mirror", "onset", "outliers")
 
 
 def run_fields(args) -> dict:
     """``train``'s TrainConfig fields beyond those every training command shares."""
     return {k: getattr(args, k) for k in ("method", "rho", "out", "resume", "init_from", "augment", "validation",
                                           "schedule", "rho_warmup", "onset", "keep_old", "keep_old_from",
-                                          "freeze_features", "augment_geometry")}
+                                          "freeze_features", "augment_geometry", "outliers", "outlier_weight")}
 
 
 def cmd_finetune(args) -> int:

@@ -50,6 +50,8 @@ class TrainConfig:
     channels: tuple[int, ...] | None = None  # output channels of each conv layer (default: the network's own;
     # with init_from: the checkpoint's followed by the layers to add)
     readout_tied: bool = False  # one readout weight per channel and class at every position (models.config)
+    outliers: str | None = None  # a dataset whose training windows are taught to be unsure (outlier exposure)
+    outlier_weight: float = 0.5  # ... the weight of their loss (cross-entropy to the uniform distribution)
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -73,6 +75,8 @@ class TrainConfig:
             raise SastLiveError(f"--channels must be positive channel counts, got {self.channels}")
         if self.geometry_each and not self.augment_geometry:
             raise SastLiveError("--geometry-each says how --augment-geometry draws its changes; add --augment-geometry")
+        if not self.outlier_weight > 0:
+            raise SastLiveError(f"--outlier-weight must be > 0, got {self.outlier_weight}")
         if self.geometry_wide and not self.augment_geometry:
             raise SastLiveError("--geometry-wide says how --augment-geometry draws its changes; add --augment-geometry")
 

@@ -154,6 +154,14 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
                    help="see half the training windows in a mirror, their classes mirrored too (left ↔ right, "
                         "clockwise ↔ counter_clockwise in the class names; a class whose mirror image is not a class "
                         "is never mirrored), so neither side of the picture is learned as a sign of a class")
+    p.add_argument("--outliers", metavar="DATASET",
+                   help="outlier exposure: also train on this dataset's training windows (e.g. gestures-v3:no_gesture, "
+                        "people walking or standing up, a hand at the lens, real scenes) with the uniform "
+                        "distribution as their target, so the network is unsure of such scenes rather than naming a "
+                        "class; the validation subjects' recordings are left out of it")
+    p.add_argument("--outlier-weight", type=float, default=D["outlier_weight"], metavar="W",
+                   help=f"with --outliers: the weight of their loss (default {D['outlier_weight']}, as Hendrycks et "
+                        "al.'s)")
     p.add_argument("--onset", type=float, default=None, metavar="FRACTION",
                    help="half of the training windows start with up to this fraction of empty bins, as a gesture "
                         "that began part-way into the window (shorter latency when streaming; e.g. 0.6)")

@@ -66,15 +66,35 @@ def epoch_rho(cfg: TrainConfig, epoch: int) -> float:
     return cfg.rho * min(1.0, epoch / cfg.rho_warmup) if cfg.rho_warmup else cfg.rho
 
 
-def loss_and_acc(model, x, y, mode, hard_weight: float = 0.0):
+#: with ``--outliers``, each batch carries this many outlier windows per in-class window (a quarter: an epoch then
+#: shows each of gestures-v3's ~170 no-gesture training recordings about six times among gestures-v2's thousands)
+OUTLIER_SHARE = 0.25
+
+
+def uniform_ce(logits: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of ``logits`` (B, classes) to the uniform distribution, averaged over the batch: 0 only when
+    every class is equally likely (outlier exposure, Hendrycks et al., 2019)."""
+    return -F.log_softmax(logits, 1).mean(1).mean()
+
+
+def loss_and_acc(model, x, y, mode, hard_weight: float = 0.0, outliers=None, outlier_weight: float = 0.0):
     """Cross-entropy of ``model(x, mode)`` and its accuracy; with ``hard_weight`` w the loss is
     (1 − w)·CE(surrogate forward) + w·CE(hard spikes forward, surrogate gradient back): the network that will be
-    deployed is trained too, not only its smooth twin (a method aimed at the swap; twice the forward work)."""
-    logits = model(x, mode)
-    loss = F.cross_entropy(logits, y)
+    deployed is trained too, not only its smooth twin (a method aimed at the swap; twice the forward work).
+    ``outliers`` (T, B_o, 2, H, W) windows of scenes that are none of the classes run in the same forward passes
+    and add ``outlier_weight`` × :func:`uniform_ce` of their logits (per pass, weighted as the passes are)."""
+    n = x.shape[1]
+    xin = x if outliers is None else torch.cat([x, outliers], 1)
+
+    def term(logits):
+        loss = F.cross_entropy(logits[:n], y)
+        return loss + outlier_weight * uniform_ce(logits[n:]) if outliers is not None else loss
+
+    logits = model(xin, mode)
+    loss = term(logits)
     if hard_weight:
-        loss = (1 - hard_weight) * loss + hard_weight * F.cross_entropy(model(x, "sg"), y)
-    return loss, (logits.argmax(1) == y).float().mean().item()
+        loss = (1 - hard_weight) * loss + hard_weight * term(model(xin, "sg"))
+    return loss, (logits[:n].argmax(1) == y).float().mean().item()
 
 
 def _global_batch(cache: FrameCache, indices: list[int], gen: torch.Generator, d, aug=None) -> tuple:
@@ -139,7 +159,8 @@ def write_log(out: Path, history: list[dict]) -> None:
 
 def prepare_data(cfg: TrainConfig, progress: bool) -> tuple:
     """``(train, validation or None, what the validation is, test)`` datasets of the run: limited, with the base
-    model's old classes mixed in and balanced when fine-tuning (``keep_old``)."""
+    model's old classes mixed in and balanced when fine-tuning (``keep_old``). The outliers are
+    :func:`prepare_outliers`'."""
     from training.data.resolve import resolve_datasets
 
     if cfg.init_from:  # an untrusted model file is checked before any data is read or generated
@@ -164,6 +185,25 @@ def prepare_data(cfg: TrainConfig, progress: bool) -> tuple:
 
         train_ds = balance_classes(train_ds)
     return train_ds, val_ds, val_what, test_ds
+
+
+def prepare_outliers(cfg: TrainConfig, train_ds, val_ds, progress: bool):
+    """The training split of ``cfg.outliers`` (or None): same sensor as the run's data, without the recordings of
+    the subjects the run holds out for validation (so what is measured on those people stays unseen)."""
+    if not cfg.outliers:
+        return None
+    from training.data.resolve import resolve_split
+
+    out = resolve_split(cfg.outliers, "train", None, progress)
+    if tuple(out.sensor_size) != tuple(train_ds.sensor_size):
+        raise SastLiveError(f"--outliers {cfg.outliers} is {out.sensor_size[0]}x{out.sensor_size[1]}, the training "
+                            f"data {train_ds.sensor_size[0]}x{train_ds.sensor_size[1]}")
+    if val_ds is not None and val_ds.recordings is not None and out.recordings is not None:
+        held = {sid for sid, _ in val_ds.recordings}
+        out = out.subset([i for i, (sid, _) in enumerate(out.recordings) if sid not in held])
+    if len(out) == 0:
+        raise SastLiveError(f"--outliers {cfg.outliers} has no training recordings left to train on")
+    return out
 
 
 def prepare_network(cfg: TrainConfig, train_ds, device) -> tuple:
@@ -211,9 +251,11 @@ def resume_state(cfg: TrainConfig, out: Path, mcfg: SNNConfig, net, base, main: 
     return meta["epoch"], meta["history"]
 
 
-def run_epoch(cfg: TrainConfig, epoch: int, model, optimizer, base, cache: FrameCache, aug, d, progress: bool) -> dict:
+def run_epoch(cfg: TrainConfig, epoch: int, model, optimizer, base, cache: FrameCache, aug, d, progress: bool,
+              outliers: FrameCache | None = None) -> dict:
     """One pass over the training cache (SAM's two passes per batch for SAST); returns the epoch's loss, training
-    accuracy, seconds and gradient passes."""
+    accuracy, seconds and gradient passes. With ``outliers`` every batch also carries :data:`OUTLIER_SHARE` as many
+    random outlier windows (augmented alike), the same ones in both of SAM's passes."""
     gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
     for group in base.param_groups:
         group["lr"] = epoch_lr(cfg, epoch)
@@ -229,7 +271,12 @@ def run_epoch(cfg: TrainConfig, epoch: int, model, optimizer, base, cache: Frame
     for b in tqdm(range(0, n, cfg.batch_size), desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress,
                   leave=False):
         x, y = (t.to(d.device) for t in _global_batch(cache, order[b: b + cfg.batch_size].tolist(), gen, d, aug))
-        loss, acc = loss_and_acc(model, x, y, mode, cfg.hard_loss)
+        xo = None
+        if outliers is not None:
+            k = max(1, math.ceil(OUTLIER_SHARE * min(cfg.batch_size, n - b)))
+            xo = _global_batch(outliers, torch.randint(len(outliers), (k,), generator=gen).tolist(), gen, d,
+                               aug)[0].to(d.device)
+        loss, acc = loss_and_acc(model, x, y, mode, cfg.hard_loss, xo, cfg.outlier_weight)
         loss.backward()
         passes += 1
         if cfg.method == "sast":
@@ -237,7 +284,7 @@ def run_epoch(cfg: TrainConfig, epoch: int, model, optimizer, base, cache: Frame
             if cfg.second_batch:
                 x, y = (t.to(d.device) for t in _global_batch(cache, second[b: b + cfg.batch_size].tolist(), gen,
                                                                 d, aug))
-            loss2, _ = loss_and_acc(model, x, y, mode, cfg.hard_loss)  # fresh neuron state inside forward
+            loss2, _ = loss_and_acc(model, x, y, mode, cfg.hard_loss, xo, cfg.outlier_weight)  # fresh neuron state
             loss2.backward()
             passes += 1
             optimizer.second_step()
@@ -272,9 +319,11 @@ def train(cfg: TrainConfig) -> dict:
     train_cache = FrameCache(train_ds, mcfg, progress)
     test_cache = FrameCache(test_ds, mcfg, progress)
     val_cache = FrameCache(val_ds, mcfg, progress) if val_ds is not None else None
+    out_ds = prepare_outliers(cfg, train_ds, val_ds, progress)
+    out_cache = FrameCache(out_ds, mcfg, progress) if out_ds is not None else None
     aug = augment_config(cfg, mcfg)
     for epoch in range(start_epoch, cfg.epochs):
-        stats = run_epoch(cfg, epoch, model, optimizer, base, train_cache, aug, d, progress)
+        stats = run_epoch(cfg, epoch, model, optimizer, base, train_cache, aug, d, progress, out_cache)
         line = {"epoch": epoch + 1, "loss": stats["loss"], "train_acc": stats["train_acc"],
                 "test_acc_surrogate": evaluate_accuracy(net, test_cache, "surrogate", d.device),
                 "test_acc_hard": evaluate_accuracy(net, test_cache, "hard", d.device),

@@ -202,6 +202,14 @@ bank_and_eval gestures-sast-geometry10
 # more about the draw of recordings than about the models). The first candidate judged by it lost: the weight average
 # of geometry9 and geometry10 (the float weights averaged tensor by tensor; 0.9490 against 0.9480; of geometry8, 9
 # and 10: 0.9488), its test figures never computed.
+# A second way in, declared 2026-12-07 (fourth session) before any candidate of its kind was trained or scored: the
+# grid alone can never choose a model that is better at saying "no gesture" (every one trained on no-gesture scenes
+# so far lost 1.5-3 grid points), so a candidate that does not win by the margin still replaces the default if, on
+# the validation subjects, (a) its grid mean is at most 0.003 below the default's (about 16 recordings), (b) its
+# nominal at most 0.02 below, and (c) it recognises at least 0.05 more of the 54 no-gesture validation recordings
+# (int8 "no-gesture samples recognised" of `evaluate --dataset gestures-v2+gestures-v3:no_gesture --split
+# validation --hardware int8`, each model measured as shipped: after choose-window --write and its teach-bank;
+# geometry10: 0.796).
 for m in gestures-sast gestures-sast-geometry gestures-sast-geometry2 gestures-sast-geometry3 gestures-sast-geometry4 \
     gestures-sast-geometry5 gestures-sast-geometry6 gestures-sast-geometry7 gestures-sast-geometry8 \
     gestures-sast-geometry9 gestures-sast-geometry10; do
