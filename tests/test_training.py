@@ -320,3 +320,60 @@ def test_the_second_pool_of_people_is_generated_on_first_use_at_seed_1_split_by_
     resolve.resolve_split("gestures-v2-seed1", "test", progress=False)
     assert len(calls) == 4
     assert resolve.SYNTH_RECIPE["gestures-v2-seed2"] == ("gestures-v2", 2)  # the third pool, the same way
+
+
+def test_outlier_exposure_teaches_other_scenes_to_be_unsure_and_leaves_the_validation_people_out(tmp_path, real_dir,
+                                                                                                 monkeypatch):
+    """--outliers D: D's windows run in the same forward passes with the uniform distribution as their target
+    (CE + w·CE-to-uniform, per pass); the recordings of the subjects held out for validation are left out of D;
+    a run with outliers differs from one without; bad weights, a sensor mismatch, an empty D are refused."""
+    import math
+
+    from models.networks import build_model
+    from sast_live.events import SensorSize
+    from training.data.datasets import EventDataset
+    from training.networks import model_config_for
+    from training.train import loss_and_acc, prepare_outliers, uniform_ce
+
+    assert math.isclose(float(uniform_ce(torch.zeros(3, 12))), math.log(12), rel_tol=1e-6)
+    assert float(uniform_ce(torch.tensor([[9.0, 0, 0]]))) > math.log(3)  # a confident claim costs more
+    torch.manual_seed(0)
+    net = build_model(model_config_for(TrainConfig(n_bins=4), [str(i) for i in range(10)], (34, 34)))
+    x = (torch.rand(4, 3, 2, 34, 34) < 0.05).float()
+    xo = (torch.rand(4, 2, 2, 34, 34) < 0.05).float()
+    y = torch.tensor([1, 2, 3])
+    for w in (0.0, 0.5):  # each sample's output does not depend on the others in its batch
+        plain, acc = loss_and_acc(net, x, y, "surrogate", w)
+        with_out, acc2 = loss_and_acc(net, x, y, "surrogate", w, xo, 0.7)
+        expect = (1 - w) * uniform_ce(net(xo, "surrogate")) + w * uniform_ce(net(xo, "sg"))
+        assert torch.isclose(with_out, plain + 0.7 * expect, atol=1e-6) and acc == acc2
+
+    size = SensorSize(34, 34)
+    run = EventDataset("r", (), (), ("a", "b"), size, ())
+    val = EventDataset("v", (tmp_path / "v",), (0,), ("a", "b"), size, ((21, "led"),))
+    files = tuple(tmp_path / f"o{i}" for i in range(4))
+    other = EventDataset("o", files, (1, 1, 1, 1), ("a", "b"), size, ((3, "led"), (21, "led"), (5, "led"), (21, "x")))
+    import training.data.resolve as resolve
+
+    picks = {"o": other, "wide": replace(other, sensor_size=SensorSize(64, 64)), "held": other.subset([1, 3])}
+    monkeypatch.setattr(resolve, "resolve_split", lambda name, split, data_dir=None, progress=True: picks[name])
+    kept = prepare_outliers(TrainConfig(outliers="o"), run, val, False)
+    assert kept.files == (files[0], files[2])  # subject 21 is a validation subject
+    assert prepare_outliers(TrainConfig(outliers="o"), run, None, False).files == files
+    assert prepare_outliers(TrainConfig(), run, val, False) is None
+    with pytest.raises(SastLiveError, match="64x64, the training data 34x34"):
+        prepare_outliers(TrainConfig(outliers="wide"), run, val, False)
+    with pytest.raises(SastLiveError, match="no training recordings left"):
+        prepare_outliers(TrainConfig(outliers="held"), run, val, False)
+    monkeypatch.undo()
+    with pytest.raises(SastLiveError, match="--outliers must be .*got 'nosuch'"):
+        prepare_outliers(TrainConfig(outliers="nosuch"), run, val, False)
+    with pytest.raises(SastLiveError, match="--outlier-weight must be > 0"):
+        TrainConfig(outlier_weight=0.0)
+
+    train(tiny(tmp_path, out=str(tmp_path / "plain"), method="surrogate", epochs=1))
+    final = train(tiny(tmp_path, out=str(tmp_path / "oe"), method="surrogate", epochs=1, outliers="nmnist-real:7"))
+    assert final["gradient_passes"] == 3  # the outliers ride along in the same batches
+    _, a = weights(tmp_path / "plain" / "model")
+    _, b = weights(tmp_path / "oe" / "model")
+    assert not torch.equal(a.readout.weight, b.readout.weight)

@@ -102,6 +102,10 @@ def cmd_train(args) -> int:
     if args.method in ("cvx", "sg-cvx"):
         from training.convex.reconstruct import reconstruct
 
+        if args.outliers:
+            raise SastLiveError(f"--outliers trains gradient methods (sast, surrogate, sg); --method {args.method} "
+                                "reconstructs the weights without them")
+
         summary = reconstruct(recon_config(args, args.method))
         if summary is not None:  # one summary from a run of several processes: the first one's
             print(json.dumps(summary, default=float))
@@ -117,7 +121,8 @@ def cmd_train(args) -> int:
 
 
 #: train's options that augment event windows (training.augment): nothing to do on a sequence task
-WINDOW_AUGMENTATIONS = ("augment", "augment_geometry", "geometry_each", "geometry_wide", "mirror", "onset", "outliers")
+WINDOW_AUGMENTATIONS = ("augment", "augment_geometry", "geometry_each", "geometry_wide", "mirror", "onset",
+                        "outliers")
 
 
 def run_fields(args) -> dict:
@@ -151,7 +156,8 @@ def cmd_teach(args) -> int:
     """``train --init-from CKPT --dataset TAKES [--method readout]``: :func:`training.teach.readout.teach`."""
     from training.teach.readout import LAMBDA, render, teach
 
-    given = [f"--{k.replace('_', '-')}" for k in FINE_TUNED if k != "method" and getattr(args, k) is not None]
+    given = [f"--{k.replace('_', '-')}" for k in (*FINE_TUNED, "outliers") if k != "method" and getattr(args, k, None)
+             is not None]
     if given:
         raise SastLiveError(f"{', '.join(given)}: options of a full fine-tuning (--method sast); teaching by "
                             "refitting the readout (the default) trains no epochs")

@@ -72,8 +72,8 @@ OUTLIER_SHARE = 0.25
 
 
 def uniform_ce(logits: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of ``logits`` (B, classes) to the uniform distribution, averaged over the batch: 0 only when
-    every class is equally likely (outlier exposure, Hendrycks et al., 2019)."""
+    """Cross-entropy of ``logits`` (B, classes) to the uniform distribution, averaged over the batch: smallest
+    (log of the number of classes) when every class is equally likely (outlier exposure, Hendrycks et al., 2019)."""
     return -F.log_softmax(logits, 1).mean(1).mean()
 
 
@@ -192,8 +192,10 @@ def prepare_outliers(cfg: TrainConfig, train_ds, val_ds, progress: bool):
     the subjects the run holds out for validation (so what is measured on those people stays unseen)."""
     if not cfg.outliers:
         return None
-    from training.data.resolve import resolve_split
+    from training.data.resolve import DATASET_CHOICES, names_a_dataset, resolve_split
 
+    if not names_a_dataset(cfg.outliers):
+        raise SastLiveError(f"--outliers must be {DATASET_CHOICES}; got {cfg.outliers!r}")
     out = resolve_split(cfg.outliers, "train", None, progress)
     if tuple(out.sensor_size) != tuple(train_ds.sensor_size):
         raise SastLiveError(f"--outliers {cfg.outliers} is {out.sensor_size[0]}x{out.sensor_size[1]}, the training "
@@ -308,6 +310,7 @@ def train(cfg: TrainConfig) -> dict:
         out.mkdir(parents=True, exist_ok=True)
     progress = cfg.progress and d.main
     train_ds, val_ds, val_what, test_ds = prepare_data(cfg, progress)
+    out_ds = prepare_outliers(cfg, train_ds, val_ds, progress)
     mcfg, net = prepare_network(cfg, train_ds, d.device)  # the weights (saved, evaluated)
     model = distributed.wrap(net, d)  # what the training passes run through (DDP on several processes)
     optimizer, base = make_optimizer(cfg, net)
@@ -319,7 +322,6 @@ def train(cfg: TrainConfig) -> dict:
     train_cache = FrameCache(train_ds, mcfg, progress)
     test_cache = FrameCache(test_ds, mcfg, progress)
     val_cache = FrameCache(val_ds, mcfg, progress) if val_ds is not None else None
-    out_ds = prepare_outliers(cfg, train_ds, val_ds, progress)
     out_cache = FrameCache(out_ds, mcfg, progress) if out_ds is not None else None
     aug = augment_config(cfg, mcfg)
     for epoch in range(start_epoch, cfg.epochs):
