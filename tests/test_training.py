@@ -357,6 +357,7 @@ def test_outlier_exposure_teaches_other_scenes_to_be_unsure_and_leaves_the_valid
 
     picks = {"o": other, "wide": replace(other, sensor_size=SensorSize(64, 64)), "held": other.subset([1, 3])}
     monkeypatch.setattr(resolve, "resolve_split", lambda name, split, data_dir=None, progress=True: picks[name])
+    monkeypatch.setattr(resolve, "names_a_dataset", lambda name: name in picks)
     kept = prepare_outliers(TrainConfig(outliers="o"), run, val, False)
     assert kept.files == (files[0], files[2])  # subject 21 is a validation subject
     assert prepare_outliers(TrainConfig(outliers="o"), run, None, False).files == files
