@@ -82,3 +82,24 @@ def test_train_with_validation_then_evaluate_per_subject_and_lighting(tmp_path, 
     assert want <= set(scenes)
     assert all(r["windows"] >= 12 and 0 <= r["claims_at_80"] <= r["claims"] <= r["windows"] for r in scenes.values())
     assert "Scenes with no gesture" in md
+    # the split's own no-gesture recordings, each streamed whole: tallied per dataset folder
+    streamed = live["streamed"]
+    assert set(streamed) == {data.name} and streamed[data.name]["recordings"] == 1
+    r = streamed[data.name]
+    assert r["windows"] >= 1 and 0 <= r["claims_at_80"] <= r["claims"] <= r["windows"]
+    assert "streamed whole" in md
+    # on the validation split: the same, but never the demo (a test subject) nor a held-out real scene
+    run("evaluate", str(tmp_path / "run" / "model"), "--split", "validation", "--no-corruptions", "--live", "--out",
+        str(tmp_path / "val"), "--quiet")
+    val = json.loads((tmp_path / "val" / "report.json").read_text())["live"]
+    assert val["demo"] is None and not val["demo_variants"]
+    assert "sparklers (EVT2), centre crop, looped (training side)" in val["no_gesture"] and "silence" in val[
+        "no_gesture"]
+    from training.evaluation.no_gesture import is_held_out
+
+    assert any(is_held_out(k) for k in scenes) and not any(is_held_out(k) for k in val["no_gesture"])
+    _, vsplit, _ = split_validation(resolve_split(str(data), "train", None, False), 0.25)
+    n_idle = sum(y == people.IDLE for y in vsplit.labels)  # the validation subjects' no-gesture recordings (maybe 0)
+    assert val["streamed"].get(data.name, {"recordings": 0})["recordings"] == n_idle
+    vmd = (tmp_path / "val" / "report.md").read_text()
+    assert "leaves out the demo" in vmd and "The bundled demo" not in vmd

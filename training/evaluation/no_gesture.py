@@ -60,8 +60,9 @@ def _sorted(parts) -> np.ndarray:
     return ev[np.argsort(ev["t"], kind="stable")]
 
 
-def scenes(shared, seed: int = 0) -> dict[str, np.ndarray]:
-    """Every scene's events (128×128, t from 0); real recordings only where ``shared`` holds them."""
+def scenes(shared, seed: int = 0, held_out: bool = True) -> dict[str, np.ndarray]:
+    """Every scene's events (128×128, t from 0); real recordings only where ``shared`` holds them; without
+    ``held_out`` the held-out real recordings are left out (a validation report must not see them)."""
     from sast_live.formats.registry import open_events
 
     rng = np.random.default_rng(seed)
@@ -70,7 +71,7 @@ def scenes(shared, seed: int = 0) -> dict[str, np.ndarray]:
            "hot pixels": _sorted([hot_pixels(33, 1000.0, SECONDS, rng), noise(FLOOR_HZ, SECONDS, rng)])}
     for name, rel in REAL.items():
         path = shared / rel
-        if not path.is_file():
+        if not path.is_file() or (name in HELD_OUT and not held_out):
             continue
         reader = open_events(path)
         events = reader.read()
@@ -81,7 +82,8 @@ def scenes(shared, seed: int = 0) -> dict[str, np.ndarray]:
         if crop is not None:
             out[f"{name}, centre crop, looped{seen}"] = looped(crop, rng)
     folder = shared / "slayer-nmnist" / "NMNISTsmall"
-    digits = [digit_clip(folder / f"{i}.bs2") for i in HELD_OUT_DIGITS[:20] if (folder / f"{i}.bs2").is_file()]
+    digits = [digit_clip(folder / f"{i}.bs2") for i in HELD_OUT_DIGITS[:20] if (folder / f"{i}.bs2").is_file()
+              and held_out]
     if digits:
         chain = _chain(digits)
         out[f"{DIGITS}, looped"] = looped(chain, rng)
@@ -100,23 +102,72 @@ def _chain(clips) -> np.ndarray:
     return concat(parts)
 
 
-def no_gesture_report(backend, shared, options, seed: int = 0) -> dict:
-    """Per scene: windows, windows that claim a gesture, claims at ≥ 80 % confidence, the highest claim (the full
-    windows of the pipeline with ``options``, a :class:`~sast_live.pipeline.options.PipelineOptions`)."""
+def _tally(wins, seconds: float, n_events: int) -> dict:
+    """What a stream of full windows said: windows, claims, unfamiliar, claims at ≥ 80 %, the highest claim."""
     from models.decision import UNFAMILIAR_CLASS
+
+    claims = [w for w in wins if w.class_index >= 0]
+    return {"windows": len(wins), "claims": len(claims),
+            "unfamiliar": sum(w.class_index == UNFAMILIAR_CLASS for w in wins),
+            "claims_at_80": sum(w.confidence >= 0.8 for w in claims),
+            "max_claim": max((w.confidence for w in claims), default=0.0),
+            "claimed": sorted({w.class_name for w in claims}),
+            "events_per_s": n_events / seconds if seconds > 0 else 0.0}
+
+
+def no_gesture_report(backend, shared, options, seed: int = 0, held_out: bool = True) -> dict:
+    """Per scene: windows, windows that claim a gesture, claims at ≥ 80 % confidence, the highest claim (the full
+    windows of the pipeline with ``options``, a :class:`~sast_live.pipeline.options.PipelineOptions`); without
+    ``held_out``, not the held-out real recordings."""
     from sast_live.pipeline.pipeline import stream_windows
 
-    out = {}
-    for name, events in scenes(shared, seed).items():
-        wins = stream_windows(backend, events, SENSOR, options)
-        claims = [w for w in wins if w.class_index >= 0]
-        out[name] = {"windows": len(wins), "claims": len(claims),
-                     "unfamiliar": sum(w.class_index == UNFAMILIAR_CLASS for w in wins),
-                     "claims_at_80": sum(w.confidence >= 0.8 for w in claims),
-                     "max_claim": max((w.confidence for w in claims), default=0.0),
-                     "claimed": sorted({w.class_name for w in claims}),
-                     "events_per_s": len(events) / SECONDS}
-    return out
+    return {name: _tally(stream_windows(backend, events, SENSOR, options), SECONDS, len(events))
+            for name, events in scenes(shared, seed, held_out).items()}
+
+
+def streamed_no_gesture(backend, dataset, options, progress: bool = False) -> dict:
+    """The no-gesture recordings of ``dataset`` (an :class:`~training.data.datasets.EventDataset` split; its class
+    ``no_gesture``), each streamed whole through the pipeline as the app would (not looped, not padded), tallied
+    per dataset folder (``gestures-v3``'s walkers, people standing up, hands at the lens and real scenes apart from
+    gestures-v2's still people and passing objects). Empty when the dataset has no such class."""
+    from tqdm import tqdm
+
+    from sast_live.pipeline.pipeline import stream_windows
+
+    if "no_gesture" not in dataset.classes:
+        return {}
+    label = list(dataset.classes).index("no_gesture")
+    per = {}
+    picks = [i for i, y in enumerate(dataset.labels) if y == label]
+    for i in tqdm(picks, desc="streaming no-gesture recordings", disable=not progress):
+        events, _ = dataset[i]
+        seconds = (float(events["t"][-1] - events["t"][0]) / 1e6) if len(events) else 0.0
+        t = _tally(stream_windows(backend, events, dataset.sensor_size, options), seconds, len(events))
+        acc = per.setdefault(_source(dataset.files[i]), {"recordings": 0, "windows": 0, "claims": 0, "unfamiliar": 0,
+                                                         "claims_at_80": 0, "max_claim": 0.0, "claimed": set()})
+        acc["recordings"] += 1
+        for k in ("windows", "claims", "unfamiliar", "claims_at_80"):
+            acc[k] += t[k]
+        acc["max_claim"] = max(acc["max_claim"], t["max_claim"])
+        acc["claimed"] |= set(t["claimed"])
+    return {k: {**v, "claimed": sorted(v["claimed"])} for k, v in per.items()}
+
+
+def _source(path) -> str:
+    """The dataset folder a recording file lies in (``<folder>/<split>/<class>/<file>``)."""
+    from pathlib import Path
+
+    parents = Path(path).parents
+    return parents[2].name if len(parents) > 2 else str(Path(path).parent)
+
+
+def render_streamed(report: dict) -> list[str]:
+    lines = ["| recordings from | recordings | full windows | unfamiliar | claim a gesture | at ≥ 80 % | highest claim "
+             "| what |", "|---|---|---|---|---|---|---|---|"]
+    for name, r in report.items():
+        lines.append(f"| {name} | {r['recordings']} | {r['windows']} | {r['unfamiliar']} | {r['claims']} | "
+                     f"{r['claims_at_80']} | {r['max_claim']:.2f} | {', '.join(r['claimed'])} |")
+    return lines
 
 
 def is_held_out(scene: str) -> bool:

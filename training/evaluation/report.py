@@ -193,7 +193,7 @@ def evaluate(cfg: EvalConfig) -> dict:
         report["geometry"] = robustness_report(cfg.checkpoint, test_ds, mcfg, cfg.grid, seed=cfg.seed,
                                                progress=cfg.progress, split=cfg.split)
     if cfg.live:
-        report["live"] = live_report(cfg.checkpoint, mcfg, cfg.seed)
+        report["live"] = live_report(cfg.checkpoint, mcfg, cfg.seed, cfg.split, test_ds, cfg.progress)
     out = Path(cfg.out) if cfg.out else default_out(cfg.checkpoint)
     out.mkdir(parents=True, exist_ok=True)
     report["report_dir"] = str(out)
@@ -210,9 +210,11 @@ def evaluate(cfg: EvalConfig) -> dict:
     return report
 
 
-def live_report(checkpoint, mcfg, seed: int) -> dict:
-    """The streaming INT8 pipeline scored on the bundled demo (a 128×128 gesture model only) and on scenes with
-    no gesture."""
+def live_report(checkpoint, mcfg, seed: int, split: str = "test", dataset=None, progress: bool = False) -> dict:
+    """The streaming INT8 pipeline scored on the bundled demo (a 128×128 gesture model only), on scenes with
+    no gesture and on ``dataset``'s own no-gesture recordings, streamed whole. On the validation ``split`` the
+    demo (a test subject) and the held-out real scenes are left out: what a model may be chosen on never sees
+    them."""
     from firmware_sim.precisions import PRECISIONS
     from sast_live.formats.dvs_gesture import labels_path_for, read_gesture_labels
     from sast_live.formats.registry import read_events
@@ -231,6 +233,13 @@ def live_report(checkpoint, mcfg, seed: int) -> dict:
     bin_ms = backend.bin_cfg.bin_us / 1000
     app = PipelineOptions()  # the live app's defaults: hop, window, taper
     hop, window, taper = app.hop_bins(backend), app.window_bins(backend) or backend.n_bins, app.taper_for(backend)
+    from training.evaluation.no_gesture import streamed_no_gesture
+
+    common = {"precision": DEPLOYED, "hop_ms": hop * bin_ms, "window_ms": window * bin_ms, "taper": taper,
+              "streamed": streamed_no_gesture(backend, dataset, app, progress) if dataset is not None else {}}
+    if split == "validation":
+        return {**common, "demo": None, "demo_variants": {},
+                "no_gesture": no_gesture_report(backend, shared_data(), app, seed, held_out=False)}
     events, labels = read_events(DEMO), read_gesture_labels(labels_path_for(DEMO))
     sensor = backend.bin_cfg.sensor_size
     demo = score_recording(stream_windows(backend, events, sensor, app), labels, backend.classes)
@@ -243,8 +252,7 @@ def live_report(checkpoint, mcfg, seed: int) -> dict:
             s = score_recording(stream_windows(backend, events, sensor, o), labels, backend.classes)
             variants[f"{o.window_ms} ms, {other}"] = {key: s[key] for key in (
                 "gestures_with_majority", "n_gestures", "median_latency_s", "missed", "pause_no_gesture")}
-    return {"precision": DEPLOYED, "hop_ms": hop * bin_ms, "window_ms": window * bin_ms,
-            "taper": taper, "demo": demo, "demo_variants": variants,
+    return {**common, "demo": demo, "demo_variants": variants,
             "no_gesture": no_gesture_report(backend, shared_data(), app, seed)}
 
 
@@ -310,29 +318,7 @@ def render_markdown(r: dict) -> str:
         lines += ["## Robustness grid (geometry and tempo)", ""] + render_robustness(r["geometry"]) + \
             ["", "![robustness grid](robustness-grid.png)", ""]
     if r.get("live"):
-        from sast_live.scoring import latency_text
-        from training.evaluation.no_gesture import render_no_gesture
-
-        live, d = r["live"], r["live"]["demo"]
-        lines += [f"## Live (streaming {live['precision']}, a prediction every {live['hop_ms']:.0f} ms over the last "
-                  f"{live['window_ms']:.0f} ms, {live.get('taper', 'flat')} taper: the app's defaults)", "",
-                  f"The bundled demo: the majority of full windows inside a gesture name it in "
-                  f"{d['gestures_with_majority']}/{d['n_gestures']} gestures; median latency from a gesture's start to "
-                  f"a correct prediction that holds for two windows {latency_text(d['median_latency_s'])} "
-                  f"({d['missed']} missed); in the pause {d['pause_no_gesture'] or 0:.0%} of the windows say "
-                  "'no gesture'.", "",
-                  "| gesture | windows inside | naming it | latency s |", "|---|---|---|---|"]
-        for g in d["gestures"]:
-            latency = "missed" if g["latency_s"] is None else f"{g['latency_s']:.2f}"
-            lines.append(f"| {g['name']} | {g['windows']} | {g['correct']} | {latency} |")
-        if live.get("demo_variants"):
-            lines += ["", "Other streaming settings (`--window-ms`, `--taper`) on the demo:", "",
-                      "| window, taper | gestures with a right majority | median latency s | pause windows saying no "
-                      "gesture |", "|---|---|---|---|"]
-            for name, w in live["demo_variants"].items():
-                lines.append(f"| {name} | {w['gestures_with_majority']}/{w['n_gestures']} | "
-                             f"{latency_text(w['median_latency_s'])} | {w['pause_no_gesture'] or 0:.0%} |")
-        lines += ["", "Scenes with no gesture (full windows):", ""] + render_no_gesture(live["no_gesture"]) + [""]
+        lines += render_live(r)
     if r["robustness"]:
         sevs = sorted({s for per in r["robustness"].values() for s in per}, key=int)
         lines += ["## Corruption robustness (accuracy: surrogate / hard)", "",
@@ -383,3 +369,37 @@ def render_breakdown(r: dict) -> list[str]:
         lines.append(f"| {n} | {e['accuracy']:.3f} | {e['gestures_rejected']:.3f} | "
                      f"{e.get('gestures_unfamiliar', 0.0):.3f} | {'' if recall is None else f'{recall:.3f}'} |")
     return lines + ["", "![confusion](confusion.png)", ""]
+
+
+def render_live(r: dict) -> list[str]:
+    """The report's "Live" section: the split's no-gesture recordings streamed, the demo, the no-gesture scenes."""
+    from sast_live.scoring import latency_text
+    from training.evaluation.no_gesture import render_no_gesture, render_streamed
+
+    live, d = r["live"], r["live"]["demo"]
+    lines = [f"## Live (streaming {live['precision']}, a prediction every {live['hop_ms']:.0f} ms over the last "
+             f"{live['window_ms']:.0f} ms, {live.get('taper', 'flat')} taper: the app's defaults)", ""]
+    if live.get("streamed"):
+        lines += [f"The {r.get('split', 'test')} split's no-gesture recordings, each streamed whole (not looped):",
+                  ""] + render_streamed(live["streamed"]) + [""]
+    if d is None:
+        lines += ["(A validation report leaves out the demo, a test subject, and the held-out real scenes.)", ""]
+    else:
+        lines += [f"The bundled demo: the majority of full windows inside a gesture name it in "
+                  f"{d['gestures_with_majority']}/{d['n_gestures']} gestures; median latency from a gesture's start to "
+                  f"a correct prediction that holds for two windows {latency_text(d['median_latency_s'])} "
+                  f"({d['missed']} missed); in the pause {d['pause_no_gesture'] or 0:.0%} of the windows say "
+                  "'no gesture'.", "",
+                  "| gesture | windows inside | naming it | latency s |", "|---|---|---|---|"]
+        for g in d["gestures"]:
+            latency = "missed" if g["latency_s"] is None else f"{g['latency_s']:.2f}"
+            lines.append(f"| {g['name']} | {g['windows']} | {g['correct']} | {latency} |")
+        if live.get("demo_variants"):
+            lines += ["", "Other streaming settings (`--window-ms`, `--taper`) on the demo:", "",
+                      "| window, taper | gestures with a right majority | median latency s | pause windows saying no "
+                      "gesture |", "|---|---|---|---|"]
+            for name, w in live["demo_variants"].items():
+                lines.append(f"| {name} | {w['gestures_with_majority']}/{w['n_gestures']} | "
+                             f"{latency_text(w['median_latency_s'])} | {w['pause_no_gesture'] or 0:.0%} |")
+        lines.append("")
+    return lines + ["Scenes with no gesture (full windows):", ""] + render_no_gesture(live["no_gesture"]) + [""]
