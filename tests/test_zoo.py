@@ -90,3 +90,19 @@ def test_the_default_gesture_model_is_the_one_the_validation_grid_chose():
     assert DEFAULT_MODEL.name == best
     # nominal (the grid's first point) within 0.02 of the default it replaced, gestures-sast-geometry9
     assert grids[best][0] >= grids["gestures-sast-geometry9"][0] - 0.02
+
+
+def test_the_default_carries_its_validation_no_gesture_figures_and_they_never_saw_held_out_data():
+    """models/zoo/make_zoo.sh streams the validation subjects' no-gesture recordings of all four pools through the
+    default (evaluate --live --split validation): the figure a candidate that should say "no gesture" more often is
+    compared with. It is a validation report: no demo (a test subject), no held-out real scene."""
+    from sast_live.pipeline.backends import DEFAULT_MODEL
+    from training.evaluation.no_gesture import is_held_out
+
+    report = json.loads((DEFAULT_MODEL / "eval-validation-no-gesture" / "report.json").read_text())
+    live = report["live"]
+    assert report["split"] == "validation" and live["demo"] is None
+    assert not any(is_held_out(k) for k in live["no_gesture"])
+    assert set(live["streamed"]) == {"synth-gestures-v2", "synth-gestures-v2-seed1", "synth-gestures-v2-seed2",
+                                     "synth-gestures-v3"}
+    assert all(0 <= r["claims_at_80"] <= r["claims"] <= r["windows"] for r in live["streamed"].values())
