@@ -83,10 +83,18 @@ def test_paths_that_cannot_be_written_and_impossible_numbers_are_one_line_and_ex
                          "0"), "--takes: must be at least 1, not 0"),
                        (("replay", DEMO, "--headless", "--hop-ms", "x"), "--hop-ms: 'x' is not an integer"),
                        (("train", "--dataset", "gestures-v2", "--lr", "nan", "--out", tmp_path / "r"),
-                        "--lr must be a finite number, not nan")]:
+                        "--lr must be a finite number, not nan"),
+                       (("train", "--dataset", "nmnist-real", "--outlier-weight", "1", "--out", tmp_path / "r"),
+                        "--outlier-weight weighs the loss of --outliers; add --outliers DATASET"),
+                       (("train", "--dataset", "nmnist-real", "--outliers", "nmnist-real:7", "--outlier-weight", "0",
+                         "--out", tmp_path / "r"), "--outlier-weight must be > 0, got 0.0"),
+                       (("train", "--dataset", "nmnist-real", "--outliers", "nosuch", "--out", tmp_path / "r",
+                         "--quiet"), "--outliers must be nmnist, nmnist-real"),
+                       (("train", "--dataset", "nmnist-real", "--method", "cvx", "--outliers", "nmnist-real:7",
+                         "--out", tmp_path / "r"), "--outliers trains gradient methods")]:
         r = main_in_process(capsys, *args, ok=False)
         assert r.returncode == 2 and says in r.stderr, (args, r.stderr)
-    assert not (tmp_path / "x.raw").exists() and not (tmp_path / "d").exists()
+    assert not (tmp_path / "x.raw").exists() and not (tmp_path / "d").exists() and not (tmp_path / "r").exists()
 
 
 def test_evaluate_refuses_takes_it_cannot_score_in_one_line(tmp_path, capsys, real_dir):

@@ -102,7 +102,7 @@ def cmd_train(args) -> int:
     if args.method in ("cvx", "sg-cvx"):
         from training.convex.reconstruct import reconstruct
 
-        if args.outliers:
+        if args.outliers or args.outlier_weight is not None:
             raise SastLiveError(f"--outliers trains gradient methods (sast, surrogate, sg); --method {args.method} "
                                 "reconstructs the weights without them")
 
@@ -127,9 +127,12 @@ WINDOW_AUGMENTATIONS = ("augment", "augment_geometry", "geometry_each", "geometr
 
 def run_fields(args) -> dict:
     """``train``'s TrainConfig fields beyond those every training command shares."""
-    return {k: getattr(args, k) for k in ("method", "rho", "out", "resume", "init_from", "augment", "validation",
-                                          "schedule", "rho_warmup", "onset", "keep_old", "keep_old_from",
-                                          "freeze_features", "augment_geometry", "outliers", "outlier_weight")}
+    if args.outlier_weight is not None and not args.outliers:
+        raise SastLiveError("--outlier-weight weighs the loss of --outliers; add --outliers DATASET")
+    fields = {k: getattr(args, k) for k in ("method", "rho", "out", "resume", "init_from", "augment", "validation",
+                                            "schedule", "rho_warmup", "onset", "keep_old", "keep_old_from",
+                                            "freeze_features", "augment_geometry", "outliers")}
+    return fields if args.outlier_weight is None else {**fields, "outlier_weight": args.outlier_weight}
 
 
 def cmd_finetune(args) -> int:
@@ -156,8 +159,8 @@ def cmd_teach(args) -> int:
     """``train --init-from CKPT --dataset TAKES [--method readout]``: :func:`training.teach.readout.teach`."""
     from training.teach.readout import LAMBDA, render, teach
 
-    given = [f"--{k.replace('_', '-')}" for k in (*FINE_TUNED, "outliers") if k != "method" and getattr(args, k, None)
-             is not None]
+    given = [f"--{k.replace('_', '-')}" for k in (*FINE_TUNED, "outliers", "outlier_weight")
+             if k != "method" and getattr(args, k, None) is not None]
     if given:
         raise SastLiveError(f"{', '.join(given)}: options of a full fine-tuning (--method sast); teaching by "
                             "refitting the readout (the default) trains no epochs")

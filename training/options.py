@@ -159,7 +159,7 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
                         "people walking or standing up, a hand at the lens, real scenes) with the uniform "
                         "distribution as their target, so the network is unsure of such scenes rather than naming a "
                         "class; the validation subjects' recordings are left out of it")
-    p.add_argument("--outlier-weight", type=float, default=D["outlier_weight"], metavar="W",
+    p.add_argument("--outlier-weight", type=float, default=None, metavar="W",
                    help=f"with --outliers: the weight of their loss (default {D['outlier_weight']}, as Hendrycks et "
                         "al.'s)")
     p.add_argument("--onset", type=float, default=None, metavar="FRACTION",

@@ -187,15 +187,22 @@ def prepare_data(cfg: TrainConfig, progress: bool) -> tuple:
     return train_ds, val_ds, val_what, test_ds
 
 
+def check_outliers_name(cfg: TrainConfig) -> None:
+    """Refuse an ``--outliers`` that names no dataset (before a run's folder is made or any data is read)."""
+    from training.data.resolve import DATASET_CHOICES, names_a_dataset
+
+    if cfg.outliers and not names_a_dataset(cfg.outliers):
+        raise SastLiveError(f"--outliers must be {DATASET_CHOICES}; got {cfg.outliers!r}")
+
+
 def prepare_outliers(cfg: TrainConfig, train_ds, val_ds, progress: bool):
     """The training split of ``cfg.outliers`` (or None): same sensor as the run's data, without the recordings of
     the subjects the run holds out for validation (so what is measured on those people stays unseen)."""
     if not cfg.outliers:
         return None
-    from training.data.resolve import DATASET_CHOICES, names_a_dataset, resolve_split
+    from training.data.resolve import resolve_split
 
-    if not names_a_dataset(cfg.outliers):
-        raise SastLiveError(f"--outliers must be {DATASET_CHOICES}; got {cfg.outliers!r}")
+    check_outliers_name(cfg)
     out = resolve_split(cfg.outliers, "train", None, progress)
     if tuple(out.sensor_size) != tuple(train_ds.sensor_size):
         raise SastLiveError(f"--outliers {cfg.outliers} is {out.sensor_size[0]}x{out.sensor_size[1]}, the training "
@@ -303,6 +310,7 @@ def run_epoch(cfg: TrainConfig, epoch: int, model, optimizer, base, cache: Frame
 def train(cfg: TrainConfig) -> dict:
     """Run training; returns the final metrics line. Writes into ``cfg.out``."""
     out = Path(cfg.out)
+    check_outliers_name(cfg)
     d = distributed.setup(resolve_device(cfg.device))
     if d.world > 1 and cfg.batch_size % d.world:
         raise SastLiveError(f"batch size {cfg.batch_size} must divide by the {d.world} processes")
