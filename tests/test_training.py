@@ -347,6 +347,8 @@ def test_outlier_exposure_teaches_other_scenes_to_be_unsure_and_leaves_the_valid
         with_out, acc2 = loss_and_acc(net, x, y, "surrogate", w, xo, 0.7)
         expect = (1 - w) * uniform_ce(net(xo, "surrogate")) + w * uniform_ce(net(xo, "sg"))
         assert torch.isclose(with_out, plain + 0.7 * expect, atol=1e-6) and acc == acc2
+        # a process whose share of the outlier windows is empty adds nothing (and no NaN)
+        assert torch.equal(loss_and_acc(net, x, y, "surrogate", w, xo[:, :0], 0.7)[0], plain)
 
     size = SensorSize(34, 34)
     run = EventDataset("r", (), (), ("a", "b"), size, ())

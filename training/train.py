@@ -88,7 +88,8 @@ def loss_and_acc(model, x, y, mode, hard_weight: float = 0.0, outliers=None, out
 
     def term(logits):
         loss = F.cross_entropy(logits[:n], y)
-        return loss + outlier_weight * uniform_ce(logits[n:]) if outliers is not None else loss
+        # a process's share of a small global outlier batch may be empty (several processes): no term, not NaN
+        return loss + outlier_weight * uniform_ce(logits[n:]) if len(logits) > n else loss
 
     logits = model(xin, mode)
     loss = term(logits)
@@ -159,8 +160,8 @@ def write_log(out: Path, history: list[dict]) -> None:
 
 def prepare_data(cfg: TrainConfig, progress: bool) -> tuple:
     """``(train, validation or None, what the validation is, test)`` datasets of the run: limited, with the base
-    model's old classes mixed in and balanced when fine-tuning (``keep_old``). The outliers are
-    :func:`prepare_outliers`'."""
+    model's old classes mixed in and balanced when fine-tuning (``keep_old``); the outliers come from
+    :func:`prepare_outliers`."""
     from training.data.resolve import resolve_datasets
 
     if cfg.init_from:  # an untrusted model file is checked before any data is read or generated
