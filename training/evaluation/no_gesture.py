@@ -82,8 +82,8 @@ def scenes(shared, seed: int = 0, held_out: bool = True) -> dict[str, np.ndarray
         if crop is not None:
             out[f"{name}, centre crop, looped{seen}"] = looped(crop, rng)
     folder = shared / "slayer-nmnist" / "NMNISTsmall"
-    digits = [digit_clip(folder / f"{i}.bs2") for i in HELD_OUT_DIGITS[:20] if (folder / f"{i}.bs2").is_file()
-              and held_out]
+    digits = [digit_clip(folder / f"{i}.bs2") for i in HELD_OUT_DIGITS[:20]
+              if held_out and (folder / f"{i}.bs2").is_file()]
     if digits:
         chain = _chain(digits)
         out[f"{DIGITS}, looped"] = looped(chain, rng)

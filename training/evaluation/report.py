@@ -224,7 +224,7 @@ def live_report(checkpoint, mcfg, seed: int, split: str = "test", dataset=None, 
     from sast_live.scoring import score_recording
     from sast_live.sources import DEMO
     from training.data.resolve import shared_data
-    from training.evaluation.no_gesture import no_gesture_report
+    from training.evaluation.no_gesture import no_gesture_report, streamed_no_gesture
 
     if tuple(mcfg.sensor_size) != (128, 128):
         raise SastLiveError("--live scores gesture models (128×128); this model is "
@@ -233,13 +233,12 @@ def live_report(checkpoint, mcfg, seed: int, split: str = "test", dataset=None, 
     bin_ms = backend.bin_cfg.bin_us / 1000
     app = PipelineOptions()  # the live app's defaults: hop, window, taper
     hop, window, taper = app.hop_bins(backend), app.window_bins(backend) or backend.n_bins, app.taper_for(backend)
-    from training.evaluation.no_gesture import streamed_no_gesture
-
+    validation = split == "validation"
     common = {"precision": DEPLOYED, "hop_ms": hop * bin_ms, "window_ms": window * bin_ms, "taper": taper,
-              "streamed": streamed_no_gesture(backend, dataset, app, progress) if dataset is not None else {}}
-    if split == "validation":
-        return {**common, "demo": None, "demo_variants": {},
-                "no_gesture": no_gesture_report(backend, shared_data(), app, seed, held_out=False)}
+              "streamed": streamed_no_gesture(backend, dataset, app, progress) if dataset is not None else {},
+              "no_gesture": no_gesture_report(backend, shared_data(), app, seed, held_out=not validation)}
+    if validation:
+        return {**common, "demo": None, "demo_variants": {}}
     events, labels = read_events(DEMO), read_gesture_labels(labels_path_for(DEMO))
     sensor = backend.bin_cfg.sensor_size
     demo = score_recording(stream_windows(backend, events, sensor, app), labels, backend.classes)
@@ -252,8 +251,7 @@ def live_report(checkpoint, mcfg, seed: int, split: str = "test", dataset=None, 
             s = score_recording(stream_windows(backend, events, sensor, o), labels, backend.classes)
             variants[f"{o.window_ms} ms, {other}"] = {key: s[key] for key in (
                 "gestures_with_majority", "n_gestures", "median_latency_s", "missed", "pause_no_gesture")}
-    return {**common, "demo": demo, "demo_variants": variants,
-            "no_gesture": no_gesture_report(backend, shared_data(), app, seed)}
+    return {**common, "demo": demo, "demo_variants": variants}
 
 
 def _plots(report: dict, out: Path) -> None:
