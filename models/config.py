@@ -124,6 +124,24 @@ def gesture_config() -> SNNConfig:
                      11, bin_us=25_000, n_bins=40, classes=GESTURE_CLASSES, readout_bias=True, refractory_us=10_000)
 
 
+def standard_config(sensor_size) -> SNNConfig | None:
+    """The network defined for a sensor of ``sensor_size`` (W, H): 34×34 → :func:`nmnist_config`, 128×128 →
+    :func:`gesture_config`; None for any other sensor."""
+    return {(34, 34): nmnist_config, (128, 128): gesture_config}.get(tuple(int(v) for v in sensor_size), lambda: None)()
+
+
+def input_factor(cfg) -> int:
+    """How many times finer than its sensor's standard network (:func:`standard_config`) a network's input is, per
+    side: 1 for the standard input (gestures 32×32), 2 for a 64×64 gesture input (``train --in-size 64``). Training's
+    shift ranges are in pixels of the standard input, so a finer input multiplies them by this to move a person
+    the same distance on the sensor. ``cfg``: an :class:`SNNConfig` or its dict."""
+    get = cfg.get if isinstance(cfg, dict) else lambda k: getattr(cfg, k)
+    std = standard_config(get("sensor_size"))
+    if std is None:
+        return 1
+    return max(1, int(get("in_size")[1]) // int(std.in_size[1]))
+
+
 FEATURES = ("spike", "membrane", "count")
 KIND = "parallel"  # the ``kind`` of a sequence network's config in a checkpoint
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from sast_live.formats.registry import read_events
+from sast_live.pipeline.backends import DEFAULT_MODEL
 from sast_live.sources import DEMO
 from tests.conftest import main_in_process
 
@@ -91,7 +92,11 @@ def test_paths_that_cannot_be_written_and_impossible_numbers_are_one_line_and_ex
                        (("train", "--dataset", "nmnist-real", "--outliers", "nosuch", "--out", tmp_path / "r",
                          "--quiet"), "--outliers must be nmnist, nmnist-real"),
                        (("train", "--dataset", "nmnist-real", "--method", "cvx", "--outliers", "nmnist-real:7",
-                         "--out", tmp_path / "r"), "--outliers trains gradient methods")]:
+                         "--out", tmp_path / "r"), "--outliers trains gradient methods"),
+                       (("train", "--dataset", "gestures-v2", "--init-from", DEFAULT_MODEL / "model", "--in-size", "48",
+                         "--out", tmp_path / "r"), "--in-size 48: the gesture-snn network's input can be 32, 64, 128"),
+                       (("train", "--dataset", "gestures-v2", "--in-size", "-4", "--out", tmp_path / "r"),
+                        "--in-size must be a positive number of pixels, got -4")]:
         r = main_in_process(capsys, *args, ok=False)
         assert r.returncode == 2 and says in r.stderr, (args, r.stderr)
     assert not (tmp_path / "x.raw").exists() and not (tmp_path / "d").exists() and not (tmp_path / "r").exists()

@@ -50,6 +50,7 @@ class TrainConfig:
     channels: tuple[int, ...] | None = None  # output channels of each conv layer (default: the network's own;
     # with init_from: the checkpoint's followed by the layers to add)
     readout_tied: bool = False  # one readout weight per channel and class at every position (models.config)
+    in_size: int | None = None  # input pixels a side (default: the network's own; training.networks.finer_config)
     outliers: str | None = None  # a dataset whose training windows are taught to be unsure (outlier exposure)
     outlier_weight: float = 0.5  # ... the weight of their loss (cross-entropy to the uniform distribution)
 
@@ -73,6 +74,8 @@ class TrainConfig:
             raise SastLiveError(f"--validation must be in [0, 1), got {self.validation}")
         if self.channels is not None and (not self.channels or min(self.channels) < 1):
             raise SastLiveError(f"--channels must be positive channel counts, got {self.channels}")
+        if self.in_size is not None and self.in_size < 1:
+            raise SastLiveError(f"--in-size must be a positive number of pixels, got {self.in_size}")
         if self.geometry_each and not self.augment_geometry:
             raise SastLiveError("--geometry-each says how --augment-geometry draws its changes; add --augment-geometry")
         if not self.outlier_weight > 0:

@@ -45,6 +45,11 @@ def add_training_args(p: argparse.ArgumentParser, unset: bool = False) -> None:
                         "gestures 16 32 64); e.g. --channels 24 48 for a wider N-MNIST network; more counts add "
                         "stride-2 layers (--channels 16 32 64 64: a 2x2 last layer); with --init-from, the "
                         "checkpoint's own counts then the layers to add (its layers keep their weights)")
+    p.add_argument("--in-size", type=int, metavar="N",
+                   help="the network's input, N×N pixels (default: its own, gestures 32 = 128/4); finer, e.g. 64, "
+                        "scales the first layer's kernel, stride and padding with it so every later layer keeps its "
+                        "shape; with --init-from, the checkpoint's first-layer weights are spread over the finer "
+                        "pixels (the same network to start from)")
     p.add_argument("--readout-tied", action="store_true",
                    help="one readout weight per channel and class at every position of the last layer (a global "
                         "sum: the answer does not depend on where in the view the gesture is); with --init-from, "
@@ -176,7 +181,7 @@ def train_config(args, **fields):
                        limit_test=args.limit_test, device=args.device, progress=not args.quiet,
                        channels=tuple(args.channels) if args.channels else None, adaptive=args.adaptive,
                        hard_loss=args.hard_loss, second_batch=args.second_batch,
-                       readout_tied=getattr(args, "readout_tied", False),
+                       readout_tied=getattr(args, "readout_tied", False), in_size=getattr(args, "in_size", None),
                        geometry_each=getattr(args, "geometry_each", False),
                        geometry_wide=getattr(args, "geometry_wide", False),
                        mirror=getattr(args, "mirror", False), **fields)

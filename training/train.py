@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from models.checkpoint.files import read_checkpoint_meta
 from models.checkpoint.weights import load_checkpoint, restore, save_checkpoint
-from models.config import SNNConfig
+from models.config import SNNConfig, input_factor
 from models.networks import build_model
 from sast_live.errors import SastLiveError
 from training import distributed
@@ -48,7 +48,7 @@ from training.data.datasets import limit_dataset
 from training.data.frames import FrameCache
 from training.decision.calibration import calibrate
 from training.inference import evaluate_accuracy
-from training.networks import initial_network, model_config_for, resolve_device
+from training.networks import finer_config, initial_network, model_config_for, resolve_device
 from training.sam import SAM
 
 
@@ -133,7 +133,8 @@ def _retimed_batch(cache: FrameCache, indices: list[int], gen: torch.Generator, 
 
 def augment_config(cfg: TrainConfig, mcfg: SNNConfig) -> AugmentConfig | None:
     """The run's augmentation: ``--augment``'s camera defaults and/or ``--onset``, ``--augment-geometry``'s draw,
-    ``--mirror``; hot pixels no faster than the model's refractory input filter lets through (a hot pixel at 1 kHz
+    ``--mirror``; shifts in pixels of the sensor's standard input (:func:`models.config.input_factor`); hot pixels
+    no faster than the model's refractory input filter lets through (a hot pixel at 1 kHz
     reaches a 10-ms-filtered net at 100 Hz)."""
     if not cfg.augment and not cfg.onset and not cfg.augment_geometry and not cfg.mirror:
         return None
@@ -145,6 +146,9 @@ def augment_config(cfg: TrainConfig, mcfg: SNNConfig) -> AugmentConfig | None:
             aug = replace(aug, **GEOMETRY_WIDE)
     if cfg.mirror:
         aug = replace(aug, mirror_p=MIRROR_P)
+    f = input_factor(mcfg)  # the shifts are in standard-input pixels: the same distance on the sensor for any input
+    if f > 1:
+        aug = replace(aug, max_shift=aug.max_shift * f, geo_shift=aug.geo_shift * f)
     if getattr(mcfg, "refractory_us", 0):
         cap = 1e6 / mcfg.refractory_us
         aug = replace(aug, hot_rate_hz=tuple(min(r, cap) for r in aug.hot_rate_hz))
@@ -196,6 +200,16 @@ def check_outliers_name(cfg: TrainConfig) -> None:
         raise SastLiveError(f"--outliers must be {DATASET_CHOICES}; got {cfg.outliers!r}")
 
 
+def check_in_size(cfg: TrainConfig) -> None:
+    """Refuse an ``--in-size`` the checkpoint to start from cannot be made finer to (before a run's folder is made or
+    any data is read; a new network's is checked against its dataset's sensor when it is built)."""
+    if cfg.in_size is None or not cfg.init_from:
+        return
+    meta, _ = read_checkpoint_meta(cfg.init_from)
+    if meta["model_cfg"].get("kind") is None:  # a sequence network is refused by initial_network, in its words
+        finer_config(SNNConfig.from_dict(meta["model_cfg"]), cfg.in_size)
+
+
 def prepare_outliers(cfg: TrainConfig, train_ds, val_ds, progress: bool):
     """The training split of ``cfg.outliers`` (or None): same sensor as the run's data, without the recordings of
     the subjects the run holds out for validation (so what is measured on those people stays unseen)."""
@@ -221,7 +235,7 @@ def prepare_network(cfg: TrainConfig, train_ds, device) -> tuple:
     convolutions' weights."""
     torch.manual_seed(cfg.seed)
     if cfg.init_from:
-        mcfg, net = initial_network(cfg.init_from, train_ds.classes, train_ds.sensor_size, cfg.channels)
+        mcfg, net = initial_network(cfg.init_from, train_ds.classes, train_ds.sensor_size, cfg.channels, cfg.in_size)
         if cfg.readout_tied and not mcfg.readout_tied:  # the checkpoint's readout, tied from here on
             mcfg = replace(mcfg, readout_tied=True)
             net.cfg = mcfg
@@ -312,6 +326,7 @@ def train(cfg: TrainConfig) -> dict:
     """Run training; returns the final metrics line. Writes into ``cfg.out``."""
     out = Path(cfg.out)
     check_outliers_name(cfg)
+    check_in_size(cfg)
     d = distributed.setup(resolve_device(cfg.device))
     if d.world > 1 and cfg.batch_size % d.world:
         raise SastLiveError(f"batch size {cfg.batch_size} must divide by the {d.world} processes")

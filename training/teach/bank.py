@@ -258,8 +258,8 @@ def take_hops(sim, events: np.ndarray, cfg, hop_bins: int) -> tuple[np.ndarray, 
 def moved_warp(rng: np.random.Generator, stride: int):
     """One geometry as ``train --augment-geometry --geometry-each`` draws them (:data:`training.augment.GEOMETRY_EACH`:
     the resize, the turn, the move and the tempo each on half of the draws), never the identity; ``stride``: sensor
-    pixels per network input pixel along x (the training draw's move is in input pixels; not
-    :attr:`models.config.SNNConfig.pooling`, which is an area)."""
+    pixels per pixel of the sensor's standard network input along x (the training draw's move is in those pixels:
+    :func:`models.config.input_factor`; not :attr:`models.config.SNNConfig.pooling`, which is an area)."""
     from sast_live.transforms.geometry import Warp
     from training.augment import GEOMETRY_EACH as G
 
@@ -284,10 +284,12 @@ def moved_copies(events: np.ndarray, cfg, n: int, rng: np.random.Generator, nuis
     reason to: taught three motions without it, geometry5 named a right hand wave in 14 of the 15 windows of the
     hot-pixel scene (the base: none) and its demo's pause fell from 100 % to 50 % "no gesture"
     (benchmarks/teach_real_scenes.py, 2026-12-06)."""
+    from models.config import input_factor
     from sast_live.transforms.geometry import warp
     from training.augment import with_nuisance
 
-    stride = max(1, int(cfg.sensor_size[0]) // int(cfg.in_size[1]))
+    # training's moves are in pixels of the sensor's standard input, whatever this network's input is
+    stride = max(1, int(cfg.sensor_size[0]) // int(cfg.in_size[1])) * input_factor(cfg)
     out = []
     for _ in range(n):
         seen = warp(events, cfg.sensor_size, moved_warp(rng, stride), int(rng.integers(2**31)))
