@@ -15,6 +15,7 @@ from models.config import input_factor
 from sast_live.errors import SastLiveError
 from sast_live.formats.registry import read_events
 from sast_live.pipeline.backends import DEFAULT_MODEL
+from tests.test_firmware_export import _compile_and_run
 from training.config import TrainConfig
 from training.data.frames import full_frames
 from training.networks import finer_config, finer_network, model_config_for
@@ -53,6 +54,13 @@ def test_a_finer_input_starts_as_the_checkpoint_in_float_and_in_the_integer_simu
     for key in ("scores", "spikes", "last_counts"):
         assert np.array_equal(runs[0][key], runs[1][key]), key
     assert runs[0]["spikes"].sum() > 0 and len(set(runs[0]["predictions"].tolist())) > 1
+    # and the C export of the twin (its 6×6 stride-4 layer) computes what the simulator computes, step by step
+    fw = quantize_checkpoint(tmp_path / "finer", QuantConfig(8))
+    frames = np.ascontiguousarray(fine_x[1])
+    spikes, synops, _, scores, _ = _compile_and_run(fw, frames, tmp_path / "c")
+    _, whole = Simulator(fw).run(frames, Simulator(fw).initial_state())
+    assert np.array_equal(spikes, whole.spikes) and np.array_equal(synops, whole.synops)
+    assert np.array_equal(scores, whole.scores) and whole.spikes.sum() > 0
 
 
 def test_in_size_is_refused_where_it_cannot_be_finer_and_shapes_a_new_network_the_same_way():
