@@ -230,6 +230,11 @@ $PY main.py evaluate models/zoo/gestures-sast-geometry10/model --split validatio
 #   $PY main.py train $EACH --dataset gestures-v2+gestures-v2-seed1+gestures-v2-seed2 --geometry-wide --mirror \
 #       --hard-loss 0.5 --in-size 64 --init-from models/zoo/gestures-sast-geometry10/model --epochs 15 --lr 2.5e-4 \
 #       --out runs/v16/in64
+# Its control, declared after the candidate above was scored and before this one was trained (judged by the same
+# rules, as any candidate): the same 15 epochs on the 32x32 input, so the two differ in the input alone.
+#   $PY main.py train $EACH --dataset gestures-v2+gestures-v2-seed1+gestures-v2-seed2 --geometry-wide --mirror \
+#       --hard-loss 0.5 --init-from models/zoo/gestures-sast-geometry10/model --epochs 15 --lr 2.5e-4 \
+#       --out runs/v16/same32
 # A candidate that lost (2026-12-07, fourth session; about 30 min on 2 cores): geometry10 + 15 epochs the same way
 # with outlier exposure (--outliers gestures-v3:no_gesture at the default weight 0.5). Validation grid 0.9393 against
 # 0.9480, no-gesture recordings recognised 0.796 both: it lost the rule both ways. Streamed, the validation subjects'
