@@ -96,10 +96,22 @@ def test_paths_that_cannot_be_written_and_impossible_numbers_are_one_line_and_ex
                        (("train", "--dataset", "gestures-v2", "--init-from", DEFAULT_MODEL / "model", "--in-size", "48",
                          "--out", tmp_path / "r"), "--in-size 48: the gesture-snn network's input can be 32, 64, 128"),
                        (("train", "--dataset", "gestures-v2", "--in-size", "-4", "--out", tmp_path / "r"),
-                        "--in-size must be a positive number of pixels, got -4")]:
+                        "--in-size must be a positive number of pixels, got -4"),
+                       (("train", "--dataset", "nmnist-real", "--method", "cvx", "--in-size", "34", "--out",
+                         tmp_path / "r"), "--in-size shapes the network of the gradient methods"),
+                       (("train", "--dataset", "xor", "--in-size", "64", "--out", tmp_path / "r"),
+                        "--in-size change event windows; the sequence task 'xor' has none")]:
         r = main_in_process(capsys, *args, ok=False)
         assert r.returncode == 2 and says in r.stderr, (args, r.stderr)
     assert not (tmp_path / "x.raw").exists() and not (tmp_path / "d").exists() and not (tmp_path / "r").exists()
+
+
+def test_teaching_refuses_a_finer_input_it_would_ignore(tmp_path, capsys, push_takes):
+    """Teaching refits the readout on the model's own hidden layers: --in-size (a new first layer) is one line."""
+    r = main_in_process(capsys, "train", "--init-from", DEFAULT_MODEL / "model", "--dataset", push_takes, "--in-size",
+                        "64", "--out", tmp_path / "r", ok=False)
+    assert r.returncode == 2 and "--in-size: options of a full fine-tuning" in r.stderr, r.stderr
+    assert not (tmp_path / "r").exists()
 
 
 def test_evaluate_refuses_takes_it_cannot_score_in_one_line(tmp_path, capsys, real_dir):

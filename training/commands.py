@@ -95,7 +95,7 @@ def cmd_train(args) -> int:
     from training.convex.tasks import is_task
 
     if is_task(args.dataset):  # an option that would be silently ignored is refused
-        given = [f"--{k.replace('_', '-')}" for k in WINDOW_AUGMENTATIONS if getattr(args, k, None)]
+        given = [f"--{k.replace('_', '-')}" for k in (*WINDOW_AUGMENTATIONS, "in_size") if getattr(args, k, None)]
         if given:
             raise SastLiveError(f"{', '.join(given)} change event windows; the sequence task {args.dataset!r} has "
                                 "none (leave them out)")
@@ -105,6 +105,9 @@ def cmd_train(args) -> int:
         if args.outliers or args.outlier_weight is not None:
             raise SastLiveError(f"--outliers trains gradient methods (sast, surrogate, sg); --method {args.method} "
                                 "reconstructs the weights without them")
+        if args.in_size is not None:
+            raise SastLiveError(f"--in-size shapes the network of the gradient methods (sast, surrogate, sg); "
+                                f"--method {args.method} reconstructs a network of its own")
 
         summary = reconstruct(recon_config(args, args.method))
         if summary is not None:  # one summary from a run of several processes: the first one's
@@ -159,7 +162,7 @@ def cmd_teach(args) -> int:
     """``train --init-from CKPT --dataset TAKES [--method readout]``: :func:`training.teach.readout.teach`."""
     from training.teach.readout import LAMBDA, render, teach
 
-    given = [f"--{k.replace('_', '-')}" for k in (*FINE_TUNED, "outliers", "outlier_weight")
+    given = [f"--{k.replace('_', '-')}" for k in (*FINE_TUNED, "outliers", "outlier_weight", "in_size")
              if k != "method" and getattr(args, k, None) is not None]
     if given:
         raise SastLiveError(f"{', '.join(given)}: options of a full fine-tuning (--method sast); teaching by "
