@@ -244,14 +244,14 @@ $PY main.py evaluate models/zoo/gestures-sast-geometry10/model --split validatio
 #   $PY main.py train $EACH --dataset gestures-v2+gestures-v2-seed1+gestures-v2-seed2 --geometry-wide --mirror \
 #       --hard-loss 0.5 --init-from models/zoo/gestures-sast-geometry10/model --epochs 15 --lr 2.5e-4 \
 #       --out runs/v16/same32
+# Both lost (README, "A finer input"): validation-grid mean 0.9478 each (4,995 of the 5,270 grid recordings; geometry10
+# 4,996), nominal 0.968 / 0.971, no-gesture recordings recognised 0.796 each as shipped (after choose-window --write
+# and teach-bank): neither the margin nor the second way in. Their test figures were not computed.
 # The first candidate for the third way in, declared before it was trained: outlier exposure at a fifth of the weight
 # that cost 0.9 grid points (--outlier-weight 0.1), geometry10 + 15 epochs of its recipe, 32x32:
 #   $PY main.py train $EACH --dataset gestures-v2+gestures-v2-seed1+gestures-v2-seed2 --geometry-wide --mirror \
 #       --hard-loss 0.5 --outliers gestures-v3:no_gesture --outlier-weight 0.1 \
 #       --init-from models/zoo/gestures-sast-geometry10/model --epochs 15 --lr 2.5e-4 --out runs/v16/oe01
-# Both lost (README, "A finer input"): validation-grid mean 0.9478 each (4,995 of the 5,270 grid recordings; geometry10
-# 4,996), nominal 0.968 / 0.971, no-gesture recordings recognised 0.796 each as shipped (after choose-window --write
-# and teach-bank): neither the margin nor the second way in. Their test figures were not computed.
 # A candidate that lost (2026-12-07, fourth session; about 30 min on 2 cores): geometry10 + 15 epochs the same way
 # with outlier exposure (--outliers gestures-v3:no_gesture at the default weight 0.5). Validation grid 0.9393 against
 # 0.9480, no-gesture recordings recognised 0.796 both: it lost the rule both ways. Streamed, the validation subjects'
