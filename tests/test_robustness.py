@@ -103,7 +103,12 @@ def test_evaluate_robustness_on_the_tiny_set(tmp_path, tiny_gestures_v2):
     assert all(0 <= v <= 1 for p in g["points"] for v in p["recall"].values())
     assert "## Robustness grid" in (tmp_path / "ev" / "report.md").read_text()
     assert (tmp_path / "ev" / "robustness-grid.png").stat().st_size > 5_000
-    assert json.loads(done.stdout.splitlines()[-1])["robustness_grid"]["scale 0.6"] == g["points"][1]["accuracy"]
+    printed = json.loads(done.stdout.splitlines()[-1])
+    assert printed["robustness_grid"]["scale 0.6"] == g["points"][1]["accuracy"]
+    assert printed["robustness_grid_mean"] == pytest.approx(np.mean([p["accuracy"] for p in g["points"]]))
+    right = sum(round(p["accuracy"] * 12) for p in g["points"])
+    assert f"Mean over the 4 points: {printed['robustness_grid_mean']:.4f} ({right} of 48 right)." in \
+        (tmp_path / "ev" / "report.md").read_text()
     bad = subprocess.run(main + ["evaluate", str(model), "--dataset", str(tiny_gestures_v2), "--grid", "speed=9"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.strip().splitlines() == ["error: speed 9.0 is out of range: it must be "

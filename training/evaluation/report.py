@@ -94,7 +94,10 @@ def summary(report: dict) -> dict:
         out["hardware"] = {k: {"accuracy": v["accuracy"], "synops_per_sample": v["synops_per_sample"]}
                            for k, v in report["hardware"].items()}
     if "geometry" in report:
+        from training.evaluation.robustness import grid_mean
+
         out["robustness_grid"] = {r["point"]: r["accuracy"] for r in report["geometry"]["points"]}
+        out["robustness_grid_mean"] = grid_mean(report["geometry"])["mean"]
     return out
 
 

@@ -120,6 +120,15 @@ def robustness_report(checkpoint, dataset, mcfg, grid: dict | None = None, preci
             "all_meet_target": all(r["accuracy"] >= TARGET for r in rows)}
 
 
+def grid_mean(report: dict) -> dict:
+    """The mean accuracy over a robustness report's points and how many of its point × recording trials were right
+    (``report['n']`` recordings at each point): on the validation split, the figure the default gesture model is
+    chosen by (models/zoo/make_zoo.sh)."""
+    points = report["points"]
+    right = sum(round(p["accuracy"] * report["n"]) for p in points)
+    return {"mean": sum(p["accuracy"] for p in points) / len(points), "right": right, "of": len(points) * report["n"]}
+
+
 def render_robustness(report: dict) -> list[str]:
     lines = [f"Accuracy at {report['precision']} on the {report['n']} {report.get('split', 'test')} recordings, each "
              "moved, resized, turned, re-timed or seen by another sensor (one change at a time); the bar is "
@@ -127,6 +136,9 @@ def render_robustness(report: dict) -> list[str]:
              "| geometry | accuracy | weakest classes (recall) |", "|---|---|---|"]
     lines += [f"| {r['point']} | {r['accuracy']:.3f}{'' if r['accuracy'] >= report['target'] else ' ✗'} | "
               f"{_weakest(r.get('recall', {}))} |" for r in report["points"]]
+    m = grid_mean(report)
+    lines += ["", f"Mean over the {len(report['points'])} points: {m['mean']:.4f} ({m['right']:,} of {m['of']:,} "
+                  "right)."]
     return lines
 
 
