@@ -130,16 +130,15 @@ def standard_config(sensor_size) -> SNNConfig | None:
     return {(34, 34): nmnist_config, (128, 128): gesture_config}.get(tuple(int(v) for v in sensor_size), lambda: None)()
 
 
-def input_factor(cfg) -> int:
+def input_factor(cfg: SNNConfig) -> int:
     """How many times finer than its sensor's standard network (:func:`standard_config`) a network's input is, per
     side: 1 for the standard input (gestures 32×32), 2 for a 64×64 gesture input (``train --in-size 64``). Training's
     shift ranges are in pixels of the standard input, so a finer input multiplies them by this to move a person
-    the same distance on the sensor. ``cfg``: an :class:`SNNConfig` or its dict."""
-    get = cfg.get if isinstance(cfg, dict) else lambda k: getattr(cfg, k)
-    std = standard_config(get("sensor_size"))
+    the same distance on the sensor."""
+    std = standard_config(cfg.sensor_size)
     if std is None:
         return 1
-    return max(1, int(get("in_size")[1]) // int(std.in_size[1]))
+    return max(1, int(cfg.in_size[1]) // int(std.in_size[1]))
 
 
 FEATURES = ("spike", "membrane", "count")
