@@ -3,6 +3,7 @@ framed EVT2 protocol, at the recording's pace (× speed) — the test double for
 
     board = CameraBoard(events, "edvs")
     link = PtyLink.open()                 # a pseudo-terminal; link.path is the port to give the host
+                                          # (PtyLink.open(link="cam") names it by a link that goes with it)
     board.serve(link, stop_event)         # waits for the host's ``E+``, then streams until the end
 
 Like the real boards it obeys ``E+`` / ``E-`` (start / stop streaming) and ``R`` (restart from the top), and
@@ -27,19 +28,35 @@ SLICE_US = 2_000  # the board sends what is due every 2 ms of recording time
 
 
 class PtyLink:
-    """The board's end of a pseudo-terminal pair; the host opens :attr:`path` like a serial device."""
+    """The board's end of a pseudo-terminal pair; the host opens :attr:`path` like a serial device.
 
-    def __init__(self, master: int, slave: int):
+    The kernel gives a closed pseudo-terminal's number to the next one opened, so a host still retrying
+    ``/dev/pts/N`` after this board went away can reach someone else's board. ``link`` (a path) is a symbolic
+    link to the pty that is removed before the pty closes, as udev's ``/dev/serial/by-id`` names vanish when a
+    camera is unplugged: a host given the link finds nothing once this board is gone. :attr:`path` is then the link.
+    """
+
+    def __init__(self, master: int, slave: int, link: str | os.PathLike | None = None):
         self.master, self.slave = master, slave
-        self.path = os.ttyname(slave)
+        self.tty = os.ttyname(slave)
+        self.link = None
+        if link is not None:
+            make_link(self.tty, link)
+            self.link = os.fspath(link)
+        self.path = self.link or self.tty
         os.set_blocking(master, True)
 
     @classmethod
-    def open(cls) -> PtyLink:
+    def open(cls, link: str | os.PathLike | None = None) -> PtyLink:
         master, slave = os.openpty()
         tty.setraw(slave)  # no echo, no newline translation: bytes pass untouched
         tty.setraw(master)
-        return cls(master, slave)
+        try:
+            return cls(master, slave, link)
+        except SastLiveError:
+            os.close(master)
+            os.close(slave)
+            raise
 
     def write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -55,7 +72,10 @@ class PtyLink:
         return os.read(self.master, 4096) if ready else b""
 
     def close(self) -> None:
-        """Close both ends once (a second call must not close a reused descriptor number)."""
+        """Remove the link, then close both ends once (a second call must not close a reused descriptor number)."""
+        link, self.link = self.link, None
+        if link is not None and os.path.islink(link):
+            os.unlink(link)
         fds, self.master, self.slave = (self.master, self.slave), -1, -1
         for fd in fds:
             if fd >= 0:
@@ -63,6 +83,18 @@ class PtyLink:
                     os.close(fd)
                 except OSError:
                     pass
+
+
+def make_link(target: str, link: str | os.PathLike) -> None:
+    """Point the symbolic link ``link`` at ``target``; a stale link is replaced, anything else is refused."""
+    if os.path.lexists(link) and not os.path.islink(link):
+        raise SastLiveError(f"{os.fspath(link)!r} exists and is not a symbolic link; not replacing it")
+    try:
+        if os.path.islink(link):
+            os.unlink(link)  # left by a board that was killed
+        os.symlink(target, link)
+    except OSError as exc:
+        raise SastLiveError(f"cannot make the link {os.fspath(link)!r} to {target}: {exc.strerror}") from None
 
 
 class SerialLink:

@@ -43,10 +43,14 @@ def export_text(summary: dict, model) -> str:
 
 
 def cmd_emulate(args) -> int:
+    import signal
+
     from firmware_sim.emulate import emulate_camera
 
+    # a board stopped by `kill` tidies up as on Ctrl-C: its link goes before another pty can take its number
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     emulate_camera(args.file, args.protocol, args.port, args.speed, args.loop, args.byte_errors, args.seed,
-                   args.wait)
+                   args.wait, link=args.link)
     return 0
 
 
@@ -78,6 +82,9 @@ def register(sub) -> None:
     p.add_argument("file", help="the recording to stream")
     p.add_argument("--protocol", choices=["edvs", "framed"], default="edvs")
     p.add_argument("--port", help="write to this serial device instead of a new pseudo-terminal")
+    p.add_argument("--link", metavar="PATH",
+                   help="also name the pseudo-terminal by a symbolic link at PATH, removed when the camera stops, "
+                        "so a host retrying it cannot reach the next pseudo-terminal given the same /dev/pts number")
     p.add_argument("--speed", type=float, default=1.0, help="pace × the recording's clock")
     p.add_argument("--loop", action="store_true", help="start over at the end")
     p.add_argument("--byte-errors", type=float, default=0.0,

@@ -10,13 +10,20 @@ from firmware_sim.camera_board import CameraBoard, PtyLink, SerialLink
 
 def emulate_camera(path, protocol: str = "edvs", port: str | None = None, speed: float = 1.0, loop: bool = False,
                    byte_error_rate: float = 0.0, seed: int = 0, wait_for_start: bool = True,
-                   stop: threading.Event | None = None, out=None, linger_s: float = 1.0) -> CameraBoard:
-    """Stream ``path`` until it ends (or forever with ``loop``); prints the port to give the host first."""
+                   stop: threading.Event | None = None, out=None, linger_s: float = 1.0,
+                   link: str | None = None) -> CameraBoard:
+    """Stream ``path`` until it ends (or forever with ``loop``); prints the port to give the host first.
+
+    ``link``: also name the pseudo-terminal by this symbolic link, removed when the board stops (the port
+    printed is then the link; see :class:`PtyLink`)."""
+    from sast_live.errors import SastLiveError
     from sast_live.formats.registry import read_events
 
+    if port and link:
+        raise SastLiveError("--link names the new pseudo-terminal; with --port there is none")
     out = out or sys.stdout
     board = CameraBoard(read_events(path), protocol, speed, loop, byte_error_rate, seed, wait_for_start)
-    link = SerialLink(port) if port else PtyLink.open()
+    link = SerialLink(port) if port else PtyLink.open(link)
     try:
         print(link.path, file=out, flush=True)
         start = "waiting for E+ from the host" if wait_for_start else "streaming"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import subprocess
 import sys
 import time
@@ -32,11 +34,18 @@ def windows(stdout: str) -> list[dict]:
     return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
 
 
+_CAMERAS = itertools.count()
+
+
 def start_camera(path, *extra):
-    proc = subprocess.Popen(MAIN + ["emulate-camera", str(path), *extra], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=REPO)
+    """The emulated camera on a new pty, given to the host by a link of its own: the tests run in parallel, and a
+    host still retrying a bare /dev/pts/N after its camera ended reached the next test's camera (the kernel reuses
+    the number) and split that test's stream with it."""
+    link = Path(path).parent / f"camera-{os.getpid()}-{next(_CAMERAS)}"
+    proc = subprocess.Popen(MAIN + ["emulate-camera", str(path), "--link", str(link), *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
     port = proc.stdout.readline().strip()
-    assert port.startswith("/dev/"), proc.stderr.read()
+    assert port == str(link) and os.readlink(link).startswith("/dev/"), proc.stderr.read()
     return proc, port
 
 
@@ -60,6 +69,17 @@ def test_live_from_the_emulated_camera_predicts_what_replay_predicts(clip, proto
     # eDVS times are the file's modulo 2^16 plus the unwrapped wraps; here both start below 65.5 ms
     keys = ("t_start_us", "t_end_us", "class", "name", "scores", "synops", "events")
     assert [{k: w[k] for k in keys} for w in got] == [{k: w[k] for k in keys} for w in full]
+
+
+@pytest.mark.slow
+def test_a_camera_stopped_by_kill_takes_its_link_with_it(clip, tmp_path):
+    camera, port = start_camera(clip)
+    camera.terminate()  # SIGTERM, as `kill` sends
+    _, err = camera.communicate(timeout=30)
+    assert not os.path.lexists(port) and "# sent 0 events" in err
+    done = subprocess.run(MAIN + ["emulate-camera", str(clip), "--port", "/dev/null", "--link", str(tmp_path / "x")],
+                          capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert done.returncode == 2 and "with --port there is none" in done.stderr
 
 
 @pytest.mark.slow
@@ -101,8 +121,6 @@ def test_recording_a_serial_camera(tmp_path, clip):
 
 
 def gui_env() -> dict:
-    import os
-
     return dict(os.environ, QT_QPA_PLATFORM="offscreen")
 
 
@@ -169,7 +187,6 @@ def test_live_with_host_stalls_and_a_cold_numba_cache_predicts_what_replay_predi
     """The first `live` after install compiles every kernel, and the host process is stopped (SIGSTOP) three
     times for 0.12 s mid-stream while the camera keeps sending: bytes wait in the line, but that wait is not a
     pause of the camera, so no wrap is invented and the windows are replay's."""
-    import os
     import signal
 
     replay = subprocess.run(MAIN + ["replay", str(clip), "--headless", "--json"], capture_output=True, text=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -148,9 +149,9 @@ def serve(board, link):
 
 
 @pytest.mark.parametrize("protocol", ["edvs", "framed"])
-def test_serial_source_reads_the_emulated_board_exactly(demo, protocol):
+def test_serial_source_reads_the_emulated_board_exactly(demo, protocol, tmp_path):
     part = demo[demo["t"] < 1_500_000]
-    link = PtyLink.open()
+    link = PtyLink.open(tmp_path / "camera")  # the tests run in parallel: see test_a_pty_link_goes_with_its_board
     board = CameraBoard(part, protocol, speed=3.0)
     stop, thread = serve(board, link)
     src = SerialSource(link.path, protocol, reconnect_s=0.2)
@@ -168,9 +169,33 @@ def test_serial_source_reads_the_emulated_board_exactly(demo, protocol):
     assert src.stats.resyncs == 0 and src.stats.losses == 0
 
 
+def test_a_pty_link_goes_with_its_board(tmp_path):
+    """A host retrying a closed board's /dev/pts/N can reach the next pty given that number (the kernel hands out
+    the lowest free one); the link is removed before the pty closes, so a host given the link finds nothing."""
+    path = tmp_path / "camera"
+    first = PtyLink.open(path)
+    assert first.path == str(path) and os.readlink(path) == first.tty
+    first.close()
+    assert not os.path.lexists(path)
+    second = PtyLink.open()
+    try:
+        with pytest.raises(SastLiveError, match="cannot open serial port"):
+            SerialSource(str(path), "edvs").open()
+        os.symlink(second.tty, path)  # left behind by a board that was killed: replaced
+        third = PtyLink.open(path)
+        assert os.readlink(path) == third.tty
+        third.close()
+    finally:
+        second.close()
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(SastLiveError, match="not a symbolic link"):
+        PtyLink.open(tmp_path / "notes.txt")
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
 @pytest.mark.slow
-def test_unplugged_port_is_reported_and_iteration_ends_without_raising(demo):
-    link = PtyLink.open()
+def test_unplugged_port_is_reported_and_iteration_ends_without_raising(demo, tmp_path):
+    link = PtyLink.open(tmp_path / "camera")
     board = CameraBoard(demo[:4000], "edvs", speed=4.0)
     stop, _ = serve(board, link)
     src = SerialSource(link.path, "edvs", reconnect_s=0.6)
