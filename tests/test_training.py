@@ -320,6 +320,8 @@ def test_the_second_pool_of_people_is_generated_on_first_use_at_seed_1_split_by_
     resolve.resolve_split("gestures-v2-seed1", "test", progress=False)
     assert len(calls) == 4
     assert resolve.SYNTH_RECIPE["gestures-v2-seed2"] == ("gestures-v2", 2)  # the third pool, the same way
+    assert resolve.SYNTH_RECIPE["gestures-v2-seed4"] == ("gestures-v2", 4) and resolve.names_a_dataset(
+        "gestures-v2+gestures-v2-seed3+gestures-v2-seed4")
 
 
 def test_outlier_exposure_teaches_other_scenes_to_be_unsure_and_leaves_the_validation_people_out(tmp_path, real_dir,

@@ -254,6 +254,18 @@ $PY main.py evaluate models/zoo/gestures-sast-geometry10/model --split validatio
 #       --init-from models/zoo/gestures-sast-geometry10/model --epochs 15 --lr 2.5e-4 --out runs/v16/oe01
 # It lost (67 s an epoch): validation-grid mean 0.9450 (4,980 of 5,270: 16 below the default, (a) allows 15), nominal
 # 0.968, streamed no-gesture windows at >= 80 % 73 of 748 (at most 57 allowed), unfamiliar 0.0227 (at most 0.0244).
+# A candidate declared 2026-12-07 (sixth session), before its people were rendered or it was trained: more people.
+# From 20 to 40 to 60 training people the validation grid rose 0.005, then 0.001; nothing else tried since has moved
+# it. Two more pools the same way (gestures-v2-seed3 and -seed4: the generator at seeds 3 and 4, 100 recordings per
+# class of their subjects 0-22; about 12 min each on 2 cores) join the three, 100 training people, and geometry10
+# trains 15 epochs of its own recipe at lr 2.5e-4 on them, judged by the margin of 0.002 or the third way in:
+#   for seed in 3 4; do
+#       $PY main.py data synth --dataset gestures-v2 --out data/synth-gestures-v2-seed$seed --seed $seed \
+#           --n-per-class 100 --split train --workers 2 --quiet
+#   done
+#   $PY main.py train $EACH --dataset gestures-v2+gestures-v2-seed1+gestures-v2-seed2+gestures-v2-seed3+gestures-v2-seed4 \
+#       --geometry-wide --mirror --hard-loss 0.5 --init-from models/zoo/gestures-sast-geometry10/model --epochs 15 \
+#       --lr 2.5e-4 --out runs/v17/people100
 # A candidate that lost (2026-12-07, fourth session; about 30 min on 2 cores): geometry10 + 15 epochs the same way
 # with outlier exposure (--outliers gestures-v3:no_gesture at the default weight 0.5). Validation grid 0.9393 against
 # 0.9480, no-gesture recordings recognised 0.796 both: it lost the rule both ways. Streamed, the validation subjects'

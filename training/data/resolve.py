@@ -25,8 +25,8 @@ def real_nmnist() -> Path:
 #: what a name is made by, if not the generator of the same name at seed 0: ``gestures-v2-seed1`` is gestures-v2's
 #: generator at seed 1 — another pool of 29 people (its subjects 0-22 train, 23-28 test, as the first pool's), so a
 #: union ``gestures-v2+gestures-v2-seed1`` trains on 40 people and holds out the same subject ids (20-22) of both;
-#: ``gestures-v2-seed2`` is a third pool the same way
-SYNTH_RECIPE = {f"gestures-v2-seed{seed}": ("gestures-v2", seed) for seed in (1, 2)}
+#: ``gestures-v2-seed2`` … ``-seed4`` are further pools the same way
+SYNTH_RECIPE = {f"gestures-v2-seed{seed}": ("gestures-v2", seed) for seed in (1, 2, 3, 4)}
 #: recordings per class generated on first use: one count for both splits, or (train, test)
 SYNTH_SIZE = {"nmnist": 100, "gestures": 40, "gestures-v2": 200, "gestures-v3": 200,
               **dict.fromkeys(SYNTH_RECIPE, (100, 20))}
@@ -36,7 +36,7 @@ SYNTH_WORKERS = max(1, (os.cpu_count() or 1))
 
 
 #: the event datasets ``--dataset`` names, in words (each error that lists them says the same)
-DATASET_CHOICES = ("nmnist, nmnist-real, gestures, gestures-v2, gestures-v2-seed1, gestures-v2-seed2, gestures-v3, a "
+DATASET_CHOICES = ("nmnist, nmnist-real, gestures, gestures-v2, gestures-v2-seed1 … gestures-v2-seed4, gestures-v3, a "
                    "dataset folder or a union A+B of them")
 
 
