@@ -74,7 +74,7 @@ class PtyLink:
     def close(self) -> None:
         """Remove the link, then close both ends once (a second call must not close a reused descriptor number)."""
         link, self.link = self.link, None
-        if link is not None and os.path.islink(link):
+        if link is not None and os.path.islink(link) and os.readlink(link) == self.tty:  # still ours
             os.unlink(link)
         fds, self.master, self.slave = (self.master, self.slave), -1, -1
         for fd in fds:
