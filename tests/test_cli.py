@@ -92,13 +92,20 @@ def test_paths_that_cannot_be_written_and_impossible_numbers_are_one_line_and_ex
                        (("train", "--dataset", "nmnist-real", "--outliers", "nosuch", "--out", tmp_path / "r",
                          "--quiet"), "--outliers must be nmnist, nmnist-real"),
                        (("train", "--dataset", "nmnist-real", "--method", "cvx", "--outliers", "nmnist-real:7",
-                         "--out", tmp_path / "r"), "--outliers trains gradient methods"),
+                         "--out", tmp_path / "r"), "--outliers: options of the gradient methods"),
+                       (("train", "--dataset", "nmnist-real", "--method", "cvx", "--channels", "8", "16", "--epochs",
+                         "3", "--hard-loss", "0.5", "--out", tmp_path / "r"),
+                        "--epochs, --channels, --hard-loss: options of the gradient methods (sast, surrogate, sg); "
+                        "--method cvx reconstructs a network of its own"),
+                       (("train", "--dataset", "nmnist-real", "--method", "sg-cvx", "--witness-from",
+                         DEFAULT_MODEL / "model", "--init-from", DEFAULT_MODEL / "model", "--out", tmp_path / "r"),
+                        "--init-from: options of the gradient methods"),
                        (("train", "--dataset", "gestures-v2", "--init-from", DEFAULT_MODEL / "model", "--in-size", "48",
                          "--out", tmp_path / "r"), "--in-size 48: the gesture-snn network's input can be 32, 64, 128"),
                        (("train", "--dataset", "gestures-v2", "--in-size", "-4", "--out", tmp_path / "r"),
                         "--in-size must be a positive number of pixels, got -4"),
                        (("train", "--dataset", "nmnist-real", "--method", "cvx", "--in-size", "34", "--out",
-                         tmp_path / "r"), "--in-size shapes the network of the gradient methods"),
+                         tmp_path / "r"), "--in-size: options of the gradient methods"),
                        (("train", "--dataset", "xor", "--in-size", "64", "--out", tmp_path / "r"),
                         "--in-size change event windows; the sequence task 'xor' has none")]:
         r = main_in_process(capsys, *args, ok=False)

@@ -83,6 +83,20 @@ def cmd_data_demo(args) -> int:
 
 
 # -- training -----------------------------------------------------------------------------------------------------
+#: options of the gradient methods (sast, surrogate, sg) that ``train --method cvx|sg-cvx`` has no use for, each
+#: None, False or 0 when not given: the convex path reconstructs a network of its own (--widths, --features),
+#: fine-tunes it with --finetune-epochs / --finetune-lr, and takes a trained network only as --witness-from
+GRADIENT_ONLY = ("epochs", "lr", "rho", "rho_warmup", "schedule", "validation", "augment", "augment_geometry",
+                 "geometry_each", "geometry_wide", "mirror", "onset", "keep_old", "keep_old_from", "freeze_features",
+                 "channels", "in_size", "readout_tied", "init_from", "resume", "adaptive", "second_batch", "hard_loss",
+                 "outliers", "outlier_weight")
+
+
+def gradient_options_given(args) -> list[str]:
+    """The :data:`GRADIENT_ONLY` options given on the command line, as typed (``--in-size``)."""
+    return [f"--{k.replace('_', '-')}" for k in GRADIENT_ONLY if getattr(args, k, None) not in (None, False, 0)]
+
+
 def cmd_train(args) -> int:
     from training.finetune import is_takes_folder
 
@@ -91,6 +105,7 @@ def cmd_train(args) -> int:
     if args.method == "readout" or args.readout_l2 is not None:
         raise SastLiveError("--method readout (and --readout-l2) teach a model: give --init-from MODEL and a folder "
                             "of takes as --dataset")
+    gradient_only = gradient_options_given(args)  # before fill_unset, while "not given" still reads None
     fill_unset(args, {k: getattr(args, k) for k in FINE_TUNED})
     from training.convex.tasks import is_task
 
@@ -102,13 +117,10 @@ def cmd_train(args) -> int:
     if args.method in ("cvx", "sg-cvx"):
         from training.convex.reconstruct import reconstruct
 
-        if args.outliers or args.outlier_weight is not None:
-            raise SastLiveError(f"--outliers trains gradient methods (sast, surrogate, sg); --method {args.method} "
-                                "reconstructs the weights without them")
-        if args.in_size is not None:
-            raise SastLiveError(f"--in-size shapes the network of the gradient methods (sast, surrogate, sg); "
-                                f"--method {args.method} reconstructs a network of its own")
-
+        if gradient_only:
+            raise SastLiveError(f"{', '.join(gradient_only)}: options of the gradient methods (sast, surrogate, sg); "
+                                f"--method {args.method} reconstructs a network of its own (its options: --widths, "
+                                "--features, --l1, --finetune-epochs, --finetune-lr, --witness-from)")
         summary = reconstruct(recon_config(args, args.method))
         if summary is not None:  # one summary from a run of several processes: the first one's
             print(json.dumps(summary, default=float))

@@ -33,9 +33,9 @@ def add_training_args(p: argparse.ArgumentParser, unset: bool = False) -> None:
         return None if unset and name in FINE_TUNED else D[name]
 
     p.add_argument("--dataset", default=D["dataset"],
-                   help="nmnist | nmnist-real | gestures | gestures-v2 | gestures-v2-seed1 | gestures-v3 | dataset "
-                        "folder | A+B (a union) | A:c1,c2 (some classes); train also: xor add2 add3 add5 add2-ar "
-                        f"add3-ar add5-ar smnist smnist-full (default {D['dataset']})")
+                   help="nmnist | nmnist-real | gestures | gestures-v2 | gestures-v2-seed1 … -seed4 | gestures-v3 | "
+                        "dataset folder | A+B (a union) | A:c1,c2 (some classes); train also: xor add2 add3 add5 "
+                        f"add2-ar add3-ar add5-ar smnist smnist-full (default {D['dataset']})")
     p.add_argument("--data-dir", help="folder of the synthetic dataset (generated on first use)")
     p.add_argument("--epochs", type=int, default=default("epochs"),
                    help=f"(default {D['epochs']}; fine-tuning on takes: 25)")
