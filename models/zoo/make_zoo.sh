@@ -269,6 +269,13 @@ $PY main.py evaluate models/zoo/gestures-sast-geometry10/model --split validatio
 # It lost (88 s an epoch): validation-grid mean 0.9463 (4,987 of 5,270; geometry10 4,996), nominal 0.968, streamed
 # no-gesture windows at >= 80 % 67 of 748 (at most 57 allowed), unfamiliar 0.0238 (at most 0.0244): neither the
 # margin nor the third way in. Its test figures were not computed.
+# A candidate declared 2026-12-07 (sixth session), after the one above was scored and before this one was trained:
+# SAST's own lever, a wider neighbourhood for the sharpness-aware step (rho 0.2 instead of 0.1: flatter minima are
+# the product's case for surviving the hard-spike swap, and may be for new people too), geometry10 + 15 epochs of its
+# recipe on the 60 people at lr 2.5e-4, judged by the margin of 0.002 or the third way in:
+#   $PY main.py train $EACH --dataset gestures-v2+gestures-v2-seed1+gestures-v2-seed2 --geometry-wide --mirror \
+#       --hard-loss 0.5 --rho 0.2 --init-from models/zoo/gestures-sast-geometry10/model --epochs 15 --lr 2.5e-4 \
+#       --out runs/v17/rho02
 # A candidate that lost (2026-12-07, fourth session; about 30 min on 2 cores): geometry10 + 15 epochs the same way
 # with outlier exposure (--outliers gestures-v3:no_gesture at the default weight 0.5). Validation grid 0.9393 against
 # 0.9480, no-gesture recordings recognised 0.796 both: it lost the rule both ways. Streamed, the validation subjects'
