@@ -10,6 +10,7 @@ import pytest
 
 from firmware_sim.camera_board import CameraBoard, PtyLink
 from sast_live.errors import SastLiveError
+from sast_live.events import make_events
 from sast_live.formats.registry import read_events
 from sast_live.sources import FileSource, open_source
 from sast_live.sources.paced import Pacer
@@ -167,6 +168,37 @@ def test_serial_source_reads_the_emulated_board_exactly(demo, protocol, tmp_path
     np.testing.assert_array_equal(got[["x", "y", "p"]], part[["x", "y", "p"]])
     np.testing.assert_array_equal(got["t"] - got["t"][0], part["t"] - part["t"][0])
     assert src.stats.resyncs == 0 and src.stats.losses == 0
+
+
+def test_a_burst_held_up_on_the_cameras_side_is_not_read_as_a_pause():
+    """eDVS stamps wrap every 65.5 ms; the host restores the wraps of a still scene from the time it saw the line
+    empty. Bytes held up on the camera's side (a USB bridge, a stalled board) leave the line empty too, but then
+    their stamps span the silence: the bound keeps the wraps out. After a still scene the burst is short and the
+    idle time counts, as before. No port: the source's decoding and its bound, with the host times given."""
+    from sast_live.wire import edvs
+
+    t = np.arange(0, 40_000, 400)  # 40 ms of a moving hand, an event every 0.4 ms
+    before = make_events(t, t % 100, t % 90, t % 2)
+
+    def resumed(after):
+        src = SerialSource("unused", "edvs")
+        src.feed(edvs.encode_edvs(before), -1, flush=True)
+        data = edvs.encode_edvs(after)
+        return src, data
+
+    # held up for 70 ms: the host saw the line empty for 60 ms, then read the 70 ms of events at once, 72 ms after
+    # the last bytes before it; the stamps alone are right, and 60 ms of idle time would add a whole wrap
+    held = make_events(40_000 + np.arange(400, 70_400, 400), np.full(175, 5), np.full(175, 6), np.zeros(175))
+    src, data = resumed(held)
+    idle = src._bounded_idle(data, 60_000, 72_000)
+    assert edvs.extra_wraps(60_000, 400) == 1 and edvs.extra_wraps(idle, 400) == 0
+    np.testing.assert_array_equal(src.feed(data, idle, flush=True)["t"], held["t"])
+    # a still scene of 200 ms (three wraps and 3.4 ms), then the hand again: the host read 50 ms of it
+    pause = make_events(39_600 + 200_000 + np.arange(0, 50_000, 400), np.full(125, 5), np.full(125, 6),
+                        np.zeros(125))
+    src, data = resumed(pause)
+    idle = src._bounded_idle(data, 185_000, 255_000)
+    np.testing.assert_array_equal(src.feed(data, idle, flush=True)["t"], pause["t"])
 
 
 def test_a_pty_link_goes_with_its_board(tmp_path):

@@ -22,6 +22,11 @@ from sast_live.wire import PROTOCOLS, edvs, framed
 READ_TIMEOUT_S = 0.02  # a quiet line hands control back this often
 RETRY_S = 0.5
 WATERMARK_SLACK_US = 100_000  # events may still arrive this late; the watermark stays behind by this much
+# After a silence that could hide a wrap, the rest of the burst is read before it is decoded (for at most SETTLE_S,
+# or until the line is quiet): bytes held up on the camera's side (its USB bridge, a stalled board) arrive in quick
+# succession, and their stamps show that the silence was a hold-up, not a still scene (see _bounded_idle).
+SETTLE_S = 0.05
+HOLD_TOL_US = 32_000  # how long the last bytes before a silence may have taken to reach the host (µs)
 
 
 class SerialSource(Source):
@@ -152,9 +157,49 @@ class SerialSource(Source):
                     self._watermark = max(self._watermark or 0, self._t_last + max(quiet, 0))
                 yield events
                 continue
-            idle = self._idle_us()
+            idle, quiet = self._idle_us(), False
+            if self.protocol == "edvs" and idle >= edvs.GAP_MARGIN_US:  # a silence long enough to hide a wrap
+                more, quiet = self._settle(ser)
+                data += more
+                now = self.clock()
+                idle = self._bounded_idle(data, idle, int((now - self._last_data) * 1e6))
             self._last_data = now
-            yield self._delivered(self.feed(data, idle))
+            yield self._delivered(self.feed(data, idle, flush=quiet))
+
+    def _settle(self, ser) -> tuple[bytes, bool]:
+        """What else arrives within ``SETTLE_S``, and whether the line then went quiet (a read came back empty)."""
+        import serial
+
+        got, until = [], self.clock() + SETTLE_S
+        while self.clock() < until:
+            try:
+                more = ser.read(max(1, ser.in_waiting))
+            except (serial.SerialException, OSError, TypeError, AttributeError):
+                break  # the next read in _chunks meets the error again and reconnects
+            if not more:
+                return b"".join(got), True
+            got.append(more)
+        return b"".join(got), False
+
+    def _bounded_idle(self, data: bytes, idle_us: int, since_us: int) -> int:
+        """The idle time to decode ``data`` with: ``idle_us``, unless the burst's own stamps rule out the wraps
+        it would add.
+
+        Events cannot have happened after the host read them: if the last bytes before the silence were read
+        ``since_us`` ago and the burst's stamps span ``S``, the pause before its first event was at most
+        ``since_us - S`` (+ ``HOLD_TOL_US`` for the delivery of those last bytes). A burst that was held up spans
+        about the whole silence, so no wrap fits; after a still scene the burst is short and the bound is idle.
+        Returns ``delta + k·2^16`` with ``k`` the wraps allowed, which the decoder turns back into ``k``."""
+        st = self._state
+        if st.pending or st.last16 < 0:  # a record straddling the silence, or no stamp yet: nothing to bound
+            return idle_us
+        ev, _ = edvs.decode_edvs(data, st, -1, flush=True)  # the stamps alone (a pure function: state unchanged)
+        if len(ev) == 0:
+            return idle_us
+        delta = int(ev["t"][0]) - st.t_last  # the first record's stamp step, as the decoder will see it
+        bound = since_us - (int(ev["t"][-1]) - int(ev["t"][0])) + HOLD_TOL_US
+        k = min(int(edvs.extra_wraps(idle_us, delta)), max(0, (bound - delta) // edvs.WRAP_US))
+        return delta + k * edvs.WRAP_US
 
     def _idle_us(self) -> int:
         """Host time the line was seen empty before the bytes just read (µs); -1 before the first bytes."""
