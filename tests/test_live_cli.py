@@ -306,3 +306,34 @@ def test_gui_frames_ends_when_the_file_ends_first(clip):
     done = subprocess.run(MAIN + ["replay", str(clip), "--frames", "100000"], capture_output=True, text=True,
                           cwd=REPO, timeout=300, env=gui_env())
     assert done.returncode == 0 and json.loads(done.stdout.strip().splitlines()[-1])["frames"] < 100000
+
+
+@pytest.mark.slow
+def test_live_with_the_camera_held_up_predicts_what_replay_predicts(clip):
+    """The camera's bytes are held up three times for 0.07 s mid-stream (its process stopped, as a USB bridge or a
+    busy board holds them): the host sees the line empty, then the backlog at once. Read as a still scene, 70 ms
+    of silence added a 65.5-ms wrap and moved every later window's events; the backlog's own stamps rule that out."""
+    import signal
+
+    replay = subprocess.run(MAIN + ["replay", str(clip), "--headless", "--json"], capture_output=True, text=True,
+                            cwd=REPO, timeout=300)
+    camera, port = start_camera(clip)
+    live = subprocess.Popen(MAIN + ["live", port, "--headless", "--json", "--reconnect-s", "0.5"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = camera.stderr.readline()
+    while line and not line.startswith("# streaming"):
+        line = camera.stderr.readline()
+    assert line.startswith("# streaming")
+    t0 = time.monotonic()
+    for at in (0.4, 1.0, 1.6):  # seconds into the stream, while the hand moves (the clip is silent at 2.0-2.2 s)
+        time.sleep(max(0.0, t0 + at - time.monotonic()))
+        camera.send_signal(signal.SIGSTOP)
+        time.sleep(0.07)
+        camera.send_signal(signal.SIGCONT)
+    out, err = live.communicate(timeout=300)
+    camera.communicate(timeout=30)
+    assert live.returncode == 0, err
+    full = [w for w in windows(replay.stdout) if not w["partial"]]
+    got = [w for w in windows(out) if not w["partial"]][:len(full)]
+    keys = ("t_start_us", "t_end_us", "class", "name", "scores", "synops", "events")
+    assert [{k: w[k] for k in keys} for w in got] == [{k: w[k] for k in keys} for w in full]
