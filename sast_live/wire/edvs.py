@@ -29,7 +29,8 @@ decoder takes the host's idle time before a read (``idle_us``) and adds the wrap
 (:func:`extra_wraps`): the number of wraps nearest to ``(idle − stamp step) / 2^16``, so an idle time off by less
 than half a wrap (±32 ms) still gives the right count. ``idle_us`` must only count time the line was seen
 empty (:class:`~sast_live.sources.serial_source.SerialSource` measures it so); bytes that waited in the line
-while the host was busy are not a pause.
+while the host was busy are not a pause, and neither are bytes held up on the camera's side (the serial source
+caps the idle time it passes by the stamps of the burst that ended the silence).
 """
 
 from __future__ import annotations
