@@ -182,34 +182,42 @@ def test_a_reader_that_leaves_early_ends_replay_quietly():
     assert proc.returncode == 0 and "error" not in err and "Traceback" not in err
 
 
-@pytest.mark.slow
-def test_live_with_host_stalls_and_a_cold_numba_cache_predicts_what_replay_predicts(clip, tmp_path):
-    """The first `live` after install compiles every kernel, and the host process is stopped (SIGSTOP) three
-    times for 0.12 s mid-stream while the camera keeps sending: bytes wait in the line, but that wait is not a
-    pause of the camera, so no wrap is invented and the windows are replay's."""
+def live_with_stops(clip, stopped: str, at: tuple[float, ...], pause_s: float, env=None):
+    """``live`` on the emulated camera streaming ``clip``, with the ``stopped`` process ("host" or "camera")
+    stopped (SIGSTOP) for ``pause_s`` at each of ``at`` seconds into the stream; returns replay's full windows and
+    as many of live's."""
     import signal
 
     replay = subprocess.run(MAIN + ["replay", str(clip), "--headless", "--json"], capture_output=True, text=True,
                             cwd=REPO, timeout=300)
     camera, port = start_camera(clip)
-    cold = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))  # nothing compiled yet
     live = subprocess.Popen(MAIN + ["live", port, "--headless", "--json", "--reconnect-s", "0.5"], cwd=REPO,
-                            env=cold, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = camera.stderr.readline()
     while line and not line.startswith("# streaming"):  # the host's E+ came: it compiled everything before
         line = camera.stderr.readline()
     assert line.startswith("# streaming")
+    target = live if stopped == "host" else camera
     t0 = time.monotonic()
-    for at in (0.3, 1.1, 1.7):  # seconds into the stream (the camera is silent from 2.0 to 2.2 s)
-        time.sleep(max(0.0, t0 + at - time.monotonic()))
-        live.send_signal(signal.SIGSTOP)
-        time.sleep(0.12)
-        live.send_signal(signal.SIGCONT)
+    for when in at:
+        time.sleep(max(0.0, t0 + when - time.monotonic()))
+        target.send_signal(signal.SIGSTOP)
+        time.sleep(pause_s)
+        target.send_signal(signal.SIGCONT)
     out, err = live.communicate(timeout=300)
     camera.communicate(timeout=30)
     assert live.returncode == 0, err
     full = [w for w in windows(replay.stdout) if not w["partial"]]
-    got = [w for w in windows(out) if not w["partial"]][:len(full)]
+    return full, [w for w in windows(out) if not w["partial"]][:len(full)]
+
+
+@pytest.mark.slow
+def test_live_with_host_stalls_and_a_cold_numba_cache_predicts_what_replay_predicts(clip, tmp_path):
+    """The first `live` after install compiles every kernel, and the host process is stopped (SIGSTOP) three
+    times for 0.12 s mid-stream while the camera keeps sending: bytes wait in the line, but that wait is not a
+    pause of the camera, so no wrap is invented and the windows are replay's."""
+    cold = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))  # nothing compiled yet
+    full, got = live_with_stops(clip, "host", (0.3, 1.1, 1.7), 0.12, env=cold)  # the camera is silent at 2.0-2.2 s
     keys = ("t_start_us", "t_end_us", "class", "name", "scores", "synops", "events", "dropped_bins")
     assert [{k: w[k] for k in keys} for w in got] == [{k: w[k] for k in keys} for w in full]
     assert list(tmp_path.glob("numba-cache/**/*.nbi"))  # the cache really started empty and was filled
@@ -313,27 +321,8 @@ def test_live_with_the_camera_held_up_predicts_what_replay_predicts(clip):
     """The camera's bytes are held up three times for 0.06 s mid-stream (its process stopped, as a USB bridge or a
     busy board holds them): the host sees the line empty, then the backlog at once. Read as a still scene, 40-60 ms
     of silence added a 65.5-ms wrap and moved every later window's events; the backlog's own stamps rule that out."""
-    import signal
-
-    replay = subprocess.run(MAIN + ["replay", str(clip), "--headless", "--json"], capture_output=True, text=True,
-                            cwd=REPO, timeout=300)
-    camera, port = start_camera(clip)
-    live = subprocess.Popen(MAIN + ["live", port, "--headless", "--json", "--reconnect-s", "0.5"], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = camera.stderr.readline()
-    while line and not line.startswith("# streaming"):
-        line = camera.stderr.readline()
-    assert line.startswith("# streaming")
-    t0 = time.monotonic()
-    for at in (0.4, 1.0, 1.6):  # seconds into the stream, while the hand moves (the clip is silent at 2.0-2.2 s)
-        time.sleep(max(0.0, t0 + at - time.monotonic()))
-        camera.send_signal(signal.SIGSTOP)
-        time.sleep(0.06)  # a wrap needs 33 ms seen empty; events are lost past the watermark's 100 ms
-        camera.send_signal(signal.SIGCONT)
-    out, err = live.communicate(timeout=300)
-    camera.communicate(timeout=30)
-    assert live.returncode == 0, err
-    full = [w for w in windows(replay.stdout) if not w["partial"]]
-    got = [w for w in windows(out) if not w["partial"]][:len(full)]
+    # while the hand moves (the clip is silent at 2.0-2.2 s); a wrap needs 33 ms seen empty, and events are lost
+    # past the watermark's 100 ms
+    full, got = live_with_stops(clip, "camera", (0.4, 1.0, 1.6), 0.06)
     keys = ("t_start_us", "t_end_us", "class", "name", "scores", "synops", "events")
     assert [{k: w[k] for k in keys} for w in got] == [{k: w[k] for k in keys} for w in full]
