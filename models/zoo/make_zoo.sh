@@ -175,7 +175,7 @@ bank_and_eval gestures-sast-geometry10
 # (Measured, not shipped: its bank from all three pools — teach-bank --dataset
 # gestures-v2+gestures-v2-seed1+gestures-v2-seed2+gestures-v3:no_gesture — sets the activity check's limit on all 9
 # validation subjects, 272.1 against 160.8: in-distribution false alarms 4.2 % → 2.3 %, but the check then catches
-# none of the real scenes, and a taught model reads the training-side Gen4 crop as a gesture; README, "The activity
+# none of the real scenes, and a taught model reads the training-side Gen4 crop as a gesture; docs/gesture-robustness.md, "The activity
 # check's limit".)
 # the default gesture model (sast_live/pipeline/backends.py DEFAULT_MODEL) is chosen by a rule fixed before the
 # candidates' validation grids were computed: the highest mean INT8 accuracy over the robustness grid on the
@@ -232,7 +232,7 @@ NG=gestures-v2:no_gesture+gestures-v2-seed1:no_gesture+gestures-v2-seed2:no_gest
 $PY main.py evaluate models/zoo/gestures-sast-geometry10/model --split validation --live --no-corruptions \
     --dataset "$NG" --out models/zoo/gestures-sast-geometry10/eval-validation-no-gesture --quiet
 # A candidate declared 2026-12-07 (fifth session), before it was trained or scored: a finer input. What is left of the
-# grid's misses lay in the input, not the network's width or depth (README, "A fourth layer"): a 32x32 input pools
+# grid's misses lay in the input, not the network's width or depth (docs/gesture-robustness.md, "A fourth layer"): a 32x32 input pools
 # 4x4 sensor pixels. geometry10 with its first layer spread over a 64x64 input (train --in-size 64: each input pixel
 # 2x2 sensor pixels; it starts as exactly geometry10, bit for bit in the INT8 simulator) trained 15 epochs of
 # geometry10's own recipe at lr 2.5e-4, judged by the rules above (the margin of 0.002, or the second way in):
@@ -244,7 +244,7 @@ $PY main.py evaluate models/zoo/gestures-sast-geometry10/model --split validatio
 #   $PY main.py train $EACH --dataset gestures-v2+gestures-v2-seed1+gestures-v2-seed2 --geometry-wide --mirror \
 #       --hard-loss 0.5 --init-from models/zoo/gestures-sast-geometry10/model --epochs 15 --lr 2.5e-4 \
 #       --out runs/v16/same32
-# Both lost (README, "A finer input"): validation-grid mean 0.9478 each (4,995 of the 5,270 grid recordings; geometry10
+# Both lost (docs/gesture-robustness.md, "A finer input"): validation-grid mean 0.9478 each (4,995 of the 5,270 grid recordings; geometry10
 # 4,996), nominal 0.968 / 0.971, no-gesture recordings recognised 0.796 each as shipped (after choose-window --write
 # and teach-bank): neither the margin nor the second way in. Their test figures were not computed.
 # The first candidate for the third way in, declared before it was trained: outlier exposure at a fifth of the weight
@@ -308,7 +308,7 @@ $PY main.py evaluate models/zoo/gestures-sast-geometry10/model --split validatio
 # 0.9480, no-gesture recordings recognised 0.796 both: it lost the rule both ways. Streamed, the validation subjects'
 # gestures-v3 no-gesture recordings drew 22 windows at >= 80 % against the default's 43 (of 286); on the held-out
 # test subjects and real scenes (computed once, as it was meant to ship as an alternative) it was no better: real
-# scenes 15 of 120 windows at >= 80 % and 84 % quiet (the default 14 and 88 %), so it is not shipped (README).
+# scenes 15 of 120 windows at >= 80 % and 84 % quiet (the default 14 and 88 %), so it is not shipped (docs/gesture-robustness.md).
 #   $PY main.py train $EACH --dataset gestures-v2+gestures-v2-seed1+gestures-v2-seed2 --geometry-wide --mirror \
 #       --hard-loss 0.5 --outliers gestures-v3:no_gesture --init-from models/zoo/gestures-sast-geometry10/model \
 #       --epochs 15 --lr 2.5e-4 --out runs/v15/oe
