@@ -119,7 +119,7 @@ WHY = {"on_off": "the real files' scenes are not balanced (sparklers 0.55, the G
                           "share_90 0.38 with it, 0.24 at 0.1 Hz, 0.16 without; the review's footage must be busier "
                           "or its sensor quieter, which the files here cannot tell",
        "review pixels_ge_1hz": "the profile's background activity and the person's sway each keep many pixels above "
-                               "1 Hz (0.30; 0.20 without either)"}
+                               "1 Hz (0.30; 0.20 without the one or the other)"}
 
 
 def sensor_comparison(report: dict) -> list[dict]:
