@@ -324,6 +324,13 @@ $PY main.py evaluate models/zoo/gestures-sast-geometry10/model --split validatio
 # confirmation on the seed3/seed4 validation people was not run and its test figures were not computed. This count
 # shows no trend in the outlier weight: 32x32 at 0.1 73, at 0.5 58; 64x64 at 0 62, at 0.1 60, at 0.15 66; the other
 # 32x32 candidates 67-70 (the default 77). Only labelled negatives moved it far (neg15: 37), at 1.7 grid points.
+# A candidate declared 2026-12-07 (seventh session), before it was built or scored: a uniform model soup (Wortsman et
+# al. 2022: the weights of fine-tunes of one model averaged, which tends to hold up better off the training
+# distribution than any one of them). The four 32x32 fine-tunes of geometry10 there are (15 epochs of its recipe at
+# lr 2.5e-4 each: same32, oe01, people100, rho02 above; every one lost alone), their float weights averaged tensor
+# by tensor with equal weights, same32's config; then calibrate (training's last step on the same validation split),
+# choose-window --write and teach-bank, as any candidate. Judged by the margin of 0.002 or the third way in, and a
+# win confirmed on the fresh validation people as declared above ((a') and (c') against the default's 0.9430 and 9).
 # A candidate that lost (2026-12-07, fourth session; about 30 min on 2 cores): geometry10 + 15 epochs the same way
 # with outlier exposure (--outliers gestures-v3:no_gesture at the default weight 0.5). Validation grid 0.9393 against
 # 0.9480, no-gesture recordings recognised 0.796 both: it lost the rule both ways. Streamed, the validation subjects'
