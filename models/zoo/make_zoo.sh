@@ -331,6 +331,9 @@ $PY main.py evaluate models/zoo/gestures-sast-geometry10/model --split validatio
 # by tensor with equal weights, same32's config; then calibrate (training's last step on the same validation split),
 # choose-window --write and teach-bank, as any candidate. Judged by the margin of 0.002 or the third way in, and a
 # win confirmed on the fresh validation people as declared above ((a') and (c') against the default's 0.9430 and 9).
+# It lost (built in seconds, runs/v18/soup.py; not a command, as it lost): validation-grid mean 0.9471 (4,991 of
+# 5,270), nominal 0.971, unfamiliar 0.0216, streamed no-gesture windows at >= 80 % 72 of 748 (at most 57): no better
+# than its ingredients (0.9450-0.9478). Its test figures were not computed.
 # A candidate that lost (2026-12-07, fourth session; about 30 min on 2 cores): geometry10 + 15 epochs the same way
 # with outlier exposure (--outliers gestures-v3:no_gesture at the default weight 0.5). Validation grid 0.9393 against
 # 0.9480, no-gesture recordings recognised 0.796 both: it lost the rule both ways. Streamed, the validation subjects'
