@@ -6,7 +6,7 @@ gestures-v3 recordings of the held-out test subjects (``--per-class`` of each of
 flicker of the light, the things moving behind, the person's sway, the profile's background activity (at 0.1 Hz a
 pixel, or none) and hot pixels — and the median ``share_90`` (the share of the pixels holding 90 % of the events)
 and ``pixels_ge_1hz`` are printed beside what issue 29's review measured on real DVS128 footage (0.12–0.13 and
-0.07–0.21). The README's realism paragraph quotes this run (2 per class: about 5 min on 2 cores)::
+0.07–0.21). The README's realism paragraph quotes this run (2 per class: about 4 min on 2 cores)::
 
     .venv/bin/python benchmarks/realism_causes.py --per-class 2
 """
