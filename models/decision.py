@@ -7,7 +7,9 @@ applied by every consumer — the live pipeline, ``replay --json``, the GUI, ``e
    per-class offsets that training folds into the readout bias: :mod:`training.decision.calibration`);
 2. the answer is "no gesture" (class ``-1``, :data:`NO_GESTURE`) when the top class is the model's own reject
    class (trained on still scenes, noise and non-gesture motion) or its confidence is below ``min_confidence``
-   (chosen on the validation split, never on test data);
+   (chosen on the validation split, never on test data), or a learned ``gate`` on the last layer's activity
+   (:class:`NoGestureGate`, fitted on the training people's gesture and no-gesture windows) finds the window
+   more like a scene without a gesture than its limit allows;
 3. the answer is "unfamiliar scene" (class ``-2``, :data:`UNFAMILIAR`) instead of a gesture when the input is
    unlike the training data: the window's energy ``−T·logsumexp(logits / T)`` (Liu et al., 2020: low for inputs
    like the training data, high for others) is above ``max_energy``, its events per second fall outside
@@ -99,6 +101,51 @@ class FeatureCheck:
         return FeatureCheck(w, m, float(lim), str(d["fitted_on"]))
 
 
+@dataclass(frozen=True, eq=False)
+class NoGestureGate:
+    """A learned check of whether a window shows a gesture at all, on the features :class:`FeatureCheck` reads.
+
+    ``p = σ(w · log(1 + f) + b)``, with ``f`` the window's last-layer spikes per channel per bin (D,), is the
+    probability that the window is no gesture: logistic regression of the model's no-gesture class against every
+    gesture, fitted on the feature bank's training-people windows (:mod:`training.decision.gate`). Above ``limit`` —
+    set where ``lost`` of the validation people's correctly named gesture windows would be closed — a gesture claim
+    becomes "no gesture"."""
+
+    weights: np.ndarray
+    bias: float
+    limit: float
+    lost: float
+    fitted_on: str = ""
+
+    def probability(self, channels) -> np.ndarray:
+        """``p`` of features ``channels`` (…, D) → (…,) float64."""
+        z = np.log1p(np.maximum(np.asarray(channels, np.float64), 0.0)) @ self.weights + self.bias
+        return 0.5 * (1.0 + np.tanh(0.5 * z))  # σ(z), without overflow
+
+    def closes(self, channels) -> np.ndarray:
+        return self.probability(channels) > self.limit
+
+    def to_dict(self) -> dict:
+        return {"weights": np.round(self.weights, 9).tolist(), "bias": round(float(self.bias), 9),
+                "limit": float(self.limit), "lost": float(self.lost), "fitted_on": self.fitted_on}
+
+    @staticmethod
+    def from_dict(d, n_channels: int | None, where: str) -> NoGestureGate:
+        if not isinstance(d, dict) or set(d) != {"weights", "bias", "limit", "lost", "fitted_on"}:
+            raise SastLiveError(f"{where}: must be an object with weights, bias, limit, lost, fitted_on")
+        try:
+            w = np.asarray(d["weights"], np.float64)
+        except (TypeError, ValueError):
+            raise SastLiveError(f"{where}.weights: must be an array of numbers") from None
+        if w.ndim != 1 or not len(w) or not np.isfinite(w).all() or (n_channels is not None and len(w) != n_channels):
+            raise SastLiveError(f"{where}.weights: must be {n_channels or 'D'} finite numbers, got shape {w.shape}")
+        for key, lo, hi in (("bias", -1e6, 1e6), ("limit", 0.0, 1.0), ("lost", 0.0, 1.0)):
+            v = d[key]
+            if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= v <= hi:
+                raise SastLiveError(f"{where}.{key}: {v!r} is not a number in [{lo:g}, {hi:g}]")
+        return NoGestureGate(w, float(d["bias"]), float(d["limit"]), float(d["lost"]), str(d["fitted_on"]))
+
+
 @dataclass(frozen=True)
 class Decision:
     temperature: float = 1.0
@@ -110,6 +157,7 @@ class Decision:
     max_energy: float | None = None  # above it a gesture claim becomes "unfamiliar scene" (None: never)
     event_rate: tuple[float, float] | None = None  # events/s a familiar window has (None: any)
     familiar: FeatureCheck | None = None  # the last layer's activity a familiar window has (None: not checked)
+    gate: NoGestureGate | None = None  # the learned "is this a gesture at all" check (None: not made)
 
     def unfamiliar(self, logits: np.ndarray, events_per_s=None, channels=None) -> np.ndarray | bool:
         """Whether windows with ``logits`` (…, n_classes), ``events_per_s`` (…,) and last-layer ``channels``
@@ -140,6 +188,8 @@ class Decision:
         NO_CLASS or UNFAMILIAR_CLASS."""
         p = self.probabilities(logits)
         k = self.judge(p)
+        if k >= 0 and self.gate is not None and channels is not None and bool(self.gate.closes(channels)):
+            k = NO_CLASS
         if k >= 0 and self.unfamiliar(logits, events_per_s, channels):
             k = UNFAMILIAR_CLASS
         return k, float(p.max()), p
@@ -151,6 +201,8 @@ class Decision:
         k = p.argmax(1)
         conf = p.max(1)
         rejected = (conf < self.min_confidence) | ((k == self.reject_class) if self.reject_class is not None else False)
+        if self.gate is not None and channels is not None:
+            rejected = rejected | self.gate.closes(channels)
         k = np.where(rejected, NO_CLASS, k)
         return np.where((k >= 0) & self.unfamiliar(logits, events_per_s, channels), UNFAMILIAR_CLASS, k), conf
 
@@ -160,8 +212,12 @@ class Decision:
             else float("nan")
 
     def to_dict(self) -> dict:
-        d = asdict(replace(self, familiar=None))
+        d = asdict(replace(self, familiar=None, gate=None))
         d["familiar"] = None if self.familiar is None else self.familiar.to_dict()
+        if self.gate is not None:  # absent rather than null: files from before the gate stay as they were
+            d["gate"] = self.gate.to_dict()
+        else:
+            d.pop("gate")
         return d
 
     @staticmethod
@@ -170,9 +226,11 @@ class Decision:
         if d is None:
             return Decision()
         if not isinstance(d, dict) or set(d) - {"temperature", "reject_class", "min_confidence", "fitted_on",
-                                                "window_ms", "taper", "max_energy", "event_rate", "familiar"}:
+                                                "window_ms", "taper", "max_energy", "event_rate", "familiar",
+                                                "gate"}:
             raise SastLiveError(f"{where}: must be an object with temperature, reject_class, min_confidence, "
-                                f"fitted_on, window_ms, taper, max_energy, event_rate, familiar; got {d!r:.200}")
+                                f"fitted_on, window_ms, taper, max_energy, event_rate, familiar, gate; got "
+                                f"{d!r:.200}")
         e, rate = d.get("max_energy"), d.get("event_rate")
         if e is not None and (isinstance(e, bool) or not isinstance(e, int | float) or not np.isfinite(e)):
             raise SastLiveError(f"{where}.max_energy: {e!r} is not a finite number (or null)")
@@ -192,10 +250,16 @@ class Decision:
             raise SastLiveError(f"{where}.reject_class: {r!r} is not a class index of {len(classes)} classes")
         if isinstance(m, bool) or not isinstance(m, int | float) or not 0 <= m <= 1:
             raise SastLiveError(f"{where}.min_confidence: {m!r} is not a probability")
-        f = d.get("familiar")
+        f, g = d.get("familiar"), d.get("gate")
+        familiar = None if f is None else FeatureCheck.from_dict(f, len(classes), f"{where}.familiar")
+        gate = None if g is None else NoGestureGate.from_dict(
+            g, None if familiar is None else familiar.whiten.shape[0], f"{where}.gate")
+        if gate is not None and r is None:
+            raise SastLiveError(f"{where}.gate: a no-gesture gate needs the model's own no-gesture class "
+                                "(reject_class)")
         return Decision(float(t), r, float(m), str(d.get("fitted_on", "")), w, taper,
                         None if e is None else float(e), None if rate is None else (float(rate[0]), float(rate[1])),
-                        None if f is None else FeatureCheck.from_dict(f, len(classes), f"{where}.familiar"))
+                        familiar, gate)
 
 
 @dataclass(frozen=True)
@@ -249,6 +313,10 @@ def explain(decision: Decision, probs, verdict: int, classes, window=None) -> Ex
                                                "not named", -1)
     if decision.reject_class is not None and top == decision.reject_class:
         return Explanation(f"no gesture {top_p:.0%}", f"{top_name} most likely", top)
+    if decision.gate is not None and top_p >= decision.min_confidence:  # neither the class nor the floor: the gate
+        return Explanation("no gesture", f"the no-gesture gate closed (more like a scene without a gesture than "
+                                         f"its {decision.gate.limit:.0%} limit): {top_name} {top_p:.0%} not named",
+                           decision.reject_class)
     # the floor decided: the model's own no-gesture bar is the decided class's (whatever its height)
     own = decision.reject_class if decision.reject_class is not None else -1
     return Explanation("no gesture", f"below {floor}: {top_name} {top_p:.0%} most likely", own)
@@ -261,6 +329,9 @@ def rule_text(decision: Decision, classes) -> str:
         parts[0] += f" (not the model's own {_pretty(classes[decision.reject_class])} class)"
     if decision.min_confidence > 0:
         parts[0] += f" and its calibrated confidence is at least {decision.min_confidence:.0%} (the floor)"
+    if decision.gate is not None:
+        parts[0] += (f" and the no-gesture gate does not find the scene more than {decision.gate.limit:.0%} likely to "
+                     "hold no gesture")
     parts[0] += "; otherwise the answer is no gesture."
     checks = []
     if decision.max_energy is not None:

@@ -75,6 +75,9 @@ def render_model_info(info: dict) -> str:
         checks = [name for key, name in (("max_energy", "energy"), ("event_rate", "events/s"),
                                          ("familiar", "last-layer activity")) if d.get(key) is not None]
         lines.append(f"{'unfamiliar':>12}: " + (", ".join(checks) if checks else "never said (no limits stored)"))
+        if d.get("gate"):
+            lines.append(f"{'gate':>12}: a gesture claim more than {d['gate']['limit']:.1%} likely to be no gesture "
+                         f"is answered no gesture ({d['gate']['lost']:.1%} of the validation people's gestures)")
     if "taught" not in info:  # a firmware folder: the sensor's side, without the training history
         return "\n".join(lines)
     for h in info["taught"]:

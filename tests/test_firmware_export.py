@@ -25,7 +25,7 @@ def _compile_and_run(model, frames, tmp_path):
     write_c(model, tmp_path)
     exe = tmp_path / "sast_demo"
     cc = subprocess.run(["gcc", "-std=c99", "-O2", "-Wall", "-Wextra", "-pedantic", "-Werror", "-o", str(exe),
-                         str(tmp_path / "sast_model.c"), str(tmp_path / "sast_demo.c")],
+                         str(tmp_path / "sast_model.c"), str(tmp_path / "sast_demo.c"), "-lm"],
                         capture_output=True, text=True)
     assert cc.returncode == 0, cc.stderr
     frames.tofile(tmp_path / "frames.bin")
@@ -44,7 +44,7 @@ def _compile_and_run(model, frames, tmp_path):
         synops.append([int(w) for w in words[4 + L:5 + 2 * L]])
         sat.append([int(w) for w in words[6 + 2 * L:]])
     scores = [int(w) for w in ends["scores"]]
-    _compile_and_run.last = ([int(w) for w in ends["channels"]], float(ends["distance"][0]))
+    _compile_and_run.last = ([int(w) for w in ends["channels"]], float(ends["distance"][0]), float(ends["gate"][0]))
     return np.array(spikes), np.array(synops), np.array(sat), np.array(scores), int(ends["prediction"][0])
 
 
@@ -156,10 +156,33 @@ def test_the_c_export_measures_the_unfamiliar_scene_distance_as_the_app_does(tmp
     rng = np.random.default_rng(5)
     frames = random_frames(rng, model, 20, rate=0.3, burst=True)
     _compile_and_run(model, frames, tmp_path)
-    channels, distance = _compile_and_run.last
+    channels, distance, gate = _compile_and_run.last
     state, _ = Simulator(model).run(frames, Simulator(model).initial_state())
     assert np.array_equal(channels, state.channels) and state.channels.sum() > 0
     want = check.distance(state.channels / len(frames))
     assert distance == pytest.approx(want, rel=1e-6) and want > 0
     header = (tmp_path / "sast_model.h").read_text()
     assert "#define SAST_HAS_FAMILIAR 1" in header and "#define SAST_LAST_C 64" in header
+    assert "#define SAST_HAS_GATE 0" in header and gate == 0.0
+
+
+def test_the_c_export_computes_the_no_gesture_gate_as_the_app_does(tmp_path):
+    """A model whose decision carries a no-gesture gate: the C driver's gate probability on the last layer's spikes
+    per channel is the Decision's, and the model file includes math.h for it (linked with -lm)."""
+    from dataclasses import replace
+
+    from models.decision import NoGestureGate
+    from sast_live.pipeline.backends import DEFAULT_MODEL
+
+    model = quantize_checkpoint(DEFAULT_MODEL / "model", QuantConfig(8))
+    rng = np.random.default_rng(6)
+    gate = NoGestureGate(rng.normal(0, 0.5, 64), -0.3, 0.7, 0.02, "a test")
+    model = replace(model, decision=replace(model.decision, gate=gate))
+    frames = random_frames(rng, model, 20, rate=0.3, burst=True)
+    _compile_and_run(model, frames, tmp_path)
+    channels, _, got = _compile_and_run.last
+    state, _ = Simulator(model).run(frames, Simulator(model).initial_state())
+    want = float(gate.probability(state.channels / len(frames)))
+    assert 0.0 < want < 1.0 and got == pytest.approx(want, rel=1e-8, abs=1e-12)
+    assert "#define SAST_HAS_GATE 1" in (tmp_path / "sast_model.h").read_text()
+    assert "#include <math.h>" in (tmp_path / "sast_model.c").read_text()

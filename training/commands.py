@@ -190,8 +190,11 @@ def cmd_teach(args) -> int:
 def cmd_teach_bank(args) -> int:
     from sast_live.model_info import bank_path
     from training.teach.bank import Bank, build_bank
-    from training.teach.check import store_feature_check
+    from training.teach.check import store_feature_check, store_gate
 
+    if args.gate is not None and not (args.gate == 0 or 0 < args.gate < 0.5):
+        raise SastLiveError(f"--gate {args.gate:g}: give the share of gesture windows the gate may close, in (0, 0.5) "
+                            "(e.g. 0.02), or 0 to remove the gate")
     path = bank_path(args.checkpoint)
     if args.check_only:
         bank = Bank.load(path)
@@ -203,6 +206,13 @@ def cmd_teach_bank(args) -> int:
     check = store_feature_check(args.checkpoint, bank)
     print(f"unfamiliar-scene check on the last layer's activity: a window further than {check.max_distance:,.1f} "
           f"(squared Mahalanobis) from every class is unfamiliar; written into {args.checkpoint}'s decision")
+    gate = store_gate(args.checkpoint, bank, args.gate)
+    if gate is not None:
+        print(f"no-gesture gate: a gesture claim whose window is more than {gate.limit:.1%} likely to hold no gesture "
+              f"is answered no gesture ({gate.lost:.1%} of the validation people's gesture windows named right); "
+              f"written into {args.checkpoint}'s decision")
+    elif args.gate == 0:
+        print(f"no no-gesture gate in {args.checkpoint}'s decision")
     return 0
 
 
@@ -445,7 +455,14 @@ def register_decision(sub) -> None:
     p.add_argument("--dataset", help="the recordings to take the classes from (default: the model's own dataset)")
     p.add_argument("--data-dir", help="its folder, if not the default")
     p.add_argument("--check-only", action="store_true",
-                   help="only fit the unfamiliar-scene check, from the bank already beside the model (seconds)")
+                   help="only fit the unfamiliar-scene check (and the gate), from the bank already beside the model "
+                        "(seconds)")
+    p.add_argument("--gate", type=float, metavar="SHARE",
+                   help="also fit a no-gesture gate: logistic regression on the last layer's spikes per channel, no "
+                        "gesture against every gesture, on the bank's training people; a gesture claim it finds "
+                        "more likely to be no gesture than the limit that closes SHARE (e.g. 0.02) of the validation "
+                        "people's gesture windows named right is answered no gesture. 0 removes it; without the "
+                        "option a model's gate is refitted at its own share")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_teach_bank)
 

@@ -57,3 +57,38 @@ def store_feature_check(checkpoint, bank) -> object:
     tmp.write_text(json.dumps(meta, indent=2))
     tmp.replace(json_path)
     return check
+
+
+def store_gate(checkpoint, bank, lost: float | None):
+    """Fit the no-gesture gate (:func:`training.decision.gate.bank_gate`) on ``bank`` at ``lost`` — None: refit the
+    model's own gate at its own share, if it has one; 0: remove it — and put it into the checkpoint's ``decision``
+    (JSON rewritten atomically; weights untouched). Returns the gate, or None."""
+    import json
+
+    from firmware_sim.quantize import QuantConfig, quantize_checkpoint
+    from models.checkpoint.files import checkpoint_paths, read_checkpoint_meta
+    from models.decision import Decision
+    from training.decision.gate import bank_gate
+    from training.teach.readout import streaming_setup
+
+    meta, _ = read_checkpoint_meta(str(checkpoint))
+    json_path = Path(checkpoint_paths(str(checkpoint))[0])
+    cfg = meta["model_cfg"]
+    decision = Decision.from_dict(meta.get("decision"), cfg["classes"])
+    if lost is None:
+        if decision.gate is None:
+            return None
+        lost = decision.gate.lost
+    gate = None
+    if lost:
+        n_hops, weights = streaming_setup(decision, int(cfg["bin_us"]), bank.hop_bins)
+        gate = bank_gate(quantize_checkpoint(str(checkpoint), QuantConfig(8)), decision, bank, n_hops, weights, lost)
+    d = meta.setdefault("decision", {})
+    if gate is None:
+        d.pop("gate", None)
+    else:
+        d["gate"] = gate.to_dict()
+    tmp = json_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(meta, indent=2))
+    tmp.replace(json_path)
+    return gate

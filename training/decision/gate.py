@@ -1,0 +1,97 @@
+"""The no-gesture gate (:class:`models.decision.NoGestureGate`): fitted on a feature bank's streaming windows.
+
+The weights: L2-regularised logistic regression (Newton's method, classes weighed to balance), "no gesture"
+against every gesture, on ``log(1 + spikes per channel per bin)`` of the bank's *fit* part — the training people.
+The limit: where ``lost`` of the bank's *validation* part's gesture windows that the app names right (with the
+model's decision, no gate) would be closed. Nothing of the test people or the held-out real scenes is read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from models.decision import Decision, NoGestureGate
+from sast_live.errors import SastLiveError
+
+#: the L2 weight, as scikit-learn's C = 1 (½|w|² + Σ weighted log-losses; the bias is not penalised)
+L2 = 1.0
+
+
+def logistic_fit(x: np.ndarray, y: np.ndarray, l2: float = L2, steps: int = 50) -> tuple[np.ndarray, float]:
+    """``(weights (D,), bias)`` minimising ``½·l2·|w|² + Σ cᵢ·logloss(σ(w·xᵢ + b), yᵢ)`` with class-balanced
+    ``cᵢ = N / (2·N_{yᵢ})``: features ``x`` (N, D), labels ``y`` (N,) in {0, 1}, both classes present."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    n1 = y.sum()
+    if not 0 < n1 < len(y):
+        raise SastLiveError("the no-gesture gate needs windows of both kinds: no gesture and gestures")
+    c = np.where(y > 0, len(y) / (2 * n1), len(y) / (2 * (len(y) - n1)))
+    a = np.hstack([x, np.ones((len(x), 1))])
+    theta = np.zeros(a.shape[1])
+    reg = np.full(a.shape[1], l2)
+    reg[-1] = 0.0
+    for _ in range(steps):
+        p = 0.5 * (1.0 + np.tanh(0.5 * (a @ theta)))
+        grad = a.T @ (c * (p - y)) + reg * theta
+        hess = (a * (c * p * (1 - p))[:, None]).T @ a + np.diag(reg) + 1e-9 * np.eye(len(theta))
+        step = np.linalg.solve(hess, grad)
+        theta -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    return theta[:-1], float(theta[-1])
+
+
+def fit_gate(fit_channels: np.ndarray, fit_labels: np.ndarray, val_channels: np.ndarray, val_right: np.ndarray,
+             reject_class: int, lost: float, fitted_on: str = "") -> NoGestureGate:
+    """The gate from the fit part's windows (spikes per channel per bin (N, D), classes (N,)) and the validation
+    part's correctly named gesture windows' features ``val_channels[val_right]``: the limit is their
+    ``1 − lost`` quantile of the no-gesture probability."""
+    if not 0 < lost < 0.5:
+        raise SastLiveError(f"the gate's share of gesture windows it may lose must be in (0, 0.5), got {lost}")
+    w, b = logistic_fit(np.log1p(np.maximum(fit_channels, 0.0)), np.asarray(fit_labels) == reject_class)
+    right = np.asarray(val_right, bool)
+    if not right.any():
+        raise SastLiveError("the feature bank's validation part has no correctly named gesture window to set the "
+                            "gate's limit on")
+    gate = NoGestureGate(w, b, 1.0, lost, fitted_on)
+    limit = float(np.quantile(gate.probability(np.asarray(val_channels)[right]), 1.0 - lost))
+    return NoGestureGate(w, b, limit, lost, fitted_on)
+
+
+def app_windows(fw, decision: Decision, recordings, n_hops: int, weights: np.ndarray):
+    """Every full streaming window of ``recordings`` ``[(counts, bins, label)]`` as the app sees it at INT8 (or
+    ``fw``'s precision): ``(labels (N,), answers (N,), confidences (N,), spikes per channel per bin (N, D))``."""
+    from firmware_sim.features import window_features, window_scores
+    from training.decision.familiar import pooled
+
+    labels, answers, conf, channels = [], [], [], []
+    for counts, bins, label in recordings:
+        scores = window_scores(fw, counts, bins, n_hops, weights)
+        if not len(scores):
+            continue
+        steps = [int(weights @ bins[e - n_hops:e]) for e in range(n_hops, len(bins) + 1)]  # as the app weighs them
+        logits = np.stack([fw.to_logits(acc, n) for acc, n in zip(scores, steps, strict=True)])
+        ch = pooled(window_features(counts, bins, n_hops, weights), fw.layers[-1].out_shape[0])
+        k, c = decision.decide_many(logits, None, ch)
+        labels.append(np.full(len(k), label))
+        answers.append(k)
+        conf.append(c)
+        channels.append(ch)
+    if not labels:
+        raise SastLiveError("no recording of the feature bank's part holds a full streaming window")
+    return np.concatenate(labels), np.concatenate(answers), np.concatenate(conf), np.concatenate(channels)
+
+
+def bank_gate(fw, decision: Decision, bank, n_hops: int, weights: np.ndarray, lost: float) -> NoGestureGate:
+    """:func:`fit_gate` on a feature bank: the fit part's windows for the weights, the validation part's windows
+    the app (``decision`` without any gate) names right for the limit."""
+    if decision.reject_class is None:
+        raise SastLiveError("a no-gesture gate needs a model with its own no-gesture class")
+    plain = replace(decision, gate=None)
+    fy, _, _, fx = app_windows(fw, plain, bank.recordings("fit"), n_hops, weights)
+    vy, va, _, vx = app_windows(fw, plain, bank.recordings("validation"), n_hops, weights)
+    right = (vy != decision.reject_class) & (va == vy)
+    how = (f"no-gesture gate: logistic regression on the feature bank's {len(fx):,} training-people windows, limit "
+           f"where {lost:.1%} of its {int(right.sum()):,} validation-people gesture windows named right close")
+    return fit_gate(fx, fy, vx, right, decision.reject_class, lost, fitted_on=how)
