@@ -146,8 +146,9 @@ def test_the_c_header_carries_the_models_decision(tmp_path):
 
 
 def test_the_c_export_measures_the_unfamiliar_scene_distance_as_the_app_does(tmp_path):
-    """The bundled model carries the feature check (the last layer's spikes per channel, a Mahalanobis distance):
-    the C driver's per-channel counts are the simulator's and its distance the Decision's."""
+    """The bundled model carries the feature check (the last layer's spikes per channel, a Mahalanobis distance)
+    and the no-gesture gate: the C driver's per-channel counts are the simulator's, its distance and gate
+    probability the Decision's."""
     from sast_live.pipeline.backends import DEFAULT_MODEL
 
     model = quantize_checkpoint(DEFAULT_MODEL / "model", QuantConfig(8))
@@ -163,12 +164,14 @@ def test_the_c_export_measures_the_unfamiliar_scene_distance_as_the_app_does(tmp
     assert distance == pytest.approx(want, rel=1e-6) and want > 0
     header = (tmp_path / "sast_model.h").read_text()
     assert "#define SAST_HAS_FAMILIAR 1" in header and "#define SAST_LAST_C 64" in header
-    assert "#define SAST_HAS_GATE 0" in header and gate == 0.0
+    # the bundled model's decision carries the no-gesture gate too: C computes the app's probability
+    assert "#define SAST_HAS_GATE 1" in header and model.decision.gate is not None
+    assert gate == pytest.approx(float(model.decision.gate.probability(state.channels / len(frames))), rel=1e-8)
 
 
 def test_the_c_export_computes_the_no_gesture_gate_as_the_app_does(tmp_path):
-    """A model whose decision carries a no-gesture gate: the C driver's gate probability on the last layer's spikes
-    per channel is the Decision's, and the model file includes math.h for it (linked with -lm)."""
+    """Any no-gesture gate (here random weights on the bundled model): the C driver's gate probability on the last
+    layer's spikes per channel is the Decision's, and the model file includes math.h for it (linked with -lm)."""
     from dataclasses import replace
 
     from models.decision import NoGestureGate

@@ -233,8 +233,9 @@ $PY main.py evaluate models/zoo/gestures-sast-geometry10/model --split validatio
     --dataset "$NG" --out models/zoo/gestures-sast-geometry10/eval-validation-no-gesture --quiet
 # Fresh validation people for confirming a close win (declared 2026-12-07, seventh session): the validation subjects
 # of gestures-v2-seed3 and -seed4 (subjects 20-22 of each; no model of the chain trained on those pools). The
-# default's figures there, the baseline of the confirmation (a') and (c') below: grid mean 0.9430 of 292
-# recordings, 9 of 199 streamed no-gesture windows at >= 80 %.
+# default's figures there, the baseline of the confirmation (a') and (c') below (its reports are made again with
+# its no-gesture gate further down; without the gate 9 of the 199 windows): grid mean 0.9430 of 292
+# recordings, 7 of 199 streamed no-gesture windows at >= 80 %.
 for seed in 3 4; do
     $PY main.py data synth --dataset gestures-v2 --out data/synth-gestures-v2-seed$seed --seed $seed \
         --n-per-class 100 --split train --workers 2 --quiet
@@ -345,6 +346,23 @@ $PY main.py evaluate models/zoo/gestures-sast-geometry10/model --split validatio
 # fresh validation people, fewer than the default's 9 of 199 streamed no-gesture windows at >= 80 % with at most 3 %
 # of their correctly named clipped gesture windows lost. (The study's figures on the validation people, at 2 %: 10
 # of the 28 no-gesture windows claimed at >= 80 % caught, 13 of the 39 claimed at all.)
+# It won (2026-12-07, seventh session): teach-bank --gate 0.02 on the default (limit 0.797): on the validation people
+# 50 of the 748 streamed no-gesture windows at >= 80 % (the default 77; at most 57), 52 of the 2,563 streaming gesture
+# windows named right lost (2.03 %; at most 2.5 %); on the fresh validation people 7 of 199 (the default 9) with 3 of
+# 262 correctly named clipped gesture windows lost (1.1 %; at most 3 %). So the default's decision carries it, and its
+# reports are computed again with it (the grid, a top-class figure, is unchanged):
+$PY main.py teach-bank models/zoo/gestures-sast-geometry10/model --check-only --gate 0.02
+geometry_eval gestures-sast-geometry10
+$PY main.py evaluate models/zoo/gestures-sast-geometry10/model --dataset gestures-v2 --split validation \
+    --no-corruptions --hardware int8 --robustness --out models/zoo/gestures-sast-geometry10/eval-validation --quiet
+$PY main.py evaluate models/zoo/gestures-sast-geometry10/model --split validation --live --no-corruptions \
+    --dataset "$NG" --out models/zoo/gestures-sast-geometry10/eval-validation-no-gesture --quiet
+$PY main.py evaluate models/zoo/gestures-sast-geometry10/model --dataset gestures-v2-seed3+gestures-v2-seed4 \
+    --split validation --no-corruptions --hardware int8 --robustness \
+    --out models/zoo/gestures-sast-geometry10/eval-fresh-validation --quiet
+$PY main.py evaluate models/zoo/gestures-sast-geometry10/model --split validation --live --no-corruptions \
+    --dataset gestures-v2-seed3:no_gesture+gestures-v2-seed4:no_gesture \
+    --out models/zoo/gestures-sast-geometry10/eval-fresh-validation-no-gesture --quiet
 # A candidate that lost (2026-12-07, fourth session; about 30 min on 2 cores): geometry10 + 15 epochs the same way
 # with outlier exposure (--outliers gestures-v3:no_gesture at the default weight 0.5). Validation grid 0.9393 against
 # 0.9480, no-gesture recordings recognised 0.796 both: it lost the rule both ways. Streamed, the validation subjects'
