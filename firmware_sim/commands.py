@@ -24,9 +24,13 @@ def cmd_export(args) -> int:
     model = quantize_checkpoint(args.checkpoint, qcfg)
     out = save_firmware(model, args.out)
     files = [str(out / "firmware.json"), str(out / "firmware.safetensors")]
+    build = None
     if args.c:
         files += [str(p) for p in write_c(model, out)]
-    summary = {"files": files, "precision": model.precision, "weight_bits": model.weight_bits,
+        # the no-gesture gate's logistic needs libm (exp, log1p); a model without one builds without it
+        build = f"cd {out} && gcc -std=c99 -O2 sast_model.c sast_demo.c -o sast_demo" + \
+            (" -lm" if model.decision.gate is not None else "")
+    summary = {"files": files, "precision": model.precision, "weight_bits": model.weight_bits, "build": build,
                "membrane_bits": model.membrane_bits,
                "leak": {"form": model.leak.form, "param": model.leak.param, "factor": model.leak.factor,
                         "trained_tau": model.tau}, "memory": model.memory_report()}
@@ -39,7 +43,8 @@ def export_text(summary: dict, model) -> str:
     return (f"wrote {', '.join(summary['files'])}\n"
             f"{model.precision}: INT{model.weight_bits} weights: {m['weights']:,} ({m['weight_bytes']:,} bytes); "
             f"state {m['state_bytes']:,} bytes ({m['neurons']:,} neurons at {model.membrane_bits} bits)\n"
-            f"leak: {model.leak.form} {model.leak.param} = {model.leak.factor:.5f} per step (trained tau {model.tau})")
+            f"leak: {model.leak.form} {model.leak.param} = {model.leak.factor:.5f} per step (trained tau {model.tau})"
+            + (f"\nbuild the C driver: {summary['build']}" if summary.get("build") else ""))
 
 
 def cmd_emulate(args) -> int:

@@ -270,6 +270,12 @@ def test_export_cli(tmp_path):
     assert summary["memory"]["weight_bytes"] == (35_616 * 4 + 7) // 8 + 12 * 4
     assert load_firmware(tmp_path / "fw").weight_bits == 4
     assert (tmp_path / "fw" / "sast_model.c").stat().st_size > 10_000
+    # how to build the C driver: without libm for a model without a no-gesture gate, with it for the default's
+    assert summary["build"].endswith("-o sast_demo") and "-lm" not in summary["build"]
+    gated = run("export", REPO / "models" / "zoo" / "gestures-sast-geometry10" / "model", "--out", tmp_path / "gated",
+                "--c")
+    assert gated.returncode == 0 and gated.stdout.strip().splitlines()[-1] == \
+        f"build the C driver: cd {tmp_path / 'gated'} && gcc -std=c99 -O2 sast_model.c sast_demo.c -o sast_demo -lm"
     r = run("export", ckpt, "--out", tmp_path / "bad", "--membrane-bits", "8")
     assert r.returncode == 2 and "exceeds the 8-bit membrane" in r.stderr
     r = run("export", tmp_path / "fw" / "firmware", "--out", tmp_path / "bad2")
