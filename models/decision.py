@@ -262,6 +262,15 @@ class Decision:
                         familiar, gate)
 
 
+def gate_closed(decision: Decision, window) -> bool:
+    """Whether ``window`` (a WindowResult, or None) was answered "no gesture" by ``decision``'s no-gesture gate: its
+    answer is no gesture, though its top class is a gesture at or above the floor — the gate is the only rule that
+    does that (:meth:`Decision.decide`). The GUI holds its smoothed answer to it, as it does to "unfamiliar"."""
+    return (decision.gate is not None and window is not None and window.class_index == NO_CLASS
+            and window.top_index >= 0 and window.top_index != decision.reject_class
+            and window.confidence >= decision.min_confidence)
+
+
 @dataclass(frozen=True)
 class Explanation:
     """Why the app says what it says, in words a user reads beside the confidence bars.

@@ -241,6 +241,28 @@ def test_the_pipeline_says_unfamiliar_scene_instead_of_a_gesture_and_reports_eac
     assert pipe.snapshot().verdict < 0  # the headline names no gesture after an unfamiliar window
 
 
+def test_a_closed_no_gesture_gate_names_no_gesture_in_the_windows_and_in_the_headline(demo):
+    """A gate that closes on everything: every window the demo would name a gesture is answered no gesture, and the
+    app's headline (smoothed over bins, the GUI's) holds to it and says why, as it does for an unfamiliar scene."""
+    from models.decision import NoGestureGate, gate_closed
+
+    backend = load_backend(None, PRECISIONS["int8"])
+    shut = NoGestureGate(np.zeros(64), 50.0, 0.5, 0.02, "a test: always closed")
+    plain = backend.decision
+    backend.decision = Decision(temperature=plain.temperature, reject_class=plain.reject_class,
+                                min_confidence=plain.min_confidence, gate=shut)
+    pipe = Pipeline(backend, SensorSize(128, 128), PipelineOptions())
+    heads, wins = [], []
+    for t in range(250_000, 3_000_001, 250_000):
+        wins += pipe.process(demo[(demo["t"] >= t - 250_000) & (demo["t"] < t)])
+        heads.append(pipe.snapshot())
+    assert wins and all(w.class_index < 0 for w in wins)
+    closed = [w for w in wins if gate_closed(backend.decision, w)]
+    assert closed and all(w.top_name != NO_GESTURE for w in closed)  # the demo's gestures, each turned away
+    assert all(h.verdict < 0 for h in heads)
+    assert any("gate closed" in h.explanation.reason for h in heads)
+
+
 def test_silence_is_no_gesture_when_the_model_has_a_threshold():
     """No events: the readout is the bias alone, and the calibrated bias names the model's own no_gesture class
     with confidence (the per-class offsets fitted in training: a still scene is a sure "no gesture")."""

@@ -12,7 +12,7 @@ from collections import deque
 
 import numpy as np
 
-from models.decision import UNFAMILIAR_CLASS, explain, rule_text
+from models.decision import NO_CLASS, UNFAMILIAR_CLASS, explain, gate_closed, rule_text
 from sast_live.pipeline.snapshot import Snapshot, WindowResult, frozen
 from sast_live.transforms.config import EventImageConfig
 from sast_live.transforms.event_image import accumulate
@@ -172,6 +172,8 @@ class Telemetry:
         verdict = backend.decision.judge(self.smoothed)
         if verdict >= 0 and self.last_window is not None and self.last_window.class_index == UNFAMILIAR_CLASS:
             verdict = UNFAMILIAR_CLASS  # the last window was unlike the training data: no gesture is named
+        elif verdict >= 0 and gate_closed(backend.decision, self.last_window):
+            verdict = NO_CLASS  # the no-gesture gate closed the last window: it is not named here either
         self._latency(verdict, t_us)
         return Snapshot(
             t_us=t_us, frame=frozen(frame), classes=tuple(backend.classes), confidence=frozen(conf),
