@@ -17,6 +17,7 @@ people are scored: nothing here is a test figure. About 10 s::
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 
 from firmware_sim.quantize import QuantConfig, quantize_checkpoint
 from training.decision.gate import app_windows, fit_gate
@@ -28,11 +29,12 @@ DEFAULT = "models/zoo/gestures-sast-geometry10/model"
 def main() -> None:
     base = sys.argv[1] if len(sys.argv) > 1 else DEFAULT
     model, _, decision, bank = load_base(base)
+    decision = replace(decision, gate=None)  # what the model says without a gate (the default now carries one)
     fw = quantize_checkpoint(base, QuantConfig(8))
     n_hops, w = streaming_setup(decision, int(model.cfg.bin_us), bank.hop_bins)
     ng = decision.reject_class
-    yf, _, _, xf = app_windows(fw, decision, bank.recordings("fit"), n_hops, w)
-    yv, av, cv, xv = app_windows(fw, decision, bank.recordings("validation"), n_hops, w)
+    yf, _, _, _, xf = app_windows(fw, decision, bank.recordings("fit"), n_hops, w)
+    yv, _, av, cv, xv = app_windows(fw, decision, bank.recordings("validation"), n_hops, w)
     right = (yv != ng) & (av == yv)
     claims = (yv == ng) & (av >= 0)
     sure = claims & (cv >= 0.8)

@@ -240,12 +240,14 @@ for seed in 3 4; do
     $PY main.py data synth --dataset gestures-v2 --out data/synth-gestures-v2-seed$seed --seed $seed \
         --n-per-class 100 --split train --workers 2 --quiet
 done
-$PY main.py evaluate models/zoo/gestures-sast-geometry10/model --dataset gestures-v2-seed3+gestures-v2-seed4 \
-    --split validation --no-corruptions --hardware int8 --robustness \
-    --out models/zoo/gestures-sast-geometry10/eval-fresh-validation --quiet
-$PY main.py evaluate models/zoo/gestures-sast-geometry10/model --split validation --live --no-corruptions \
-    --dataset gestures-v2-seed3:no_gesture+gestures-v2-seed4:no_gesture \
-    --out models/zoo/gestures-sast-geometry10/eval-fresh-validation-no-gesture --quiet
+fresh_evals () {  # a model's figures on the fresh validation people: the grid, and their no-gesture recordings streamed
+    $PY main.py evaluate "models/zoo/$1/model" --dataset gestures-v2-seed3+gestures-v2-seed4 --split validation \
+        --no-corruptions --hardware int8 --robustness --out "models/zoo/$1/eval-fresh-validation" --quiet
+    $PY main.py evaluate "models/zoo/$1/model" --split validation --live --no-corruptions \
+        --dataset gestures-v2-seed3:no_gesture+gestures-v2-seed4:no_gesture \
+        --out "models/zoo/$1/eval-fresh-validation-no-gesture" --quiet
+}
+fresh_evals gestures-sast-geometry10
 # A candidate declared 2026-12-07 (fifth session), before it was trained or scored: a finer input. What is left of the
 # grid's misses lay in the input, not the network's width or depth (docs/gesture-robustness.md, "A fourth layer"): a
 # 32x32 input pools 4x4 sensor pixels. geometry10 with its first layer spread over a 64x64 input (train --in-size 64:
@@ -357,12 +359,7 @@ $PY main.py evaluate models/zoo/gestures-sast-geometry10/model --dataset gesture
     --no-corruptions --hardware int8 --robustness --out models/zoo/gestures-sast-geometry10/eval-validation --quiet
 $PY main.py evaluate models/zoo/gestures-sast-geometry10/model --split validation --live --no-corruptions \
     --dataset "$NG" --out models/zoo/gestures-sast-geometry10/eval-validation-no-gesture --quiet
-$PY main.py evaluate models/zoo/gestures-sast-geometry10/model --dataset gestures-v2-seed3+gestures-v2-seed4 \
-    --split validation --no-corruptions --hardware int8 --robustness \
-    --out models/zoo/gestures-sast-geometry10/eval-fresh-validation --quiet
-$PY main.py evaluate models/zoo/gestures-sast-geometry10/model --split validation --live --no-corruptions \
-    --dataset gestures-v2-seed3:no_gesture+gestures-v2-seed4:no_gesture \
-    --out models/zoo/gestures-sast-geometry10/eval-fresh-validation-no-gesture --quiet
+fresh_evals gestures-sast-geometry10
 # A candidate that lost (2026-12-07, fourth session; about 30 min on 2 cores): geometry10 + 15 epochs the same way
 # with outlier exposure (--outliers gestures-v3:no_gesture at the default weight 0.5). Validation grid 0.9393 against
 # 0.9480, no-gesture recordings recognised 0.796 both: it lost the rule both ways. Streamed, the validation subjects'

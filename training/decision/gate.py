@@ -9,6 +9,7 @@ model's decision, no gate) would be closed. Nothing of the test people or the he
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -59,28 +60,35 @@ def fit_gate(fit_channels: np.ndarray, fit_labels: np.ndarray, val_channels: np.
     return NoGestureGate(w, b, limit, lost, fitted_on)
 
 
-def app_windows(fw, decision: Decision, recordings, n_hops: int, weights: np.ndarray):
-    """Every full streaming window of ``recordings`` ``[(counts, bins, label)]`` as the app sees it at INT8 (or
-    ``fw``'s precision): ``(labels (N,), answers (N,), confidences (N,), spikes per channel per bin (N, D))``."""
+class AppWindows(NamedTuple):
+    """Every full streaming window of some recordings as the app sees them (N windows)."""
+
+    labels: np.ndarray  # (N,) the recording's class
+    top: np.ndarray  # (N,) the readout's top class
+    answers: np.ndarray  # (N,) the decision's answer: a class, NO_CLASS or UNFAMILIAR_CLASS
+    confidence: np.ndarray  # (N,) calibrated top-1 probability
+    channels: np.ndarray  # (N, D) the last layer's spikes per channel per bin
+
+
+def app_windows(fw, decision: Decision, recordings, n_hops: int, weights: np.ndarray) -> AppWindows:
+    """Every full streaming window of ``recordings`` ``[(counts, bins, label)]`` at ``fw``'s precision, the hops
+    weighed and the answers decided as the app does (empty arrays when none holds a full window)."""
     from firmware_sim.features import window_features, window_scores
     from training.decision.familiar import pooled
 
-    labels, answers, conf, channels = [], [], [], []
+    parts = []
     for counts, bins, label in recordings:
         scores = window_scores(fw, counts, bins, n_hops, weights)
         if not len(scores):
             continue
         steps = [int(weights @ bins[e - n_hops:e]) for e in range(n_hops, len(bins) + 1)]  # as the app weighs them
         logits = np.stack([fw.to_logits(acc, n) for acc, n in zip(scores, steps, strict=True)])
-        ch = pooled(window_features(counts, bins, n_hops, weights), fw.layers[-1].out_shape[0])
-        k, c = decision.decide_many(logits, None, ch)
-        labels.append(np.full(len(k), label))
-        answers.append(k)
-        conf.append(c)
-        channels.append(ch)
-    if not labels:
-        raise SastLiveError("no recording of the feature bank's part holds a full streaming window")
-    return np.concatenate(labels), np.concatenate(answers), np.concatenate(conf), np.concatenate(channels)
+        channels = pooled(window_features(counts, bins, n_hops, weights), fw.layers[-1].out_shape[0])
+        k, conf = decision.decide_many(logits, None, channels)
+        parts.append((np.full(len(k), label), scores.argmax(1), k, conf, channels))
+    if not parts:
+        return AppWindows(*(np.zeros(0, np.int64) for _ in range(3)), np.zeros(0), np.zeros((0, 0)))
+    return AppWindows(*(np.concatenate(column) for column in zip(*parts, strict=True)))
 
 
 def bank_gate(fw, decision: Decision, bank, n_hops: int, weights: np.ndarray, lost: float) -> NoGestureGate:
@@ -89,9 +97,12 @@ def bank_gate(fw, decision: Decision, bank, n_hops: int, weights: np.ndarray, lo
     if decision.reject_class is None:
         raise SastLiveError("a no-gesture gate needs a model with its own no-gesture class")
     plain = replace(decision, gate=None)
-    fy, _, _, fx = app_windows(fw, plain, bank.recordings("fit"), n_hops, weights)
-    vy, va, _, vx = app_windows(fw, plain, bank.recordings("validation"), n_hops, weights)
-    right = (vy != decision.reject_class) & (va == vy)
+    fit = app_windows(fw, plain, bank.recordings("fit"), n_hops, weights)
+    val = app_windows(fw, plain, bank.recordings("validation"), n_hops, weights)
+    if not len(fit.labels) or not len(val.labels):
+        raise SastLiveError("the feature bank has no full streaming windows in its fit or validation part")
+    fx, fy, vx = fit.channels, fit.labels, val.channels
+    right = (val.labels != decision.reject_class) & (val.answers == val.labels)
     how = (f"no-gesture gate: logistic regression on the feature bank's {len(fx):,} training-people windows, limit "
            f"where {lost:.1%} of its {int(right.sum()):,} validation-people gesture windows named right close")
     return fit_gate(fx, fy, vx, right, decision.reject_class, lost, fitted_on=how)

@@ -63,22 +63,10 @@ def windows_of(recordings, n_hops: int, weights: np.ndarray) -> tuple[np.ndarray
 
 def decided(fw, decision, recordings, n_hops: int, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """INT8 over every full window of ``recordings``: (labels, top classes, the app's answers)."""
-    from firmware_sim.features import window_features, window_scores
-    from training.decision.familiar import pooled
+    from training.decision.gate import app_windows
 
-    labels, top, answers = [], [], []
-    for counts, bins, label in recordings:
-        scores = window_scores(fw, counts, bins, n_hops, weights)
-        if not len(scores):
-            continue
-        steps = [int(weights @ bins[e - n_hops:e]) for e in range(n_hops, len(bins) + 1)]  # as the app weighs them
-        logits = np.stack([fw.to_logits(acc, n) for acc, n in zip(scores, steps, strict=True)])
-        channels = pooled(window_features(counts, bins, n_hops, weights), fw.layers[-1].out_shape[0])
-        k, _ = decision.decide_many(logits, None, channels)
-        labels.append(np.full(len(scores), label))
-        top.append(scores.argmax(1))
-        answers.append(k)
-    return _cat(labels), _cat(top), _cat(answers)
+    w = app_windows(fw, decision, recordings, n_hops, weights)
+    return w.labels, w.top, w.answers
 
 
 def _cat(parts: list) -> np.ndarray:
