@@ -59,6 +59,13 @@ def test_train_with_validation_then_evaluate_per_subject_and_lighting(tmp_path, 
     again = json.loads((tmp_path / "run" / "model.json").read_text())
     assert again["decision"] == d and again["calibration"] == meta["calibration"]
     assert torch.equal(load_file(str(tmp_path / "run" / "model.safetensors"))["model.readout.bias"], shipped)
+    # a no-gesture gate (teach-bank --gate) reads only the hidden layers' spikes: recalibrating keeps it
+    gate = {"weights": [i / 100 for i in range(64)], "bias": -1.0, "limit": 0.8, "lost": 0.02, "fitted_on": "a test"}
+    again["decision"]["gate"] = gate
+    (tmp_path / "run" / "model.json").write_text(json.dumps(again))
+    run("calibrate", str(tmp_path / "run" / "model"), "--quiet")
+    kept = json.loads((tmp_path / "run" / "model.json").read_text())["decision"]
+    assert kept["gate"] == gate and {k: v for k, v in kept.items() if k != "gate"} == d
     run("evaluate", str(tmp_path / "run" / "model"), "--hardware", "int8", "--no-corruptions", "--live", "--out",
         str(tmp_path / "ev"), "--quiet")
     report = json.loads((tmp_path / "ev" / "report.json").read_text())

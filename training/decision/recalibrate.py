@@ -5,7 +5,9 @@ bias, the clipped-window confidence floor) on the validation subjects it held ou
 module re-runs that last step on a finished checkpoint: the same split (rebuilt from the ``train_cfg`` stored in
 the checkpoint), the same fit (:func:`training.decision.calibration.calibrate`). Use it after the calibration
 method changed, instead of retraining. The streaming choice of a gesture model depends on the calibrated
-confidences, so it is dropped here: run ``python main.py choose-window CKPT --write`` afterwards.
+confidences, so it is dropped here: run ``python main.py choose-window CKPT --write`` afterwards. The activity check
+and the no-gesture gate (``teach-bank``) read only the hidden layers' spikes and are kept; ``teach-bank CKPT
+--check-only`` refits their limits after the window is chosen again.
 
 The offsets a checkpoint already carries (``calibration.logit_offsets``) are taken out of its readout bias
 before the fit, so running it twice gives what running it once gives. ``python main.py calibrate CKPT``
@@ -14,12 +16,14 @@ rewrites the checkpoint atomically.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from models.checkpoint.files import checkpoint_paths
 from models.checkpoint.weights import load_event_model, save_checkpoint
+from models.decision import Decision
 from sast_live.errors import SastLiveError
 
 
@@ -49,6 +53,10 @@ def recalibrate(checkpoint: str | Path, progress: bool = True) -> dict:
         with torch.no_grad():
             net.readout.bias -= torch.tensor(folded, dtype=net.readout.bias.dtype)
     decision, figures = calibrate(net, net.cfg, FrameCache(val_ds, net.cfg, progress), what)
+    # the activity check and the no-gesture gate read the hidden layers' spikes, which calibration does not touch:
+    # they are kept (teach-bank --check-only refits them once choose-window has set the window again)
+    old = Decision.from_dict(meta.get("decision"), net.cfg.classes, f"{path}: decision")
+    decision = replace(decision, familiar=old.familiar, gate=old.gate)
     info = {k: v for k, v in meta.items() if k not in ("format", "clip_min_confidence", "clip_max_energy")}
     info |= {"decision": decision.to_dict(), "calibration": figures}
     save_checkpoint(path, net, info)
