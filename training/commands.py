@@ -284,13 +284,17 @@ def cmd_overview(args) -> int:
 
 # -- the app's decision ----------------------------------------------------------------------------------------------
 def cmd_calibrate(args) -> int:
+    from models.checkpoint.files import read_checkpoint_meta
     from training.decision.recalibrate import recalibrate
 
     fig = recalibrate(args.checkpoint, progress=not args.quiet)
+    d = read_checkpoint_meta(str(args.checkpoint))[0].get("decision") or {}
     print(f"{args.checkpoint}: T {fig['temperature']:.3f}, ECE on validation {fig['ece_before']:.4f} → "
           f"{fig['ece_after']:.4f} ({fig['n']} samples)"
           + (f", offsets {fig['logit_offsets']}" if "logit_offsets" in fig else "")
-          + "; a gesture model's streaming window is chosen again with `main.py choose-window CKPT --write`")
+          + "; a gesture model's streaming window is chosen again with `main.py choose-window CKPT --write`"
+          + ("; its activity check and no-gesture gate are kept (refit their limits with `main.py teach-bank CKPT "
+             "--check-only`)" if d.get("familiar") or d.get("gate") else ""))
     return 0
 
 
