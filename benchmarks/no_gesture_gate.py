@@ -20,8 +20,9 @@ import sys
 from dataclasses import replace
 
 from firmware_sim.quantize import QuantConfig, quantize_checkpoint
+from training.decision.familiar import pooled
 from training.decision.gate import app_windows, fit_gate
-from training.teach.readout import load_base, streaming_setup
+from training.teach.readout import load_base, streaming_setup, windows_of
 
 DEFAULT = "models/zoo/gestures-sast-geometry10/model"
 
@@ -33,7 +34,8 @@ def main() -> None:
     fw = quantize_checkpoint(base, QuantConfig(8))
     n_hops, w = streaming_setup(decision, int(model.cfg.bin_us), bank.hop_bins)
     ng = decision.reject_class
-    yf, _, _, _, xf = app_windows(fw, decision, bank.recordings("fit"), n_hops, w)
+    features, yf = windows_of(bank.recordings("fit"), n_hops, w)  # the fit needs the features alone
+    xf = pooled(features, fw.layers[-1].out_shape[0])
     yv, _, av, cv, xv = app_windows(fw, decision, bank.recordings("validation"), n_hops, w)
     right = (yv != ng) & (av == yv)
     claims = (yv == ng) & (av >= 0)

@@ -92,16 +92,18 @@ def app_windows(fw, decision: Decision, recordings, n_hops: int, weights: np.nda
 
 
 def bank_gate(fw, decision: Decision, bank, n_hops: int, weights: np.ndarray, lost: float) -> NoGestureGate:
-    """:func:`fit_gate` on a feature bank: the fit part's windows for the weights, the validation part's windows
-    the app (``decision`` without any gate) names right for the limit."""
+    """:func:`fit_gate` on a feature bank: the fit part's windows for the weights (their features alone), the
+    validation part's windows the app (``decision`` without any gate) names right for the limit."""
+    from training.decision.familiar import pooled
+    from training.teach.readout import windows_of
+
     if decision.reject_class is None:
         raise SastLiveError("a no-gesture gate needs a model with its own no-gesture class")
-    plain = replace(decision, gate=None)
-    fit = app_windows(fw, plain, bank.recordings("fit"), n_hops, weights)
-    val = app_windows(fw, plain, bank.recordings("validation"), n_hops, weights)
-    if not len(fit.labels) or not len(val.labels):
+    features, fy = windows_of(bank.recordings("fit"), n_hops, weights)
+    val = app_windows(fw, replace(decision, gate=None), bank.recordings("validation"), n_hops, weights)
+    if not len(fy) or not len(val.labels):
         raise SastLiveError("the feature bank has no full streaming windows in its fit or validation part")
-    fx, fy, vx = fit.channels, fit.labels, val.channels
+    fx, vx = pooled(features, fw.layers[-1].out_shape[0]), val.channels
     right = (val.labels != decision.reject_class) & (val.answers == val.labels)
     how = (f"no-gesture gate: logistic regression on the feature bank's {len(fx):,} training-people windows, limit "
            f"where {lost:.1%} of its {int(right.sum()):,} validation-people gesture windows named right close")

@@ -37,14 +37,11 @@ def bank_feature_check(bank, n_channels: int, n_hops: int, weights: np.ndarray, 
 def store_feature_check(checkpoint, bank) -> object:
     """Fit the check on ``bank`` (the model's own: same hidden layers) with the checkpoint's streaming window and
     put it into its ``decision`` (JSON rewritten atomically; weights untouched). Returns the FeatureCheck."""
-    import json
-
-    from models.checkpoint.files import checkpoint_paths, read_checkpoint_meta
+    from models.checkpoint.files import read_checkpoint_meta
     from models.decision import Decision
     from training.teach.readout import streaming_setup
 
     meta, _ = read_checkpoint_meta(str(checkpoint))
-    json_path = Path(checkpoint_paths(str(checkpoint))[0])
     cfg = meta["model_cfg"]
     if tuple(cfg["classes"]) != tuple(bank.classes):
         raise SastLiveError(f"{checkpoint} has classes {cfg['classes']}; its feature bank {list(bank.classes)}")
@@ -52,27 +49,39 @@ def store_feature_check(checkpoint, bank) -> object:
     n_hops, weights = streaming_setup(decision, int(cfg["bin_us"]), bank.hop_bins)
     check = bank_feature_check(bank, int(cfg["layers"][-1]["out_channels"]), n_hops, weights,
                                decision.reject_class)
-    meta.setdefault("decision", {})["familiar"] = check.to_dict()
+    write_decision_entry(checkpoint, meta, "familiar", check.to_dict())
+    return check
+
+
+def write_decision_entry(checkpoint, meta: dict, key: str, value: dict | None) -> None:
+    """``meta`` (the checkpoint's JSON, as read) with ``decision[key] = value`` (None: the entry removed), written
+    back atomically; the weights are untouched."""
+    import json
+
+    from models.checkpoint.files import checkpoint_paths
+
+    d = meta.setdefault("decision", {})
+    if value is None:
+        d.pop(key, None)
+    else:
+        d[key] = value
+    json_path = Path(checkpoint_paths(str(checkpoint))[0])
     tmp = json_path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(meta, indent=2))
     tmp.replace(json_path)
-    return check
 
 
 def store_gate(checkpoint, bank, lost: float | None):
     """Fit the no-gesture gate (:func:`training.decision.gate.bank_gate`) on ``bank`` at ``lost`` — None: refit the
     model's own gate at its own share, if it has one; 0: remove it — and put it into the checkpoint's ``decision``
     (JSON rewritten atomically; weights untouched). Returns the gate, or None."""
-    import json
-
     from firmware_sim.quantize import QuantConfig, quantize_checkpoint
-    from models.checkpoint.files import checkpoint_paths, read_checkpoint_meta
+    from models.checkpoint.files import read_checkpoint_meta
     from models.decision import Decision
     from training.decision.gate import bank_gate
     from training.teach.readout import streaming_setup
 
     meta, _ = read_checkpoint_meta(str(checkpoint))
-    json_path = Path(checkpoint_paths(str(checkpoint))[0])
     cfg = meta["model_cfg"]
     decision = Decision.from_dict(meta.get("decision"), cfg["classes"])
     if lost is None:
@@ -83,12 +92,5 @@ def store_gate(checkpoint, bank, lost: float | None):
     if lost:
         n_hops, weights = streaming_setup(decision, int(cfg["bin_us"]), bank.hop_bins)
         gate = bank_gate(quantize_checkpoint(str(checkpoint), QuantConfig(8)), decision, bank, n_hops, weights, lost)
-    d = meta.setdefault("decision", {})
-    if gate is None:
-        d.pop("gate", None)
-    else:
-        d["gate"] = gate.to_dict()
-    tmp = json_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(meta, indent=2))
-    tmp.replace(json_path)
+    write_decision_entry(checkpoint, meta, "gate", None if gate is None else gate.to_dict())
     return gate
