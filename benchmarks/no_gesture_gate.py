@@ -19,10 +19,11 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 
+from firmware_sim.features import windows_of
 from firmware_sim.quantize import QuantConfig, quantize_checkpoint
 from training.decision.familiar import pooled
 from training.decision.gate import app_windows, fit_gate
-from training.teach.readout import load_base, streaming_setup, windows_of
+from training.teach.readout import load_base, streaming_setup
 
 DEFAULT = "models/zoo/gestures-sast-geometry10/model"
 

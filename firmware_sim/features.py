@@ -63,6 +63,19 @@ def window_features(counts: np.ndarray, bins: np.ndarray, n_hops: int, weights: 
         np.zeros((0, counts.shape[1]))
 
 
+def windows_of(recordings, n_hops: int, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Features (N, F) and labels (N,) of every full streaming window of ``recordings`` ``[(counts, bins, label)]``
+    (:func:`window_features` of each, concatenated)."""
+    xs, ys = [], []
+    for counts, bins, label in recordings:
+        f = window_features(counts, bins, n_hops, weights)
+        xs.append(f)
+        ys.append(np.full(len(f), label, np.int64))
+    if not xs:
+        return np.zeros((0, 0)), np.zeros(0, np.int64)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
 def window_scores(model, counts: np.ndarray, bins: np.ndarray, n_hops: int, weights: np.ndarray) -> np.ndarray:
     """The integer readout accumulators of :class:`~firmware_sim.model_file.FirmwareModel` ``model`` over every
     full window (as :func:`window_features` lists them), exactly as the simulator sums them:

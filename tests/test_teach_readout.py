@@ -355,9 +355,10 @@ def test_teach_one_class_after_another_then_forget_one(push_takes, small_bank_mo
     # included): what teaching A and B at once gives, so the pull never drifts with each class taught. Checked by the
     # optimum's own test: the gradient there is nil (a tiny certificate), and it is not the optimum of the problem
     # anchored at A's readout (what teaching B from A used to solve)
+    from firmware_sim.features import windows_of
     from models.checkpoint.weights import load_model
     from models.decision import Decision
-    from training.teach.readout import LAMBDA, streaming_setup, windows_of
+    from training.teach.readout import LAMBDA, streaming_setup
 
     base_model, base_meta = load_model(str(small_bank_model))
     assert bank.anchor[2] == tuple(base_model.cfg.classes)

@@ -94,8 +94,8 @@ def app_windows(fw, decision: Decision, recordings, n_hops: int, weights: np.nda
 def bank_gate(fw, decision: Decision, bank, n_hops: int, weights: np.ndarray, lost: float) -> NoGestureGate:
     """:func:`fit_gate` on a feature bank: the fit part's windows for the weights (their features alone), the
     validation part's windows the app (``decision`` without any gate) names right for the limit."""
+    from firmware_sim.features import windows_of
     from training.decision.familiar import pooled
-    from training.teach.readout import windows_of
 
     if decision.reject_class is None:
         raise SastLiveError("a no-gesture gate needs a model with its own no-gesture class")

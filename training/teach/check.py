@@ -27,7 +27,7 @@ def windows_feature_check(fit_windows, val_windows, n_channels: int, n_classes: 
 def bank_feature_check(bank, n_channels: int, n_hops: int, weights: np.ndarray, reject_class: int | None):
     """:func:`windows_feature_check` on a feature bank's streaming windows (``n_hops`` hops weighted ``weights``, as
     the app forms them)."""
-    from training.teach.readout import windows_of
+    from firmware_sim.features import windows_of
 
     return windows_feature_check(windows_of(bank.recordings("fit"), n_hops, weights),
                                  windows_of(bank.recordings("validation"), n_hops, weights), n_channels,

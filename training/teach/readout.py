@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from firmware_sim.features import windows_of
 from sast_live.errors import SastLiveError
 
 #: the fit's pull towards the base readout (λ of :mod:`training.teach.fit`); chosen on a training subject's
@@ -45,20 +46,6 @@ def streaming_setup(decision, bin_us: int, hop_bins: int) -> tuple[int, np.ndarr
     window_ms = decision.window_ms or 1000
     n = max(1, round(window_ms * 1000 / (hop_bins * bin_us)))
     return n, hop_weights(n, decision.taper)
-
-
-def windows_of(recordings, n_hops: int, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Features and labels of every full streaming window of ``recordings`` ``[(counts, bins, label)]``."""
-    from firmware_sim.features import window_features
-
-    xs, ys = [], []
-    for counts, bins, label in recordings:
-        f = window_features(counts, bins, n_hops, weights)
-        xs.append(f)
-        ys.append(np.full(len(f), label, np.int64))
-    if not xs:
-        return np.zeros((0, 0)), np.zeros(0, np.int64)
-    return np.concatenate(xs), np.concatenate(ys)
 
 
 def decided(fw, decision, recordings, n_hops: int, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
