@@ -26,7 +26,7 @@ def test_help_lists_every_command():
     r = run("--help")
     assert r.returncode == 0
     for name in ("info", "convert", "data", "train", "evaluate", "sweep", "export", "gui", "replay", "live",
-                 "record", "emulate-camera"):
+                 "record", "emulate-camera", "scenes"):
         assert name in r.stdout
 
 

@@ -1,5 +1,5 @@
 """Training's subcommands: ``data synth|gallery|demo``, ``train``, ``evaluate``, ``sweep``, ``overview``,
-``calibrate``, ``choose-window``.
+``calibrate``, ``choose-window``, ``scenes``.
 
 :func:`register` adds them to ``main.py``'s parser (the options are :mod:`training.options`); torch and the trainers
 are imported inside the handlers, each a few lines that build a config and call library code.
@@ -258,6 +258,26 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_scenes(args) -> int:
+    from firmware_sim.precisions import PRECISIONS
+    from sast_live.pipeline import load_backend
+    from sast_live.pipeline.options import PipelineOptions
+    from training.evaluation.outside import footage_files, footage_report, render_footage
+
+    footage_files(args.footage)  # a missing path is named before the model loads
+    backend = load_backend(args.model, PRECISIONS["int8"])
+    if tuple(backend.bin_cfg.sensor_size) != (128, 128):
+        raise SastLiveError(f"scenes checks a gesture model (128×128); {args.model} is "
+                            f"{backend.bin_cfg.sensor_size[0]}×{backend.bin_cfg.sensor_size[1]}")
+    report = footage_report(backend, args.footage, PipelineOptions(), args.fit, args.min_seconds, args.seed,
+                            progress=not args.quiet)
+    print("\n".join(render_footage(report)))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"model": str(args.model), "fit": args.fit, **report}, indent=1))
+        print(f"wrote {args.json}", file=sys.stderr)
+    return 0 if report["summary"]["passes"] or not args.strict else 3
+
+
 def cmd_sweep(args) -> int:
     if args.convex:
         from training.convex.compare import compare_over_seeds
@@ -484,3 +504,22 @@ def register_decision(sub) -> None:
     p.add_argument("--out", help="where to write the table (default: streaming-choice.json beside the checkpoint)")
     p.add_argument("--write", action="store_true", help="store the choice in the checkpoint's decision")
     p.set_defaults(func=cmd_choose_window)
+
+    p = sub.add_parser("scenes", help="replay footage with no gesture in it (any event files, e.g. people walking, "
+                                      "a hand near the lens) through the live app at INT8 and count the windows "
+                                      "that name a gesture at >= 80 %% (issue 29's bar: at most 5 %%)")
+    p.add_argument("footage", nargs="+", help="event files or folders of them (.raw .dat .aedat .aedat4 .npy .bin "
+                                              ".bs2); none may hold a gesture")
+    p.add_argument("--model", default=str(DEFAULT_MODEL / "model"),
+                   help="a gesture model's checkpoint (default: the bundled gesture model)")
+    p.add_argument("--fit", choices=["both", "pool", "crop"], default="both",
+                   help="how a sensor larger than 128×128 is seen: pooled to fit, its centre 128×128 crop, or both "
+                        "views, each counted (default both)")
+    p.add_argument("--min-seconds", type=float, default=4.0,
+                   help="a view shorter than this is looped to fill it, so every window is full of the scene "
+                        "(default 4 s)")
+    p.add_argument("--seed", type=int, default=0, help="the floor noise under a looped view")
+    p.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    p.add_argument("--strict", action="store_true", help="exit with status 3 when the bar is not met")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_scenes)

@@ -50,9 +50,9 @@ def hot_pixels(n: int, rate_hz: float, seconds: float, rng: np.random.Generator)
     return concat(parts)
 
 
-def looped(clip: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``clip`` repeated back to back over ``SECONDS`` (every window full of it), with the sensor's floor noise."""
-    return _sorted([tile(clip, int(SECONDS * 1e6)), noise(FLOOR_HZ, SECONDS, rng)])
+def looped(clip: np.ndarray, rng: np.random.Generator, seconds: float = SECONDS) -> np.ndarray:
+    """``clip`` repeated back to back over ``seconds`` (every window full of it), with the sensor's floor noise."""
+    return _sorted([tile(clip, int(seconds * 1e6)), noise(FLOOR_HZ, seconds, rng)])
 
 
 def _sorted(parts) -> np.ndarray:
