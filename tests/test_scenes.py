@@ -78,3 +78,26 @@ def test_bad_footage_is_named_in_one_line(capsys, tmp_path):
     assert r.returncode == 2 and "--min-seconds must be positive" in r.stderr
     r = main_in_process(capsys, "scenes", good, "--model", "models/zoo/nmnist-real-sast/model", ok=False)
     assert r.returncode == 2 and "scenes checks a gesture model" in r.stderr
+
+
+def test_labelled_dvs_gesture_footage_in_tonics_layout_is_evaluated_with_the_grid(capsys, tmp_path):
+    """The other route to real footage: DVS Gesture, as tonic stores it (``ibmGestureTest/<user>/<class>.npy``,
+    float x, y, p, t in ms), evaluated with the default 12-class model at INT8 over a grid — here three of the
+    demo's gestures cut out and written in that layout. The folder holds the test part alone (it is read alone)."""
+    from sast_live.formats.dvs_gesture import labels_path_for, read_gesture_labels
+    from sast_live.formats.registry import read_events
+
+    events = read_events(DEMO)
+    user = tmp_path / "DVSGesture" / "ibmGestureTest" / "user24_led"
+    user.mkdir(parents=True)
+    for k, start, end in read_gesture_labels(labels_path_for(DEMO))[:3]:
+        ev = events[(events["t"] >= start) & (events["t"] < end)]
+        np.save(user / f"{k}.npy", np.stack([ev["x"], ev["y"], ev["p"], (ev["t"] - start) / 1000.0], 1))
+    out = tmp_path / "eval"
+    main_in_process(capsys, "evaluate", "models/zoo/gestures-sast-geometry10/model", "--dataset",
+                    tmp_path / "DVSGesture", "--hardware", "int8", "--no-corruptions", "--grid", "scale=0.75",
+                    "--out", out, "--quiet")
+    report = json.loads((out / "report.json").read_text())
+    assert report["n_test"] == 3 and report["dataset"].endswith("DVSGesture")
+    grid = (out / "report.md").read_text()
+    assert "Accuracy at int8 on the 3 test recordings" in grid and "| scale 0.75 |" in grid

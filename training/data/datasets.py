@@ -175,7 +175,7 @@ def open_dataset(spec: str | os.PathLike, split: str) -> EventDataset:
         return load_nmnist_small(root, split)
     if any((root / d).is_dir() for d in ("NMNIST", "Train")):
         return load_nmnist_tonic(root, split)
-    if any((root / d).is_dir() for d in ("DVSGesture", "ibmGestureTrain")):
+    if any((root / d).is_dir() for d in ("DVSGesture", "ibmGestureTrain", "ibmGestureTest")):  # the test part alone
         return load_dvsgesture_tonic(root, split)
     raise SastLiveError(f"{root}: not a dataset folder this tool knows (synthetic meta.json, NMNISTsmall, "
                         "tonic N-MNIST or DVS Gesture layout)")
