@@ -159,10 +159,11 @@ def _step(frame, net, v, s, acc, spikes, synops, saturations, active, counts, cu
 
 
 @numba.njit(nogil=True, cache=True)
-def run_steps(frames, net, v, s, acc, channels, spikes, synops, saturations, scratch):  # pragma: no cover
+def run_steps(frames, net, v, s, acc, channels, cells, spikes, synops, saturations, scratch):  # pragma: no cover
     """Run ``frames`` (T, 2, H, W) uint8 through the network ``net`` (a :class:`~firmware_sim.packing.Packed`),
-    updating the state ``v``, ``s``, ``acc`` and ``channels`` (C_last,) — the last layer's spikes per channel,
-    summed over the steps (the unfamiliar-scene check's features) — in place.
+    updating the state ``v``, ``s``, ``acc``, ``channels`` (C_last,) — the last layer's spikes per channel,
+    summed over the steps (the unfamiliar-scene check's features) — and ``cells`` (H_last·W_last,) — its spikes per
+    position, summed over channels and steps (the no-gesture gate's), in place.
 
     Outputs (written, shape): ``spikes`` (T, L) spikes per layer, ``synops`` (T, L+1) per receiving layer
     (the readout last), ``saturations`` (L+1,) clamps added. ``scratch`` is a
@@ -176,6 +177,7 @@ def run_steps(frames, net, v, s, acc, channels, spikes, synops, saturations, scr
         if n_layers:  # _step leaves the last layer's spiking neurons in active[:spikes]: (H, W, C) order
             for i in range(spikes[t, n_layers - 1]):
                 channels[scratch.active[i] % n_c] += 1
+                cells[scratch.active[i] // n_c] += 1
 
 
 @numba.njit(nogil=True, parallel=True, cache=True)

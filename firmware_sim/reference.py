@@ -31,7 +31,7 @@ def _conv_dense(x: np.ndarray, w: np.ndarray, k: int, stride: int, pad: int, h_o
 
 
 def run_reference(frames: np.ndarray, packed: Packed, v: np.ndarray, s: np.ndarray, acc: np.ndarray,
-                  channels: np.ndarray):
+                  channels: np.ndarray, cells: np.ndarray):
     """Same contract as :func:`firmware_sim.kernels.run_steps`; returns ``(spikes, synops, saturations)``."""
     p = packed
     leak = Leak(LEAK_FORMS[p.leak_form], p.leak_param, p.leak_shift)
@@ -54,6 +54,7 @@ def run_reference(frames: np.ndarray, packed: Packed, v: np.ndarray, s: np.ndarr
             spikes[t, layer] = int(fired.sum())
             x = fired.reshape(ho, wo, co).astype(np.int64)
         channels += x.reshape(-1, x.shape[-1]).sum(0)  # the last layer's spikes per channel
+        cells += x.reshape(-1, x.shape[-1]).sum(1)  # and per position (h·W + w), over its channels
         feats = x.ravel()
         synops[t, n_layers] = int(feats.sum()) * p.readout.shape[1]
         a = acc + (feats @ p.readout + p.readout_bias)

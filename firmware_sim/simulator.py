@@ -33,6 +33,9 @@ class SimState:
     #: int64 (C_last,) the last layer's spikes per channel since the state was fresh (the readout's input summed
     #: over positions: what the unfamiliar-scene check compares with the training data, models.decision)
     channels: np.ndarray
+    #: int64 (H_last·W_last,) the last layer's spikes per position (row-major), summed over its channels, since the
+    #: state was fresh (how spread the activity is: the no-gesture gate's second features, models.decision)
+    cells: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -63,12 +66,19 @@ class Simulator:
     def initial_state(self) -> SimState:
         """Membranes at rest, no spikes, empty readout."""
         return SimState(np.zeros(self.packed.n_neurons, np.int64), np.zeros(self.packed.n_neurons, np.uint8),
-                        np.zeros(self.model.n_classes, np.int64), 0, np.zeros(self.n_channels, np.int64))
+                        np.zeros(self.model.n_classes, np.int64), 0, np.zeros(self.n_channels, np.int64),
+                        np.zeros(self.n_cells, np.int64))
 
     @property
     def n_channels(self) -> int:
         """Channels of the last layer (the length of :attr:`SimState.channels`)."""
         return int(self.packed.geom[-1][3])
+
+    @property
+    def n_cells(self) -> int:
+        """Positions of the last layer, H·W (the length of :attr:`SimState.cells`)."""
+        g = self.packed.geom[-1]
+        return int(g[4]) * int(g[5])
 
     def check_frames(self, frames: np.ndarray) -> np.ndarray:
         frames = np.asarray(frames)
@@ -85,16 +95,16 @@ class Simulator:
         """Run ``frames`` (T, 2, H, W) from ``state``; returns the new state (the old one is untouched)."""
         frames = self.check_frames(frames)
         v, s, acc = state.v.copy(), state.s.copy(), state.acc.copy()
-        ch = state.channels.copy()
+        ch, cells = state.channels.copy(), state.cells.copy()
         L = len(self.packed.geom)
         if self.backend == "numpy":
-            spikes, synops, sat = run_reference(frames, self.packed, v, s, acc, ch)
+            spikes, synops, sat = run_reference(frames, self.packed, v, s, acc, ch, cells)
         else:
             spikes = np.zeros((len(frames), L), dtype=np.int64)
             synops = np.zeros((len(frames), L + 1), dtype=np.int64)
             sat = np.zeros(L + 1, dtype=np.int64)
-            run_steps(frames, self.packed, v, s, acc, ch, spikes, synops, sat, self._scratch)
-        return SimState(v, s, acc, state.steps + len(frames), ch), RunOutput(spikes, synops, sat, acc.copy())
+            run_steps(frames, self.packed, v, s, acc, ch, cells, spikes, synops, sat, self._scratch)
+        return SimState(v, s, acc, state.steps + len(frames), ch, cells), RunOutput(spikes, synops, sat, acc.copy())
 
     def classify(self, windows: np.ndarray, progress: bool = False, last_counts: bool = False) -> dict:
         """Fresh state per window; ``windows`` (N, T, 2, H, W) → predictions, scores and counts per sample.

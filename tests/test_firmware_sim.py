@@ -117,6 +117,13 @@ def test_numba_equals_numpy_bit_for_bit(seed):
     assert np.array_equal(sa.v, sb.v) and np.array_equal(sa.s, sb.s) and np.array_equal(sa.acc, sb.acc)
     assert np.array_equal(sa.channels, sb.channels)
     assert sa.channels.sum() == oa.spikes[:, -1].sum() > 0  # every last-layer spike, counted by its channel
+    assert np.array_equal(sa.cells, sb.cells) and sa.cells.sum() == sa.channels.sum()  # and by its position
+    assert len(sa.cells) == fast.n_cells and np.count_nonzero(sa.cells) > 1
+    st, per_bin = fast.initial_state(), np.zeros(fast.n_cells, np.int64)  # the same, from each bin's spikes
+    for t in range(len(frames)):
+        st, _ = fast.run(frames[t:t + 1], st)
+        per_bin += st.s[-fast.n_cells * fast.n_channels:].reshape(fast.n_cells, fast.n_channels).sum(1)
+    assert np.array_equal(per_bin, sa.cells)
     assert oa.spikes.sum() > 0
     if small:
         assert oa.saturations[:-1].sum() > 0, "the 8-bit case must exercise membrane saturation"
