@@ -127,7 +127,8 @@ def profile_layers(sim, frames: np.ndarray, repeat: int) -> list[tuple[str, floa
             st = sim.initial_state()
             run_steps(x, net, st.v.copy(), st.s.copy(), st.acc[:n_cls].copy(),
                       np.zeros(int(p.geom[:, G_COUT].max()), np.int64),
-                      np.zeros(int((p.geom[:, G_HOUT] * p.geom[:, G_WOUT]).max()), np.int64), np.zeros((len(x), k), np.int64),
+                      np.zeros(int((p.geom[:, G_HOUT] * p.geom[:, G_WOUT]).max()), np.int64),
+                      np.zeros((len(x), k), np.int64),
                       np.zeros((len(x), k + 1), np.int64), np.zeros(k + 1, np.int64),
                       work._replace(ro_sum=st.acc[:n_cls].copy()))
         return best_of(go, repeat) * 1e3

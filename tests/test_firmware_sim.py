@@ -122,7 +122,7 @@ def test_numba_equals_numpy_bit_for_bit(seed):
     st, per_bin = fast.initial_state(), np.zeros(fast.n_cells, np.int64)  # the same, from each bin's spikes
     for t in range(len(frames)):
         st, _ = fast.run(frames[t:t + 1], st)
-        per_bin += st.s[-fast.n_cells * fast.n_channels:].reshape(fast.n_cells, fast.n_channels).sum(1)
+        per_bin += st.s[-fast.n_cells * fast.n_channels:].reshape(fast.n_cells, fast.n_channels).sum(1, dtype=np.int64)
     assert np.array_equal(per_bin, sa.cells)
     assert oa.spikes.sum() > 0
     if small:
