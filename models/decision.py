@@ -101,49 +101,85 @@ class FeatureCheck:
         return FeatureCheck(w, m, float(lim), str(d["fitted_on"]))
 
 
+#: what a no-gesture gate reads (:class:`NoGestureGate`): the last layer's spikes per channel per bin, or those
+#: followed by its spikes per position per bin (summed over channels), sorted from the busiest position
+GATE_FEATURES = ("channels", "channels+cells")
+
+
+def gate_inputs(channels, cells=None, features: str = "channels") -> np.ndarray:
+    """``φ`` of :class:`NoGestureGate`: ``log(1 + channels)`` (…, C), for ``"channels+cells"`` followed by
+    ``log(1 + cells)`` (…, P) sorted in descending order — how spread the activity is, not where it is (the
+    position itself would make the gate close gestures of people who stand off-centre)."""
+    x = np.log1p(np.maximum(np.asarray(channels, np.float64), 0.0))
+    if features == "channels":
+        return x
+    if cells is None:
+        raise SastLiveError("this no-gesture gate reads the last layer's spikes per position (cells); none given")
+    c = np.log1p(np.maximum(np.asarray(cells, np.float64), 0.0))
+    return np.concatenate([x, -np.sort(-c, axis=-1)], axis=-1)
+
+
 @dataclass(frozen=True, eq=False)
 class NoGestureGate:
-    """A learned check of whether a window shows a gesture at all, on the features :class:`FeatureCheck` reads.
+    """A learned check of whether a window shows a gesture at all, on the last layer's activity.
 
-    ``p = σ(w · log(1 + f) + b)``, with ``f`` the window's last-layer spikes per channel per bin (D,), is the
-    probability that the window is no gesture: logistic regression of the model's no-gesture class against every
-    gesture, fitted on the feature bank's training-people windows (:mod:`training.decision.gate`). Above ``limit`` —
-    set where ``lost`` of the validation people's correctly named gesture windows would be closed — a gesture claim
-    becomes "no gesture"."""
+    ``p = σ(w · φ + b)`` is the probability that the window is no gesture, with ``φ`` (:func:`gate_inputs`) the
+    window's ``log(1 + f)`` of its last-layer spikes per channel per bin (C,), the features :class:`FeatureCheck`
+    reads, and with ``features == "channels+cells"`` also of its spikes per position per bin (P,), sorted:
+    logistic regression of the model's no-gesture class against every gesture, fitted on the feature bank's
+    training-people windows (:mod:`training.decision.gate`). Above ``limit`` — set where ``lost`` of the validation
+    people's correctly named gesture windows would be closed — a gesture claim becomes "no gesture"."""
 
     weights: np.ndarray
     bias: float
     limit: float
     lost: float
     fitted_on: str = ""
+    features: str = "channels"
 
-    def probability(self, channels) -> np.ndarray:
-        """``p`` of features ``channels`` (…, D) → (…,) float64."""
-        z = np.log1p(np.maximum(np.asarray(channels, np.float64), 0.0)) @ self.weights + self.bias
+    def probability(self, channels, cells=None) -> np.ndarray:
+        """``p`` of features ``channels`` (…, C) and ``cells`` (…, P; only read by a ``channels+cells`` gate) →
+        (…,) float64."""
+        x = gate_inputs(channels, cells, self.features)
+        if x.shape[-1] != len(self.weights):
+            raise SastLiveError(f"the no-gesture gate has {len(self.weights)} weights for {x.shape[-1]} features "
+                                f"({self.features}): it belongs to another network")
+        z = x @ self.weights + self.bias
         return 0.5 * (1.0 + np.tanh(0.5 * z))  # σ(z), without overflow
 
-    def closes(self, channels) -> np.ndarray:
-        return self.probability(channels) > self.limit
+    def closes(self, channels, cells=None) -> np.ndarray:
+        return self.probability(channels, cells) > self.limit
 
     def to_dict(self) -> dict:
-        return {"weights": np.round(self.weights, 9).tolist(), "bias": round(float(self.bias), 9),
-                "limit": float(self.limit), "lost": float(self.lost), "fitted_on": self.fitted_on}
+        d = {"weights": np.round(self.weights, 9).tolist(), "bias": round(float(self.bias), 9),
+             "limit": float(self.limit), "lost": float(self.lost), "fitted_on": self.fitted_on}
+        if self.features != "channels":  # absent for the first form: files written before the second stay as they were
+            d["features"] = self.features
+        return d
 
     @staticmethod
     def from_dict(d, n_channels: int | None, where: str) -> NoGestureGate:
-        if not isinstance(d, dict) or set(d) != {"weights", "bias", "limit", "lost", "fitted_on"}:
-            raise SastLiveError(f"{where}: must be an object with weights, bias, limit, lost, fitted_on")
+        keys = {"weights", "bias", "limit", "lost", "fitted_on"}
+        if not isinstance(d, dict) or not keys <= set(d) or set(d) - keys - {"features"}:
+            raise SastLiveError(f"{where}: must be an object with weights, bias, limit, lost, fitted_on (and "
+                                "features)")
+        form = d.get("features", "channels")
+        if form not in GATE_FEATURES:
+            raise SastLiveError(f"{where}.features: {form!r} is not one of {', '.join(GATE_FEATURES)}")
         try:
             w = np.asarray(d["weights"], np.float64)
         except (TypeError, ValueError):
             raise SastLiveError(f"{where}.weights: must be an array of numbers") from None
-        if w.ndim != 1 or not len(w) or not np.isfinite(w).all() or (n_channels is not None and len(w) != n_channels):
-            raise SastLiveError(f"{where}.weights: must be {n_channels or 'D'} finite numbers, got shape {w.shape}")
+        cells = form != "channels"
+        if w.ndim != 1 or not len(w) or not np.isfinite(w).all() or (n_channels is not None and (
+                len(w) <= n_channels if cells else len(w) != n_channels)):
+            want = f"{n_channels or 'C'}{' + positions' if cells else ''}"
+            raise SastLiveError(f"{where}.weights: must be {want} finite numbers, got shape {w.shape}")
         for key, lo, hi in (("bias", -1e6, 1e6), ("limit", 0.0, 1.0), ("lost", 0.0, 1.0)):
             v = d[key]
             if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= v <= hi:
                 raise SastLiveError(f"{where}.{key}: {v!r} is not a number in [{lo:g}, {hi:g}]")
-        return NoGestureGate(w, float(d["bias"]), float(d["limit"]), float(d["lost"]), str(d["fitted_on"]))
+        return NoGestureGate(w, float(d["bias"]), float(d["limit"]), float(d["lost"]), str(d["fitted_on"]), form)
 
 
 @dataclass(frozen=True)
@@ -182,29 +218,39 @@ class Decision:
         return NO_CLASS if k == self.reject_class or probs[k] < self.min_confidence else k
 
     def decide(self, logits: np.ndarray, events_per_s: float | None = None,
-               channels=None) -> tuple[int, float, np.ndarray]:
+               channels=None, cells=None) -> tuple[int, float, np.ndarray]:
         """``(answer, calibrated top-1 probability, probabilities)`` of one readout (n_classes,) over a window with
-        ``events_per_s`` and last-layer ``channels`` (D,) (None: that check is not made); the answer is a class,
-        NO_CLASS or UNFAMILIAR_CLASS."""
+        ``events_per_s`` and last-layer ``channels`` (C,) and ``cells`` (P,) per bin (None: the checks that read
+        them are not made); the answer is a class, NO_CLASS or UNFAMILIAR_CLASS."""
         p = self.probabilities(logits)
         k = self.judge(p)
-        if k >= 0 and self.gate is not None and channels is not None and bool(self.gate.closes(channels)):
+        if k >= 0 and self.gate_reads(channels, cells) and bool(self.gate.closes(channels, cells)):
             k = NO_CLASS
         if k >= 0 and self.unfamiliar(logits, events_per_s, channels):
             k = UNFAMILIAR_CLASS
         return k, float(p.max()), p
 
-    def decide_many(self, logits: np.ndarray, events_per_s=None, channels=None) -> tuple[np.ndarray, np.ndarray]:
-        """Vectorised :meth:`decide` for logits (N, n_classes), ``events_per_s`` (N,) and ``channels`` (N, D):
-        ``(classes (N,), top-1 probabilities (N,))``."""
+    def decide_many(self, logits: np.ndarray, events_per_s=None, channels=None,
+                    cells=None) -> tuple[np.ndarray, np.ndarray]:
+        """Vectorised :meth:`decide` for logits (N, n_classes), ``events_per_s`` (N,), ``channels`` (N, C) and
+        ``cells`` (N, P): ``(classes (N,), top-1 probabilities (N,))``."""
         p = self.probabilities(logits)
         k = p.argmax(1)
         conf = p.max(1)
         rejected = (conf < self.min_confidence) | ((k == self.reject_class) if self.reject_class is not None else False)
-        if self.gate is not None and channels is not None:
-            rejected = rejected | self.gate.closes(channels)
+        if self.gate_reads(channels, cells):
+            rejected = rejected | self.gate.closes(channels, cells)
         k = np.where(rejected, NO_CLASS, k)
         return np.where((k >= 0) & self.unfamiliar(logits, events_per_s, channels), UNFAMILIAR_CLASS, k), conf
+
+    def gate_reads(self, channels, cells) -> bool:
+        """Whether the gate is to be read: there is one and ``channels`` are given (a caller without the features
+        makes no check); ``cells`` missing for a gate that reads them is an error, never a silently skipped check."""
+        if self.gate is None or channels is None:
+            return False
+        if cells is None and self.gate.features != "channels":
+            raise SastLiveError("the no-gesture gate reads the last layer's spikes per position (cells); none given")
+        return True
 
     def distance(self, channels) -> float:
         """The feature check's distance of one window's ``channels`` (D,), NaN without a check or features."""

@@ -169,7 +169,7 @@ def small_bank_model(tmp_path_factory, worker_id) -> Path:
                 shutil.copy((DEFAULT_MODEL / "model").with_suffix(suffix), model.with_suffix(suffix))
             bank = Bank.load(bank_path(DEFAULT_MODEL / "model"))
             keep = np.zeros(len(bank), bool)
-            for part, n in zip(PARTS, (8, 4, 4), strict=True):
+            for part, n in zip(PARTS, (8, 4, 4, 4), strict=True):
                 for c in range(len(bank.classes)):
                     keep[np.flatnonzero((bank.parts == PARTS.index(part)) & (bank.labels == c))[:n]] = True
             bank.keeping(keep).save(bank_path(model))

@@ -6,8 +6,8 @@ thread) and runs whole bins:
     out = backend.run(frames)        # frames (k, 2, H, W) uint8 event counts, k ≥ 1
     out.spikes (k, L)  out.synops (k,)  backend.logits()  (n_classes,) float  backend.reset()
     backend.warm_up()                # compile what run() needs, touching no state of this backend
-    acc, steps, channels = backend.take_readout()   # the readout since the last take (raw units) and the last
-                                     # layer's spikes per channel in it, zeroed; membranes go on
+    acc, steps, channels, cells = backend.take_readout()   # the readout since the last take (raw units) and the
+                                     # last layer's spikes per channel and per position in it, zeroed; membranes go on
     backend.to_logits(acc, steps)    # raw readout of ``steps`` bins → the float model's logits
     backend.decision                 # models.decision.Decision: temperature and "no gesture" rule
 
@@ -37,12 +37,14 @@ DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "zoo" / "gestur
 
 class Readout(NamedTuple):
     """What a backend's readout holds since it was last taken: accumulators ``acc`` (n_classes,) (raw units),
-    over ``steps`` bins, and the last layer's spikes per channel ``channels`` (C_last,) float64 (the unfamiliar-scene
-    check's features, :class:`models.decision.FeatureCheck`, once divided by the bins)."""
+    over ``steps`` bins, the last layer's spikes per channel ``channels`` (C_last,) float64 (the unfamiliar-scene
+    check's features, :class:`models.decision.FeatureCheck`, once divided by the bins) and per position ``cells``
+    (H_last·W_last,) float64, summed over its channels (with ``channels``, the no-gesture gate's features)."""
 
     acc: np.ndarray
     steps: int
     channels: np.ndarray
+    cells: np.ndarray
 
 
 class BackendOut(NamedTuple):
@@ -80,12 +82,17 @@ class IntBackend:
         sensor clears them (the 32-bit accumulator then never saturates on a stream that runs for hours), the
         membranes carry on."""
         st = self.state
-        self.state = replace(st, acc=np.zeros_like(st.acc), steps=0, channels=np.zeros_like(st.channels))
-        return Readout(st.acc.copy(), st.steps, st.channels.astype(np.float64))
+        self.state = replace(st, acc=np.zeros_like(st.acc), steps=0, channels=np.zeros_like(st.channels),
+                             cells=np.zeros_like(st.cells))
+        return Readout(st.acc.copy(), st.steps, st.channels.astype(np.float64), st.cells.astype(np.float64))
 
     def channels(self) -> np.ndarray:
         """The last layer's spikes per channel since the window's start (float64)."""
         return self.state.channels.astype(np.float64)
+
+    def cells(self) -> np.ndarray:
+        """The last layer's spikes per position (summed over channels) since the window's start (float64)."""
+        return self.state.cells.astype(np.float64)
 
     def to_logits(self, acc: np.ndarray, steps: int) -> np.ndarray:
         return self.model.to_logits(acc, steps)
@@ -156,6 +163,7 @@ class FloatBackend:
         self.states = [None] * len(self.model.convs)
         self.acc = self.torch.zeros(len(self.classes), dtype=self.torch.float64)
         self._channels = np.zeros(self.layer_shapes[-1][0], np.float64)
+        self._cells = np.zeros(self.layer_shapes[-1][1] * self.layer_shapes[-1][2], np.float64)
         self.steps = 0
 
     def run(self, frames: np.ndarray) -> BackendOut:
@@ -179,6 +187,7 @@ class FloatBackend:
                 synops[t] = np.round(self._synops(x[t:t + 1], layers, self._maps))
                 self.acc += self.model.readout(s.flatten(1))[0].double()
                 self._channels += s[0].sum((1, 2)).double().numpy()
+                self._cells += s[0].sum(0).flatten().double().numpy()  # (H·W,) row-major, as the simulator
                 self.steps += 1
             if k:
                 self._last = [layer[0].numpy().copy() for layer in layers]
@@ -197,10 +206,14 @@ class FloatBackend:
     def channels(self) -> np.ndarray:
         return self._channels.copy()
 
+    def cells(self) -> np.ndarray:
+        return self._cells.copy()
+
     def take_readout(self) -> Readout:
-        out = Readout(self.acc.numpy().copy(), self.steps, self._channels.copy())
+        out = Readout(self.acc.numpy().copy(), self.steps, self._channels.copy(), self._cells.copy())
         self.acc.zero_()
         self._channels[:] = 0
+        self._cells[:] = 0
         self.steps = 0
         return out
 

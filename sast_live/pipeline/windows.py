@@ -103,11 +103,11 @@ class Windows:
         if s.run == 0 or (partial and s.events == 0):
             return None
         return self._result(self.backend.logits(), self.backend.scores(), s.start, s.start + s.bins * self.bin_us,
-                            s, partial, self.backend.channels() / max(s.run, 1))
+                            s, partial, self.backend.channels() / max(s.run, 1), self.backend.cells() / max(s.run, 1))
 
     def of_hops(self, partial: bool) -> tuple[WindowResult, np.ndarray] | None:
         """Streaming: the window over the hops banked so far."""
-        segments, accs, steps, channels = zip(*self.hops, strict=True)
+        segments, accs, steps, channels, cells = zip(*self.hops, strict=True)
         total = Segment(segments[0].start, sum(h.bins for h in segments), sum(h.run for h in segments),
                         sum(h.dropped for h in segments), sum(h.events for h in segments),
                         sum(h.synops for h in segments))
@@ -118,13 +118,14 @@ class Windows:
         end = segments[-1].start + segments[-1].bins * self.bin_us
         n = int(np.dot(w, steps))  # the window's weighted bins: the readout and the features are means per bin
         return self._result(self.backend.to_logits(acc, n), acc, total.start, end, total,
-                            total.bins < self.hops.maxlen * self.hop_bins, w @ np.asarray(channels) / max(n, 1))
+                            total.bins < self.hops.maxlen * self.hop_bins, w @ np.asarray(channels) / max(n, 1),
+                            w @ np.asarray(cells) / max(n, 1))
 
     def _result(self, logits, scores, t_start, t_end, s: Segment, partial,
-                channels) -> tuple[WindowResult, np.ndarray]:
+                channels, cells) -> tuple[WindowResult, np.ndarray]:
         rate = s.events / max((t_end - t_start) * 1e-6, 1e-9)  # events per second: the input-statistics check
         decision = self.backend.decision
-        k, conf, probs = decision.decide(logits, rate, channels)
+        k, conf, probs = decision.decide(logits, rate, channels, cells)
         top = int(np.argmax(probs))
         classes = self.backend.classes
         res = WindowResult(int(t_start), int(t_end), k, verdict_name(k, classes),

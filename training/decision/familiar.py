@@ -34,6 +34,13 @@ def pooled(features: np.ndarray, n_channels: int) -> np.ndarray:
     return f.reshape(len(f), n_channels, -1).sum(2)
 
 
+def cells(features: np.ndarray, n_channels: int) -> np.ndarray:
+    """Window features (N, C·H·W) in the readout's (C, H, W) order → spikes per position per bin, summed over the
+    channels (N, H·W), positions row-major (as the simulator's ``SimState.cells``)."""
+    f = np.asarray(features, np.float64)
+    return f.reshape(len(f), n_channels, -1).sum(1)
+
+
 def ledoit_wolf(centred: np.ndarray) -> tuple[np.ndarray, float]:
     """The Ledoit–Wolf (2004) covariance of ``centred`` samples (N, D) (their mean already taken off):
     ``(1 − s)·S + s·(tr S / D)·I`` with the shrinkage ``s`` that minimises the expected Frobenius error, estimated

@@ -14,9 +14,10 @@ from firmware_sim.simulator import Simulator
 def evaluate_hardware(checkpoint, windows: np.ndarray, labels: np.ndarray, precisions, float_hard=None,
                       pj_per_synop: float = DEFAULT_PJ_PER_SYNOP, progress: bool = False) -> tuple[dict, dict]:
     """Accuracy, SynOps, saturations, memory and energy per precision (the report, JSON-ready), and per precision
-    the simulator's outputs ``(predictions (N,), logits (N, n_classes), channels (N, C_last))`` for what the caller
-    derives from them (``channels``: the last layer's spikes per channel per bin, the unfamiliar-scene check's
-    features).
+    the simulator's outputs ``(predictions (N,), logits (N, n_classes), channels (N, C_last), cells (N, H·W))``
+    for what the caller derives from them (``channels``: the last layer's spikes per channel per bin, the
+    unfamiliar-scene check's features; ``cells``: per position, summed over channels, with ``channels`` the
+    no-gesture gate's).
 
     Args:
         windows: ``(N, T, 2, H, W)`` uint8 event-count windows (the evaluation windows of the float model).
@@ -44,8 +45,9 @@ def evaluate_hardware(checkpoint, windows: np.ndarray, labels: np.ndarray, preci
             entry["agreement_with_float_hard"] = float((r["predictions"] == np.asarray(float_hard)).mean())
         out[name] = entry
         n_c = model.layers[-1].out_shape[0]  # counts are in the simulator's (H, W, C) order
-        channels = r["last_counts"].reshape(len(windows), -1, n_c).sum(1) / model.n_bins
-        outputs[name] = (r["predictions"], model.to_logits(r["scores"], model.n_bins), channels)
+        per_neuron = r["last_counts"].reshape(len(windows), -1, n_c) / model.n_bins
+        outputs[name] = (r["predictions"], model.to_logits(r["scores"], model.n_bins), per_neuron.sum(1),
+                         per_neuron.sum(2))
     return out, outputs
 
 

@@ -173,9 +173,9 @@ def evaluate(cfg: EvalConfig) -> dict:
     preds = {"hard": probs["hard"].argmax(1)}
     rates = window_rates(cache)  # the input-statistics half of "unfamiliar scene"
     decided = {"hard": decision.decide_many(logits["hard"], rates)[0]}
-    for name, (pred, hw_logits, channels) in outputs.items():  # the integer rows: the feature check too
+    for name, (pred, hw_logits, channels, cells) in outputs.items():  # the integer rows: the feature check too
         preds[name] = pred
-        decided[name] = decision.decide_many(hw_logits, rates, channels)[0]
+        decided[name] = decision.decide_many(hw_logits, rates, channels, cells)[0]
     report["breakdown"] = breakdown(preds, labels, mcfg.classes, test_ds.recordings)
     report["decision_effect"] = {name: decision_figures(d, labels, decision.reject_class)
                                  for name, d in decided.items()}

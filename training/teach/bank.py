@@ -35,7 +35,9 @@ import numpy as np
 
 from sast_live.errors import SastLiveError
 
-PARTS = ("fit", "validation", "test")
+#: the parts; ``negatives``: more no-gesture recordings of training people, read only by the no-gesture gate's fit
+#: (``teach-bank --gate-negatives``), never by a readout fit
+PARTS = ("fit", "validation", "test", "negatives")
 #: recordings per class stored from each part when a bank is built (fit, validation, test). The fit part is what
 #: keeps the old classes: with 24 per class three taught motions took them 1.1–1.7 points down on the test subjects
 #: (the fit saw their centres, not their borders); with 96 they held on the validation subjects (subject 4's takes:
