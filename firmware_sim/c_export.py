@@ -75,9 +75,13 @@ _HEADER = """\
 #define SAST_MAX_DISTANCE {max_distance}
 /* A gesture claim is answered "no gesture" when the learned gate finds the window more likely than
  * SAST_GATE_LIMIT to hold no gesture (SAST_HAS_GATE 1; models/decision.py NoGestureGate):
- * sast_gate(f) = 1 / (1 + exp(-(sum_c gate_weights[c] * log(1 + f[c]) + SAST_GATE_BIAS))), f as above
- * (fitted on the training people's windows: training/decision/gate.py). */
+ * sast_gate(f, p) = 1 / (1 + exp(-(sum_c gate_weights[c] * log(1 + f[c]) + SAST_GATE_BIAS))), f as above;
+ * with SAST_GATE_CELLS 1 the sum also runs over gate_weights[SAST_LAST_C + i] * q[i], q the values
+ * log(1 + p[i]) sorted from the largest, p[i] = st.cells[i] / steps (the last layer's spikes per position per
+ * bin, summed over its channels) (fitted on the training people's windows: training/decision/gate.py). */
+#define SAST_LAST_P {last_p}
 #define SAST_HAS_GATE {has_gate}
+#define SAST_GATE_CELLS {gate_cells}
 #define SAST_GATE_BIAS {gate_bias}
 #define SAST_GATE_LIMIT {gate_limit}
 /* Streaming: a prediction over the last SAST_WINDOW_MS (0: the model's trained window) from the readouts
@@ -93,6 +97,7 @@ typedef struct {{
     uint8_t s[SAST_N_NEURONS];      /* last step's spikes */
     int32_t acc[SAST_N_CLASSES];    /* readout accumulators */
     uint32_t channels[SAST_LAST_C]; /* the last layer's spikes per channel (the unfamiliar-scene features) */
+    uint32_t cells[SAST_LAST_P];    /* its spikes per position, over its channels (the gate's second features) */
     int64_t current[SAST_MAX_LAYER]; /* scratch: one layer's synaptic input */
     uint8_t in[SAST_IN_H * SAST_IN_W * SAST_IN_C]; /* scratch: the frame in (H, W, C) order */
 }} sast_state;
@@ -109,8 +114,8 @@ void sast_step(sast_state *st, const uint8_t *frame, sast_stats *stats);
 int sast_predict(const sast_state *st); /* argmax of the readout (lowest index on ties) */
 double sast_distance(const double *f);  /* squared Mahalanobis distance of f[SAST_LAST_C] to the nearest class
                                            (0 when SAST_HAS_FAMILIAR is 0) */
-double sast_gate(const double *f);      /* the gate's probability that f[SAST_LAST_C] is no gesture
-                                           (0 when SAST_HAS_GATE is 0) */
+double sast_gate(const double *f, const double *p); /* the gate's probability that the window of f[SAST_LAST_C]
+                                           and p[SAST_LAST_P] is no gesture (0 when SAST_HAS_GATE is 0) */
 
 #endif
 """
@@ -178,6 +183,7 @@ void sast_reset(sast_state *st)
     for (i = 0; i < SAST_N_NEURONS; i++) {{ st->v[i] = 0; st->s[i] = 0; }}
     for (i = 0; i < SAST_N_CLASSES; i++) st->acc[i] = 0;
     for (i = 0; i < SAST_LAST_C; i++) st->channels[i] = 0;
+    for (i = 0; i < SAST_LAST_P; i++) st->cells[i] = 0;
 }}
 
 void sast_step(sast_state *st, const uint8_t *frame, sast_stats *stats)
@@ -219,6 +225,7 @@ void sast_step(sast_state *st, const uint8_t *frame, sast_stats *stats)
             if (!st->s[last->n_off + f]) continue;
             fired++;
             st->channels[f % SAST_LAST_C]++; /* (H, W, C) order */
+            st->cells[f / SAST_LAST_C]++;
             for (c = 0; c < SAST_N_CLASSES; c++) sum[c] += readout[f * SAST_N_CLASSES + c];
         }}
         stats->synops[SAST_N_LAYERS] = (uint64_t)fired * SAST_N_CLASSES;
@@ -262,15 +269,30 @@ double sast_distance(const double *f)
 #endif
 }}
 
-double sast_gate(const double *f)
+double sast_gate(const double *f, const double *p)
 {{
 #if SAST_HAS_GATE
     double z = SAST_GATE_BIAS;
     int c;
     for (c = 0; c < SAST_LAST_C; c++) z += gate_weights[c] * log1p(f[c] > 0.0 ? f[c] : 0.0);
+#if SAST_GATE_CELLS
+    {{
+        double q[SAST_LAST_P], v;
+        int i, j;
+        for (i = 0; i < SAST_LAST_P; i++) {{ /* insertion sort, largest first */
+            v = log1p(p[i] > 0.0 ? p[i] : 0.0);
+            for (j = i; j > 0 && q[j - 1] < v; j--) q[j] = q[j - 1];
+            q[j] = v;
+        }}
+        for (i = 0; i < SAST_LAST_P; i++) z += gate_weights[SAST_LAST_C + i] * q[i];
+    }}
+#else
+    (void)p;
+#endif
     return 1.0 / (1.0 + exp(-z));
 #else
     (void)f;
+    (void)p;
     return 0.0;
 #endif
 }}
@@ -279,15 +301,15 @@ double sast_gate(const double *f)
 _DEMO = """\
 /* Usage: sast_demo FRAMES.bin T — FRAMES.bin holds T frames of uint8 [2][H][W].
  * Prints one line per step: "step t spikes s0 s1 ... synops y0 y1 ... sat a0 a1 ...",
- * then "scores c0 c1 ...", "prediction k", "channels n0 n1 ..." (the last layer's spikes per channel) and
- * "distance d" (sast_distance of those per step) and "gate p" (sast_gate of them). */
+ * then "scores c0 c1 ...", "prediction k", "channels n0 n1 ..." (the last layer's spikes per channel),
+ * "cells m0 m1 ..." (per position) and "distance d" (sast_distance of those per step) and "gate p" (sast_gate). */
 #include <stdio.h>
 #include <stdlib.h>
 #include "sast_model.h"
 
 static sast_state st;
 static uint8_t frame[SAST_IN_C * SAST_IN_H * SAST_IN_W];
-static double f[SAST_LAST_C];
+static double f[SAST_LAST_C], q[SAST_LAST_P];
 
 int main(int argc, char **argv)
 {
@@ -323,7 +345,12 @@ int main(int argc, char **argv)
         printf(" %lu", (unsigned long)st.channels[c]);
         f[c] = steps > 0 ? (double)st.channels[c] / (double)steps : 0.0;
     }
-    printf("\\ndistance %.9g\\ngate %.9g\\n", sast_distance(f), sast_gate(f));
+    printf("\\ncells");
+    for (c = 0; c < SAST_LAST_P; c++) {
+        printf(" %lu", (unsigned long)st.cells[c]);
+        q[c] = steps > 0 ? (double)st.cells[c] / (double)steps : 0.0;
+    }
+    printf("\\ndistance %.9g\\ngate %.9g\\n", sast_distance(f), sast_gate(f, q));
     return 0;
 }
 """
@@ -357,6 +384,8 @@ def write_c(model: FirmwareModel, out: str | os.PathLike) -> list[Path]:
                             rate_high=f"{(d.event_rate or (0.0, 0.0))[1]:.9g}",
                             last_c=int(g[-1, 3]), has_familiar=int(d.familiar is not None),
                             max_distance=f"{d.familiar.max_distance if d.familiar else 0.0:.9g}",
+                            last_p=int(g[-1, 4] * g[-1, 5]),
+                            gate_cells=int(d.gate is not None and d.gate.features == "channels+cells"),
                             has_gate=int(d.gate is not None), gate_bias=f"{d.gate.bias if d.gate else 0.0:.17g}",
                             gate_limit=f"{d.gate.limit if d.gate else 0.0:.17g}")
     parts = [f'/* Generated by SAST-Live from model "{model.name}". Do not edit. */\n'

@@ -44,7 +44,8 @@ def _compile_and_run(model, frames, tmp_path):
         synops.append([int(w) for w in words[4 + L:5 + 2 * L]])
         sat.append([int(w) for w in words[6 + 2 * L:]])
     scores = [int(w) for w in ends["scores"]]
-    _compile_and_run.last = ([int(w) for w in ends["channels"]], float(ends["distance"][0]), float(ends["gate"][0]))
+    _compile_and_run.last = ([int(w) for w in ends["channels"]], float(ends["distance"][0]), float(ends["gate"][0]),
+                             [int(w) for w in ends["cells"]])
     return np.array(spikes), np.array(synops), np.array(sat), np.array(scores), int(ends["prediction"][0])
 
 
@@ -74,6 +75,7 @@ def test_c_export_is_bit_identical_to_the_simulator(tmp_path, case):
     assert np.array_equal(sat, np.array(per_step_sat))
     assert np.array_equal(scores, whole.scores) and pred == int(whole.scores.argmax())
     assert np.array_equal(_compile_and_run.last[0], state.channels) and state.channels.sum() > 0
+    assert np.array_equal(_compile_and_run.last[3], state.cells)
     assert whole.spikes.sum() > 0
     if case == "random-int4-shift-8bit":
         assert sat.sum() > 0, "the 8-bit case must exercise saturation in C too"
@@ -157,7 +159,7 @@ def test_the_c_export_measures_the_unfamiliar_scene_distance_as_the_app_does(tmp
     rng = np.random.default_rng(5)
     frames = random_frames(rng, model, 20, rate=0.3, burst=True)
     _compile_and_run(model, frames, tmp_path)
-    channels, distance, gate = _compile_and_run.last
+    channels, distance, gate, _ = _compile_and_run.last
     state, _ = Simulator(model).run(frames, Simulator(model).initial_state())
     assert np.array_equal(channels, state.channels) and state.channels.sum() > 0
     want = check.distance(state.channels / len(frames))
@@ -166,12 +168,15 @@ def test_the_c_export_measures_the_unfamiliar_scene_distance_as_the_app_does(tmp
     assert "#define SAST_HAS_FAMILIAR 1" in header and "#define SAST_LAST_C 64" in header
     # the bundled model's decision carries the no-gesture gate too: C computes the app's probability
     assert "#define SAST_HAS_GATE 1" in header and model.decision.gate is not None
-    assert gate == pytest.approx(float(model.decision.gate.probability(state.channels / len(frames))), rel=1e-8)
+    want = float(model.decision.gate.probability(state.channels / len(frames), state.cells / len(frames)))
+    assert gate == pytest.approx(want, rel=1e-8)
 
 
-def test_the_c_export_computes_the_no_gesture_gate_as_the_app_does(tmp_path):
-    """Any no-gesture gate (here random weights on the bundled model): the C driver's gate probability on the last
-    layer's spikes per channel is the Decision's, and the model file includes math.h for it (linked with -lm)."""
+@pytest.mark.parametrize("features", ["channels", "channels+cells"])
+def test_the_c_export_computes_the_no_gesture_gate_as_the_app_does(tmp_path, features):
+    """Any no-gesture gate (here random weights on the bundled model), of either form: the C driver's gate
+    probability on the last layer's spikes per channel (and per position, sorted in C) is the Decision's, and the
+    model file includes math.h for it (linked with -lm)."""
     from dataclasses import replace
 
     from models.decision import NoGestureGate
@@ -179,13 +184,17 @@ def test_the_c_export_computes_the_no_gesture_gate_as_the_app_does(tmp_path):
 
     model = quantize_checkpoint(DEFAULT_MODEL / "model", QuantConfig(8))
     rng = np.random.default_rng(6)
-    gate = NoGestureGate(rng.normal(0, 0.5, 64), -0.3, 0.7, 0.02, "a test")
+    n = 64 + (16 if features == "channels+cells" else 0)
+    gate = NoGestureGate(rng.normal(0, 0.5, n), -0.3, 0.7, 0.02, "a test", features)
     model = replace(model, decision=replace(model.decision, gate=gate))
     frames = random_frames(rng, model, 20, rate=0.3, burst=True)
     _compile_and_run(model, frames, tmp_path)
-    channels, _, got = _compile_and_run.last
+    channels, _, got, cells = _compile_and_run.last
     state, _ = Simulator(model).run(frames, Simulator(model).initial_state())
-    want = float(gate.probability(state.channels / len(frames)))
+    assert np.array_equal(cells, state.cells) and np.count_nonzero(state.cells) > 1
+    want = float(gate.probability(state.channels / len(frames), state.cells / len(frames)))
     assert 0.0 < want < 1.0 and got == pytest.approx(want, rel=1e-8, abs=1e-12)
-    assert "#define SAST_HAS_GATE 1" in (tmp_path / "sast_model.h").read_text()
+    header = (tmp_path / "sast_model.h").read_text()
+    assert "#define SAST_HAS_GATE 1" in header and "#define SAST_LAST_P 16" in header
+    assert f"#define SAST_GATE_CELLS {int(features != 'channels')}" in header
     assert "#include <math.h>" in (tmp_path / "sast_model.c").read_text()

@@ -102,3 +102,113 @@ def test_teach_bank_fits_keeps_and_removes_the_gate(tmp_path, capsys):
     gone = main_in_process(capsys, "teach-bank", model, "--check-only", "--gate", "0")
     assert "no no-gesture gate" in gone.stdout
     assert "gate" not in json.loads(model.with_suffix(".json").read_text())["decision"]
+
+
+def test_the_second_form_reads_how_spread_the_activity_is_not_where():
+    """``channels+cells``: gestures fire a few positions (wherever the person stands), scenes without one spread
+    over many; the same channel counts. The gate separates them at the chosen share, gives a window moved to other
+    positions the same probability (the cells are sorted), keeps its form through JSON, refuses a bad one, and is
+    never skipped silently when the cells are missing."""
+    rng = np.random.default_rng(3)
+
+    def windows(n):
+        y = rng.integers(0, 3, n)
+        channels = rng.gamma(4.0, 0.5, (n, 6))
+        cells = np.zeros((n, 16))
+        for i in range(n):
+            k = 12 if y[i] == 2 else 3  # positions active
+            cells[i, rng.choice(16, k, replace=False)] = rng.gamma(4.0, 1.0 / k, k) * 8
+        return channels, cells, y
+
+    fc, fp, fy = windows(4000)
+    vc, vp, vy = windows(4000)
+    right = vy != 2
+    gate = fit_gate(fc, fy, vc, right, 2, 0.02, "synthetic", fit_cells=fp, val_cells=vp, features="channels+cells")
+    assert gate.features == "channels+cells" and len(gate.weights) == 6 + 16
+    assert gate.closes(vc[right], vp[right]).mean() == pytest.approx(0.02, abs=0.005)
+    assert gate.closes(vc[vy == 2], vp[vy == 2]).mean() > 0.9
+    moved = np.roll(vp, 5, axis=1)  # the same activity at other positions
+    assert np.allclose(gate.probability(vc, moved), gate.probability(vc, vp))
+    first = fit_gate(fc, fy, vc, right, 2, 0.02)  # the channels alone cannot tell them apart
+    assert first.closes(vc[vy == 2]).mean() < 0.5
+    d = Decision(reject_class=2, gate=gate)
+    back = Decision.from_dict(json.loads(json.dumps(d.to_dict())), ("a", "b", "no_gesture"))
+    assert back.gate.features == "channels+cells" and np.allclose(back.gate.probability(vc, vp),
+                                                                   gate.probability(vc, vp))
+    assert "features" not in first.to_dict()  # the first form writes what it always wrote
+    with pytest.raises(SastLiveError, match="features"):
+        Decision.from_dict({**d.to_dict(), "gate": {**gate.to_dict(), "features": "pixels"}}, ("a", "b", "no_gesture"))
+    familiar = FeatureCheck(np.eye(6), np.zeros((3, 6)), 50.0).to_dict()
+    with pytest.raises(SastLiveError, match="positions"):  # as many weights as channels: no room for the cells
+        Decision.from_dict({**d.to_dict(), "familiar": familiar,
+                            "gate": {**gate.to_dict(), "weights": [0.1] * 6}}, ("a", "b", "no_gesture"))
+    with pytest.raises(SastLiveError, match="cells"):
+        d.decide(np.array([9.0, 0, 0]), None, vc[0])
+    with pytest.raises(SastLiveError, match="another network"):
+        gate.probability(vc[:, :5], vp)
+
+
+@pytest.mark.slow
+def test_a_cells_gate_with_negatives_is_fitted_and_the_app_decides_as_its_fit_does(tmp_path, capsys,
+                                                                                     tiny_gestures_v2):
+    """teach-bank --gate-features channels+cells --gate-negatives: the bank gains a negatives part (the training
+    people's no-gesture recordings, each also once moved), the stored gate reads 64 + 16 features; and the live
+    app's streaming windows — their cells counted by the simulator as it runs — are decided exactly as the fit's
+    offline windows from the bank's hop counts (with a limit low enough that the gate closes often)."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from firmware_sim.precisions import PRECISIONS
+    from firmware_sim.quantize import quantize_checkpoint
+    from models.checkpoint.weights import load_model
+    from sast_live.formats.registry import read_events
+    from sast_live.model_info import bank_path
+    from sast_live.pipeline import load_backend
+    from sast_live.pipeline.options import PipelineOptions
+    from sast_live.pipeline.pipeline import stream_windows
+    from training.convex.dictionary import hidden_firmware
+    from training.decision.gate import app_windows
+    from training.teach.bank import PARTS, Bank, take_hops
+    from training.teach.readout import streaming_setup
+
+    model = tmp_path / "model"
+    for suffix in (".json", ".safetensors"):
+        shutil.copy((DEFAULT_MODEL / "model").with_suffix(suffix), model.with_suffix(suffix))
+    shutil.copy(bank_path(DEFAULT_MODEL / "model"), bank_path(model))
+    bad = main_in_process(capsys, "teach-bank", model, "--check-only", "--gate", "0", "--gate-features",
+                          "channels+cells", ok=False)
+    assert bad.returncode == 2 and "--gate 0 removes the gate" in bad.stderr
+    scenes = tmp_path / "scenes"  # four people's no-gesture recordings (one held out as a validation person)
+    meta = json.loads((tiny_gestures_v2 / "meta.json").read_text())
+    no_gesture = sorted(Path(tiny_gestures_v2, "test").rglob("*.raw"))[-1]
+    assert "no_gesture" in no_gesture.parent.name
+    (scenes / "train" / no_gesture.parent.name).mkdir(parents=True)
+    for k in range(4):
+        shutil.copy(no_gesture, scenes / "train" / no_gesture.parent.name / f"{k:05d}.raw")
+    table = [[] for _ in meta["classes"]]
+    table[-1] = [[k, "natural"] for k in range(4)]
+    (scenes / "meta.json").write_text(json.dumps({**meta, "splits": {"train": 4}, "recordings": {"train": table}}))
+    main_in_process(capsys, "teach-bank", model, "--check-only", "--gate", "0.02", "--gate-features",
+                    "channels+cells", "--gate-negatives", scenes, "--quiet")
+    bank = Bank.load(bank_path(model))
+    negatives = int((bank.parts == PARTS.index("negatives")).sum())
+    assert negatives == 2 * 3 and "negatives:" in bank.source  # 3 training people, each recording also moved
+    stored = json.loads(model.with_suffix(".json").read_text())["decision"]["gate"]
+    assert stored["features"] == "channels+cells" and len(stored["weights"]) == 80
+    assert "more no-gesture recordings" in stored["fitted_on"]
+
+    backend = load_backend(str(model), PRECISIONS["int8"])
+    fw = quantize_checkpoint(str(model), PRECISIONS["int8"].quant_config())
+    net, _ = load_model(str(model))
+    sim = hidden_firmware(net, "int8")
+    n_hops, weights = streaming_setup(backend.decision, int(net.cfg.bin_us), bank.hop_bins)
+    files = sorted(Path(tiny_gestures_v2, "test").rglob("*.raw"))[:6]
+    recs = [(*take_hops(sim, read_events(f), net.cfg, bank.hop_bins), 0) for f in files]
+    offline = app_windows(fw, replace(backend.decision, gate=None), recs, n_hops, weights)
+    probs = backend.decision.gate.probability(offline.channels, offline.cells)
+    gate = replace(backend.decision.gate, limit=float(np.median(probs)))  # closes about half of them
+    backend.decision = replace(backend.decision, gate=gate)
+    want = app_windows(fw, backend.decision, recs, n_hops, weights).answers
+    got = np.concatenate([[w.class_index for w in stream_windows(backend, read_events(f), (128, 128),
+                                                                 PipelineOptions(model=str(model)))] for f in files])
+    assert np.array_equal(got, want) and (want == NO_CLASS).sum() >= len(want) // 4

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from firmware_sim.energy import DEFAULT_PJ_PER_SYNOP
 from firmware_sim.precisions import INTEGER
+from models.decision import GATE_FEATURES
 from sast_live.errors import SastLiveError
 from sast_live.pipeline.backends import DEFAULT_MODEL
 from training.options import (
@@ -189,12 +190,14 @@ def cmd_teach(args) -> int:
 
 def cmd_teach_bank(args) -> int:
     from sast_live.model_info import bank_path
-    from training.teach.bank import Bank, build_bank
+    from training.teach.bank import Bank, build_bank, negative_items, with_negatives
     from training.teach.check import store_feature_check, store_gate
 
     if args.gate is not None and not (args.gate == 0 or 0 < args.gate < 0.5):
         raise SastLiveError(f"--gate {args.gate:g}: give the share of gesture windows the gate may close, in (0, 0.5) "
                             "(e.g. 0.02), or 0 to remove the gate")
+    if args.gate == 0 and (args.gate_features or args.gate_negatives):
+        raise SastLiveError("--gate 0 removes the gate; --gate-features and --gate-negatives are for fitting one")
     path = bank_path(args.checkpoint)
     if args.check_only:
         bank = Bank.load(path)
@@ -203,10 +206,17 @@ def cmd_teach_bank(args) -> int:
         bank.save(path)
         print(f"wrote {path}: {len(bank)} recordings ({bank.source}), {len(bank.counts)} hops of {bank.hop_bins} "
               f"bins, {path.stat().st_size / 1e6:.1f} MB")
+    if args.gate_negatives:
+        items = negative_items(args.checkpoint, args.gate_negatives, progress=not args.quiet)
+        bank = with_negatives(bank, items, f"{len(items)} no-gesture recordings of {args.gate_negatives}'s training "
+                                           "people (with moved copies)")
+        bank.save(path)
+        print(f"wrote {path}: {len(items)} no-gesture recordings for the gate's fit, "
+              f"{path.stat().st_size / 1e6:.1f} MB")
     check = store_feature_check(args.checkpoint, bank)
     print(f"unfamiliar-scene check on the last layer's activity: a window further than {check.max_distance:,.1f} "
           f"(squared Mahalanobis) from every class is unfamiliar; written into {args.checkpoint}'s decision")
-    gate = store_gate(args.checkpoint, bank, args.gate)
+    gate = store_gate(args.checkpoint, bank, args.gate, args.gate_features)
     if gate is not None:
         print(f"no-gesture gate: a gesture claim whose window is more than {gate.limit:.1%} likely to hold no gesture "
               f"is answered no gesture ({gate.lost:.1%} of the validation people's gesture windows named right); "
@@ -487,6 +497,14 @@ def register_decision(sub) -> None:
                         "more likely to be no gesture than the limit that closes SHARE (e.g. 0.02) of the validation "
                         "people's gesture windows named right is answered no gesture. 0 removes it; without the "
                         "option a model's gate is refitted at its own share")
+    p.add_argument("--gate-features", choices=list(GATE_FEATURES),
+                   help="what the gate reads: the spikes per channel (channels), or those and the spikes per position, "
+                        "sorted from the busiest (channels+cells: how spread the activity is, not where). Default: "
+                        "the model's own gate's, else channels")
+    p.add_argument("--gate-negatives", metavar="DATASET",
+                   help="store this dataset's training people's no-gesture recordings (each also once moved) in the "
+                        "bank's negatives part, which only the gate's fit reads (e.g. "
+                        "gestures-v2:no_gesture+gestures-v3:no_gesture)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_teach_bank)
 

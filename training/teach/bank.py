@@ -363,3 +363,52 @@ def build_bank(checkpoint, dataset: str | None = None, data_dir: str | None = No
     W = model.readout.weight.detach().double().numpy()
     b = np.zeros(len(W)) if model.readout.bias is None else model.readout.bias.detach().double().numpy()
     return empty.with_recordings(items, cfg.classes).with_anchor(W, b, cfg.classes)
+
+
+def negative_items(checkpoint, dataset: str, data_dir: str | None = None, moved: int = MOVED,
+                   progress: bool = True) -> list:
+    """Bank items ``(counts, bins, label, "negatives")`` of every no-gesture recording of ``dataset``'s training
+    people (the subjects the checkpoint's training held out for validation are left out, as from the fit part),
+    each also ``moved`` times moved with background noise and hot pixels, as the fit part stores its recordings:
+    more examples of what is not a gesture for the no-gesture gate's fit (:func:`training.decision.gate.bank_gate`)."""
+    from tqdm import tqdm
+
+    from firmware_sim.precisions import DEPLOYED
+    from models.checkpoint.files import read_checkpoint_meta
+    from models.checkpoint.weights import load_model
+    from sast_live.formats.registry import read_events
+    from sast_live.pipeline.options import DEFAULT_HOP_MS
+    from training.convex.dictionary import hidden_firmware
+    from training.data.resolve import resolve_split
+    from training.data.validation import split_validation
+
+    model, _ = load_model(str(checkpoint))
+    cfg = model.cfg
+    if "no_gesture" not in cfg.classes:
+        raise SastLiveError(f"{checkpoint} has no no_gesture class: no-gesture recordings would teach its gate nothing")
+    train_cfg = read_checkpoint_meta(str(checkpoint))[0].get("train_cfg") or {}
+    ds = resolve_split(dataset, "train", data_dir, progress=progress)
+    if "no_gesture" not in ds.classes:
+        raise SastLiveError(f"{dataset} has no no_gesture recordings (its classes: {', '.join(ds.classes)})")
+    fit, _, _ = split_validation(ds, train_cfg.get("validation") or 0.13)
+    own = ds.classes.index("no_gesture")
+    picks = [i for i, y in enumerate(fit.labels) if y == own]
+    if not picks:
+        raise SastLiveError(f"{dataset}: its training people have no no_gesture recording")
+    sim = hidden_firmware(model, DEPLOYED)
+    hop_bins = max(1, round(DEFAULT_HOP_MS * 1000 / cfg.bin_us))
+    rng, label, items = np.random.default_rng(1), cfg.classes.index("no_gesture"), []
+    for i in tqdm(picks, desc="no-gesture recordings", disable=not progress):
+        events = read_events(fit.files[i])
+        for seen in [events] + moved_copies(events, cfg, moved, rng):
+            counts, bins = take_hops(sim, seen, cfg, hop_bins)
+            items.append((counts, bins, label, "negatives"))
+    return items
+
+
+def with_negatives(bank: Bank, items, what: str) -> Bank:
+    """``bank`` with its ``negatives`` part replaced by ``items`` (:func:`negative_items`), ``what`` they were
+    added to its :attr:`~Bank.source`."""
+    kept = bank.keeping(bank.parts != PARTS.index("negatives"))
+    source = kept.source.split("; negatives: ")[0] + f"; negatives: {what}"
+    return replace(kept.with_recordings(items, kept.classes), source=source)

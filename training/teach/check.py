@@ -71,10 +71,11 @@ def write_decision_entry(checkpoint, meta: dict, key: str, value: dict | None) -
     tmp.replace(json_path)
 
 
-def store_gate(checkpoint, bank, lost: float | None):
+def store_gate(checkpoint, bank, lost: float | None, features: str | None = None):
     """Fit the no-gesture gate (:func:`training.decision.gate.bank_gate`) on ``bank`` at ``lost`` — None: refit the
-    model's own gate at its own share, if it has one; 0: remove it — and put it into the checkpoint's ``decision``
-    (JSON rewritten atomically; weights untouched). Returns the gate, or None."""
+    model's own gate at its own share, if it has one; 0: remove it — reading ``features`` (None: the model's own
+    gate's, else ``channels``), and put it into the checkpoint's ``decision`` (JSON rewritten atomically; weights
+    untouched). Returns the gate, or None."""
     from firmware_sim.quantize import QuantConfig, quantize_checkpoint
     from models.checkpoint.files import read_checkpoint_meta
     from models.decision import Decision
@@ -88,9 +89,12 @@ def store_gate(checkpoint, bank, lost: float | None):
         if decision.gate is None:
             return None
         lost = decision.gate.lost
+    if features is None:
+        features = decision.gate.features if decision.gate is not None else "channels"
     gate = None
     if lost:
         n_hops, weights = streaming_setup(decision, int(cfg["bin_us"]), bank.hop_bins)
-        gate = bank_gate(quantize_checkpoint(str(checkpoint), QuantConfig(8)), decision, bank, n_hops, weights, lost)
+        gate = bank_gate(quantize_checkpoint(str(checkpoint), QuantConfig(8)), decision, bank, n_hops, weights, lost,
+                         features)
     write_decision_entry(checkpoint, meta, "gate", None if gate is None else gate.to_dict())
     return gate

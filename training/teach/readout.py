@@ -173,7 +173,7 @@ def write_model(out: Path, model, meta: dict, classes, fit, decision, bank, lam:
     if decision.gate is not None:  # the classes changed: the gate is fitted again, on the taught model's windows
         from training.teach.check import store_gate
 
-        new_decision = replace(new_decision, gate=store_gate(path, bank, decision.gate.lost))
+        new_decision = replace(new_decision, gate=store_gate(path, bank, decision.gate.lost, decision.gate.features))
     fw = quantize_checkpoint(path, PRECISIONS[DEPLOYED].quant_config())
     return path, fw, save_firmware(fw, out / f"firmware-{DEPLOYED}"), new_decision
 
