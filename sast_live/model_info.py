@@ -77,7 +77,10 @@ def render_model_info(info: dict) -> str:
         lines.append(f"{'unfamiliar':>12}: " + (", ".join(checks) if checks else "never said (no limits stored)"))
         if d.get("gate"):
             lines.append(f"{'gate':>12}: a gesture claim more than {d['gate']['limit']:.1%} likely to be no gesture "
-                         f"is answered no gesture ({d['gate']['lost']:.1%} of the validation people's gestures)")
+                         f"is answered no gesture ({d['gate']['lost']:.1%} of the validation people's gestures; it "
+                         + ("reads the last layer's spikes per channel and how spread they are)"
+                            if d["gate"].get("features") == "channels+cells" else "reads the last layer's spikes per "
+                            "channel)"))
     if "taught" not in info:  # a firmware folder: the sensor's side, without the training history
         return "\n".join(lines)
     for h in info["taught"]:
