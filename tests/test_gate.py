@@ -212,3 +212,23 @@ def test_a_cells_gate_with_negatives_is_fitted_and_the_app_decides_as_its_fit_do
     got = np.concatenate([[w.class_index for w in stream_windows(backend, read_events(f), (128, 128),
                                                                  PipelineOptions(model=str(model)))] for f in files])
     assert np.array_equal(got, want) and (want == NO_CLASS).sum() >= len(want) // 4
+
+
+def test_a_gate_that_does_not_fit_the_network_is_refused_where_the_model_loads(tmp_path, capsys):
+    """A gate whose weights do not match the last layer (here 70 for a network that gives it 64 + 16) passes the
+    JSON's own checks but is refused when the model loads, in one line — not at its first window."""
+    from sast_live.pipeline import load_backend
+
+    model = tmp_path / "model"
+    shutil.copy((DEFAULT_MODEL / "model").with_suffix(".safetensors"), model.with_suffix(".safetensors"))
+    meta = json.loads((DEFAULT_MODEL / "model").with_suffix(".json").read_text())
+    meta["decision"]["gate"] = {**meta["decision"]["gate"], "features": "channels+cells", "weights": [0.01] * 70}
+    model.with_suffix(".json").write_text(json.dumps(meta))
+    for precision in ("int8", "float"):
+        from firmware_sim.precisions import PRECISIONS
+
+        with pytest.raises(SastLiveError, match="has 70 weights.*gives it 80 features"):
+            load_backend(str(model), PRECISIONS[precision])
+    r = main_in_process(capsys, "replay", "sast_live/assets/demo_gestures.raw", "--headless", "--model", model,
+                        ok=False)
+    assert r.returncode == 2 and "gives it 80 features" in r.stderr and "Traceback" not in r.stderr

@@ -68,6 +68,7 @@ class IntBackend:
         self.n_bins = model.n_bins
         self.input_refractory_us = model.refractory_us  # the input filter the model was trained behind
         self.decision = model.decision
+        check_decision_fits(self.decision, self.layer_shapes[-1], f"model {label}")
         g = self.sim.packed.geom[0]  # the first layer: SynOps an input event drives at each pooled position
         c_in, h, w, c_out = (int(v) for v in g[:4])
         taps = np.diff(self.sim.packed.fan_ptr[int(g[12]):int(g[12]) + h * w + 1])
@@ -153,6 +154,7 @@ class FloatBackend:
             sizes.append(int(x[0].numel()))
             shapes.append(tuple(x.shape[1:]))
         self.layer_sizes, self.layer_shapes = tuple(sizes), tuple(shapes)
+        check_decision_fits(self.decision, shapes[-1], f"model {label}")
         self._last: list[np.ndarray] = [np.zeros(sh, np.uint8) for sh in shapes]
         self.reset()
 
@@ -238,6 +240,22 @@ def model_classes(model_path: str | os.PathLike | None) -> tuple[str, ...]:
     if not path.exists() and not path.with_suffix(".json").exists():
         raise SastLiveError(f"no model at {path}: give a training checkpoint or an exported firmware folder")
     return tuple(read_checkpoint_meta(path)[0]["model_cfg"]["classes"])
+
+
+def check_decision_fits(decision, last_shape, where) -> None:
+    """That ``decision``'s activity check and gate have as many weights as the network's last layer (C, H, W) gives
+    them features — a model file edited or mixed up would otherwise fail at its first window, not where it loads."""
+    c, h, w = (int(v) for v in last_shape)
+    if decision.familiar is not None and decision.familiar.whiten.shape[0] != c:
+        raise SastLiveError(f"{where}: its activity check reads {decision.familiar.whiten.shape[0]} channels; the "
+                            f"network's last layer has {c}")
+    gate = decision.gate
+    if gate is not None:
+        want = c + (h * w if gate.features != "channels" else 0)
+        if len(gate.weights) != want:
+            raise SastLiveError(f"{where}: its no-gesture gate ({gate.features}) has {len(gate.weights)} weights; "
+                                f"the network's last layer ({c} channels, {h}×{w} positions) gives it {want} "
+                                "features")
 
 
 def load_backend(model_path: str | os.PathLike | None, precision: Precision | None = None):
