@@ -94,8 +94,16 @@ def test_teach_bank_fits_keeps_and_removes_the_gate(tmp_path, capsys):
     assert bad.returncode == 2 and "--gate 0.7" in bad.stderr and "(0, 0.5)" in bad.stderr
     ok = main_in_process(capsys, "teach-bank", model, "--check-only", "--gate", "0.02")
     assert "no-gesture gate" in ok.stdout
-    stored = json.loads(model.with_suffix(".json").read_text())["decision"]["gate"]
-    assert stored["lost"] == 0.02 and len(stored["weights"]) == 64 and 0 < stored["limit"] < 1
+    stored = json.loads(model.with_suffix(".json").read_text())["decision"]["gate"]  # the model's own form kept
+    assert stored["lost"] == 0.02 and stored["features"] == "channels+cells" and len(stored["weights"]) == 64 + 16
+    assert 0 < stored["limit"] < 1
+    first = main_in_process(capsys, "teach-bank", model, "--check-only", "--gate", "0.02", "--gate-features",
+                            "channels")
+    assert "no-gesture gate" in first.stdout
+    back = json.loads(model.with_suffix(".json").read_text())["decision"]["gate"]  # the first form asked for
+    assert "features" not in back and len(back["weights"]) == 64
+    main_in_process(capsys, "teach-bank", model, "--check-only", "--gate", "0.02", "--gate-features",
+                    "channels+cells")
     assert load_backend(str(model)).decision.gate.limit == stored["limit"]
     main_in_process(capsys, "teach-bank", model, "--check-only")
     assert json.loads(model.with_suffix(".json").read_text())["decision"]["gate"] == stored  # refitted alike
