@@ -80,9 +80,10 @@ def test_a_stored_gate_survives_json_and_bad_ones_are_refused():
 
 @pytest.mark.slow
 def test_teach_bank_fits_keeps_and_removes_the_gate(tmp_path, capsys):
-    """On a copy of the bundled model with its bank: --gate fits it (the share asked for, on the bank's windows),
-    teach-bank without the option refits it at its own share, --gate 0 removes it, an impossible share is refused,
-    and the live app's backend carries it."""
+    """On a copy of the bundled model with its bank: --gate fits it (the share asked for, on the bank's windows, in
+    the model's own form), teach-bank without the option refits it at its own share, --gate-features switches its
+    form, --gate 0 removes it, an impossible share or --gate 0 with a form is refused, and the live app's backend
+    carries it."""
     from sast_live.model_info import bank_path
     from sast_live.pipeline import load_backend
 
@@ -97,16 +98,17 @@ def test_teach_bank_fits_keeps_and_removes_the_gate(tmp_path, capsys):
     stored = json.loads(model.with_suffix(".json").read_text())["decision"]["gate"]  # the model's own form kept
     assert stored["lost"] == 0.02 and stored["features"] == "channels+cells" and len(stored["weights"]) == 64 + 16
     assert 0 < stored["limit"] < 1
+    assert load_backend(str(model)).decision.gate.limit == stored["limit"]
+    main_in_process(capsys, "teach-bank", model, "--check-only")
+    assert json.loads(model.with_suffix(".json").read_text())["decision"]["gate"] == stored  # refitted alike
     first = main_in_process(capsys, "teach-bank", model, "--check-only", "--gate", "0.02", "--gate-features",
                             "channels")
     assert "no-gesture gate" in first.stdout
     back = json.loads(model.with_suffix(".json").read_text())["decision"]["gate"]  # the first form asked for
     assert "features" not in back and len(back["weights"]) == 64
-    main_in_process(capsys, "teach-bank", model, "--check-only", "--gate", "0.02", "--gate-features",
-                    "channels+cells")
-    assert load_backend(str(model)).decision.gate.limit == stored["limit"]
-    main_in_process(capsys, "teach-bank", model, "--check-only")
-    assert json.loads(model.with_suffix(".json").read_text())["decision"]["gate"] == stored  # refitted alike
+    bad = main_in_process(capsys, "teach-bank", model, "--check-only", "--gate", "0", "--gate-features",
+                          "channels+cells", ok=False)
+    assert bad.returncode == 2 and "--gate 0 removes the gate" in bad.stderr
     gone = main_in_process(capsys, "teach-bank", model, "--check-only", "--gate", "0")
     assert "no no-gesture gate" in gone.stdout
     assert "gate" not in json.loads(model.with_suffix(".json").read_text())["decision"]
@@ -183,9 +185,6 @@ def test_a_cells_gate_with_negatives_is_fitted_and_the_app_decides_as_its_fit_do
     for suffix in (".json", ".safetensors"):
         shutil.copy((DEFAULT_MODEL / "model").with_suffix(suffix), model.with_suffix(suffix))
     shutil.copy(bank_path(DEFAULT_MODEL / "model"), bank_path(model))
-    bad = main_in_process(capsys, "teach-bank", model, "--check-only", "--gate", "0", "--gate-features",
-                          "channels+cells", ok=False)
-    assert bad.returncode == 2 and "--gate 0 removes the gate" in bad.stderr
     scenes = tmp_path / "scenes"  # four people's no-gesture recordings (one held out as a validation person)
     meta = json.loads((tiny_gestures_v2 / "meta.json").read_text())
     no_gesture = sorted(Path(tiny_gestures_v2, "test").rglob("*.raw"))[-1]
