@@ -112,6 +112,8 @@ def test_teach_bank_fits_keeps_and_removes_the_gate(tmp_path, capsys):
     gone = main_in_process(capsys, "teach-bank", model, "--check-only", "--gate", "0")
     assert "no no-gesture gate" in gone.stdout
     assert "gate" not in json.loads(model.with_suffix(".json").read_text())["decision"]
+    bad = main_in_process(capsys, "teach-bank", model, "--check-only", "--gate-features", "channels", ok=False)
+    assert bad.returncode == 2 and "has no no-gesture gate to refit" in bad.stderr
 
 
 def test_the_second_form_reads_how_spread_the_activity_is_not_where():

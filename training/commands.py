@@ -198,6 +198,12 @@ def cmd_teach_bank(args) -> int:
                             "(e.g. 0.02), or 0 to remove the gate")
     if args.gate == 0 and (args.gate_features or args.gate_negatives):
         raise SastLiveError("--gate 0 removes the gate; --gate-features and --gate-negatives are for fitting one")
+    if args.gate is None and args.gate_features:
+        from models.checkpoint.files import read_checkpoint_meta
+
+        if not (read_checkpoint_meta(str(args.checkpoint))[0].get("decision") or {}).get("gate"):
+            raise SastLiveError(f"--gate-features: {args.checkpoint} has no no-gesture gate to refit; give --gate "
+                                "SHARE (e.g. 0.02) to fit one")
     path = bank_path(args.checkpoint)
     if args.check_only:
         bank = Bank.load(path)
@@ -207,7 +213,7 @@ def cmd_teach_bank(args) -> int:
         print(f"wrote {path}: {len(bank)} recordings ({bank.source}), {len(bank.counts)} hops of {bank.hop_bins} "
               f"bins, {path.stat().st_size / 1e6:.1f} MB")
     if args.gate_negatives:
-        items = negative_items(args.checkpoint, args.gate_negatives, progress=not args.quiet)
+        items = negative_items(args.checkpoint, args.gate_negatives, bank.hop_bins, progress=not args.quiet)
         bank = with_negatives(bank, items, f"{len(items)} no-gesture recordings of {args.gate_negatives}'s training "
                                            "people (with moved copies)")
         bank.save(path)

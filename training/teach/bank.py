@@ -365,19 +365,19 @@ def build_bank(checkpoint, dataset: str | None = None, data_dir: str | None = No
     return empty.with_recordings(items, cfg.classes).with_anchor(W, b, cfg.classes)
 
 
-def negative_items(checkpoint, dataset: str, data_dir: str | None = None, moved: int = MOVED,
+def negative_items(checkpoint, dataset: str, hop_bins: int, data_dir: str | None = None, moved: int = MOVED,
                    progress: bool = True) -> list:
     """Bank items ``(counts, bins, label, "negatives")`` of every no-gesture recording of ``dataset``'s training
     people (the subjects the checkpoint's training held out for validation are left out, as from the fit part),
-    each also ``moved`` times moved with background noise and hot pixels, as the fit part stores its recordings:
-    more examples of what is not a gesture for the no-gesture gate's fit (:func:`training.decision.gate.bank_gate`)."""
+    each also ``moved`` times moved with background noise and hot pixels, as the fit part stores its recordings,
+    counted per hop of ``hop_bins`` bins (the bank's own): more examples of what is not a gesture for the no-gesture
+    gate's fit (:func:`training.decision.gate.bank_gate`)."""
     from tqdm import tqdm
 
     from firmware_sim.precisions import DEPLOYED
     from models.checkpoint.files import read_checkpoint_meta
     from models.checkpoint.weights import load_model
     from sast_live.formats.registry import read_events
-    from sast_live.pipeline.options import DEFAULT_HOP_MS
     from training.convex.dictionary import hidden_firmware
     from training.data.resolve import resolve_split
     from training.data.validation import split_validation
@@ -396,7 +396,6 @@ def negative_items(checkpoint, dataset: str, data_dir: str | None = None, moved:
     if not picks:
         raise SastLiveError(f"{dataset}: its training people have no no_gesture recording")
     sim = hidden_firmware(model, DEPLOYED)
-    hop_bins = max(1, round(DEFAULT_HOP_MS * 1000 / cfg.bin_us))
     rng, label, items = np.random.default_rng(1), cfg.classes.index("no_gesture"), []
     for i in tqdm(picks, desc="no-gesture recordings", disable=not progress):
         events = read_events(fit.files[i])
