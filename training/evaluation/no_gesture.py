@@ -180,9 +180,16 @@ def real_scenes_summary(report: dict) -> dict:
     many name a gesture at ≥ 80 %, and the share that says no gesture or unfamiliar scene (issue 29's bar: none
     at ≥ 80 %, ≥ 95 % quiet)."""
     real = {k: v for k, v in report.items() if is_held_out(k)}
-    windows = sum(v["windows"] for v in real.values())
-    quiet = sum(v["windows"] - v["claims"] for v in real.values())
-    return {"scenes": len(real), "windows": windows, "claims_at_80": sum(v["claims_at_80"] for v in real.values()),
+    return {"scenes": len(real), **totals(real.values())}
+
+
+def totals(tallies) -> dict:
+    """Tallies of :func:`_tally` added up: full windows, those naming a gesture at ≥ 80 %, and the share saying no
+    gesture or unfamiliar scene (None without a window)."""
+    tallies = list(tallies)
+    windows = sum(v["windows"] for v in tallies)
+    quiet = sum(v["windows"] - v["claims"] for v in tallies)
+    return {"windows": windows, "claims_at_80": sum(v["claims_at_80"] for v in tallies),
             "quiet_share": quiet / windows if windows else None}
 
 

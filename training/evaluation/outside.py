@@ -87,7 +87,7 @@ def footage_report(backend, paths, options, fit: str = "both", min_seconds: floa
     from tqdm import tqdm
 
     from sast_live.pipeline.pipeline import stream_windows
-    from training.evaluation.no_gesture import SENSOR, _tally
+    from training.evaluation.no_gesture import SENSOR, _tally, totals
 
     if not min_seconds > 0:
         raise SastLiveError(f"--min-seconds must be positive, got {min_seconds}")
@@ -106,13 +106,10 @@ def footage_report(backend, paths, options, fit: str = "both", min_seconds: floa
             per[f"{path}, {name}"] = {**_tally(wins, seconds, len(ev)), "seconds": seconds, "looped": loop}
     if not per:
         raise SastLiveError("no footage could be replayed: " + "; ".join(skipped.values()))
-    windows = sum(v["windows"] for v in per.values())
-    sure = sum(v["claims_at_80"] for v in per.values())
-    quiet = sum(v["windows"] - v["claims"] for v in per.values())
-    summary = {"files": len(files) - len(skipped), "views": len(per), "windows": windows, "claims_at_80": sure,
-               "share_at_80": sure / windows if windows else None,
-               "quiet_share": quiet / windows if windows else None, "bar": BAR,
-               "passes": bool(windows) and sure / windows <= BAR}
+    t = totals(per.values())
+    share = t["claims_at_80"] / t["windows"] if t["windows"] else None
+    summary = {"files": len(files) - len(skipped), "views": len(per), **t, "share_at_80": share, "bar": BAR,
+               "passes": share is not None and share <= BAR}
     return {"views": per, "skipped": skipped, "summary": summary}
 
 
